@@ -1,0 +1,418 @@
+//! Administrative operations shared by the CLI and the account admin API.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::clock::{Clock, Rng};
+use crate::ids::{AccountSid, ClientId, OrganizationSid};
+use crate::keys::{KeySealer, LoadedKey, SigningAlgorithm, StoredKey};
+use crate::model::{Account, Client, GrantType, Organization, TokenFormat};
+use crate::scope;
+use crate::secret::Secret;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// The longest access-token lifetime a client may ask for: 30 days.
+pub const MAX_ACCESS_TOKEN_TTL: u32 = 30 * 24 * 3600;
+
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec {
+    pub friendly_name: String,
+    pub account_sid: Option<AccountSid>,
+    pub grant_types: Vec<GrantType>,
+    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub public: bool,
+    pub token_format: TokenFormat,
+    pub access_token_ttl: Option<u32>,
+}
+
+/// A client as shown to its owner; `client_secret` only right after create or rotate.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientView {
+    pub client_id: ClientId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub friendly_name: String,
+    pub account_sid: AccountSid,
+    pub grant_types: Vec<GrantType>,
+    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub public: bool,
+    pub token_format: TokenFormat,
+    pub access_token_ttl: Option<u32>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ClientView {
+    pub fn new(c: &Client, secret: Option<&Secret>) -> Self {
+        Self {
+            client_id: c.id.clone(),
+            client_secret: secret.map(|s| s.expose().to_owned()),
+            friendly_name: c.friendly_name.clone(),
+            account_sid: c.account_sid.clone(),
+            grant_types: c.grant_types.clone(),
+            redirect_uris: c.redirect_uris.clone(),
+            scopes: c.scopes.clone(),
+            audiences: c.audiences.clone(),
+            public: c.is_public(),
+            token_format: c.token_format,
+            access_token_ttl: c.access_token_ttl,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub account_sid: AccountSid,
+    pub organization_sid: OrganizationSid,
+    pub friendly_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
+    pub created_at: i64,
+}
+
+impl AccountView {
+    pub fn new(a: &Account, token: Option<&Secret>) -> Self {
+        Self {
+            account_sid: a.sid.clone(),
+            organization_sid: a.organization_sid.clone(),
+            friendly_name: a.friendly_name.clone(),
+            auth_token: token.map(|t| t.expose().to_owned()),
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyView {
+    pub kid: String,
+    pub algorithm: &'static str,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub retires_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+impl From<&StoredKey> for KeyView {
+    fn from(k: &StoredKey) -> Self {
+        Self {
+            kid: k.kid.clone(),
+            algorithm: k.algorithm.as_str(),
+            created_at: k.created_at,
+            activates_at: k.activates_at,
+            retires_at: k.retires_at,
+            expires_at: k.expires_at,
+        }
+    }
+}
+
+pub struct Admin {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+}
+
+impl Admin {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, rng: Arc<dyn Rng>) -> Self {
+        Self { store, clock, rng }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Creates an account, in `organization` or in a new organization of its own.
+    pub async fn create_account(
+        &self,
+        friendly_name: Option<String>,
+        organization: Option<OrganizationSid>,
+    ) -> AdminResult<(Account, Secret)> {
+        let now = self.clock.now();
+        let friendly_name = friendly_name.unwrap_or_else(|| "Tollgate account".to_owned());
+        check_text("friendly name", &friendly_name)?;
+        let organization_sid = match organization {
+            Some(sid) => {
+                if !self.store.organization_exists(&sid).await? {
+                    return Err(AdminError::NotFound(format!("organization {sid}")));
+                }
+                sid
+            }
+            None => {
+                let org = Organization {
+                    sid: OrganizationSid::generate(self.rng.as_ref()),
+                    friendly_name: friendly_name.clone(),
+                    created_at: now,
+                };
+                self.store.insert_organization(&org).await?;
+                org.sid
+            }
+        };
+        let token = Secret::generate(self.rng.as_ref());
+        let account = Account {
+            sid: AccountSid::generate(self.rng.as_ref()),
+            organization_sid,
+            friendly_name,
+            auth_token_digest: token.digest(),
+            created_at: now,
+        };
+        self.store.insert_account(&account).await?;
+        Ok((account, token))
+    }
+
+    /// On an empty database, creates the default organization and account.
+    pub async fn bootstrap(&self) -> AdminResult<Option<(Account, Secret)>> {
+        if self.store.count_accounts().await? > 0 {
+            return Ok(None);
+        }
+        self.create_account(Some("Default account".to_owned()), None)
+            .await
+            .map(Some)
+    }
+
+    pub async fn accounts(&self) -> AdminResult<Vec<Account>> {
+        Ok(self.store.accounts().await?)
+    }
+
+    pub async fn account(&self, sid: &AccountSid) -> AdminResult<Account> {
+        self.store
+            .account(sid)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("account {sid}")))
+    }
+
+    pub async fn rotate_auth_token(&self, sid: &AccountSid) -> AdminResult<(Account, Secret)> {
+        let token = Secret::generate(self.rng.as_ref());
+        if !self
+            .store
+            .set_auth_token(sid, &token.digest(), self.clock.now())
+            .await?
+        {
+            return Err(AdminError::NotFound(format!("account {sid}")));
+        }
+        Ok((self.account(sid).await?, token))
+    }
+
+    /// The only account, when there is exactly one; the CLI's default for `--account`.
+    pub async fn default_account(&self) -> AdminResult<AccountSid> {
+        let accounts = self.store.accounts().await?;
+        match accounts.as_slice() {
+            [one] => Ok(one.sid.clone()),
+            [] => Err(AdminError::Invalid(
+                "there is no account yet: start the server once or run `tollgate account create`"
+                    .into(),
+            )),
+            _ => Err(AdminError::Invalid(
+                "there are several accounts: choose one with --account AC…".into(),
+            )),
+        }
+    }
+
+    pub async fn create_client(&self, spec: ClientSpec) -> AdminResult<(Client, Option<Secret>)> {
+        let account_sid = match spec.account_sid.clone() {
+            Some(sid) => {
+                self.account(&sid).await?;
+                sid
+            }
+            None => self.default_account().await?,
+        };
+        let grant_types = normalise_grants(&spec)?;
+        validate_spec(&spec, &grant_types)?;
+        let secret = (!spec.public).then(|| Secret::generate(self.rng.as_ref()));
+        let now = self.clock.now();
+        let client = Client {
+            id: ClientId::generate(self.rng.as_ref()),
+            account_sid,
+            friendly_name: spec.friendly_name,
+            secret_digest: secret.as_ref().map(Secret::digest),
+            grant_types,
+            redirect_uris: dedup(spec.redirect_uris),
+            scopes: dedup(spec.scopes),
+            audiences: dedup(spec.audiences),
+            token_format: spec.token_format,
+            access_token_ttl: spec.access_token_ttl,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_client(&client).await?;
+        Ok((client, secret))
+    }
+
+    /// Replaces a client's settings (not its secret or owner).
+    pub async fn update_client(&self, id: &ClientId, spec: ClientSpec) -> AdminResult<Client> {
+        let mut client = self.client(id).await?;
+        let grant_types = normalise_grants(&ClientSpec {
+            public: client.is_public(),
+            ..spec.clone()
+        })?;
+        validate_spec(
+            &ClientSpec {
+                public: client.is_public(),
+                ..spec.clone()
+            },
+            &grant_types,
+        )?;
+        client.friendly_name = spec.friendly_name;
+        client.grant_types = grant_types;
+        client.redirect_uris = dedup(spec.redirect_uris);
+        client.scopes = dedup(spec.scopes);
+        client.audiences = dedup(spec.audiences);
+        client.token_format = spec.token_format;
+        client.access_token_ttl = spec.access_token_ttl;
+        client.updated_at = self.clock.now();
+        if !self.store.update_client(&client).await? {
+            return Err(AdminError::NotFound(format!("client {id}")));
+        }
+        Ok(client)
+    }
+
+    pub async fn client(&self, id: &ClientId) -> AdminResult<Client> {
+        self.store
+            .client(id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("client {id}")))
+    }
+
+    pub async fn clients(&self, account: Option<&AccountSid>) -> AdminResult<Vec<Client>> {
+        Ok(self.store.clients(account).await?)
+    }
+
+    pub async fn rotate_client_secret(&self, id: &ClientId) -> AdminResult<(Client, Secret)> {
+        let mut client = self.client(id).await?;
+        if client.is_public() {
+            return Err(AdminError::Invalid(format!(
+                "client {id} is public and has no secret"
+            )));
+        }
+        let secret = Secret::generate(self.rng.as_ref());
+        client.secret_digest = Some(secret.digest());
+        client.updated_at = self.clock.now();
+        if !self.store.update_client(&client).await? {
+            return Err(AdminError::NotFound(format!("client {id}")));
+        }
+        Ok((client, secret))
+    }
+
+    pub async fn delete_client(&self, id: &ClientId) -> AdminResult<()> {
+        if self.store.delete_client(id).await? {
+            Ok(())
+        } else {
+            Err(AdminError::NotFound(format!("client {id}")))
+        }
+    }
+
+    pub async fn keys(&self) -> AdminResult<Vec<StoredKey>> {
+        Ok(self.store.signing_keys().await?)
+    }
+
+    /// Adds a signing key that is published now and signs from `now + publish_ahead`.
+    pub async fn add_signing_key(
+        &self,
+        alg: SigningAlgorithm,
+        sealer: &KeySealer,
+        publish_ahead: i64,
+    ) -> AdminResult<StoredKey> {
+        let now = self.clock.now();
+        let key = LoadedKey::generate(alg, sealer, self.rng.as_ref(), now, now + publish_ahead)?;
+        self.store.insert_signing_key(&key.stored).await?;
+        Ok(key.stored.clone())
+    }
+}
+
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+fn normalise_grants(spec: &ClientSpec) -> AdminResult<Vec<GrantType>> {
+    let mut grants = spec.grant_types.clone();
+    if grants.is_empty() {
+        grants = if spec.public {
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        } else {
+            vec![GrantType::ClientCredentials]
+        };
+    }
+    grants.sort();
+    grants.dedup();
+    Ok(grants)
+}
+
+fn check_text(what: &str, s: &str) -> AdminResult<()> {
+    if s.trim().is_empty() || s.len() > 255 || s.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(format!(
+            "{what} must be 1 to 255 printable characters"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_spec(spec: &ClientSpec, grants: &[GrantType]) -> AdminResult<()> {
+    check_text("name", &spec.friendly_name)?;
+    if spec.public && grants.contains(&GrantType::ClientCredentials) {
+        return Err(AdminError::Invalid(
+            "a public client cannot use the client_credentials grant".into(),
+        ));
+    }
+    if spec.token_format == TokenFormat::Opaque {
+        return Err(AdminError::Invalid(
+            "opaque access tokens are not available in this version; use jwt".into(),
+        ));
+    }
+    for uri in &spec.redirect_uris {
+        let parsed = url::Url::parse(uri)
+            .map_err(|e| AdminError::Invalid(format!("redirect URI {uri:?}: {e}")))?;
+        if parsed.fragment().is_some() {
+            return Err(AdminError::Invalid(format!(
+                "redirect URI {uri:?} must not have a fragment (RFC 6749 section 3.1.2)"
+            )));
+        }
+    }
+    for s in &spec.scopes {
+        if !scope::is_scope_token(s) {
+            return Err(AdminError::Invalid(format!(
+                "scope {s:?} is not a valid scope token"
+            )));
+        }
+    }
+    for a in &spec.audiences {
+        check_text("audience", a)?;
+        if a.contains(' ') {
+            return Err(AdminError::Invalid(format!(
+                "audience {a:?} must not contain spaces"
+            )));
+        }
+    }
+    if let Some(ttl) = spec.access_token_ttl {
+        if ttl == 0 || ttl > MAX_ACCESS_TOKEN_TTL {
+            return Err(AdminError::Invalid(format!(
+                "access token lifetime must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,404 @@
+//! Grant logic. Dialects build a [`TokenRequest`]; the engine authenticates the client, applies
+//! the grant and mints tokens.
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use crate::cache::{ChangeCursor, Directory};
+use crate::clock::{Clock, Rng, random_bytes};
+use crate::error::{ErrorKind, OAuthError};
+use crate::ids::{AccountSid, ClientId};
+use crate::keys::{KeyRing, KeySealer, KeySet, LoadedKey, SigningAlgorithm};
+use crate::model::{Account, Client, Entity, GrantType, TokenFormat};
+use crate::scope;
+use crate::store::{Store, StoreResult};
+use crate::token::{AccessTokenClaims, Audience, Issued};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Public base URL, no trailing slash; the `iss` of every token.
+    pub issuer: String,
+    pub access_token_ttl: u32,
+    pub signing_algorithm: SigningAlgorithm,
+}
+
+/// Client credentials as the dialect found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAuth {
+    pub client_id: String,
+    pub secret: Option<String>,
+}
+
+/// An engine-level token request: every dialect maps its field names onto this.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub client: Option<ClientAuth>,
+    /// `AccountSid:AuthToken` the caller presented (Twilio v1), to be verified.
+    pub account_auth: Option<(String, String)>,
+    pub scope: Option<String>,
+    pub audience: Vec<String>,
+    /// The account the token should act for (Twilio `account_sid`).
+    pub account_sid: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub device_code: Option<String>,
+    pub device_id: Option<String>,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    store: Arc<dyn Store>,
+    directory: Directory,
+    keys: KeyRing,
+    sealer: KeySealer,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    cursor: Mutex<ChangeCursor>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+}
+
+impl Engine {
+    /// Loads clients, accounts and keys; creates the first signing key on an empty store.
+    pub async fn start(
+        config: EngineConfig,
+        store: Arc<dyn Store>,
+        sealer: KeySealer,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+    ) -> Result<Self, StartError> {
+        let latest = store.latest_change().await?;
+        let directory = Directory::default();
+        directory.load_all(store.as_ref()).await?;
+        let now = clock.now();
+        let mut stored = store.signing_keys().await?;
+        if stored
+            .iter()
+            .all(|k| k.expires_at.is_some_and(|e| e <= now))
+        {
+            let key =
+                LoadedKey::generate(config.signing_algorithm, &sealer, rng.as_ref(), now, now)?;
+            store.insert_signing_key(&key.stored).await?;
+            tracing::info!(
+                kid = key.kid(),
+                alg = config.signing_algorithm.as_str(),
+                "created signing key"
+            );
+            stored = store.signing_keys().await?;
+        }
+        let set = load_key_set(stored, &sealer, now)?;
+        Ok(Self {
+            config,
+            store,
+            directory,
+            keys: KeyRing::new(set),
+            sealer,
+            clock,
+            rng,
+            cursor: Mutex::new(ChangeCursor::starting_at(latest)),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.config.issuer
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub fn key_set(&self) -> Arc<KeySet> {
+        self.keys.current()
+    }
+
+    pub fn client(&self, id: &ClientId) -> Option<Arc<Client>> {
+        self.directory.client(id)
+    }
+
+    /// Applies changes other processes made (the admin CLI, other nodes).
+    pub async fn sync(&self) -> StoreResult<usize> {
+        let mut cursor = self.cursor.lock().await;
+        let changes = self.store.changes_since(cursor.read_from()).await?;
+        let fresh = cursor.take_new(changes);
+        let mut keys_changed = false;
+        for change in &fresh {
+            if change.entity == Entity::SigningKey {
+                keys_changed = true;
+            } else {
+                self.directory.refresh(self.store.as_ref(), change).await?;
+            }
+        }
+        if keys_changed {
+            self.reload_keys().await?;
+        }
+        Ok(fresh.len())
+    }
+
+    pub async fn reload_keys(&self) -> StoreResult<()> {
+        let stored = self.store.signing_keys().await?;
+        match load_key_set(stored, &self.sealer, self.clock.now()) {
+            Ok(set) => self.keys.replace(set),
+            Err(e) => {
+                tracing::error!(error = %e, "could not load signing keys; keeping the old set")
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 6749 client authentication against the in-memory directory.
+    pub fn authenticate_client(
+        &self,
+        auth: Option<&ClientAuth>,
+    ) -> Result<Arc<Client>, OAuthError> {
+        let Some(auth) = auth else {
+            return Err(OAuthError::invalid_client(
+                "client authentication is required",
+            ));
+        };
+        let unknown = || {
+            OAuthError::invalid_client(
+                "client authentication failed: unknown client or wrong secret",
+            )
+        };
+        let id = ClientId::parse(&auth.client_id).map_err(|_| unknown())?;
+        let client = self.directory.client(&id).ok_or_else(unknown)?;
+        match (&client.secret_digest, &auth.secret) {
+            (Some(digest), Some(secret)) if digest.verify(secret) => Ok(client),
+            (Some(_), _) => Err(unknown()),
+            // A public client identifies itself by id alone.
+            (None, None) => Ok(client),
+            (None, Some(_)) => Err(OAuthError::invalid_client(
+                "client authentication failed: this client is public and has no secret",
+            )),
+        }
+    }
+
+    /// Verifies Twilio `AccountSid:AuthToken` credentials.
+    pub fn authenticate_account(&self, sid: &str, token: &str) -> Result<Arc<Account>, OAuthError> {
+        let fail = || OAuthError::invalid_client("account authentication failed");
+        let sid = AccountSid::parse(sid).map_err(|_| fail())?;
+        let account = self.directory.account(&sid).ok_or_else(fail)?;
+        if account.auth_token_digest.verify(token) {
+            Ok(account)
+        } else {
+            Err(fail())
+        }
+    }
+
+    pub async fn token(&self, req: TokenRequest) -> Result<Issued, OAuthError> {
+        let grant = match req.grant_type.as_deref() {
+            None | Some("") => return Err(OAuthError::invalid_request("grant_type is required")),
+            Some(g) => g
+                .parse::<GrantType>()
+                .map_err(|e| OAuthError::new(ErrorKind::UnsupportedGrantType, e.to_string()))?,
+        };
+        let client = self.authenticate_client(req.client.as_ref())?;
+        if let Some((sid, token)) = &req.account_auth {
+            let account = self.authenticate_account(sid, token)?;
+            if account.sid != client.account_sid {
+                return Err(OAuthError::invalid_client(
+                    "the OAuth app does not belong to the authenticated account",
+                ));
+            }
+        }
+        if !client.allows(grant) {
+            return Err(OAuthError::new(
+                ErrorKind::UnauthorizedClient,
+                format!("this client may not use the {grant} grant"),
+            ));
+        }
+        match grant {
+            GrantType::ClientCredentials => self.client_credentials(&client, &req),
+            other => Err(OAuthError::new(
+                ErrorKind::UnsupportedGrantType,
+                format!("the {other} grant is not enabled on this server"),
+            )),
+        }
+    }
+
+    fn client_credentials(
+        &self,
+        client: &Client,
+        req: &TokenRequest,
+    ) -> Result<Issued, OAuthError> {
+        if client.is_public() {
+            return Err(OAuthError::new(
+                ErrorKind::UnauthorizedClient,
+                "public clients cannot use the client_credentials grant",
+            ));
+        }
+        let scopes = self.granted_scopes(client, req.scope.as_deref())?;
+        let audience = self.audience(client, &req.audience)?;
+        let account = self.acting_account(client, req.account_sid.as_deref())?;
+        self.mint(
+            client,
+            client.id.as_str(),
+            &scopes,
+            &audience,
+            Some(account.as_str()),
+        )
+    }
+
+    /// Requested scopes must all be registered for the client; none requested means all of them.
+    fn granted_scopes(
+        &self,
+        client: &Client,
+        requested: Option<&str>,
+    ) -> Result<String, OAuthError> {
+        let requested = match requested {
+            None => return Ok(scope::join(&client.scopes)),
+            Some(raw) => scope::parse(raw)
+                .map_err(|e| OAuthError::new(ErrorKind::InvalidScope, e.to_string()))?,
+        };
+        if requested.is_empty() {
+            return Ok(scope::join(&client.scopes));
+        }
+        if let Some(bad) = requested.iter().find(|s| !client.scopes.contains(s)) {
+            return Err(OAuthError::new(
+                ErrorKind::InvalidScope,
+                format!("scope {bad:?} is not allowed for this client"),
+            ));
+        }
+        Ok(scope::join(&requested))
+    }
+
+    fn audience(&self, client: &Client, requested: &[String]) -> Result<Vec<String>, OAuthError> {
+        let requested: Vec<&String> = requested.iter().filter(|a| !a.is_empty()).collect();
+        if requested.is_empty() {
+            return Ok(if client.audiences.is_empty() {
+                vec![self.config.issuer.clone()]
+            } else {
+                client.audiences.clone()
+            });
+        }
+        let mut out: Vec<String> = Vec::with_capacity(requested.len());
+        for aud in requested {
+            if !client.audiences.contains(aud) {
+                return Err(OAuthError::new(
+                    ErrorKind::InvalidTarget,
+                    format!(
+                        "audience {:?} is not registered for this client",
+                        truncate(aud)
+                    ),
+                ));
+            }
+            if !out.contains(aud) {
+                out.push(aud.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The client's own account by default; another account only within the same organization.
+    fn acting_account(
+        &self,
+        client: &Client,
+        requested: Option<&str>,
+    ) -> Result<AccountSid, OAuthError> {
+        let Some(raw) = requested.filter(|s| !s.is_empty()) else {
+            return Ok(client.account_sid.clone());
+        };
+        let sid = AccountSid::parse(raw)
+            .map_err(|e| OAuthError::invalid_request(format!("account_sid: {e}")))?;
+        if sid == client.account_sid {
+            return Ok(sid);
+        }
+        let own = self.directory.account(&client.account_sid);
+        let target = self.directory.account(&sid);
+        match (own, target) {
+            (Some(own), Some(target)) if own.organization_sid == target.organization_sid => Ok(sid),
+            _ => Err(OAuthError::new(
+                ErrorKind::InvalidTarget,
+                format!("account_sid {sid} is not an account of this OAuth app's organization"),
+            )),
+        }
+    }
+
+    fn mint(
+        &self,
+        client: &Client,
+        subject: &str,
+        scope: &str,
+        audience: &[String],
+        account_sid: Option<&str>,
+    ) -> Result<Issued, OAuthError> {
+        let now = self.clock.now();
+        let ttl = i64::from(
+            client
+                .access_token_ttl
+                .unwrap_or(self.config.access_token_ttl),
+        );
+        if client.token_format == TokenFormat::Opaque {
+            return Err(OAuthError::new(
+                ErrorKind::UnauthorizedClient,
+                "this client is set to opaque access tokens, which this server version does not issue",
+            ));
+        }
+        let jti = URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref()));
+        let claims = AccessTokenClaims {
+            iss: &self.config.issuer,
+            sub: subject,
+            aud: Audience::of(audience),
+            client_id: client.id.as_str(),
+            scope,
+            iat: now,
+            nbf: now,
+            exp: now + ttl,
+            jti: &jti,
+            account_sid,
+        };
+        let json = serde_json::to_vec(&claims).map_err(|_| OAuthError::server_error())?;
+        let keys = self.keys.current();
+        let key = keys.signing_key(now).ok_or_else(|| {
+            tracing::error!("no active signing key");
+            OAuthError::server_error()
+        })?;
+        let access_token = key.sign(&json, true).ok_or_else(OAuthError::server_error)?;
+        Ok(Issued {
+            access_token,
+            expires_in: ttl,
+            issued_at: now,
+            scope: scope.to_owned(),
+            refresh_token: None,
+            refresh_token_expires_at: None,
+            id_token: None,
+        })
+    }
+}
+
+fn load_key_set(
+    stored: Vec<crate::keys::StoredKey>,
+    sealer: &KeySealer,
+    now: i64,
+) -> Result<KeySet, crate::keys::KeyError> {
+    let mut loaded = Vec::with_capacity(stored.len());
+    for k in stored {
+        loaded.push(Arc::new(LoadedKey::load(k, sealer)?));
+    }
+    Ok(KeySet::new(loaded, now))
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(100).collect()
+}

@@ -1,0 +1,86 @@
+//! The engine's error: an RFC 6749 error code plus a human description. Dialects decide the
+//! HTTP status and body shape.
+
+use std::borrow::Cow;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    /// RFC 8707: the requested audience is not one the client may ask for.
+    InvalidTarget,
+    AccessDenied,
+    /// Rate limited until the given Unix time.
+    TooManyRequests {
+        until: i64,
+    },
+    ServerError,
+}
+
+impl ErrorKind {
+    /// The RFC 6749 `error` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::InvalidClient => "invalid_client",
+            ErrorKind::InvalidGrant => "invalid_grant",
+            ErrorKind::UnauthorizedClient => "unauthorized_client",
+            ErrorKind::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorKind::InvalidScope => "invalid_scope",
+            ErrorKind::InvalidTarget => "invalid_target",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::TooManyRequests { .. } => "too_many_requests",
+            ErrorKind::ServerError => "server_error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub kind: ErrorKind,
+    pub description: Cow<'static, str>,
+}
+
+impl OAuthError {
+    pub fn new(kind: ErrorKind, description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            description: description.into(),
+        }
+    }
+
+    pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidRequest, d)
+    }
+
+    pub fn invalid_client(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidClient, d)
+    }
+
+    pub fn server_error() -> Self {
+        Self::new(
+            ErrorKind::ServerError,
+            "the server could not complete the request",
+        )
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "store failure");
+        OAuthError::server_error()
+    }
+}

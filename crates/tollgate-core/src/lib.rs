@@ -1,0 +1,21 @@
+//! Tollgate's engine: the OAuth grants, clients, keys and token minting.
+//!
+//! Nothing here knows about HTTP or SQL. Dialects turn requests into [`engine::TokenRequest`]s
+//! and render [`engine::Issued`] or [`error::OAuthError`]; stores implement [`store::Store`].
+
+pub mod admin;
+pub mod cache;
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod ids;
+pub mod keys;
+pub mod model;
+pub mod scope;
+pub mod secret;
+pub mod store;
+pub mod token;
+
+pub use clock::{Clock, Rng, SystemClock, SystemRng};
+pub use engine::{Engine, EngineConfig};
+pub use error::{ErrorKind, OAuthError};

@@ -1,0 +1,56 @@
+//! Access-token claims (RFC 9068) and what a grant hands back to the dialect.
+
+use serde::Serialize;
+
+/// `aud` is a single string when there is one audience, an array otherwise (RFC 7519 4.1.3).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Audience<'a> {
+    One(&'a str),
+    Many(&'a [String]),
+}
+
+impl<'a> Audience<'a> {
+    pub fn of(list: &'a [String]) -> Self {
+        match list {
+            [one] => Audience::One(one),
+            many => Audience::Many(many),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccessTokenClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: Audience<'a>,
+    pub client_id: &'a str,
+    pub scope: &'a str,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_sid: Option<&'a str>,
+}
+
+/// A successful grant, before a dialect renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub access_token: String,
+    /// Seconds.
+    pub expires_in: i64,
+    /// Unix time the token was issued (the Optoro `created_at`).
+    pub issued_at: i64,
+    /// Space-delimited granted scopes.
+    pub scope: String,
+    pub refresh_token: Option<String>,
+    pub refresh_token_expires_at: Option<i64>,
+    pub id_token: Option<String>,
+}
+
+impl Issued {
+    pub fn access_token_expires_at(&self) -> i64 {
+        self.issued_at + self.expires_in
+    }
+}

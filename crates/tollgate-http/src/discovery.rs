@@ -1,0 +1,72 @@
+//! Discovery documents: standard names (RFC 8414, OIDC Discovery) and the v1 spec's names.
+
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+const GRANTS: [&str; 1] = ["client_credentials"];
+const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+fn alg(state: &AppState) -> &'static str {
+    state.engine.config().signing_algorithm.as_str()
+}
+
+pub fn authorization_server_metadata(state: &AppState) -> Value {
+    let iss = state.engine.issuer();
+    json!({
+        "issuer": iss,
+        "token_endpoint": format!("{iss}/oauth/token"),
+        "jwks_uri": format!("{iss}/oauth/jwks"),
+        "grant_types_supported": GRANTS,
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+    })
+}
+
+pub fn openid_configuration(state: &AppState) -> Value {
+    let mut doc = authorization_server_metadata(state);
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("subject_types_supported".into(), json!(["public"]));
+        obj.insert(
+            "id_token_signing_alg_values_supported".into(),
+            json!([alg(state)]),
+        );
+        obj.insert("claims_supported".into(), json!(claims()));
+    }
+    doc
+}
+
+fn claims() -> [&'static str; 9] {
+    [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "jti",
+        "client_id",
+        "scope",
+    ]
+}
+
+/// `/v1/.well-known/openid-configuration`, in the v1 spec's field names. Endpoints this
+/// server does not offer yet are `null`, which the spec allows.
+pub fn v1_openid_configuration(state: &AppState) -> Value {
+    let iss = state.engine.issuer();
+    json!({
+        "issuer": iss,
+        "authorization_endpoint": null,
+        "device_authorization_endpoint": null,
+        "token_endpoint": format!("{iss}/v1/token"),
+        "userinfo_endpoint": null,
+        "revocation_endpoint": null,
+        "jwk_uri": format!("{iss}/v1/certs"),
+        "response_type_supported": [],
+        "subject_type_supported": ["public"],
+        "id_token_signing_alg_values_supported": [alg(state)],
+        "scopes_supported": [],
+        "claims_supported": claims(),
+        "url": format!("{iss}/v1/.well-known/openid-configuration"),
+    })
+}

@@ -1,0 +1,211 @@
+//! Request parsing shared by the dialects: form bodies with repeated-parameter detection,
+//! HTTP Basic credentials, content types.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use tollgate_core::OAuthError;
+
+/// Decoded `application/x-www-form-urlencoded` pairs, in order.
+#[derive(Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(raw: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(raw)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The one value of a parameter. RFC 6749 section 3.2: parameters must not repeat.
+    pub fn one(&self, name: &str) -> Result<Option<String>, OAuthError> {
+        let mut found = self.0.iter().filter(|(k, _)| k == name);
+        let first = found.next().map(|(_, v)| v.clone());
+        if found.next().is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {name} is repeated"
+            )));
+        }
+        Ok(first)
+    }
+
+    /// The first of several names that is present (synonyms); two different values are refused.
+    pub fn one_of(&self, names: &[&str]) -> Result<Option<String>, OAuthError> {
+        let mut value: Option<String> = None;
+        for name in names {
+            if let Some(v) = self.one(name)? {
+                match &value {
+                    Some(prev) if prev != &v => {
+                        return Err(OAuthError::invalid_request(format!(
+                            "parameters {} disagree",
+                            names.join(" and ")
+                        )));
+                    }
+                    _ => value = Some(v),
+                }
+            }
+        }
+        Ok(value)
+    }
+
+    /// Every value of a repeatable parameter.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyType {
+    Form,
+    Json,
+    Other,
+    Missing,
+}
+
+pub fn body_type(headers: &HeaderMap) -> BodyType {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return BodyType::Missing;
+    };
+    let Ok(ct) = ct.to_str() else {
+        return BodyType::Other;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => BodyType::Form,
+        "application/json" => BodyType::Json,
+        _ => BodyType::Other,
+    }
+}
+
+/// Why a body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+pub fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, BodyError> {
+    body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            BodyError::TooLarge
+        } else {
+            BodyError::Unreadable
+        }
+    })
+}
+
+/// What the `Authorization` header carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    None,
+    /// HTTP Basic, user and password already form-decoded (RFC 6749 section 2.3.1).
+    Basic(String, String),
+    /// Another scheme; the token endpoints ignore it.
+    Other,
+}
+
+pub fn authorization(headers: &HeaderMap) -> Result<Authorization, OAuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(Authorization::None);
+    };
+    if values.next().is_some() {
+        return Err(OAuthError::invalid_request(
+            "the Authorization header is repeated",
+        ));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?
+        .trim();
+    if value.is_empty() {
+        return Ok(Authorization::None);
+    }
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(Authorization::Other);
+    }
+    let malformed = || OAuthError::invalid_client("malformed HTTP Basic credentials");
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (user, pass) = decoded.split_once(':').ok_or_else(malformed)?;
+    Ok(Authorization::Basic(form_decode(user), form_decode(pass)))
+}
+
+fn form_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("v={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn repeated_parameter_is_refused_but_repeatable_ones_are_listed() {
+        let p = Params::parse(b"a=1&b=2&a=3&Scopes=x&Scopes=y");
+        assert!(p.one("a").is_err());
+        assert_eq!(p.one("b").ok().flatten().as_deref(), Some("2"));
+        assert_eq!(p.all("Scopes"), vec!["x", "y"]);
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut h = HeaderMap::new();
+        let raw = STANDARD.encode("OQ%2Bx:s%3Ae+t");
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {raw}")).unwrap_or(HeaderValue::from_static("")),
+        );
+        assert_eq!(
+            authorization(&h).ok(),
+            Some(Authorization::Basic("OQ+x".into(), "s:e t".into()))
+        );
+    }
+}
+
+/// Combines HTTP Basic (`client_secret_basic`) with body credentials (`client_secret_post`).
+/// Using both methods at once is refused (RFC 6749 section 2.3).
+pub fn client_auth(
+    basic: Option<(String, String)>,
+    body_id: Option<String>,
+    body_secret: Option<String>,
+) -> Result<Option<tollgate_core::engine::ClientAuth>, OAuthError> {
+    use tollgate_core::engine::ClientAuth;
+    match (basic, body_id, body_secret) {
+        (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
+            "client credentials were sent both in the Authorization header and in the body; use one method",
+        )),
+        (Some((id, _)), Some(body_id), None) if body_id != id => Err(OAuthError::invalid_request(
+            "client_id in the body does not match the Authorization header",
+        )),
+        (Some((id, secret)), _, None) => Ok(Some(ClientAuth {
+            client_id: id,
+            secret: Some(secret),
+        })),
+        (None, Some(id), secret) => Ok(Some(ClientAuth {
+            client_id: id,
+            secret,
+        })),
+        (None, None, Some(_)) => Err(OAuthError::invalid_client(
+            "client_secret given without client_id",
+        )),
+        (None, None, None) => Ok(None),
+    }
+}

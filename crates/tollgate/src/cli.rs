@@ -1,0 +1,456 @@
+//! The `tollgate` command line: `serve` and the admin commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+use tollgate_core::admin::{AccountView, AdminError, ClientSpec, ClientView, KeyView};
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid};
+use tollgate_core::model::{GrantType, TokenFormat};
+
+use crate::config::{Config, Overrides};
+use crate::server::{self, Context, ServerError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "An OAuth 2.0 and OpenID Connect authorization server"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./tollgate.toml when present).
+    #[arg(long, global = true, env = "TOLLGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://… (default: an SQLite file in the data directory).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Directory for the SQLite file and the key-encryption key.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the authorization server.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage OAuth apps (clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Inspect signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// address:port to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Public base URL (default http://<listen>).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Default access-token lifetime in seconds.
+    #[arg(long)]
+    pub access_token_ttl: Option<u32>,
+    /// ES256, EdDSA or RS256.
+    #[arg(long)]
+    pub signing_algorithm: Option<String>,
+    /// Also create a demo OAuth app and print a curl command that gets a token.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account (in a new organization unless --organization is given).
+    Create {
+        #[arg(long)]
+        friendly_name: Option<String>,
+        #[arg(long)]
+        organization: Option<OrganizationSid>,
+    },
+    List,
+    Show {
+        sid: AccountSid,
+    },
+    /// Replace the account's auth token; the new one is shown once.
+    RotateToken {
+        sid: AccountSid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an OAuth app; its secret is shown once.
+    Create(ClientCreateArgs),
+    List {
+        #[arg(long)]
+        account: Option<AccountSid>,
+    },
+    Show {
+        client_id: ClientId,
+    },
+    /// Replace the client secret; the new one is shown once.
+    RotateSecret {
+        client_id: ClientId,
+    },
+    Delete {
+        client_id: ClientId,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreateArgs {
+    #[arg(long)]
+    pub name: String,
+    /// Owning account (default: the only account).
+    #[arg(long)]
+    pub account: Option<AccountSid>,
+    /// Allowed grant (repeatable): client_credentials, authorization_code, refresh_token,
+    /// urn:ietf:params:oauth:grant-type:device_code.
+    #[arg(long = "grant", value_parser = parse_grant)]
+    pub grants: Vec<GrantType>,
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    #[arg(long = "audience")]
+    pub audiences: Vec<String>,
+    /// A public client has no secret.
+    #[arg(long)]
+    pub public: bool,
+    #[arg(long, default_value = "jwt")]
+    pub token_format: TokenFormat,
+    #[arg(long)]
+    pub access_token_ttl: Option<u32>,
+}
+
+fn parse_grant(s: &str) -> Result<GrantType, String> {
+    s.parse::<GrantType>().map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    List,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Server(#[from] ServerError),
+    #[error("{0}")]
+    Admin(#[from] AdminError),
+    #[error("configuration: {0}")]
+    Config(#[from] figment::Error),
+}
+
+impl Cli {
+    pub fn load_config(&self) -> Result<Config, CliError> {
+        let mut flags = Overrides {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            ..Overrides::default()
+        };
+        if let Command::Serve(s) = &self.command {
+            flags.listen = s.listen.clone();
+            flags.issuer = s.issuer.clone();
+            flags.access_token_ttl = s.access_token_ttl;
+            flags.signing_algorithm = s.signing_algorithm.clone();
+        }
+        Ok(Config::load(self.config.as_deref(), &flags)?)
+    }
+}
+
+/// What a command prints: a JSON object, and the same for people.
+pub struct Output {
+    pub json: Value,
+    pub text: String,
+}
+
+fn client_text(v: &ClientView) -> String {
+    let mut s = format!(
+        "client_id:     {}\nname:          {}\naccount:       {}\ngrants:        {}\nscopes:        {}\naudiences:     {}\nredirect URIs: {}\npublic:        {}\ntoken format:  {}\n",
+        v.client_id,
+        v.friendly_name,
+        v.account_sid,
+        v.grant_types
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        v.scopes.join(" "),
+        v.audiences.join(" "),
+        v.redirect_uris.join(" "),
+        v.public,
+        v.token_format.as_str(),
+    );
+    if let Some(secret) = &v.client_secret {
+        s.push_str(&format!(
+            "client_secret: {secret}\n(the secret is shown once; store it now)\n"
+        ));
+    }
+    s
+}
+
+fn account_text(v: &AccountView) -> String {
+    let mut s = format!(
+        "account_sid:      {}\norganization_sid: {}\nname:             {}\n",
+        v.account_sid, v.organization_sid, v.friendly_name
+    );
+    if let Some(token) = &v.auth_token {
+        s.push_str(&format!(
+            "auth_token:       {token}\n(the auth token is shown once; store it now)\n"
+        ));
+    }
+    s
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliError> {
+    let ctx = Context::open(config).await?;
+    let admin = ctx.admin();
+    Ok(match command {
+        Command::Serve(_) => unreachable_serve(),
+        Command::Account(cmd) => match cmd {
+            AccountCommand::Create {
+                friendly_name,
+                organization,
+            } => {
+                let (a, token) = admin.create_account(friendly_name, organization).await?;
+                let v = AccountView::new(&a, Some(&token));
+                Output {
+                    json: to_json(&v),
+                    text: account_text(&v),
+                }
+            }
+            AccountCommand::List => {
+                let views: Vec<AccountView> = admin
+                    .accounts()
+                    .await?
+                    .iter()
+                    .map(|a| AccountView::new(a, None))
+                    .collect();
+                let text = views
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "{}  {}  {}\n",
+                            v.account_sid, v.organization_sid, v.friendly_name
+                        )
+                    })
+                    .collect();
+                Output {
+                    json: json!({ "accounts": views }),
+                    text,
+                }
+            }
+            AccountCommand::Show { sid } => {
+                let v = AccountView::new(&admin.account(&sid).await?, None);
+                Output {
+                    json: to_json(&v),
+                    text: account_text(&v),
+                }
+            }
+            AccountCommand::RotateToken { sid } => {
+                let (a, token) = admin.rotate_auth_token(&sid).await?;
+                let v = AccountView::new(&a, Some(&token));
+                Output {
+                    json: to_json(&v),
+                    text: account_text(&v),
+                }
+            }
+        },
+        Command::Client(cmd) => match cmd {
+            ClientCommand::Create(args) => {
+                let spec = ClientSpec {
+                    friendly_name: args.name,
+                    account_sid: args.account,
+                    grant_types: args.grants,
+                    redirect_uris: args.redirect_uris,
+                    scopes: args.scopes,
+                    audiences: args.audiences,
+                    public: args.public,
+                    token_format: args.token_format,
+                    access_token_ttl: args.access_token_ttl,
+                };
+                let (c, secret) = admin.create_client(spec).await?;
+                let v = ClientView::new(&c, secret.as_ref());
+                Output {
+                    json: to_json(&v),
+                    text: client_text(&v),
+                }
+            }
+            ClientCommand::List { account } => {
+                let views: Vec<ClientView> = admin
+                    .clients(account.as_ref())
+                    .await?
+                    .iter()
+                    .map(|c| ClientView::new(c, None))
+                    .collect();
+                let text = views
+                    .iter()
+                    .map(|v| format!("{}  {}  {}\n", v.client_id, v.account_sid, v.friendly_name))
+                    .collect();
+                Output {
+                    json: json!({ "clients": views }),
+                    text,
+                }
+            }
+            ClientCommand::Show { client_id } => {
+                let v = ClientView::new(&admin.client(&client_id).await?, None);
+                Output {
+                    json: to_json(&v),
+                    text: client_text(&v),
+                }
+            }
+            ClientCommand::RotateSecret { client_id } => {
+                let (c, secret) = admin.rotate_client_secret(&client_id).await?;
+                let v = ClientView::new(&c, Some(&secret));
+                Output {
+                    json: to_json(&v),
+                    text: client_text(&v),
+                }
+            }
+            ClientCommand::Delete { client_id } => {
+                admin.delete_client(&client_id).await?;
+                Output {
+                    json: json!({ "deleted": client_id }),
+                    text: format!("deleted {client_id}\n"),
+                }
+            }
+        },
+        Command::Key(KeyCommand::List) => {
+            let keys: Vec<KeyView> = admin.keys().await?.iter().map(KeyView::from).collect();
+            let text = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}  {}  created {}  signs from {}\n",
+                        k.kid, k.algorithm, k.created_at, k.activates_at
+                    )
+                })
+                .collect();
+            Output {
+                json: json!({ "keys": keys }),
+                text,
+            }
+        }
+    })
+}
+
+// `serve` is dispatched before `run_admin`; reaching here would be a wiring mistake, answered
+// as an empty result rather than a panic.
+fn unreachable_serve() -> Output {
+    Output {
+        json: json!({}),
+        text: String::new(),
+    }
+}
+
+/// `tollgate serve`: start, bootstrap an empty database, print what a newcomer needs.
+pub async fn serve(config: Config, demo: bool, json_out: bool) -> Result<(), CliError> {
+    let running = server::start(config).await?;
+    let admin = running.admin();
+    let base = format!("http://{}", running.addr);
+    let mut out = json!({ "listening": base, "issuer": running.engine.issuer() });
+    let mut text = format!(
+        "Tollgate listening on {base} (issuer {})\n",
+        running.engine.issuer()
+    );
+
+    if let Some((account, token)) = admin.bootstrap().await? {
+        out["account_sid"] = json!(account.sid);
+        out["auth_token"] = json!(token.expose());
+        text.push_str(&format!(
+            "\nCreated the default account (shown once; store the auth token now):\n  AccountSid: {}\n  AuthToken:  {}\n",
+            account.sid,
+            token.expose()
+        ));
+    }
+    if demo {
+        let (client_id, secret) = demo_client(&admin).await?;
+        let curl = format!(
+            "curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials {base}/oauth/token"
+        );
+        out["demo"] = json!({ "client_id": client_id, "client_secret": secret, "curl": curl });
+        text.push_str(&format!(
+            "\nDemo OAuth app {client_id} (its secret is new on every --demo start).\nGet a token:\n\n  {curl}\n"
+        ));
+    }
+    running.engine.sync().await.map_err(ServerError::from)?;
+    if json_out {
+        println!("{out}");
+    } else {
+        println!("{text}");
+    }
+
+    let stop = running.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    running.wait().await.map_err(|e| CliError::Server(e.into()))
+}
+
+/// The demo app is created once and gets a fresh secret on every `--demo` start, so the
+/// printed curl always works.
+async fn demo_client(admin: &tollgate_core::admin::Admin) -> Result<(ClientId, String), CliError> {
+    const NAME: &str = "Demo app";
+    let account = admin.default_account().await?;
+    let existing = admin
+        .clients(Some(&account))
+        .await?
+        .into_iter()
+        .find(|c| c.friendly_name == NAME);
+    let (client, secret) = match existing {
+        Some(c) => admin.rotate_client_secret(&c.id).await?,
+        None => {
+            let spec = ClientSpec {
+                friendly_name: NAME.into(),
+                account_sid: Some(account),
+                grant_types: vec![GrantType::ClientCredentials],
+                scopes: vec!["read".into(), "write".into()],
+                ..ClientSpec::default()
+            };
+            let (c, s) = admin.create_client(spec).await?;
+            match s {
+                Some(s) => (c, s),
+                None => return Err(AdminError::Invalid("demo client has no secret".into()).into()),
+            }
+        }
+    };
+    Ok((client.id, secret.expose().to_owned()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

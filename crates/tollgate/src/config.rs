@@ -1,0 +1,118 @@
+//! Configuration: flags, then `TOLLGATE_*` variables, then `tollgate.toml`, then defaults.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    /// address:port to listen on.
+    pub listen: String,
+    /// Public base URL; `http://<listen>` when unset.
+    pub issuer: Option<String>,
+    /// `sqlite://…` or `postgres://…`; an SQLite file in `data_dir` when unset.
+    pub database_url: Option<String>,
+    /// Holds the SQLite file and the key-encryption key file.
+    pub data_dir: PathBuf,
+    /// Default access-token lifetime in seconds.
+    pub access_token_ttl: u32,
+    /// ES256 (default), EdDSA or RS256.
+    pub signing_algorithm: String,
+    /// base64url of 32 bytes; seals signing keys at rest. When unset, read from (or created in)
+    /// `<data_dir>/key-encryption.key`.
+    pub key_encryption_key: Option<String>,
+    /// Failed client authentications allowed per minute per IP address.
+    pub auth_failures_per_minute: u32,
+    /// How often a node polls the store for changes made elsewhere, in milliseconds.
+    pub sync_interval_ms: u64,
+    /// `tracing` filter, e.g. `info` or `tollgate=debug`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            issuer: None,
+            database_url: None,
+            data_dir: PathBuf::from("./tollgate-data"),
+            access_token_ttl: 3600,
+            signing_algorithm: "ES256".into(),
+            key_encryption_key: None,
+            auth_failures_per_minute: 20,
+            sync_interval_ms: 500,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Values given as flags; only those present override the other sources.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithm: Option<String>,
+}
+
+impl Config {
+    /// `config_file` defaults to `./tollgate.toml` when it exists.
+    pub fn load(config_file: Option<&Path>, flags: &Overrides) -> Result<Self, figment::Error> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match config_file {
+            Some(path) => fig = fig.merge(Toml::file_exact(path)),
+            None => fig = fig.merge(Toml::file("tollgate.toml")),
+        }
+        fig.merge(Env::prefixed("TOLLGATE_").ignore(&["config"]))
+            .merge(Serialized::defaults(flags))
+            .extract()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tollgate.db").display()))
+    }
+
+    pub fn uses_sqlite_default(&self) -> bool {
+        self.database_url.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_env_beat_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "t.toml",
+                "listen = \"127.0.0.1:1\"\naccess_token_ttl = 60\nlog = \"warn\"",
+            )?;
+            jail.set_env("TOLLGATE_LISTEN", "127.0.0.1:2");
+            jail.set_env("TOLLGATE_ACCESS_TOKEN_TTL", "120");
+            let flags = Overrides {
+                listen: Some("127.0.0.1:3".into()),
+                ..Overrides::default()
+            };
+            let c = Config::load(Some(Path::new("t.toml")), &flags)?;
+            assert_eq!(c.listen, "127.0.0.1:3");
+            assert_eq!(c.access_token_ttl, 120);
+            assert_eq!(c.log, "warn");
+            assert_eq!(c.signing_algorithm, "ES256");
+            Ok(())
+        });
+    }
+}

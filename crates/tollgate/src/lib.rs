@@ -1,0 +1,6 @@
+//! The `tollgate` binary's library half: configuration, CLI and server wiring, so tests can
+//! start a real server in-process.
+
+pub mod cli;
+pub mod config;
+pub mod server;

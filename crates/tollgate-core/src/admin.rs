@@ -407,12 +407,12 @@ fn validate_spec(spec: &ClientSpec, grants: &[GrantType]) -> AdminResult<()> {
             )));
         }
     }
-    if let Some(ttl) = spec.access_token_ttl {
-        if ttl == 0 || ttl > MAX_ACCESS_TOKEN_TTL {
-            return Err(AdminError::Invalid(format!(
-                "access token lifetime must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds"
-            )));
-        }
+    if let Some(ttl) = spec.access_token_ttl
+        && (ttl == 0 || ttl > MAX_ACCESS_TOKEN_TTL)
+    {
+        return Err(AdminError::Invalid(format!(
+            "access token lifetime must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds"
+        )));
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(standard::router())
         .merge(twilio::router())
+        .route("/healthz", axum::routing::get(healthz))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -32,6 +33,10 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .with_state(state)
+}
+
+async fn healthz() -> Response {
+    axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
 fn is_twilio(uri: &Uri) -> bool {

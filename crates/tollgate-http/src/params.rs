@@ -152,34 +152,6 @@ fn form_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    #[test]
-    fn repeated_parameter_is_refused_but_repeatable_ones_are_listed() {
-        let p = Params::parse(b"a=1&b=2&a=3&Scopes=x&Scopes=y");
-        assert!(p.one("a").is_err());
-        assert_eq!(p.one("b").ok().flatten().as_deref(), Some("2"));
-        assert_eq!(p.all("Scopes"), vec!["x", "y"]);
-    }
-
-    #[test]
-    fn basic_credentials_are_form_decoded() {
-        let mut h = HeaderMap::new();
-        let raw = STANDARD.encode("OQ%2Bx:s%3Ae+t");
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(&format!("Basic {raw}")).unwrap_or(HeaderValue::from_static("")),
-        );
-        assert_eq!(
-            authorization(&h).ok(),
-            Some(Authorization::Basic("OQ+x".into(), "s:e t".into()))
-        );
-    }
-}
-
 /// Combines HTTP Basic (`client_secret_basic`) with body credentials (`client_secret_post`).
 /// Using both methods at once is refused (RFC 6749 section 2.3).
 pub fn client_auth(
@@ -207,5 +179,33 @@ pub fn client_auth(
             "client_secret given without client_id",
         )),
         (None, None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn repeated_parameter_is_refused_but_repeatable_ones_are_listed() {
+        let p = Params::parse(b"a=1&b=2&a=3&Scopes=x&Scopes=y");
+        assert!(p.one("a").is_err());
+        assert_eq!(p.one("b").ok().flatten().as_deref(), Some("2"));
+        assert_eq!(p.all("Scopes"), vec!["x", "y"]);
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut h = HeaderMap::new();
+        let raw = STANDARD.encode("OQ%2Bx:s%3Ae+t");
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {raw}")).unwrap_or(HeaderValue::from_static("")),
+        );
+        assert_eq!(
+            authorization(&h).ok(),
+            Some(Authorization::Basic("OQ+x".into(), "s:e t".into()))
+        );
     }
 }

@@ -30,12 +30,11 @@ impl AppState {
             return Err(too_many(until));
         }
         let result = self.engine.token(req).await;
-        if let Err(e) = &result {
-            if e.kind == ErrorKind::InvalidClient {
-                if let Some(until) = self.auth_limiter.failed(ip, now) {
-                    return Err(too_many(until));
-                }
-            }
+        if let Err(e) = &result
+            && e.kind == ErrorKind::InvalidClient
+            && let Some(until) = self.auth_limiter.failed(ip, now)
+        {
+            return Err(too_many(until));
         }
         result
     }

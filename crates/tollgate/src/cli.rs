@@ -149,7 +149,7 @@ pub enum CliError {
     #[error("{0}")]
     Admin(#[from] AdminError),
     #[error("configuration: {0}")]
-    Config(#[from] figment::Error),
+    Config(#[from] Box<figment::Error>),
 }
 
 impl Cli {

@@ -68,7 +68,10 @@ pub struct Overrides {
 
 impl Config {
     /// `config_file` defaults to `./tollgate.toml` when it exists.
-    pub fn load(config_file: Option<&Path>, flags: &Overrides) -> Result<Self, figment::Error> {
+    pub fn load(
+        config_file: Option<&Path>,
+        flags: &Overrides,
+    ) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         match config_file {
             Some(path) => fig = fig.merge(Toml::file_exact(path)),
@@ -77,6 +80,7 @@ impl Config {
         fig.merge(Env::prefixed("TOLLGATE_").ignore(&["config"]))
             .merge(Serialized::defaults(flags))
             .extract()
+            .map_err(Box::new)
     }
 
     pub fn database_url(&self) -> String {
@@ -95,6 +99,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
     fn flags_beat_env_beat_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -107,7 +112,7 @@ mod tests {
                 listen: Some("127.0.0.1:3".into()),
                 ..Overrides::default()
             };
-            let c = Config::load(Some(Path::new("t.toml")), &flags)?;
+            let c = Config::load(Some(Path::new("t.toml")), &flags).map_err(|e| *e)?;
             assert_eq!(c.listen, "127.0.0.1:3");
             assert_eq!(c.access_token_ttl, 120);
             assert_eq!(c.log, "warn");

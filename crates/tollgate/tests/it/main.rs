@@ -1,1 +1,10 @@
+//! One integration-test binary: every test talks to a real Tollgate over HTTP.
+// A test binary: failing loudly is how it reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod helpers;
+
+mod cli;
+mod client_credentials;
+mod errors;
+mod store;

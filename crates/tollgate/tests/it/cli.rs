@@ -1,0 +1,334 @@
+//! The admin CLI against a running server's database, and `serve --demo` as a newcomer runs it.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::{Backend, TestApp, eventually, spawn_app_with, spawn_on};
+use crate::on_both_backends;
+
+/// DESIGN section 3: a CLI change takes effect on every node within 2 seconds.
+const PROPAGATION: Duration = Duration::from_secs(2);
+
+async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .arg("--data-dir")
+        .arg(app.dir.path())
+        .arg("--json")
+        .args(args)
+        .output()
+        .await
+        .expect("run tollgate");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "exactly one JSON object: {stdout}"
+    );
+    (
+        out.status.success(),
+        serde_json::from_str(&stdout).expect("JSON on stdout"),
+    )
+}
+
+async fn token_status(app: &TestApp, id: &str, secret: &str) -> u16 {
+    app.post_form(
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ],
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+async fn cli_changes_reach_a_running_server(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| c.sync_interval_ms = 500).await else {
+        return;
+    };
+
+    let (ok, created) = tollgate(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "cli app",
+            "--scope",
+            "read",
+            "--audience",
+            "https://api.example",
+        ],
+    )
+    .await;
+    assert!(ok, "{created}");
+    let id = created["client_id"].as_str().expect("client_id").to_owned();
+    let secret = created["client_secret"]
+        .as_str()
+        .expect("client_secret")
+        .to_owned();
+    assert!(id.starts_with("OQ") && id.len() == 34);
+    assert!(secret.len() >= 43, "256-bit secret");
+    assert_eq!(
+        created["grant_types"],
+        serde_json::json!(["client_credentials"])
+    );
+    assert_eq!(created["account_sid"], app.account.sid.as_str());
+    assert!(
+        eventually(PROPAGATION, || async {
+            token_status(&app, &id, &secret).await == 200
+        })
+        .await
+        .is_some()
+    );
+
+    let (ok, shown) = tollgate(&app, &["client", "show", &id]).await;
+    assert!(ok);
+    assert!(
+        shown.get("client_secret").is_none(),
+        "the secret is shown once"
+    );
+    assert_eq!(shown["scopes"], serde_json::json!(["read"]));
+    let (_, listed) = tollgate(&app, &["client", "list"]).await;
+    assert!(
+        listed["clients"]
+            .as_array()
+            .expect("clients")
+            .iter()
+            .any(|c| c["client_id"] == id.as_str())
+    );
+
+    let (ok, rotated) = tollgate(&app, &["client", "rotate-secret", &id]).await;
+    assert!(ok);
+    let new_secret = rotated["client_secret"]
+        .as_str()
+        .expect("new secret")
+        .to_owned();
+    assert_ne!(new_secret, secret);
+    assert!(
+        eventually(PROPAGATION, || async {
+            token_status(&app, &id, &secret).await == 401
+        })
+        .await
+        .is_some(),
+        "old secret revoked"
+    );
+    assert_eq!(token_status(&app, &id, &new_secret).await, 200);
+
+    let (ok, _) = tollgate(&app, &["client", "delete", &id]).await;
+    assert!(ok);
+    assert!(
+        eventually(PROPAGATION, || async {
+            token_status(&app, &id, &new_secret).await == 401
+        })
+        .await
+        .is_some(),
+        "deleted client refused"
+    );
+
+    let (ok, err) = tollgate(&app, &["client", "show", &id]).await;
+    assert!(!ok);
+    assert!(
+        err["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not found"))
+    );
+    let (ok, err) = tollgate(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--public",
+            "--grant",
+            "client_credentials",
+        ],
+    )
+    .await;
+    assert!(!ok, "public clients cannot use client_credentials: {err}");
+}
+
+async fn cli_accounts_and_keys(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let (ok, acct) = tollgate(&app, &["account", "create", "--friendly-name", "Second"]).await;
+    assert!(ok, "{acct}");
+    assert!(
+        acct["account_sid"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("AC"))
+    );
+    assert!(acct["auth_token"].as_str().is_some_and(|t| t.len() >= 43));
+    assert_ne!(
+        acct["organization_sid"],
+        app.account.organization_sid.as_str(),
+        "own organization by default"
+    );
+
+    let org = app.account.organization_sid.to_string();
+    let (ok, sibling) = tollgate(&app, &["account", "create", "--organization", &org]).await;
+    assert!(ok);
+    assert_eq!(sibling["organization_sid"], org.as_str());
+    let (_, listed) = tollgate(&app, &["account", "list"]).await;
+    assert_eq!(listed["accounts"].as_array().map(Vec::len), Some(3));
+    assert!(listed["accounts"][0].get("auth_token").is_none());
+
+    // With several accounts, client create needs --account.
+    let (ok, _) = tollgate(&app, &["client", "create", "--name", "ambiguous"]).await;
+    assert!(!ok);
+    let sid = sibling["account_sid"].as_str().expect("sid");
+    let (ok, c) = tollgate(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "sibling app",
+            "--account",
+            sid,
+        ],
+    )
+    .await;
+    assert!(ok);
+    assert_eq!(c["account_sid"], sid);
+
+    let (ok, keys) = tollgate(&app, &["key", "list"]).await;
+    assert!(ok);
+    let keys = keys["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["algorithm"], "ES256");
+    assert!(keys[0].get("sealed_private_key").is_none());
+}
+
+/// Two servers on one database behave as one: a client made on either works on both.
+async fn two_nodes_share_one_database(backend: Backend) {
+    let Some(a) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let kek = std::fs::read_to_string(a.dir.path().join("key-encryption.key")).expect("kek");
+    // Nodes behind one load balancer share the public issuer URL and the key-encryption key.
+    let b = spawn_on(
+        a.database_url.clone(),
+        tempfile::tempdir().expect("dir"),
+        |c| {
+            c.key_encryption_key = Some(kek.clone());
+            c.issuer = Some(a.base.clone());
+        },
+    )
+    .await;
+    let jwks_a: Value = a
+        .http
+        .get(a.url("/oauth/jwks"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let jwks_b: Value = b
+        .http
+        .get(b.url("/oauth/jwks"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(jwks_a, jwks_b, "nodes share signing keys");
+
+    let c = a.client().await;
+    assert!(
+        eventually(PROPAGATION, || async {
+            token_status(&b, c.id.as_str(), &c.secret).await == 200
+        })
+        .await
+        .is_some()
+    );
+    let resp = b
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", c.id.as_str()),
+                ("client_secret", &c.secret),
+            ],
+        )
+        .await;
+    let body: Value = resp.json().await.expect("json");
+    // Node A verifies node B's token against its own JWKS.
+    let claims = a
+        .verify_access_token(body["access_token"].as_str().expect("token"))
+        .await;
+    assert_eq!(claims["client_id"], c.id.as_str());
+}
+
+on_both_backends!(
+    cli_changes_reach_a_running_server,
+    cli_accounts_and_keys,
+    two_nodes_share_one_database
+);
+
+/// README's first command: `tollgate serve --demo` prints a curl that returns a token.
+#[tokio::test]
+async fn demo_prints_a_working_curl() {
+    let dir = tempfile::tempdir().expect("dir");
+    for round in 0..2 {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args([
+                "serve",
+                "--demo",
+                "--json",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .env_remove("TOLLGATE_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start tollgate");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            BufReader::new(stdout).read_line(&mut line),
+        )
+        .await
+        .expect("server prints its banner")
+        .expect("read");
+        let banner: Value = serde_json::from_str(&line).expect("banner JSON");
+        assert_eq!(
+            banner.get("auth_token").is_some(),
+            round == 0,
+            "the auth token is printed on first start only"
+        );
+        let curl = banner["demo"]["curl"].as_str().expect("curl command");
+        let out = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(curl)
+            .output()
+            .await
+            .expect("run curl");
+        assert!(out.status.success(), "curl exit");
+        let token: Value = serde_json::from_slice(&out.stdout).expect("token JSON");
+        assert_eq!(token["token_type"], "Bearer");
+        assert!(
+            token["access_token"]
+                .as_str()
+                .is_some_and(|t| t.split('.').count() == 3)
+        );
+        child.kill().await.expect("stop");
+    }
+    assert!(dir.path().join("tollgate.db").exists());
+}

@@ -1,0 +1,247 @@
+//! `spawn_app()`: a real Tollgate on `127.0.0.1:0` over a fresh database, plus helpers to
+//! verify what it issues.
+
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use sqlx::Connection;
+use tempfile::TempDir;
+use tollgate::config::Config;
+use tollgate::server::{self, RunningServer};
+use tollgate_core::admin::ClientSpec;
+use tollgate_core::ids::{AccountSid, ClientId};
+use tollgate_core::model::{Account, GrantType};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per backend for each `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::helpers::Backend::Postgres).await } )*
+        }
+    };
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TOLLGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database no other test uses. `None` when PostgreSQL is unreachable outside CI (CI fails
+/// instead, so the PostgreSQL half of the suite can never silently vanish there).
+pub async fn fresh_database(backend: Backend, dir: &TempDir) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(format!("sqlite://{}", dir.path().join("test.db").display())),
+        Backend::Postgres => {
+            let admin = postgres_admin_url();
+            let mut conn = match sqlx::PgConnection::connect(&admin).await {
+                Ok(c) => c,
+                Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                    eprintln!("skipping PostgreSQL test: {admin} unreachable ({e})");
+                    return None;
+                }
+                Err(e) => panic!("PostgreSQL at {admin} is required in CI: {e}"),
+            };
+            let name = format!("tollgate_test_{}", random_hex());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let mut url = url::Url::parse(&admin).expect("postgres url");
+            url.set_path(&name);
+            Some(url.to_string())
+        }
+    }
+}
+
+fn random_hex() -> String {
+    let rng = tollgate_core::SystemRng::default();
+    let b: [u8; 8] = tollgate_core::clock::random_bytes(&rng);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub server: RunningServer,
+    pub database_url: String,
+    pub dir: TempDir,
+    pub account: Account,
+    pub auth_token: String,
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = fresh_database(backend, &dir).await?;
+    Some(spawn_on(database_url, dir, tweak).await)
+}
+
+/// Starts a server on an existing database (a second node shares the first one's `dir` key).
+pub async fn spawn_on(
+    database_url: String,
+    dir: TempDir,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: Some(database_url.clone()),
+        data_dir: dir.path().to_path_buf(),
+        sync_interval_ms: 200,
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let server = server::start(config).await.expect("server starts");
+    let (account, token) = match server.admin().bootstrap().await.expect("bootstrap") {
+        Some((a, t)) => (a, t.expose().to_owned()),
+        None => {
+            let (a, t) = server
+                .admin()
+                .create_account(None, None)
+                .await
+                .expect("account");
+            (a, t.expose().to_owned())
+        }
+    };
+    server.engine.sync().await.expect("sync");
+    TestApp {
+        base: format!("http://{}", server.addr),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        server,
+        database_url,
+        dir,
+        account,
+        auth_token: token,
+    }
+}
+
+pub struct TestClient {
+    pub id: ClientId,
+    pub secret: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A confidential client_credentials app with scopes `read write` in the test account.
+    pub async fn client(&self) -> TestClient {
+        self.client_with(|_| {}).await
+    }
+
+    pub async fn client_with(&self, tweak: impl FnOnce(&mut ClientSpec)) -> TestClient {
+        let mut spec = ClientSpec {
+            friendly_name: "test app".into(),
+            account_sid: Some(self.account.sid.clone()),
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec!["read".into(), "write".into()],
+            ..ClientSpec::default()
+        };
+        tweak(&mut spec);
+        let (c, secret) = self
+            .server
+            .admin()
+            .create_client(spec)
+            .await
+            .expect("create client");
+        self.server.engine.sync().await.expect("sync");
+        TestClient {
+            id: c.id,
+            secret: secret.map(|s| s.expose().to_owned()).unwrap_or_default(),
+        }
+    }
+
+    /// Another account in the same organization as the test account.
+    pub async fn sibling_account(&self) -> AccountSid {
+        let (a, _) = self
+            .server
+            .admin()
+            .create_account(
+                Some("sibling".into()),
+                Some(self.account.organization_sid.clone()),
+            )
+            .await
+            .expect("sibling account");
+        self.server.engine.sync().await.expect("sync");
+        a.sid
+    }
+
+    pub async fn jwks(&self) -> JwkSet {
+        self.http
+            .get(self.url("/oauth/jwks"))
+            .send()
+            .await
+            .expect("jwks")
+            .json()
+            .await
+            .expect("jwks json")
+    }
+
+    /// Verifies an access token's signature against the served JWKS and returns its claims.
+    pub async fn verify_access_token(&self, token: &str) -> Value {
+        let header = jsonwebtoken::decode_header(token).expect("jwt header");
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"), "RFC 9068 typ");
+        assert_eq!(header.alg, Algorithm::ES256);
+        let kid = header.kid.expect("kid");
+        let jwks = self.jwks().await;
+        let jwk = jwks.find(&kid).expect("signing key is published");
+        let mut v = Validation::new(Algorithm::ES256);
+        v.set_issuer(&[self.base.as_str()]);
+        v.validate_aud = false;
+        v.set_required_spec_claims(&["exp", "iss", "sub", "aud", "iat"]);
+        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("key"), &v)
+            .expect("token verifies against the JWKS")
+            .claims
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Polls `check` until it holds or `limit` passes; returns how long it took.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,272 @@
+//! The store behaviour suite, run against SQLite and PostgreSQL alike.
+
+use std::sync::Arc;
+
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid};
+use tollgate_core::keys::{KeySealer, LoadedKey, SigningAlgorithm};
+use tollgate_core::model::{Account, Client, Entity, GrantType, Organization, TokenFormat};
+use tollgate_core::secret::Secret;
+use tollgate_core::store::{Store, StoreError};
+use tollgate_core::{SystemRng, clock::Rng};
+
+use crate::helpers::{Backend, fresh_database};
+use crate::on_both_backends;
+
+async fn open(backend: Backend) -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database(backend, &dir).await?;
+    let store = tollgate_store::open(&url).await.expect("open store");
+    assert_eq!(
+        store.backend(),
+        if backend == Backend::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    );
+    Some((store, dir))
+}
+
+fn rng() -> SystemRng {
+    SystemRng::default()
+}
+
+async fn account(store: &dyn Store, rng: &dyn Rng) -> Account {
+    let org = Organization {
+        sid: OrganizationSid::generate(rng),
+        friendly_name: "org".into(),
+        created_at: 1,
+    };
+    store.insert_organization(&org).await.expect("org");
+    let a = Account {
+        sid: AccountSid::generate(rng),
+        organization_sid: org.sid,
+        friendly_name: "acct".into(),
+        auth_token_digest: Secret::generate(rng).digest(),
+        created_at: 2,
+    };
+    store.insert_account(&a).await.expect("account");
+    a
+}
+
+fn client(account: &AccountSid, rng: &dyn Rng, created_at: i64) -> Client {
+    Client {
+        id: ClientId::generate(rng),
+        account_sid: account.clone(),
+        friendly_name: "app \u{2713} 'quoted'".into(),
+        secret_digest: Some(Secret::generate(rng).digest()),
+        grant_types: vec![GrantType::ClientCredentials, GrantType::DeviceCode],
+        redirect_uris: vec![
+            "https://app.example/cb".into(),
+            "http://127.0.0.1/cb".into(),
+        ],
+        scopes: vec!["read".into(), "write".into()],
+        audiences: vec!["https://api.example".into()],
+        token_format: TokenFormat::Jwt,
+        access_token_ttl: Some(600),
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+async fn accounts_round_trip(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    assert_eq!(store.count_accounts().await.expect("count"), 0);
+    let a = account(store.as_ref(), &rng).await;
+    assert!(
+        store
+            .organization_exists(&a.organization_sid)
+            .await
+            .expect("exists")
+    );
+    assert!(
+        !store
+            .organization_exists(&OrganizationSid::generate(&rng))
+            .await
+            .expect("exists")
+    );
+    assert_eq!(store.account(&a.sid).await.expect("get"), Some(a.clone()));
+    assert_eq!(store.accounts().await.expect("list"), vec![a.clone()]);
+    assert_eq!(store.count_accounts().await.expect("count"), 1);
+
+    let token = Secret::generate(&rng);
+    assert!(
+        store
+            .set_auth_token(&a.sid, &token.digest(), 5)
+            .await
+            .expect("rotate")
+    );
+    let reread = store.account(&a.sid).await.expect("get").expect("present");
+    assert!(reread.auth_token_digest.verify(token.expose()));
+    assert!(
+        !store
+            .set_auth_token(&AccountSid::generate(&rng), &token.digest(), 5)
+            .await
+            .expect("unknown")
+    );
+    assert_eq!(
+        store
+            .account(&AccountSid::generate(&rng))
+            .await
+            .expect("get"),
+        None
+    );
+
+    // Same SID twice is a conflict, not a crash or an overwrite.
+    match store
+        .insert_account(&Account {
+            friendly_name: "dup".into(),
+            ..a.clone()
+        })
+        .await
+    {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected conflict, got {other:?}"),
+    }
+    assert_eq!(
+        store
+            .account(&a.sid)
+            .await
+            .expect("get")
+            .map(|x| x.friendly_name),
+        Some("acct".into())
+    );
+}
+
+async fn clients_round_trip(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let a = account(store.as_ref(), &rng).await;
+    let b = account(store.as_ref(), &rng).await;
+    let c1 = client(&a.sid, &rng, 10);
+    let mut c2 = client(&a.sid, &rng, 11);
+    c2.secret_digest = None;
+    c2.access_token_ttl = None;
+    c2.redirect_uris.clear();
+    let c3 = client(&b.sid, &rng, 12);
+    for c in [&c1, &c2, &c3] {
+        store.insert_client(c).await.expect("insert");
+    }
+    assert_eq!(store.client(&c1.id).await.expect("get"), Some(c1.clone()));
+    assert_eq!(store.client(&c2.id).await.expect("get"), Some(c2.clone()));
+    assert_eq!(
+        store.clients(Some(&a.sid)).await.expect("list"),
+        vec![c1.clone(), c2.clone()]
+    );
+    assert_eq!(store.clients(None).await.expect("all").len(), 3);
+
+    let mut changed = c1.clone();
+    changed.scopes = vec!["read".into()];
+    changed.friendly_name = "renamed".into();
+    changed.secret_digest = Some(Secret::generate(&rng).digest());
+    changed.updated_at = 99;
+    assert!(store.update_client(&changed).await.expect("update"));
+    assert_eq!(
+        store.client(&c1.id).await.expect("get"),
+        Some(changed.clone())
+    );
+    assert!(
+        !store
+            .update_client(&client(&a.sid, &rng, 1))
+            .await
+            .expect("update unknown")
+    );
+
+    assert!(matches!(
+        store.insert_client(&c1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // A client for an account that does not exist is refused and nothing is written.
+    let orphan = client(&AccountSid::generate(&rng), &rng, 13);
+    assert!(store.insert_client(&orphan).await.is_err());
+    assert_eq!(store.client(&orphan.id).await.expect("get"), None);
+
+    assert!(store.delete_client(&c1.id).await.expect("delete"));
+    assert!(!store.delete_client(&c1.id).await.expect("delete again"));
+    assert_eq!(store.client(&c1.id).await.expect("get"), None);
+}
+
+async fn signing_keys_round_trip(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let sealer = KeySealer::new(&[9u8; 32]).expect("sealer");
+    let k1 = LoadedKey::generate(SigningAlgorithm::ES256, &sealer, &rng, 10, 10).expect("key");
+    let mut k2 = LoadedKey::generate(SigningAlgorithm::EdDSA, &sealer, &rng, 20, 30)
+        .expect("key")
+        .stored
+        .clone();
+    k2.retires_at = Some(40);
+    k2.expires_at = Some(50);
+    store.insert_signing_key(&k1.stored).await.expect("insert");
+    store.insert_signing_key(&k2).await.expect("insert");
+    let keys = store.signing_keys().await.expect("list");
+    assert_eq!(keys, vec![k1.stored.clone(), k2.clone()]);
+    // What comes back still opens with the same key-encryption key.
+    assert!(LoadedKey::load(keys[1].clone(), &sealer).is_ok());
+    assert!(matches!(
+        store.insert_signing_key(&k2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.delete_signing_key(&k2.kid).await.expect("delete"));
+    assert_eq!(store.signing_keys().await.expect("list").len(), 1);
+}
+
+async fn every_write_is_in_the_change_feed(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let start = store.latest_change().await.expect("latest");
+    let a = account(store.as_ref(), &rng).await;
+    let c = client(&a.sid, &rng, 1);
+    store.insert_client(&c).await.expect("insert");
+    store.update_client(&c).await.expect("update");
+    store
+        .set_auth_token(&a.sid, &Secret::generate(&rng).digest(), 3)
+        .await
+        .expect("token");
+    let sealer = KeySealer::new(&[1u8; 32]).expect("sealer");
+    let key = LoadedKey::generate(SigningAlgorithm::ES256, &sealer, &rng, 1, 1).expect("key");
+    store.insert_signing_key(&key.stored).await.expect("key");
+    store.delete_client(&c.id).await.expect("delete");
+    // Writes that change nothing record nothing.
+    assert!(!store.delete_client(&c.id).await.expect("delete again"));
+
+    let changes = store.changes_since(start).await.expect("changes");
+    let seen: Vec<(Entity, String)> = changes
+        .iter()
+        .map(|ch| (ch.entity, ch.id.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (Entity::Account, a.sid.to_string()),
+            (Entity::Client, c.id.to_string()),
+            (Entity::Client, c.id.to_string()),
+            (Entity::Account, a.sid.to_string()),
+            (Entity::SigningKey, key.kid().to_owned()),
+            (Entity::Client, c.id.to_string()),
+        ]
+    );
+    assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    let last = store.latest_change().await.expect("latest");
+    assert_eq!(changes.last().map(|c| c.seq), Some(last));
+    assert!(store.changes_since(last).await.expect("none").is_empty());
+    // Pruning never drops the newest entries a cursor may still need.
+    store.prune_changes(i64::MAX).await.expect("prune");
+    assert_eq!(store.latest_change().await.expect("latest"), last);
+}
+
+on_both_backends!(
+    accounts_round_trip,
+    clients_round_trip,
+    signing_keys_round_trip,
+    every_write_is_in_the_change_feed
+);

@@ -85,6 +85,88 @@ async fn raw_post(
         .expect("request")
 }
 
+/// One logical token request, sent to every dialect, and the answer each must give.
+struct Case<'a> {
+    fields: Vec<(&'a str, &'a str)>,
+    /// RFC 6749 `error` code every dialect reports.
+    error: &'static str,
+    /// Status for form bodies on `/oauth/token`, for JSON bodies, and for `/v1` and `/v2`.
+    form_status: u16,
+    json_status: u16,
+    twilio: (u16, u32),
+}
+
+impl<'a> Case<'a> {
+    fn new(fields: Vec<(&'a str, &'a str)>, error: &'static str) -> Self {
+        let (form_status, json_status, twilio) = match error {
+            "invalid_client" => (401, 401, (401, 20003)),
+            "invalid_request" => (400, 400, (400, 20001)),
+            _ => (400, 422, (400, 20001)),
+        };
+        Self {
+            fields,
+            error,
+            form_status,
+            json_status,
+            twilio,
+        }
+    }
+
+    /// The v1 spelling of the same request; `None` when v1 has no such parameter.
+    fn v1_fields(&self) -> Option<Vec<(&'a str, &'a str)>> {
+        self.fields
+            .iter()
+            .map(|(k, v)| {
+                let name = match *k {
+                    "grant_type" => "GrantType",
+                    "client_id" => "ClientSid",
+                    "client_secret" => "ClientSecret",
+                    "scope" => "Scope",
+                    _ => return None,
+                };
+                Some((name, *v))
+            })
+            .collect()
+    }
+
+    async fn check(&self, app: &TestApp) {
+        rfc_error(
+            app.post_form("/oauth/token", &self.fields).await,
+            self.form_status,
+            self.error,
+        )
+        .await;
+        let json: serde_json::Map<String, Value> = self
+            .fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect();
+        rfc_error(
+            json_post(app, Value::Object(json)).await,
+            self.json_status,
+            self.error,
+        )
+        .await;
+        let (status, code) = self.twilio;
+        twilio_error(
+            app.post_form("/v2/token", &self.fields).await,
+            status,
+            code,
+            self.error,
+        )
+        .await;
+        if let Some(v1) = self.v1_fields() {
+            twilio_error(
+                app.post_form("/v1/token", &v1).await,
+                status,
+                code,
+                self.error,
+            )
+            .await;
+        }
+    }
+}
+
 async fn client_authentication_failures(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -92,30 +174,9 @@ async fn client_authentication_failures(backend: Backend) {
     let c = app.client().await;
     let unknown = "OQ00000000000000000000000000000000";
     for (id, secret) in [(unknown, "x"), (c.id.as_str(), "wrong"), ("not-a-sid", "x")] {
-        rfc_error(
-            app.post_form("/oauth/token", &std_form(id, secret, "client_credentials"))
-                .await,
-            401,
-            "invalid_client",
-        )
-        .await;
-        rfc_error(json_post(&app, json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret})).await, 401, "invalid_client").await;
-        twilio_error(
-            app.post_form("/v2/token", &std_form(id, secret, "client_credentials"))
-                .await,
-            401,
-            20003,
-            "invalid_client",
-        )
-        .await;
-        twilio_error(
-            app.post_form("/v1/token", &v1_form(id, secret, "client_credentials"))
-                .await,
-            401,
-            20003,
-            "invalid_client",
-        )
-        .await;
+        Case::new(std_form(id, secret, "client_credentials"), "invalid_client")
+            .check(&app)
+            .await;
     }
     // No credentials at all.
     rfc_error(
@@ -163,140 +224,41 @@ async fn grant_and_scope_failures(backend: Backend) {
     };
     let c = app.client().await;
     let (id, secret) = (c.id.as_str(), c.secret.as_str());
-
-    // Unknown grant type.
-    rfc_error(
-        app.post_form("/oauth/token", &std_form(id, secret, "password"))
-            .await,
-        400,
-        "unsupported_grant_type",
-    )
-    .await;
-    rfc_error(
-        json_post(
-            &app,
-            json!({"grant_type": "password", "client_id": id, "client_secret": secret}),
-        )
-        .await,
-        422,
-        "unsupported_grant_type",
-    )
-    .await;
-    twilio_error(
-        app.post_form("/v2/token", &std_form(id, secret, "password"))
-            .await,
-        400,
-        20001,
-        "unsupported_grant_type",
-    )
-    .await;
-    twilio_error(
-        app.post_form("/v1/token", &v1_form(id, secret, "password"))
-            .await,
-        400,
-        20001,
-        "unsupported_grant_type",
-    )
-    .await;
-
-    // A grant this client is not registered for.
     let code_only = app
         .client_with(|s| s.grant_types = vec![GrantType::AuthorizationCode])
         .await;
-    let (cid, csecret) = (code_only.id.as_str(), code_only.secret.as_str());
-    rfc_error(
-        app.post_form(
-            "/oauth/token",
-            &std_form(cid, csecret, "client_credentials"),
-        )
-        .await,
-        400,
-        "unauthorized_client",
-    )
-    .await;
-    rfc_error(
-        json_post(
-            &app,
-            json!({"grant_type": "client_credentials", "client_id": cid, "client_secret": csecret}),
-        )
-        .await,
-        422,
-        "unauthorized_client",
-    )
-    .await;
-    twilio_error(
-        app.post_form("/v2/token", &std_form(cid, csecret, "client_credentials"))
-            .await,
-        400,
-        20001,
-        "unauthorized_client",
-    )
-    .await;
-    twilio_error(
-        app.post_form("/v1/token", &v1_form(cid, csecret, "client_credentials"))
-            .await,
-        400,
-        20001,
-        "unauthorized_client",
-    )
-    .await;
-
-    // A scope the client does not have, and one that is not even a scope token.
-    for scope in ["read admin", "bad\"scope"] {
-        let mut form = std_form(id, secret, "client_credentials");
-        form.push(("scope", scope));
-        rfc_error(
-            app.post_form("/oauth/token", &form).await,
-            400,
-            "invalid_scope",
-        )
-        .await;
-        twilio_error(
-            app.post_form("/v2/token", &form).await,
-            400,
-            20001,
-            "invalid_scope",
-        )
-        .await;
-        rfc_error(json_post(&app, json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "scope": scope})).await, 422, "invalid_scope").await;
+    let with = |extra: (&'static str, &'static str)| {
+        let mut f = std_form(id, secret, "client_credentials");
+        f.push(extra);
+        f
+    };
+    let cases = [
+        Case::new(std_form(id, secret, "password"), "unsupported_grant_type"),
+        // A grant this client is not registered for.
+        Case::new(
+            std_form(
+                code_only.id.as_str(),
+                &code_only.secret,
+                "client_credentials",
+            ),
+            "unauthorized_client",
+        ),
+        // A scope the client does not have, and one that is not even a scope token.
+        Case::new(with(("scope", "read admin")), "invalid_scope"),
+        Case::new(with(("scope", "bad\"scope")), "invalid_scope"),
+        // An audience that is not registered (v1 has no audience parameter).
+        Case::new(
+            with(("audience", "https://elsewhere.example")),
+            "invalid_target",
+        ),
+        Case::new(
+            vec![("client_id", id), ("client_secret", secret)],
+            "invalid_request",
+        ),
+    ];
+    for case in cases {
+        case.check(&app).await;
     }
-
-    // An audience that is not registered.
-    let mut form = std_form(id, secret, "client_credentials");
-    form.push(("audience", "https://elsewhere.example"));
-    rfc_error(
-        app.post_form("/oauth/token", &form).await,
-        400,
-        "invalid_target",
-    )
-    .await;
-    twilio_error(
-        app.post_form("/v2/token", &form).await,
-        400,
-        20001,
-        "invalid_target",
-    )
-    .await;
-
-    // Missing grant_type.
-    rfc_error(
-        app.post_form(
-            "/oauth/token",
-            &[("client_id", id), ("client_secret", secret)],
-        )
-        .await,
-        400,
-        "invalid_request",
-    )
-    .await;
-    twilio_error(
-        app.post_form("/v1/token", &[("ClientSid", id), ("ClientSecret", secret)])
-            .await,
-        400,
-        20001,
-        "invalid_request",
-    )
-    .await;
 }
 
 async fn malformed_requests(backend: Backend) {

@@ -36,17 +36,7 @@ async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
 }
 
 async fn token_status(app: &TestApp, id: &str, secret: &str) -> u16 {
-    app.post_form(
-        "/oauth/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ],
-    )
-    .await
-    .status()
-    .as_u16()
+    app.client_credentials(id, secret).await.status().as_u16()
 }
 
 async fn cli_changes_reach_a_running_server(backend: Backend) {
@@ -225,24 +215,8 @@ async fn two_nodes_share_one_database(backend: Backend) {
         },
     )
     .await;
-    let jwks_a: Value = a
-        .http
-        .get(a.url("/oauth/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
-    let jwks_b: Value = b
-        .http
-        .get(b.url("/oauth/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks_a: Value = a.get_json("/oauth/jwks").await;
+    let jwks_b: Value = b.get_json("/oauth/jwks").await;
     assert_eq!(jwks_a, jwks_b, "nodes share signing keys");
 
     let c = a.client().await;
@@ -253,16 +227,7 @@ async fn two_nodes_share_one_database(backend: Backend) {
         .await
         .is_some()
     );
-    let resp = b
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", c.id.as_str()),
-                ("client_secret", &c.secret),
-            ],
-        )
-        .await;
+    let resp = b.client_credentials(c.id.as_str(), &c.secret).await;
     let body: Value = resp.json().await.expect("json");
     // Node A verifies node B's token against its own JWKS.
     let claims = a

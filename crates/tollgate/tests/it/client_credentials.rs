@@ -340,15 +340,7 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let jwks: Value = app
-        .http
-        .get(app.url("/oauth/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: Value = app.get_json("/oauth/jwks").await;
     let keys = jwks["keys"].as_array().expect("keys");
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["kty"], "EC");
@@ -360,27 +352,11 @@ async fn jwks_and_discovery_documents(backend: Backend) {
         "no private material in the JWKS"
     );
 
-    let certs: Value = app
-        .http
-        .get(app.url("/v1/certs"))
-        .send()
-        .await
-        .expect("certs")
-        .json()
-        .await
-        .expect("json");
+    let certs: Value = app.get_json("/v1/certs").await;
     assert_eq!(certs["keys"], jwks["keys"]);
     assert_eq!(certs["url"], app.url("/v1/certs"));
 
-    let oidc: Value = app
-        .http
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("oidc")
-        .json()
-        .await
-        .expect("json");
+    let oidc: Value = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(oidc["issuer"], app.base.as_str());
     assert_eq!(oidc["token_endpoint"], app.url("/oauth/token"));
     assert_eq!(oidc["jwks_uri"], app.url("/oauth/jwks"));
@@ -393,29 +369,15 @@ async fn jwks_and_discovery_documents(backend: Backend) {
         json!(["ES256"])
     );
     let rfc8414: Value = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .expect("as")
-        .json()
-        .await
-        .expect("json");
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(rfc8414["issuer"], app.base.as_str());
     assert_eq!(
         rfc8414["grant_types_supported"],
         json!(["client_credentials"])
     );
 
-    let v1: Value = app
-        .http
-        .get(app.url("/v1/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("v1")
-        .json()
-        .await
-        .expect("json");
+    let v1: Value = app.get_json("/v1/.well-known/openid-configuration").await;
     assert_eq!(v1["issuer"], app.base.as_str());
     assert_eq!(v1["token_endpoint"], app.url("/v1/token"));
     assert_eq!(v1["jwk_uri"], app.url("/v1/certs"));
@@ -423,15 +385,7 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     assert!(v1.get("response_type_supported").is_some());
     assert!(v1.get("jwks_uri").is_none(), "v1 uses the spec's own names");
 
-    let health: Value = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("healthz")
-        .json()
-        .await
-        .expect("json");
+    let health: Value = app.get_json("/healthz").await;
     assert_eq!(health["status"], "ok");
 }
 
@@ -442,16 +396,7 @@ async fn tokens_are_unique_and_signed_by_the_published_key(backend: Backend) {
     let c = app.client().await;
     let mut jtis = std::collections::HashSet::new();
     for _ in 0..20 {
-        let resp = app
-            .post_form(
-                "/oauth/token",
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", c.id.as_str()),
-                    ("client_secret", &c.secret),
-                ],
-            )
-            .await;
+        let resp = app.client_credentials(c.id.as_str(), &c.secret).await;
         let body: Value = resp.json().await.expect("json");
         let claims = app
             .verify_access_token(body["access_token"].as_str().expect("token"))

@@ -214,6 +214,25 @@ impl TestApp {
             .claims
     }
 
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.http.get(self.url(path)).send().await.expect("request");
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.expect("JSON body")
+    }
+
+    /// A form client_credentials request on `/oauth/token` with `client_secret_post`.
+    pub async fn client_credentials(&self, id: &str, secret: &str) -> reqwest::Response {
+        self.post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("client_secret", secret),
+            ],
+        )
+        .await
+    }
+
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http
             .post(self.url(path))

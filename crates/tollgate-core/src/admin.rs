@@ -5,9 +5,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::clock::{Clock, Rng};
-use crate::ids::{AccountSid, ClientId, OrganizationSid};
+use crate::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use crate::keys::{KeySealer, LoadedKey, SigningAlgorithm, StoredKey};
-use crate::model::{Account, Client, GrantType, Organization, TokenFormat};
+use crate::model::{Account, Client, GrantType, Organization, TokenFormat, User};
 use crate::scope;
 use crate::secret::Secret;
 use crate::store::{Store, StoreError};
@@ -122,6 +122,42 @@ impl From<&StoredKey> for KeyView {
             activates_at: k.activates_at,
             retires_at: k.retires_at,
             expires_at: k.expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserSpec {
+    pub email: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub friendly_name: Option<String>,
+    pub account_sid: Option<AccountSid>,
+}
+
+/// A user as shown to administrators: never the password hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub user_sid: UserSid,
+    pub account_sid: AccountSid,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub friendly_name: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            user_sid: u.sid.clone(),
+            account_sid: u.account_sid.clone(),
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            friendly_name: u.friendly_name.clone(),
+            created_at: u.created_at,
         }
     }
 }
@@ -317,6 +353,65 @@ impl Admin {
             Ok(())
         } else {
             Err(AdminError::NotFound(format!("client {id}")))
+        }
+    }
+
+    /// Creates a user; the password is hashed with Argon2id off the async runtime.
+    pub async fn create_user(&self, spec: UserSpec) -> AdminResult<User> {
+        let account_sid = match spec.account_sid {
+            Some(sid) => {
+                self.account(&sid).await?;
+                sid
+            }
+            None => self.default_account().await?,
+        };
+        let email = spec.email.trim().to_lowercase();
+        if email.len() > 320 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') || email.contains(char::is_whitespace) {
+            return Err(AdminError::Invalid(format!("{:?} is not an email address", spec.email)));
+        }
+        crate::password::check_policy(&spec.password).map_err(AdminError::Invalid)?;
+        for (what, v) in [("first name", &spec.first_name), ("last name", &spec.last_name), ("friendly name", &spec.friendly_name)] {
+            if let Some(v) = v {
+                check_text(what, v)?;
+            }
+        }
+        let password = spec.password;
+        let password_hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| AdminError::Invalid("the password could not be hashed".into()))?;
+        let now = self.clock.now();
+        let user = User {
+            sid: UserSid::generate(self.rng.as_ref()),
+            account_sid,
+            email,
+            password_hash,
+            first_name: spec.first_name,
+            last_name: spec.last_name,
+            friendly_name: spec.friendly_name,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.insert_user(&user).await {
+            Err(StoreError::Conflict(_)) => Err(AdminError::Invalid(format!("a user with email {} already exists", user.email))),
+            other => other.map(|()| user).map_err(Into::into),
+        }
+    }
+
+    pub async fn users(&self, account: Option<&AccountSid>) -> AdminResult<Vec<User>> {
+        Ok(self.store.users(account).await?)
+    }
+
+    pub async fn user(&self, sid: &UserSid) -> AdminResult<User> {
+        self.store.user(sid).await?.ok_or_else(|| AdminError::NotFound(format!("user {sid}")))
+    }
+
+    pub async fn delete_user(&self, sid: &UserSid) -> AdminResult<()> {
+        if self.store.delete_user(sid, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(AdminError::NotFound(format!("user {sid}")))
         }
     }
 

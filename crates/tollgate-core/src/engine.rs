@@ -24,6 +24,29 @@ pub struct EngineConfig {
     pub issuer: String,
     pub access_token_ttl: u32,
     pub signing_algorithm: SigningAlgorithm,
+    pub refresh_token_ttl: u32,
+    /// Two uses of one refresh token this close together both succeed (DESIGN section 5).
+    pub refresh_grace_secs: u32,
+    pub code_ttl: u32,
+    /// A browser session ends after this long without activity…
+    pub session_idle_secs: u32,
+    /// …and after this long in any case.
+    pub session_lifetime_secs: u32,
+}
+
+impl EngineConfig {
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            access_token_ttl: 3600,
+            signing_algorithm: SigningAlgorithm::ES256,
+            refresh_token_ttl: 30 * 24 * 3600,
+            refresh_grace_secs: 10,
+            code_ttl: 60,
+            session_idle_secs: 30 * 60,
+            session_lifetime_secs: 12 * 3600,
+        }
+    }
 }
 
 /// Client credentials as the dialect found them.
@@ -53,13 +76,13 @@ pub struct TokenRequest {
 }
 
 pub struct Engine {
-    config: EngineConfig,
-    store: Arc<dyn Store>,
+    pub(crate) config: EngineConfig,
+    pub(crate) store: Arc<dyn Store>,
     directory: Directory,
     keys: KeyRing,
     sealer: KeySealer,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn Rng>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rng: Arc<dyn Rng>,
     cursor: Mutex<ChangeCursor>,
 }
 
@@ -230,11 +253,18 @@ impl Engine {
         }
         match grant {
             GrantType::ClientCredentials => self.client_credentials(&client, &req),
-            other => Err(OAuthError::new(
+            GrantType::AuthorizationCode => self.authorization_code(&client, &req).await,
+            GrantType::RefreshToken => self.refresh(&client, &req).await,
+            GrantType::DeviceCode => Err(OAuthError::new(
                 ErrorKind::UnsupportedGrantType,
-                format!("the {other} grant is not enabled on this server"),
+                "the device_code grant is not enabled on this server",
             )),
         }
+    }
+
+    /// A random, URL-safe identifier of `N` bytes.
+    pub(crate) fn random_id<const N: usize>(&self) -> String {
+        URL_SAFE_NO_PAD.encode(random_bytes::<N>(self.rng.as_ref()))
     }
 
     fn client_credentials(
@@ -251,13 +281,8 @@ impl Engine {
         let scopes = self.granted_scopes(client, req.scope.as_deref())?;
         let audience = self.audience(client, &req.audience)?;
         let account = self.acting_account(client, req.account_sid.as_deref())?;
-        self.mint(
-            client,
-            client.id.as_str(),
-            &scopes,
-            &audience,
-            Some(account.as_str()),
-        )
+        let jti = self.random_id::<16>();
+        self.mint(client, client.id.as_str(), &scopes, &audience, Some(account.as_str()), &jti)
     }
 
     /// Requested scopes must all be registered for the client; none requested means all of them.
@@ -283,7 +308,7 @@ impl Engine {
         Ok(scope::join(&requested))
     }
 
-    fn audience(&self, client: &Client, requested: &[String]) -> Result<Vec<String>, OAuthError> {
+    pub(crate) fn audience(&self, client: &Client, requested: &[String]) -> Result<Vec<String>, OAuthError> {
         let requested: Vec<&String> = requested.iter().filter(|a| !a.is_empty()).collect();
         if requested.is_empty() {
             return Ok(if client.audiences.is_empty() {
@@ -335,13 +360,15 @@ impl Engine {
         }
     }
 
-    fn mint(
+    /// Signs an access token; `jti` is chosen by the caller so it can be recorded first.
+    pub(crate) fn mint(
         &self,
         client: &Client,
         subject: &str,
         scope: &str,
         audience: &[String],
         account_sid: Option<&str>,
+        jti: &str,
     ) -> Result<Issued, OAuthError> {
         let now = self.clock.now();
         let ttl = i64::from(
@@ -355,7 +382,6 @@ impl Engine {
                 "this client is set to opaque access tokens, which this server version does not issue",
             ));
         }
-        let jti = URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref()));
         let claims = AccessTokenClaims {
             iss: &self.config.issuer,
             sub: subject,
@@ -365,16 +391,10 @@ impl Engine {
             iat: now,
             nbf: now,
             exp: now + ttl,
-            jti: &jti,
+            jti,
             account_sid,
         };
-        let json = serde_json::to_vec(&claims).map_err(|_| OAuthError::server_error())?;
-        let keys = self.keys.current();
-        let key = keys.signing_key(now).ok_or_else(|| {
-            tracing::error!("no active signing key");
-            OAuthError::server_error()
-        })?;
-        let access_token = key.sign(&json, true).ok_or_else(OAuthError::server_error)?;
+        let access_token = self.sign(&claims, true)?;
         Ok(Issued {
             access_token,
             expires_in: ttl,
@@ -384,6 +404,19 @@ impl Engine {
             refresh_token_expires_at: None,
             id_token: None,
         })
+    }
+}
+
+impl Engine {
+    /// Signs claims with the current key: `typ: at+jwt` for access tokens, `JWT` otherwise.
+    pub(crate) fn sign<T: serde::Serialize>(&self, claims: &T, access_token: bool) -> Result<String, OAuthError> {
+        let json = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
+        let keys = self.keys.current();
+        let key = keys.signing_key(self.clock.now()).ok_or_else(|| {
+            tracing::error!("no active signing key");
+            OAuthError::server_error()
+        })?;
+        key.sign(&json, access_token).ok_or_else(OAuthError::server_error)
     }
 }
 

@@ -4,15 +4,20 @@
 //! and render [`engine::Issued`] or [`error::OAuthError`]; stores implement [`store::Store`].
 
 pub mod admin;
+pub mod authorize;
 pub mod cache;
 pub mod clock;
 pub mod engine;
 pub mod error;
+mod grants;
 pub mod ids;
 pub mod keys;
 pub mod model;
+pub mod oidc;
+pub mod password;
 pub mod scope;
 pub mod secret;
+pub mod session;
 pub mod store;
 pub mod token;
 

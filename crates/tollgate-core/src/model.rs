@@ -166,3 +166,101 @@ pub struct Change {
     pub entity: Entity,
     pub id: String,
 }
+
+/// An end user who signs in on the login page.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub sid: crate::ids::UserSid,
+    pub account_sid: AccountSid,
+    /// Stored lowercased; unique across the server.
+    pub email: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub friendly_name: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User").field("sid", &self.sid).field("account_sid", &self.account_sid).finish_non_exhaustive()
+    }
+}
+
+impl User {
+    /// `name` for OIDC: the friendly name, else first and last name joined.
+    pub fn display_name(&self) -> Option<String> {
+        if let Some(n) = &self.friendly_name {
+            return Some(n.clone());
+        }
+        let parts: Vec<&str> = [&self.first_name, &self.last_name].into_iter().flatten().map(String::as_str).collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+}
+
+/// A signed-in browser. The cookie holds a random token; only its digest is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSession {
+    pub digest: SecretDigest,
+    pub user_sid: crate::ids::UserSid,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// Absolute end of the session, whatever its activity.
+    pub expires_at: i64,
+}
+
+/// An issued authorization code (RFC 6749 section 4.1), stored by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub digest: SecretDigest,
+    pub client_id: ClientId,
+    pub user_sid: crate::ids::UserSid,
+    /// The `redirect_uri` of the authorization request, when it carried one.
+    pub redirect_uri: Option<String>,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// What redeeming the code issued, so a replay can revoke it.
+    pub family_id: Option<String>,
+    pub access_jti: Option<String>,
+    pub access_expires_at: Option<i64>,
+}
+
+/// What redeeming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the code is now marked used, with what it is about to issue.
+    Fresh(AuthorizationCode),
+    /// Used before.
+    Replayed(AuthorizationCode),
+    Unknown,
+}
+
+/// All refresh tokens descending from one grant; revoked together on reuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub client_id: ClientId,
+    pub user_sid: crate::ids::UserSid,
+    pub scopes: Vec<String>,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub digest: SecretDigest,
+    pub family_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}

@@ -3,9 +3,12 @@
 
 use async_trait::async_trait;
 
-use crate::ids::{AccountSid, ClientId};
+use crate::ids::{AccountSid, ClientId, UserSid};
 use crate::keys::StoredKey;
-use crate::model::{Account, Change, Client, Organization};
+use crate::model::{
+    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, Organization,
+    RefreshFamily, RefreshToken, User,
+};
 use crate::secret::SecretDigest;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,4 +59,44 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_since(&self, after: i64) -> StoreResult<Vec<Change>>;
     async fn latest_change(&self) -> StoreResult<i64>;
     async fn prune_changes(&self, before: i64) -> StoreResult<u64>;
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user(&self, sid: &UserSid) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn users(&self, account: Option<&AccountSid>) -> StoreResult<Vec<User>>;
+    /// Deletes the user with its sessions and consents and revokes its refresh families.
+    async fn delete_user(&self, sid: &UserSid, at: i64) -> StoreResult<bool>;
+
+    async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()>;
+    async fn session(&self, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>>;
+    async fn touch_session(&self, digest: &SecretDigest, at: i64) -> StoreResult<()>;
+    async fn delete_session(&self, digest: &SecretDigest) -> StoreResult<()>;
+
+    async fn consent(&self, user: &UserSid, client: &ClientId) -> StoreResult<Option<Vec<String>>>;
+    async fn put_consent(&self, user: &UserSid, client: &ClientId, scopes: &[String], at: i64) -> StoreResult<()>;
+
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Marks a code used, recording what its redemption will issue, in one atomic step.
+    async fn redeem_code(
+        &self,
+        digest: &SecretDigest,
+        at: i64,
+        family_id: Option<&str>,
+        access_jti: &str,
+        access_expires_at: i64,
+    ) -> StoreResult<CodeRedemption>;
+
+    /// Starts a family with its first token.
+    async fn insert_refresh_family(&self, family: &RefreshFamily, first: &RefreshToken) -> StoreResult<()>;
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    async fn refresh_token(&self, digest: &SecretDigest) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    /// Marks a token used; false when it was already used (by a concurrent request or before).
+    async fn mark_refresh_used(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool>;
+    async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool>;
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
+    async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+
+    /// Deletes expired codes, sessions, refresh tokens and revocations.
+    async fn prune_expired(&self, now: i64) -> StoreResult<u64>;
 }

@@ -4,8 +4,9 @@ use serde_json::{Value, json};
 
 use crate::state::AppState;
 
-const GRANTS: [&str; 1] = ["client_credentials"];
-const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+const GRANTS: [&str; 3] = ["client_credentials", "authorization_code", "refresh_token"];
+const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+const SCOPES: [&str; 4] = tollgate_core::authorize::OIDC_SCOPES;
 
 fn alg(state: &AppState) -> &'static str {
     state.engine.config().signing_algorithm.as_str()
@@ -15,11 +16,17 @@ pub fn authorization_server_metadata(state: &AppState) -> Value {
     let iss = state.engine.issuer();
     json!({
         "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
+        "userinfo_endpoint": format!("{iss}/oauth/userinfo"),
         "jwks_uri": format!("{iss}/oauth/jwks"),
         "grant_types_supported": GRANTS,
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": SCOPES,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "authorization_response_iss_parameter_supported": true,
     })
 }
 
@@ -32,6 +39,7 @@ pub fn openid_configuration(state: &AppState) -> Value {
             json!([alg(state)]),
         );
         obj.insert("claims_supported".into(), json!(claims()));
+        obj.insert("prompt_values_supported".into(), json!(["none", "login", "consent"]));
     }
     doc
 }
@@ -56,16 +64,16 @@ pub fn v1_openid_configuration(state: &AppState) -> Value {
     let iss = state.engine.issuer();
     json!({
         "issuer": iss,
-        "authorization_endpoint": null,
+        "authorization_endpoint": format!("{iss}/v1/authorize"),
         "device_authorization_endpoint": null,
         "token_endpoint": format!("{iss}/v1/token"),
-        "userinfo_endpoint": null,
+        "userinfo_endpoint": format!("{iss}/v1/userinfo"),
         "revocation_endpoint": null,
         "jwk_uri": format!("{iss}/v1/certs"),
-        "response_type_supported": [],
+        "response_type_supported": ["code"],
         "subject_type_supported": ["public"],
         "id_token_signing_alg_values_supported": [alg(state)],
-        "scopes_supported": [],
+        "scopes_supported": SCOPES,
         "claims_supported": claims(),
         "url": format!("{iss}/v1/.well-known/openid-configuration"),
     })

@@ -3,11 +3,13 @@
 
 pub mod discovery;
 pub mod limiter;
+pub mod pages;
 pub mod params;
 pub mod render;
 pub mod standard;
 pub mod state;
 pub mod twilio;
+pub mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -24,6 +26,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(standard::router())
         .merge(twilio::router())
+        .merge(pages::router())
+        .merge(userinfo::router())
         .route("/healthz", axum::routing::get(healthz))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -93,7 +93,8 @@ pub fn error(dialect: Dialect, err: &OAuthError) -> Response {
 
 fn rfc_status(dialect: Dialect, kind: ErrorKind) -> StatusCode {
     match kind {
-        ErrorKind::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorKind::InvalidClient | ErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorKind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
@@ -105,7 +106,8 @@ fn rfc_status(dialect: Dialect, kind: ErrorKind) -> StatusCode {
 /// Twilio error code and HTTP status for an engine error.
 pub fn twilio_code(kind: ErrorKind) -> (u32, StatusCode) {
     match kind {
-        ErrorKind::InvalidClient => (20003, StatusCode::UNAUTHORIZED),
+        ErrorKind::InvalidClient | ErrorKind::InvalidToken => (20003, StatusCode::UNAUTHORIZED),
+        ErrorKind::InsufficientScope => (20403, StatusCode::FORBIDDEN),
         ErrorKind::TooManyRequests { .. } => (20429, StatusCode::TOO_MANY_REQUESTS),
         ErrorKind::ServerError => (20500, StatusCode::INTERNAL_SERVER_ERROR),
         _ => (20001, StatusCode::BAD_REQUEST),

@@ -13,9 +13,12 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid};
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::{SigningAlgorithm, StoredKey};
-use tollgate_core::model::{Account, Change, Client, Entity, GrantType, Organization, TokenFormat};
+use tollgate_core::model::{
+    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, Entity, GrantType, Organization,
+    RefreshFamily, RefreshToken, TokenFormat, User,
+};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
 
@@ -108,6 +111,17 @@ macro_rules! account_columns {
         "sid, organization_sid, friendly_name, auth_token_digest, created_at"
     };
 }
+macro_rules! user_columns {
+    () => {
+        "sid, account_sid, email, password_hash, first_name, last_name, friendly_name, created_at, updated_at"
+    };
+}
+macro_rules! code_columns {
+    () => {
+        "digest, client_id, user_sid, redirect_uri, scopes, nonce, code_challenge, auth_time, created_at, \
+         expires_at, used_at, family_id, access_jti, access_expires_at"
+    };
+}
 macro_rules! key_columns {
     () => {
         "kid, algorithm, sealed_private_key, public_jwk, created_at, activates_at, retires_at, expires_at"
@@ -115,7 +129,7 @@ macro_rules! key_columns {
 }
 
 macro_rules! sql_store {
-    ($store:ident, $pool:ty, $row:ty, $tx:ty, $backend:literal) => {
+    ($store:ident, $row:ty, $conn:ty, $tx:ty, $backend:literal) => {
         impl $store {
             fn client_row(r: &$row) -> StoreResult<Client> {
                 let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
@@ -162,6 +176,62 @@ macro_rules! sql_store {
                     retires_at: r.try_get("retires_at").map_err(get)?,
                     expires_at: r.try_get("expires_at").map_err(get)?,
                 })
+            }
+
+            fn user_row(r: &$row) -> StoreResult<User> {
+                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let sid: String = r.try_get("sid").map_err(get)?;
+                let account: String = r.try_get("account_sid").map_err(get)?;
+                Ok(User {
+                    sid: UserSid::parse(&sid).map_err(|_| corrupt("user sid"))?,
+                    account_sid: AccountSid::parse(&account).map_err(|_| corrupt("account sid"))?,
+                    email: r.try_get("email").map_err(get)?,
+                    password_hash: r.try_get("password_hash").map_err(get)?,
+                    first_name: r.try_get("first_name").map_err(get)?,
+                    last_name: r.try_get("last_name").map_err(get)?,
+                    friendly_name: r.try_get("friendly_name").map_err(get)?,
+                    created_at: r.try_get("created_at").map_err(get)?,
+                    updated_at: r.try_get("updated_at").map_err(get)?,
+                })
+            }
+
+            fn code_row(r: &$row) -> StoreResult<AuthorizationCode> {
+                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let digest: String = r.try_get("digest").map_err(get)?;
+                let client: String = r.try_get("client_id").map_err(get)?;
+                let user: String = r.try_get("user_sid").map_err(get)?;
+                let scopes: String = r.try_get("scopes").map_err(get)?;
+                Ok(AuthorizationCode {
+                    digest: SecretDigest::from_hex(&digest).ok_or_else(|| corrupt("code digest"))?,
+                    client_id: ClientId::parse(&client).map_err(|_| corrupt("client id"))?,
+                    user_sid: UserSid::parse(&user).map_err(|_| corrupt("user sid"))?,
+                    redirect_uri: r.try_get("redirect_uri").map_err(get)?,
+                    scopes: parse_list(&scopes)?,
+                    nonce: r.try_get("nonce").map_err(get)?,
+                    code_challenge: r.try_get("code_challenge").map_err(get)?,
+                    auth_time: r.try_get("auth_time").map_err(get)?,
+                    created_at: r.try_get("created_at").map_err(get)?,
+                    expires_at: r.try_get("expires_at").map_err(get)?,
+                    used_at: r.try_get("used_at").map_err(get)?,
+                    family_id: r.try_get("family_id").map_err(get)?,
+                    access_jti: r.try_get("access_jti").map_err(get)?,
+                    access_expires_at: r.try_get("access_expires_at").map_err(get)?,
+                })
+            }
+
+            async fn insert_refresh(conn: &mut $conn, t: &RefreshToken) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (digest, family_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(t.digest.to_hex())
+                .bind(&t.family_id)
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .bind(t.used_at)
+                .execute(conn)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
             }
 
             async fn record_change(tx: &mut $tx, entity: Entity, id: &str) -> StoreResult<()> {
@@ -433,6 +503,331 @@ macro_rules! sql_store {
                 .map_err(backend_err)?;
                 Ok(done.rows_affected())
             }
+
+            async fn insert_user(&self, u: &User) -> StoreResult<()> {
+                sqlx::query(concat!("INSERT INTO users (", user_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+                    .bind(u.sid.as_str())
+                    .bind(u.account_sid.as_str())
+                    .bind(&u.email)
+                    .bind(&u.password_hash)
+                    .bind(&u.first_name)
+                    .bind(&u.last_name)
+                    .bind(&u.friendly_name)
+                    .bind(u.created_at)
+                    .bind(u.updated_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn user(&self, sid: &UserSid) -> StoreResult<Option<User>> {
+                let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE sid = $1"))
+                    .bind(sid.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                row.as_ref().map(Self::user_row).transpose()
+            }
+
+            async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+                let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1"))
+                    .bind(email)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                row.as_ref().map(Self::user_row).transpose()
+            }
+
+            async fn users(&self, account: Option<&AccountSid>) -> StoreResult<Vec<User>> {
+                let rows = match account {
+                    Some(a) => sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE account_sid = $1 ORDER BY created_at, sid"))
+                        .bind(a.as_str())
+                        .fetch_all(&self.pool)
+                        .await,
+                    None => sqlx::query(concat!("SELECT ", user_columns!(), " FROM users ORDER BY created_at, sid"))
+                        .fetch_all(&self.pool)
+                        .await,
+                }
+                .map_err(backend_err)?;
+                rows.iter().map(Self::user_row).collect()
+            }
+
+            async fn delete_user(&self, sid: &UserSid, at: i64) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE user_sid = $1 AND revoked_at IS NULL")
+                    .bind(sid.as_str())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                let done = sqlx::query("DELETE FROM users WHERE sid = $1")
+                    .bind(sid.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?
+                    .rows_affected()
+                    > 0;
+                tx.commit().await.map_err(backend_err)?;
+                Ok(done)
+            }
+
+            async fn insert_session(&self, s: &BrowserSession) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO browser_sessions (digest, user_sid, auth_time, created_at, last_seen_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(s.digest.to_hex())
+                .bind(s.user_sid.as_str())
+                .bind(s.auth_time)
+                .bind(s.created_at)
+                .bind(s.last_seen_at)
+                .bind(s.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn session(&self, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>> {
+                let row = sqlx::query(
+                    "SELECT digest, user_sid, auth_time, created_at, last_seen_at, expires_at FROM browser_sessions WHERE digest = $1",
+                )
+                .bind(digest.to_hex())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let user: String = r.try_get("user_sid").map_err(get)?;
+                Ok(Some(BrowserSession {
+                    digest: *digest,
+                    user_sid: UserSid::parse(&user).map_err(|_| corrupt("user sid"))?,
+                    auth_time: r.try_get("auth_time").map_err(get)?,
+                    created_at: r.try_get("created_at").map_err(get)?,
+                    last_seen_at: r.try_get("last_seen_at").map_err(get)?,
+                    expires_at: r.try_get("expires_at").map_err(get)?,
+                }))
+            }
+
+            async fn touch_session(&self, digest: &SecretDigest, at: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE browser_sessions SET last_seen_at = $2 WHERE digest = $1")
+                    .bind(digest.to_hex())
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn delete_session(&self, digest: &SecretDigest) -> StoreResult<()> {
+                sqlx::query("DELETE FROM browser_sessions WHERE digest = $1")
+                    .bind(digest.to_hex())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn consent(&self, user: &UserSid, client: &ClientId) -> StoreResult<Option<Vec<String>>> {
+                let row = sqlx::query("SELECT scopes FROM consents WHERE user_sid = $1 AND client_id = $2")
+                    .bind(user.as_str())
+                    .bind(client.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                match row {
+                    Some(r) => Ok(Some(parse_list(&r.try_get::<String, _>("scopes").map_err(backend_err)?)?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn put_consent(&self, user: &UserSid, client: &ClientId, scopes: &[String], at: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO consents (user_sid, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_sid, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+                )
+                .bind(user.as_str())
+                .bind(client.as_str())
+                .bind(json_list(scopes))
+                .bind(at)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+                sqlx::query(concat!(
+                    "INSERT INTO authorization_codes (", code_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                ))
+                .bind(c.digest.to_hex())
+                .bind(c.client_id.as_str())
+                .bind(c.user_sid.as_str())
+                .bind(&c.redirect_uri)
+                .bind(json_list(&c.scopes))
+                .bind(&c.nonce)
+                .bind(&c.code_challenge)
+                .bind(c.auth_time)
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .bind(c.used_at)
+                .bind(&c.family_id)
+                .bind(&c.access_jti)
+                .bind(c.access_expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn redeem_code(
+                &self,
+                digest: &SecretDigest,
+                at: i64,
+                family_id: Option<&str>,
+                access_jti: &str,
+                access_expires_at: i64,
+            ) -> StoreResult<CodeRedemption> {
+                let hex = digest.to_hex();
+                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let first = sqlx::query(
+                    "UPDATE authorization_codes SET used_at = $2, family_id = $3, access_jti = $4, access_expires_at = $5 \
+                     WHERE digest = $1 AND used_at IS NULL",
+                )
+                .bind(&hex)
+                .bind(at)
+                .bind(family_id)
+                .bind(access_jti)
+                .bind(access_expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?
+                .rows_affected()
+                    > 0;
+                let row = sqlx::query(concat!("SELECT ", code_columns!(), " FROM authorization_codes WHERE digest = $1"))
+                    .bind(&hex)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                tx.commit().await.map_err(backend_err)?;
+                let Some(row) = row else { return Ok(CodeRedemption::Unknown) };
+                let code = Self::code_row(&row)?;
+                Ok(if first { CodeRedemption::Fresh(code) } else { CodeRedemption::Replayed(code) })
+            }
+
+            async fn insert_refresh_family(&self, f: &RefreshFamily, first: &RefreshToken) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                sqlx::query(
+                    "INSERT INTO refresh_families (id, client_id, user_sid, scopes, auth_time, created_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&f.id)
+                .bind(f.client_id.as_str())
+                .bind(f.user_sid.as_str())
+                .bind(json_list(&f.scopes))
+                .bind(f.auth_time)
+                .bind(f.created_at)
+                .bind(f.revoked_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+                Self::insert_refresh(&mut *tx, first).await?;
+                tx.commit().await.map_err(backend_err)
+            }
+
+            async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
+                let mut conn = self.pool.acquire().await.map_err(backend_err)?;
+                Self::insert_refresh(&mut *conn, t).await
+            }
+
+            async fn refresh_token(&self, digest: &SecretDigest) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+                let row = sqlx::query(
+                    "SELECT t.family_id, t.created_at AS t_created, t.expires_at, t.used_at, \
+                            f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, f.revoked_at \
+                     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.digest = $1",
+                )
+                .bind(digest.to_hex())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let family_id: String = r.try_get("family_id").map_err(get)?;
+                let client: String = r.try_get("client_id").map_err(get)?;
+                let user: String = r.try_get("user_sid").map_err(get)?;
+                let scopes: String = r.try_get("scopes").map_err(get)?;
+                let token = RefreshToken {
+                    digest: *digest,
+                    family_id: family_id.clone(),
+                    created_at: r.try_get("t_created").map_err(get)?,
+                    expires_at: r.try_get("expires_at").map_err(get)?,
+                    used_at: r.try_get("used_at").map_err(get)?,
+                };
+                let family = RefreshFamily {
+                    id: family_id,
+                    client_id: ClientId::parse(&client).map_err(|_| corrupt("client id"))?,
+                    user_sid: UserSid::parse(&user).map_err(|_| corrupt("user sid"))?,
+                    scopes: parse_list(&scopes)?,
+                    auth_time: r.try_get("auth_time").map_err(get)?,
+                    created_at: r.try_get("f_created").map_err(get)?,
+                    revoked_at: r.try_get("revoked_at").map_err(get)?,
+                };
+                Ok(Some((token, family)))
+            }
+
+            async fn mark_refresh_used(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL")
+                    .bind(digest.to_hex())
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(family_id)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+                sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+                    .bind(jti)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+                let row = sqlx::query("SELECT 1 AS one FROM revoked_access_tokens WHERE jti = $1")
+                    .bind(jti)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(row.is_some())
+            }
+
+            async fn prune_expired(&self, now: i64) -> StoreResult<u64> {
+                let mut n = 0;
+                for sql in [
+                    "DELETE FROM authorization_codes WHERE expires_at < $1 - 86400",
+                    "DELETE FROM browser_sessions WHERE expires_at < $1",
+                    "DELETE FROM refresh_tokens WHERE expires_at < $1",
+                    "DELETE FROM revoked_access_tokens WHERE expires_at < $1",
+                ] {
+                    n += sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(backend_err)?.rows_affected();
+                }
+                Ok(n)
+            }
         }
     };
 }
@@ -449,15 +844,15 @@ pub struct PgStore {
 
 sql_store!(
     SqliteStore,
-    SqlitePool,
     sqlx::sqlite::SqliteRow,
+    sqlx::SqliteConnection,
     sqlx::Transaction<'static, sqlx::Sqlite>,
     "sqlite"
 );
 sql_store!(
     PgStore,
-    PgPool,
     sqlx::postgres::PgRow,
+    sqlx::PgConnection,
     sqlx::Transaction<'static, sqlx::Postgres>,
     "postgres"
 );

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
-use tollgate_core::admin::{AccountView, AdminError, ClientSpec, ClientView, KeyView};
-use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid};
+use tollgate_core::admin::{AccountView, AdminError, ClientSpec, ClientView, KeyView, UserSpec, UserView};
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::model::{GrantType, TokenFormat};
 
 use crate::config::{Config, Overrides};
@@ -44,9 +44,39 @@ pub enum Command {
     /// Manage OAuth apps (clients).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage users who sign in on the login page.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Inspect signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (the password is stored as an Argon2id hash).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        #[arg(long)]
+        friendly_name: Option<String>,
+        /// Owning account (default: the only account).
+        #[arg(long)]
+        account: Option<AccountSid>,
+    },
+    List {
+        #[arg(long)]
+        account: Option<AccountSid>,
+    },
+    Show { sid: UserSid },
+    /// Delete a user, end their sessions and revoke their refresh tokens.
+    Delete { sid: UserSid },
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +243,16 @@ fn account_text(v: &AccountView) -> String {
     s
 }
 
+fn user_text(v: &UserView) -> String {
+    format!(
+        "user_sid:    {}\naccount_sid: {}\nemail:       {}\nname:        {}\n",
+        v.user_sid,
+        v.account_sid,
+        v.email,
+        [&v.first_name, &v.last_name].into_iter().flatten().cloned().collect::<Vec<_>>().join(" ")
+    )
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
@@ -328,6 +368,26 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
                     json: json!({ "deleted": client_id }),
                     text: format!("deleted {client_id}\n"),
                 }
+            }
+        },
+        Command::User(cmd) => match cmd {
+            UserCommand::Create { email, password, first_name, last_name, friendly_name, account } => {
+                let spec = UserSpec { email, password, first_name, last_name, friendly_name, account_sid: account };
+                let v = UserView::from(&admin.create_user(spec).await?);
+                Output { text: user_text(&v), json: to_json(&v) }
+            }
+            UserCommand::List { account } => {
+                let views: Vec<UserView> = admin.users(account.as_ref()).await?.iter().map(UserView::from).collect();
+                let text = views.iter().map(|v| format!("{}  {}  {}\n", v.user_sid, v.account_sid, v.email)).collect();
+                Output { json: json!({ "users": views }), text }
+            }
+            UserCommand::Show { sid } => {
+                let v = UserView::from(&admin.user(&sid).await?);
+                Output { text: user_text(&v), json: to_json(&v) }
+            }
+            UserCommand::Delete { sid } => {
+                admin.delete_user(&sid).await?;
+                Output { json: json!({ "deleted": sid }), text: format!("deleted {sid}\n") }
             }
         },
         Command::Key(KeyCommand::List) => {

@@ -19,6 +19,16 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Default access-token lifetime in seconds.
     pub access_token_ttl: u32,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_token_ttl: u32,
+    /// Two uses of one refresh token within this many seconds both succeed.
+    pub refresh_grace_secs: u32,
+    /// Authorization-code lifetime in seconds.
+    pub code_ttl: u32,
+    /// Browser sessions end after this many idle seconds…
+    pub session_idle_secs: u32,
+    /// …or this many seconds after login.
+    pub session_lifetime_secs: u32,
     /// ES256 (default), EdDSA or RS256.
     pub signing_algorithm: String,
     /// base64url of 32 bytes; seals signing keys at rest. When unset, read from (or created in)
@@ -40,6 +50,11 @@ impl Default for Config {
             database_url: None,
             data_dir: PathBuf::from("./tollgate-data"),
             access_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            refresh_grace_secs: 10,
+            code_ttl: 60,
+            session_idle_secs: 30 * 60,
+            session_lifetime_secs: 12 * 3600,
             signing_algorithm: "ES256".into(),
             key_encryption_key: None,
             auth_failures_per_minute: 20,

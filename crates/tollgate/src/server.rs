@@ -174,10 +174,16 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_owned();
+    let c = &context.config;
     let engine_config = EngineConfig {
         issuer,
-        access_token_ttl: context.config.access_token_ttl,
+        access_token_ttl: c.access_token_ttl,
         signing_algorithm: context.signing_algorithm()?,
+        refresh_token_ttl: c.refresh_token_ttl,
+        refresh_grace_secs: c.refresh_grace_secs,
+        code_ttl: c.code_ttl,
+        session_idle_secs: c.session_idle_secs,
+        session_lifetime_secs: c.session_lifetime_secs,
     };
     let engine = Arc::new(
         Engine::start(
@@ -234,6 +240,9 @@ async fn sync_loop(state: AppState, every: Duration) {
             state.auth_limiter.prune(now);
             if let Err(e) = state.engine.store().prune_changes(now - 3600).await {
                 tracing::warn!(error = %e, "could not prune the change log");
+            }
+            if let Err(e) = state.engine.store().prune_expired(now).await {
+                tracing::warn!(error = %e, "could not prune expired codes and tokens");
             }
         }
     }

@@ -360,9 +360,13 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     assert_eq!(oidc["issuer"], app.base.as_str());
     assert_eq!(oidc["token_endpoint"], app.url("/oauth/token"));
     assert_eq!(oidc["jwks_uri"], app.url("/oauth/jwks"));
+    assert_eq!(oidc["authorization_endpoint"], app.url("/oauth/authorize"));
+    assert_eq!(oidc["userinfo_endpoint"], app.url("/oauth/userinfo"));
+    assert_eq!(oidc["response_types_supported"], json!(["code"]));
+    assert_eq!(oidc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!(["client_secret_basic", "client_secret_post", "none"])
     );
     assert_eq!(
         oidc["id_token_signing_alg_values_supported"],
@@ -374,7 +378,7 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     assert_eq!(rfc8414["issuer"], app.base.as_str());
     assert_eq!(
         rfc8414["grant_types_supported"],
-        json!(["client_credentials"])
+        json!(["client_credentials", "authorization_code", "refresh_token"])
     );
 
     let v1: Value = app.get_json("/v1/.well-known/openid-configuration").await;
@@ -382,7 +386,9 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     assert_eq!(v1["token_endpoint"], app.url("/v1/token"));
     assert_eq!(v1["jwk_uri"], app.url("/v1/certs"));
     assert_eq!(v1["subject_type_supported"], json!(["public"]));
-    assert!(v1.get("response_type_supported").is_some());
+    assert_eq!(v1["response_type_supported"], json!(["code"]));
+    assert_eq!(v1["authorization_endpoint"], app.url("/v1/authorize"));
+    assert_eq!(v1["userinfo_endpoint"], app.url("/v1/userinfo"));
     assert!(v1.get("jwks_uri").is_none(), "v1 uses the spec's own names");
 
     let health: Value = app.get_json("/healthz").await;

@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod authorization_code;
+mod browser;
 mod cli;
 mod client_credentials;
 mod errors;

@@ -1,0 +1,251 @@
+//! The authorization endpoint's request (RFC 6749 section 4.1.1, OIDC Core 3.1.2.1, PKCE).
+
+use std::sync::Arc;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use url::{Host, Url};
+
+use crate::error::{ErrorKind, OAuthError};
+use crate::ids::ClientId;
+use crate::model::{Client, GrantType};
+use crate::scope;
+
+/// Scopes every authorization-code client may ask for without registering them.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// Parameters as a dialect found them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A request whose client and redirect URI are trusted.
+#[derive(Debug, Clone)]
+pub struct ValidAuthorization {
+    pub client: Arc<Client>,
+    /// Where to send the browser back.
+    pub redirect_uri: String,
+    /// Whether the request named it (then the token request must repeat it).
+    pub redirect_uri_given: bool,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+}
+
+/// Before the redirect URI is trusted an error is shown as a page; after, it is redirected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    Page(String),
+    Redirect(String),
+}
+
+const MAX_PARAM: usize = 2048;
+
+/// RFC 8252 section 7.3: loopback redirect URIs match on any port.
+pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(r), Ok(q)) = (Url::parse(registered), Url::parse(requested)) else { return false };
+    let loopback = |u: &Url| match u.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    r.scheme() == "http"
+        && q.scheme() == "http"
+        && loopback(&r)
+        && r.host() == q.host()
+        && r.path() == q.path()
+        && r.query() == q.query()
+        && q.fragment().is_none()
+        && q.username().is_empty()
+        && q.password().is_none()
+}
+
+pub fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()).as_ref())
+}
+
+/// RFC 7636 section 4.1: 43 to 128 unreserved characters.
+pub fn valid_pkce_string(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Appends parameters to a redirect URI, keeping any query it already has.
+pub fn redirect_with(base: &str, params: &[(&str, &str)]) -> String {
+    match Url::parse(base) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in params {
+                    q.append_pair(k, v);
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => base.to_owned(),
+    }
+}
+
+impl ValidAuthorization {
+    /// Where to send the browser with an error.
+    pub fn error_redirect(&self, issuer: &str, err: &OAuthError) -> String {
+        let mut params = vec![("error", err.kind.code()), ("error_description", err.description.as_ref())];
+        if let Some(s) = &self.state {
+            params.push(("state", s));
+        }
+        params.push(("iss", issuer));
+        redirect_with(&self.redirect_uri, &params)
+    }
+}
+
+pub(crate) fn validate(
+    params: &AuthorizeParams,
+    lookup: impl Fn(&ClientId) -> Option<Arc<Client>>,
+    issuer: &str,
+) -> Result<ValidAuthorization, AuthorizeError> {
+    let page = |m: &str| AuthorizeError::Page(m.to_owned());
+    let client_id = params.client_id.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| page("The request has no client_id."))?;
+    let client = ClientId::parse(client_id)
+        .ok()
+        .and_then(|id| lookup(&id))
+        .ok_or_else(|| page("The application that sent you here is not registered."))?;
+    let (redirect_uri, given) = match params.redirect_uri.as_deref().filter(|s| !s.is_empty()) {
+        Some(uri) => {
+            if uri.len() > MAX_PARAM || !client.redirect_uris.iter().any(|r| redirect_uri_matches(r, uri)) {
+                return Err(page("The redirect URI is not registered for this application."));
+            }
+            (uri.to_owned(), true)
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => (only.clone(), false),
+            _ => return Err(page("The request has no redirect_uri.")),
+        },
+    };
+    let mut valid = ValidAuthorization {
+        client,
+        redirect_uri,
+        redirect_uri_given: given,
+        scopes: Vec::new(),
+        state: params.state.clone().filter(|s| !s.is_empty()),
+        nonce: params.nonce.clone().filter(|s| !s.is_empty()),
+        code_challenge: None,
+        prompt: Prompt::default(),
+    };
+    if valid.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
+        valid.state = None;
+        return Err(page("The state parameter is too long."));
+    }
+    let fail = |v: &ValidAuthorization, kind: ErrorKind, msg: &str| {
+        AuthorizeError::Redirect(v.error_redirect(issuer, &OAuthError::new(kind, msg.to_owned())))
+    };
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None | Some("") => return Err(fail(&valid, ErrorKind::InvalidRequest, "response_type is required")),
+        Some(_) => {
+            let err = OAuthError::new(ErrorKind::InvalidRequest, "only response_type=code is supported");
+            let url = redirect_with(&valid.redirect_uri, &[
+                ("error", "unsupported_response_type"),
+                ("error_description", &err.description),
+                ("state", valid.state.as_deref().unwrap_or_default()),
+                ("iss", issuer),
+            ]);
+            return Err(AuthorizeError::Redirect(url));
+        }
+    }
+    if !valid.client.allows(GrantType::AuthorizationCode) {
+        return Err(fail(&valid, ErrorKind::UnauthorizedClient, "this client may not use the authorization_code grant"));
+    }
+    let scopes = scope::parse(params.scope.as_deref().unwrap_or_default())
+        .map_err(|e| fail(&valid, ErrorKind::InvalidScope, &e.to_string()))?;
+    if let Some(bad) = scopes.iter().find(|s| !valid.client.scopes.contains(s) && !OIDC_SCOPES.contains(&s.as_str())) {
+        return Err(fail(&valid, ErrorKind::InvalidScope, &format!("scope {bad:?} is not allowed for this client")));
+    }
+    valid.scopes = scopes;
+    if valid.nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM) {
+        return Err(fail(&valid, ErrorKind::InvalidRequest, "nonce is too long"));
+    }
+    match (params.code_challenge.as_deref().filter(|s| !s.is_empty()), params.code_challenge_method.as_deref()) {
+        (_, Some("plain")) => {
+            return Err(fail(&valid, ErrorKind::InvalidRequest, "code_challenge_method plain is not allowed; use S256"));
+        }
+        (_, Some(m)) if m != "S256" => {
+            return Err(fail(&valid, ErrorKind::InvalidRequest, "code_challenge_method must be S256"));
+        }
+        (Some(c), _) => {
+            if c.len() != 43 || !valid_pkce_string_lenient(c) {
+                return Err(fail(&valid, ErrorKind::InvalidRequest, "code_challenge is not a base64url SHA-256 value"));
+            }
+            valid.code_challenge = Some(c.to_owned());
+        }
+        (None, Some(_)) => return Err(fail(&valid, ErrorKind::InvalidRequest, "code_challenge_method without code_challenge")),
+        (None, None) if valid.client.is_public() => {
+            return Err(fail(&valid, ErrorKind::InvalidRequest, "public clients must use PKCE (code_challenge with S256)"));
+        }
+        (None, None) => {}
+    }
+    for p in params.prompt.as_deref().unwrap_or_default().split(' ').filter(|p| !p.is_empty()) {
+        match p {
+            "none" => valid.prompt.none = true,
+            "login" => valid.prompt.login = true,
+            "consent" => valid.prompt.consent = true,
+            "select_account" => {}
+            _ => return Err(fail(&valid, ErrorKind::InvalidRequest, "unknown prompt value")),
+        }
+    }
+    if valid.prompt.none && (valid.prompt.login || valid.prompt.consent) {
+        return Err(fail(&valid, ErrorKind::InvalidRequest, "prompt=none cannot be combined with other values"));
+    }
+    Ok(valid)
+}
+
+fn valid_pkce_string_lenient(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_ports_may_vary_but_nothing_else() {
+        assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:53111/cb"));
+        assert!(redirect_uri_matches("http://[::1]:80/cb", "http://[::1]:9/cb"));
+        assert!(redirect_uri_matches("https://app.example/cb", "https://app.example/cb"));
+        assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example:444/cb"));
+        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:5/other"));
+        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.2/cb"));
+        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://evil@127.0.0.1/cb"));
+        assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example/cb/../x"));
+    }
+
+    #[test]
+    fn s256_matches_rfc7636_appendix_b() {
+        assert_eq!(
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFXEMTJGcTdwhVr7WVB5JI4cA3dbV9sA"
+        );
+    }
+}

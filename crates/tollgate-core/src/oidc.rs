@@ -1,0 +1,160 @@
+//! OpenID Connect: id tokens, verifying our own access tokens, and userinfo claims.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Engine;
+use crate::error::{ErrorKind, OAuthError};
+use crate::ids::UserSid;
+use crate::model::{Client, User};
+use crate::token::Audience;
+
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: Audience<'a>,
+    azp: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(flatten)]
+    profile: ProfileClaims,
+}
+
+/// Claims released by scope (OIDC Core 5.4).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ProfileClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl ProfileClaims {
+    pub fn for_scopes(user: &User, scopes: &[String]) -> Self {
+        let has = |s: &str| scopes.iter().any(|x| x == s);
+        let mut c = Self::default();
+        if has("profile") {
+            c.name = user.display_name();
+            c.given_name = user.first_name.clone();
+            c.family_name = user.last_name.clone();
+            c.nickname = user.friendly_name.clone();
+        }
+        if has("email") {
+            c.email = Some(user.email.clone());
+        }
+        c
+    }
+}
+
+/// The claims of one of our access tokens that userinfo needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerifiedAccessToken {
+    pub sub: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub scope: String,
+    pub exp: i64,
+    pub jti: String,
+}
+
+impl VerifiedAccessToken {
+    pub fn scopes(&self) -> Vec<String> {
+        self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+/// What the userinfo endpoint answers with.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub user: User,
+    pub scopes: Vec<String>,
+}
+
+fn invalid_token(msg: &'static str) -> OAuthError {
+    OAuthError::new(ErrorKind::InvalidToken, msg)
+}
+
+impl Engine {
+    pub(crate) fn id_token(
+        &self,
+        client: &Client,
+        user: &User,
+        scopes: &[String],
+        auth_time: i64,
+        nonce: Option<&str>,
+    ) -> Result<String, OAuthError> {
+        let now = self.clock.now();
+        let aud = [client.id.as_str().to_owned()];
+        let claims = IdTokenClaims {
+            iss: &self.config.issuer,
+            sub: user.sid.as_str(),
+            aud: Audience::of(&aud),
+            azp: client.id.as_str(),
+            exp: now + i64::from(self.config.access_token_ttl),
+            iat: now,
+            auth_time,
+            nonce,
+            profile: ProfileClaims::for_scopes(user, scopes),
+        };
+        self.sign(&claims, false)
+    }
+
+    /// Checks signature, issuer, expiry and revocation of one of our JWT access tokens.
+    pub async fn verify_access_token(&self, token: &str) -> Result<VerifiedAccessToken, OAuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token("the access token is malformed"))?;
+        if header.typ.as_deref() != Some("at+jwt") {
+            return Err(invalid_token("not an access token"));
+        }
+        let kid = header.kid.ok_or_else(|| invalid_token("the access token has no kid"))?;
+        let keys = self.key_set();
+        let key = keys
+            .keys()
+            .iter()
+            .find(|k| k.kid() == kid)
+            .ok_or_else(|| invalid_token("the access token was not signed by a current key"))?;
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_str(&key.stored.public_jwk).map_err(|_| OAuthError::server_error())?;
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| OAuthError::server_error())?;
+        let alg = match key.stored.algorithm {
+            crate::keys::SigningAlgorithm::ES256 => Algorithm::ES256,
+            crate::keys::SigningAlgorithm::EdDSA => Algorithm::EdDSA,
+            crate::keys::SigningAlgorithm::RS256 => Algorithm::RS256,
+        };
+        if header.alg != alg {
+            return Err(invalid_token("the access token's algorithm does not match its key"));
+        }
+        let mut v = Validation::new(alg);
+        v.set_issuer(&[self.issuer()]);
+        v.validate_aud = false;
+        v.leeway = 0;
+        v.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let data = jsonwebtoken::decode::<VerifiedAccessToken>(token, &decoding, &v)
+            .map_err(|_| invalid_token("the access token is invalid or expired"))?;
+        if self.store.access_token_revoked(&data.claims.jti).await? {
+            return Err(invalid_token("the access token has been revoked"));
+        }
+        Ok(data.claims)
+    }
+
+    /// OIDC Core 5.3: the user behind an access token that carries `openid`.
+    pub async fn userinfo(&self, token: &str) -> Result<UserInfo, OAuthError> {
+        let at = self.verify_access_token(token).await?;
+        let scopes = at.scopes();
+        if !scopes.iter().any(|s| s == "openid") {
+            return Err(OAuthError::new(ErrorKind::InsufficientScope, "the access token lacks the openid scope"));
+        }
+        let sid = UserSid::parse(&at.sub).map_err(|_| invalid_token("the access token is not for a user"))?;
+        let user = self.store.user(&sid).await?.ok_or_else(|| invalid_token("the user no longer exists"))?;
+        Ok(UserInfo { user, scopes })
+    }
+}

@@ -1,0 +1,130 @@
+//! Browser sessions, login, consent and code issuance: what the pages need from the engine.
+
+use std::sync::Arc;
+
+use crate::authorize::{self, AuthorizeError, AuthorizeParams, ValidAuthorization};
+use crate::engine::Engine;
+use crate::error::OAuthError;
+use crate::model::{AuthorizationCode, BrowserSession, User};
+use crate::password;
+use crate::secret::{Secret, SecretDigest};
+
+/// A live session and its user.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: BrowserSession,
+    pub user: User,
+}
+
+/// Login failed; deliberately says nothing about which part was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("wrong email or password")]
+pub struct LoginFailed;
+
+impl Engine {
+    pub fn validate_authorization(&self, params: &AuthorizeParams) -> Result<ValidAuthorization, AuthorizeError> {
+        authorize::validate(params, |id| self.client(id), self.issuer())
+    }
+
+    /// Checks a password off the async runtime; unknown emails cost the same time.
+    pub async fn check_password(&self, email: &str, password: &str) -> Result<Option<User>, OAuthError> {
+        let email = email.trim().to_lowercase();
+        let user = if email.is_empty() || email.len() > 320 { None } else { self.store.user_by_email(&email).await? };
+        let hash = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &password))
+            .await
+            .map_err(|_| OAuthError::server_error())?;
+        Ok(user.filter(|_| ok))
+    }
+
+    /// Verifies credentials and opens a session; returns the cookie value.
+    pub async fn login(&self, email: &str, password: &str) -> Result<Result<(Secret, SignedIn), LoginFailed>, OAuthError> {
+        let Some(user) = self.check_password(email, password).await? else { return Ok(Err(LoginFailed)) };
+        let now = self.clock.now();
+        let secret = Secret::generate(self.rng.as_ref());
+        let session = BrowserSession {
+            digest: secret.digest(),
+            user_sid: user.sid.clone(),
+            auth_time: now,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + i64::from(self.config.session_lifetime_secs),
+        };
+        self.store.insert_session(&session).await?;
+        Ok(Ok((secret, SignedIn { session, user })))
+    }
+
+    /// The session behind a cookie value, if it is still alive (idle and absolute limits).
+    pub async fn session(&self, cookie: &str) -> Result<Option<SignedIn>, OAuthError> {
+        let digest = SecretDigest::of(cookie);
+        let Some(session) = self.store.session(&digest).await? else { return Ok(None) };
+        let now = self.clock.now();
+        if session.expires_at <= now || session.last_seen_at + i64::from(self.config.session_idle_secs) <= now {
+            self.store.delete_session(&digest).await?;
+            return Ok(None);
+        }
+        // Record activity at most once a minute: the idle limit has minute precision anyway.
+        if now - session.last_seen_at >= 60 {
+            self.store.touch_session(&digest, now).await?;
+        }
+        let Some(user) = self.store.user(&session.user_sid).await? else { return Ok(None) };
+        Ok(Some(SignedIn { session, user }))
+    }
+
+    pub async fn logout(&self, cookie: &str) -> Result<(), OAuthError> {
+        Ok(self.store.delete_session(&SecretDigest::of(cookie)).await?)
+    }
+
+    /// True when the user has not yet agreed to every requested scope for this client.
+    pub async fn needs_consent(&self, user: &User, req: &ValidAuthorization) -> Result<bool, OAuthError> {
+        if req.prompt.consent {
+            return Ok(true);
+        }
+        let granted = self.store.consent(&user.sid, &req.client.id).await?.unwrap_or_default();
+        Ok(!req.scopes.iter().all(|s| granted.contains(s)))
+    }
+
+    pub async fn remember_consent(&self, user: &User, req: &ValidAuthorization) -> Result<(), OAuthError> {
+        let mut scopes = self.store.consent(&user.sid, &req.client.id).await?.unwrap_or_default();
+        for s in &req.scopes {
+            if !scopes.contains(s) {
+                scopes.push(s.clone());
+            }
+        }
+        Ok(self.store.put_consent(&user.sid, &req.client.id, &scopes, self.clock.now()).await?)
+    }
+
+    /// Issues a code and returns the URL to send the browser to.
+    pub async fn issue_code(&self, req: &ValidAuthorization, who: &SignedIn) -> Result<String, OAuthError> {
+        let now = self.clock.now();
+        let code = Secret::generate(self.rng.as_ref());
+        let record = AuthorizationCode {
+            digest: code.digest(),
+            client_id: req.client.id.clone(),
+            user_sid: who.user.sid.clone(),
+            redirect_uri: req.redirect_uri_given.then(|| req.redirect_uri.clone()),
+            scopes: req.scopes.clone(),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            auth_time: who.session.auth_time,
+            created_at: now,
+            expires_at: now + i64::from(self.config.code_ttl),
+            used_at: None,
+            family_id: None,
+            access_jti: None,
+            access_expires_at: None,
+        };
+        self.store.insert_code(&record).await?;
+        let mut params = vec![("code", code.expose())];
+        if let Some(s) = &req.state {
+            params.push(("state", s));
+        }
+        params.push(("iss", self.issuer()));
+        Ok(authorize::redirect_with(&req.redirect_uri, &params))
+    }
+
+    pub fn client_arc(&self, req: &ValidAuthorization) -> Arc<crate::model::Client> {
+        req.client.clone()
+    }
+}

@@ -1,0 +1,182 @@
+//! A cookie-keeping HTTP client that walks the login and consent pages the way a browser
+//! submits their forms (headless Chromium tests live in `chromium.rs`).
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use tollgate_core::admin::UserSpec;
+use tollgate_core::model::GrantType;
+
+use crate::helpers::{TestApp, TestClient};
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const REDIRECT: &str = "http://127.0.0.1/cb";
+
+pub struct Browser {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+/// The value of a hidden input.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(unescape(&html[start..start + end]))
+}
+
+/// Undoes HTML character references (`&amp;`, `&#x2f;`, `&#39;`, …).
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';') else { break };
+        let entity = &rest[1..end];
+        let ch = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match ch {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: app.base.clone(),
+        }
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_owned() }
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http.get(self.absolute(url)).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(self.absolute(path)).form(form).send().await.expect("POST")
+    }
+
+    /// Follows redirects on this server; stops at a page (returned with its URL) or at a
+    /// redirect that leaves the server (returned as the Location).
+    pub async fn visit(&self, url: &str) -> Visit {
+        let mut url = self.absolute(url);
+        for _ in 0..10 {
+            let resp = self.get(&url).await;
+            if resp.status().is_redirection() {
+                let next = self.absolute(resp.headers()[LOCATION].to_str().expect("location"));
+                if !next.starts_with(&self.base) {
+                    return Visit::Left(next);
+                }
+                url = next;
+                continue;
+            }
+            let status = resp.status();
+            return Visit::Page { url, status, html: resp.text().await.expect("html") };
+        }
+        panic!("redirect loop at {url}");
+    }
+
+    /// Submits the login form shown at `url`.
+    pub async fn login(&self, login_page_url: &str, html: &str, email: &str, password: &str) -> reqwest::Response {
+        assert!(login_page_url.contains("/login"), "expected the login page, got {login_page_url}");
+        let csrf = hidden(html, "csrf").expect("csrf field");
+        let cont = hidden(html, "continue").expect("continue field");
+        self.post("/login", &[("csrf", &csrf), ("continue", &cont), ("email", email), ("password", password)]).await
+    }
+
+    /// Signs in (if asked), approves consent (if asked) and returns where the server sent the browser.
+    pub async fn authorize(&self, authorize_url: &str, email: &str) -> String {
+        let mut visit = self.visit(authorize_url).await;
+        for _ in 0..3 {
+            match visit {
+                Visit::Left(location) => return location,
+                Visit::Page { url, html, .. } if url.contains("/login") => {
+                    let resp = self.login(&url, &html, email, PASSWORD).await;
+                    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login succeeds");
+                    let next = resp.headers()[LOCATION].to_str().expect("location").to_owned();
+                    visit = self.visit(&next).await;
+                }
+                Visit::Page { html, .. } if html.contains("id=\"approve\"") => {
+                    let resp = self.decide(&html, "approve").await;
+                    return resp.headers()[LOCATION].to_str().expect("location").to_owned();
+                }
+                Visit::Page { url, status, html } => panic!("unexpected page {url} ({status}): {html}"),
+            }
+        }
+        panic!("authorization did not finish");
+    }
+
+    pub async fn decide(&self, consent_html: &str, decision: &str) -> reqwest::Response {
+        let csrf = hidden(consent_html, "csrf").expect("csrf");
+        let cont = hidden(consent_html, "continue").expect("continue");
+        let resp = self.post("/consent", &[("csrf", &csrf), ("continue", &cont), ("decision", decision)]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        resp
+    }
+}
+
+#[derive(Debug)]
+pub enum Visit {
+    Page { url: String, status: StatusCode, html: String },
+    Left(String),
+}
+
+impl TestApp {
+    /// A user in the test account with the shared test password.
+    pub async fn user(&self, email: &str) -> tollgate_core::model::User {
+        self.server
+            .admin()
+            .create_user(UserSpec {
+                email: email.into(),
+                password: PASSWORD.into(),
+                first_name: Some("Ada".into()),
+                last_name: Some("Lovelace".into()),
+                friendly_name: Some("ada".into()),
+                account_sid: Some(self.account.sid.clone()),
+            })
+            .await
+            .expect("user")
+    }
+
+    /// An authorization-code client (with refresh) redirecting to a loopback `/cb`.
+    pub async fn code_client(&self, public: bool) -> TestClient {
+        self.client_with(|s| {
+            s.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+            s.redirect_uris = vec![REDIRECT.into(), "https://app.example/callback".into()];
+            s.scopes = vec!["read".into()];
+            s.public = public;
+        })
+        .await
+    }
+}

@@ -366,11 +366,23 @@ impl Admin {
             None => self.default_account().await?,
         };
         let email = spec.email.trim().to_lowercase();
-        if email.len() > 320 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') || email.contains(char::is_whitespace) {
-            return Err(AdminError::Invalid(format!("{:?} is not an email address", spec.email)));
+        if email.len() > 320
+            || !email.contains('@')
+            || email.starts_with('@')
+            || email.ends_with('@')
+            || email.contains(char::is_whitespace)
+        {
+            return Err(AdminError::Invalid(format!(
+                "{:?} is not an email address",
+                spec.email
+            )));
         }
         crate::password::check_policy(&spec.password).map_err(AdminError::Invalid)?;
-        for (what, v) in [("first name", &spec.first_name), ("last name", &spec.last_name), ("friendly name", &spec.friendly_name)] {
+        for (what, v) in [
+            ("first name", &spec.first_name),
+            ("last name", &spec.last_name),
+            ("friendly name", &spec.friendly_name),
+        ] {
             if let Some(v) = v {
                 check_text(what, v)?;
             }
@@ -394,7 +406,10 @@ impl Admin {
             updated_at: now,
         };
         match self.store.insert_user(&user).await {
-            Err(StoreError::Conflict(_)) => Err(AdminError::Invalid(format!("a user with email {} already exists", user.email))),
+            Err(StoreError::Conflict(_)) => Err(AdminError::Invalid(format!(
+                "a user with email {} already exists",
+                user.email
+            ))),
             other => other.map(|()| user).map_err(Into::into),
         }
     }
@@ -404,7 +419,10 @@ impl Admin {
     }
 
     pub async fn user(&self, sid: &UserSid) -> AdminResult<User> {
-        self.store.user(sid).await?.ok_or_else(|| AdminError::NotFound(format!("user {sid}")))
+        self.store
+            .user(sid)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("user {sid}")))
     }
 
     pub async fn delete_user(&self, sid: &UserSid) -> AdminResult<()> {

@@ -65,7 +65,9 @@ pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
-    let (Ok(r), Ok(q)) = (Url::parse(registered), Url::parse(requested)) else { return false };
+    let (Ok(r), Ok(q)) = (Url::parse(registered), Url::parse(requested)) else {
+        return false;
+    };
     let loopback = |u: &Url| match u.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
@@ -90,7 +92,8 @@ pub fn s256(verifier: &str) -> String {
 /// RFC 7636 section 4.1: 43 to 128 unreserved characters.
 pub fn valid_pkce_string(s: &str) -> bool {
     (43..=128).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Appends parameters to a redirect URI, keeping any query it already has.
@@ -112,7 +115,10 @@ pub fn redirect_with(base: &str, params: &[(&str, &str)]) -> String {
 impl ValidAuthorization {
     /// Where to send the browser with an error.
     pub fn error_redirect(&self, issuer: &str, err: &OAuthError) -> String {
-        let mut params = vec![("error", err.kind.code()), ("error_description", err.description.as_ref())];
+        let mut params = vec![
+            ("error", err.kind.code()),
+            ("error_description", err.description.as_ref()),
+        ];
         if let Some(s) = &self.state {
             params.push(("state", s));
         }
@@ -127,15 +133,26 @@ pub(crate) fn validate(
     issuer: &str,
 ) -> Result<ValidAuthorization, AuthorizeError> {
     let page = |m: &str| AuthorizeError::Page(m.to_owned());
-    let client_id = params.client_id.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| page("The request has no client_id."))?;
+    let client_id = params
+        .client_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| page("The request has no client_id."))?;
     let client = ClientId::parse(client_id)
         .ok()
         .and_then(|id| lookup(&id))
         .ok_or_else(|| page("The application that sent you here is not registered."))?;
     let (redirect_uri, given) = match params.redirect_uri.as_deref().filter(|s| !s.is_empty()) {
         Some(uri) => {
-            if uri.len() > MAX_PARAM || !client.redirect_uris.iter().any(|r| redirect_uri_matches(r, uri)) {
-                return Err(page("The redirect URI is not registered for this application."));
+            if uri.len() > MAX_PARAM
+                || !client
+                    .redirect_uris
+                    .iter()
+                    .any(|r| redirect_uri_matches(r, uri))
+            {
+                return Err(page(
+                    "The redirect URI is not registered for this application.",
+                ));
             }
             (uri.to_owned(), true)
         }
@@ -163,66 +180,131 @@ pub(crate) fn validate(
     };
     match params.response_type.as_deref() {
         Some("code") => {}
-        None | Some("") => return Err(fail(&valid, ErrorKind::InvalidRequest, "response_type is required")),
+        None | Some("") => {
+            return Err(fail(
+                &valid,
+                ErrorKind::InvalidRequest,
+                "response_type is required",
+            ));
+        }
         Some(_) => {
-            let err = OAuthError::new(ErrorKind::InvalidRequest, "only response_type=code is supported");
-            let url = redirect_with(&valid.redirect_uri, &[
-                ("error", "unsupported_response_type"),
-                ("error_description", &err.description),
-                ("state", valid.state.as_deref().unwrap_or_default()),
-                ("iss", issuer),
-            ]);
+            let err = OAuthError::new(
+                ErrorKind::InvalidRequest,
+                "only response_type=code is supported",
+            );
+            let url = redirect_with(
+                &valid.redirect_uri,
+                &[
+                    ("error", "unsupported_response_type"),
+                    ("error_description", &err.description),
+                    ("state", valid.state.as_deref().unwrap_or_default()),
+                    ("iss", issuer),
+                ],
+            );
             return Err(AuthorizeError::Redirect(url));
         }
     }
     if !valid.client.allows(GrantType::AuthorizationCode) {
-        return Err(fail(&valid, ErrorKind::UnauthorizedClient, "this client may not use the authorization_code grant"));
+        return Err(fail(
+            &valid,
+            ErrorKind::UnauthorizedClient,
+            "this client may not use the authorization_code grant",
+        ));
     }
     let scopes = scope::parse(params.scope.as_deref().unwrap_or_default())
         .map_err(|e| fail(&valid, ErrorKind::InvalidScope, &e.to_string()))?;
-    if let Some(bad) = scopes.iter().find(|s| !valid.client.scopes.contains(s) && !OIDC_SCOPES.contains(&s.as_str())) {
-        return Err(fail(&valid, ErrorKind::InvalidScope, &format!("scope {bad:?} is not allowed for this client")));
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !valid.client.scopes.contains(s) && !OIDC_SCOPES.contains(&s.as_str()))
+    {
+        return Err(fail(
+            &valid,
+            ErrorKind::InvalidScope,
+            &format!("scope {bad:?} is not allowed for this client"),
+        ));
     }
     valid.scopes = scopes;
     if valid.nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM) {
         return Err(fail(&valid, ErrorKind::InvalidRequest, "nonce is too long"));
     }
-    match (params.code_challenge.as_deref().filter(|s| !s.is_empty()), params.code_challenge_method.as_deref()) {
+    match (
+        params.code_challenge.as_deref().filter(|s| !s.is_empty()),
+        params.code_challenge_method.as_deref(),
+    ) {
         (_, Some("plain")) => {
-            return Err(fail(&valid, ErrorKind::InvalidRequest, "code_challenge_method plain is not allowed; use S256"));
+            return Err(fail(
+                &valid,
+                ErrorKind::InvalidRequest,
+                "code_challenge_method plain is not allowed; use S256",
+            ));
         }
         (_, Some(m)) if m != "S256" => {
-            return Err(fail(&valid, ErrorKind::InvalidRequest, "code_challenge_method must be S256"));
+            return Err(fail(
+                &valid,
+                ErrorKind::InvalidRequest,
+                "code_challenge_method must be S256",
+            ));
         }
         (Some(c), _) => {
             if c.len() != 43 || !valid_pkce_string_lenient(c) {
-                return Err(fail(&valid, ErrorKind::InvalidRequest, "code_challenge is not a base64url SHA-256 value"));
+                return Err(fail(
+                    &valid,
+                    ErrorKind::InvalidRequest,
+                    "code_challenge is not a base64url SHA-256 value",
+                ));
             }
             valid.code_challenge = Some(c.to_owned());
         }
-        (None, Some(_)) => return Err(fail(&valid, ErrorKind::InvalidRequest, "code_challenge_method without code_challenge")),
+        (None, Some(_)) => {
+            return Err(fail(
+                &valid,
+                ErrorKind::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            ));
+        }
         (None, None) if valid.client.is_public() => {
-            return Err(fail(&valid, ErrorKind::InvalidRequest, "public clients must use PKCE (code_challenge with S256)"));
+            return Err(fail(
+                &valid,
+                ErrorKind::InvalidRequest,
+                "public clients must use PKCE (code_challenge with S256)",
+            ));
         }
         (None, None) => {}
     }
-    for p in params.prompt.as_deref().unwrap_or_default().split(' ').filter(|p| !p.is_empty()) {
+    for p in params
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+    {
         match p {
             "none" => valid.prompt.none = true,
             "login" => valid.prompt.login = true,
             "consent" => valid.prompt.consent = true,
             "select_account" => {}
-            _ => return Err(fail(&valid, ErrorKind::InvalidRequest, "unknown prompt value")),
+            _ => {
+                return Err(fail(
+                    &valid,
+                    ErrorKind::InvalidRequest,
+                    "unknown prompt value",
+                ));
+            }
         }
     }
     if valid.prompt.none && (valid.prompt.login || valid.prompt.consent) {
-        return Err(fail(&valid, ErrorKind::InvalidRequest, "prompt=none cannot be combined with other values"));
+        return Err(fail(
+            &valid,
+            ErrorKind::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
     }
     Ok(valid)
 }
 
 fn valid_pkce_string_lenient(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
 #[cfg(test)]
@@ -231,14 +313,38 @@ mod tests {
 
     #[test]
     fn loopback_ports_may_vary_but_nothing_else() {
-        assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:53111/cb"));
-        assert!(redirect_uri_matches("http://[::1]:80/cb", "http://[::1]:9/cb"));
-        assert!(redirect_uri_matches("https://app.example/cb", "https://app.example/cb"));
-        assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example:444/cb"));
-        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:5/other"));
-        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.2/cb"));
-        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://evil@127.0.0.1/cb"));
-        assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example/cb/../x"));
+        assert!(redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:53111/cb"
+        ));
+        assert!(redirect_uri_matches(
+            "http://[::1]:80/cb",
+            "http://[::1]:9/cb"
+        ));
+        assert!(redirect_uri_matches(
+            "https://app.example/cb",
+            "https://app.example/cb"
+        ));
+        assert!(!redirect_uri_matches(
+            "https://app.example/cb",
+            "https://app.example:444/cb"
+        ));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:5/other"
+        ));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.2/cb"
+        ));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://evil@127.0.0.1/cb"
+        ));
+        assert!(!redirect_uri_matches(
+            "https://app.example/cb",
+            "https://app.example/cb/../x"
+        ));
     }
 
     #[test]

@@ -282,7 +282,14 @@ impl Engine {
         let audience = self.audience(client, &req.audience)?;
         let account = self.acting_account(client, req.account_sid.as_deref())?;
         let jti = self.random_id::<16>();
-        self.mint(client, client.id.as_str(), &scopes, &audience, Some(account.as_str()), &jti)
+        self.mint(
+            client,
+            client.id.as_str(),
+            &scopes,
+            &audience,
+            Some(account.as_str()),
+            &jti,
+        )
     }
 
     /// Requested scopes must all be registered for the client; none requested means all of them.
@@ -308,7 +315,11 @@ impl Engine {
         Ok(scope::join(&requested))
     }
 
-    pub(crate) fn audience(&self, client: &Client, requested: &[String]) -> Result<Vec<String>, OAuthError> {
+    pub(crate) fn audience(
+        &self,
+        client: &Client,
+        requested: &[String],
+    ) -> Result<Vec<String>, OAuthError> {
         let requested: Vec<&String> = requested.iter().filter(|a| !a.is_empty()).collect();
         if requested.is_empty() {
             return Ok(if client.audiences.is_empty() {
@@ -409,14 +420,19 @@ impl Engine {
 
 impl Engine {
     /// Signs claims with the current key: `typ: at+jwt` for access tokens, `JWT` otherwise.
-    pub(crate) fn sign<T: serde::Serialize>(&self, claims: &T, access_token: bool) -> Result<String, OAuthError> {
+    pub(crate) fn sign<T: serde::Serialize>(
+        &self,
+        claims: &T,
+        access_token: bool,
+    ) -> Result<String, OAuthError> {
         let json = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
         let keys = self.keys.current();
         let key = keys.signing_key(self.clock.now()).ok_or_else(|| {
             tracing::error!("no active signing key");
             OAuthError::server_error()
         })?;
-        key.sign(&json, access_token).ok_or_else(OAuthError::server_error)
+        key.sign(&json, access_token)
+            .ok_or_else(OAuthError::server_error)
     }
 }
 

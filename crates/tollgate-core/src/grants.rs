@@ -14,18 +14,40 @@ fn invalid_grant(msg: &'static str) -> OAuthError {
 }
 
 impl Engine {
-    pub(crate) async fn authorization_code(&self, client: &Client, req: &TokenRequest) -> Result<Issued, OAuthError> {
-        let code = req.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    pub(crate) async fn authorization_code(
+        &self,
+        client: &Client,
+        req: &TokenRequest,
+    ) -> Result<Issued, OAuthError> {
+        let code = req
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
         let now = self.clock.now();
-        let family_id = client.allows(GrantType::RefreshToken).then(|| self.random_id::<16>());
+        let family_id = client
+            .allows(GrantType::RefreshToken)
+            .then(|| self.random_id::<16>());
         let jti = self.random_id::<16>();
-        let ttl = i64::from(client.access_token_ttl.unwrap_or(self.config.access_token_ttl));
+        let ttl = i64::from(
+            client
+                .access_token_ttl
+                .unwrap_or(self.config.access_token_ttl),
+        );
         let redemption = self
             .store
-            .redeem_code(&SecretDigest::of(code), now, family_id.as_deref(), &jti, now + ttl)
+            .redeem_code(
+                &SecretDigest::of(code),
+                now,
+                family_id.as_deref(),
+                &jti,
+                now + ttl,
+            )
             .await?;
         let record = match redemption {
-            CodeRedemption::Unknown => return Err(invalid_grant("the authorization code is unknown")),
+            CodeRedemption::Unknown => {
+                return Err(invalid_grant("the authorization code is unknown"));
+            }
             CodeRedemption::Replayed(record) => {
                 // RFC 6749 section 4.1.2: revoke what the first redemption issued.
                 if let Some(f) = &record.family_id {
@@ -35,12 +57,16 @@ impl Engine {
                     self.store.revoke_access_token(j, exp).await?;
                 }
                 tracing::warn!(client_id = %record.client_id, "authorization code replayed; its tokens are revoked");
-                return Err(invalid_grant("the authorization code was already used; tokens issued from it are revoked"));
+                return Err(invalid_grant(
+                    "the authorization code was already used; tokens issued from it are revoked",
+                ));
             }
             CodeRedemption::Fresh(record) => record,
         };
         if record.client_id != client.id {
-            return Err(invalid_grant("the authorization code was issued to another client"));
+            return Err(invalid_grant(
+                "the authorization code was issued to another client",
+            ));
         }
         if record.expires_at <= now {
             return Err(invalid_grant("the authorization code has expired"));
@@ -48,19 +74,31 @@ impl Engine {
         if let Some(expected) = &record.redirect_uri
             && req.redirect_uri.as_deref() != Some(expected.as_str())
         {
-            return Err(invalid_grant("redirect_uri does not match the authorization request"));
+            return Err(invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
         }
         match (&record.code_challenge, req.code_verifier.as_deref()) {
             (Some(challenge), Some(verifier)) => {
                 if !valid_pkce_string(verifier) || s256(verifier) != *challenge {
-                    return Err(invalid_grant("code_verifier does not match the code_challenge"));
+                    return Err(invalid_grant(
+                        "code_verifier does not match the code_challenge",
+                    ));
                 }
             }
             (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
-            (None, Some(_)) => return Err(invalid_grant("code_verifier given but the request had no code_challenge")),
+            (None, Some(_)) => {
+                return Err(invalid_grant(
+                    "code_verifier given but the request had no code_challenge",
+                ));
+            }
             (None, None) => {}
         }
-        let user = self.store.user(&record.user_sid).await?.ok_or_else(|| invalid_grant("the user no longer exists"))?;
+        let user = self
+            .store
+            .user(&record.user_sid)
+            .await?
+            .ok_or_else(|| invalid_grant("the user no longer exists"))?;
         let scope_str = scope::join(&record.scopes);
         let mut issued = self.mint_for_user(client, &user, &scope_str, &jti)?;
         if let Some(family_id) = family_id {
@@ -79,12 +117,22 @@ impl Engine {
             issued.refresh_token_expires_at = Some(token.expires_at);
         }
         if record.scopes.iter().any(|s| s == "openid") {
-            issued.id_token = Some(self.id_token(client, &user, &record.scopes, record.auth_time, record.nonce.as_deref())?);
+            issued.id_token = Some(self.id_token(
+                client,
+                &user,
+                &record.scopes,
+                record.auth_time,
+                record.nonce.as_deref(),
+            )?);
         }
         Ok(issued)
     }
 
-    pub(crate) async fn refresh(&self, client: &Client, req: &TokenRequest) -> Result<Issued, OAuthError> {
+    pub(crate) async fn refresh(
+        &self,
+        client: &Client,
+        req: &TokenRequest,
+    ) -> Result<Issued, OAuthError> {
         let presented = req
             .refresh_token
             .as_deref()
@@ -96,7 +144,9 @@ impl Engine {
             return Err(invalid_grant("the refresh token is unknown"));
         };
         if family.client_id != client.id {
-            return Err(invalid_grant("the refresh token was issued to another client"));
+            return Err(invalid_grant(
+                "the refresh token was issued to another client",
+            ));
         }
         if family.revoked_at.is_some() {
             return Err(invalid_grant("the refresh token has been revoked"));
@@ -114,20 +164,30 @@ impl Engine {
             if now - first_use > i64::from(self.config.refresh_grace_secs) {
                 self.store.revoke_refresh_family(&family.id, now).await?;
                 tracing::warn!(client_id = %client.id, "refresh token reused; family revoked");
-                return Err(invalid_grant("the refresh token was already used; all tokens of this grant are revoked"));
+                return Err(invalid_grant(
+                    "the refresh token was already used; all tokens of this grant are revoked",
+                ));
             }
         }
         let scopes = match req.scope.as_deref().filter(|s| !s.is_empty()) {
             None => family.scopes.clone(),
             Some(raw) => {
-                let asked = scope::parse(raw).map_err(|e| OAuthError::new(ErrorKind::InvalidScope, e.to_string()))?;
+                let asked = scope::parse(raw)
+                    .map_err(|e| OAuthError::new(ErrorKind::InvalidScope, e.to_string()))?;
                 if let Some(bad) = asked.iter().find(|s| !family.scopes.contains(s)) {
-                    return Err(OAuthError::new(ErrorKind::InvalidScope, format!("scope {bad:?} was not granted")));
+                    return Err(OAuthError::new(
+                        ErrorKind::InvalidScope,
+                        format!("scope {bad:?} was not granted"),
+                    ));
                 }
                 asked
             }
         };
-        let user = self.store.user(&family.user_sid).await?.ok_or_else(|| invalid_grant("the user no longer exists"))?;
+        let user = self
+            .store
+            .user(&family.user_sid)
+            .await?
+            .ok_or_else(|| invalid_grant("the user no longer exists"))?;
         let jti = self.random_id::<16>();
         let mut issued = self.mint_for_user(client, &user, &scope::join(&scopes), &jti)?;
         let (secret, next) = self.new_refresh_token(&family.id, now);
@@ -135,7 +195,8 @@ impl Engine {
         issued.refresh_token = Some(secret.expose().to_owned());
         issued.refresh_token_expires_at = Some(next.expires_at);
         if scopes.iter().any(|s| s == "openid") {
-            issued.id_token = Some(self.id_token(client, &user, &scopes, family.auth_time, None)?);
+            issued.id_token =
+                Some(self.id_token(client, &user, &scopes, family.auth_time, None)?);
         }
         Ok(issued)
     }
@@ -152,8 +213,21 @@ impl Engine {
         (secret, token)
     }
 
-    fn mint_for_user(&self, client: &Client, user: &User, scope: &str, jti: &str) -> Result<Issued, OAuthError> {
+    fn mint_for_user(
+        &self,
+        client: &Client,
+        user: &User,
+        scope: &str,
+        jti: &str,
+    ) -> Result<Issued, OAuthError> {
         let audience = self.audience(client, &[])?;
-        self.mint(client, user.sid.as_str(), scope, &audience, Some(user.account_sid.as_str()), jti)
+        self.mint(
+            client,
+            user.sid.as_str(),
+            scope,
+            &audience,
+            Some(user.account_sid.as_str()),
+            jti,
+        )
     }
 }

@@ -185,7 +185,10 @@ pub struct User {
 
 impl fmt::Debug for User {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("User").field("sid", &self.sid).field("account_sid", &self.account_sid).finish_non_exhaustive()
+        f.debug_struct("User")
+            .field("sid", &self.sid)
+            .field("account_sid", &self.account_sid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -195,7 +198,11 @@ impl User {
         if let Some(n) = &self.friendly_name {
             return Some(n.clone());
         }
-        let parts: Vec<&str> = [&self.first_name, &self.last_name].into_iter().flatten().map(String::as_str).collect();
+        let parts: Vec<&str> = [&self.first_name, &self.last_name]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
     }
 }

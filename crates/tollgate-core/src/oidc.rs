@@ -69,7 +69,11 @@ pub struct VerifiedAccessToken {
 
 impl VerifiedAccessToken {
     pub fn scopes(&self) -> Vec<String> {
-        self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        self.scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -110,12 +114,18 @@ impl Engine {
     }
 
     /// Checks signature, issuer, expiry and revocation of one of our JWT access tokens.
-    pub async fn verify_access_token(&self, token: &str) -> Result<VerifiedAccessToken, OAuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token("the access token is malformed"))?;
+    pub async fn verify_access_token(
+        &self,
+        token: &str,
+    ) -> Result<VerifiedAccessToken, OAuthError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| invalid_token("the access token is malformed"))?;
         if header.typ.as_deref() != Some("at+jwt") {
             return Err(invalid_token("not an access token"));
         }
-        let kid = header.kid.ok_or_else(|| invalid_token("the access token has no kid"))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| invalid_token("the access token has no kid"))?;
         let keys = self.key_set();
         let key = keys
             .keys()
@@ -131,7 +141,9 @@ impl Engine {
             crate::keys::SigningAlgorithm::RS256 => Algorithm::RS256,
         };
         if header.alg != alg {
-            return Err(invalid_token("the access token's algorithm does not match its key"));
+            return Err(invalid_token(
+                "the access token's algorithm does not match its key",
+            ));
         }
         let mut v = Validation::new(alg);
         v.set_issuer(&[self.issuer()]);
@@ -151,10 +163,18 @@ impl Engine {
         let at = self.verify_access_token(token).await?;
         let scopes = at.scopes();
         if !scopes.iter().any(|s| s == "openid") {
-            return Err(OAuthError::new(ErrorKind::InsufficientScope, "the access token lacks the openid scope"));
+            return Err(OAuthError::new(
+                ErrorKind::InsufficientScope,
+                "the access token lacks the openid scope",
+            ));
         }
-        let sid = UserSid::parse(&at.sub).map_err(|_| invalid_token("the access token is not for a user"))?;
-        let user = self.store.user(&sid).await?.ok_or_else(|| invalid_token("the user no longer exists"))?;
+        let sid = UserSid::parse(&at.sub)
+            .map_err(|_| invalid_token("the access token is not for a user"))?;
+        let user = self
+            .store
+            .user(&sid)
+            .await?
+            .ok_or_else(|| invalid_token("the user no longer exists"))?;
         Ok(UserInfo { user, scopes })
     }
 }

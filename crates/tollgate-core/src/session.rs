@@ -22,15 +22,29 @@ pub struct SignedIn {
 pub struct LoginFailed;
 
 impl Engine {
-    pub fn validate_authorization(&self, params: &AuthorizeParams) -> Result<ValidAuthorization, AuthorizeError> {
+    pub fn validate_authorization(
+        &self,
+        params: &AuthorizeParams,
+    ) -> Result<ValidAuthorization, AuthorizeError> {
         authorize::validate(params, |id| self.client(id), self.issuer())
     }
 
     /// Checks a password off the async runtime; unknown emails cost the same time.
-    pub async fn check_password(&self, email: &str, password: &str) -> Result<Option<User>, OAuthError> {
+    pub async fn check_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<User>, OAuthError> {
         let email = email.trim().to_lowercase();
-        let user = if email.is_empty() || email.len() > 320 { None } else { self.store.user_by_email(&email).await? };
-        let hash = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
+        let user = if email.is_empty() || email.len() > 320 {
+            None
+        } else {
+            self.store.user_by_email(&email).await?
+        };
+        let hash = user.as_ref().map_or_else(
+            || password::dummy_hash().to_owned(),
+            |u| u.password_hash.clone(),
+        );
         let password = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &password))
             .await
@@ -39,8 +53,14 @@ impl Engine {
     }
 
     /// Verifies credentials and opens a session; returns the cookie value.
-    pub async fn login(&self, email: &str, password: &str) -> Result<Result<(Secret, SignedIn), LoginFailed>, OAuthError> {
-        let Some(user) = self.check_password(email, password).await? else { return Ok(Err(LoginFailed)) };
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Result<(Secret, SignedIn), LoginFailed>, OAuthError> {
+        let Some(user) = self.check_password(email, password).await? else {
+            return Ok(Err(LoginFailed));
+        };
         let now = self.clock.now();
         let secret = Secret::generate(self.rng.as_ref());
         let session = BrowserSession {
@@ -58,9 +78,13 @@ impl Engine {
     /// The session behind a cookie value, if it is still alive (idle and absolute limits).
     pub async fn session(&self, cookie: &str) -> Result<Option<SignedIn>, OAuthError> {
         let digest = SecretDigest::of(cookie);
-        let Some(session) = self.store.session(&digest).await? else { return Ok(None) };
+        let Some(session) = self.store.session(&digest).await? else {
+            return Ok(None);
+        };
         let now = self.clock.now();
-        if session.expires_at <= now || session.last_seen_at + i64::from(self.config.session_idle_secs) <= now {
+        if session.expires_at <= now
+            || session.last_seen_at + i64::from(self.config.session_idle_secs) <= now
+        {
             self.store.delete_session(&digest).await?;
             return Ok(None);
         }
@@ -68,7 +92,9 @@ impl Engine {
         if now - session.last_seen_at >= 60 {
             self.store.touch_session(&digest, now).await?;
         }
-        let Some(user) = self.store.user(&session.user_sid).await? else { return Ok(None) };
+        let Some(user) = self.store.user(&session.user_sid).await? else {
+            return Ok(None);
+        };
         Ok(Some(SignedIn { session, user }))
     }
 
@@ -77,26 +103,49 @@ impl Engine {
     }
 
     /// True when the user has not yet agreed to every requested scope for this client.
-    pub async fn needs_consent(&self, user: &User, req: &ValidAuthorization) -> Result<bool, OAuthError> {
+    pub async fn needs_consent(
+        &self,
+        user: &User,
+        req: &ValidAuthorization,
+    ) -> Result<bool, OAuthError> {
         if req.prompt.consent {
             return Ok(true);
         }
-        let granted = self.store.consent(&user.sid, &req.client.id).await?.unwrap_or_default();
+        let granted = self
+            .store
+            .consent(&user.sid, &req.client.id)
+            .await?
+            .unwrap_or_default();
         Ok(!req.scopes.iter().all(|s| granted.contains(s)))
     }
 
-    pub async fn remember_consent(&self, user: &User, req: &ValidAuthorization) -> Result<(), OAuthError> {
-        let mut scopes = self.store.consent(&user.sid, &req.client.id).await?.unwrap_or_default();
+    pub async fn remember_consent(
+        &self,
+        user: &User,
+        req: &ValidAuthorization,
+    ) -> Result<(), OAuthError> {
+        let mut scopes = self
+            .store
+            .consent(&user.sid, &req.client.id)
+            .await?
+            .unwrap_or_default();
         for s in &req.scopes {
             if !scopes.contains(s) {
                 scopes.push(s.clone());
             }
         }
-        Ok(self.store.put_consent(&user.sid, &req.client.id, &scopes, self.clock.now()).await?)
+        Ok(self
+            .store
+            .put_consent(&user.sid, &req.client.id, &scopes, self.clock.now())
+            .await?)
     }
 
     /// Issues a code and returns the URL to send the browser to.
-    pub async fn issue_code(&self, req: &ValidAuthorization, who: &SignedIn) -> Result<String, OAuthError> {
+    pub async fn issue_code(
+        &self,
+        req: &ValidAuthorization,
+        who: &SignedIn,
+    ) -> Result<String, OAuthError> {
         let now = self.clock.now();
         let code = Secret::generate(self.rng.as_ref());
         let record = AuthorizationCode {

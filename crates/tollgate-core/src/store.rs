@@ -73,7 +73,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, digest: &SecretDigest) -> StoreResult<()>;
 
     async fn consent(&self, user: &UserSid, client: &ClientId) -> StoreResult<Option<Vec<String>>>;
-    async fn put_consent(&self, user: &UserSid, client: &ClientId, scopes: &[String], at: i64) -> StoreResult<()>;
+    async fn put_consent(
+        &self,
+        user: &UserSid,
+        client: &ClientId,
+        scopes: &[String],
+        at: i64,
+    ) -> StoreResult<()>;
 
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
     /// Marks a code used, recording what its redemption will issue, in one atomic step.
@@ -87,9 +93,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<CodeRedemption>;
 
     /// Starts a family with its first token.
-    async fn insert_refresh_family(&self, family: &RefreshFamily, first: &RefreshToken) -> StoreResult<()>;
+    async fn insert_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+    ) -> StoreResult<()>;
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
-    async fn refresh_token(&self, digest: &SecretDigest) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    async fn refresh_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
     /// Marks a token used; false when it was already used (by a concurrent request or before).
     async fn mark_refresh_used(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool>;
     async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool>;

@@ -39,7 +39,10 @@ pub fn openid_configuration(state: &AppState) -> Value {
             json!([alg(state)]),
         );
         obj.insert("claims_supported".into(), json!(claims()));
-        obj.insert("prompt_values_supported".into(), json!(["none", "login", "consent"]));
+        obj.insert(
+            "prompt_values_supported".into(),
+            json!(["none", "login", "consent"]),
+        );
     }
     doc
 }

@@ -24,7 +24,8 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "tollgate_session";
 pub const CSRF_COOKIE: &str = "tollgate_csrf";
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,10 +37,22 @@ pub fn router() -> Router<AppState> {
         .route("/v2/authorize", get(authorize_standard))
         .route("/v1/authorize", get(authorize_v1))
         .route("/assets/tollgate.css", get(css))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }
 
 #[derive(Template)]
@@ -71,7 +84,12 @@ struct MessagePage<'a> {
 
 fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     match page {
-        Ok(body) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Ok(body) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
@@ -80,7 +98,15 @@ fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
 }
 
 fn message(status: StatusCode, heading: &str, text: &str) -> Response {
-    html(status, MessagePage { heading, message: text, logout_csrf: None }.render())
+    html(
+        status,
+        MessagePage {
+            heading,
+            message: text,
+            logout_csrf: None,
+        }
+        .render(),
+    )
 }
 
 /// Plain-words descriptions for the consent page.
@@ -94,7 +120,12 @@ pub fn describe_scope(scope: &str) -> String {
     }
 }
 
-fn cookie(state: &AppState, name: &'static str, value: String, max_age: Option<i64>) -> Cookie<'static> {
+fn cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    max_age: Option<i64>,
+) -> Cookie<'static> {
     let mut c = Cookie::new(name, value);
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);
@@ -114,8 +145,13 @@ fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
         let v = c.value().to_owned();
         return (jar, v);
     }
-    let token = Secret::generate(&tollgate_core::SystemRng::default()).expose().to_owned();
-    (jar.add(cookie(state, CSRF_COOKIE, token.clone(), None)), token)
+    let token = Secret::generate(&tollgate_core::SystemRng::default())
+        .expose()
+        .to_owned();
+    (
+        jar.add(cookie(state, CSRF_COOKIE, token.clone(), None)),
+        token,
+    )
 }
 
 fn csrf_ok(jar: &CookieJar, field: Option<&str>) -> bool {
@@ -181,7 +217,11 @@ fn v1_params(p: &Params) -> Result<AuthorizeParams, OAuthError> {
 fn parse_authorization_url(target: &str) -> Result<AuthorizeParams, OAuthError> {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let p = Params::parse(query.as_bytes());
-    if path == "/v1/authorize" { v1_params(&p) } else { standard_params(&p) }
+    if path == "/v1/authorize" {
+        v1_params(&p)
+    } else {
+        standard_params(&p)
+    }
 }
 
 /// The same URL with `login` removed from the prompt, so returning after login does not loop.
@@ -190,7 +230,10 @@ fn without_prompt_login(target: &str) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         if k == "prompt" || k == "Prompt" {
-            let rest: Vec<&str> = v.split(' ').filter(|p| *p != "login" && !p.is_empty()).collect();
+            let rest: Vec<&str> = v
+                .split(' ')
+                .filter(|p| *p != "login" && !p.is_empty())
+                .collect();
             if !rest.is_empty() {
                 out.append_pair(&k, &rest.join(" "));
             }
@@ -202,12 +245,18 @@ fn without_prompt_login(target: &str) -> String {
 }
 
 fn login_redirect(target: &str) -> Response {
-    let q = form_urlencoded::Serializer::new(String::new()).append_pair("continue", &without_prompt_login(target)).finish();
+    let q = form_urlencoded::Serializer::new(String::new())
+        .append_pair("continue", &without_prompt_login(target))
+        .finish();
     Redirect::to(&format!("/login?{q}")).into_response()
 }
 
 fn server_error_page() -> Response {
-    message(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server could not complete the request. Try again later.")
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not complete the request. Try again later.",
+    )
 }
 
 async fn authorize_standard(state: State<AppState>, jar: CookieJar, uri: Uri) -> Response {
@@ -219,14 +268,19 @@ async fn authorize_v1(state: State<AppState>, jar: CookieJar, uri: Uri) -> Respo
 }
 
 async fn authorize(State(state): State<AppState>, jar: CookieJar, uri: Uri) -> Response {
-    let target = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let target = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     let params = match parse_authorization_url(&target) {
         Ok(p) => p,
         Err(e) => return message(StatusCode::BAD_REQUEST, "Invalid request", &e.description),
     };
     let valid = match state.engine.validate_authorization(&params) {
         Ok(v) => v,
-        Err(AuthorizeError::Page(m)) => return message(StatusCode::BAD_REQUEST, "Invalid request", &m),
+        Err(AuthorizeError::Page(m)) => {
+            return message(StatusCode::BAD_REQUEST, "Invalid request", &m);
+        }
         Err(AuthorizeError::Redirect(url)) => return Redirect::to(&url).into_response(),
     };
     let who = match signed_in(&state, &jar).await {
@@ -235,25 +289,46 @@ async fn authorize(State(state): State<AppState>, jar: CookieJar, uri: Uri) -> R
     };
     let who = match who {
         Some(w) if !valid.prompt.login => w,
-        _ if valid.prompt.none => return redirect_error(&state, &valid, "login_required", "the user is not signed in"),
+        _ if valid.prompt.none => {
+            return redirect_error(
+                &state,
+                &valid,
+                "login_required",
+                "the user is not signed in",
+            );
+        }
         _ => return login_redirect(&target),
     };
     match state.engine.needs_consent(&who.user, &valid).await {
         Ok(false) => issue(&state, &valid, &who).await,
-        Ok(true) if valid.prompt.none => redirect_error(&state, &valid, "consent_required", "the user has not granted these scopes"),
+        Ok(true) if valid.prompt.none => redirect_error(
+            &state,
+            &valid,
+            "consent_required",
+            "the user has not granted these scopes",
+        ),
         Ok(true) => consent_page(&state, jar, &valid, &who, &target),
         Err(_) => server_error_page(),
     }
 }
 
-fn redirect_error(state: &AppState, valid: &ValidAuthorization, code: &str, description: &str) -> Response {
+fn redirect_error(
+    state: &AppState,
+    valid: &ValidAuthorization,
+    code: &str,
+    description: &str,
+) -> Response {
     // OIDC error codes (login_required, consent_required) are not ErrorKinds; build the URL directly.
     let mut params = vec![("error", code), ("error_description", description)];
     if let Some(s) = &valid.state {
         params.push(("state", s));
     }
     params.push(("iss", state.engine.issuer()));
-    Redirect::to(&tollgate_core::authorize::redirect_with(&valid.redirect_uri, &params)).into_response()
+    Redirect::to(&tollgate_core::authorize::redirect_with(
+        &valid.redirect_uri,
+        &params,
+    ))
+    .into_response()
 }
 
 async fn issue(state: &AppState, valid: &ValidAuthorization, who: &SignedIn) -> Response {
@@ -263,7 +338,13 @@ async fn issue(state: &AppState, valid: &ValidAuthorization, who: &SignedIn) -> 
     }
 }
 
-fn consent_page(state: &AppState, jar: CookieJar, valid: &ValidAuthorization, who: &SignedIn, target: &str) -> Response {
+fn consent_page(
+    state: &AppState,
+    jar: CookieJar,
+    valid: &ValidAuthorization,
+    who: &SignedIn,
+    target: &str,
+) -> Response {
     let (jar, csrf) = csrf_token(state, jar);
     let page = ConsentPage {
         csrf: &csrf,
@@ -282,22 +363,34 @@ async fn consent_submit(State(state): State<AppState>, jar: CookieJar, body: Byt
         return csrf_failed();
     }
     let Some(target) = field("continue").filter(|t| safe_continue(t).is_some()) else {
-        return message(StatusCode::BAD_REQUEST, "Invalid request", "The authorization request is missing.");
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The authorization request is missing.",
+        );
     };
     let who = match signed_in(&state, &jar).await {
         Ok(Some(w)) => w,
         Ok(None) => return login_redirect(&target),
         Err(_) => return server_error_page(),
     };
-    let valid = match parse_authorization_url(&target).map(|p| state.engine.validate_authorization(&p)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(AuthorizeError::Redirect(url))) => return Redirect::to(&url).into_response(),
-        Ok(Err(AuthorizeError::Page(m))) => return message(StatusCode::BAD_REQUEST, "Invalid request", &m),
-        Err(e) => return message(StatusCode::BAD_REQUEST, "Invalid request", &e.description),
-    };
+    let valid =
+        match parse_authorization_url(&target).map(|p| state.engine.validate_authorization(&p)) {
+            Ok(Ok(v)) => v,
+            Ok(Err(AuthorizeError::Redirect(url))) => return Redirect::to(&url).into_response(),
+            Ok(Err(AuthorizeError::Page(m))) => {
+                return message(StatusCode::BAD_REQUEST, "Invalid request", &m);
+            }
+            Err(e) => return message(StatusCode::BAD_REQUEST, "Invalid request", &e.description),
+        };
     match field("decision").as_deref() {
         Some("approve") => {
-            if state.engine.remember_consent(&who.user, &valid).await.is_err() {
+            if state
+                .engine
+                .remember_consent(&who.user, &valid)
+                .await
+                .is_err()
+            {
                 return server_error_page();
             }
             issue(&state, &valid, &who).await
@@ -309,11 +402,25 @@ async fn consent_submit(State(state): State<AppState>, jar: CookieJar, body: Byt
     }
 }
 
-async fn login_page(State(state): State<AppState>, jar: CookieJar, RawQuery(query): RawQuery) -> Response {
+async fn login_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
     let q = Params::parse(query.unwrap_or_default().as_bytes());
-    let target = q.one("continue").ok().flatten().filter(|t| safe_continue(t).is_some()).unwrap_or_default();
+    let target = q
+        .one("continue")
+        .ok()
+        .flatten()
+        .filter(|t| safe_continue(t).is_some())
+        .unwrap_or_default();
     let (jar, csrf) = csrf_token(&state, jar);
-    let page = LoginPage { csrf: &csrf, continue_to: &target, email: "", error: None };
+    let page = LoginPage {
+        csrf: &csrf,
+        continue_to: &target,
+        email: "",
+        error: None,
+    };
     (jar, html(StatusCode::OK, page.render())).into_response()
 }
 
@@ -328,23 +435,43 @@ async fn login_submit(
     if !csrf_ok(&jar, Some(&field("csrf"))) {
         return csrf_failed();
     }
-    let target = Some(field("continue")).filter(|t| safe_continue(t).is_some()).unwrap_or_default();
+    let target = Some(field("continue"))
+        .filter(|t| safe_continue(t).is_some())
+        .unwrap_or_default();
     let now = state.engine.clock().now();
     if state.auth_limiter.check(peer.ip(), now).is_err() {
-        return message(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", "Too many failed sign-ins from your network. Wait a minute and try again.");
+        return message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            "Too many failed sign-ins from your network. Wait a minute and try again.",
+        );
     }
     let email = field("email");
     match state.engine.login(&email, &field("password")).await {
         Ok(Ok((secret, _))) => {
             let max_age = i64::from(state.engine.config().session_lifetime_secs);
-            let jar = jar.add(cookie(&state, SESSION_COOKIE, secret.expose().to_owned(), Some(max_age)));
-            let to = if target.is_empty() { "/".to_owned() } else { target };
+            let jar = jar.add(cookie(
+                &state,
+                SESSION_COOKIE,
+                secret.expose().to_owned(),
+                Some(max_age),
+            ));
+            let to = if target.is_empty() {
+                "/".to_owned()
+            } else {
+                target
+            };
             (jar, Redirect::to(&to)).into_response()
         }
         Ok(Err(_)) => {
             let _ = state.auth_limiter.failed(peer.ip(), now);
             let (jar, csrf) = csrf_token(&state, jar);
-            let page = LoginPage { csrf: &csrf, continue_to: &target, email: &email, error: Some("Wrong email or password.") };
+            let page = LoginPage {
+                csrf: &csrf,
+                continue_to: &target,
+                email: &email,
+                error: Some("Wrong email or password."),
+            };
             (jar, html(StatusCode::UNAUTHORIZED, page.render())).into_response()
         }
         Err(_) => server_error_page(),
@@ -356,7 +483,11 @@ async fn home(State(state): State<AppState>, jar: CookieJar) -> Response {
         Ok(Some(who)) => {
             let (jar, csrf) = csrf_token(&state, jar);
             let text = format!("You are signed in as {}.", who.user.email);
-            let page = MessagePage { heading: "Tollgate", message: &text, logout_csrf: Some(&csrf) };
+            let page = MessagePage {
+                heading: "Tollgate",
+                message: &text,
+                logout_csrf: Some(&csrf),
+            };
             (jar, html(StatusCode::OK, page.render())).into_response()
         }
         Ok(None) => message(StatusCode::OK, "Tollgate", "You are not signed in."),
@@ -379,9 +510,17 @@ async fn logout_submit(State(state): State<AppState>, jar: CookieJar, body: Byte
         return server_error_page();
     }
     let jar = jar.remove(cookie(&state, SESSION_COOKIE, String::new(), None));
-    (jar, message(StatusCode::OK, "Signed out", "You are signed out.")).into_response()
+    (
+        jar,
+        message(StatusCode::OK, "Signed out", "You are signed out."),
+    )
+        .into_response()
 }
 
 async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("tollgate.css")).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("tollgate.css"),
+    )
+        .into_response()
 }

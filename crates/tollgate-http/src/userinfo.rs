@@ -25,12 +25,24 @@ fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<String, OAuthErr
     let header_token = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(v)) => match v.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
                 Some(token.trim().to_owned())
             }
-            _ => return Err(OAuthError::new(ErrorKind::InvalidRequest, "use Authorization: Bearer <token>")),
+            _ => {
+                return Err(OAuthError::new(
+                    ErrorKind::InvalidRequest,
+                    "use Authorization: Bearer <token>",
+                ));
+            }
         },
-        Some(Err(_)) => return Err(OAuthError::new(ErrorKind::InvalidRequest, "malformed Authorization header")),
+        Some(Err(_)) => {
+            return Err(OAuthError::new(
+                ErrorKind::InvalidRequest,
+                "malformed Authorization header",
+            ));
+        }
     };
     let body_token = match form {
         Some(p) => p.one("access_token")?,
@@ -39,7 +51,10 @@ fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<String, OAuthErr
     match (header_token, body_token) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the access token once")),
         (Some(t), None) | (None, Some(t)) => Ok(t),
-        (None, None) => Err(OAuthError::new(ErrorKind::InvalidToken, "an access token is required")),
+        (None, None) => Err(OAuthError::new(
+            ErrorKind::InvalidToken,
+            "an access token is required",
+        )),
     }
 }
 
@@ -47,11 +62,13 @@ fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<String, OAuthErr
 fn bearer_error(dialect: Dialect, err: &OAuthError) -> Response {
     let mut resp = render::error(dialect, err);
     let challenge = match err.kind {
-        ErrorKind::InvalidToken | ErrorKind::InsufficientScope | ErrorKind::InvalidRequest => format!(
-            "Bearer realm=\"tollgate\", error=\"{}\", error_description=\"{}\"",
-            err.kind.code(),
-            err.description.replace(['"', '\\'], "'")
-        ),
+        ErrorKind::InvalidToken | ErrorKind::InsufficientScope | ErrorKind::InvalidRequest => {
+            format!(
+                "Bearer realm=\"tollgate\", error=\"{}\", error_description=\"{}\"",
+                err.kind.code(),
+                err.description.replace(['"', '\\'], "'")
+            )
+        }
         _ => "Bearer realm=\"tollgate\"".to_owned(),
     };
     if let Ok(v) = HeaderValue::from_str(&challenge) {
@@ -74,7 +91,10 @@ async fn standard(state: &AppState, token: Result<String, OAuthError>) -> Respon
     };
     match info {
         Ok(UserInfo { user, scopes }) => {
-            let body = StandardUserInfo { claims: ProfileClaims::for_scopes(&user, &scopes), sub: user.sid.to_string() };
+            let body = StandardUserInfo {
+                claims: ProfileClaims::for_scopes(&user, &scopes),
+                sub: user.sid.to_string(),
+            };
             (StatusCode::OK, render::NO_STORE, axum::Json(body)).into_response()
         }
         Err(e) => bearer_error(Dialect::Rfc6749, &e),
@@ -90,7 +110,8 @@ async fn standard_post(State(state): State<AppState>, headers: HeaderMap, body: 
         BodyType::Form => Some(Params::parse(&body)),
         BodyType::Missing if body.is_empty() => None,
         _ => {
-            let e = OAuthError::invalid_request("the body must be application/x-www-form-urlencoded");
+            let e =
+                OAuthError::invalid_request("the body must be application/x-www-form-urlencoded");
             return bearer_error(Dialect::Rfc6749, &e);
         }
     };

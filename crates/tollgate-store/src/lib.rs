@@ -16,8 +16,8 @@ use sqlx::sqlite::{
 use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::{SigningAlgorithm, StoredKey};
 use tollgate_core::model::{
-    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, Entity, GrantType, Organization,
-    RefreshFamily, RefreshToken, TokenFormat, User,
+    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, Entity, GrantType,
+    Organization, RefreshFamily, RefreshToken, TokenFormat, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
-use tollgate_core::admin::{AccountView, AdminError, ClientSpec, ClientView, KeyView, UserSpec, UserView};
+use tollgate_core::admin::{
+    AccountView, AdminError, ClientSpec, ClientView, KeyView, UserSpec, UserView,
+};
 use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::model::{GrantType, TokenFormat};
 
@@ -74,9 +76,13 @@ pub enum UserCommand {
         #[arg(long)]
         account: Option<AccountSid>,
     },
-    Show { sid: UserSid },
+    Show {
+        sid: UserSid,
+    },
     /// Delete a user, end their sessions and revoke their refresh tokens.
-    Delete { sid: UserSid },
+    Delete {
+        sid: UserSid,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -249,7 +255,12 @@ fn user_text(v: &UserView) -> String {
         v.user_sid,
         v.account_sid,
         v.email,
-        [&v.first_name, &v.last_name].into_iter().flatten().cloned().collect::<Vec<_>>().join(" ")
+        [&v.first_name, &v.last_name]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
     )
 }
 
@@ -371,23 +382,57 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
             }
         },
         Command::User(cmd) => match cmd {
-            UserCommand::Create { email, password, first_name, last_name, friendly_name, account } => {
-                let spec = UserSpec { email, password, first_name, last_name, friendly_name, account_sid: account };
+            UserCommand::Create {
+                email,
+                password,
+                first_name,
+                last_name,
+                friendly_name,
+                account,
+            } => {
+                let spec = UserSpec {
+                    email,
+                    password,
+                    first_name,
+                    last_name,
+                    friendly_name,
+                    account_sid: account,
+                };
                 let v = UserView::from(&admin.create_user(spec).await?);
-                Output { text: user_text(&v), json: to_json(&v) }
+                Output {
+                    text: user_text(&v),
+                    json: to_json(&v),
+                }
             }
             UserCommand::List { account } => {
-                let views: Vec<UserView> = admin.users(account.as_ref()).await?.iter().map(UserView::from).collect();
-                let text = views.iter().map(|v| format!("{}  {}  {}\n", v.user_sid, v.account_sid, v.email)).collect();
-                Output { json: json!({ "users": views }), text }
+                let views: Vec<UserView> = admin
+                    .users(account.as_ref())
+                    .await?
+                    .iter()
+                    .map(UserView::from)
+                    .collect();
+                let text = views
+                    .iter()
+                    .map(|v| format!("{}  {}  {}\n", v.user_sid, v.account_sid, v.email))
+                    .collect();
+                Output {
+                    json: json!({ "users": views }),
+                    text,
+                }
             }
             UserCommand::Show { sid } => {
                 let v = UserView::from(&admin.user(&sid).await?);
-                Output { text: user_text(&v), json: to_json(&v) }
+                Output {
+                    text: user_text(&v),
+                    json: to_json(&v),
+                }
             }
             UserCommand::Delete { sid } => {
                 admin.delete_user(&sid).await?;
-                Output { json: json!({ "deleted": sid }), text: format!("deleted {sid}\n") }
+                Output {
+                    json: json!({ "deleted": sid }),
+                    text: format!("deleted {sid}\n"),
+                }
             }
         },
         Command::Key(KeyCommand::List) => {
@@ -443,10 +488,17 @@ pub async fn serve(config: Config, demo: bool, json_out: bool) -> Result<(), Cli
         let curl = format!(
             "curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials {base}/oauth/token"
         );
-        out["demo"] = json!({ "client_id": client_id, "client_secret": secret, "curl": curl });
+        let authorize = format!(
+            "{base}/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&scope=openid%20profile%20email&state=demo"
+        );
+        out["demo"] = json!({ "client_id": client_id, "client_secret": secret, "curl": curl, "authorize_url": authorize });
         text.push_str(&format!(
-            "\nDemo OAuth app {client_id} (its secret is new on every --demo start).\nGet a token:\n\n  {curl}\n"
+            "\nDemo OAuth app {client_id} (its secret is new on every --demo start).\nGet a token:\n\n  {curl}\n\nOr sign in as the demo user in a browser:\n\n  {authorize}\n"
         ));
+        if let Some((email, password)) = demo_user(&admin).await? {
+            out["demo"]["user"] = json!({ "email": email, "password": password });
+            text.push_str(&format!("\nDemo user (shown once): {email} / {password}\n"));
+        }
     }
     running.engine.sync().await.map_err(ServerError::from)?;
     if json_out {
@@ -480,7 +532,12 @@ async fn demo_client(admin: &tollgate_core::admin::Admin) -> Result<(ClientId, S
             let spec = ClientSpec {
                 friendly_name: NAME.into(),
                 account_sid: Some(account),
-                grant_types: vec![GrantType::ClientCredentials],
+                grant_types: vec![
+                    GrantType::ClientCredentials,
+                    GrantType::AuthorizationCode,
+                    GrantType::RefreshToken,
+                ],
+                redirect_uris: vec!["http://127.0.0.1/callback".into()],
                 scopes: vec!["read".into(), "write".into()],
                 ..ClientSpec::default()
             };
@@ -492,6 +549,36 @@ async fn demo_client(admin: &tollgate_core::admin::Admin) -> Result<(ClientId, S
         }
     };
     Ok((client.id, secret.expose().to_owned()))
+}
+
+/// Creates the demo user on the first `--demo` start; returns its credentials then.
+async fn demo_user(
+    admin: &tollgate_core::admin::Admin,
+) -> Result<Option<(String, String)>, CliError> {
+    const EMAIL: &str = "demo@example.com";
+    if admin
+        .store()
+        .user_by_email(EMAIL)
+        .await
+        .map_err(AdminError::from)?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let password = tollgate_core::secret::Secret::generate(&tollgate_core::SystemRng::default())
+        .expose()[..16]
+        .to_owned();
+    admin
+        .create_user(UserSpec {
+            email: EMAIL.into(),
+            password: password.clone(),
+            first_name: Some("Demo".into()),
+            last_name: Some("User".into()),
+            friendly_name: None,
+            account_sid: None,
+        })
+        .await?;
+    Ok(Some((EMAIL.into(), password)))
 }
 
 async fn shutdown_signal() {

@@ -39,7 +39,9 @@ fn unescape(s: &str) -> String {
             "gt" => Some('>'),
             "quot" => Some('"'),
             "apos" => Some('\''),
-            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -60,7 +62,10 @@ fn unescape(s: &str) -> String {
 
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
-    parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    parsed
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 impl Browser {
@@ -76,7 +81,11 @@ impl Browser {
     }
 
     fn absolute(&self, url: &str) -> String {
-        if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_owned() }
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        }
     }
 
     pub async fn get(&self, url: &str) -> reqwest::Response {
@@ -84,7 +93,12 @@ impl Browser {
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http.post(self.absolute(path)).form(form).send().await.expect("POST")
+        self.http
+            .post(self.absolute(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
     }
 
     /// Follows redirects on this server; stops at a page (returned with its URL) or at a
@@ -102,17 +116,39 @@ impl Browser {
                 continue;
             }
             let status = resp.status();
-            return Visit::Page { url, status, html: resp.text().await.expect("html") };
+            return Visit::Page {
+                url,
+                status,
+                html: resp.text().await.expect("html"),
+            };
         }
         panic!("redirect loop at {url}");
     }
 
     /// Submits the login form shown at `url`.
-    pub async fn login(&self, login_page_url: &str, html: &str, email: &str, password: &str) -> reqwest::Response {
-        assert!(login_page_url.contains("/login"), "expected the login page, got {login_page_url}");
+    pub async fn login(
+        &self,
+        login_page_url: &str,
+        html: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        assert!(
+            login_page_url.contains("/login"),
+            "expected the login page, got {login_page_url}"
+        );
         let csrf = hidden(html, "csrf").expect("csrf field");
         let cont = hidden(html, "continue").expect("continue field");
-        self.post("/login", &[("csrf", &csrf), ("continue", &cont), ("email", email), ("password", password)]).await
+        self.post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("continue", &cont),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
     }
 
     /// Signs in (if asked), approves consent (if asked) and returns where the server sent the browser.
@@ -124,14 +160,22 @@ impl Browser {
                 Visit::Page { url, html, .. } if url.contains("/login") => {
                     let resp = self.login(&url, &html, email, PASSWORD).await;
                     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login succeeds");
-                    let next = resp.headers()[LOCATION].to_str().expect("location").to_owned();
+                    let next = resp.headers()[LOCATION]
+                        .to_str()
+                        .expect("location")
+                        .to_owned();
                     visit = self.visit(&next).await;
                 }
                 Visit::Page { html, .. } if html.contains("id=\"approve\"") => {
                     let resp = self.decide(&html, "approve").await;
-                    return resp.headers()[LOCATION].to_str().expect("location").to_owned();
+                    return resp.headers()[LOCATION]
+                        .to_str()
+                        .expect("location")
+                        .to_owned();
                 }
-                Visit::Page { url, status, html } => panic!("unexpected page {url} ({status}): {html}"),
+                Visit::Page { url, status, html } => {
+                    panic!("unexpected page {url} ({status}): {html}")
+                }
             }
         }
         panic!("authorization did not finish");
@@ -140,7 +184,12 @@ impl Browser {
     pub async fn decide(&self, consent_html: &str, decision: &str) -> reqwest::Response {
         let csrf = hidden(consent_html, "csrf").expect("csrf");
         let cont = hidden(consent_html, "continue").expect("continue");
-        let resp = self.post("/consent", &[("csrf", &csrf), ("continue", &cont), ("decision", decision)]).await;
+        let resp = self
+            .post(
+                "/consent",
+                &[("csrf", &csrf), ("continue", &cont), ("decision", decision)],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         resp
     }
@@ -148,7 +197,11 @@ impl Browser {
 
 #[derive(Debug)]
 pub enum Visit {
-    Page { url: String, status: StatusCode, html: String },
+    Page {
+        url: String,
+        status: StatusCode,
+        html: String,
+    },
     Left(String),
 }
 

@@ -220,6 +220,18 @@ impl TestApp {
         resp.json().await.expect("JSON body")
     }
 
+    pub async fn get_json_with_bearer(&self, path: &str, token: &str) -> Value {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.expect("JSON body")
+    }
+
     /// A form client_credentials request on `/oauth/token` with `client_secret_post`.
     pub async fn client_credentials(&self, id: &str, secret: &str) -> reqwest::Response {
         self.post_form(

@@ -6,6 +6,7 @@ mod helpers;
 
 mod authorization_code;
 mod browser;
+mod chromium;
 mod cli;
 mod client_credentials;
 mod errors;

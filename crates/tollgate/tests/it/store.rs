@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
-use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid};
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::{KeySealer, LoadedKey, SigningAlgorithm};
-use tollgate_core::model::{Account, Client, Entity, GrantType, Organization, TokenFormat};
+use tollgate_core::model::{
+    Account, AuthorizationCode, BrowserSession, Client, CodeRedemption, Entity, GrantType,
+    Organization, RefreshFamily, RefreshToken, TokenFormat, User,
+};
 use tollgate_core::secret::Secret;
 use tollgate_core::store::{Store, StoreError};
 use tollgate_core::{SystemRng, clock::Rng};
@@ -264,9 +267,312 @@ async fn every_write_is_in_the_change_feed(backend: Backend) {
     assert_eq!(store.latest_change().await.expect("latest"), last);
 }
 
+fn user(account: &AccountSid, rng: &dyn Rng, email: &str) -> User {
+    User {
+        sid: UserSid::generate(rng),
+        account_sid: account.clone(),
+        email: email.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+        first_name: Some("Ada".into()),
+        last_name: None,
+        friendly_name: Some("O'Brien \u{1f600}".into()),
+        created_at: 5,
+        updated_at: 5,
+    }
+}
+
+async fn users_sessions_and_consents(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let a = account(store.as_ref(), &rng).await;
+    let u = user(&a.sid, &rng, "ada@example.com");
+    store.insert_user(&u).await.expect("user");
+    assert_eq!(store.user(&u.sid).await.expect("get"), Some(u.clone()));
+    assert_eq!(
+        store
+            .user_by_email("ada@example.com")
+            .await
+            .expect("by email"),
+        Some(u.clone())
+    );
+    assert_eq!(
+        store.users(Some(&a.sid)).await.expect("list"),
+        vec![u.clone()]
+    );
+    let dup = user(&a.sid, &rng, "ada@example.com");
+    assert!(
+        matches!(store.insert_user(&dup).await, Err(StoreError::Conflict(_))),
+        "emails are unique"
+    );
+
+    let s = BrowserSession {
+        digest: Secret::generate(&rng).digest(),
+        user_sid: u.sid.clone(),
+        auth_time: 10,
+        created_at: 10,
+        last_seen_at: 10,
+        expires_at: 100,
+    };
+    store.insert_session(&s).await.expect("session");
+    assert_eq!(
+        store.session(&s.digest).await.expect("get"),
+        Some(s.clone())
+    );
+    store.touch_session(&s.digest, 20).await.expect("touch");
+    assert_eq!(
+        store
+            .session(&s.digest)
+            .await
+            .expect("get")
+            .map(|x| x.last_seen_at),
+        Some(20)
+    );
+
+    let c = client(&a.sid, &rng, 1);
+    store.insert_client(&c).await.expect("client");
+    assert_eq!(store.consent(&u.sid, &c.id).await.expect("none"), None);
+    store
+        .put_consent(&u.sid, &c.id, &["openid".into()], 1)
+        .await
+        .expect("consent");
+    store
+        .put_consent(&u.sid, &c.id, &["openid".into(), "email".into()], 2)
+        .await
+        .expect("update consent");
+    assert_eq!(
+        store.consent(&u.sid, &c.id).await.expect("get"),
+        Some(vec!["openid".into(), "email".into()])
+    );
+
+    // A refresh family of the user, to see deletion revoke it.
+    let fam = RefreshFamily {
+        id: "fam-del".into(),
+        client_id: c.id.clone(),
+        user_sid: u.sid.clone(),
+        scopes: vec![],
+        auth_time: 1,
+        created_at: 1,
+        revoked_at: None,
+    };
+    let t = RefreshToken {
+        digest: Secret::generate(&rng).digest(),
+        family_id: fam.id.clone(),
+        created_at: 1,
+        expires_at: 1000,
+        used_at: None,
+    };
+    store.insert_refresh_family(&fam, &t).await.expect("family");
+
+    assert!(store.delete_user(&u.sid, 50).await.expect("delete"));
+    assert_eq!(store.user(&u.sid).await.expect("gone"), None);
+    assert_eq!(
+        store
+            .session(&s.digest)
+            .await
+            .expect("sessions go with the user"),
+        None
+    );
+    assert_eq!(
+        store
+            .consent(&u.sid, &c.id)
+            .await
+            .expect("consents go with the user"),
+        None
+    );
+    assert_eq!(
+        store
+            .refresh_token(&t.digest)
+            .await
+            .expect("family")
+            .map(|(_, f)| f.revoked_at),
+        Some(Some(50))
+    );
+    assert!(!store.delete_user(&u.sid, 51).await.expect("again"));
+
+    store
+        .delete_session(&s.digest)
+        .await
+        .expect("delete missing session is fine");
+}
+
+async fn codes_redeem_once(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let a = account(store.as_ref(), &rng).await;
+    let u = user(&a.sid, &rng, "c@example.com");
+    store.insert_user(&u).await.expect("user");
+    let code = AuthorizationCode {
+        digest: Secret::generate(&rng).digest(),
+        client_id: ClientId::generate(&rng),
+        user_sid: u.sid.clone(),
+        redirect_uri: Some("http://127.0.0.1/cb".into()),
+        scopes: vec!["openid".into()],
+        nonce: Some("n".into()),
+        code_challenge: Some("c".repeat(43)),
+        auth_time: 7,
+        created_at: 7,
+        expires_at: 67,
+        used_at: None,
+        family_id: None,
+        access_jti: None,
+        access_expires_at: None,
+    };
+    store.insert_code(&code).await.expect("insert");
+    let first = store
+        .redeem_code(&code.digest, 10, Some("fam"), "jti-1", 99)
+        .await
+        .expect("redeem");
+    let CodeRedemption::Fresh(got) = first else {
+        panic!("fresh expected, got {first:?}")
+    };
+    assert_eq!(got.used_at, Some(10));
+    assert_eq!(got.family_id.as_deref(), Some("fam"));
+    assert_eq!(
+        AuthorizationCode {
+            used_at: None,
+            family_id: None,
+            access_jti: None,
+            access_expires_at: None,
+            ..got
+        },
+        code
+    );
+    // A second redemption sees the first one's record, untouched.
+    let again = store
+        .redeem_code(&code.digest, 11, Some("other"), "jti-2", 98)
+        .await
+        .expect("again");
+    let CodeRedemption::Replayed(seen) = again else {
+        panic!("replay expected")
+    };
+    assert_eq!(
+        (seen.used_at, seen.access_jti.as_deref()),
+        (Some(10), Some("jti-1"))
+    );
+    assert_eq!(
+        store
+            .redeem_code(&Secret::generate(&rng).digest(), 10, None, "j", 1)
+            .await
+            .expect("unknown"),
+        CodeRedemption::Unknown
+    );
+}
+
+async fn refresh_families_rotate_and_revoke(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let fam = RefreshFamily {
+        id: "fam-1".into(),
+        client_id: ClientId::generate(&rng),
+        user_sid: UserSid::generate(&rng),
+        scopes: vec!["read".into()],
+        auth_time: 3,
+        created_at: 4,
+        revoked_at: None,
+    };
+    let t1 = RefreshToken {
+        digest: Secret::generate(&rng).digest(),
+        family_id: fam.id.clone(),
+        created_at: 4,
+        expires_at: 1000,
+        used_at: None,
+    };
+    store
+        .insert_refresh_family(&fam, &t1)
+        .await
+        .expect("family");
+    assert_eq!(
+        store.refresh_token(&t1.digest).await.expect("get"),
+        Some((t1.clone(), fam.clone()))
+    );
+    assert!(
+        store
+            .mark_refresh_used(&t1.digest, 5)
+            .await
+            .expect("first use")
+    );
+    assert!(
+        !store
+            .mark_refresh_used(&t1.digest, 6)
+            .await
+            .expect("second use")
+    );
+    assert_eq!(
+        store
+            .refresh_token(&t1.digest)
+            .await
+            .expect("get")
+            .map(|(t, _)| t.used_at),
+        Some(Some(5))
+    );
+    let t2 = RefreshToken {
+        digest: Secret::generate(&rng).digest(),
+        created_at: 5,
+        ..t1.clone()
+    };
+    store.insert_refresh_token(&t2).await.expect("successor");
+    assert!(
+        store
+            .revoke_refresh_family(&fam.id, 9)
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !store
+            .revoke_refresh_family(&fam.id, 10)
+            .await
+            .expect("revoke twice")
+    );
+    assert_eq!(
+        store
+            .refresh_token(&t2.digest)
+            .await
+            .expect("get")
+            .map(|(_, f)| f.revoked_at),
+        Some(Some(9))
+    );
+    assert_eq!(
+        store
+            .refresh_token(&Secret::generate(&rng).digest())
+            .await
+            .expect("unknown"),
+        None
+    );
+
+    store
+        .revoke_access_token("jti-x", 500)
+        .await
+        .expect("revoke jti");
+    store
+        .revoke_access_token("jti-x", 500)
+        .await
+        .expect("idempotent");
+    assert!(store.access_token_revoked("jti-x").await.expect("revoked"));
+    assert!(
+        !store
+            .access_token_revoked("jti-y")
+            .await
+            .expect("not revoked")
+    );
+    // Expired state is pruned; live state stays.
+    store.prune_expired(600).await.expect("prune");
+    assert!(!store.access_token_revoked("jti-x").await.expect("pruned"));
+    store.prune_expired(2000).await.expect("prune");
+    assert_eq!(store.refresh_token(&t2.digest).await.expect("pruned"), None);
+}
+
 on_both_backends!(
     accounts_round_trip,
     clients_round_trip,
     signing_keys_round_trip,
-    every_write_is_in_the_change_feed
+    every_write_is_in_the_change_feed,
+    users_sessions_and_consents,
+    codes_redeem_once,
+    refresh_families_rotate_and_revoke,
 );

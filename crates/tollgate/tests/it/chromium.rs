@@ -1,0 +1,248 @@
+//! Headless Chromium (Debian's `chromium` and `chromium-driver`) driven over WebDriver:
+//! sign in and consent with the keyboard, land on a local redirect URI, redeem the code.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+use tollgate_core::authorize::s256;
+
+use crate::browser::{PASSWORD, query_param};
+use crate::helpers::{Backend, spawn_app};
+use crate::on_both_backends;
+
+/// One browser at a time: two cores are not enough for parallel Chromiums and the rest.
+static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
+
+const VERIFIER: &str = "chromium-test-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+struct Chrome {
+    client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+async fn start_chrome() -> Option<Chrome> {
+    let (driver_bin, chrome_bin) = ("/usr/bin/chromedriver", "/usr/bin/chromium");
+    if !std::path::Path::new(driver_bin).exists() || !std::path::Path::new(chrome_bin).exists() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI needs chromium and chromium-driver"
+        );
+        eprintln!("skipping browser test: install Debian's chromium and chromium-driver");
+        return None;
+    }
+    let mut driver = Command::new(driver_bin)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromedriver");
+    let mut lines = BufReader::new(driver.stdout.take().expect("stdout")).lines();
+    let port = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                return rest.trim_end_matches('.').trim().parse::<u16>().ok();
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("chromedriver port");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chrome_bin,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1000,800",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        },
+    });
+    let Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session");
+    Some(Chrome {
+        client,
+        _driver: driver,
+        _profile: profile,
+    })
+}
+
+/// A stand-in for the client application's redirect handler.
+async fn callback_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = Router::new().route(
+        "/cb",
+        get(|| async { axum::response::Html("<p id=\"done\">Back at the app</p>") }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/cb")
+}
+
+async fn wait_for_url(client: &Client, prefix: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let url = client.current_url().await.expect("url").to_string();
+        if url.starts_with(prefix) {
+            return url;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never reached {prefix}; at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn enter() -> String {
+    char::from(Key::Enter).to_string()
+}
+
+async fn login_consent_and_deny_in_chromium(backend: Backend) {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let Some(chrome) = start_chrome().await else {
+        return;
+    };
+    let b = &chrome.client;
+    let client = app.code_client(false).await;
+    app.user("chrome@example.com").await;
+    let callback = callback_server().await;
+    let authorize = format!(
+        "{}/oauth/authorize?{}",
+        app.base,
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client.id.as_str())
+            .append_pair("redirect_uri", &callback)
+            .append_pair("scope", "openid email read")
+            .append_pair("state", "from-chromium")
+            .append_pair("code_challenge", &s256(VERIFIER))
+            .append_pair("code_challenge_method", "S256")
+            .finish()
+    );
+
+    // Sign in with the keyboard only: type, Tab, type, Enter.
+    b.goto(&authorize).await.expect("open authorize");
+    let email = b
+        .wait()
+        .for_element(Locator::Id("email"))
+        .await
+        .expect("login form");
+    email
+        .send_keys("chrome@example.com")
+        .await
+        .expect("type email");
+    email
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .expect("tab");
+    let password = b.active_element().await.expect("focused field");
+    assert_eq!(
+        password.attr("id").await.expect("id").as_deref(),
+        Some("password"),
+        "Tab moves to the password field"
+    );
+    password.send_keys(PASSWORD).await.expect("type password");
+    password.send_keys(&enter()).await.expect("submit");
+
+    // Consent names the scopes in plain words; approve with Enter.
+    let approve = b
+        .wait()
+        .for_element(Locator::Id("approve"))
+        .await
+        .expect("consent page");
+    let scopes = b
+        .find(Locator::Id("scopes"))
+        .await
+        .expect("scope list")
+        .text()
+        .await
+        .expect("text");
+    assert!(scopes.contains("See your email address"), "{scopes}");
+    if let Ok(png) = b.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join("tollgate-consent.png"), png);
+    }
+    approve.send_keys(&enter()).await.expect("approve");
+
+    let landed = wait_for_url(b, &callback).await;
+    b.wait()
+        .for_element(Locator::Id("done"))
+        .await
+        .expect("callback page rendered");
+    assert_eq!(
+        query_param(&landed, "state").as_deref(),
+        Some("from-chromium")
+    );
+    let code = query_param(&landed, "code").expect("code");
+
+    let token: Value = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &callback),
+                ("code_verifier", VERIFIER),
+                ("client_id", client.id.as_str()),
+                ("client_secret", &client.secret),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .expect("token");
+    let access = token["access_token"].as_str().expect("access token");
+    let info = app.get_json_with_bearer("/oauth/userinfo", access).await;
+    assert_eq!(info["email"], "chrome@example.com");
+
+    // Asked again with prompt=consent, the user denies.
+    b.goto(&format!("{authorize}&prompt=consent"))
+        .await
+        .expect("open authorize");
+    let deny = b
+        .wait()
+        .for_element(Locator::Id("deny"))
+        .await
+        .expect("consent page");
+    deny.click().await.expect("deny");
+    let landed = wait_for_url(b, &callback).await;
+    assert_eq!(
+        query_param(&landed, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(
+        query_param(&landed, "state").as_deref(),
+        Some("from-chromium")
+    );
+
+    chrome.client.close().await.expect("close browser");
+}
+
+on_both_backends!(login_consent_and_deny_in_chromium);

@@ -351,7 +351,7 @@ mod tests {
     fn s256_matches_rfc7636_appendix_b() {
         assert_eq!(
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFXEMTJGcTdwhVr7WVB5JI4cA3dbV9sA"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 }

@@ -32,6 +32,10 @@ pub struct EngineConfig {
     pub session_idle_secs: u32,
     /// …and after this long in any case.
     pub session_lifetime_secs: u32,
+    /// RFC 8628 device codes live this long…
+    pub device_code_ttl: u32,
+    /// …and are polled at most this often (seconds) unless slowed down.
+    pub device_poll_interval: u32,
 }
 
 impl EngineConfig {
@@ -45,6 +49,8 @@ impl EngineConfig {
             code_ttl: 60,
             session_idle_secs: 30 * 60,
             session_lifetime_secs: 12 * 3600,
+            device_code_ttl: 600,
+            device_poll_interval: 5,
         }
     }
 }
@@ -147,12 +153,17 @@ impl Engine {
         &self.store
     }
 
+    /// Administrative operations on this engine's store.
+    pub fn admin(&self) -> crate::admin::Admin {
+        crate::admin::Admin::new(self.store.clone(), self.clock.clone(), self.rng.clone())
+    }
+
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }
 
     pub fn key_set(&self) -> Arc<KeySet> {
-        self.keys.current()
+        self.keys.current(self.clock.now())
     }
 
     pub fn client(&self, id: &ClientId) -> Option<Arc<Client>> {
@@ -252,13 +263,10 @@ impl Engine {
             ));
         }
         match grant {
-            GrantType::ClientCredentials => self.client_credentials(&client, &req),
+            GrantType::ClientCredentials => self.client_credentials(&client, &req).await,
             GrantType::AuthorizationCode => self.authorization_code(&client, &req).await,
             GrantType::RefreshToken => self.refresh(&client, &req).await,
-            GrantType::DeviceCode => Err(OAuthError::new(
-                ErrorKind::UnsupportedGrantType,
-                "the device_code grant is not enabled on this server",
-            )),
+            GrantType::DeviceCode => self.device_code(&client, &req).await,
         }
     }
 
@@ -267,7 +275,7 @@ impl Engine {
         URL_SAFE_NO_PAD.encode(random_bytes::<N>(self.rng.as_ref()))
     }
 
-    fn client_credentials(
+    async fn client_credentials(
         &self,
         client: &Client,
         req: &TokenRequest,
@@ -290,6 +298,7 @@ impl Engine {
             Some(account.as_str()),
             &jti,
         )
+        .await
     }
 
     /// Requested scopes must all be registered for the client; none requested means all of them.
@@ -372,7 +381,7 @@ impl Engine {
     }
 
     /// Signs an access token; `jti` is chosen by the caller so it can be recorded first.
-    pub(crate) fn mint(
+    pub(crate) async fn mint(
         &self,
         client: &Client,
         subject: &str,
@@ -388,10 +397,31 @@ impl Engine {
                 .unwrap_or(self.config.access_token_ttl),
         );
         if client.token_format == TokenFormat::Opaque {
-            return Err(OAuthError::new(
-                ErrorKind::UnauthorizedClient,
-                "this client is set to opaque access tokens, which this server version does not issue",
-            ));
+            // Doorkeeper-style: a random string, recorded by digest for introspection.
+            let token = crate::secret::Secret::generate(self.rng.as_ref());
+            self.store
+                .insert_opaque_token(&crate::model::OpaqueAccessToken {
+                    digest: token.digest(),
+                    jti: jti.to_owned(),
+                    client_id: client.id.clone(),
+                    sub: subject.to_owned(),
+                    scope: scope.to_owned(),
+                    audiences: audience.to_vec(),
+                    account_sid: account_sid.map(str::to_owned),
+                    issued_at: now,
+                    expires_at: now + ttl,
+                    revoked_at: None,
+                })
+                .await?;
+            return Ok(Issued {
+                access_token: token.expose().to_owned(),
+                expires_in: ttl,
+                issued_at: now,
+                scope: scope.to_owned(),
+                refresh_token: None,
+                refresh_token_expires_at: None,
+                id_token: None,
+            });
         }
         let claims = AccessTokenClaims {
             iss: &self.config.issuer,
@@ -426,7 +456,7 @@ impl Engine {
         access_token: bool,
     ) -> Result<String, OAuthError> {
         let json = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
-        let keys = self.keys.current();
+        let keys = self.keys.current(self.clock.now());
         let key = keys.signing_key(self.clock.now()).ok_or_else(|| {
             tracing::error!("no active signing key");
             OAuthError::server_error()

@@ -15,6 +15,10 @@ pub enum ErrorKind {
     /// RFC 8707: the requested audience is not one the client may ask for.
     InvalidTarget,
     AccessDenied,
+    /// RFC 8628 polling answers.
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
     /// RFC 6750: a bearer token that is missing, malformed, expired or revoked.
     InvalidToken,
     /// RFC 6750: the bearer token lacks a needed scope.
@@ -38,6 +42,9 @@ impl ErrorKind {
             ErrorKind::InvalidScope => "invalid_scope",
             ErrorKind::InvalidTarget => "invalid_target",
             ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::AuthorizationPending => "authorization_pending",
+            ErrorKind::SlowDown => "slow_down",
+            ErrorKind::ExpiredToken => "expired_token",
             ErrorKind::InvalidToken => "invalid_token",
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::TooManyRequests { .. } => "too_many_requests",

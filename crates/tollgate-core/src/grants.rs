@@ -100,21 +100,17 @@ impl Engine {
             .await?
             .ok_or_else(|| invalid_grant("the user no longer exists"))?;
         let scope_str = scope::join(&record.scopes);
-        let mut issued = self.mint_for_user(client, &user, &scope_str, &jti)?;
+        let mut issued = self.mint_for_user(client, &user, &scope_str, &jti).await?;
         if let Some(family_id) = family_id {
-            let family = RefreshFamily {
-                id: family_id,
-                client_id: client.id.clone(),
-                user_sid: user.sid.clone(),
-                scopes: record.scopes.clone(),
-                auth_time: record.auth_time,
-                created_at: now,
-                revoked_at: None,
-            };
-            let (secret, token) = self.new_refresh_token(&family.id, now);
-            self.store.insert_refresh_family(&family, &token).await?;
-            issued.refresh_token = Some(secret.expose().to_owned());
-            issued.refresh_token_expires_at = Some(token.expires_at);
+            self.start_refresh_family(
+                family_id,
+                client,
+                &user,
+                &record.scopes,
+                record.auth_time,
+                &mut issued,
+            )
+            .await?;
         }
         if record.scopes.iter().any(|s| s == "openid") {
             issued.id_token = Some(self.id_token(
@@ -189,7 +185,9 @@ impl Engine {
             .await?
             .ok_or_else(|| invalid_grant("the user no longer exists"))?;
         let jti = self.random_id::<16>();
-        let mut issued = self.mint_for_user(client, &user, &scope::join(&scopes), &jti)?;
+        let mut issued = self
+            .mint_for_user(client, &user, &scope::join(&scopes), &jti)
+            .await?;
         let (secret, next) = self.new_refresh_token(&family.id, now);
         self.store.insert_refresh_token(&next).await?;
         issued.refresh_token = Some(secret.expose().to_owned());
@@ -213,7 +211,7 @@ impl Engine {
         (secret, token)
     }
 
-    fn mint_for_user(
+    pub(crate) async fn mint_for_user(
         &self,
         client: &Client,
         user: &User,
@@ -229,5 +227,33 @@ impl Engine {
             Some(user.account_sid.as_str()),
             jti,
         )
+        .await
+    }
+
+    /// Starts a refresh family for a fresh grant and records its first token on `issued`.
+    pub(crate) async fn start_refresh_family(
+        &self,
+        family_id: String,
+        client: &Client,
+        user: &User,
+        scopes: &[String],
+        auth_time: i64,
+        issued: &mut Issued,
+    ) -> Result<(), OAuthError> {
+        let now = self.clock.now();
+        let family = RefreshFamily {
+            id: family_id,
+            client_id: client.id.clone(),
+            user_sid: user.sid.clone(),
+            scopes: scopes.to_vec(),
+            auth_time,
+            created_at: now,
+            revoked_at: None,
+        };
+        let (secret, token) = self.new_refresh_token(&family.id, now);
+        self.store.insert_refresh_family(&family, &token).await?;
+        issued.refresh_token = Some(secret.expose().to_owned());
+        issued.refresh_token_expires_at = Some(token.expires_at);
+        Ok(())
     }
 }

@@ -142,6 +142,8 @@ pub struct LoadedKey {
     signer: Signer,
     at_jwt_header: String,
     id_token_header: String,
+    /// For verifying our own tokens (userinfo, introspection) without re-parsing the JWK.
+    decoding: Option<jsonwebtoken::DecodingKey>,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -261,11 +263,27 @@ impl LoadedKey {
             )
             .as_bytes())
         };
+        let decoding = serde_json::from_str::<jsonwebtoken::jwk::Jwk>(&stored.public_jwk)
+            .ok()
+            .and_then(|jwk| jsonwebtoken::DecodingKey::from_jwk(&jwk).ok());
         Self {
             at_jwt_header: header("at+jwt"),
             id_token_header: header("JWT"),
             stored,
             signer,
+            decoding,
+        }
+    }
+
+    pub fn decoding_key(&self) -> Option<&jsonwebtoken::DecodingKey> {
+        self.decoding.as_ref()
+    }
+
+    pub fn jwt_algorithm(&self) -> jsonwebtoken::Algorithm {
+        match self.stored.algorithm {
+            SigningAlgorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+            SigningAlgorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+            SigningAlgorithm::RS256 => jsonwebtoken::Algorithm::RS256,
         }
     }
 
@@ -314,6 +332,8 @@ pub struct KeySet {
     keys: Vec<Arc<LoadedKey>>,
     keys_json: Arc<str>,
     jwks_json: Arc<str>,
+    /// When the next published key expires; the set is rebuilt then.
+    next_expiry: i64,
 }
 
 impl KeySet {
@@ -328,10 +348,16 @@ impl KeySet {
             .collect();
         let keys_json = serde_json::Value::Array(jwks).to_string();
         let jwks_json = format!(r#"{{"keys":{keys_json}}}"#);
+        let next_expiry = keys
+            .iter()
+            .filter_map(|k| k.stored.expires_at)
+            .min()
+            .unwrap_or(i64::MAX);
         Self {
             keys,
             keys_json: keys_json.into(),
             jwks_json: jwks_json.into(),
+            next_expiry,
         }
     }
 
@@ -355,6 +381,10 @@ impl KeySet {
     pub fn keys(&self) -> &[Arc<LoadedKey>] {
         &self.keys
     }
+
+    pub fn key(&self, kid: &str) -> Option<&Arc<LoadedKey>> {
+        self.keys.iter().find(|k| k.kid() == kid)
+    }
 }
 
 /// The node's current [`KeySet`], swapped whole on reload.
@@ -369,11 +399,18 @@ impl KeyRing {
         }
     }
 
-    pub fn current(&self) -> Arc<KeySet> {
-        match self.current.read() {
+    /// The current set; a key whose publication ended is dropped on the first read after.
+    pub fn current(&self, now: i64) -> Arc<KeySet> {
+        let set = match self.current.read() {
             Ok(g) => g.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if now < set.next_expiry {
+            return set;
         }
+        let rebuilt = KeySet::new(set.keys.clone(), now);
+        self.replace(rebuilt);
+        self.current(now)
     }
 
     pub fn replace(&self, set: KeySet) {

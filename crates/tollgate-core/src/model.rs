@@ -271,3 +271,68 @@ pub struct RefreshToken {
     pub expires_at: i64,
     pub used_at: Option<i64>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    /// Tokens were issued; the device code is spent.
+    Consumed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Approved => "approved",
+            DeviceStatus::Denied => "denied",
+            DeviceStatus::Consumed => "consumed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => DeviceStatus::Pending,
+            "approved" => DeviceStatus::Approved,
+            "denied" => DeviceStatus::Denied,
+            "consumed" => DeviceStatus::Consumed,
+            _ => return None,
+        })
+    }
+}
+
+/// An RFC 8628 device authorization: the device polls with the device code while the user
+/// enters the user code on the `/device` page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceGrant {
+    pub digest: SecretDigest,
+    /// Normalised: eight capital letters, no dash.
+    pub user_code: String,
+    pub client_id: ClientId,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub interval: i64,
+    pub last_polled_at: Option<i64>,
+    pub status: DeviceStatus,
+    pub user_sid: Option<crate::ids::UserSid>,
+    pub auth_time: Option<i64>,
+    pub device_id: Option<String>,
+}
+
+/// An opaque access token's record; the token itself is only in the client's hands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpaqueAccessToken {
+    pub digest: SecretDigest,
+    pub jti: String,
+    pub client_id: ClientId,
+    pub sub: String,
+    pub scope: String,
+    pub audiences: Vec<String>,
+    pub account_sid: Option<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use crate::ids::{AccountSid, ClientId, UserSid};
 use crate::keys::StoredKey;
 use crate::model::{
-    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, Organization,
-    RefreshFamily, RefreshToken, User,
+    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, DeviceGrant,
+    DeviceStatus, OpaqueAccessToken, Organization, RefreshFamily, RefreshToken, User,
 };
 use crate::secret::SecretDigest;
 
@@ -112,4 +112,40 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes expired codes, sessions, refresh tokens and revocations.
     async fn prune_expired(&self, now: i64) -> StoreResult<u64>;
+
+    async fn update_signing_key(
+        &self,
+        kid: &str,
+        retires_at: Option<i64>,
+        expires_at: Option<i64>,
+    ) -> StoreResult<bool>;
+
+    /// Conflict when the user code is taken.
+    async fn insert_device_grant(&self, grant: &DeviceGrant) -> StoreResult<()>;
+    async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>>;
+    async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>>;
+    /// Approves or denies a pending grant; false when it is no longer pending.
+    async fn decide_device_grant(
+        &self,
+        user_code: &str,
+        status: DeviceStatus,
+        user: &UserSid,
+        auth_time: i64,
+    ) -> StoreResult<bool>;
+    async fn record_device_poll(
+        &self,
+        digest: &SecretDigest,
+        at: i64,
+        interval: i64,
+    ) -> StoreResult<()>;
+    /// Moves an approved grant to consumed; false when another poll got there first.
+    async fn consume_device_grant(
+        &self,
+        digest: &SecretDigest,
+        device_id: Option<&str>,
+    ) -> StoreResult<bool>;
+
+    async fn insert_opaque_token(&self, token: &OpaqueAccessToken) -> StoreResult<()>;
+    async fn opaque_token(&self, digest: &SecretDigest) -> StoreResult<Option<OpaqueAccessToken>>;
+    async fn revoke_opaque_token(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool>;
 }

@@ -4,7 +4,12 @@ use serde_json::{Value, json};
 
 use crate::state::AppState;
 
-const GRANTS: [&str; 3] = ["client_credentials", "authorization_code", "refresh_token"];
+const GRANTS: [&str; 4] = [
+    "client_credentials",
+    "authorization_code",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code",
+];
 const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 const SCOPES: [&str; 4] = tollgate_core::authorize::OIDC_SCOPES;
 
@@ -20,6 +25,11 @@ pub fn authorization_server_metadata(state: &AppState) -> Value {
         "token_endpoint": format!("{iss}/oauth/token"),
         "userinfo_endpoint": format!("{iss}/oauth/userinfo"),
         "jwks_uri": format!("{iss}/oauth/jwks"),
+        "device_authorization_endpoint": format!("{iss}/oauth/device_authorization"),
+        "revocation_endpoint": format!("{iss}/oauth/revoke"),
+        "introspection_endpoint": format!("{iss}/oauth/introspect"),
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "grant_types_supported": GRANTS,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -68,10 +78,10 @@ pub fn v1_openid_configuration(state: &AppState) -> Value {
     json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/v1/authorize"),
-        "device_authorization_endpoint": null,
+        "device_authorization_endpoint": format!("{iss}/v1/device/code"),
         "token_endpoint": format!("{iss}/v1/token"),
         "userinfo_endpoint": format!("{iss}/v1/userinfo"),
-        "revocation_endpoint": null,
+        "revocation_endpoint": format!("{iss}/oauth/revoke"),
         "jwk_uri": format!("{iss}/v1/certs"),
         "response_type_supported": ["code"],
         "subject_type_supported": ["public"],

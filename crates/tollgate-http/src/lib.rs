@@ -1,6 +1,8 @@
 //! Tollgate's HTTP surface. Each dialect module owns its routes and maps engine results to
 //! its own status codes and bodies; handlers stay thin.
 
+pub mod admin_api;
+pub mod device;
 pub mod discovery;
 pub mod limiter;
 pub mod pages;
@@ -8,6 +10,7 @@ pub mod params;
 pub mod render;
 pub mod standard;
 pub mod state;
+pub mod token_management;
 pub mod twilio;
 pub mod userinfo;
 
@@ -28,6 +31,9 @@ pub fn app(state: AppState) -> Router {
         .merge(twilio::router())
         .merge(pages::router())
         .merge(userinfo::router())
+        .merge(device::api_router())
+        .merge(token_management::router())
+        .merge(admin_api::router())
         .route("/healthz", axum::routing::get(healthz))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -3,6 +3,7 @@
 //! An address that exceeds its budget of failures is refused outright until the budget
 //! refills, so a correct guess made while blocked is not confirmed either.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
@@ -10,14 +11,17 @@ use dashmap::DashMap;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-pub struct AuthFailureLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+pub struct AuthFailureLimiter<K = IpAddr>
+where
+    K: Clone + Eq + Hash,
+{
+    limiter: DefaultKeyedRateLimiter<K>,
     clock: DefaultClock,
-    /// Blocked address → Unix time it may try again.
-    blocked: DashMap<IpAddr, i64>,
+    /// Blocked key → Unix time it may try again.
+    blocked: DashMap<K, i64>,
 }
 
-impl AuthFailureLimiter {
+impl<K: Clone + Eq + Hash> AuthFailureLimiter<K> {
     pub fn per_minute(failures: u32) -> Self {
         let n = NonZeroU32::new(failures.max(1)).unwrap_or(NonZeroU32::MIN);
         Self {
@@ -28,7 +32,7 @@ impl AuthFailureLimiter {
     }
 
     /// `Err(until)` while the address is blocked.
-    pub fn check(&self, ip: IpAddr, now: i64) -> Result<(), i64> {
+    pub fn check(&self, ip: K, now: i64) -> Result<(), i64> {
         match self.blocked.get(&ip).map(|u| *u) {
             Some(until) if until > now => Err(until),
             Some(_) => {
@@ -40,7 +44,7 @@ impl AuthFailureLimiter {
     }
 
     /// Records a failure; `Some(until)` when it used up the address's budget.
-    pub fn failed(&self, ip: IpAddr, now: i64) -> Option<i64> {
+    pub fn failed(&self, ip: K, now: i64) -> Option<i64> {
         match self.limiter.check_key(&ip) {
             Ok(()) => None,
             Err(not_until) => {

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/authorize", get(authorize_standard))
         .route("/v1/authorize", get(authorize_v1))
         .route("/assets/tollgate.css", get(css))
+        .merge(crate::device::page_router())
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -82,7 +83,7 @@ struct MessagePage<'a> {
     logout_csrf: Option<&'a str>,
 }
 
-fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
+pub(crate) fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     match page {
         Ok(body) => (
             status,
@@ -97,7 +98,7 @@ fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     }
 }
 
-fn message(status: StatusCode, heading: &str, text: &str) -> Response {
+pub(crate) fn message(status: StatusCode, heading: &str, text: &str) -> Response {
     html(
         status,
         MessagePage {
@@ -120,7 +121,7 @@ pub fn describe_scope(scope: &str) -> String {
     }
 }
 
-fn cookie(
+pub(crate) fn cookie(
     state: &AppState,
     name: &'static str,
     value: String,
@@ -138,7 +139,7 @@ fn cookie(
 }
 
 /// The CSRF token of this browser, minted if it has none.
-fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+pub(crate) fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     if let Some(c) = jar.get(CSRF_COOKIE)
         && c.value().len() == 43
     {
@@ -154,14 +155,14 @@ fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     )
 }
 
-fn csrf_ok(jar: &CookieJar, field: Option<&str>) -> bool {
+pub(crate) fn csrf_ok(jar: &CookieJar, field: Option<&str>) -> bool {
     match (jar.get(CSRF_COOKIE), field) {
         (Some(c), Some(f)) if !f.is_empty() => c.value().as_bytes().ct_eq(f.as_bytes()).into(),
         _ => false,
     }
 }
 
-fn csrf_failed() -> Response {
+pub(crate) fn csrf_failed() -> Response {
     message(
         StatusCode::FORBIDDEN,
         "Form expired",
@@ -169,18 +170,28 @@ fn csrf_failed() -> Response {
     )
 }
 
-async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<SignedIn>, OAuthError> {
+pub(crate) async fn signed_in(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<SignedIn>, OAuthError> {
     match jar.get(SESSION_COOKIE) {
         Some(c) => state.engine.session(c.value()).await,
         None => Ok(None),
     }
 }
 
-/// Only our own authorization endpoints may be continued to, so login cannot redirect anywhere else.
+/// Only our own authorization and device pages may be continued to, so login cannot redirect
+/// anywhere else.
 fn safe_continue(target: &str) -> Option<&str> {
-    ["/oauth/authorize?", "/v2/authorize?", "/v1/authorize?"]
-        .iter()
-        .any(|p| target.starts_with(p))
+    ([
+        "/oauth/authorize?",
+        "/v2/authorize?",
+        "/v1/authorize?",
+        "/device?",
+    ]
+    .iter()
+    .any(|p| target.starts_with(p))
+        || target == "/device")
         .then_some(target)
         .filter(|t| !t.contains(['\\', '\r', '\n', '#']))
 }
@@ -244,14 +255,14 @@ fn without_prompt_login(target: &str) -> String {
     format!("{path}?{}", out.finish())
 }
 
-fn login_redirect(target: &str) -> Response {
+pub(crate) fn login_redirect(target: &str) -> Response {
     let q = form_urlencoded::Serializer::new(String::new())
         .append_pair("continue", &without_prompt_login(target))
         .finish();
     Redirect::to(&format!("/login?{q}")).into_response()
 }
 
-fn server_error_page() -> Response {
+pub(crate) fn server_error_page() -> Response {
     message(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
@@ -464,7 +475,13 @@ async fn login_submit(
             (jar, Redirect::to(&to)).into_response()
         }
         Ok(Err(_)) => {
-            let _ = state.auth_limiter.failed(peer.ip(), now);
+            if state.auth_limiter.failed(peer.ip(), now).is_some() {
+                return message(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    "Too many failed sign-ins from your network. Wait a minute and try again.",
+                );
+            }
             let (jar, csrf) = csrf_token(&state, jar);
             let page = LoginPage {
                 csrf: &csrf,

@@ -12,6 +12,8 @@ use crate::limiter::AuthFailureLimiter;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub auth_limiter: Arc<AuthFailureLimiter>,
+    /// Wrong device user codes, per IP address and per browser session.
+    pub device_code_limiter: Arc<AuthFailureLimiter<String>>,
 }
 
 impl AppState {
@@ -19,17 +21,26 @@ impl AppState {
         Self {
             engine,
             auth_limiter: Arc::new(AuthFailureLimiter::per_minute(auth_failures_per_minute)),
+            device_code_limiter: Arc::new(AuthFailureLimiter::per_minute(auth_failures_per_minute)),
         }
     }
 
     /// Runs a token request through the failure rate limiter and the engine.
     pub async fn token(&self, peer: SocketAddr, req: TokenRequest) -> Result<Issued, OAuthError> {
+        self.limited(peer, self.engine.token(req)).await
+    }
+    /// Runs any client-authenticating engine call through the failure rate limiter.
+    pub async fn limited<T>(
+        &self,
+        peer: SocketAddr,
+        call: impl std::future::Future<Output = Result<T, OAuthError>>,
+    ) -> Result<T, OAuthError> {
         let ip: IpAddr = peer.ip();
         let now = self.engine.clock().now();
         if let Err(until) = self.auth_limiter.check(ip, now) {
             return Err(too_many(until));
         }
-        let result = self.engine.token(req).await;
+        let result = call.await;
         if let Err(e) = &result
             && e.kind == ErrorKind::InvalidClient
             && let Some(until) = self.auth_limiter.failed(ip, now)

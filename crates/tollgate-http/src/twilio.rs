@@ -102,8 +102,8 @@ fn v2_request(
         redirect_uri: p.one("redirect_uri")?,
         code_verifier: p.one("code_verifier")?,
         refresh_token: p.one("refresh_token")?,
-        device_code: None,
-        device_id: None,
+        device_code: p.one("device_code")?,
+        device_id: p.one("device_id")?,
     })
 }
 

@@ -16,8 +16,9 @@ use sqlx::sqlite::{
 use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::{SigningAlgorithm, StoredKey};
 use tollgate_core::model::{
-    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, Entity, GrantType,
-    Organization, RefreshFamily, RefreshToken, TokenFormat, User,
+    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, DeviceGrant,
+    DeviceStatus, Entity, GrantType, OpaqueAccessToken, Organization, RefreshFamily, RefreshToken,
+    TokenFormat, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
@@ -122,6 +123,17 @@ macro_rules! code_columns {
          expires_at, used_at, family_id, access_jti, access_expires_at"
     };
 }
+macro_rules! device_columns {
+    () => {
+        "digest, user_code, client_id, scopes, audiences, created_at, expires_at, poll_interval, last_polled_at, \
+         status, user_sid, auth_time, device_id"
+    };
+}
+macro_rules! opaque_columns {
+    () => {
+        "digest, jti, client_id, sub, scope, audiences, account_sid, issued_at, expires_at, revoked_at"
+    };
+}
 macro_rules! key_columns {
     () => {
         "kid, algorithm, sealed_private_key, public_jwk, created_at, activates_at, retires_at, expires_at"
@@ -216,6 +228,31 @@ macro_rules! sql_store {
                     family_id: r.try_get("family_id").map_err(get)?,
                     access_jti: r.try_get("access_jti").map_err(get)?,
                     access_expires_at: r.try_get("access_expires_at").map_err(get)?,
+                })
+            }
+
+            fn device_row(r: &$row) -> StoreResult<DeviceGrant> {
+                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let digest: String = r.try_get("digest").map_err(get)?;
+                let client: String = r.try_get("client_id").map_err(get)?;
+                let scopes: String = r.try_get("scopes").map_err(get)?;
+                let audiences: String = r.try_get("audiences").map_err(get)?;
+                let status: String = r.try_get("status").map_err(get)?;
+                let user: Option<String> = r.try_get("user_sid").map_err(get)?;
+                Ok(DeviceGrant {
+                    digest: SecretDigest::from_hex(&digest).ok_or_else(|| corrupt("device digest"))?,
+                    user_code: r.try_get("user_code").map_err(get)?,
+                    client_id: ClientId::parse(&client).map_err(|_| corrupt("client id"))?,
+                    scopes: parse_list(&scopes)?,
+                    audiences: parse_list(&audiences)?,
+                    created_at: r.try_get("created_at").map_err(get)?,
+                    expires_at: r.try_get("expires_at").map_err(get)?,
+                    interval: r.try_get("poll_interval").map_err(get)?,
+                    last_polled_at: r.try_get("last_polled_at").map_err(get)?,
+                    status: DeviceStatus::parse(&status).ok_or_else(|| corrupt("device status"))?,
+                    user_sid: user.map(|u| UserSid::parse(&u).map_err(|_| corrupt("user sid"))).transpose()?,
+                    auth_time: r.try_get("auth_time").map_err(get)?,
+                    device_id: r.try_get("device_id").map_err(get)?,
                 })
             }
 
@@ -823,10 +860,163 @@ macro_rules! sql_store {
                     "DELETE FROM browser_sessions WHERE expires_at < $1",
                     "DELETE FROM refresh_tokens WHERE expires_at < $1",
                     "DELETE FROM revoked_access_tokens WHERE expires_at < $1",
+                    "DELETE FROM access_tokens WHERE expires_at < $1",
+                    "DELETE FROM device_grants WHERE expires_at < $1 - 3600",
                 ] {
                     n += sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(backend_err)?.rows_affected();
                 }
                 Ok(n)
+            }
+
+            async fn update_signing_key(&self, kid: &str, retires_at: Option<i64>, expires_at: Option<i64>) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let done = sqlx::query("UPDATE signing_keys SET retires_at = $2, expires_at = $3 WHERE kid = $1")
+                    .bind(kid)
+                    .bind(retires_at)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?
+                    .rows_affected()
+                    > 0;
+                if done {
+                    Self::record_change(&mut tx, Entity::SigningKey, kid).await?;
+                }
+                tx.commit().await.map_err(backend_err)?;
+                Ok(done)
+            }
+
+            async fn insert_device_grant(&self, g: &DeviceGrant) -> StoreResult<()> {
+                sqlx::query(concat!(
+                    "INSERT INTO device_grants (", device_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                ))
+                .bind(g.digest.to_hex())
+                .bind(&g.user_code)
+                .bind(g.client_id.as_str())
+                .bind(json_list(&g.scopes))
+                .bind(json_list(&g.audiences))
+                .bind(g.created_at)
+                .bind(g.expires_at)
+                .bind(g.interval)
+                .bind(g.last_polled_at)
+                .bind(g.status.as_str())
+                .bind(g.user_sid.as_ref().map(|u| u.as_str().to_owned()))
+                .bind(g.auth_time)
+                .bind(&g.device_id)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
+                let row = sqlx::query(concat!("SELECT ", device_columns!(), " FROM device_grants WHERE digest = $1"))
+                    .bind(digest.to_hex())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                row.as_ref().map(Self::device_row).transpose()
+            }
+
+            async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
+                let row = sqlx::query(concat!("SELECT ", device_columns!(), " FROM device_grants WHERE user_code = $1"))
+                    .bind(user_code)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                row.as_ref().map(Self::device_row).transpose()
+            }
+
+            async fn decide_device_grant(&self, user_code: &str, status: DeviceStatus, user: &UserSid, auth_time: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE device_grants SET status = $2, user_sid = $3, auth_time = $4 WHERE user_code = $1 AND status = 'pending'",
+                )
+                .bind(user_code)
+                .bind(status.as_str())
+                .bind(user.as_str())
+                .bind(auth_time)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn record_device_poll(&self, digest: &SecretDigest, at: i64, interval: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE device_grants SET last_polled_at = $2, poll_interval = $3 WHERE digest = $1")
+                    .bind(digest.to_hex())
+                    .bind(at)
+                    .bind(interval)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn consume_device_grant(&self, digest: &SecretDigest, device_id: Option<&str>) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE device_grants SET status = 'consumed', device_id = $2 WHERE digest = $1 AND status = 'approved'",
+                )
+                .bind(digest.to_hex())
+                .bind(device_id)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_opaque_token(&self, t: &OpaqueAccessToken) -> StoreResult<()> {
+                sqlx::query(concat!(
+                    "INSERT INTO access_tokens (", opaque_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ))
+                .bind(t.digest.to_hex())
+                .bind(&t.jti)
+                .bind(t.client_id.as_str())
+                .bind(&t.sub)
+                .bind(&t.scope)
+                .bind(json_list(&t.audiences))
+                .bind(&t.account_sid)
+                .bind(t.issued_at)
+                .bind(t.expires_at)
+                .bind(t.revoked_at)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn opaque_token(&self, digest: &SecretDigest) -> StoreResult<Option<OpaqueAccessToken>> {
+                let row = sqlx::query(concat!("SELECT ", opaque_columns!(), " FROM access_tokens WHERE digest = $1"))
+                    .bind(digest.to_hex())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let client: String = r.try_get("client_id").map_err(get)?;
+                let aud: String = r.try_get("audiences").map_err(get)?;
+                Ok(Some(OpaqueAccessToken {
+                    digest: *digest,
+                    jti: r.try_get("jti").map_err(get)?,
+                    client_id: ClientId::parse(&client).map_err(|_| corrupt("client id"))?,
+                    sub: r.try_get("sub").map_err(get)?,
+                    scope: r.try_get("scope").map_err(get)?,
+                    audiences: parse_list(&aud)?,
+                    account_sid: r.try_get("account_sid").map_err(get)?,
+                    issued_at: r.try_get("issued_at").map_err(get)?,
+                    expires_at: r.try_get("expires_at").map_err(get)?,
+                    revoked_at: r.try_get("revoked_at").map_err(get)?,
+                }))
+            }
+
+            async fn revoke_opaque_token(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE access_tokens SET revoked_at = $2 WHERE digest = $1 AND revoked_at IS NULL")
+                    .bind(digest.to_hex())
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
             }
         }
     };

@@ -176,6 +176,17 @@ fn parse_grant(s: &str) -> Result<GrantType, String> {
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     List,
+    /// Publish a new signing key; it signs after --publish-ahead seconds, and the current keys
+    /// stay published until their tokens have expired.
+    Rotate {
+        /// Seconds between publishing the key and signing with it (default: the configured
+        /// key_publish_ahead_secs).
+        #[arg(long)]
+        publish_ahead: Option<u32>,
+        /// ES256, EdDSA or RS256 (default: the configured signing algorithm).
+        #[arg(long)]
+        algorithm: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -435,6 +446,30 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
                 }
             }
         },
+        Command::Key(KeyCommand::Rotate {
+            publish_ahead,
+            algorithm,
+        }) => {
+            let alg = match algorithm {
+                Some(a) => a
+                    .parse()
+                    .map_err(|e: String| CliError::Server(ServerError::Config(e)))?,
+                None => ctx.signing_algorithm()?,
+            };
+            let ahead = i64::from(publish_ahead.unwrap_or(ctx.config.key_publish_ahead_secs));
+            let key = admin
+                .rotate_signing_key(alg, &ctx.sealer()?, ahead, ctx.config.access_token_ttl)
+                .await?;
+            let v = KeyView::from(&key);
+            let text = format!(
+                "new key {} ({}) signs from {}\n",
+                v.kid, v.algorithm, v.activates_at
+            );
+            Output {
+                json: to_json(&v),
+                text,
+            }
+        }
         Command::Key(KeyCommand::List) => {
             let keys: Vec<KeyView> = admin.keys().await?.iter().map(KeyView::from).collect();
             let text = keys

@@ -29,6 +29,14 @@ pub struct Config {
     pub session_idle_secs: u32,
     /// …or this many seconds after login.
     pub session_lifetime_secs: u32,
+    /// Device codes (RFC 8628) live this many seconds…
+    pub device_code_ttl: u32,
+    /// …and may be polled this often.
+    pub device_poll_interval: u32,
+    /// Rotate the signing key automatically after this many days (0: never).
+    pub key_rotation_days: u32,
+    /// A new key is published this many seconds before it starts signing.
+    pub key_publish_ahead_secs: u32,
     /// ES256 (default), EdDSA or RS256.
     pub signing_algorithm: String,
     /// base64url of 32 bytes; seals signing keys at rest. When unset, read from (or created in)
@@ -55,6 +63,10 @@ impl Default for Config {
             code_ttl: 60,
             session_idle_secs: 30 * 60,
             session_lifetime_secs: 12 * 3600,
+            device_code_ttl: 600,
+            device_poll_interval: 5,
+            key_rotation_days: 90,
+            key_publish_ahead_secs: 600,
             signing_algorithm: "ES256".into(),
             key_encryption_key: None,
             auth_failures_per_minute: 20,

@@ -184,6 +184,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         code_ttl: c.code_ttl,
         session_idle_secs: c.session_idle_secs,
         session_lifetime_secs: c.session_lifetime_secs,
+        device_code_ttl: c.device_code_ttl,
+        device_poll_interval: c.device_poll_interval,
     };
     let engine = Arc::new(
         Engine::start(
@@ -195,6 +197,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         )
         .await?,
     );
+    switch_algorithm_if_needed(&context, &engine).await?;
     let state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
     let app = tollgate_http::app(state.clone());
 
@@ -209,8 +212,17 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         })
         .await
     });
+    let rotation = Rotation {
+        admin: context.admin(),
+        sealer: context.sealer()?,
+        algorithm: context.signing_algorithm()?,
+        every_secs: i64::from(context.config.key_rotation_days) * 86_400,
+        publish_ahead: i64::from(context.config.key_publish_ahead_secs),
+        default_ttl: context.config.access_token_ttl,
+    };
     let sync = tokio::spawn(sync_loop(
         state,
+        rotation,
         Duration::from_millis(context.config.sync_interval_ms.max(50)),
     ));
     tracing::info!(%addr, backend = context.store.backend(), "listening");
@@ -224,8 +236,72 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     })
 }
 
+/// A configured algorithm that differs from the signing key's takes over at once: there is no
+/// older token of the new algorithm for clients to be caught out by.
+async fn switch_algorithm_if_needed(context: &Context, engine: &Engine) -> Result<(), ServerError> {
+    let wanted = context.signing_algorithm()?;
+    let keys = engine.key_set();
+    let current = keys
+        .signing_key(context.clock.now())
+        .map(|k| k.stored.algorithm);
+    if current != Some(wanted) {
+        let key = context
+            .admin()
+            .rotate_signing_key(
+                wanted,
+                &context.sealer()?,
+                0,
+                context.config.access_token_ttl,
+            )
+            .await?;
+        tracing::info!(kid = %key.kid, alg = wanted.as_str(), "switched signing algorithm");
+        engine.reload_keys().await?;
+    }
+    Ok(())
+}
+
+/// The automatic key-rotation schedule.
+struct Rotation {
+    admin: Admin,
+    sealer: KeySealer,
+    algorithm: SigningAlgorithm,
+    every_secs: i64,
+    publish_ahead: i64,
+    default_ttl: u32,
+}
+
+impl Rotation {
+    async fn run(&self, now: i64) -> Result<(), tollgate_core::admin::AdminError> {
+        self.admin.prune_signing_keys().await?;
+        if self.every_secs <= 0 {
+            return Ok(());
+        }
+        let newest = self
+            .admin
+            .keys()
+            .await?
+            .iter()
+            .map(|k| k.created_at)
+            .max()
+            .unwrap_or(0);
+        if newest + self.every_secs <= now {
+            let key = self
+                .admin
+                .rotate_signing_key(
+                    self.algorithm,
+                    &self.sealer,
+                    self.publish_ahead,
+                    self.default_ttl,
+                )
+                .await?;
+            tracing::info!(kid = %key.kid, "rotated the signing key on schedule");
+        }
+        Ok(())
+    }
+}
+
 /// Keeps caches in step with the store and prunes old state.
-async fn sync_loop(state: AppState, every: Duration) {
+async fn sync_loop(state: AppState, rotation: Rotation, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune = 0i64;
@@ -243,6 +319,9 @@ async fn sync_loop(state: AppState, every: Duration) {
             }
             if let Err(e) = state.engine.store().prune_expired(now).await {
                 tracing::warn!(error = %e, "could not prune expired codes and tokens");
+            }
+            if let Err(e) = rotation.run(now).await {
+                tracing::warn!(error = %e, "key rotation failed");
             }
         }
     }

@@ -245,4 +245,148 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
     chrome.client.close().await.expect("close browser");
 }
 
-on_both_backends!(login_consent_and_deny_in_chromium);
+/// The `/device` page: a TV shows a code, the user enters it, approves (and denies another).
+async fn device_approve_and_deny_in_chromium(backend: Backend) {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let Some(chrome) = start_chrome().await else {
+        return;
+    };
+    let b = &chrome.client;
+    let client = app
+        .client_with(|s| {
+            s.grant_types = vec![tollgate_core::model::GrantType::DeviceCode];
+            s.scopes = vec!["read".into()];
+        })
+        .await;
+    app.user("tv@example.com").await;
+    let start = || async {
+        let d: Value = app
+            .post_form(
+                "/oauth/device_authorization",
+                &[
+                    ("client_id", client.id.as_str()),
+                    ("client_secret", &client.secret),
+                    ("scope", "read"),
+                ],
+            )
+            .await
+            .json()
+            .await
+            .expect("device authorization");
+        d
+    };
+    let (app, client) = (&app, &client);
+    let poll = |code: String| async move {
+        let body: Value = app
+            .post_form(
+                "/oauth/token",
+                &[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("device_code", &code),
+                    ("client_id", client.id.as_str()),
+                    ("client_secret", &client.secret),
+                ],
+            )
+            .await
+            .json()
+            .await
+            .expect("poll");
+        body
+    };
+
+    // Approve: open the bare verification URI, sign in, type the code (lower case, no dash).
+    let d = start().await;
+    b.goto(d["verification_uri"].as_str().expect("uri"))
+        .await
+        .expect("open /device");
+    let email = b
+        .wait()
+        .for_element(Locator::Id("email"))
+        .await
+        .expect("login first");
+    email.send_keys("tv@example.com").await.expect("email");
+    b.find(Locator::Id("password"))
+        .await
+        .expect("password")
+        .send_keys(&format!("{PASSWORD}{}", enter()))
+        .await
+        .expect("password");
+    let field = b
+        .wait()
+        .for_element(Locator::Id("user_code"))
+        .await
+        .expect("code form");
+    let typed = d["user_code"]
+        .as_str()
+        .expect("code")
+        .replace('-', "")
+        .to_lowercase();
+    field
+        .send_keys(&format!("{typed}{}", enter()))
+        .await
+        .expect("type code");
+    let shown = b
+        .wait()
+        .for_element(Locator::Id("shown-code"))
+        .await
+        .expect("confirmation")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        shown,
+        d["user_code"].as_str().expect("code"),
+        "the page shows the code to compare"
+    );
+    b.find(Locator::Id("approve"))
+        .await
+        .expect("approve")
+        .send_keys(&enter())
+        .await
+        .expect("approve");
+    let msg = b
+        .wait()
+        .for_element(Locator::Id("message"))
+        .await
+        .expect("done")
+        .text()
+        .await
+        .expect("text");
+    assert!(msg.contains("return to your device"), "{msg}");
+    assert!(
+        poll(d["device_code"].as_str().expect("dc").to_owned()).await["access_token"]
+            .as_str()
+            .is_some()
+    );
+
+    // Deny: the verification_uri_complete pre-fills the code.
+    let d = start().await;
+    b.goto(d["verification_uri_complete"].as_str().expect("uri"))
+        .await
+        .expect("open");
+    b.wait()
+        .for_element(Locator::Id("deny"))
+        .await
+        .expect("confirmation")
+        .click()
+        .await
+        .expect("deny");
+    b.wait()
+        .for_element(Locator::Id("message"))
+        .await
+        .expect("done");
+    assert_eq!(
+        poll(d["device_code"].as_str().expect("dc").to_owned()).await["error"],
+        "access_denied"
+    );
+
+    chrome.client.close().await.expect("close browser");
+}
+
+on_both_backends!(
+    login_consent_and_deny_in_chromium,
+    device_approve_and_deny_in_chromium
+);

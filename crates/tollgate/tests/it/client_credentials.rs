@@ -378,7 +378,12 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     assert_eq!(rfc8414["issuer"], app.base.as_str());
     assert_eq!(
         rfc8414["grant_types_supported"],
-        json!(["client_credentials", "authorization_code", "refresh_token"])
+        json!([
+            "client_credentials",
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
     );
 
     let v1: Value = app.get_json("/v1/.well-known/openid-configuration").await;
@@ -389,6 +394,16 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     assert_eq!(v1["response_type_supported"], json!(["code"]));
     assert_eq!(v1["authorization_endpoint"], app.url("/v1/authorize"));
     assert_eq!(v1["userinfo_endpoint"], app.url("/v1/userinfo"));
+    assert_eq!(
+        v1["device_authorization_endpoint"],
+        app.url("/v1/device/code")
+    );
+    assert_eq!(v1["revocation_endpoint"], app.url("/oauth/revoke"));
+    assert_eq!(oidc["introspection_endpoint"], app.url("/oauth/introspect"));
+    assert_eq!(
+        oidc["device_authorization_endpoint"],
+        app.url("/oauth/device_authorization")
+    );
     assert!(v1.get("jwks_uri").is_none(), "v1 uses the spec's own names");
 
     let health: Value = app.get_json("/healthz").await;

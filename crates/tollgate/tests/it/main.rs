@@ -4,10 +4,14 @@
 
 mod helpers;
 
+mod admin_api;
 mod authorization_code;
 mod browser;
 mod chromium;
 mod cli;
 mod client_credentials;
+mod device;
 mod errors;
+mod keys;
 mod store;
+mod token_management;

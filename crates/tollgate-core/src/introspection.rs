@@ -1,0 +1,261 @@
+//! Reading our own tokens back: RFC 7662 introspection, RFC 7009 revocation, and the bearer
+//! check userinfo uses. JWT and opaque access tokens and refresh tokens are all understood.
+
+use jsonwebtoken::Validation;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Engine;
+use crate::error::{ErrorKind, OAuthError};
+use crate::ids::ClientId;
+use crate::model::Client;
+use crate::secret::SecretDigest;
+
+/// An access token that is ours, unexpired and unrevoked.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct AccessTokenInfo {
+    pub iss: String,
+    pub sub: String,
+    #[serde(default)]
+    pub aud: serde_json::Value,
+    pub client_id: String,
+    #[serde(default)]
+    pub scope: String,
+    pub iat: i64,
+    #[serde(default)]
+    pub nbf: Option<i64>,
+    pub exp: i64,
+    pub jti: String,
+    #[serde(default)]
+    pub account_sid: Option<String>,
+}
+
+impl AccessTokenInfo {
+    pub fn scopes(&self) -> Vec<String> {
+        self.scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// RFC 7662 response; inactive tokens carry nothing but `active: false`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_sid: Option<String>,
+}
+
+fn looks_like_jwt(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+impl Engine {
+    /// A JWT we signed (current key set, our issuer, not expired, `typ: at+jwt`) or an opaque
+    /// token we recorded; `None` for anything else, revoked ones included.
+    pub async fn inspect_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<AccessTokenInfo>, OAuthError> {
+        let now = self.clock.now();
+        if !looks_like_jwt(token) {
+            let Some(t) = self.store.opaque_token(&SecretDigest::of(token)).await? else {
+                return Ok(None);
+            };
+            if t.revoked_at.is_some() || t.expires_at <= now {
+                return Ok(None);
+            }
+            let aud = match t.audiences.as_slice() {
+                [one] => serde_json::Value::String(one.clone()),
+                many => serde_json::json!(many),
+            };
+            return Ok(Some(AccessTokenInfo {
+                iss: self.issuer().to_owned(),
+                sub: t.sub,
+                aud,
+                client_id: t.client_id.to_string(),
+                scope: t.scope,
+                iat: t.issued_at,
+                nbf: Some(t.issued_at),
+                exp: t.expires_at,
+                jti: t.jti,
+                account_sid: t.account_sid,
+            }));
+        }
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        if header.typ.as_deref() != Some("at+jwt") {
+            return Ok(None);
+        }
+        let keys = self.key_set();
+        let Some(key) = header.kid.as_deref().and_then(|kid| keys.key(kid)) else {
+            return Ok(None);
+        };
+        let Some(decoding) = key.decoding_key() else {
+            return Ok(None);
+        };
+        if header.alg != key.jwt_algorithm() {
+            return Ok(None);
+        }
+        let mut v = Validation::new(key.jwt_algorithm());
+        v.set_issuer(&[self.issuer()]);
+        v.validate_aud = false;
+        v.leeway = 0;
+        v.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let Ok(data) = jsonwebtoken::decode::<AccessTokenInfo>(token, decoding, &v) else {
+            return Ok(None);
+        };
+        if self.store.access_token_revoked(&data.claims.jti).await? {
+            return Ok(None);
+        }
+        Ok(Some(data.claims))
+    }
+
+    /// Whether `caller` may see a token issued to `owner`: clients of the same account may.
+    fn may_see(&self, caller: &Client, owner: &str) -> bool {
+        ClientId::parse(owner)
+            .ok()
+            .and_then(|id| self.client(&id))
+            .is_some_and(|c| c.account_sid == caller.account_sid)
+    }
+
+    /// RFC 7662. Only confidential clients may ask; they see tokens of their own account.
+    pub async fn introspect(
+        &self,
+        caller: &Client,
+        token: &str,
+        hint: Option<&str>,
+    ) -> Result<Introspection, OAuthError> {
+        if caller.is_public() {
+            return Err(OAuthError::invalid_client(
+                "public clients cannot use introspection",
+            ));
+        }
+        let refresh_first = hint == Some("refresh_token") && !looks_like_jwt(token);
+        if refresh_first && let Some(i) = self.introspect_refresh(caller, token).await? {
+            return Ok(i);
+        }
+        if let Some(at) = self.inspect_access_token(token).await?
+            && self.may_see(caller, &at.client_id)
+        {
+            return Ok(Introspection {
+                active: true,
+                scope: Some(at.scope),
+                client_id: Some(at.client_id),
+                token_type: Some("Bearer"),
+                exp: Some(at.exp),
+                iat: Some(at.iat),
+                nbf: at.nbf,
+                sub: Some(at.sub),
+                aud: Some(at.aud),
+                iss: Some(at.iss),
+                jti: Some(at.jti),
+                account_sid: at.account_sid,
+            });
+        }
+        if !refresh_first
+            && !looks_like_jwt(token)
+            && let Some(i) = self.introspect_refresh(caller, token).await?
+        {
+            return Ok(i);
+        }
+        Ok(Introspection::default())
+    }
+
+    async fn introspect_refresh(
+        &self,
+        caller: &Client,
+        token: &str,
+    ) -> Result<Option<Introspection>, OAuthError> {
+        let now = self.clock.now();
+        let Some((t, family)) = self.store.refresh_token(&SecretDigest::of(token)).await? else {
+            return Ok(None);
+        };
+        let spent = t
+            .used_at
+            .is_some_and(|u| now - u > i64::from(self.config.refresh_grace_secs));
+        if family.revoked_at.is_some()
+            || t.expires_at <= now
+            || spent
+            || !self.may_see(caller, family.client_id.as_str())
+        {
+            return Ok(Some(Introspection::default()));
+        }
+        Ok(Some(Introspection {
+            active: true,
+            scope: Some(family.scopes.join(" ")),
+            client_id: Some(family.client_id.to_string()),
+            token_type: Some("refresh_token"),
+            exp: Some(t.expires_at),
+            iat: Some(t.created_at),
+            sub: Some(family.user_sid.to_string()),
+            iss: Some(self.issuer().to_owned()),
+            ..Introspection::default()
+        }))
+    }
+
+    /// RFC 7009. Tokens that are unknown, invalid or another client's are ignored (200 all the
+    /// same, so revocation reveals nothing).
+    pub async fn revoke(
+        &self,
+        caller: &Client,
+        token: &str,
+        hint: Option<&str>,
+    ) -> Result<(), OAuthError> {
+        let now = self.clock.now();
+        if hint != Some("access_token") && !looks_like_jwt(token) {
+            let digest = SecretDigest::of(token);
+            if let Some((_, family)) = self.store.refresh_token(&digest).await? {
+                if family.client_id == caller.id {
+                    self.store.revoke_refresh_family(&family.id, now).await?;
+                }
+                return Ok(());
+            }
+        }
+        if let Some(at) = self.inspect_access_token(token).await?
+            && at.client_id == caller.id.as_str()
+        {
+            if looks_like_jwt(token) {
+                self.store.revoke_access_token(&at.jti, at.exp).await?;
+            } else {
+                self.store
+                    .revoke_opaque_token(&SecretDigest::of(token), now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Client authentication for introspection and revocation (same rules as the token endpoint).
+    pub fn authenticate_for_token_management(
+        &self,
+        auth: Option<&crate::engine::ClientAuth>,
+    ) -> Result<std::sync::Arc<Client>, OAuthError> {
+        self.authenticate_client(auth).map_err(|e| match e.kind {
+            ErrorKind::InvalidClient => e,
+            _ => OAuthError::invalid_client(e.description),
+        })
+    }
+}

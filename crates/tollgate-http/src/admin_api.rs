@@ -1,0 +1,335 @@
+//! The account admin API: an account manages its own OAuth apps and rotates its auth token,
+//! authenticated with HTTP Basic `AccountSid:AuthToken`. Twilio error format throughout.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tollgate_core::admin::{AdminError, ClientSpec};
+use tollgate_core::ids::ClientId;
+use tollgate_core::model::{Account, Client, GrantType, TokenFormat};
+use tollgate_core::secret::Secret;
+use tollgate_core::{ErrorKind, OAuthError};
+
+use crate::params::{self, Authorization, BodyError, BodyType};
+use crate::render::{self, Dialect, NO_STORE, rfc2822};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/Account/OAuthApps", get(list).post(create))
+        .route(
+            "/v1/Account/OAuthApps/{sid}",
+            get(fetch).post(update).delete(delete),
+        )
+        .route("/v1/Account/OAuthApps/{sid}/Secret", post(rotate_secret))
+        .route("/v1/Account/AuthToken", post(rotate_auth_token))
+}
+
+enum ApiError {
+    OAuth(OAuthError),
+    NotFound,
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(e: OAuthError) -> Self {
+        ApiError::OAuth(e)
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::NotFound(_) => ApiError::NotFound,
+            AdminError::Invalid(m) => ApiError::OAuth(OAuthError::invalid_request(m)),
+            AdminError::Store(e) => ApiError::OAuth(e.into()),
+            AdminError::Key(_) => ApiError::OAuth(OAuthError::server_error()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::NotFound => render::twilio_plain(
+                20404,
+                StatusCode::NOT_FOUND,
+                "The requested resource was not found",
+            ),
+            ApiError::OAuth(e) => {
+                let mut resp = render::error(Dialect::Twilio, &e);
+                if matches!(e.kind, ErrorKind::InvalidClient) {
+                    resp.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"tollgate\""),
+                    );
+                }
+                resp
+            }
+        }
+    }
+}
+
+/// The caller's account, from `AccountSid:AuthToken`; failures count against the rate limit.
+async fn account(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Arc<Account>, ApiError> {
+    let creds = match params::authorization(headers) {
+        Ok(Authorization::Basic(sid, token)) => Some((sid, token)),
+        _ => None,
+    };
+    let result = state
+        .limited(peer, async {
+            let (sid, token) = creds.ok_or_else(|| {
+                OAuthError::invalid_client("HTTP Basic AccountSid:AuthToken is required")
+            })?;
+            state.engine.authenticate_account(&sid, &token)
+        })
+        .await;
+    Ok(result?)
+}
+
+/// An app as the API shows it; `secret` only in answers to create and rotate.
+#[derive(Serialize)]
+struct AppView {
+    sid: String,
+    account_sid: String,
+    friendly_name: String,
+    grant_types: Vec<GrantType>,
+    redirect_uris: Vec<String>,
+    scopes: Vec<String>,
+    audiences: Vec<String>,
+    access_token_ttl: Option<u32>,
+    token_format: TokenFormat,
+    public: bool,
+    date_created: Option<String>,
+    date_updated: Option<String>,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+fn view(state: &AppState, c: &Client, secret: Option<&Secret>) -> AppView {
+    AppView {
+        sid: c.id.to_string(),
+        account_sid: c.account_sid.to_string(),
+        friendly_name: c.friendly_name.clone(),
+        grant_types: c.grant_types.clone(),
+        redirect_uris: c.redirect_uris.clone(),
+        scopes: c.scopes.clone(),
+        audiences: c.audiences.clone(),
+        access_token_ttl: c.access_token_ttl,
+        token_format: c.token_format,
+        public: c.is_public(),
+        date_created: rfc2822(c.created_at),
+        date_updated: rfc2822(c.updated_at),
+        url: format!("{}/v1/Account/OAuthApps/{}", state.engine.issuer(), c.id),
+        secret: secret.map(|s| s.expose().to_owned()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppBody {
+    friendly_name: Option<String>,
+    grant_types: Option<Vec<GrantType>>,
+    redirect_uris: Option<Vec<String>>,
+    scopes: Option<Vec<String>>,
+    audiences: Option<Vec<String>>,
+    access_token_ttl: Option<u32>,
+    token_format: Option<TokenFormat>,
+    public: Option<bool>,
+}
+
+fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<AppBody, ApiError> {
+    let body = params::body(body).map_err(|e| {
+        OAuthError::invalid_request(match e {
+            BodyError::TooLarge => "request body is too large",
+            BodyError::Unreadable => "request body could not be read",
+        })
+    })?;
+    if body.is_empty() {
+        return Ok(AppBody::default());
+    }
+    if params::body_type(headers) != BodyType::Json {
+        return Err(OAuthError::invalid_request("the body must be application/json").into());
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        let mut m = e.to_string();
+        m.truncate(200);
+        OAuthError::invalid_request(format!("malformed JSON body: {m}")).into()
+    })
+}
+
+/// The caller's own app, or 404 (another account's app is indistinguishable from none).
+async fn own_app(state: &AppState, account: &Account, sid: &str) -> Result<Client, ApiError> {
+    let id = ClientId::parse(sid).map_err(|_| ApiError::NotFound)?;
+    let client = state.engine.admin().client(&id).await?;
+    if client.account_sid != account.sid {
+        return Err(ApiError::NotFound);
+    }
+    Ok(client)
+}
+
+async fn synced(state: &AppState) -> Result<(), ApiError> {
+    state.engine.sync().await.map_err(OAuthError::from)?;
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, &headers).await?;
+    let b = json_body(&headers, body)?;
+    let spec = ClientSpec {
+        friendly_name: b
+            .friendly_name
+            .ok_or_else(|| OAuthError::invalid_request("friendly_name is required"))?,
+        account_sid: Some(account.sid.clone()),
+        grant_types: b.grant_types.unwrap_or_default(),
+        redirect_uris: b.redirect_uris.unwrap_or_default(),
+        scopes: b.scopes.unwrap_or_default(),
+        audiences: b.audiences.unwrap_or_default(),
+        public: b.public.unwrap_or(false),
+        token_format: b.token_format.unwrap_or_default(),
+        access_token_ttl: b.access_token_ttl,
+    };
+    let (client, secret) = state.engine.admin().create_client(spec).await?;
+    synced(&state).await?;
+    Ok((
+        StatusCode::CREATED,
+        NO_STORE,
+        Json(view(&state, &client, secret.as_ref())),
+    )
+        .into_response())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, &headers).await?;
+    let apps: Vec<AppView> = state
+        .engine
+        .admin()
+        .clients(Some(&account.sid))
+        .await?
+        .iter()
+        .map(|c| view(&state, c, None))
+        .collect();
+    Ok(Json(serde_json::json!({ "oauth_apps": apps })).into_response())
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, &headers).await?;
+    let client = own_app(&state, &account, &sid).await?;
+    Ok(Json(view(&state, &client, None)).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, &headers).await?;
+    let current = own_app(&state, &account, &sid).await?;
+    let b = json_body(&headers, body)?;
+    if b.public.is_some_and(|p| p != current.is_public()) {
+        return Err(OAuthError::invalid_request(
+            "an app cannot change between public and confidential",
+        )
+        .into());
+    }
+    let spec = ClientSpec {
+        friendly_name: b.friendly_name.unwrap_or(current.friendly_name),
+        account_sid: None,
+        grant_types: b.grant_types.unwrap_or(current.grant_types),
+        redirect_uris: b.redirect_uris.unwrap_or(current.redirect_uris),
+        scopes: b.scopes.unwrap_or(current.scopes),
+        audiences: b.audiences.unwrap_or(current.audiences),
+        public: current.secret_digest.is_none(),
+        token_format: b.token_format.unwrap_or(current.token_format),
+        access_token_ttl: b.access_token_ttl.or(current.access_token_ttl),
+    };
+    let client = state
+        .engine
+        .admin()
+        .update_client(&current.id, spec)
+        .await?;
+    synced(&state).await?;
+    Ok(Json(view(&state, &client, None)).into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, &headers).await?;
+    let client = own_app(&state, &account, &sid).await?;
+    state.engine.admin().delete_client(&client.id).await?;
+    synced(&state).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, &headers).await?;
+    let client = own_app(&state, &account, &sid).await?;
+    let (client, secret) = state
+        .engine
+        .admin()
+        .rotate_client_secret(&client.id)
+        .await?;
+    synced(&state).await?;
+    Ok((
+        StatusCode::OK,
+        NO_STORE,
+        Json(view(&state, &client, Some(&secret))),
+    )
+        .into_response())
+}
+
+async fn rotate_auth_token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, &headers).await?;
+    let (account, token) = state.engine.admin().rotate_auth_token(&account.sid).await?;
+    synced(&state).await?;
+    let body = serde_json::json!({
+        "account_sid": account.sid,
+        "auth_token": token.expose(),
+        "date_updated": rfc2822(state.engine.clock().now()),
+    });
+    Ok((StatusCode::OK, NO_STORE, Json(body)).into_response())
+}

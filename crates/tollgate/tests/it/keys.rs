@@ -1,0 +1,154 @@
+//! Signing-key rotation and the selectable algorithms.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::on_both_backends;
+
+async fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token)
+        .expect("header")
+        .kid
+        .expect("kid")
+}
+
+async fn token(app: &TestApp) -> String {
+    let c = app.client().await;
+    let body: Value = app
+        .client_credentials(c.id.as_str(), &c.secret)
+        .await
+        .json()
+        .await
+        .expect("json");
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
+/// `tollgate key rotate`, configured like the server (tokens live `ttl` seconds).
+async fn rotate(app: &TestApp, publish_ahead: &str, ttl: &str) -> Value {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .env("TOLLGATE_ACCESS_TOKEN_TTL", ttl)
+        .args(["--database-url", &app.database_url, "--data-dir"])
+        .arg(app.dir.path())
+        .args(["--json", "key", "rotate", "--publish-ahead", publish_ahead])
+        .output()
+        .await
+        .expect("tollgate key rotate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn published(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
+async fn rotation_publishes_first_and_keeps_old_keys_until_their_tokens_expire(backend: Backend) {
+    // Tokens live 1 s here, so an old key's publication ends soon after it stops signing.
+    let Some(app) = spawn_app_with(backend, |c| c.access_token_ttl = 1).await else {
+        return;
+    };
+    let before = token(&app).await;
+    let old_kid = kid_of(&before).await;
+
+    // Published ahead: in the JWKS at once, but not signing yet.
+    let ahead = rotate(&app, "3600", "1").await;
+    let new_kid = ahead["kid"].as_str().expect("kid").to_owned();
+    app.server.engine.sync().await.expect("sync");
+    let jwks = app.get_json("/oauth/jwks").await;
+    assert!(published(&jwks).contains(&new_kid) && published(&jwks).contains(&old_kid));
+    assert_eq!(
+        kid_of(&token(&app).await).await,
+        old_kid,
+        "the old key still signs"
+    );
+    app.verify_access_token(&before).await;
+
+    // Rotated now: new tokens carry the new kid; tokens signed before still verify.
+    let now_key = rotate(&app, "0", "1").await;
+    let newest = now_key["kid"].as_str().expect("kid").to_owned();
+    app.server.engine.sync().await.expect("sync");
+    let after = token(&app).await;
+    assert_eq!(kid_of(&after).await, newest);
+    app.verify_access_token(&after).await;
+    let certs = app.get_json("/v1/certs").await;
+    assert!(
+        published(&certs).contains(&old_kid),
+        "old key still published while its tokens live"
+    );
+
+    // Once its tokens have expired, the old key is no longer published.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let jwks = app.get_json("/oauth/jwks").await;
+    assert!(!published(&jwks).contains(&old_kid), "{jwks}");
+    assert!(published(&jwks).contains(&newest));
+    let listed = app.server.admin().keys().await.expect("keys");
+    assert!(listed.iter().any(|k| k.kid == newest));
+}
+
+async fn eddsa_and_rs256_are_selectable(backend: Backend) {
+    for (alg, kty) in [("EdDSA", "OKP"), ("RS256", "RSA")] {
+        let Some(app) = spawn_app_with(backend, |c| c.signing_algorithm = alg.into()).await else {
+            return;
+        };
+        let t = token(&app).await;
+        assert_eq!(
+            format!("{:?}", jsonwebtoken::decode_header(&t).expect("header").alg),
+            alg
+        );
+        let claims = app.verify_access_token(&t).await;
+        assert_eq!(claims["iss"], app.base.as_str());
+        let jwks = app.get_json("/oauth/jwks").await;
+        assert_eq!(jwks["keys"][0]["kty"], kty);
+        let oidc = app.get_json("/.well-known/openid-configuration").await;
+        assert_eq!(
+            oidc["id_token_signing_alg_values_supported"],
+            serde_json::json!([alg])
+        );
+    }
+}
+
+async fn changing_the_configured_algorithm_switches_keys(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let es = token(&app).await;
+    let kek = std::fs::read_to_string(app.dir.path().join("key-encryption.key")).expect("kek");
+    let restarted = crate::helpers::spawn_on(
+        app.database_url.clone(),
+        tempfile::tempdir().expect("dir"),
+        |c| {
+            c.signing_algorithm = "EdDSA".into();
+            c.key_encryption_key = Some(kek);
+            c.issuer = Some(app.base.clone());
+        },
+    )
+    .await;
+    let ed = token(&restarted).await;
+    assert_eq!(
+        format!(
+            "{:?}",
+            jsonwebtoken::decode_header(&ed).expect("header").alg
+        ),
+        "EdDSA"
+    );
+    // Both nodes publish both keys: old ES256 tokens and new EdDSA ones verify.
+    app.server.engine.sync().await.expect("sync");
+    app.verify_access_token(&es).await;
+    app.verify_access_token(&ed).await;
+}
+
+on_both_backends!(
+    rotation_publishes_first_and_keeps_old_keys_until_their_tokens_expire,
+    eddsa_and_rs256_are_selectable,
+    changing_the_configured_algorithm_switches_keys,
+);

@@ -90,6 +90,13 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     cursor: Mutex<ChangeCursor>,
+    /// JWT access tokens whose signature already checked out, by digest, with the signing kid:
+    /// introspecting the same token again skips the signature check (never the expiry,
+    /// revocation or key-still-published checks).
+    pub(crate) verified: dashmap::DashMap<
+        crate::secret::SecretDigest,
+        (String, crate::introspection::AccessTokenInfo),
+    >,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +145,7 @@ impl Engine {
             clock,
             rng,
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
+            verified: dashmap::DashMap::new(),
         })
     }
 

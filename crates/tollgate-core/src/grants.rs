@@ -4,7 +4,9 @@
 use crate::authorize::{s256, valid_pkce_string};
 use crate::engine::{Engine, TokenRequest};
 use crate::error::{ErrorKind, OAuthError};
-use crate::model::{Client, CodeRedemption, GrantType, RefreshFamily, RefreshToken, User};
+use crate::model::{
+    Client, CodeRedemption, GrantType, RefreshFamily, RefreshRotation, RefreshToken, User,
+};
 use crate::scope;
 use crate::secret::{Secret, SecretDigest};
 use crate::token::Issued;
@@ -150,21 +152,7 @@ impl Engine {
         if token.expires_at <= now {
             return Err(invalid_grant("the refresh token has expired"));
         }
-        if !self.store.mark_refresh_used(&digest, now).await? {
-            // Used before: fine within the grace window (a client retrying, or two tabs racing),
-            // otherwise a sign of theft, so the whole family goes.
-            let first_use = match self.store.refresh_token(&digest).await? {
-                Some((t, _)) => t.used_at.unwrap_or(now),
-                None => now,
-            };
-            if now - first_use > i64::from(self.config.refresh_grace_secs) {
-                self.store.revoke_refresh_family(&family.id, now).await?;
-                tracing::warn!(client_id = %client.id, "refresh token reused; family revoked");
-                return Err(invalid_grant(
-                    "the refresh token was already used; all tokens of this grant are revoked",
-                ));
-            }
-        }
+        // Everything that can refuse the request is checked before the token is spent.
         let scopes = match req.scope.as_deref().filter(|s| !s.is_empty()) {
             None => family.scopes.clone(),
             Some(raw) => {
@@ -184,12 +172,25 @@ impl Engine {
             .user(&family.user_sid)
             .await?
             .ok_or_else(|| invalid_grant("the user no longer exists"))?;
+        let (secret, next) = self.new_refresh_token(&family.id, now);
+        let grace = i64::from(self.config.refresh_grace_secs);
+        // Used before: fine within the grace window (a client retrying, or two tabs racing),
+        // otherwise a sign of theft, and the store has revoked the whole family.
+        if self
+            .store
+            .rotate_refresh_token(&digest, &next, now, grace)
+            .await?
+            == RefreshRotation::Reused
+        {
+            tracing::warn!(client_id = %client.id, "refresh token reused; family revoked");
+            return Err(invalid_grant(
+                "the refresh token was already used; all tokens of this grant are revoked",
+            ));
+        }
         let jti = self.random_id::<16>();
         let mut issued = self
             .mint_for_user(client, &user, &scope::join(&scopes), &jti)
             .await?;
-        let (secret, next) = self.new_refresh_token(&family.id, now);
-        self.store.insert_refresh_token(&next).await?;
         issued.refresh_token = Some(secret.expose().to_owned());
         issued.refresh_token_expires_at = Some(next.expires_at);
         if scopes.iter().any(|s| s == "openid") {

@@ -67,6 +67,9 @@ pub struct Introspection {
     pub account_sid: Option<String>,
 }
 
+/// Bound on remembered signature checks (about 1 KiB each).
+const VERIFIED_CACHE_LIMIT: usize = 50_000;
+
 fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
 }
@@ -103,6 +106,18 @@ impl Engine {
                 account_sid: t.account_sid,
             }));
         }
+        let digest = SecretDigest::of(token);
+        let cached = self.verified.get(&digest).map(|e| e.value().clone());
+        if let Some((kid, info)) = cached {
+            if info.exp > now && self.key_set().key(&kid).is_some() {
+                if self.store.access_token_revoked(&info.jti).await? {
+                    return Ok(None);
+                }
+                return Ok(Some(info));
+            }
+            self.verified.remove(&digest);
+            return Ok(None);
+        }
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return Ok(None);
         };
@@ -130,6 +145,15 @@ impl Engine {
         if self.store.access_token_revoked(&data.claims.jti).await? {
             return Ok(None);
         }
+        if self.verified.len() >= VERIFIED_CACHE_LIMIT {
+            let now = self.clock.now();
+            self.verified.retain(|_, (_, i)| i.exp > now);
+            if self.verified.len() >= VERIFIED_CACHE_LIMIT {
+                self.verified.clear();
+            }
+        }
+        self.verified
+            .insert(digest, (key.kid().to_owned(), data.claims.clone()));
         Ok(Some(data.claims))
     }
 

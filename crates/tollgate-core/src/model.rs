@@ -263,6 +263,15 @@ pub struct RefreshFamily {
     pub revoked_at: Option<i64>,
 }
 
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// First use, or a repeat within the grace window: the successor is stored.
+    Rotated,
+    /// A repeat after the grace window: the family is revoked, nothing stored.
+    Reused,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     pub digest: SecretDigest,

@@ -7,7 +7,8 @@ use crate::ids::{AccountSid, ClientId, UserSid};
 use crate::keys::StoredKey;
 use crate::model::{
     Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, DeviceGrant,
-    DeviceStatus, OpaqueAccessToken, Organization, RefreshFamily, RefreshToken, User,
+    DeviceStatus, OpaqueAccessToken, Organization, RefreshFamily, RefreshRotation, RefreshToken,
+    User,
 };
 use crate::secret::SecretDigest;
 
@@ -98,13 +99,19 @@ pub trait Store: Send + Sync + 'static {
         family: &RefreshFamily,
         first: &RefreshToken,
     ) -> StoreResult<()>;
-    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
     async fn refresh_token(
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
-    /// Marks a token used; false when it was already used (by a concurrent request or before).
-    async fn mark_refresh_used(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool>;
+    /// In one transaction: marks `old` used and stores `next`; when `old` was first used more
+    /// than `grace` seconds ago, revokes the family instead.
+    async fn rotate_refresh_token(
+        &self,
+        old: &SecretDigest,
+        next: &RefreshToken,
+        at: i64,
+        grace: i64,
+    ) -> StoreResult<RefreshRotation>;
     async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool>;
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;

@@ -17,8 +17,8 @@ use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::{SigningAlgorithm, StoredKey};
 use tollgate_core::model::{
     Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, DeviceGrant,
-    DeviceStatus, Entity, GrantType, OpaqueAccessToken, Organization, RefreshFamily, RefreshToken,
-    TokenFormat, User,
+    DeviceStatus, Entity, GrantType, OpaqueAccessToken, Organization, RefreshFamily,
+    RefreshRotation, RefreshToken, TokenFormat, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
@@ -774,11 +774,6 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(backend_err)
             }
 
-            async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
-                let mut conn = self.pool.acquire().await.map_err(backend_err)?;
-                Self::insert_refresh(&mut *conn, t).await
-            }
-
             async fn refresh_token(&self, digest: &SecretDigest) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
                 let row = sqlx::query(
                     "SELECT t.family_id, t.created_at AS t_created, t.expires_at, t.used_at, \
@@ -814,14 +809,47 @@ macro_rules! sql_store {
                 Ok(Some((token, family)))
             }
 
-            async fn mark_refresh_used(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
-                let done = sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL")
-                    .bind(digest.to_hex())
+            async fn rotate_refresh_token(
+                &self,
+                old: &SecretDigest,
+                next: &RefreshToken,
+                at: i64,
+                grace: i64,
+            ) -> StoreResult<RefreshRotation> {
+                let hex = old.to_hex();
+                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let first = sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL")
+                    .bind(&hex)
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
-                    .map_err(backend_err)?;
-                Ok(done.rows_affected() > 0)
+                    .map_err(backend_err)?
+                    .rows_affected()
+                    > 0;
+                if !first {
+                    let used_at: Option<i64> = sqlx::query("SELECT used_at FROM refresh_tokens WHERE digest = $1")
+                        .bind(&hex)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend_err)?
+                        .map(|r| r.try_get::<Option<i64>, _>("used_at"))
+                        .transpose()
+                        .map_err(backend_err)?
+                        .flatten();
+                    if at - used_at.unwrap_or(at) > grace {
+                        sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                            .bind(&next.family_id)
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend_err)?;
+                        tx.commit().await.map_err(backend_err)?;
+                        return Ok(RefreshRotation::Reused);
+                    }
+                }
+                Self::insert_refresh(&mut *tx, next).await?;
+                tx.commit().await.map_err(backend_err)?;
+                Ok(RefreshRotation::Rotated)
             }
 
             async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool> {

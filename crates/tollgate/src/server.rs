@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::net::TcpListener;
@@ -203,6 +204,10 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
 
     let (shutdown, mut rx) = watch::channel(false);
     let serve = tokio::spawn(async move {
+        // Token responses are small and complete: send them without Nagle's delay.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

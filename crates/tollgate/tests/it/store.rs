@@ -6,7 +6,7 @@ use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::{KeySealer, LoadedKey, SigningAlgorithm};
 use tollgate_core::model::{
     Account, AuthorizationCode, BrowserSession, Client, CodeRedemption, Entity, GrantType,
-    Organization, RefreshFamily, RefreshToken, TokenFormat, User,
+    Organization, RefreshFamily, RefreshRotation, RefreshToken, TokenFormat, User,
 };
 use tollgate_core::secret::Secret;
 use tollgate_core::store::{Store, StoreError};
@@ -491,17 +491,19 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
         store.refresh_token(&t1.digest).await.expect("get"),
         Some((t1.clone(), fam.clone()))
     );
-    assert!(
+    let successor = |created_at| RefreshToken {
+        digest: Secret::generate(&rng).digest(),
+        created_at,
+        ..t1.clone()
+    };
+    // First use: t1 is spent, its successor stored.
+    let t2 = successor(5);
+    assert_eq!(
         store
-            .mark_refresh_used(&t1.digest, 5)
+            .rotate_refresh_token(&t1.digest, &t2, 5, 10)
             .await
-            .expect("first use")
-    );
-    assert!(
-        !store
-            .mark_refresh_used(&t1.digest, 6)
-            .await
-            .expect("second use")
+            .expect("rotate"),
+        RefreshRotation::Rotated
     );
     assert_eq!(
         store
@@ -511,27 +513,85 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
             .map(|(t, _)| t.used_at),
         Some(Some(5))
     );
-    let t2 = RefreshToken {
-        digest: Secret::generate(&rng).digest(),
-        created_at: 5,
-        ..t1.clone()
-    };
-    store.insert_refresh_token(&t2).await.expect("successor");
-    assert!(
-        store
-            .revoke_refresh_family(&fam.id, 9)
-            .await
-            .expect("revoke")
-    );
-    assert!(
-        !store
-            .revoke_refresh_family(&fam.id, 10)
-            .await
-            .expect("revoke twice")
-    );
     assert_eq!(
         store
             .refresh_token(&t2.digest)
+            .await
+            .expect("get")
+            .map(|(t, _)| t.used_at),
+        Some(None)
+    );
+    // Again within the grace window: another successor, the first use time kept.
+    let t3 = successor(6);
+    assert_eq!(
+        store
+            .rotate_refresh_token(&t1.digest, &t3, 6, 10)
+            .await
+            .expect("rotate"),
+        RefreshRotation::Rotated
+    );
+    assert_eq!(
+        store
+            .refresh_token(&t1.digest)
+            .await
+            .expect("get")
+            .map(|(t, _)| t.used_at),
+        Some(Some(5))
+    );
+    assert!(
+        store
+            .refresh_token(&t3.digest)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    // After the window: reuse, the family is revoked and nothing is stored.
+    let t4 = successor(20);
+    assert_eq!(
+        store
+            .rotate_refresh_token(&t1.digest, &t4, 20, 10)
+            .await
+            .expect("rotate"),
+        RefreshRotation::Reused
+    );
+    assert_eq!(store.refresh_token(&t4.digest).await.expect("get"), None);
+    assert_eq!(
+        store
+            .refresh_token(&t2.digest)
+            .await
+            .expect("get")
+            .map(|(_, f)| f.revoked_at),
+        Some(Some(20))
+    );
+    assert!(
+        !store
+            .revoke_refresh_family(&fam.id, 21)
+            .await
+            .expect("already revoked")
+    );
+    // Revoking a live family directly.
+    let fam2 = RefreshFamily {
+        id: "fam-2".into(),
+        ..fam.clone()
+    };
+    let other = RefreshToken {
+        digest: Secret::generate(&rng).digest(),
+        family_id: fam2.id.clone(),
+        ..t1.clone()
+    };
+    store
+        .insert_refresh_family(&fam2, &other)
+        .await
+        .expect("family");
+    assert!(
+        store
+            .revoke_refresh_family(&fam2.id, 9)
+            .await
+            .expect("revoke")
+    );
+    assert_eq!(
+        store
+            .refresh_token(&other.digest)
             .await
             .expect("get")
             .map(|(_, f)| f.revoked_at),

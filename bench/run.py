@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""Tollgate against node-oidc-provider, side by side, with wrk.
+
+Builds Tollgate in release mode, starts it (SQLite, or PostgreSQL with --postgres URL) and the
+peer on loopback ports, runs each scenario alternating Tollgate and the peer, and prints one
+table plus resource figures. See bench/RESULTS.md for a recorded run.
+"""
+
+import argparse
+import base64
+import hashlib
+import html as html_lib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+WRK_DIR = os.path.join(BENCH, "wrk")
+BIN = os.path.join(ROOT, "target", "release", "tollgate")
+TG_PORT, PEER_PORT = 18080, 18081
+PEER_SECRET = "bench-secret-bench-secret-bench-secret-123"
+VERIFIER = "bench-verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"
+REDIRECT = "http://127.0.0.1/cb"
+PASSWORD = "bench password 123"
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, env=None, check=True):
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if check and out.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+def basic(user, secret):
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+def s256(verifier):
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def http_request(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, body=body, headers=headers or {})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), data
+
+
+def form(**kw):
+    return urllib.parse.urlencode(kw)
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class Tollgate:
+    def __init__(self, args, data_dir):
+        self.args = args
+        self.data_dir = data_dir
+        self.db = args.postgres_db or f"sqlite://{data_dir}/tollgate.db"
+        self.env = dict(os.environ, TOLLGATE_DATABASE_URL=self.db, TOLLGATE_DATA_DIR=data_dir,
+                        TOLLGATE_LISTEN=f"127.0.0.1:{TG_PORT}", TOLLGATE_AUTH_FAILURES_PER_MINUTE="1000000",
+                        TOLLGATE_CODE_TTL="600", TOLLGATE_LOG="warn", RUST_LOG="warn")
+        self.proc = None
+
+    def cli(self, *args):
+        return json.loads(run([BIN, "--json", *args], env=self.env))
+
+    def setup(self):
+        account = self.cli("account", "create", "--friendly-name", "bench")
+        self.account = account["account_sid"]
+        cc = self.cli("client", "create", "--name", "bench cc", "--scope", "read", "--scope", "write")
+        self.cc = (cc["client_id"], cc["client_secret"])
+        rs = self.cli("client", "create", "--name", "bench introspector")
+        self.rs = (rs["client_id"], rs["client_secret"])
+        code = self.cli("client", "create", "--name", "bench web", "--grant", "authorization_code",
+                        "--grant", "refresh_token", "--redirect-uri", REDIRECT, "--scope", "read")
+        self.code_client = (code["client_id"], code["client_secret"])
+        self.cli("user", "create", "--email", "bench@example.com", "--password", PASSWORD)
+
+    def start(self):
+        started = time.perf_counter()
+        self.proc = subprocess.Popen([BIN, "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        body = form(grant_type="client_credentials")
+        while True:
+            try:
+                status, _, _ = http_request(TG_PORT, "POST", "/oauth/token", body,
+                                            {**FORM, "Authorization": basic(*self.cc)})
+                if status == 200:
+                    return (time.perf_counter() - started) * 1000
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                sys.exit("tollgate exited during start")
+            time.sleep(0.001)
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    # The real authorize flow, with a cookie jar of one session.
+    def sign_in(self):
+        query = form(response_type="code", client_id=self.code_client[0], redirect_uri=REDIRECT, scope="read",
+                     code_challenge=s256(VERIFIER), code_challenge_method="S256")
+        status, headers, _ = http_request(TG_PORT, "GET", f"/oauth/authorize?{query}")
+        login = headers["location"]
+        status, headers, page = http_request(TG_PORT, "GET", login)
+        csrf_cookie = re.search(r"tollgate_csrf=([^;]+)", headers.get("set-cookie", "")).group(1)
+        html = page.decode()
+        cont = html_lib.unescape(re.search(r'name="continue" value="([^"]*)"', html).group(1))
+        cookie = f"tollgate_csrf={csrf_cookie}"
+        status, headers, _ = http_request(TG_PORT, "POST", "/login",
+                                          form(csrf=csrf_cookie, email="bench@example.com", password=PASSWORD, **{"continue": cont}),
+                                          {**FORM, "Cookie": cookie})
+        session = re.search(r"tollgate_session=([^;]+)", headers["set-cookie"]).group(1)
+        self.cookie = f"{cookie}; tollgate_session={session}"
+        status, headers, page = http_request(TG_PORT, "GET", headers["location"], headers={"Cookie": self.cookie})
+        html = page.decode()
+        post = {"csrf": csrf_cookie, "continue": cont, "decision": "approve"}
+        http_request(TG_PORT, "POST", "/consent", form(**post), {**FORM, "Cookie": self.cookie})
+        self.authorize_path = f"/oauth/authorize?{query}&prompt=none"
+
+    def mint_codes(self, n):
+        def one(_):
+            conn = http.client.HTTPConnection("127.0.0.1", TG_PORT, timeout=10)
+            codes = []
+            for _ in range(per_worker):
+                conn.request("GET", self.authorize_path, headers={"Cookie": self.cookie})
+                resp = conn.getresponse()
+                resp.read()
+                loc = resp.getheader("location")
+                query = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
+                if "code" not in query:
+                    sys.exit(f"authorize did not return a code: {loc}")
+                codes.append(query["code"][0])
+            conn.close()
+            return codes
+        workers = 8
+        per_worker = n // workers + 1
+        with ThreadPoolExecutor(workers) as pool:
+            return [c for chunk in pool.map(one, range(workers)) for c in chunk]
+
+    def refresh_tokens(self, n):
+        tokens = []
+        for code in self.mint_codes(n)[:n]:
+            status, _, body = http_request(TG_PORT, "POST", "/oauth/token", form(
+                grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=VERIFIER,
+                client_id=self.code_client[0], client_secret=self.code_client[1]), FORM)
+            tokens.append(json.loads(body)["refresh_token"])
+        return tokens
+
+
+class Peer:
+    def __init__(self):
+        self.proc = None
+
+    def start(self):
+        peer_dir = os.path.join(BENCH, "peer")
+        if not os.path.isdir(os.path.join(peer_dir, "node_modules", "oidc-provider")):
+            log("installing oidc-provider from npm")
+            run(["npm", "install", "--no-audit", "--no-fund", "--prefix", peer_dir])
+        self.proc = subprocess.Popen(["node", os.path.join(peer_dir, "server.mjs")], env=dict(os.environ, PORT=str(PEER_PORT)),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(500):
+            try:
+                if http_request(PEER_PORT, "GET", "/jwks")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.02)
+        sys.exit("peer did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def wrk(port, path, script, env, duration, connections, threads=2):
+    env = dict(os.environ, BENCH_WRK_DIR=WRK_DIR, **env)
+    out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", os.path.join(WRK_DIR, script),
+               f"http://127.0.0.1:{port}{path}"], env=env)
+    line = [l for l in out.splitlines() if l.startswith("{")][-1]
+    r = json.loads(line)
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    return r
+
+
+def combine(runs):
+    return {
+        "rps": statistics.mean(r["rps"] for r in runs),
+        "p50_ms": statistics.mean(r["p50_us"] for r in runs) / 1000,
+        "p99_ms": statistics.mean(r["p99_us"] for r in runs) / 1000,
+        "errors": sum(r["errors"] + r["non2xx"] for r in runs),
+        "requests": sum(r["requests"] for r in runs),
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="short runs and small resource figures (a smoke test)")
+    p.add_argument("--postgres", metavar="URL", help="run Tollgate on PostgreSQL (admin URL; a fresh database is created)")
+    p.add_argument("--duration", type=int, help="seconds per run (default 10, quick 2)")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--no-build", action="store_true")
+    args = p.parse_args()
+    duration = args.duration or (2 if args.quick else 10)
+    rounds = 1 if args.quick else 2
+    conns = args.connections
+    big_tokens = 20_000 if args.quick else 1_000_000
+    big_rotations = 2_000 if args.quick else 100_000
+
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is required: apt-get install wrk")
+    if not args.no_build:
+        log("building tollgate (release)")
+        run(["cargo", "build", "--release", "--locked", "-p", "tollgate"])
+    args.postgres_db = None
+    if args.postgres:
+        name = f"tollgate_bench_{int(time.time())}"
+        run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"])
+        u = urllib.parse.urlparse(args.postgres)
+        args.postgres_db = urllib.parse.urlunparse(u._replace(path=f"/{name}"))
+
+    data_dir = tempfile.mkdtemp(prefix="tollgate-bench-")
+    tg, peer = Tollgate(args, data_dir), Peer()
+    try:
+        tg.setup()
+        ready = []
+        for _ in range(3 if args.quick else 5):
+            ready.append(tg.start())
+            tg.stop()
+        ready_ms = statistics.median(ready)
+        tg.start()
+        peer.start()
+        time.sleep(0.5)
+        idle_rss, peer_idle_rss = rss_mib(tg.proc.pid), rss_mib(peer.proc.pid)
+
+        tg.sign_in()
+        tg_cc_auth = basic(*tg.cc)
+        peer_auth = basic("bench-basic", PEER_SECRET)
+        tg_jwt = json.loads(http_request(TG_PORT, "POST", "/oauth/token", form(grant_type="client_credentials"),
+                                         {**FORM, "Authorization": tg_cc_auth})[2])["access_token"]
+        peer_opaque = json.loads(http_request(PEER_PORT, "POST", "/token", form(grant_type="client_credentials", scope="read"),
+                                              {**FORM, "Authorization": peer_auth})[2])["access_token"]
+        peer_cc_body = form(grant_type="client_credentials", scope="read write", resource="urn:bench:api")
+        peer_post_body = form(grant_type="client_credentials", scope="read write", resource="urn:bench:api",
+                              client_id="bench-post", client_secret=PEER_SECRET)
+
+        # name, tollgate (path, script, env), peer (path, script, env) or None
+        scenarios = [
+            ("client_credentials, form + Basic, /oauth/token",
+             ("/oauth/token", "post.lua", {"BODY": form(grant_type="client_credentials", scope="read write"), "CONTENT_TYPE": FORM["Content-Type"], "AUTHORIZATION": tg_cc_auth}),
+             ("/token", "post.lua", {"BODY": peer_cc_body, "CONTENT_TYPE": FORM["Content-Type"], "AUTHORIZATION": peer_auth})),
+            ("client_credentials, /v2/token (Twilio)",
+             ("/v2/token", "post.lua", {"BODY": form(grant_type="client_credentials", client_id=tg.cc[0], client_secret=tg.cc[1]), "CONTENT_TYPE": FORM["Content-Type"]}),
+             ("/token", "post.lua", {"BODY": peer_post_body, "CONTENT_TYPE": FORM["Content-Type"]})),
+            ("client_credentials, JSON body, /oauth/token",
+             ("/oauth/token", "post.lua", {"BODY": json.dumps({"grant_type": "client_credentials", "client_id": tg.cc[0], "client_secret": tg.cc[1]}), "CONTENT_TYPE": "application/json"}),
+             ("/token", "post.lua", {"BODY": peer_post_body, "CONTENT_TYPE": FORM["Content-Type"]})),
+            ("introspection (Tollgate: JWT; peer: opaque)",
+             ("/oauth/introspect", "post.lua", {"BODY": form(token=tg_jwt), "CONTENT_TYPE": FORM["Content-Type"], "AUTHORIZATION": basic(*tg.rs)}),
+             ("/token/introspection", "post.lua", {"BODY": form(token=peer_opaque), "CONTENT_TYPE": FORM["Content-Type"], "AUTHORIZATION": peer_auth})),
+            ("JWKS", ("/oauth/jwks", "get.lua", {}), ("/jwks", "get.lua", {})),
+        ]
+        rows = []
+        for name, ours, theirs in scenarios:
+            log(f"scenario: {name}")
+            a, b = [], []
+            for _ in range(rounds):
+                a.append(wrk(TG_PORT, ours[0], ours[1], ours[2], duration, conns))
+                b.append(wrk(PEER_PORT, theirs[0], theirs[1], theirs[2], duration, conns))
+            rows.append((name, combine(a), combine(b)))
+
+        log("scenario: refresh rotation")
+        chains = conns
+        a = []
+        for _ in range(rounds):
+            tokens = tg.refresh_tokens(chains)
+            a.append(wrk(TG_PORT, "/oauth/token", "refresh.lua", {"TOKENS": ",".join(tokens), "CLIENT": ":".join(tg.code_client)},
+                         duration, chains, threads=chains))
+        rows.append((f"refresh rotation ({chains} chains, SQLite WAL)" if not args.postgres else f"refresh rotation ({chains} chains, PostgreSQL)", combine(a), None))
+
+        log("scenario: authorization code redemption")
+        a = []
+        for _ in range(rounds):
+            n = 4000 if args.quick else 40_000
+            codes = tg.mint_codes(n)
+            with tempfile.NamedTemporaryFile("w", delete=False, suffix=".codes") as f:
+                f.write("\n".join(codes))
+            a.append(wrk(TG_PORT, "/oauth/token", "codes.lua", {"CODES_FILE": f.name, "THREADS": "2", "CLIENT": ":".join(tg.code_client),
+                                                                 "REDIRECT": REDIRECT, "VERIFIER": VERIFIER}, duration, conns))
+            os.unlink(f.name)
+            if a[-1]["requests"] > len(codes):
+                log(f"warning: {a[-1]['requests'] - len(codes)} requests ran out of codes (counted as errors)")
+        rows.append(("authorization_code + PKCE redemption", combine(a), None))
+
+        log(f"resource: {big_tokens} client_credentials tokens")
+        issued = sum(r[1]["requests"] + 0 for r in rows[:3])
+        while issued < big_tokens:
+            r = wrk(TG_PORT, "/oauth/token", "post.lua", scenarios[0][1][2], min(30, duration * 3), conns)
+            issued += r["requests"]
+        rss_tokens = rss_mib(tg.proc.pid)
+        log(f"resource: {big_rotations} refresh rotations")
+        rotated = rows[5][1]["requests"]
+        while rotated < big_rotations:
+            tokens = tg.refresh_tokens(chains)
+            r = wrk(TG_PORT, "/oauth/token", "refresh.lua", {"TOKENS": ",".join(tokens), "CLIENT": ":".join(tg.code_client)},
+                    min(30, duration * 3), chains, threads=chains)
+            rotated += r["requests"]
+        rss_rotations = rss_mib(tg.proc.pid)
+        peer_rss = rss_mib(peer.proc.pid)
+    finally:
+        tg.stop()
+        peer.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"\nMachine: {os.cpu_count()} cores ({cpu}), {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB; "
+          f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; wrk -t2 -c{conns} -d{duration}s, {rounds} alternating round(s) per side\n")
+    print("| scenario | Tollgate req/s | p50 ms | p99 ms | errors | peer req/s | p50 ms | p99 ms | errors | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, a, b in rows:
+        if b:
+            print(f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['errors']} | {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {b['errors']} | {a['rps'] / b['rps']:.1f}× |")
+        else:
+            print(f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['errors']} | n/a | | | | |")
+    print()
+    print(f"| resource | Tollgate | peer |\n|---|---:|---:|")
+    print(f"| RSS idle | {idle_rss:.1f} MiB | {peer_idle_rss:.1f} MiB |")
+    print(f"| RSS after {issued:,} client_credentials tokens | {rss_tokens:.1f} MiB | {peer_rss:.1f} MiB (after its runs) |")
+    print(f"| RSS after {rotated:,} refresh rotations | {rss_rotations:.1f} MiB | |")
+    print(f"| start to first token (median of {len(ready)}) | {ready_ms:.0f} ms | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -138,7 +138,7 @@ impl Engine {
             .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
         let now = self.clock.now();
         let digest = SecretDigest::of(presented);
-        let Some((token, family)) = self.store.refresh_token(&digest).await? else {
+        let Some((token, family, user)) = self.store.refresh_token_with_user(&digest).await? else {
             return Err(invalid_grant("the refresh token is unknown"));
         };
         if family.client_id != client.id {
@@ -167,11 +167,7 @@ impl Engine {
                 asked
             }
         };
-        let user = self
-            .store
-            .user(&family.user_sid)
-            .await?
-            .ok_or_else(|| invalid_grant("the user no longer exists"))?;
+        let user = user.ok_or_else(|| invalid_grant("the user no longer exists"))?;
         let (secret, next) = self.new_refresh_token(&family.id, now);
         let grace = i64::from(self.config.refresh_grace_secs);
         // Used before: fine within the grace window (a client retrying, or two tabs racing),

@@ -103,8 +103,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
-    /// In one transaction: marks `old` used and stores `next`; when `old` was first used more
-    /// than `grace` seconds ago, revokes the family instead.
+    /// The same with the family's user, in one read (the rotation hot path).
+    async fn refresh_token_with_user(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>>;
+    /// Marks `old` used (keeping the time of its first use) and stores `next`; when `old` was
+    /// first used more than `grace` seconds ago, revokes the family instead.
     async fn rotate_refresh_token(
         &self,
         old: &SecretDigest,

@@ -256,6 +256,31 @@ macro_rules! sql_store {
                 })
             }
 
+            fn refresh_parts(r: &$row, digest: &SecretDigest) -> StoreResult<(RefreshToken, RefreshFamily)> {
+                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let family_id: String = r.try_get("family_id").map_err(get)?;
+                let client: String = r.try_get("client_id").map_err(get)?;
+                let user: String = r.try_get("user_sid").map_err(get)?;
+                let scopes: String = r.try_get("scopes").map_err(get)?;
+                let token = RefreshToken {
+                    digest: *digest,
+                    family_id: family_id.clone(),
+                    created_at: r.try_get("t_created").map_err(get)?,
+                    expires_at: r.try_get("t_expires").map_err(get)?,
+                    used_at: r.try_get("used_at").map_err(get)?,
+                };
+                let family = RefreshFamily {
+                    id: family_id,
+                    client_id: ClientId::parse(&client).map_err(|_| corrupt("client id"))?,
+                    user_sid: UserSid::parse(&user).map_err(|_| corrupt("user sid"))?,
+                    scopes: parse_list(&scopes)?,
+                    auth_time: r.try_get("auth_time").map_err(get)?,
+                    created_at: r.try_get("f_created").map_err(get)?,
+                    revoked_at: r.try_get("revoked_at").map_err(get)?,
+                };
+                Ok((token, family))
+            }
+
             async fn insert_refresh(conn: &mut $conn, t: &RefreshToken) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (digest, family_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5)",
@@ -294,7 +319,7 @@ macro_rules! sql_store {
                     .bind(org.sid.as_str())
                     .bind(&org.friendly_name)
                     .bind(org.created_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(backend_err)?;
                 Ok(())
@@ -310,7 +335,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_account(&self, a: &Account) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 sqlx::query(
                     "INSERT INTO accounts (sid, organization_sid, friendly_name, auth_token_digest, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $5)",
@@ -353,7 +378,7 @@ macro_rules! sql_store {
             }
 
             async fn set_auth_token(&self, sid: &AccountSid, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 let done = sqlx::query("UPDATE accounts SET auth_token_digest = $1, updated_at = $2 WHERE sid = $3")
                     .bind(digest.to_hex())
                     .bind(at)
@@ -371,7 +396,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_client(&self, c: &Client) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 sqlx::query(concat!("INSERT INTO clients (", client_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
                 .bind(c.id.as_str())
                 .bind(c.account_sid.as_str())
@@ -393,7 +418,7 @@ macro_rules! sql_store {
             }
 
             async fn update_client(&self, c: &Client) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 let done = sqlx::query(
                     "UPDATE clients SET friendly_name = $2, secret_digest = $3, grant_types = $4, redirect_uris = $5, \
                      scopes = $6, audiences = $7, token_format = $8, access_token_ttl = $9, updated_at = $10 \
@@ -422,7 +447,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 let done = sqlx::query("DELETE FROM clients WHERE sid = $1")
                     .bind(id.as_str())
                     .execute(&mut *tx)
@@ -461,7 +486,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_signing_key(&self, k: &StoredKey) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 sqlx::query(concat!("INSERT INTO signing_keys (", key_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
                 .bind(&k.kid)
                 .bind(k.algorithm.as_str())
@@ -487,7 +512,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
                     .bind(kid)
                     .execute(&mut *tx)
@@ -535,7 +560,7 @@ macro_rules! sql_store {
                     "DELETE FROM changes WHERE at < $1 AND seq < (SELECT COALESCE(MAX(seq), 0) - 1000 FROM changes)",
                 )
                 .bind(before)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend_err)?;
                 Ok(done.rows_affected())
@@ -552,7 +577,7 @@ macro_rules! sql_store {
                     .bind(&u.friendly_name)
                     .bind(u.created_at)
                     .bind(u.updated_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(backend_err)?;
                 Ok(())
@@ -591,7 +616,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_user(&self, sid: &UserSid, at: i64) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE user_sid = $1 AND revoked_at IS NULL")
                     .bind(sid.as_str())
                     .bind(at)
@@ -620,7 +645,7 @@ macro_rules! sql_store {
                 .bind(s.created_at)
                 .bind(s.last_seen_at)
                 .bind(s.expires_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend_err)?;
                 Ok(())
@@ -651,7 +676,7 @@ macro_rules! sql_store {
                 sqlx::query("UPDATE browser_sessions SET last_seen_at = $2 WHERE digest = $1")
                     .bind(digest.to_hex())
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(backend_err)?;
                 Ok(())
@@ -660,7 +685,7 @@ macro_rules! sql_store {
             async fn delete_session(&self, digest: &SecretDigest) -> StoreResult<()> {
                 sqlx::query("DELETE FROM browser_sessions WHERE digest = $1")
                     .bind(digest.to_hex())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(backend_err)?;
                 Ok(())
@@ -688,7 +713,7 @@ macro_rules! sql_store {
                 .bind(client.as_str())
                 .bind(json_list(scopes))
                 .bind(at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend_err)?;
                 Ok(())
@@ -713,7 +738,7 @@ macro_rules! sql_store {
                 .bind(&c.family_id)
                 .bind(&c.access_jti)
                 .bind(c.access_expires_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend_err)?;
                 Ok(())
@@ -728,7 +753,7 @@ macro_rules! sql_store {
                 access_expires_at: i64,
             ) -> StoreResult<CodeRedemption> {
                 let hex = digest.to_hex();
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 let first = sqlx::query(
                     "UPDATE authorization_codes SET used_at = $2, family_id = $3, access_jti = $4, access_expires_at = $5 \
                      WHERE digest = $1 AND used_at IS NULL",
@@ -755,7 +780,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_refresh_family(&self, f: &RefreshFamily, first: &RefreshToken) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 sqlx::query(
                     "INSERT INTO refresh_families (id, client_id, user_sid, scopes, auth_time, created_at, revoked_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -776,7 +801,7 @@ macro_rules! sql_store {
 
             async fn refresh_token(&self, digest: &SecretDigest) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
                 let row = sqlx::query(
-                    "SELECT t.family_id, t.created_at AS t_created, t.expires_at, t.used_at, \
+                    "SELECT t.family_id, t.created_at AS t_created, t.expires_at AS t_expires, t.used_at, \
                             f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, f.revoked_at \
                      FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.digest = $1",
                 )
@@ -784,29 +809,7 @@ macro_rules! sql_store {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend_err)?;
-                let Some(r) = row else { return Ok(None) };
-                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
-                let family_id: String = r.try_get("family_id").map_err(get)?;
-                let client: String = r.try_get("client_id").map_err(get)?;
-                let user: String = r.try_get("user_sid").map_err(get)?;
-                let scopes: String = r.try_get("scopes").map_err(get)?;
-                let token = RefreshToken {
-                    digest: *digest,
-                    family_id: family_id.clone(),
-                    created_at: r.try_get("t_created").map_err(get)?,
-                    expires_at: r.try_get("expires_at").map_err(get)?,
-                    used_at: r.try_get("used_at").map_err(get)?,
-                };
-                let family = RefreshFamily {
-                    id: family_id,
-                    client_id: ClientId::parse(&client).map_err(|_| corrupt("client id"))?,
-                    user_sid: UserSid::parse(&user).map_err(|_| corrupt("user sid"))?,
-                    scopes: parse_list(&scopes)?,
-                    auth_time: r.try_get("auth_time").map_err(get)?,
-                    created_at: r.try_get("f_created").map_err(get)?,
-                    revoked_at: r.try_get("revoked_at").map_err(get)?,
-                };
-                Ok(Some((token, family)))
+                row.as_ref().map(|r| Self::refresh_parts(r, digest)).transpose()
             }
 
             async fn rotate_refresh_token(
@@ -816,47 +819,65 @@ macro_rules! sql_store {
                 at: i64,
                 grace: i64,
             ) -> StoreResult<RefreshRotation> {
-                let hex = old.to_hex();
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
-                let first = sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL")
-                    .bind(&hex)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_err)?
-                    .rows_affected()
-                    > 0;
-                if !first {
-                    let used_at: Option<i64> = sqlx::query("SELECT used_at FROM refresh_tokens WHERE digest = $1")
-                        .bind(&hex)
-                        .fetch_optional(&mut *tx)
+                // One statement records the first use and returns its time. Two concurrent first
+                // uses in the same second both see `at`, which is within any grace window.
+                let first_use: Option<i64> = sqlx::query(
+                    "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE digest = $1 RETURNING used_at",
+                )
+                .bind(old.to_hex())
+                .bind(at)
+                .fetch_optional(self.writer())
+                .await
+                .map_err(backend_err)?
+                .map(|r| r.try_get::<Option<i64>, _>("used_at"))
+                .transpose()
+                .map_err(backend_err)?
+                .flatten();
+                if at - first_use.unwrap_or(at) > grace {
+                    sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                        .bind(&next.family_id)
+                        .bind(at)
+                        .execute(self.writer())
                         .await
-                        .map_err(backend_err)?
-                        .map(|r| r.try_get::<Option<i64>, _>("used_at"))
-                        .transpose()
-                        .map_err(backend_err)?
-                        .flatten();
-                    if at - used_at.unwrap_or(at) > grace {
-                        sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                            .bind(&next.family_id)
-                            .bind(at)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(backend_err)?;
-                        tx.commit().await.map_err(backend_err)?;
-                        return Ok(RefreshRotation::Reused);
-                    }
+                        .map_err(backend_err)?;
+                    return Ok(RefreshRotation::Reused);
                 }
-                Self::insert_refresh(&mut *tx, next).await?;
-                tx.commit().await.map_err(backend_err)?;
+                let mut conn = self.writer().acquire().await.map_err(backend_err)?;
+                Self::insert_refresh(&mut *conn, next).await?;
                 Ok(RefreshRotation::Rotated)
+            }
+
+            async fn refresh_token_with_user(
+                &self,
+                digest: &SecretDigest,
+            ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
+                let row = sqlx::query(
+                    "SELECT t.family_id, t.created_at AS t_created, t.expires_at AS t_expires, t.used_at, \
+                            f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, f.revoked_at, \
+                            u.sid, u.account_sid, u.email, u.password_hash, u.first_name, u.last_name, u.friendly_name, \
+                            u.created_at, u.updated_at \
+                     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+                     LEFT JOIN users u ON u.sid = f.user_sid WHERE t.digest = $1",
+                )
+                .bind(digest.to_hex())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let (token, family) = Self::refresh_parts(&r, digest)?;
+                let has_user: Option<String> = r.try_get("sid").map_err(backend_err)?;
+                let user = match has_user {
+                    Some(_) => Some(Self::user_row(&r)?),
+                    None => None,
+                };
+                Ok(Some((token, family, user)))
             }
 
             async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool> {
                 let done = sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(family_id)
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(backend_err)?;
                 Ok(done.rows_affected() > 0)
@@ -866,7 +887,7 @@ macro_rules! sql_store {
                 sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
                     .bind(jti)
                     .bind(expires_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(backend_err)?;
                 Ok(())
@@ -891,13 +912,13 @@ macro_rules! sql_store {
                     "DELETE FROM access_tokens WHERE expires_at < $1",
                     "DELETE FROM device_grants WHERE expires_at < $1 - 3600",
                 ] {
-                    n += sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(backend_err)?.rows_affected();
+                    n += sqlx::query(sql).bind(now).execute(self.writer()).await.map_err(backend_err)?.rows_affected();
                 }
                 Ok(n)
             }
 
             async fn update_signing_key(&self, kid: &str, retires_at: Option<i64>, expires_at: Option<i64>) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.writer().begin().await.map_err(backend_err)?;
                 let done = sqlx::query("UPDATE signing_keys SET retires_at = $2, expires_at = $3 WHERE kid = $1")
                     .bind(kid)
                     .bind(retires_at)
@@ -932,7 +953,7 @@ macro_rules! sql_store {
                 .bind(g.user_sid.as_ref().map(|u| u.as_str().to_owned()))
                 .bind(g.auth_time)
                 .bind(&g.device_id)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend_err)?;
                 Ok(())
@@ -964,7 +985,7 @@ macro_rules! sql_store {
                 .bind(status.as_str())
                 .bind(user.as_str())
                 .bind(auth_time)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend_err)?;
                 Ok(done.rows_affected() > 0)
@@ -975,7 +996,7 @@ macro_rules! sql_store {
                     .bind(digest.to_hex())
                     .bind(at)
                     .bind(interval)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(backend_err)?;
                 Ok(())
@@ -987,7 +1008,7 @@ macro_rules! sql_store {
                 )
                 .bind(digest.to_hex())
                 .bind(device_id)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend_err)?;
                 Ok(done.rows_affected() > 0)
@@ -1007,7 +1028,7 @@ macro_rules! sql_store {
                 .bind(t.issued_at)
                 .bind(t.expires_at)
                 .bind(t.revoked_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend_err)?;
                 Ok(())
@@ -1041,7 +1062,7 @@ macro_rules! sql_store {
                 let done = sqlx::query("UPDATE access_tokens SET revoked_at = $2 WHERE digest = $1 AND revoked_at IS NULL")
                     .bind(digest.to_hex())
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(backend_err)?;
                 Ok(done.rows_affected() > 0)
@@ -1050,14 +1071,28 @@ macro_rules! sql_store {
     };
 }
 
-/// The embedded default: one SQLite file in WAL mode.
+/// The embedded default: one SQLite file in WAL mode. SQLite takes one writer at a time, so
+/// writes go through a single connection and queue there instead of sleeping on the lock.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
 }
 
 /// PostgreSQL, for several nodes sharing one database.
 pub struct PgStore {
     pool: PgPool,
+}
+
+impl PgStore {
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 sql_store!(
@@ -1084,16 +1119,21 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(backend_err)?;
+        SQLITE_MIGRATIONS
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
             .map_err(backend_err)?;
-        SQLITE_MIGRATIONS
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 

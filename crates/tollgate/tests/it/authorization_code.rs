@@ -746,7 +746,11 @@ async fn refresh_rotation_grace_and_reuse(backend: Backend) {
     );
     // Refused requests do not spend the token, even long after the grace window.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(refresh(&app, &client, &t).await.status(), 200, "the token survived the refused requests");
+    assert_eq!(
+        refresh(&app, &client, &t).await.status(),
+        200,
+        "the token survived the refused requests"
+    );
 }
 
 async fn concurrent_refreshes_both_succeed(backend: Backend) {

@@ -74,7 +74,8 @@ async fn rotation_publishes_first_and_keeps_old_keys_until_their_tokens_expire(b
     app.verify_access_token(&before).await;
 
     // Rotated now: new tokens carry the new kid; tokens signed before still verify.
-    let now_key = rotate(&app, "0", "1").await;
+    // Configured for 5 s tokens, the CLI keeps the old key published 5 s after it stops signing.
+    let now_key = rotate(&app, "0", "5").await;
     let newest = now_key["kid"].as_str().expect("kid").to_owned();
     app.server.engine.sync().await.expect("sync");
     let after = token(&app).await;
@@ -87,7 +88,7 @@ async fn rotation_publishes_first_and_keeps_old_keys_until_their_tokens_expire(b
     );
 
     // Once its tokens have expired, the old key is no longer published.
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    tokio::time::sleep(Duration::from_millis(5500)).await;
     let jwks = app.get_json("/oauth/jwks").await;
     assert!(!published(&jwks).contains(&old_kid), "{jwks}");
     assert!(published(&jwks).contains(&newest));

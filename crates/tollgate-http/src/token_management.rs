@@ -76,30 +76,43 @@ fn fail(status: Option<StatusCode>, err: &OAuthError) -> Response {
     resp
 }
 
+/// Parses, authenticates the client (rate limited) and runs `op` for it.
+async fn handle<T, F>(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    op: F,
+) -> Result<T, Response>
+where
+    F: AsyncFnOnce(&tollgate_core::model::Client, &str, Option<&str>) -> Result<T, OAuthError>,
+{
+    let req = parse(headers, body).map_err(|(status, e)| fail(status, &e))?;
+    state
+        .limited(peer, async {
+            let client = state
+                .engine
+                .authenticate_for_token_management(req.client.as_ref())?;
+            op(&client, &req.token, req.hint.as_deref()).await
+        })
+        .await
+        .map_err(|e| fail(None, &e))
+}
+
 async fn revoke(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let req = match parse(&headers, body) {
-        Ok(r) => r,
-        Err((status, e)) => return fail(status, &e),
-    };
-    let result = state
-        .limited(peer, async {
-            let client = state
-                .engine
-                .authenticate_for_token_management(req.client.as_ref())?;
-            state
-                .engine
-                .revoke(&client, &req.token, req.hint.as_deref())
-                .await
-        })
-        .await;
-    match result {
+    let engine = state.engine.clone();
+    match handle(&state, peer, &headers, body, async |client, token, hint| {
+        engine.revoke(client, token, hint).await
+    })
+    .await
+    {
         Ok(()) => (StatusCode::OK, NO_STORE).into_response(),
-        Err(e) => fail(None, &e),
+        Err(resp) => resp,
     }
 }
 
@@ -109,23 +122,13 @@ async fn introspect(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let req = match parse(&headers, body) {
-        Ok(r) => r,
-        Err((status, e)) => return fail(status, &e),
-    };
-    let result = state
-        .limited(peer, async {
-            let client = state
-                .engine
-                .authenticate_for_token_management(req.client.as_ref())?;
-            state
-                .engine
-                .introspect(&client, &req.token, req.hint.as_deref())
-                .await
-        })
-        .await;
-    match result {
+    let engine = state.engine.clone();
+    match handle(&state, peer, &headers, body, async |client, token, hint| {
+        engine.introspect(client, token, hint).await
+    })
+    .await
+    {
         Ok(i) => (StatusCode::OK, NO_STORE, Json(i)).into_response(),
-        Err(e) => fail(None, &e),
+        Err(resp) => resp,
     }
 }

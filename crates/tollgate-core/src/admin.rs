@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use crate::clock::{Clock, Rng};
 use crate::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use crate::keys::{KeySealer, LoadedKey, SigningAlgorithm, StoredKey};
@@ -42,90 +40,6 @@ pub struct ClientSpec {
     pub access_token_ttl: Option<u32>,
 }
 
-/// A client as shown to its owner; `client_secret` only right after create or rotate.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientView {
-    pub client_id: ClientId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-    pub friendly_name: String,
-    pub account_sid: AccountSid,
-    pub grant_types: Vec<GrantType>,
-    pub redirect_uris: Vec<String>,
-    pub scopes: Vec<String>,
-    pub audiences: Vec<String>,
-    pub public: bool,
-    pub token_format: TokenFormat,
-    pub access_token_ttl: Option<u32>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl ClientView {
-    pub fn new(c: &Client, secret: Option<&Secret>) -> Self {
-        Self {
-            client_id: c.id.clone(),
-            client_secret: secret.map(|s| s.expose().to_owned()),
-            friendly_name: c.friendly_name.clone(),
-            account_sid: c.account_sid.clone(),
-            grant_types: c.grant_types.clone(),
-            redirect_uris: c.redirect_uris.clone(),
-            scopes: c.scopes.clone(),
-            audiences: c.audiences.clone(),
-            public: c.is_public(),
-            token_format: c.token_format,
-            access_token_ttl: c.access_token_ttl,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AccountView {
-    pub account_sid: AccountSid,
-    pub organization_sid: OrganizationSid,
-    pub friendly_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_token: Option<String>,
-    pub created_at: i64,
-}
-
-impl AccountView {
-    pub fn new(a: &Account, token: Option<&Secret>) -> Self {
-        Self {
-            account_sid: a.sid.clone(),
-            organization_sid: a.organization_sid.clone(),
-            friendly_name: a.friendly_name.clone(),
-            auth_token: token.map(|t| t.expose().to_owned()),
-            created_at: a.created_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct KeyView {
-    pub kid: String,
-    pub algorithm: &'static str,
-    pub created_at: i64,
-    pub activates_at: i64,
-    pub retires_at: Option<i64>,
-    pub expires_at: Option<i64>,
-}
-
-impl From<&StoredKey> for KeyView {
-    fn from(k: &StoredKey) -> Self {
-        Self {
-            kid: k.kid.clone(),
-            algorithm: k.algorithm.as_str(),
-            created_at: k.created_at,
-            activates_at: k.activates_at,
-            retires_at: k.retires_at,
-            expires_at: k.expires_at,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct UserSpec {
     pub email: String,
@@ -134,32 +48,6 @@ pub struct UserSpec {
     pub last_name: Option<String>,
     pub friendly_name: Option<String>,
     pub account_sid: Option<AccountSid>,
-}
-
-/// A user as shown to administrators: never the password hash.
-#[derive(Debug, Clone, Serialize)]
-pub struct UserView {
-    pub user_sid: UserSid,
-    pub account_sid: AccountSid,
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub friendly_name: Option<String>,
-    pub created_at: i64,
-}
-
-impl From<&User> for UserView {
-    fn from(u: &User) -> Self {
-        Self {
-            user_sid: u.sid.clone(),
-            account_sid: u.account_sid.clone(),
-            email: u.email.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            friendly_name: u.friendly_name.clone(),
-            created_at: u.created_at,
-        }
-    }
 }
 
 pub struct Admin {
@@ -173,8 +61,13 @@ impl Admin {
         Self { store, clock, rng }
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    pub async fn user_by_email(&self, email: &str) -> AdminResult<Option<User>> {
+        Ok(self.store.user_by_email(email).await?)
+    }
+
+    /// A random secret from this administrator's generator (demo passwords).
+    pub fn generate_secret(&self) -> Secret {
+        Secret::generate(self.rng.as_ref())
     }
 
     /// Creates an account, in `organization` or in a new organization of its own.

@@ -18,9 +18,13 @@ use crate::token::{AccessTokenClaims, Audience, Issued};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-#[derive(Debug, Clone)]
+/// The engine's settings; the server's configuration embeds them (flattened), so a setting is
+/// named once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct EngineConfig {
-    /// Public base URL, no trailing slash; the `iss` of every token.
+    /// Public base URL, no trailing slash; the `iss` of every token. Empty in configuration
+    /// means `http://<listen address>`.
     pub issuer: String,
     pub access_token_ttl: u32,
     pub signing_algorithm: SigningAlgorithm,
@@ -36,6 +40,12 @@ pub struct EngineConfig {
     pub device_code_ttl: u32,
     /// …and are polled at most this often (seconds) unless slowed down.
     pub device_poll_interval: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self::new("")
+    }
 }
 
 impl EngineConfig {
@@ -86,17 +96,15 @@ pub struct Engine {
     pub(crate) store: Arc<dyn Store>,
     directory: Directory,
     keys: KeyRing,
-    sealer: KeySealer,
+    pub(crate) sealer: KeySealer,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     cursor: Mutex<ChangeCursor>,
     /// JWT access tokens whose signature already checked out, by digest, with the signing kid:
     /// introspecting the same token again skips the signature check (never the expiry,
     /// revocation or key-still-published checks).
-    pub(crate) verified: dashmap::DashMap<
-        crate::secret::SecretDigest,
-        (String, crate::introspection::AccessTokenInfo),
-    >,
+    pub(crate) verified:
+        dashmap::DashMap<crate::secret::SecretDigest, (String, crate::token::AccessTokenInfo)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,10 +165,6 @@ impl Engine {
         &self.config.issuer
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     /// Administrative operations on this engine's store.
     pub fn admin(&self) -> crate::admin::Admin {
         crate::admin::Admin::new(self.store.clone(), self.clock.clone(), self.rng.clone())
@@ -168,6 +172,10 @@ impl Engine {
 
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    pub fn rng(&self) -> &dyn Rng {
+        self.rng.as_ref()
     }
 
     pub fn key_set(&self) -> Arc<KeySet> {

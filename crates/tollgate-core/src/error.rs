@@ -23,9 +23,10 @@ pub enum ErrorKind {
     InvalidToken,
     /// RFC 6750: the bearer token lacks a needed scope.
     InsufficientScope,
-    /// Rate limited until the given Unix time.
+    /// Rate limited until the given Unix time, `retry_after` seconds from when it was refused.
     TooManyRequests {
         until: i64,
+        retry_after: i64,
     },
     ServerError,
 }

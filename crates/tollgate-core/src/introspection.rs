@@ -2,7 +2,7 @@
 //! check userinfo uses. JWT and opaque access tokens and refresh tokens are all understood.
 
 use jsonwebtoken::Validation;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::engine::Engine;
 use crate::error::{ErrorKind, OAuthError};
@@ -10,34 +10,7 @@ use crate::ids::ClientId;
 use crate::model::Client;
 use crate::secret::SecretDigest;
 
-/// An access token that is ours, unexpired and unrevoked.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct AccessTokenInfo {
-    pub iss: String,
-    pub sub: String,
-    #[serde(default)]
-    pub aud: serde_json::Value,
-    pub client_id: String,
-    #[serde(default)]
-    pub scope: String,
-    pub iat: i64,
-    #[serde(default)]
-    pub nbf: Option<i64>,
-    pub exp: i64,
-    pub jti: String,
-    #[serde(default)]
-    pub account_sid: Option<String>,
-}
-
-impl AccessTokenInfo {
-    pub fn scopes(&self) -> Vec<String> {
-        self.scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    }
-}
+pub use crate::token::AccessTokenInfo;
 
 /// RFC 7662 response; inactive tokens carry nothing but `active: false`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Rng, random_bytes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(try_from = "String", into = "String")]
 pub enum SigningAlgorithm {
     #[default]
     ES256,
@@ -36,6 +37,19 @@ impl SigningAlgorithm {
             SigningAlgorithm::EdDSA => "EdDSA",
             SigningAlgorithm::RS256 => "RS256",
         }
+    }
+}
+
+impl TryFrom<String> for SigningAlgorithm {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<SigningAlgorithm> for String {
+    fn from(a: SigningAlgorithm) -> Self {
+        a.as_str().to_owned()
     }
 }
 

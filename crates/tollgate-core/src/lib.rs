@@ -14,6 +14,7 @@ mod grants;
 pub mod ids;
 pub mod introspection;
 pub mod keys;
+pub mod maintenance;
 pub mod model;
 pub mod oidc;
 pub mod password;
@@ -23,6 +24,6 @@ pub mod session;
 pub mod store;
 pub mod token;
 
-pub use clock::{Clock, Rng, SystemClock, SystemRng};
+pub use clock::{Clock, OffsetClock, Rng, SystemClock, SystemRng};
 pub use engine::{Engine, EngineConfig};
 pub use error::{ErrorKind, OAuthError};

@@ -1,6 +1,6 @@
 //! Access-token claims (RFC 9068) and what a grant hands back to the dialect.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `aud` is a single string when there is one audience, an array otherwise (RFC 7519 4.1.3).
 #[derive(Debug, Clone, Serialize)]
@@ -52,5 +52,34 @@ pub struct Issued {
 impl Issued {
     pub fn access_token_expires_at(&self) -> i64 {
         self.issued_at + self.expires_in
+    }
+}
+
+/// An access token that is ours, unexpired and unrevoked.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct AccessTokenInfo {
+    pub iss: String,
+    pub sub: String,
+    #[serde(default)]
+    pub aud: serde_json::Value,
+    pub client_id: String,
+    #[serde(default)]
+    pub scope: String,
+    pub iat: i64,
+    #[serde(default)]
+    pub nbf: Option<i64>,
+    pub exp: i64,
+    pub jti: String,
+    #[serde(default)]
+    pub account_sid: Option<String>,
+}
+
+impl AccessTokenInfo {
+    pub fn scopes(&self) -> Vec<String> {
+        self.scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 }

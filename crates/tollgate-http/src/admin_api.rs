@@ -4,9 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,8 +16,10 @@ use tollgate_core::model::{Account, Client, GrantType, TokenFormat};
 use tollgate_core::secret::Secret;
 use tollgate_core::{ErrorKind, OAuthError};
 
-use crate::params::{self, Authorization, BodyError, BodyType};
-use crate::render::{self, Dialect, NO_STORE, rfc2822};
+use crate::error::Rejection;
+use crate::extract::{json_body, read_bytes};
+use crate::params::{self, Authorization};
+use crate::render::{self, NO_STORE, rfc2822};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -55,16 +55,18 @@ impl From<AdminError> for ApiError {
     }
 }
 
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        ApiError::OAuth(r.error)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::NotFound => render::twilio_plain(
-                20404,
-                StatusCode::NOT_FOUND,
-                "The requested resource was not found",
-            ),
+            ApiError::NotFound => render::twilio_not_found(),
             ApiError::OAuth(e) => {
-                let mut resp = render::error(Dialect::Twilio, &e);
+                let mut resp = render::twilio_error(&e);
                 if matches!(e.kind, ErrorKind::InvalidClient) {
                     resp.headers_mut().insert(
                         header::WWW_AUTHENTICATE,
@@ -150,27 +152,11 @@ struct AppBody {
     public: Option<bool>,
 }
 
-fn json_body(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<AppBody, ApiError> {
-    let body = params::body(body).map_err(|e| {
-        OAuthError::invalid_request(match e {
-            BodyError::TooLarge => "request body is too large",
-            BodyError::Unreadable => "request body could not be read",
-        })
-    })?;
-    if body.is_empty() {
-        return Ok(AppBody::default());
-    }
-    if params::body_type(headers) != BodyType::Json {
-        return Err(OAuthError::invalid_request("the body must be application/json").into());
-    }
-    serde_json::from_slice(&body).map_err(|e| {
-        let mut m = e.to_string();
-        m.truncate(200);
-        OAuthError::invalid_request(format!("malformed JSON body: {m}")).into()
-    })
+/// An app body: JSON, or nothing.
+async fn app_body(req: Request) -> Result<AppBody, ApiError> {
+    let headers = req.headers().clone();
+    let bytes = read_bytes(req, &()).await?;
+    Ok(json_body(&headers, &bytes)?)
 }
 
 /// The caller's own app, or 404 (another account's app is indistinguishable from none).
@@ -191,11 +177,10 @@ async fn synced(state: &AppState) -> Result<(), ApiError> {
 async fn create(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
-    let b = json_body(&headers, body)?;
+    let account = account(&state, peer, req.headers()).await?;
+    let b = app_body(req).await?;
     let spec = ClientSpec {
         friendly_name: b
             .friendly_name
@@ -251,12 +236,11 @@ async fn update(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(sid): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
+    let account = account(&state, peer, req.headers()).await?;
     let current = own_app(&state, &account, &sid).await?;
-    let b = json_body(&headers, body)?;
+    let b = app_body(req).await?;
     if b.public.is_some_and(|p| p != current.is_public()) {
         return Err(OAuthError::invalid_request(
             "an app cannot change between public and confidential",

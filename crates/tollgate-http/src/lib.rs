@@ -1,38 +1,64 @@
-//! Tollgate's HTTP surface. Each dialect module owns its routes and maps engine results to
-//! its own status codes and bodies; handlers stay thin.
+//! Tollgate's HTTP surface. Each dialect is one unit under [`dialects`] implementing
+//! [`dialect::Dialect`]; the generic handlers (`token`, `device`, `userinfo`,
+//! `token_management`, `pages`) do the work for every dialect, and return [`error::HttpError`]
+//! or [`error::PageError`].
 
 pub mod admin_api;
 pub mod device;
-pub mod discovery;
+pub mod dialect;
+pub mod dialects;
+pub mod error;
+pub mod extract;
 pub mod limiter;
 pub mod pages;
 pub mod params;
 pub mod render;
-pub mod standard;
 pub mod state;
+pub mod token;
 pub mod token_management;
-pub mod twilio;
 pub mod userinfo;
 
+use std::sync::Arc;
+
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use state::AppState;
 
+use crate::dialect::{Dialect, Registry};
+
 /// The largest request body any endpoint accepts.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(standard::router())
-        .merge(twilio::router())
+/// Collects the dialects' routes and registrations.
+struct Dialects {
+    router: Router<AppState>,
+    registry: Registry,
+}
+
+impl Dialects {
+    fn with<D: Dialect>(mut self) -> Self {
+        self.router = self.router.merge(D::routes());
+        self.registry.register::<D>();
+        self
+    }
+}
+
+pub fn app(mut state: AppState) -> Router {
+    let dialects = Dialects {
+        router: Router::new(),
+        registry: Registry::default(),
+    }
+    .with::<dialects::Standard>()
+    .with::<dialects::TwilioV2>()
+    .with::<dialects::TwilioV1>();
+    state.dialects = Arc::new(dialects.registry);
+    dialects
+        .router
         .merge(pages::router())
-        .merge(userinfo::router())
-        .merge(device::api_router())
-        .merge(token_management::router())
         .merge(admin_api::router())
         .route("/healthz", axum::routing::get(healthz))
         .fallback(fallback)
@@ -49,24 +75,16 @@ async fn healthz() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
-fn is_twilio(uri: &Uri) -> bool {
-    let p = uri.path();
-    p.starts_with("/v1/") || p.starts_with("/v2/")
+async fn fallback(State(state): State<AppState>, uri: Uri) -> Response {
+    state
+        .dialects
+        .not_found(uri.path())
+        .unwrap_or_else(dialects::standard::not_found)
 }
 
-async fn fallback(uri: Uri) -> Response {
-    if is_twilio(&uri) {
-        return twilio::not_found().await;
-    }
-    let body = serde_json::json!({"error": "not_found", "error_description": "no such endpoint"});
-    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
-}
-
-async fn method_not_allowed(uri: Uri) -> Response {
-    if is_twilio(&uri) {
-        return render::twilio_plain(20004, StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
-    }
-    let body =
-        serde_json::json!({"error": "invalid_request", "error_description": "method not allowed"});
-    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+async fn method_not_allowed(State(state): State<AppState>, uri: Uri) -> Response {
+    state
+        .dialects
+        .method_not_allowed(uri.path())
+        .unwrap_or_else(<dialects::Standard as Dialect>::method_not_allowed)
 }

@@ -1,18 +1,22 @@
 //! Request parsing shared by the dialects: form bodies with repeated-parameter detection,
 //! HTTP Basic credentials, content types.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tollgate_core::OAuthError;
+use tollgate_core::authorize::AuthorizeParams;
+use tollgate_core::ids::AccountSid;
 
 /// Decoded `application/x-www-form-urlencoded` pairs, in order.
 #[derive(Debug, Default)]
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
+    pub const fn empty() -> Self {
+        Self(Vec::new())
+    }
+
     pub fn parse(raw: &[u8]) -> Self {
         Self(
             form_urlencoded::parse(raw)
@@ -62,6 +66,21 @@ impl Params {
     }
 }
 
+/// An authorization request in RFC 6749's snake_case names (the standard and v2 dialects).
+pub fn snake_case_authorize(p: &Params) -> Result<AuthorizeParams, OAuthError> {
+    Ok(AuthorizeParams {
+        response_type: p.one("response_type")?,
+        client_id: p.one("client_id")?,
+        redirect_uri: p.one("redirect_uri")?,
+        scope: p.one("scope")?,
+        state: p.one("state")?,
+        nonce: p.one("nonce")?,
+        code_challenge: p.one("code_challenge")?,
+        code_challenge_method: p.one("code_challenge_method")?,
+        prompt: p.one("prompt")?,
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyType {
     Form,
@@ -90,22 +109,8 @@ pub fn body_type(headers: &HeaderMap) -> BodyType {
     }
 }
 
-/// Why a body could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyError {
-    TooLarge,
-    Unreadable,
-}
-
-pub fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, BodyError> {
-    body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            BodyError::TooLarge
-        } else {
-            BodyError::Unreadable
-        }
-    })
-}
+/// An HTTP Basic user and password.
+pub type UserPass = (String, String);
 
 /// What the `Authorization` header carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +120,29 @@ pub enum Authorization {
     Basic(String, String),
     /// Another scheme; the token endpoints ignore it.
     Other,
+}
+
+impl Authorization {
+    /// HTTP Basic user and password, if that is what the header carried.
+    pub fn basic(&self) -> Option<(String, String)> {
+        match self {
+            Authorization::Basic(user, pass) => Some((user.clone(), pass.clone())),
+            _ => None,
+        }
+    }
+
+    /// Twilio's rule for HTTP Basic: a user that is an Account SID carries account
+    /// credentials (`AccountSid:AuthToken`); any other user is a client. Returns
+    /// `(account credentials, client credentials)`.
+    pub fn split_account(&self) -> (Option<UserPass>, Option<UserPass>) {
+        match self {
+            Authorization::Basic(user, pass) if AccountSid::parse(user).is_ok() => {
+                (Some((user.clone(), pass.clone())), None)
+            }
+            Authorization::Basic(user, pass) => (None, Some((user.clone(), pass.clone()))),
+            Authorization::None | Authorization::Other => (None, None),
+        }
+    }
 }
 
 pub fn authorization(headers: &HeaderMap) -> Result<Authorization, OAuthError> {

@@ -5,6 +5,7 @@ use tollgate_core::engine::TokenRequest;
 use tollgate_core::token::Issued;
 use tollgate_core::{Engine, ErrorKind, OAuthError};
 
+use crate::dialect::Registry;
 use crate::limiter::AuthFailureLimiter;
 
 /// Shared by every handler.
@@ -14,6 +15,8 @@ pub struct AppState {
     pub auth_limiter: Arc<AuthFailureLimiter>,
     /// Wrong device user codes, per IP address and per browser session.
     pub device_code_limiter: Arc<AuthFailureLimiter<String>>,
+    /// The registered dialects, for the pages and fallbacks they share.
+    pub dialects: Arc<Registry>,
 }
 
 impl AppState {
@@ -22,13 +25,19 @@ impl AppState {
             engine,
             auth_limiter: Arc::new(AuthFailureLimiter::per_minute(auth_failures_per_minute)),
             device_code_limiter: Arc::new(AuthFailureLimiter::per_minute(auth_failures_per_minute)),
+            dialects: Arc::new(Registry::default()),
         }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.engine.clock().now()
     }
 
     /// Runs a token request through the failure rate limiter and the engine.
     pub async fn token(&self, peer: SocketAddr, req: TokenRequest) -> Result<Issued, OAuthError> {
         self.limited(peer, self.engine.token(req)).await
     }
+
     /// Runs any client-authenticating engine call through the failure rate limiter.
     pub async fn limited<T>(
         &self,
@@ -36,24 +45,33 @@ impl AppState {
         call: impl std::future::Future<Output = Result<T, OAuthError>>,
     ) -> Result<T, OAuthError> {
         let ip: IpAddr = peer.ip();
-        let now = self.engine.clock().now();
+        let now = self.now();
         if let Err(until) = self.auth_limiter.check(ip, now) {
-            return Err(too_many(until));
+            return Err(too_many(until, now));
         }
         let result = call.await;
         if let Err(e) = &result
             && e.kind == ErrorKind::InvalidClient
             && let Some(until) = self.auth_limiter.failed(ip, now)
         {
-            return Err(too_many(until));
+            return Err(too_many(until, now));
         }
         result
     }
+
+    /// Forgets idle limiter entries; called by the maintenance loop.
+    pub fn prune_limiters(&self, now: i64) {
+        self.auth_limiter.prune(now);
+        self.device_code_limiter.prune(now);
+    }
 }
 
-fn too_many(until: i64) -> OAuthError {
+fn too_many(until: i64, now: i64) -> OAuthError {
     OAuthError::new(
-        ErrorKind::TooManyRequests { until },
+        ErrorKind::TooManyRequests {
+            until,
+            retry_after: (until - now).max(1),
+        },
         "too many failed authentication attempts from this address; try again later",
     )
 }

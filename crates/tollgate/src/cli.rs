@@ -4,14 +4,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
-use tollgate_core::admin::{
-    AccountView, AdminError, ClientSpec, ClientView, KeyView, UserSpec, UserView,
-};
+use tollgate_core::admin::{AdminError, ClientSpec, UserSpec};
 use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::model::{GrantType, TokenFormat};
 
 use crate::config::{Config, Overrides};
-use crate::server::{self, Context, ServerError};
+use crate::server::{self, Context, Deps, ServerError};
+use crate::views::{AccountView, ClientView, KeyView, UserView};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -280,7 +279,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 }
 
 pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliError> {
-    let ctx = Context::open(config).await?;
+    let ctx = Context::open(config, Deps::system()).await?;
     let admin = ctx.admin();
     Ok(match command {
         Command::Serve(_) => unreachable_serve(),
@@ -454,11 +453,16 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
                 Some(a) => a
                     .parse()
                     .map_err(|e: String| CliError::Server(ServerError::Config(e)))?,
-                None => ctx.signing_algorithm()?,
+                None => ctx.config.engine.signing_algorithm,
             };
             let ahead = i64::from(publish_ahead.unwrap_or(ctx.config.key_publish_ahead_secs));
             let key = admin
-                .rotate_signing_key(alg, &ctx.sealer()?, ahead, ctx.config.access_token_ttl)
+                .rotate_signing_key(
+                    alg,
+                    &ctx.sealer()?,
+                    ahead,
+                    ctx.config.engine.access_token_ttl,
+                )
                 .await?;
             let v = KeyView::from(&key);
             let text = format!(
@@ -591,18 +595,10 @@ async fn demo_user(
     admin: &tollgate_core::admin::Admin,
 ) -> Result<Option<(String, String)>, CliError> {
     const EMAIL: &str = "demo@example.com";
-    if admin
-        .store()
-        .user_by_email(EMAIL)
-        .await
-        .map_err(AdminError::from)?
-        .is_some()
-    {
+    if admin.user_by_email(EMAIL).await?.is_some() {
         return Ok(None);
     }
-    let password = tollgate_core::secret::Secret::generate(&tollgate_core::SystemRng::default())
-        .expose()[..16]
-        .to_owned();
+    let password = admin.generate_secret().expose()[..16].to_owned();
     admin
         .create_user(UserSpec {
             email: EMAIL.into(),

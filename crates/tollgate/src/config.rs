@@ -5,40 +5,25 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use tollgate_core::EngineConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Config {
     /// address:port to listen on.
     pub listen: String,
-    /// Public base URL; `http://<listen>` when unset.
-    pub issuer: Option<String>,
     /// `sqlite://…` or `postgres://…`; an SQLite file in `data_dir` when unset.
     pub database_url: Option<String>,
     /// Holds the SQLite file and the key-encryption key file.
     pub data_dir: PathBuf,
-    /// Default access-token lifetime in seconds.
-    pub access_token_ttl: u32,
-    /// Refresh-token lifetime in seconds.
-    pub refresh_token_ttl: u32,
-    /// Two uses of one refresh token within this many seconds both succeed.
-    pub refresh_grace_secs: u32,
-    /// Authorization-code lifetime in seconds.
-    pub code_ttl: u32,
-    /// Browser sessions end after this many idle seconds…
-    pub session_idle_secs: u32,
-    /// …or this many seconds after login.
-    pub session_lifetime_secs: u32,
-    /// Device codes (RFC 8628) live this many seconds…
-    pub device_code_ttl: u32,
-    /// …and may be polled this often.
-    pub device_poll_interval: u32,
+    /// Issuer, token lifetimes, grace windows and the signing algorithm, as the engine takes
+    /// them (an empty `issuer` means `http://<listen>`).
+    #[serde(flatten)]
+    pub engine: EngineConfig,
     /// Rotate the signing key automatically after this many days (0: never).
     pub key_rotation_days: u32,
     /// A new key is published this many seconds before it starts signing.
     pub key_publish_ahead_secs: u32,
-    /// ES256 (default), EdDSA or RS256.
-    pub signing_algorithm: String,
     /// base64url of 32 bytes; seals signing keys at rest. When unset, read from (or created in)
     /// `<data_dir>/key-encryption.key`.
     pub key_encryption_key: Option<String>,
@@ -54,20 +39,11 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
-            issuer: None,
             database_url: None,
             data_dir: PathBuf::from("./tollgate-data"),
-            access_token_ttl: 3600,
-            refresh_token_ttl: 30 * 24 * 3600,
-            refresh_grace_secs: 10,
-            code_ttl: 60,
-            session_idle_secs: 30 * 60,
-            session_lifetime_secs: 12 * 3600,
-            device_code_ttl: 600,
-            device_poll_interval: 5,
+            engine: EngineConfig::default(),
             key_rotation_days: 90,
             key_publish_ahead_secs: 600,
-            signing_algorithm: "ES256".into(),
             key_encryption_key: None,
             auth_failures_per_minute: 20,
             sync_interval_ms: 500,
@@ -124,6 +100,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollgate_core::keys::SigningAlgorithm;
 
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
@@ -141,9 +118,9 @@ mod tests {
             };
             let c = Config::load(Some(Path::new("t.toml")), &flags).map_err(|e| *e)?;
             assert_eq!(c.listen, "127.0.0.1:3");
-            assert_eq!(c.access_token_ttl, 120);
+            assert_eq!(c.engine.access_token_ttl, 120);
             assert_eq!(c.log, "warn");
-            assert_eq!(c.signing_algorithm, "ES256");
+            assert_eq!(c.engine.signing_algorithm, SigningAlgorithm::ES256);
             Ok(())
         });
     }

@@ -13,9 +13,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tollgate_core::admin::Admin;
 use tollgate_core::clock::random_bytes;
-use tollgate_core::keys::{KeySealer, SigningAlgorithm};
+use tollgate_core::keys::KeySealer;
+use tollgate_core::maintenance::{Maintenance, RotationPolicy};
 use tollgate_core::store::Store;
-use tollgate_core::{Clock, Engine, EngineConfig, Rng, SystemClock, SystemRng};
+use tollgate_core::{Clock, Engine, Rng, SystemClock, SystemRng};
 use tollgate_http::AppState;
 
 use crate::config::Config;
@@ -36,7 +37,23 @@ pub enum ServerError {
     Key(#[from] tollgate_core::keys::KeyError),
 }
 
-/// What every command needs: the store and the key sealer, with real time and randomness.
+/// Time and randomness, injected: the system's in production, controllable in tests.
+#[derive(Clone)]
+pub struct Deps {
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+}
+
+impl Deps {
+    pub fn system() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(SystemRng::default()),
+        }
+    }
+}
+
+/// What every command needs: the store and the key sealer, with injected time and randomness.
 pub struct Context {
     pub config: Config,
     pub store: Arc<dyn Store>,
@@ -45,7 +62,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub async fn open(config: Config) -> Result<Self, ServerError> {
+    pub async fn open(config: Config, deps: Deps) -> Result<Self, ServerError> {
         if config.uses_sqlite_default() {
             create_private_dir(&config.data_dir)?;
         }
@@ -53,20 +70,13 @@ impl Context {
         Ok(Self {
             config,
             store,
-            clock: Arc::new(SystemClock),
-            rng: Arc::new(SystemRng::default()),
+            clock: deps.clock,
+            rng: deps.rng,
         })
     }
 
     pub fn admin(&self) -> Admin {
         Admin::new(self.store.clone(), self.clock.clone(), self.rng.clone())
-    }
-
-    pub fn signing_algorithm(&self) -> Result<SigningAlgorithm, ServerError> {
-        self.config
-            .signing_algorithm
-            .parse()
-            .map_err(ServerError::Config)
     }
 
     /// The key-encryption key: from configuration, else from `<data_dir>/key-encryption.key`
@@ -134,7 +144,7 @@ pub struct RunningServer {
     pub context: Context,
     shutdown: watch::Sender<bool>,
     serve: JoinHandle<std::io::Result<()>>,
-    sync: JoinHandle<()>,
+    maintenance: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -145,14 +155,14 @@ impl RunningServer {
     /// Graceful shutdown: stop accepting, finish in-flight requests.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        self.sync.abort();
+        self.maintenance.abort();
         self.serve.await.unwrap_or(Ok(()))
     }
 
     /// Runs until the serving task ends (it ends on `stop` or an I/O failure).
     pub async fn wait(self) -> std::io::Result<()> {
         let result = self.serve.await.unwrap_or(Ok(()));
-        self.sync.abort();
+        self.maintenance.abort();
         result
     }
 
@@ -161,33 +171,24 @@ impl RunningServer {
     }
 }
 
-/// Opens the store, loads keys and clients, binds and starts serving.
+/// Opens the store, loads keys and clients, binds and starts serving, with system time and
+/// randomness.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    start_with(config, Deps::system()).await
+}
+
+/// The same with injected time and randomness.
+pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, ServerError> {
     let listener = TcpListener::bind(&config.listen)
         .await
         .map_err(|e| ServerError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     let addr = listener.local_addr()?;
-    let context = Context::open(config).await?;
-    let issuer = context
-        .config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"))
-        .trim_end_matches('/')
-        .to_owned();
-    let c = &context.config;
-    let engine_config = EngineConfig {
-        issuer,
-        access_token_ttl: c.access_token_ttl,
-        signing_algorithm: context.signing_algorithm()?,
-        refresh_token_ttl: c.refresh_token_ttl,
-        refresh_grace_secs: c.refresh_grace_secs,
-        code_ttl: c.code_ttl,
-        session_idle_secs: c.session_idle_secs,
-        session_lifetime_secs: c.session_lifetime_secs,
-        device_code_ttl: c.device_code_ttl,
-        device_poll_interval: c.device_poll_interval,
-    };
+    let context = Context::open(config, deps).await?;
+    let mut engine_config = context.config.engine.clone();
+    if engine_config.issuer.is_empty() {
+        engine_config.issuer = format!("http://{addr}");
+    }
+    engine_config.issuer = engine_config.issuer.trim_end_matches('/').to_owned();
     let engine = Arc::new(
         Engine::start(
             engine_config,
@@ -198,7 +199,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         )
         .await?,
     );
-    switch_algorithm_if_needed(&context, &engine).await?;
+    engine.switch_algorithm_if_needed().await?;
     let state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
     let app = tollgate_http::app(state.clone());
 
@@ -217,19 +218,15 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         })
         .await
     });
-    let rotation = Rotation {
-        admin: context.admin(),
-        sealer: context.sealer()?,
-        algorithm: context.signing_algorithm()?,
-        every_secs: i64::from(context.config.key_rotation_days) * 86_400,
-        publish_ahead: i64::from(context.config.key_publish_ahead_secs),
-        default_ttl: context.config.access_token_ttl,
+    let c = &context.config;
+    let rotation = RotationPolicy {
+        every_secs: i64::from(c.key_rotation_days) * 86_400,
+        publish_ahead_secs: i64::from(c.key_publish_ahead_secs),
     };
-    let sync = tokio::spawn(sync_loop(
-        state,
-        rotation,
-        Duration::from_millis(context.config.sync_interval_ms.max(50)),
-    ));
+    let sync_every = Duration::from_millis(c.sync_interval_ms.max(50));
+    let maintenance = Maintenance::new(engine.clone(), rotation, sync_every)
+        .on_prune(Box::new(move |now| state.prune_limiters(now)));
+    let maintenance = tokio::spawn(maintenance.run());
     tracing::info!(%addr, backend = context.store.backend(), "listening");
     Ok(RunningServer {
         addr,
@@ -237,97 +234,6 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         context,
         shutdown,
         serve,
-        sync,
+        maintenance,
     })
-}
-
-/// A configured algorithm that differs from the signing key's takes over at once: there is no
-/// older token of the new algorithm for clients to be caught out by.
-async fn switch_algorithm_if_needed(context: &Context, engine: &Engine) -> Result<(), ServerError> {
-    let wanted = context.signing_algorithm()?;
-    let keys = engine.key_set();
-    let current = keys
-        .signing_key(context.clock.now())
-        .map(|k| k.stored.algorithm);
-    if current != Some(wanted) {
-        let key = context
-            .admin()
-            .rotate_signing_key(
-                wanted,
-                &context.sealer()?,
-                0,
-                context.config.access_token_ttl,
-            )
-            .await?;
-        tracing::info!(kid = %key.kid, alg = wanted.as_str(), "switched signing algorithm");
-        engine.reload_keys().await?;
-    }
-    Ok(())
-}
-
-/// The automatic key-rotation schedule.
-struct Rotation {
-    admin: Admin,
-    sealer: KeySealer,
-    algorithm: SigningAlgorithm,
-    every_secs: i64,
-    publish_ahead: i64,
-    default_ttl: u32,
-}
-
-impl Rotation {
-    async fn run(&self, now: i64) -> Result<(), tollgate_core::admin::AdminError> {
-        self.admin.prune_signing_keys().await?;
-        if self.every_secs <= 0 {
-            return Ok(());
-        }
-        let newest = self
-            .admin
-            .keys()
-            .await?
-            .iter()
-            .map(|k| k.created_at)
-            .max()
-            .unwrap_or(0);
-        if newest + self.every_secs <= now {
-            let key = self
-                .admin
-                .rotate_signing_key(
-                    self.algorithm,
-                    &self.sealer,
-                    self.publish_ahead,
-                    self.default_ttl,
-                )
-                .await?;
-            tracing::info!(kid = %key.kid, "rotated the signing key on schedule");
-        }
-        Ok(())
-    }
-}
-
-/// Keeps caches in step with the store and prunes old state.
-async fn sync_loop(state: AppState, rotation: Rotation, every: Duration) {
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_prune = 0i64;
-    loop {
-        ticker.tick().await;
-        if let Err(e) = state.engine.sync().await {
-            tracing::warn!(error = %e, "could not read changes from the store");
-        }
-        let now = state.engine.clock().now();
-        if now - last_prune >= 60 {
-            last_prune = now;
-            state.auth_limiter.prune(now);
-            if let Err(e) = state.engine.store().prune_changes(now - 3600).await {
-                tracing::warn!(error = %e, "could not prune the change log");
-            }
-            if let Err(e) = state.engine.store().prune_expired(now).await {
-                tracing::warn!(error = %e, "could not prune expired codes and tokens");
-            }
-            if let Err(e) = rotation.run(now).await {
-                tracing::warn!(error = %e, "key rotation failed");
-            }
-        }
-    }
 }

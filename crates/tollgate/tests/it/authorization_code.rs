@@ -1,8 +1,6 @@
 //! The authorization code flow: pages, PKCE, code redemption on every dialect, refresh
 //! rotation, OpenID Connect.
 
-use std::time::Duration;
-
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -556,7 +554,7 @@ async fn codes_are_single_use_and_bound(backend: Backend) {
 }
 
 async fn codes_expire(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.code_ttl = 1).await else {
+    let Some(app) = spawn_app_with(backend, |c| c.engine.code_ttl = 1).await else {
         return;
     };
     let client = app.code_client(false).await;
@@ -570,7 +568,7 @@ async fn codes_expire(backend: Backend) {
         "ex@example.com",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.advance(2);
     let err = json(redeem(&app, &client, &code, Some(VERIFIER)).await, 400).await;
     assert_eq!(err["error"], "invalid_grant");
     assert!(
@@ -668,7 +666,7 @@ async fn redirect_uri_is_never_an_open_redirect(backend: Backend) {
 }
 
 async fn refresh_rotation_grace_and_reuse(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.refresh_grace_secs = 1).await else {
+    let Some(app) = spawn_app_with(backend, |c| c.engine.refresh_grace_secs = 1).await else {
         return;
     };
     let client = app.code_client(false).await;
@@ -703,7 +701,7 @@ async fn refresh_rotation_grace_and_reuse(backend: Backend) {
         .to_owned();
 
     // A third use after the window is theft: refused, and the whole family is revoked.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.advance(2);
     let err = json(refresh(&app, &client, &a).await, 400).await;
     assert_eq!(err["error"], "invalid_grant");
     for t in [&b2, &c] {
@@ -745,7 +743,7 @@ async fn refresh_rotation_grace_and_reuse(backend: Backend) {
         "invalid_grant"
     );
     // Refused requests do not spend the token, even long after the grace window.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.advance(1);
     assert_eq!(
         refresh(&app, &client, &t).await.status(),
         200,
@@ -940,7 +938,7 @@ async fn login_and_consent_pages(backend: Backend) {
 }
 
 async fn sessions_expire_when_idle(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.session_idle_secs = 1).await else {
+    let Some(app) = spawn_app_with(backend, |c| c.engine.session_idle_secs = 1).await else {
         return;
     };
     let client = app.code_client(false).await;
@@ -954,7 +952,7 @@ async fn sessions_expire_when_idle(backend: Backend) {
         "idle@example.com",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.advance(2);
     let url = authorize_url(
         "/oauth/authorize",
         &client,

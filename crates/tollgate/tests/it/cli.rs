@@ -312,7 +312,7 @@ async fn two_nodes_share_one_database(backend: Backend) {
         tempfile::tempdir().expect("dir"),
         |c| {
             c.key_encryption_key = Some(kek.clone());
-            c.issuer = Some(a.base.clone());
+            c.engine.issuer = a.base.clone();
         },
     )
     .await;

@@ -1,7 +1,5 @@
 //! RFC 8628 end to end: codes, every polling answer on every token route, the `/device` page.
 
-use std::time::Duration;
-
 use reqwest::header::LOCATION;
 use serde_json::Value;
 use tollgate_core::model::GrantType;
@@ -251,13 +249,13 @@ async fn device_flow_on_every_route(backend: Backend) {
 }
 
 async fn device_codes_expire(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |cfg| cfg.device_code_ttl = 1).await else {
+    let Some(app) = spawn_app_with(backend, |cfg| cfg.engine.device_code_ttl = 1).await else {
         return;
     };
     let c = device_client(&app).await;
     app.user("late@example.com").await;
     let d = start(&app, &c, "read").await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.advance(2);
     let (status, body) = poll(&app, &c, d["device_code"].as_str().expect("dc")).await;
     assert_eq!(
         (status, body["error"].as_str()),

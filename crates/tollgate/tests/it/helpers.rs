@@ -81,6 +81,8 @@ pub struct TestApp {
     pub dir: TempDir,
     pub account: Account,
     pub auth_token: String,
+    /// The server's clock: tests move it past an expiry instead of sleeping.
+    pub clock: tollgate_core::OffsetClock,
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -107,7 +109,14 @@ pub async fn spawn_on(
         ..Config::default()
     };
     tweak(&mut config);
-    let server = server::start(config).await.expect("server starts");
+    let clock = tollgate_core::OffsetClock::new();
+    let deps = server::Deps {
+        clock: std::sync::Arc::new(clock.clone()),
+        rng: std::sync::Arc::new(tollgate_core::SystemRng::default()),
+    };
+    let server = server::start_with(config, deps)
+        .await
+        .expect("server starts");
     let (account, token) = match server.admin().bootstrap().await.expect("bootstrap") {
         Some((a, t)) => (a, t.expose().to_owned()),
         None => {
@@ -131,6 +140,7 @@ pub async fn spawn_on(
         dir,
         account,
         auth_token: token,
+        clock,
     }
 }
 
@@ -140,6 +150,11 @@ pub struct TestClient {
 }
 
 impl TestApp {
+    /// Moves the server's clock forward.
+    pub fn advance(&self, secs: i64) {
+        self.clock.advance(secs);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

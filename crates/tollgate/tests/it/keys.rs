@@ -1,8 +1,7 @@
 //! Signing-key rotation and the selectable algorithms.
 
-use std::time::Duration;
-
 use serde_json::Value;
+use tollgate_core::keys::SigningAlgorithm;
 
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;
@@ -54,7 +53,7 @@ fn published(jwks: &Value) -> Vec<String> {
 
 async fn rotation_publishes_first_and_keeps_old_keys_until_their_tokens_expire(backend: Backend) {
     // Tokens live 1 s here, so an old key's publication ends soon after it stops signing.
-    let Some(app) = spawn_app_with(backend, |c| c.access_token_ttl = 1).await else {
+    let Some(app) = spawn_app_with(backend, |c| c.engine.access_token_ttl = 1).await else {
         return;
     };
     let before = token(&app).await;
@@ -88,7 +87,7 @@ async fn rotation_publishes_first_and_keeps_old_keys_until_their_tokens_expire(b
     );
 
     // Once its tokens have expired, the old key is no longer published.
-    tokio::time::sleep(Duration::from_millis(5500)).await;
+    app.advance(6);
     let jwks = app.get_json("/oauth/jwks").await;
     assert!(!published(&jwks).contains(&old_kid), "{jwks}");
     assert!(published(&jwks).contains(&newest));
@@ -98,7 +97,11 @@ async fn rotation_publishes_first_and_keeps_old_keys_until_their_tokens_expire(b
 
 async fn eddsa_and_rs256_are_selectable(backend: Backend) {
     for (alg, kty) in [("EdDSA", "OKP"), ("RS256", "RSA")] {
-        let Some(app) = spawn_app_with(backend, |c| c.signing_algorithm = alg.into()).await else {
+        let Some(app) = spawn_app_with(backend, |c| {
+            c.engine.signing_algorithm = alg.parse().expect("alg")
+        })
+        .await
+        else {
             return;
         };
         let t = token(&app).await;
@@ -128,9 +131,9 @@ async fn changing_the_configured_algorithm_switches_keys(backend: Backend) {
         app.database_url.clone(),
         tempfile::tempdir().expect("dir"),
         |c| {
-            c.signing_algorithm = "EdDSA".into();
+            c.engine.signing_algorithm = SigningAlgorithm::EdDSA;
             c.key_encryption_key = Some(kek);
-            c.issuer = Some(app.base.clone());
+            c.engine.issuer = app.base.clone();
         },
     )
     .await;

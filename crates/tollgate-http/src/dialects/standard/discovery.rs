@@ -1,5 +1,7 @@
-//! Discovery documents: standard names (RFC 8414, OIDC Discovery) and the v1 spec's names.
+//! Discovery documents in the standard names (RFC 8414, OIDC Discovery).
 
+use axum::Json;
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
@@ -17,7 +19,7 @@ fn alg(state: &AppState) -> &'static str {
     state.engine.config().signing_algorithm.as_str()
 }
 
-pub fn authorization_server_metadata(state: &AppState) -> Value {
+fn metadata(state: &AppState) -> Value {
     let iss = state.engine.issuer();
     json!({
         "issuer": iss,
@@ -40,13 +42,17 @@ pub fn authorization_server_metadata(state: &AppState) -> Value {
     })
 }
 
-pub fn openid_configuration(state: &AppState) -> Value {
-    let mut doc = authorization_server_metadata(state);
+pub async fn authorization_server_metadata(State(state): State<AppState>) -> Json<Value> {
+    Json(metadata(&state))
+}
+
+pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
+    let mut doc = metadata(&state);
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("subject_types_supported".into(), json!(["public"]));
         obj.insert(
             "id_token_signing_alg_values_supported".into(),
-            json!([alg(state)]),
+            json!([alg(&state)]),
         );
         obj.insert("claims_supported".into(), json!(claims()));
         obj.insert(
@@ -54,7 +60,7 @@ pub fn openid_configuration(state: &AppState) -> Value {
             json!(["none", "login", "consent"]),
         );
     }
-    doc
+    Json(doc)
 }
 
 fn claims() -> [&'static str; 9] {
@@ -69,25 +75,4 @@ fn claims() -> [&'static str; 9] {
         "client_id",
         "scope",
     ]
-}
-
-/// `/v1/.well-known/openid-configuration`, in the v1 spec's field names. Endpoints this
-/// server does not offer yet are `null`, which the spec allows.
-pub fn v1_openid_configuration(state: &AppState) -> Value {
-    let iss = state.engine.issuer();
-    json!({
-        "issuer": iss,
-        "authorization_endpoint": format!("{iss}/v1/authorize"),
-        "device_authorization_endpoint": format!("{iss}/v1/device/code"),
-        "token_endpoint": format!("{iss}/v1/token"),
-        "userinfo_endpoint": format!("{iss}/v1/userinfo"),
-        "revocation_endpoint": format!("{iss}/oauth/revoke"),
-        "jwk_uri": format!("{iss}/v1/certs"),
-        "response_type_supported": ["code"],
-        "subject_type_supported": ["public"],
-        "id_token_signing_alg_values_supported": [alg(state)],
-        "scopes_supported": SCOPES,
-        "claims_supported": claims(),
-        "url": format!("{iss}/v1/.well-known/openid-configuration"),
-    })
 }

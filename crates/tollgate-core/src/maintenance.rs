@@ -1,0 +1,133 @@
+//! Housekeeping every node runs: applying changes made elsewhere, scheduled key rotation,
+//! pruning expired state. The binary only starts [`Maintenance::run`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::admin::AdminError;
+use crate::engine::Engine;
+use crate::keys::StoredKey;
+
+/// When signing keys rotate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationPolicy {
+    /// Rotate when the newest key is this old (0: never).
+    pub every_secs: i64,
+    /// A new key is published this long before it signs.
+    pub publish_ahead_secs: i64,
+}
+
+/// Something else that forgets old entries on the prune schedule (rate limiters).
+pub type PruneHook = Box<dyn Fn(i64) + Send + Sync>;
+
+pub struct Maintenance {
+    engine: Arc<Engine>,
+    rotation: RotationPolicy,
+    sync_every: Duration,
+    prune_every_secs: i64,
+    hooks: Vec<PruneHook>,
+}
+
+impl Maintenance {
+    pub fn new(engine: Arc<Engine>, rotation: RotationPolicy, sync_every: Duration) -> Self {
+        Self {
+            engine,
+            rotation,
+            sync_every,
+            prune_every_secs: 60,
+            hooks: Vec::new(),
+        }
+    }
+
+    pub fn on_prune(mut self, hook: PruneHook) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Syncs every `sync_every`; prunes and rotates once a minute. Never returns.
+    pub async fn run(self) {
+        let mut ticker = tokio::time::interval(self.sync_every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_prune = i64::MIN;
+        loop {
+            ticker.tick().await;
+            if let Err(e) = self.engine.sync().await {
+                tracing::warn!(error = %e, "could not read changes from the store");
+            }
+            let now = self.engine.clock().now();
+            if now.saturating_sub(last_prune) >= self.prune_every_secs {
+                last_prune = now;
+                self.prune(now).await;
+                if let Err(e) = self.rotate_if_due(now).await {
+                    tracing::warn!(error = %e, "key rotation failed");
+                }
+            }
+        }
+    }
+
+    /// Forgets expired codes, tokens, sessions, old change-log rows and idle limiter entries.
+    pub async fn prune(&self, now: i64) {
+        for hook in &self.hooks {
+            hook(now);
+        }
+        let store = &self.engine.store;
+        if let Err(e) = store.prune_changes(now - 3600).await {
+            tracing::warn!(error = %e, "could not prune the change log");
+        }
+        if let Err(e) = store.prune_expired(now).await {
+            tracing::warn!(error = %e, "could not prune expired codes and tokens");
+        }
+    }
+
+    /// Rotates the signing key when the newest one is older than the policy allows.
+    pub async fn rotate_if_due(&self, now: i64) -> Result<Option<StoredKey>, AdminError> {
+        let admin = self.engine.admin();
+        admin.prune_signing_keys().await?;
+        if self.rotation.every_secs <= 0 {
+            return Ok(None);
+        }
+        let newest = admin.keys().await?.iter().map(|k| k.created_at).max();
+        if newest.is_some_and(|n| n + self.rotation.every_secs > now) {
+            return Ok(None);
+        }
+        let key = self
+            .engine
+            .rotate_signing_key(self.rotation.publish_ahead_secs)
+            .await?;
+        tracing::info!(kid = %key.kid, "rotated the signing key on schedule");
+        Ok(Some(key))
+    }
+}
+
+impl Engine {
+    /// Rotates to a new key of the configured algorithm, published `publish_ahead` seconds
+    /// before it signs, and reloads the key set.
+    pub async fn rotate_signing_key(&self, publish_ahead: i64) -> Result<StoredKey, AdminError> {
+        let key = self
+            .admin()
+            .rotate_signing_key(
+                self.config.signing_algorithm,
+                &self.sealer,
+                publish_ahead,
+                self.config.access_token_ttl,
+            )
+            .await?;
+        self.reload_keys().await?;
+        Ok(key)
+    }
+
+    /// A configured algorithm that differs from the signing key's takes over at once: there
+    /// is no older token of the new algorithm for clients to be caught out by.
+    pub async fn switch_algorithm_if_needed(&self) -> Result<(), AdminError> {
+        let wanted = self.config.signing_algorithm;
+        let current = self
+            .key_set()
+            .signing_key(self.clock.now())
+            .map(|k| k.stored.algorithm);
+        if current != Some(wanted) {
+            let key = self.rotate_signing_key(0).await?;
+            tracing::info!(kid = %key.kid, alg = wanted.as_str(), "switched signing algorithm");
+        }
+        Ok(())
+    }
+}

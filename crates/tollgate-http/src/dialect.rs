@@ -1,0 +1,134 @@
+//! The `Dialect` trait: everything that differs between Tollgate's three token APIs. A dialect
+//! reads requests into engine requests and renders engine results; the generic handlers in
+//! `token`, `device`, `userinfo`, `token_management` and `pages` do the rest.
+//!
+//! Adding a dialect means one new unit under `dialects/` and one `.with::<NewDialect>()` line
+//! in [`crate::app`]; no engine file and no other dialect changes.
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use tollgate_core::OAuthError;
+use tollgate_core::authorize::AuthorizeParams;
+use tollgate_core::device::{DeviceAuthorization, DeviceRequest};
+use tollgate_core::engine::TokenRequest;
+use tollgate_core::oidc::UserInfo;
+use tollgate_core::token::Issued;
+
+use crate::extract::Input;
+use crate::state::AppState;
+
+/// How an error should look beyond its kind: a status forced by the transport (413, 415) and
+/// whether the request body was JSON (the Optoro statuses). A dialect may ignore either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErrorStyle {
+    pub status: Option<StatusCode>,
+    pub json: bool,
+}
+
+pub trait Dialect: Sized + Send + Sync + 'static {
+    /// For logs and metrics.
+    const NAME: &'static str;
+    /// The authorization endpoint's path, if this dialect has one.
+    const AUTHORIZE_PATH: Option<&'static str> = None;
+    /// Whether the token endpoint takes `application/json` bodies besides forms.
+    const JSON_BODIES: bool = false;
+    /// Whether a request with no body and no content type reads as an empty form.
+    const EMPTY_BODY_IS_FORM: bool = false;
+
+    /// The routes this dialect serves, each bound to a generic handler or one of its own.
+    fn routes() -> Router<AppState>;
+    /// Whether an unknown path belongs to this dialect (its 404 and 405 then speak it).
+    fn owns_path(path: &str) -> bool;
+
+    /// A token request as this dialect spells it.
+    fn token_request(input: &Input) -> Result<TokenRequest, OAuthError>;
+    fn token_response(issued: &Issued) -> Response;
+
+    /// Authorization request parameters from a query string.
+    fn authorize_params(_query: &crate::params::Params) -> Result<AuthorizeParams, OAuthError> {
+        Err(OAuthError::invalid_request(
+            "this API has no authorization endpoint",
+        ))
+    }
+    /// How a finished authorization request sends the browser back to the client.
+    fn authorize_redirect(url: &str) -> Response {
+        Redirect::to(url).into_response()
+    }
+
+    /// A device authorization request (RFC 8628 section 3.1).
+    fn device_request(_input: &Input) -> Result<DeviceRequest, OAuthError> {
+        Err(OAuthError::invalid_request(
+            "this API has no device authorization endpoint",
+        ))
+    }
+    fn device_response(_d: &DeviceAuthorization) -> Response {
+        StatusCode::NOT_FOUND.into_response()
+    }
+
+    /// The userinfo body for a verified access token.
+    fn userinfo_response(_info: &UserInfo, _issuer: &str) -> Response {
+        StatusCode::NOT_FOUND.into_response()
+    }
+
+    /// An engine error in this dialect's body and status.
+    fn error_response(err: &OAuthError, style: ErrorStyle) -> Response;
+    fn not_found() -> Response;
+    fn method_not_allowed() -> Response;
+}
+
+/// Registered dialects: their routes, and what the shared pages and fallbacks need to know
+/// about each (authorization URL parsers, path ownership for 404s).
+#[derive(Clone, Default)]
+pub struct Registry {
+    authorize: Vec<(&'static str, AuthorizeParser)>,
+    fallbacks: Vec<Fallback>,
+}
+
+pub type AuthorizeParser = fn(&crate::params::Params) -> Result<AuthorizeParams, OAuthError>;
+
+#[derive(Clone, Copy)]
+struct Fallback {
+    owns: fn(&str) -> bool,
+    not_found: fn() -> Response,
+    method_not_allowed: fn() -> Response,
+}
+
+impl Registry {
+    pub fn register<D: Dialect>(&mut self) {
+        if let Some(path) = D::AUTHORIZE_PATH {
+            self.authorize.push((path, D::authorize_params));
+        }
+        self.fallbacks.push(Fallback {
+            owns: D::owns_path,
+            not_found: D::not_found,
+            method_not_allowed: D::method_not_allowed,
+        });
+    }
+
+    /// The parser of the dialect whose authorization endpoint is `path`.
+    pub fn authorize_parser(&self, path: &str) -> Option<AuthorizeParser> {
+        self.authorize
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, parse)| *parse)
+    }
+
+    pub fn authorize_paths(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.authorize.iter().map(|(p, _)| *p)
+    }
+
+    pub fn not_found(&self, path: &str) -> Option<Response> {
+        self.fallbacks
+            .iter()
+            .find(|f| (f.owns)(path))
+            .map(|f| (f.not_found)())
+    }
+
+    pub fn method_not_allowed(&self, path: &str) -> Option<Response> {
+        self.fallbacks
+            .iter()
+            .find(|f| (f.owns)(path))
+            .map(|f| (f.method_not_allowed)())
+    }
+}

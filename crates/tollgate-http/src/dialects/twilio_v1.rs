@@ -1,0 +1,210 @@
+//! Twilio OAuth v1: `/v1/*` in PascalCase, 201 with RFC 2822 dates, Twilio's error body;
+//! `AccountSid:AuthToken` may stand in for the client secret.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Json, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tollgate_core::OAuthError;
+use tollgate_core::authorize::AuthorizeParams;
+use tollgate_core::device::{DeviceAuthorization, DeviceRequest};
+use tollgate_core::engine::TokenRequest;
+use tollgate_core::oidc::UserInfo;
+use tollgate_core::token::Issued;
+
+use crate::dialect::{Dialect, ErrorStyle};
+use crate::extract::Input;
+use crate::params::{self, Params};
+use crate::render::{self, DeviceBody, no_store_json, rfc2822};
+use crate::state::AppState;
+use crate::{device, pages, token, userinfo};
+
+pub struct TwilioV1;
+
+impl Dialect for TwilioV1 {
+    const NAME: &'static str = "twilio_v1";
+    const AUTHORIZE_PATH: Option<&'static str> = Some("/v1/authorize");
+    const EMPTY_BODY_IS_FORM: bool = true;
+
+    fn routes() -> Router<AppState> {
+        let authorize =
+            Router::new().route("/v1/authorize", get(pages::authorize::authorize::<Self>));
+        Router::new()
+            .route("/v1/.well-known/openid-configuration", get(discovery))
+            .route("/v1/certs", get(certs))
+            .route("/v1/token", post(token::token::<Self>))
+            .route(
+                "/v1/device/code",
+                post(device::device_authorization::<Self>),
+            )
+            .route("/v1/userinfo", get(userinfo::get::<Self>))
+            .merge(pages::secured(authorize))
+    }
+
+    fn owns_path(path: &str) -> bool {
+        path.starts_with("/v1/")
+    }
+
+    fn token_request(input: &Input) -> Result<TokenRequest, OAuthError> {
+        let p = input.form();
+        let (account_auth, basic) = input.auth.split_account();
+        Ok(TokenRequest {
+            grant_type: p.one("GrantType")?,
+            client: params::client_auth(basic, client_id(p)?, p.one("ClientSecret")?)?,
+            account_auth,
+            scope: p.one("Scope")?,
+            audience: Vec::new(),
+            account_sid: None,
+            code: p.one("Code")?,
+            redirect_uri: p.one("RedirectUri")?,
+            code_verifier: p.one("CodeVerifier")?,
+            refresh_token: p.one("RefreshToken")?,
+            device_code: p.one("DeviceCode")?,
+            device_id: p.one("DeviceId")?,
+        })
+    }
+
+    fn token_response(issued: &Issued) -> Response {
+        let body = V1Token {
+            access_token: &issued.access_token,
+            refresh_token: issued.refresh_token.as_deref(),
+            id_token: issued.id_token.as_deref(),
+            access_token_expires_at: rfc2822(issued.access_token_expires_at()),
+            refresh_token_expires_at: issued.refresh_token_expires_at.and_then(rfc2822),
+        };
+        no_store_json(StatusCode::CREATED, body)
+    }
+
+    fn authorize_params(p: &Params) -> Result<AuthorizeParams, OAuthError> {
+        Ok(AuthorizeParams {
+            response_type: p.one("ResponseType")?,
+            client_id: p.one_of(&["ClientId", "ClientSid"])?,
+            redirect_uri: p.one("RedirectUri")?,
+            scope: p.one("Scope")?,
+            state: p.one("State")?,
+            nonce: p.one("Nonce")?,
+            code_challenge: p.one("CodeChallenge")?,
+            code_challenge_method: p.one("CodeChallengeMethod")?,
+            prompt: p.one("Prompt")?,
+        })
+    }
+
+    fn device_request(input: &Input) -> Result<DeviceRequest, OAuthError> {
+        let p = input.form();
+        let (account_auth, basic) = input.auth.split_account();
+        let client_id = client_id(p)?;
+        if client_id.is_none() && basic.is_none() {
+            return Err(OAuthError::invalid_request("ClientSid is required"));
+        }
+        Ok(DeviceRequest {
+            client: params::client_auth(basic, client_id, p.one("ClientSecret")?)?,
+            account_auth,
+            scopes: p.all("Scopes"),
+            audiences: p.all("Audiences"),
+        })
+    }
+
+    fn device_response(d: &DeviceAuthorization) -> Response {
+        no_store_json(StatusCode::CREATED, DeviceBody::of(d))
+    }
+
+    /// The v1 spec's `oauth.v1.user_info`.
+    fn userinfo_response(info: &UserInfo, issuer: &str) -> Response {
+        let has = |s: &str| info.scopes.iter().any(|x| x == s);
+        let profile = has("profile");
+        let user = &info.user;
+        let body = V1UserInfo {
+            user_sid: user.sid.to_string(),
+            first_name: user.first_name.clone().filter(|_| profile),
+            last_name: user.last_name.clone().filter(|_| profile),
+            friendly_name: user.friendly_name.clone().filter(|_| profile),
+            email: has("email").then(|| user.email.clone()),
+            url: format!("{issuer}/v1/userinfo"),
+        };
+        no_store_json(StatusCode::OK, body)
+    }
+
+    fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {
+        render::twilio_error(err)
+    }
+
+    fn not_found() -> Response {
+        render::twilio_not_found()
+    }
+
+    fn method_not_allowed() -> Response {
+        render::twilio_method_not_allowed()
+    }
+}
+
+/// `ClientId` is the newer v1 spec's name for `ClientSid`.
+fn client_id(p: &Params) -> Result<Option<String>, OAuthError> {
+    p.one_of(&["ClientSid", "ClientId"])
+}
+
+/// 201 with RFC 2822 expiry dates in GMT.
+#[derive(Serialize)]
+struct V1Token<'a> {
+    access_token: &'a str,
+    refresh_token: Option<&'a str>,
+    id_token: Option<&'a str>,
+    access_token_expires_at: Option<String>,
+    refresh_token_expires_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct V1UserInfo {
+    user_sid: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    friendly_name: Option<String>,
+    email: Option<String>,
+    url: String,
+}
+
+/// The ID token's claims (the v1 discovery document describes ID tokens).
+const ID_TOKEN_CLAIMS: [&str; 13] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "azp",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "email",
+];
+
+/// `/v1/.well-known/openid-configuration` in the v1 spec's field names.
+async fn discovery(State(state): State<AppState>) -> Json<Value> {
+    let iss = state.engine.issuer();
+    let alg = state.engine.config().signing_algorithm.as_str();
+    Json(json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/v1/authorize"),
+        "device_authorization_endpoint": format!("{iss}/v1/device/code"),
+        "token_endpoint": format!("{iss}/v1/token"),
+        "userinfo_endpoint": format!("{iss}/v1/userinfo"),
+        "revocation_endpoint": format!("{iss}/oauth/revoke"),
+        "jwk_uri": format!("{iss}/v1/certs"),
+        "response_type_supported": ["code"],
+        "subject_type_supported": ["public"],
+        "id_token_signing_alg_values_supported": [alg],
+        "scopes_supported": tollgate_core::authorize::OIDC_SCOPES,
+        "claims_supported": ID_TOKEN_CLAIMS,
+        "url": format!("{iss}/v1/.well-known/openid-configuration"),
+    }))
+}
+
+async fn certs(State(state): State<AppState>) -> Response {
+    let keys = state.engine.key_set();
+    let url = Value::String(format!("{}/v1/certs", state.engine.issuer()));
+    render::jwks_response(format!(r#"{{"keys":{},"url":{url}}}"#, keys.keys_json()))
+}

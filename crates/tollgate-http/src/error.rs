@@ -1,0 +1,133 @@
+//! One error type per surface: [`HttpError`] for the dialects' APIs (rendered by the dialect)
+//! and [`PageError`] for the HTML pages. Handlers return them with `?`.
+
+use std::marker::PhantomData;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tollgate_core::OAuthError;
+
+use crate::dialect::{Dialect, ErrorStyle};
+
+/// An engine error on its way out in dialect `D`'s format.
+pub struct HttpError<D> {
+    pub error: OAuthError,
+    pub style: ErrorStyle,
+    dialect: PhantomData<fn() -> D>,
+}
+
+impl<D> HttpError<D> {
+    pub fn new(error: OAuthError, style: ErrorStyle) -> Self {
+        Self {
+            error,
+            style,
+            dialect: PhantomData,
+        }
+    }
+}
+
+impl<D> std::fmt::Debug for HttpError<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HttpError({})", self.error)
+    }
+}
+
+impl<D> From<OAuthError> for HttpError<D> {
+    fn from(error: OAuthError) -> Self {
+        Self::new(error, ErrorStyle::default())
+    }
+}
+
+/// A request that could not be read (body too large, wrong content type, malformed header).
+#[derive(Debug)]
+pub struct Rejection {
+    pub error: OAuthError,
+    pub style: ErrorStyle,
+}
+
+impl Rejection {
+    pub fn new(error: OAuthError) -> Self {
+        Self {
+            error,
+            style: ErrorStyle::default(),
+        }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.style.status = Some(status);
+        self
+    }
+}
+
+impl<D> From<Rejection> for HttpError<D> {
+    fn from(r: Rejection) -> Self {
+        Self::new(r.error, r.style)
+    }
+}
+
+impl<D: Dialect> IntoResponse for HttpError<D> {
+    fn into_response(self) -> Response {
+        D::error_response(&self.error, self.style)
+    }
+}
+
+/// What a page shows when it cannot do what was asked.
+#[derive(Debug)]
+pub enum PageError {
+    /// A plain message page with its status.
+    Message {
+        status: StatusCode,
+        heading: &'static str,
+        text: String,
+    },
+    /// The CSRF token was missing or wrong.
+    Csrf,
+    /// Too many attempts from this address or session.
+    TooMany(&'static str),
+    /// The server failed; details are logged, not shown.
+    Server,
+}
+
+impl PageError {
+    pub fn bad_request(text: impl Into<String>) -> Self {
+        PageError::Message {
+            status: StatusCode::BAD_REQUEST,
+            heading: "Invalid request",
+            text: text.into(),
+        }
+    }
+}
+
+impl From<OAuthError> for PageError {
+    fn from(e: OAuthError) -> Self {
+        tracing::error!(error = %e, "page failed");
+        PageError::Server
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        use crate::pages::message;
+        match self {
+            PageError::Message {
+                status,
+                heading,
+                text,
+            } => message(status, heading, &text),
+            PageError::Csrf => message(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form could not be verified (its security token is missing or wrong). \
+                 Go back, reload the page and try again.",
+            ),
+            PageError::TooMany(text) => {
+                message(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", text)
+            }
+            PageError::Server => message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The server could not complete the request. Try again later.",
+            ),
+        }
+    }
+}

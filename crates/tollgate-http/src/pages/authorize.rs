@@ -1,0 +1,169 @@
+//! The authorization endpoint (generic over the dialect) and the consent form it leads to.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use tollgate_core::authorize::{AuthorizeError, AuthorizeParams, ValidAuthorization};
+use tollgate_core::session::SignedIn;
+use tollgate_core::{ErrorKind, OAuthError};
+
+use super::{
+    CheckedForm, csrf_token, describe_scope, html, login_redirect, safe_continue, signed_in,
+};
+use crate::dialect::Dialect;
+use crate::error::PageError;
+use crate::params::Params;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    csrf: &'a str,
+    continue_to: &'a str,
+    client_name: &'a str,
+    user_email: &'a str,
+    scopes: Vec<String>,
+}
+
+/// Where an authorization ends: a redirect to the client (in the dialect's form), or a page.
+enum Outcome {
+    Redirect(String),
+    Page(Response),
+}
+
+impl Outcome {
+    fn into_response<D: Dialect>(self) -> Response {
+        match self {
+            Outcome::Redirect(url) => D::authorize_redirect(&url),
+            Outcome::Page(page) => page,
+        }
+    }
+}
+
+fn validate(
+    state: &AppState,
+    params: Result<AuthorizeParams, OAuthError>,
+) -> Result<Result<ValidAuthorization, String>, PageError> {
+    let params = params.map_err(|e| PageError::bad_request(e.description))?;
+    match state.engine.validate_authorization(&params) {
+        Ok(v) => Ok(Ok(v)),
+        Err(AuthorizeError::Page(m)) => Err(PageError::bad_request(m)),
+        Err(AuthorizeError::Redirect(url)) => Ok(Err(url)),
+    }
+}
+
+pub async fn authorize<D: Dialect>(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
+    let query = Params::parse(uri.query().unwrap_or_default().as_bytes());
+    let outcome = match validate(&state, D::authorize_params(&query))? {
+        Ok(valid) => decide(&state, jar, &valid, target).await?,
+        Err(url) => Outcome::Redirect(url),
+    };
+    Ok(outcome.into_response::<D>())
+}
+
+/// Signed in and consented: issue the code; otherwise ask for what is missing.
+async fn decide(
+    state: &AppState,
+    jar: CookieJar,
+    valid: &ValidAuthorization,
+    target: &str,
+) -> Result<Outcome, PageError> {
+    let who = match signed_in(state, &jar).await? {
+        Some(w) if !valid.prompt.login => w,
+        _ if valid.prompt.none => {
+            let url = redirect_error(state, valid, "login_required", "the user is not signed in");
+            return Ok(Outcome::Redirect(url));
+        }
+        _ => return Ok(Outcome::Page(login_redirect(target))),
+    };
+    if !state.engine.needs_consent(&who.user, valid).await? {
+        return Ok(Outcome::Redirect(issue(state, valid, &who).await));
+    }
+    if valid.prompt.none {
+        let url = redirect_error(
+            state,
+            valid,
+            "consent_required",
+            "the user has not granted these scopes",
+        );
+        return Ok(Outcome::Redirect(url));
+    }
+    Ok(Outcome::Page(consent_page(state, jar, valid, &who, target)))
+}
+
+/// OIDC error codes (login_required, consent_required) are not ErrorKinds; build the URL.
+fn redirect_error(
+    state: &AppState,
+    valid: &ValidAuthorization,
+    code: &str,
+    description: &str,
+) -> String {
+    let mut params = vec![("error", code), ("error_description", description)];
+    if let Some(s) = &valid.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", state.engine.issuer()));
+    tollgate_core::authorize::redirect_with(&valid.redirect_uri, &params)
+}
+
+async fn issue(state: &AppState, valid: &ValidAuthorization, who: &SignedIn) -> String {
+    match state.engine.issue_code(valid, who).await {
+        Ok(url) => url,
+        Err(e) => valid.error_redirect(state.engine.issuer(), &e),
+    }
+}
+
+fn consent_page(
+    state: &AppState,
+    jar: CookieJar,
+    valid: &ValidAuthorization,
+    who: &SignedIn,
+    target: &str,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let page = ConsentPage {
+        csrf: &csrf,
+        continue_to: target,
+        client_name: &valid.client.friendly_name,
+        user_email: &who.user.email,
+        scopes: valid.scopes.iter().map(|s| describe_scope(s)).collect(),
+    };
+    (jar, html(StatusCode::OK, page.render())).into_response()
+}
+
+pub async fn consent_submit(
+    State(state): State<AppState>,
+    CheckedForm { form, jar }: CheckedForm,
+) -> Result<Response, PageError> {
+    let field = |n: &str| form.one(n).ok().flatten();
+    let target = field("continue")
+        .filter(|t| safe_continue(&state, t))
+        .ok_or_else(|| PageError::bad_request("The authorization request is missing."))?;
+    let Some(who) = signed_in(&state, &jar).await? else {
+        return Ok(login_redirect(&target));
+    };
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let parse = state
+        .dialects
+        .authorize_parser(path)
+        .ok_or_else(|| PageError::bad_request("The authorization request is missing."))?;
+    let valid = match validate(&state, parse(&Params::parse(query.as_bytes())))? {
+        Ok(v) => v,
+        Err(url) => return Ok(Redirect::to(&url).into_response()),
+    };
+    let url = if field("decision").as_deref() == Some("approve") {
+        state.engine.remember_consent(&who.user, &valid).await?;
+        issue(&state, &valid, &who).await
+    } else {
+        let err = OAuthError::new(ErrorKind::AccessDenied, "the user denied the request");
+        valid.error_redirect(state.engine.issuer(), &err)
+    };
+    Ok(Redirect::to(&url).into_response())
+}

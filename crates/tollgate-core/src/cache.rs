@@ -10,19 +10,110 @@ use crate::ids::{AccountSid, ClientId};
 use crate::model::{Account, Change, Client, Entity};
 use crate::store::{Store, StoreResult};
 
+/// How long an id the store did not know is answered from memory, and how many such ids are
+/// remembered: unknown ids cannot hammer the store, and a new record waits at most this long.
+const NEGATIVE_TTL_SECS: i64 = 1;
+const NEGATIVE_MAX: usize = 10_000;
+
 #[derive(Default)]
 pub struct Directory {
     clients: DashMap<ClientId, Arc<Client>>,
     accounts: DashMap<AccountSid, Arc<Account>>,
+    /// Ids the store did not have, until the given time.
+    missing_clients: DashMap<ClientId, i64>,
+    missing_accounts: DashMap<AccountSid, i64>,
+}
+
+/// Remembers a miss, forgetting everything when full (a flood of random ids).
+fn remember_miss<K: std::hash::Hash + Eq>(map: &DashMap<K, i64>, key: K, now: i64) {
+    if map.len() >= NEGATIVE_MAX {
+        map.clear();
+    }
+    map.insert(key, now + NEGATIVE_TTL_SECS);
+}
+
+fn recently_missing<K: std::hash::Hash + Eq>(map: &DashMap<K, i64>, key: &K, now: i64) -> bool {
+    map.get(key).is_some_and(|until| *until > now)
 }
 
 impl Directory {
+    /// The client from memory, else from the store (read-through, with a short negative cache).
+    pub async fn client_or_load(
+        &self,
+        store: &dyn Store,
+        id: &ClientId,
+        now: i64,
+    ) -> StoreResult<Option<Arc<Client>>> {
+        if let Some(c) = self.client(id) {
+            return Ok(Some(c));
+        }
+        if recently_missing(&self.missing_clients, id, now) {
+            return Ok(None);
+        }
+        match store.client(id).await? {
+            Some(c) => {
+                let c = Arc::new(c);
+                self.missing_clients.remove(id);
+                self.clients.insert(id.clone(), c.clone());
+                Ok(Some(c))
+            }
+            None => {
+                remember_miss(&self.missing_clients, id.clone(), now);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The account from memory, else from the store, as for clients.
+    pub async fn account_or_load(
+        &self,
+        store: &dyn Store,
+        sid: &AccountSid,
+        now: i64,
+    ) -> StoreResult<Option<Arc<Account>>> {
+        if let Some(a) = self.account(sid) {
+            return Ok(Some(a));
+        }
+        if recently_missing(&self.missing_accounts, sid, now) {
+            return Ok(None);
+        }
+        match store.account(sid).await? {
+            Some(a) => {
+                let a = Arc::new(a);
+                self.missing_accounts.remove(sid);
+                self.accounts.insert(sid.clone(), a.clone());
+                Ok(Some(a))
+            }
+            None => {
+                remember_miss(&self.missing_accounts, sid.clone(), now);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Forgets expired negative entries.
+    pub fn prune(&self, now: i64) {
+        self.missing_clients.retain(|_, until| *until > now);
+        self.missing_accounts.retain(|_, until| *until > now);
+    }
+
     pub fn client(&self, id: &ClientId) -> Option<Arc<Client>> {
         self.clients.get(id).map(|c| c.clone())
     }
 
     pub fn account(&self, sid: &AccountSid) -> Option<Arc<Account>> {
         self.accounts.get(sid).map(|a| a.clone())
+    }
+
+    /// Whether `origin` (`scheme://host[:port]`) is the origin of a registered redirect URI:
+    /// the browser apps that may call the token endpoints cross-origin.
+    pub fn is_client_origin(&self, origin: &str) -> bool {
+        self.clients.iter().any(|c| {
+            c.redirect_uris
+                .iter()
+                .filter_map(|u| url::Url::parse(u).ok())
+                .any(|u| u.origin().ascii_serialization() == origin)
+        })
     }
 
     pub fn client_count(&self) -> usize {
@@ -50,6 +141,7 @@ impl Directory {
                 let Ok(id) = ClientId::parse(&change.id) else {
                     return Ok(());
                 };
+                self.missing_clients.remove(&id);
                 match store.client(&id).await? {
                     Some(c) => {
                         self.clients.insert(id, Arc::new(c));
@@ -63,6 +155,7 @@ impl Directory {
                 let Ok(sid) = AccountSid::parse(&change.id) else {
                     return Ok(());
                 };
+                self.missing_accounts.remove(&sid);
                 match store.account(&sid).await? {
                     Some(a) => {
                         self.accounts.insert(sid, Arc::new(a));

@@ -65,41 +65,16 @@ impl Engine {
 
     /// The client behind a device request: its secret, or for confidential clients on Twilio v1
     /// the owning account's credentials, or nothing for public clients.
-    fn device_client(&self, req: &DeviceRequest) -> Result<Arc<Client>, OAuthError> {
-        let account = match &req.account_auth {
-            Some((sid, token)) => Some(self.authenticate_account(sid, token)?),
-            None => None,
-        };
-        let auth = req
-            .client
-            .as_ref()
-            .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
-        let client = match (&auth.secret, &account) {
-            (None, Some(_)) => {
-                let id = crate::ids::ClientId::parse(&auth.client_id).map_err(|_| {
-                    OAuthError::invalid_client("client authentication failed: unknown client")
-                })?;
-                self.client(&id).ok_or_else(|| {
-                    OAuthError::invalid_client("client authentication failed: unknown client")
-                })?
-            }
-            _ => self.authenticate_client(Some(auth))?,
-        };
-        if let Some(a) = account
-            && a.sid != client.account_sid
-        {
-            return Err(OAuthError::invalid_client(
-                "the OAuth app does not belong to the authenticated account",
-            ));
-        }
-        Ok(client)
+    async fn device_client(&self, req: &DeviceRequest) -> Result<Arc<Client>, OAuthError> {
+        self.authenticate_client(req.client.as_ref(), req.account_auth.as_ref())
+            .await
     }
 
     pub async fn device_authorization(
         &self,
         req: DeviceRequest,
     ) -> Result<DeviceAuthorization, OAuthError> {
-        let client = self.device_client(&req)?;
+        let client = self.device_client(&req).await?;
         if !client.allows(GrantType::DeviceCode) {
             return Err(OAuthError::new(
                 ErrorKind::UnauthorizedClient,

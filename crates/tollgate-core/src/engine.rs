@@ -85,6 +85,9 @@ pub struct TokenRequest {
     pub account_sid: Option<String>,
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
+    /// The dialect has no redirect URI on its token endpoint (Twilio v1): an absent one is
+    /// accepted even when the authorization request named one.
+    pub redirect_uri_optional: bool,
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
     pub device_code: Option<String>,
@@ -216,11 +219,40 @@ impl Engine {
         Ok(())
     }
 
-    /// RFC 6749 client authentication against the in-memory directory.
-    pub fn authenticate_client(
+    /// Whether a browser app at `origin` may call the token endpoints (CORS).
+    pub fn is_client_origin(&self, origin: &str) -> bool {
+        self.directory.is_client_origin(origin)
+    }
+
+    /// A client by id: from memory, or read through to the store on a miss.
+    pub async fn find_client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, OAuthError> {
+        let now = self.clock.now();
+        Ok(self
+            .directory
+            .client_or_load(self.store.as_ref(), id, now)
+            .await?)
+    }
+
+    /// An account by SID, read through like [`Engine::find_client`].
+    pub async fn find_account(&self, sid: &AccountSid) -> Result<Option<Arc<Account>>, OAuthError> {
+        let now = self.clock.now();
+        Ok(self
+            .directory
+            .account_or_load(self.store.as_ref(), sid, now)
+            .await?)
+    }
+
+    /// RFC 6749 client authentication against the in-memory directory. On Twilio v1 the
+    /// owning account's `AccountSid:AuthToken` may stand in for the client secret.
+    pub async fn authenticate_client(
         &self,
         auth: Option<&ClientAuth>,
+        account_auth: Option<&(String, String)>,
     ) -> Result<Arc<Client>, OAuthError> {
+        let account = match account_auth {
+            Some((sid, token)) => Some(self.authenticate_account(sid, token).await?),
+            None => None,
+        };
         let Some(auth) = auth else {
             return Err(OAuthError::invalid_client(
                 "client authentication is required",
@@ -232,9 +264,16 @@ impl Engine {
             )
         };
         let id = ClientId::parse(&auth.client_id).map_err(|_| unknown())?;
-        let client = self.directory.client(&id).ok_or_else(unknown)?;
+        let client = self.find_client(&id).await?.ok_or_else(unknown)?;
+        if let Some(account) = &account
+            && account.sid != client.account_sid
+        {
+            // Another account's app answers as an unknown one: nothing about it is disclosed.
+            return Err(unknown());
+        }
         match (&client.secret_digest, &auth.secret) {
             (Some(digest), Some(secret)) if digest.verify(secret) => Ok(client),
+            (Some(_), None) if account.is_some() => Ok(client),
             (Some(_), _) => Err(unknown()),
             // A public client identifies itself by id alone.
             (None, None) => Ok(client),
@@ -245,10 +284,14 @@ impl Engine {
     }
 
     /// Verifies Twilio `AccountSid:AuthToken` credentials.
-    pub fn authenticate_account(&self, sid: &str, token: &str) -> Result<Arc<Account>, OAuthError> {
+    pub async fn authenticate_account(
+        &self,
+        sid: &str,
+        token: &str,
+    ) -> Result<Arc<Account>, OAuthError> {
         let fail = || OAuthError::invalid_client("account authentication failed");
         let sid = AccountSid::parse(sid).map_err(|_| fail())?;
-        let account = self.directory.account(&sid).ok_or_else(fail)?;
+        let account = self.find_account(&sid).await?.ok_or_else(fail)?;
         if account.auth_token_digest.verify(token) {
             Ok(account)
         } else {
@@ -263,15 +306,9 @@ impl Engine {
                 .parse::<GrantType>()
                 .map_err(|e| OAuthError::new(ErrorKind::UnsupportedGrantType, e.to_string()))?,
         };
-        let client = self.authenticate_client(req.client.as_ref())?;
-        if let Some((sid, token)) = &req.account_auth {
-            let account = self.authenticate_account(sid, token)?;
-            if account.sid != client.account_sid {
-                return Err(OAuthError::invalid_client(
-                    "the OAuth app does not belong to the authenticated account",
-                ));
-            }
-        }
+        let client = self
+            .authenticate_client(req.client.as_ref(), req.account_auth.as_ref())
+            .await?;
         if !client.allows(grant) {
             return Err(OAuthError::new(
                 ErrorKind::UnauthorizedClient,
@@ -304,7 +341,9 @@ impl Engine {
         }
         let scopes = self.granted_scopes(client, req.scope.as_deref())?;
         let audience = self.audience(client, &req.audience)?;
-        let account = self.acting_account(client, req.account_sid.as_deref())?;
+        let account = self
+            .acting_account(client, req.account_sid.as_deref())
+            .await?;
         let jti = self.random_id::<16>();
         self.mint(
             client,
@@ -372,7 +411,7 @@ impl Engine {
     }
 
     /// The client's own account by default; another account only within the same organization.
-    fn acting_account(
+    async fn acting_account(
         &self,
         client: &Client,
         requested: Option<&str>,
@@ -385,8 +424,8 @@ impl Engine {
         if sid == client.account_sid {
             return Ok(sid);
         }
-        let own = self.directory.account(&client.account_sid);
-        let target = self.directory.account(&sid);
+        let own = self.find_account(&client.account_sid).await?;
+        let target = self.find_account(&sid).await?;
         match (own, target) {
             (Some(own), Some(target)) if own.organization_sid == target.organization_sid => Ok(sid),
             _ => Err(OAuthError::new(

@@ -73,7 +73,11 @@ impl Engine {
         if record.expires_at <= now {
             return Err(invalid_grant("the authorization code has expired"));
         }
+        // Twilio v1 has no RedirectUri on its token endpoint: there an absent one is allowed
+        // and the code stays bound by client authentication and PKCE.
+        let may_omit = req.redirect_uri_optional && req.redirect_uri.is_none();
         if let Some(expected) = &record.redirect_uri
+            && !may_omit
             && req.redirect_uri.as_deref() != Some(expected.as_str())
         {
             return Err(invalid_grant(

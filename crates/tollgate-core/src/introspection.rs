@@ -246,13 +246,15 @@ impl Engine {
     }
 
     /// Client authentication for introspection and revocation (same rules as the token endpoint).
-    pub fn authenticate_for_token_management(
+    pub async fn authenticate_for_token_management(
         &self,
         auth: Option<&crate::engine::ClientAuth>,
     ) -> Result<std::sync::Arc<Client>, OAuthError> {
-        self.authenticate_client(auth).map_err(|e| match e.kind {
-            ErrorKind::InvalidClient => e,
-            _ => OAuthError::invalid_client(e.description),
-        })
+        self.authenticate_client(auth, None)
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::InvalidClient => e,
+                _ => OAuthError::invalid_client(e.description),
+            })
     }
 }

@@ -22,11 +22,20 @@ pub struct SignedIn {
 pub struct LoginFailed;
 
 impl Engine {
-    pub fn validate_authorization(
+    pub async fn validate_authorization(
         &self,
         params: &AuthorizeParams,
     ) -> Result<ValidAuthorization, AuthorizeError> {
-        authorize::validate(params, |id| self.client(id), self.issuer())
+        // Read a client the directory has not seen yet through to the store first.
+        let client = match params.client_id.as_deref().map(crate::ids::ClientId::parse) {
+            Some(Ok(id)) => self.find_client(&id).await.ok().flatten(),
+            _ => None,
+        };
+        authorize::validate(
+            params,
+            |id| client.clone().filter(|c| &c.id == id),
+            self.issuer(),
+        )
     }
 
     /// Checks a password off the async runtime; unknown emails cost the same time.

@@ -94,7 +94,7 @@ async fn account(
             let (sid, token) = creds.ok_or_else(|| {
                 OAuthError::invalid_client("HTTP Basic AccountSid:AuthToken is required")
             })?;
-            state.engine.authenticate_account(&sid, &token)
+            state.engine.authenticate_account(&sid, &token).await
         })
         .await;
     Ok(result?)

@@ -51,9 +51,14 @@ pub trait Dialect: Sized + Send + Sync + 'static {
             "this API has no authorization endpoint",
         ))
     }
-    /// How a finished authorization request sends the browser back to the client.
-    fn authorize_redirect(url: &str) -> Response {
+    /// How the authorization endpoint sends the browser on (to the client or to sign in).
+    fn authorize_redirect(url: &str, _issuer: &str) -> Response {
         Redirect::to(url).into_response()
+    }
+    /// An authorization request error for a caller that is not a browser; `None` shows the
+    /// error page to everyone.
+    fn authorize_error(_err: &OAuthError) -> Option<Response> {
+        None
     }
 
     /// A device authorization request (RFC 8628 section 3.1).

@@ -98,6 +98,18 @@ impl PageError {
     }
 }
 
+impl PageError {
+    /// The same failure as an engine error, for API callers of a page route.
+    pub fn to_oauth(&self) -> OAuthError {
+        match self {
+            PageError::Message { text, .. } => OAuthError::invalid_request(text.clone()),
+            PageError::Csrf => OAuthError::invalid_request("the CSRF token is missing or wrong"),
+            PageError::TooMany(text) => OAuthError::invalid_request(*text),
+            PageError::Server => OAuthError::server_error(),
+        }
+    }
+}
+
 impl From<OAuthError> for PageError {
     fn from(e: OAuthError) -> Self {
         tracing::error!(error = %e, "page failed");

@@ -4,6 +4,7 @@
 //! or [`error::PageError`].
 
 pub mod admin_api;
+pub mod cors;
 pub mod device;
 pub mod dialect;
 pub mod dialects;
@@ -56,6 +57,7 @@ pub fn app(mut state: AppState) -> Router {
     .with::<dialects::TwilioV2>()
     .with::<dialects::TwilioV1>();
     state.dialects = Arc::new(dialects.registry);
+    let cors = cors::layer(state.engine.clone());
     dialects
         .router
         .merge(pages::router())
@@ -68,6 +70,7 @@ pub fn app(mut state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        .layer(cors)
         .with_state(state)
 }
 

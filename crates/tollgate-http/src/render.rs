@@ -119,6 +119,27 @@ pub fn twilio_method_not_allowed() -> Response {
     twilio_plain(20004, StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
 }
 
+/// The Twilio authorize answer: `302 Found` with `Location` and the v2 spec's
+/// `{"redirect_to": …}` body, so a browser follows it and an SDK reads it. Relative targets
+/// (the sign-in page) are made absolute on the issuer.
+pub fn twilio_redirect(url: &str, issuer: &str) -> Response {
+    let absolute = if url.starts_with('/') {
+        format!("{issuer}{url}")
+    } else {
+        url.to_owned()
+    };
+    let Ok(location) = HeaderValue::from_str(&absolute) else {
+        return twilio_plain(20500, StatusCode::INTERNAL_SERVER_ERROR, "bad redirect");
+    };
+    let body = serde_json::json!({ "redirect_to": absolute });
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response()
+}
+
 /// No-store, and `Retry-After` on 429s.
 fn finish_error(mut resp: Response, err: &OAuthError) -> Response {
     if let ErrorKind::TooManyRequests { retry_after, .. } = err.kind

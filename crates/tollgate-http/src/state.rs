@@ -7,6 +7,7 @@ use tollgate_core::{Engine, ErrorKind, OAuthError};
 
 use crate::dialect::Registry;
 use crate::limiter::AuthFailureLimiter;
+use crate::pages::demo::DemoApp;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -17,6 +18,8 @@ pub struct AppState {
     pub device_code_limiter: Arc<AuthFailureLimiter<String>>,
     /// The registered dialects, for the pages and fallbacks they share.
     pub dialects: Arc<Registry>,
+    /// The demo app of `serve --demo`, for its callback page.
+    pub demo: Arc<std::sync::RwLock<Option<DemoApp>>>,
 }
 
 impl AppState {
@@ -26,6 +29,18 @@ impl AppState {
             auth_limiter: Arc::new(AuthFailureLimiter::per_minute(auth_failures_per_minute)),
             device_code_limiter: Arc::new(AuthFailureLimiter::per_minute(auth_failures_per_minute)),
             dialects: Arc::new(Registry::default()),
+            demo: Arc::default(),
+        }
+    }
+
+    pub fn demo_app(&self) -> Option<DemoApp> {
+        self.demo.read().ok().and_then(|d| d.clone())
+    }
+
+    /// Shows the demo app's credentials on `/demo/callback`.
+    pub fn set_demo_app(&self, app: DemoApp) {
+        if let Ok(mut d) = self.demo.write() {
+            *d = Some(app);
         }
     }
 

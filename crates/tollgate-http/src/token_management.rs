@@ -52,6 +52,7 @@ async fn authenticated(
             state
                 .engine
                 .authenticate_for_token_management(req.client.as_ref())
+                .await
         })
         .await?;
     Ok((client, req))

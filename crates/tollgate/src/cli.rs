@@ -523,12 +523,24 @@ pub async fn serve(config: Config, demo: bool, json_out: bool) -> Result<(), Cli
         ));
     }
     if demo {
-        let (client_id, secret) = demo_client(&admin).await?;
+        let callback = format!(
+            "{}{}",
+            running.engine.issuer(),
+            tollgate_http::pages::demo::CALLBACK_PATH
+        );
+        let (client_id, secret) = demo_client(&admin, &callback).await?;
+        running
+            .state
+            .set_demo_app(tollgate_http::pages::demo::DemoApp {
+                client_id: client_id.to_string(),
+                client_secret: secret.clone(),
+            });
+        let redirect: String = form_urlencoded::byte_serialize(callback.as_bytes()).collect();
         let curl = format!(
             "curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials {base}/oauth/token"
         );
         let authorize = format!(
-            "{base}/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&scope=openid%20profile%20email&state=demo"
+            "{base}/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={redirect}&scope=openid%20profile%20email&state=demo"
         );
         out["demo"] = json!({ "client_id": client_id, "client_secret": secret, "curl": curl, "authorize_url": authorize });
         text.push_str(&format!(
@@ -557,7 +569,10 @@ pub async fn serve(config: Config, demo: bool, json_out: bool) -> Result<(), Cli
 
 /// The demo app is created once and gets a fresh secret on every `--demo` start, so the
 /// printed curl always works.
-async fn demo_client(admin: &tollgate_core::admin::Admin) -> Result<(ClientId, String), CliError> {
+async fn demo_client(
+    admin: &tollgate_core::admin::Admin,
+    callback: &str,
+) -> Result<(ClientId, String), CliError> {
     const NAME: &str = "Demo app";
     let account = admin.default_account().await?;
     let existing = admin
@@ -566,7 +581,24 @@ async fn demo_client(admin: &tollgate_core::admin::Admin) -> Result<(ClientId, S
         .into_iter()
         .find(|c| c.friendly_name == NAME);
     let (client, secret) = match existing {
-        Some(c) => admin.rotate_client_secret(&c.id).await?,
+        Some(c) => {
+            // Older demo apps were registered with a callback nobody served.
+            if c.redirect_uris != [callback] {
+                let spec = ClientSpec {
+                    friendly_name: c.friendly_name.clone(),
+                    account_sid: None,
+                    grant_types: c.grant_types.clone(),
+                    redirect_uris: vec![callback.to_owned()],
+                    scopes: c.scopes.clone(),
+                    audiences: c.audiences.clone(),
+                    public: false,
+                    token_format: c.token_format,
+                    access_token_ttl: c.access_token_ttl,
+                };
+                admin.update_client(&c.id, spec).await?;
+            }
+            admin.rotate_client_secret(&c.id).await?
+        }
         None => {
             let spec = ClientSpec {
                 friendly_name: NAME.into(),
@@ -576,7 +608,7 @@ async fn demo_client(admin: &tollgate_core::admin::Admin) -> Result<(ClientId, S
                     GrantType::AuthorizationCode,
                     GrantType::RefreshToken,
                 ],
-                redirect_uris: vec!["http://127.0.0.1/callback".into()],
+                redirect_uris: vec![callback.to_owned()],
                 scopes: vec!["read".into(), "write".into()],
                 ..ClientSpec::default()
             };

@@ -141,6 +141,8 @@ fn load_or_create_kek(dir: &Path, rng: &dyn Rng) -> Result<String, ServerError> 
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub engine: Arc<Engine>,
+    /// What the HTTP handlers share (limiters, the demo app).
+    pub state: AppState,
     pub context: Context,
     shutdown: watch::Sender<bool>,
     serve: JoinHandle<std::io::Result<()>>,
@@ -224,13 +226,16 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         publish_ahead_secs: i64::from(c.key_publish_ahead_secs),
     };
     let sync_every = Duration::from_millis(c.sync_interval_ms.max(50));
-    let maintenance = Maintenance::new(engine.clone(), rotation, sync_every)
-        .on_prune(Box::new(move |now| state.prune_limiters(now)));
+    let maintenance = Maintenance::new(engine.clone(), rotation, sync_every).on_prune({
+        let state = state.clone();
+        Box::new(move |now| state.prune_limiters(now))
+    });
     let maintenance = tokio::spawn(maintenance.run());
     tracing::info!(%addr, backend = context.store.backend(), "listening");
     Ok(RunningServer {
         addr,
         engine,
+        state,
         context,
         shutdown,
         serve,

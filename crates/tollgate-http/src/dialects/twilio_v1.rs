@@ -51,15 +51,20 @@ impl Dialect for TwilioV1 {
     fn token_request(input: &Input) -> Result<TokenRequest, OAuthError> {
         let p = input.form();
         let (account_auth, basic) = input.auth.split_account();
+        let client_id = client_id(p)?;
+        if client_id.is_none() && basic.is_none() {
+            return Err(OAuthError::invalid_request("ClientSid is required"));
+        }
         Ok(TokenRequest {
             grant_type: p.one("GrantType")?,
-            client: params::client_auth(basic, client_id(p)?, p.one("ClientSecret")?)?,
+            client: params::client_auth(basic, client_id, p.one("ClientSecret")?)?,
             account_auth,
             scope: p.one("Scope")?,
-            audience: Vec::new(),
+            audience: p.one("Audience")?.into_iter().collect(),
             account_sid: None,
             code: p.one("Code")?,
             redirect_uri: p.one("RedirectUri")?,
+            redirect_uri_optional: true,
             code_verifier: p.one("CodeVerifier")?,
             refresh_token: p.one("RefreshToken")?,
             device_code: p.one("DeviceCode")?,
@@ -74,6 +79,8 @@ impl Dialect for TwilioV1 {
             id_token: issued.id_token.as_deref(),
             access_token_expires_at: rfc2822(issued.access_token_expires_at()),
             refresh_token_expires_at: issued.refresh_token_expires_at.and_then(rfc2822),
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
         };
         no_store_json(StatusCode::CREATED, body)
     }
@@ -99,10 +106,14 @@ impl Dialect for TwilioV1 {
         if client_id.is_none() && basic.is_none() {
             return Err(OAuthError::invalid_request("ClientSid is required"));
         }
+        let scopes = p.all("Scopes");
+        if scopes.iter().all(|s| s.trim().is_empty()) {
+            return Err(OAuthError::invalid_request("Scopes is required"));
+        }
         Ok(DeviceRequest {
             client: params::client_auth(basic, client_id, p.one("ClientSecret")?)?,
             account_auth,
-            scopes: p.all("Scopes"),
+            scopes,
             audiences: p.all("Audiences"),
         })
     }
@@ -125,6 +136,14 @@ impl Dialect for TwilioV1 {
             url: format!("{issuer}/v1/userinfo"),
         };
         no_store_json(StatusCode::OK, body)
+    }
+
+    fn authorize_redirect(url: &str, issuer: &str) -> Response {
+        render::twilio_redirect(url, issuer)
+    }
+
+    fn authorize_error(err: &OAuthError) -> Option<Response> {
+        Some(render::twilio_error(err))
     }
 
     fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {
@@ -153,6 +172,9 @@ struct V1Token<'a> {
     id_token: Option<&'a str>,
     access_token_expires_at: Option<String>,
     refresh_token_expires_at: Option<String>,
+    /// Twilio's newer v1 spec and SDK model read these two.
+    token_type: &'static str,
+    expires_in: i64,
 }
 
 #[derive(Serialize)]

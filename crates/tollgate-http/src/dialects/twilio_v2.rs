@@ -62,6 +62,7 @@ impl Dialect for TwilioV2 {
             refresh_token: p.one("refresh_token")?,
             device_code: p.one("device_code")?,
             device_id: p.one("device_id")?,
+            redirect_uri_optional: false,
         })
     }
 
@@ -79,6 +80,14 @@ impl Dialect for TwilioV2 {
 
     fn authorize_params(query: &Params) -> Result<AuthorizeParams, OAuthError> {
         params::snake_case_authorize(query)
+    }
+
+    fn authorize_redirect(url: &str, issuer: &str) -> Response {
+        render::twilio_redirect(url, issuer)
+    }
+
+    fn authorize_error(err: &OAuthError) -> Option<Response> {
+        Some(render::twilio_error(err))
     }
 
     fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {

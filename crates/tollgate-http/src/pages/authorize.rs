@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use tollgate_core::authorize::{AuthorizeError, AuthorizeParams, ValidAuthorization};
@@ -10,7 +10,8 @@ use tollgate_core::session::SignedIn;
 use tollgate_core::{ErrorKind, OAuthError};
 
 use super::{
-    CheckedForm, csrf_token, describe_scope, html, login_redirect, safe_continue, signed_in,
+    CheckedForm, csrf_token, describe_scope, html, login_redirect, login_url, safe_continue,
+    signed_in,
 };
 use crate::dialect::Dialect;
 use crate::error::PageError;
@@ -27,27 +28,19 @@ struct ConsentPage<'a> {
     scopes: Vec<String>,
 }
 
-/// Where an authorization ends: a redirect to the client (in the dialect's form), or a page.
+/// Where an authorization ends: a redirect (to the client or to sign-in, in the dialect's
+/// form), or a page.
 enum Outcome {
     Redirect(String),
     Page(Response),
 }
 
-impl Outcome {
-    fn into_response<D: Dialect>(self) -> Response {
-        match self {
-            Outcome::Redirect(url) => D::authorize_redirect(&url),
-            Outcome::Page(page) => page,
-        }
-    }
-}
-
-fn validate(
+async fn validate(
     state: &AppState,
     params: Result<AuthorizeParams, OAuthError>,
 ) -> Result<Result<ValidAuthorization, String>, PageError> {
     let params = params.map_err(|e| PageError::bad_request(e.description))?;
-    match state.engine.validate_authorization(&params) {
+    match state.engine.validate_authorization(&params).await {
         Ok(v) => Ok(Ok(v)),
         Err(AuthorizeError::Page(m)) => Err(PageError::bad_request(m)),
         Err(AuthorizeError::Redirect(url)) => Ok(Err(url)),
@@ -57,15 +50,34 @@ fn validate(
 pub async fn authorize<D: Dialect>(
     State(state): State<AppState>,
     jar: CookieJar,
+    headers: HeaderMap,
     uri: Uri,
-) -> Result<Response, PageError> {
+) -> Response {
     let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
     let query = Params::parse(uri.query().unwrap_or_default().as_bytes());
-    let outcome = match validate(&state, D::authorize_params(&query))? {
-        Ok(valid) => decide(&state, jar, &valid, target).await?,
-        Err(url) => Outcome::Redirect(url),
+    let outcome = match validate(&state, D::authorize_params(&query)).await {
+        Ok(Ok(valid)) => decide(&state, jar, &valid, target).await,
+        Ok(Err(url)) => Ok(Outcome::Redirect(url)),
+        Err(e) => Err(e),
     };
-    Ok(outcome.into_response::<D>())
+    match outcome {
+        Ok(Outcome::Redirect(url)) => D::authorize_redirect(&url, state.engine.issuer()),
+        Ok(Outcome::Page(page)) => page,
+        // A browser gets the error page; an API client gets the dialect's error, if it has one.
+        Err(e) => match (prefers_html(&headers), D::authorize_error(&e.to_oauth())) {
+            (false, Some(resp)) => resp,
+            _ => e.into_response(),
+        },
+    }
+}
+
+/// Whether the caller is a browser (it lists `text/html` in `Accept`).
+fn prefers_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
 }
 
 /// Signed in and consented: issue the code; otherwise ask for what is missing.
@@ -81,7 +93,7 @@ async fn decide(
             let url = redirect_error(state, valid, "login_required", "the user is not signed in");
             return Ok(Outcome::Redirect(url));
         }
-        _ => return Ok(Outcome::Page(login_redirect(target))),
+        _ => return Ok(Outcome::Redirect(login_url(target))),
     };
     if !state.engine.needs_consent(&who.user, valid).await? {
         return Ok(Outcome::Redirect(issue(state, valid, &who).await));
@@ -154,7 +166,7 @@ pub async fn consent_submit(
         .dialects
         .authorize_parser(path)
         .ok_or_else(|| PageError::bad_request("The authorization request is missing."))?;
-    let valid = match validate(&state, parse(&Params::parse(query.as_bytes())))? {
+    let valid = match validate(&state, parse(&Params::parse(query.as_bytes()))).await? {
         Ok(v) => v,
         Err(url) => return Ok(Redirect::to(&url).into_response()),
     };

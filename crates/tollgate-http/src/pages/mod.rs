@@ -3,6 +3,7 @@
 //! headers. The authorization endpoint is generic over the dialect; everything else is shared.
 
 pub mod authorize;
+pub mod demo;
 pub mod device;
 pub mod login;
 
@@ -42,7 +43,8 @@ pub fn router() -> Router<AppState> {
                 "/device",
                 get(device::device_page).post(device::device_submit),
             )
-            .route("/device/decision", post(device::device_decision)),
+            .route("/device/decision", post(device::device_decision))
+            .route(demo::CALLBACK_PATH, get(demo::callback)),
     )
 }
 
@@ -211,11 +213,16 @@ fn without_prompt_login(target: &str) -> String {
     format!("{path}?{}", out.finish())
 }
 
-pub(crate) fn login_redirect(target: &str) -> Response {
+/// The sign-in page, continuing to `target` afterwards.
+pub(crate) fn login_url(target: &str) -> String {
     let q = form_urlencoded::Serializer::new(String::new())
         .append_pair("continue", &without_prompt_login(target))
         .finish();
-    Redirect::to(&format!("/login?{q}")).into_response()
+    format!("/login?{q}")
+}
+
+pub(crate) fn login_redirect(target: &str) -> Response {
+    Redirect::to(&login_url(target)).into_response()
 }
 
 async fn css() -> Response {

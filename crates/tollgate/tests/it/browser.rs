@@ -73,6 +73,13 @@ impl Browser {
         Self {
             http: reqwest::Client::builder()
                 .cookie_store(true)
+                // What a browser asks for: the authorize endpoints answer it with pages.
+                .default_headers(reqwest::header::HeaderMap::from_iter([(
+                    reqwest::header::ACCEPT,
+                    reqwest::header::HeaderValue::from_static(
+                        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                    ),
+                )]))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),

@@ -13,5 +13,7 @@ mod client_credentials;
 mod device;
 mod errors;
 mod keys;
+mod python_sdks;
+mod seed_operations;
 mod store;
 mod token_management;

@@ -185,6 +185,7 @@ fn form_token_request(
         refresh_token: p.one("refresh_token")?,
         device_code: p.one("device_code")?,
         device_id: None,
+        redirect_uri_optional: false,
     })
 }
 
@@ -233,6 +234,7 @@ fn json_token_request(
         refresh_token: b.refresh_token,
         device_code: b.device_code,
         device_id: None,
+        redirect_uri_optional: false,
     })
 }
 

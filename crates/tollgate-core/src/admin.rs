@@ -417,6 +417,28 @@ fn check_text(what: &str, s: &str) -> AdminResult<()> {
     Ok(())
 }
 
+/// RFC 8252 and the OAuth security BCP: `https`; `http` only on a loopback host; or a native
+/// app's private-use scheme (reverse domain name, with a dot). Script, data and file URLs and
+/// plain http to other hosts are refused.
+pub fn redirect_uri_allowed(uri: &url::Url) -> Result<(), &'static str> {
+    match uri.scheme() {
+        "https" => Ok(()),
+        "http" => match uri.host() {
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            _ => Err("plain http is allowed only for loopback hosts (127.0.0.1, [::1], localhost)"),
+        },
+        "javascript" | "data" | "file" | "blob" | "vbscript" | "about" | "ws" | "wss" => {
+            Err("this scheme cannot be a redirect target")
+        }
+        s if s.contains('.') => Ok(()),
+        _ => Err(
+            "use https, http on a loopback host, or a private-use scheme such as com.example.app",
+        ),
+    }
+}
+
 fn validate_spec(spec: &ClientSpec, grants: &[GrantType]) -> AdminResult<()> {
     check_text("name", &spec.friendly_name)?;
     if spec.public && grants.contains(&GrantType::ClientCredentials) {
@@ -431,6 +453,9 @@ fn validate_spec(spec: &ClientSpec, grants: &[GrantType]) -> AdminResult<()> {
             return Err(AdminError::Invalid(format!(
                 "redirect URI {uri:?} must not have a fragment (RFC 6749 section 3.1.2)"
             )));
+        }
+        if let Err(why) = redirect_uri_allowed(&parsed) {
+            return Err(AdminError::Invalid(format!("redirect URI {uri:?}: {why}")));
         }
     }
     for s in &spec.scopes {

@@ -103,6 +103,8 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     cursor: Mutex<ChangeCursor>,
+    /// Concurrent password checks (Argon2), one per core.
+    pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
     /// JWT access tokens whose signature already checked out, by digest, with the signing kid:
     /// introspecting the same token again skips the signature check (never the expiry,
     /// revocation or key-still-published checks).
@@ -157,6 +159,9 @@ impl Engine {
             rng,
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
+            password_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )),
         })
     }
 
@@ -175,6 +180,15 @@ impl Engine {
 
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// A tag binding `parts` (CSRF tokens, device confirmations), valid on every node.
+    pub fn page_mac(&self, parts: &[&[u8]]) -> String {
+        self.sealer.mac(parts)
+    }
+
+    pub fn verify_page_mac(&self, parts: &[&[u8]], tag: &str) -> bool {
+        self.sealer.verify_mac(parts, tag)
     }
 
     pub fn rng(&self) -> &dyn Rng {

@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
@@ -100,14 +101,45 @@ pub struct StoredKey {
 /// Seals private keys at rest with AES-256-GCM.
 pub struct KeySealer {
     key: LessSafeKey,
+    /// Derived from the key-encryption key, so every node shares it: authenticates the tokens
+    /// pages hand out (CSRF, device confirmations).
+    mac: hmac::Key,
 }
 
 impl KeySealer {
     pub fn new(kek: &[u8]) -> Result<Self, KeyError> {
         let unbound = UnboundKey::new(&AES_256_GCM, kek).map_err(|_| KeyError::KekLength)?;
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, kek),
+            b"tollgate page tokens v1",
+        );
         Ok(Self {
             key: LessSafeKey::new(unbound),
+            mac: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
         })
+    }
+
+    /// HMAC-SHA256 over length-prefixed parts, base64url.
+    pub fn mac(&self, parts: &[&[u8]]) -> String {
+        let mut ctx = hmac::Context::with_key(&self.mac);
+        for p in parts {
+            ctx.update(&(p.len() as u64).to_be_bytes());
+            ctx.update(p);
+        }
+        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+    }
+
+    /// Constant-time check of a [`KeySealer::mac`] tag.
+    pub fn verify_mac(&self, parts: &[&[u8]], tag: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
+            return false;
+        };
+        let mut msg = Vec::new();
+        for p in parts {
+            msg.extend_from_slice(&(p.len() as u64).to_be_bytes());
+            msg.extend_from_slice(p);
+        }
+        hmac::verify(&self.mac, &msg, &tag).is_ok()
     }
 
     fn seal(&self, kid: &str, plaintext: &[u8], rng: &dyn Rng) -> Result<String, KeyError> {

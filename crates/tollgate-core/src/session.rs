@@ -54,10 +54,24 @@ impl Engine {
             || password::dummy_hash().to_owned(),
             |u| u.password_hash.clone(),
         );
+        // Argon2 costs memory and a core: bound how many run at once, and turn the rest away
+        // rather than queue them (an unauthenticated flood must not grow the blocking pool).
+        let Ok(slot) = self.password_slots.clone().try_acquire_owned() else {
+            return Err(OAuthError::new(
+                crate::error::ErrorKind::TooManyRequests {
+                    until: self.clock.now() + 1,
+                    retry_after: 1,
+                },
+                "too many sign-ins are being checked right now; try again in a moment",
+            ));
+        };
         let password = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &password))
-            .await
-            .map_err(|_| OAuthError::server_error())?;
+        let ok = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            password::verify(&hash, &password)
+        })
+        .await
+        .map_err(|_| OAuthError::server_error())?;
         Ok(user.filter(|_| ok))
     }
 

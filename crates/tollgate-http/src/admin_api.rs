@@ -159,6 +159,24 @@ async fn app_body(req: Request) -> Result<AppBody, ApiError> {
     Ok(json_body(&headers, &bytes)?)
 }
 
+/// The `{sid}` path segment; one that cannot be decoded is simply no app of the caller's (404
+/// in Twilio's format, not the router's plain-text rejection).
+struct AppSid(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AppSid {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(sid)) => Ok(Self(sid)),
+            Err(_) => Err(ApiError::NotFound),
+        }
+    }
+}
+
 /// The caller's own app, or 404 (another account's app is indistinguishable from none).
 async fn own_app(state: &AppState, account: &Account, sid: &str) -> Result<Client, ApiError> {
     let id = ClientId::parse(sid).map_err(|_| ApiError::NotFound)?;
@@ -224,22 +242,22 @@ async fn list(
 async fn fetch(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(sid): Path<String>,
+    sid: AppSid,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
-    let client = own_app(&state, &account, &sid).await?;
+    let client = own_app(&state, &account, &sid.0).await?;
     Ok(Json(view(&state, &client, None)).into_response())
 }
 
 async fn update(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(sid): Path<String>,
+    sid: AppSid,
     req: Request,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, req.headers()).await?;
-    let current = own_app(&state, &account, &sid).await?;
+    let current = own_app(&state, &account, &sid.0).await?;
     let b = app_body(req).await?;
     if b.public.is_some_and(|p| p != current.is_public()) {
         return Err(OAuthError::invalid_request(
@@ -270,11 +288,11 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(sid): Path<String>,
+    sid: AppSid,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
-    let client = own_app(&state, &account, &sid).await?;
+    let client = own_app(&state, &account, &sid.0).await?;
     state.engine.admin().delete_client(&client.id).await?;
     synced(&state).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -283,11 +301,11 @@ async fn delete(
 async fn rotate_secret(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(sid): Path<String>,
+    sid: AppSid,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
-    let client = own_app(&state, &account, &sid).await?;
+    let client = own_app(&state, &account, &sid.0).await?;
     let (client, secret) = state
         .engine
         .admin()

@@ -82,8 +82,10 @@ pub enum PageError {
     },
     /// The CSRF token was missing or wrong.
     Csrf,
-    /// Too many attempts from this address or session.
-    TooMany(&'static str),
+    /// Too many attempts from this address or session; retry after this many seconds.
+    TooMany(&'static str, i64),
+    /// The server is busy (all password checks in use); retry in a moment.
+    Busy,
     /// The server failed; details are logged, not shown.
     Server,
 }
@@ -104,7 +106,8 @@ impl PageError {
         match self {
             PageError::Message { text, .. } => OAuthError::invalid_request(text.clone()),
             PageError::Csrf => OAuthError::invalid_request("the CSRF token is missing or wrong"),
-            PageError::TooMany(text) => OAuthError::invalid_request(*text),
+            PageError::TooMany(text, _) => OAuthError::invalid_request(*text),
+            PageError::Busy => OAuthError::invalid_request("the server is busy"),
             PageError::Server => OAuthError::server_error(),
         }
     }
@@ -112,9 +115,20 @@ impl PageError {
 
 impl From<OAuthError> for PageError {
     fn from(e: OAuthError) -> Self {
+        if let tollgate_core::ErrorKind::TooManyRequests { .. } = e.kind {
+            return PageError::Busy;
+        }
         tracing::error!(error = %e, "page failed");
         PageError::Server
     }
+}
+
+fn with_retry_after(mut resp: Response, secs: i64) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.max(1).to_string()) {
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 impl IntoResponse for PageError {
@@ -132,9 +146,18 @@ impl IntoResponse for PageError {
                 "This form could not be verified (its security token is missing or wrong). \
                  Go back, reload the page and try again.",
             ),
-            PageError::TooMany(text) => {
-                message(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", text)
-            }
+            PageError::TooMany(text, wait) => with_retry_after(
+                message(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", text),
+                wait,
+            ),
+            PageError::Busy => with_retry_after(
+                message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Busy",
+                    "The server is busy checking other sign-ins. Try again in a moment.",
+                ),
+                1,
+            ),
             PageError::Server => message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",

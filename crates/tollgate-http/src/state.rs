@@ -6,16 +6,17 @@ use tollgate_core::token::Issued;
 use tollgate_core::{Engine, ErrorKind, OAuthError};
 
 use crate::dialect::Registry;
-use crate::limiter::AuthFailureLimiter;
+use crate::limiter::AttemptLimiter;
 use crate::pages::demo::DemoApp;
 
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
-    pub auth_limiter: Arc<AuthFailureLimiter>,
-    /// Wrong device user codes, per IP address and per browser session.
-    pub device_code_limiter: Arc<AuthFailureLimiter<String>>,
+    /// Client secrets and passwords, per IP address.
+    pub auth_limiter: Arc<AttemptLimiter>,
+    /// Device user codes, per IP address and per browser session, on every route taking one.
+    pub device_code_limiter: Arc<AttemptLimiter<String>>,
     /// The registered dialects, for the pages and fallbacks they share.
     pub dialects: Arc<Registry>,
     /// The demo app of `serve --demo`, for its callback page.
@@ -26,8 +27,8 @@ impl AppState {
     pub fn new(engine: Arc<Engine>, auth_failures_per_minute: u32) -> Self {
         Self {
             engine,
-            auth_limiter: Arc::new(AuthFailureLimiter::per_minute(auth_failures_per_minute)),
-            device_code_limiter: Arc::new(AuthFailureLimiter::per_minute(auth_failures_per_minute)),
+            auth_limiter: Arc::new(AttemptLimiter::per_minute(auth_failures_per_minute)),
+            device_code_limiter: Arc::new(AttemptLimiter::per_minute(auth_failures_per_minute)),
             dialects: Arc::new(Registry::default()),
             demo: Arc::default(),
         }
@@ -61,15 +62,13 @@ impl AppState {
     ) -> Result<T, OAuthError> {
         let ip: IpAddr = peer.ip();
         let now = self.now();
-        if let Err(until) = self.auth_limiter.check(ip, now) {
+        // Counted before the secret is checked; refunded unless authentication failed.
+        if let Err(until) = self.auth_limiter.acquire(ip, now) {
             return Err(too_many(until, now));
         }
         let result = call.await;
-        if let Err(e) = &result
-            && e.kind == ErrorKind::InvalidClient
-            && let Some(until) = self.auth_limiter.failed(ip, now)
-        {
-            return Err(too_many(until, now));
+        if !matches!(&result, Err(e) if e.kind == ErrorKind::InvalidClient) {
+            self.auth_limiter.refund(&ip);
         }
         result
     }

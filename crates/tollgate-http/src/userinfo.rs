@@ -1,7 +1,6 @@
 //! OIDC userinfo, generic over the dialect: the token comes from `Authorization: Bearer` (or,
 //! on POST, a form body's `access_token`); the dialect shapes the body.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -92,9 +91,12 @@ pub async fn get<D: Dialect>(
 
 pub async fn post<D: Dialect>(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Result<Response, BearerError<D>> {
+    let headers = req.headers().clone();
+    let body = crate::extract::read_bytes(req, &())
+        .await
+        .map_err(|r| BearerError(HttpError::from(r)))?;
     let form = match params::body_type(&headers) {
         BodyType::Form => Some(Params::parse(&body)),
         BodyType::Missing if body.is_empty() => None,

@@ -29,6 +29,15 @@ pub struct Config {
     pub key_encryption_key: Option<String>,
     /// Failed client authentications allowed per minute per IP address.
     pub auth_failures_per_minute: u32,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    pub header_timeout_secs: u64,
+    /// Seconds within which a whole request must be answered (408 otherwise).
+    pub request_timeout_secs: u64,
+    /// Open connections beyond this many are closed at once.
+    pub max_connections: usize,
+    /// Seconds shutdown waits for in-flight requests.
+    pub drain_timeout_secs: u64,
     /// How often a node polls the store for changes made elsewhere, in milliseconds.
     pub sync_interval_ms: u64,
     /// `tracing` filter, e.g. `info` or `tollgate=debug`.
@@ -46,6 +55,10 @@ impl Default for Config {
             key_publish_ahead_secs: 600,
             key_encryption_key: None,
             auth_failures_per_minute: 20,
+            header_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_connections: 10_000,
+            drain_timeout_secs: 20,
             sync_interval_ms: 500,
             log: "info".into(),
         }
@@ -90,6 +103,16 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tollgate.db").display()))
+    }
+
+    pub fn limits(&self) -> crate::listener::Limits {
+        use std::time::Duration;
+        crate::listener::Limits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            drain_timeout: Duration::from_secs(self.drain_timeout_secs),
+        }
     }
 
     pub fn uses_sqlite_default(&self) -> bool {

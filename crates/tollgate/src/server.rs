@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::net::TcpListener;
@@ -205,21 +204,9 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
     let state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
     let app = tollgate_http::app(state.clone());
 
-    let (shutdown, mut rx) = watch::channel(false);
-    let serve = tokio::spawn(async move {
-        // Token responses are small and complete: send them without Nagle's delay.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        })
-        .await
-    });
+    let (shutdown, rx) = watch::channel(false);
+    let limits = context.config.limits();
+    let serve = tokio::spawn(crate::listener::serve(listener, app, limits, rx));
     let c = &context.config;
     let rotation = RotationPolicy {
         every_secs: i64::from(c.key_rotation_days) * 86_400,

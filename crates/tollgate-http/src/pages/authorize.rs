@@ -10,8 +10,8 @@ use tollgate_core::session::SignedIn;
 use tollgate_core::{ErrorKind, OAuthError};
 
 use super::{
-    CheckedForm, csrf_token, describe_scope, html, login_redirect, login_url, safe_continue,
-    signed_in,
+    CheckedForm, csp_allowing, csrf_token, describe_scope, html, login_redirect, login_url,
+    safe_continue, signed_in, with_csp,
 };
 use crate::dialect::Dialect;
 use crate::error::PageError;
@@ -147,7 +147,17 @@ fn consent_page(
         user_email: &who.user.email,
         scopes: valid.scopes.iter().map(|s| describe_scope(s)).collect(),
     };
-    (jar, html(StatusCode::OK, page.render())).into_response()
+    let page = (jar, html(StatusCode::OK, page.render())).into_response();
+    with_csp(page, csp_allowing(&valid.redirect_uri))
+}
+
+/// The client redirect URI an authorization URL of ours would end on, if it is valid.
+pub(crate) async fn redirect_target(state: &AppState, target: &str) -> Option<String> {
+    let (path, query) = target.split_once('?')?;
+    let parse = state.dialects.authorize_parser(path)?;
+    let params = parse(&Params::parse(query.as_bytes())).ok()?;
+    let valid = state.engine.validate_authorization(&params).await.ok()?;
+    Some(valid.redirect_uri)
 }
 
 pub async fn consent_submit(

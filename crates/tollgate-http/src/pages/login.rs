@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::CookieJar;
 
 use super::{
     CheckedForm, MessagePage, SESSION_COOKIE, cookie, csrf_token, field, html, message,
-    safe_continue, signed_in,
+    safe_continue, session_value, signed_in,
 };
 use crate::error::PageError;
 use crate::params::Params;
@@ -44,7 +44,13 @@ pub async fn login_page(
         email: "",
         error: None,
     };
-    (jar, html(StatusCode::OK, page.render())).into_response()
+    let page = (jar, html(StatusCode::OK, page.render())).into_response();
+    // Signing in may end on the client's redirect URI (consent already given).
+    let csp = match super::authorize::redirect_target(&state, &target).await {
+        Some(uri) => super::csp_allowing(&uri),
+        None => None,
+    };
+    super::with_csp(page, csp)
 }
 
 pub async fn login_submit(
@@ -56,15 +62,18 @@ pub async fn login_submit(
         .filter(|t| safe_continue(&state, t))
         .unwrap_or_default();
     let now = state.now();
-    if state.auth_limiter.check(peer.ip(), now).is_err() {
-        return Err(PageError::TooMany(TOO_MANY_SIGN_INS));
+    // Counted before the password is checked, refunded on success: concurrent guesses cannot
+    // all be checked before the first failure counts.
+    let ip = peer.ip();
+    if let Err(until) = state.auth_limiter.acquire(ip, now) {
+        return Err(PageError::TooMany(TOO_MANY_SIGN_INS, until - now));
     }
     let email = field(&form, "email");
-    match state
-        .engine
-        .login(&email, &field(&form, "password"))
-        .await?
-    {
+    let outcome = state.engine.login(&email, &field(&form, "password")).await;
+    if !matches!(outcome, Ok(Err(_))) {
+        state.auth_limiter.refund(&ip);
+    }
+    match outcome? {
         Ok((secret, _)) => {
             let max_age = i64::from(state.engine.config().session_lifetime_secs);
             let session = secret.expose().to_owned();
@@ -73,9 +82,6 @@ pub async fn login_submit(
             Ok((jar, Redirect::to(to)).into_response())
         }
         Err(_) => {
-            if state.auth_limiter.failed(peer.ip(), now).is_some() {
-                return Err(PageError::TooMany(TOO_MANY_SIGN_INS));
-            }
             let (jar, csrf) = csrf_token(&state, jar);
             let page = LoginPage {
                 csrf: &csrf,
@@ -114,8 +120,8 @@ pub async fn logout_submit(
     State(state): State<AppState>,
     CheckedForm { jar, .. }: CheckedForm,
 ) -> Result<Response, PageError> {
-    if let Some(c) = jar.get(SESSION_COOKIE) {
-        state.engine.logout(c.value()).await?;
+    if let Some(session) = session_value(&state, &jar) {
+        state.engine.logout(&session).await?;
     }
     let jar = jar.remove(cookie(&state, SESSION_COOKIE, String::new(), None));
     let page = message(StatusCode::OK, "Signed out", "You are signed out.");

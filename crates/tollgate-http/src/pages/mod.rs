@@ -13,8 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use subtle::ConstantTimeEq;
-use tollgate_core::secret::Secret;
+use tollgate_core::secret::{Secret, SecretDigest};
 use tollgate_core::session::SignedIn;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -24,8 +23,32 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "tollgate_session";
 pub const CSRF_COOKIE: &str = "tollgate_csrf";
 
-const CSP: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The pages' CSP with one more `form-action` target: a form whose submission ends in a
+/// redirect to the client (sign-in, consent) must be allowed to follow it.
+pub(crate) fn csp_allowing(redirect_uri: &str) -> Option<HeaderValue> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    let source = match url.origin() {
+        o @ url::Origin::Tuple(..) => o.ascii_serialization(),
+        // Private-use schemes (native apps) have no origin; allow the scheme.
+        url::Origin::Opaque(_) => format!("{}:", url.scheme()),
+    };
+    if source.contains([';', ',', '\'', ' ']) {
+        return None;
+    }
+    HeaderValue::from_str(&format!("{CSP} {source}")).ok()
+}
+
+/// Sets a page's own CSP (the router's default is only applied where none is set).
+pub(crate) fn with_csp(mut resp: Response, csp: Option<HeaderValue>) -> Response {
+    if let Some(v) = csp {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
 
 /// The shared page routes.
 pub fn router() -> Router<AppState> {
@@ -53,7 +76,10 @@ pub fn secured(router: Router<AppState>) -> Router<AppState> {
     let header =
         |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     router
-        .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
         .layer(header(header::CACHE_CONTROL, "no-store"))
@@ -97,16 +123,23 @@ pub struct CheckedForm {
     pub jar: CookieJar,
 }
 
-impl<S: Send + Sync> axum::extract::FromRequest<S> for CheckedForm {
+impl axum::extract::FromRequest<AppState> for CheckedForm {
     type Rejection = PageError;
 
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, PageError> {
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, PageError> {
         let jar = CookieJar::from_headers(req.headers());
         let body = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| PageError::bad_request("The form could not be read."))?;
+            .map_err(|e| PageError::Message {
+                status: e.status(),
+                heading: "Invalid request",
+                text: "The form could not be read (is it too large?).".into(),
+            })?;
         let form = crate::params::Params::parse(&body);
-        check_csrf(&jar, form.one("csrf").ok().flatten().as_deref())?;
+        check_csrf(state, &jar, form.one("csrf").ok().flatten().as_deref())?;
         Ok(Self { form, jar })
     }
 }
@@ -127,13 +160,23 @@ pub fn describe_scope(scope: &str) -> String {
     }
 }
 
+/// Cookie names get the `__Host-` prefix on https, so a sibling subdomain or a plain-http
+/// attacker cannot plant them.
+pub(crate) fn cookie_name(state: &AppState, base: &'static str) -> String {
+    if state.engine.issuer().starts_with("https://") {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
 pub(crate) fn cookie(
     state: &AppState,
-    name: &'static str,
+    base: &'static str,
     value: String,
     max_age: Option<i64>,
 ) -> Cookie<'static> {
-    let mut c = Cookie::new(name, value);
+    let mut c = Cookie::new(cookie_name(state, base), value);
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);
     c.set_path("/");
@@ -144,28 +187,58 @@ pub(crate) fn cookie(
     c
 }
 
-/// The CSRF token of this browser, minted if it has none.
-pub(crate) fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    if let Some(c) = jar.get(CSRF_COOKIE)
-        && c.value().len() == 43
-    {
-        let v = c.value().to_owned();
-        return (jar, v);
-    }
-    let token = Secret::generate(state.engine.rng()).expose().to_owned();
-    (
-        jar.add(cookie(state, CSRF_COOKIE, token.clone(), None)),
-        token,
-    )
+/// The browser's session cookie value, if any.
+pub(crate) fn session_value(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(&cookie_name(state, SESSION_COOKIE))
+        .map(|c| c.value().to_owned())
 }
 
-/// Refuses a form whose CSRF field does not match the browser's token.
-fn check_csrf(jar: &CookieJar, field: Option<&str>) -> Result<(), PageError> {
-    match (jar.get(CSRF_COOKIE), field) {
-        (Some(c), Some(f))
-            if !f.is_empty() && bool::from(c.value().as_bytes().ct_eq(f.as_bytes())) =>
-        {
-            Ok(())
+/// The digest that stands for this browser's session in page tokens ("" when signed out).
+pub(crate) fn session_binding(state: &AppState, jar: &CookieJar) -> String {
+    session_value(state, jar)
+        .map(|v| SecretDigest::of(&v).to_hex())
+        .unwrap_or_default()
+}
+
+/// The CSRF token for this browser's forms: an HMAC of its CSRF cookie nonce and its session,
+/// so a planted cookie and field pair is worthless without the victim's session.
+pub(crate) fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let name = cookie_name(state, CSRF_COOKIE);
+    let (jar, nonce) = match jar.get(&name) {
+        Some(c) if c.value().len() == 43 => {
+            let v = c.value().to_owned();
+            (jar, v)
+        }
+        _ => {
+            let nonce = Secret::generate(state.engine.rng()).expose().to_owned();
+            (
+                jar.add(cookie(state, CSRF_COOKIE, nonce.clone(), None)),
+                nonce,
+            )
+        }
+    };
+    let token = csrf_for(state, &nonce, &session_binding(state, &jar));
+    (jar, token)
+}
+
+fn csrf_for(state: &AppState, nonce: &str, session: &str) -> String {
+    state
+        .engine
+        .page_mac(&[b"csrf", nonce.as_bytes(), session.as_bytes()])
+}
+
+/// Refuses a form whose CSRF field was not made for this browser and session.
+fn check_csrf(state: &AppState, jar: &CookieJar, field: Option<&str>) -> Result<(), PageError> {
+    let nonce = jar.get(&cookie_name(state, CSRF_COOKIE));
+    match (nonce, field) {
+        (Some(n), Some(f)) if !f.is_empty() => {
+            let session = session_binding(state, jar);
+            let parts: [&[u8]; 3] = [b"csrf", n.value().as_bytes(), session.as_bytes()];
+            if state.engine.verify_page_mac(&parts, f) {
+                Ok(())
+            } else {
+                Err(PageError::Csrf)
+            }
         }
         _ => Err(PageError::Csrf),
     }
@@ -175,8 +248,8 @@ pub(crate) async fn signed_in(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<Option<SignedIn>, PageError> {
-    match jar.get(SESSION_COOKIE) {
-        Some(c) => Ok(state.engine.session(c.value()).await?),
+    match session_value(state, jar) {
+        Some(v) => Ok(state.engine.session(&v).await?),
         None => Ok(None),
     }
 }

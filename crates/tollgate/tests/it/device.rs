@@ -70,12 +70,14 @@ async fn answer(browser: &Browser, user_code: &str, email: &str, decision: &str)
     assert!(html.contains("id=\"approve\""), "confirmation page: {html}");
     let csrf = hidden(&html, "csrf").expect("csrf");
     let code = hidden(&html, "user_code").expect("code");
+    let confirm = hidden(&html, "confirm").expect("confirm");
     let resp = browser
         .post(
             "/device/decision",
             &[
                 ("csrf", &csrf),
                 ("user_code", &code),
+                ("confirm", &confirm),
                 ("decision", decision),
             ],
         )

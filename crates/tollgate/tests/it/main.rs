@@ -14,6 +14,7 @@ mod device;
 mod errors;
 mod keys;
 mod python_sdks;
+mod security;
 mod seed_operations;
 mod store;
 mod token_management;

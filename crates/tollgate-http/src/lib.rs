@@ -4,6 +4,7 @@
 //! or [`error::PageError`].
 
 pub mod admin_api;
+pub mod client_ip;
 pub mod cors;
 pub mod device;
 pub mod dialect;
@@ -71,6 +72,10 @@ pub fn app(mut state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(cors)
+        .layer(axum::middleware::from_fn({
+            let trusted = state.trusted_proxies.clone();
+            move |req, next| client_ip::resolve(trusted.clone(), req, next)
+        }))
         .with_state(state)
 }
 

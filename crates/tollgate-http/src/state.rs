@@ -19,6 +19,8 @@ pub struct AppState {
     pub device_code_limiter: Arc<AttemptLimiter<String>>,
     /// The registered dialects, for the pages and fallbacks they share.
     pub dialects: Arc<Registry>,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` name the client (reverse proxies).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// The demo app of `serve --demo`, for its callback page.
     pub demo: Arc<std::sync::RwLock<Option<DemoApp>>>,
 }
@@ -30,6 +32,7 @@ impl AppState {
             auth_limiter: Arc::new(AttemptLimiter::per_minute(auth_failures_per_minute)),
             device_code_limiter: Arc::new(AttemptLimiter::per_minute(auth_failures_per_minute)),
             dialects: Arc::new(Registry::default()),
+            trusted_proxies: Arc::from(Vec::new()),
             demo: Arc::default(),
         }
     }

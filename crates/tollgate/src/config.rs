@@ -29,6 +29,9 @@ pub struct Config {
     pub key_encryption_key: Option<String>,
     /// Failed client authentications allowed per minute per IP address.
     pub auth_failures_per_minute: u32,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` / `Forwarded`
+    /// headers name the client; limits then key on that address. Empty: headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Seconds a client has to send a request's headers; also how long an idle keep-alive
     /// connection stays open.
     pub header_timeout_secs: u64,
@@ -55,6 +58,7 @@ impl Default for Config {
             key_publish_ahead_secs: 600,
             key_encryption_key: None,
             auth_failures_per_minute: 20,
+            trusted_proxies: Vec::new(),
             header_timeout_secs: 10,
             request_timeout_secs: 30,
             max_connections: 10_000,

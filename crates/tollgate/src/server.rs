@@ -201,7 +201,8 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         .await?,
     );
     engine.switch_algorithm_if_needed().await?;
-    let state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
+    let mut state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
+    state.trusted_proxies = Arc::from(context.config.trusted_proxies.clone());
     let app = tollgate_http::app(state.clone());
 
     let (shutdown, rx) = watch::channel(false);

@@ -513,7 +513,51 @@ async fn other_accounts_apps_look_unknown_on_v1_device_code(backend: Backend) {
     );
 }
 
+async fn failures(app: &crate::helpers::TestApp, forwarded_for: &str, n: usize) -> Vec<u16> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let resp = app
+            .http
+            .post(app.url("/oauth/token"))
+            .header("x-forwarded-for", forwarded_for)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "OQ00000000000000000000000000000000"),
+                ("client_secret", "wrong"),
+            ])
+            .send()
+            .await
+            .expect("post");
+        out.push(resp.status().as_u16());
+    }
+    out
+}
+
+async fn limits_key_on_the_client_behind_a_trusted_proxy(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.auth_failures_per_minute = 2;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().expect("net")];
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(failures(&app, "203.0.113.1", 3).await, [401, 401, 429]);
+    assert_eq!(
+        failures(&app, "203.0.113.2", 1).await,
+        [401],
+        "another client is not blocked"
+    );
+    // Without the setting the header is a client's word and is ignored.
+    let Some(plain) = spawn_app_with(backend, |c| c.auth_failures_per_minute = 2).await else {
+        return;
+    };
+    assert_eq!(failures(&plain, "203.0.113.1", 2).await, [401, 401]);
+    assert_eq!(failures(&plain, "203.0.113.2", 1).await, [429]);
+}
+
 on_both_backends!(
+    limits_key_on_the_client_behind_a_trusted_proxy,
     multibyte_bodies_get_400_not_a_panic,
     no_body_makes_a_handler_fail,
     concurrent_sign_ins_are_counted_first,

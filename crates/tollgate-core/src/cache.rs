@@ -116,6 +116,10 @@ impl Directory {
         })
     }
 
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.clients.len(), self.accounts.len())
+    }
+
     pub fn client_count(&self) -> usize {
         self.clients.len()
     }

@@ -103,6 +103,8 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     cursor: Mutex<ChangeCursor>,
+    /// When changes made elsewhere were last applied (Unix seconds).
+    last_sync: std::sync::atomic::AtomicI64,
     /// Concurrent password checks (Argon2), one per core.
     pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
     /// JWT access tokens whose signature already checked out, by digest, with the signing kid:
@@ -159,6 +161,7 @@ impl Engine {
             rng,
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
+            last_sync: std::sync::atomic::AtomicI64::new(now),
             password_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             )),
@@ -219,6 +222,8 @@ impl Engine {
         if keys_changed {
             self.reload_keys().await?;
         }
+        self.last_sync
+            .store(self.clock.now(), std::sync::atomic::Ordering::Relaxed);
         Ok(fresh.len())
     }
 
@@ -231,6 +236,22 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Whether the store answers (readiness).
+    pub async fn ping_store(&self) -> StoreResult<()> {
+        self.store.latest_change().await.map(|_| ())
+    }
+
+    /// Seconds since changes made elsewhere were last applied.
+    pub fn sync_lag(&self, now: i64) -> Option<i64> {
+        let at = self.last_sync.load(std::sync::atomic::Ordering::Relaxed);
+        Some((now - at).max(0))
+    }
+
+    /// Clients and accounts held in memory, for metrics.
+    pub fn directory_sizes(&self) -> (usize, usize) {
+        self.directory.sizes()
     }
 
     /// Whether a browser app at `origin` may call the token endpoints (CORS).

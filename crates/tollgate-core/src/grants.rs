@@ -182,6 +182,7 @@ impl Engine {
             .await?
             == RefreshRotation::Reused
         {
+            metrics::counter!("tollgate_refresh_reuse_detected_total").increment(1);
             tracing::warn!(client_id = %client.id, "refresh token reused; family revoked");
             return Err(invalid_grant(
                 "the refresh token was already used; all tokens of this grant are revoked",

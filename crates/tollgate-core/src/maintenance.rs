@@ -52,9 +52,11 @@ impl Maintenance {
         loop {
             ticker.tick().await;
             if let Err(e) = self.engine.sync().await {
+                metrics::counter!("tollgate_sync_errors_total").increment(1);
                 tracing::warn!(error = %e, "could not read changes from the store");
             }
             let now = self.engine.clock().now();
+            self.record_gauges(now);
             if now.saturating_sub(last_prune) >= self.prune_every_secs {
                 last_prune = now;
                 self.prune(now).await;
@@ -62,6 +64,19 @@ impl Maintenance {
                     tracing::warn!(error = %e, "key rotation failed");
                 }
             }
+        }
+    }
+
+    fn record_gauges(&self, now: i64) {
+        let (clients, accounts) = self.engine.directory_sizes();
+        metrics::gauge!("tollgate_cache_entries", "cache" => "clients").set(clients as f64);
+        metrics::gauge!("tollgate_cache_entries", "cache" => "accounts").set(accounts as f64);
+        if let Some(lag) = self.engine.sync_lag(now) {
+            metrics::gauge!("tollgate_sync_lag_seconds").set(lag as f64);
+        }
+        if let Some(key) = self.engine.key_set().signing_key(now) {
+            let age = now - key.stored.created_at;
+            metrics::gauge!("tollgate_signing_key_age_seconds").set(age as f64);
         }
     }
 

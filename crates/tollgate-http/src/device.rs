@@ -17,6 +17,8 @@ pub async fn device_authorization<D: Dialect>(
     DialectRequest(input, ..): DialectRequest<D>,
 ) -> Result<Response, HttpError<D>> {
     let req = D::device_request(&input)?;
+    let client = req.client.as_ref().map(|c| c.client_id.as_str());
+    state.throttle.admit(peer.ip(), client, state.now())?;
     let granted = state
         .limited(peer, state.engine.device_authorization(req))
         .await?;

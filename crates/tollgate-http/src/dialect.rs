@@ -94,6 +94,7 @@ pub type AuthorizeParser = fn(&crate::params::Params) -> Result<AuthorizeParams,
 
 #[derive(Clone, Copy)]
 struct Fallback {
+    name: &'static str,
     owns: fn(&str) -> bool,
     not_found: fn() -> Response,
     method_not_allowed: fn() -> Response,
@@ -105,6 +106,7 @@ impl Registry {
             self.authorize.push((path, D::authorize_params));
         }
         self.fallbacks.push(Fallback {
+            name: D::NAME,
             owns: D::owns_path,
             not_found: D::not_found,
             method_not_allowed: D::method_not_allowed,
@@ -121,6 +123,14 @@ impl Registry {
 
     pub fn authorize_paths(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.authorize.iter().map(|(p, _)| *p)
+    }
+
+    /// The dialect a path belongs to, for metrics; shared routes are `pages` or `ops`.
+    pub fn dialect_of(&self, path: &str) -> &'static str {
+        self.fallbacks
+            .iter()
+            .find(|f| (f.owns)(path))
+            .map_or("other", |f| f.name)
     }
 
     pub fn not_found(&self, path: &str) -> Option<Response> {

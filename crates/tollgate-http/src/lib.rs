@@ -12,10 +12,12 @@ pub mod dialects;
 pub mod error;
 pub mod extract;
 pub mod limiter;
+pub mod ops;
 pub mod pages;
 pub mod params;
 pub mod render;
 pub mod state;
+pub mod throttle;
 pub mod token;
 pub mod token_management;
 pub mod userinfo;
@@ -25,7 +27,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use state::AppState;
@@ -63,7 +65,9 @@ pub fn app(mut state: AppState) -> Router {
         .router
         .merge(pages::router())
         .merge(admin_api::router())
-        .route("/healthz", axum::routing::get(healthz))
+        .route("/healthz", axum::routing::get(ops::healthz))
+        .route("/readyz", axum::routing::get(ops::readyz))
+        .route("/metrics", axum::routing::get(ops::metrics_text))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -72,15 +76,15 @@ pub fn app(mut state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::observe,
+        ))
         .layer(axum::middleware::from_fn({
             let trusted = state.trusted_proxies.clone();
             move |req, next| client_ip::resolve(trusted.clone(), req, next)
         }))
         .with_state(state)
-}
-
-async fn healthz() -> Response {
-    axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
 async fn fallback(State(state): State<AppState>, uri: Uri) -> Response {

@@ -8,6 +8,7 @@ use tollgate_core::{Engine, ErrorKind, OAuthError};
 use crate::dialect::Registry;
 use crate::limiter::AttemptLimiter;
 use crate::pages::demo::DemoApp;
+use crate::throttle::Throttle;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub device_code_limiter: Arc<AttemptLimiter<String>>,
     /// The registered dialects, for the pages and fallbacks they share.
     pub dialects: Arc<Registry>,
+    /// Request-rate limits on the token, device, revocation and introspection routes.
+    pub throttle: Arc<Throttle>,
     /// Peers whose `X-Forwarded-For` / `Forwarded` name the client (reverse proxies).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// The demo app of `serve --demo`, for its callback page.
@@ -32,6 +35,7 @@ impl AppState {
             auth_limiter: Arc::new(AttemptLimiter::per_minute(auth_failures_per_minute)),
             device_code_limiter: Arc::new(AttemptLimiter::per_minute(auth_failures_per_minute)),
             dialects: Arc::new(Registry::default()),
+            throttle: Arc::new(Throttle::new(None, None)),
             trusted_proxies: Arc::from(Vec::new()),
             demo: Arc::default(),
         }
@@ -52,8 +56,10 @@ impl AppState {
         self.engine.clock().now()
     }
 
-    /// Runs a token request through the failure rate limiter and the engine.
+    /// Runs a token request through the rate limits, the failure limiter and the engine.
     pub async fn token(&self, peer: SocketAddr, req: TokenRequest) -> Result<Issued, OAuthError> {
+        let client = req.client.as_ref().map(|c| c.client_id.as_str());
+        self.throttle.admit(peer.ip(), client, self.now())?;
         self.limited(peer, self.engine.token(req)).await
     }
 
@@ -67,10 +73,14 @@ impl AppState {
         let now = self.now();
         // Counted before the secret is checked; refunded unless authentication failed.
         if let Err(until) = self.auth_limiter.acquire(ip, now) {
+            metrics::counter!("tollgate_rate_limited_total", "limit" => "auth_failures")
+                .increment(1);
             return Err(too_many(until, now));
         }
         let result = call.await;
-        if !matches!(&result, Err(e) if e.kind == ErrorKind::InvalidClient) {
+        if matches!(&result, Err(e) if e.kind == ErrorKind::InvalidClient) {
+            metrics::counter!("tollgate_client_auth_failures_total").increment(1);
+        } else {
             self.auth_limiter.refund(&ip);
         }
         result
@@ -78,8 +88,13 @@ impl AppState {
 
     /// Forgets idle limiter entries; called by the maintenance loop.
     pub fn prune_limiters(&self, now: i64) {
+        self.throttle.prune();
         self.auth_limiter.prune(now);
         self.device_code_limiter.prune(now);
+        metrics::gauge!("tollgate_cache_entries", "cache" => "auth_limiter")
+            .set(self.auth_limiter.len() as f64);
+        metrics::gauge!("tollgate_cache_entries", "cache" => "device_code_limiter")
+            .set(self.device_code_limiter.len() as f64);
     }
 }
 

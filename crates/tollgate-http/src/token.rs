@@ -2,22 +2,64 @@
 
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
+use tollgate_core::OAuthError;
+use tollgate_core::token::Issued;
 
 use crate::dialect::Dialect;
 use crate::error::HttpError;
 use crate::extract::DialectRequest;
+use crate::ops::LoggedClient;
 use crate::state::AppState;
 
 pub async fn token<D: Dialect>(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(logged): Extension<LoggedClient>,
     DialectRequest(input, ..): DialectRequest<D>,
 ) -> Result<Response, HttpError<D>> {
     let style = input.style();
     let fail = |e| HttpError::new(e, style);
     let req = D::token_request(&input).map_err(fail)?;
-    let issued = state.token(peer, req).await.map_err(fail)?;
-    Ok(D::token_response(&issued))
+    if let Some(c) = &req.client {
+        logged.set(&c.client_id);
+    }
+    let grant = req.grant_type.clone().unwrap_or_default();
+    let result = state.token(peer, req).await;
+    record::<D>(&grant, &result);
+    Ok(D::token_response(&result.map_err(fail)?))
+}
+
+/// Tokens issued by grant, dialect and format; device polls by outcome.
+fn record<D: Dialect>(grant: &str, result: &Result<Issued, OAuthError>) {
+    let device = grant == "urn:ietf:params:oauth:grant-type:device_code";
+    match result {
+        Ok(issued) => {
+            // JWTs have two dots; opaque tokens are base64url without any.
+            let format = if issued.access_token.contains('.') {
+                "jwt"
+            } else {
+                "opaque"
+            };
+            let grant = grant.rsplit(':').next().unwrap_or(grant).to_owned();
+            metrics::counter!(
+                "tollgate_tokens_issued_total",
+                "grant_type" => grant,
+                "dialect" => D::NAME,
+                "format" => format
+            )
+            .increment(1);
+            if device {
+                metrics::counter!("tollgate_device_polls_total", "outcome" => "issued")
+                    .increment(1);
+            }
+        }
+        Err(e) if device => {
+            metrics::counter!("tollgate_device_polls_total", "outcome" => e.kind.code())
+                .increment(1);
+        }
+        Err(_) => {}
+    }
 }

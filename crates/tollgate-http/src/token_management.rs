@@ -47,6 +47,8 @@ async fn authenticated(
     form: &Params,
 ) -> Result<(std::sync::Arc<Client>, TokenManagementRequest), OAuthError> {
     let req = TokenManagementRequest::read(creds, form)?;
+    let client = req.client.as_ref().map(|c| c.client_id.as_str());
+    state.throttle.admit(peer.ip(), client, state.now())?;
     let client = state
         .limited(peer, async {
             state

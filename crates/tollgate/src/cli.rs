@@ -51,6 +51,16 @@ pub enum Command {
     /// Inspect signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted) and every problem; exits non-zero
+    /// when there is one.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,7 +292,7 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
     let ctx = Context::open(config, Deps::system()).await?;
     let admin = ctx.admin();
     Ok(match command {
-        Command::Serve(_) => unreachable_serve(),
+        Command::Serve(_) | Command::Config(_) => unreachable_serve(),
         Command::Account(cmd) => match cmd {
             AccountCommand::Create {
                 friendly_name,

@@ -29,6 +29,13 @@ pub struct Config {
     pub key_encryption_key: Option<String>,
     /// Failed client authentications allowed per minute per IP address.
     pub auth_failures_per_minute: u32,
+    /// Requests per second per source address on the token, device, revocation and
+    /// introspection routes (0: unlimited), and the burst above it.
+    pub rate_limit_per_ip: u32,
+    pub rate_limit_per_ip_burst: u32,
+    /// The same per client.
+    pub rate_limit_per_client: u32,
+    pub rate_limit_per_client_burst: u32,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` / `Forwarded`
     /// headers name the client; limits then key on that address. Empty: headers are ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -45,6 +52,8 @@ pub struct Config {
     pub sync_interval_ms: u64,
     /// `tracing` filter, e.g. `info` or `tollgate=debug`.
     pub log: String,
+    /// `text` (human-readable; colour only on a terminal) or `json` (one object per line).
+    pub log_format: String,
 }
 
 impl Default for Config {
@@ -58,6 +67,10 @@ impl Default for Config {
             key_publish_ahead_secs: 600,
             key_encryption_key: None,
             auth_failures_per_minute: 20,
+            rate_limit_per_ip: 0,
+            rate_limit_per_ip_burst: 0,
+            rate_limit_per_client: 0,
+            rate_limit_per_client_burst: 0,
             trusted_proxies: Vec::new(),
             header_timeout_secs: 10,
             request_timeout_secs: 30,
@@ -65,6 +78,7 @@ impl Default for Config {
             drain_timeout_secs: 20,
             sync_interval_ms: 500,
             log: "info".into(),
+            log_format: "text".into(),
         }
     }
 }

@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,11 +20,23 @@ async fn main() -> ExitCode {
     };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if config.log_format.eq_ignore_ascii_case("json") {
+        // One JSON object per line, the request's span (and id) on each.
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        // Colour only for a person at a terminal, never into a file or a pipe.
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 
+    if let Command::Config(_) = cli.command {
+        return config_check(&config, cli.config.as_deref(), json);
+    }
     let result = match cli.command {
         Command::Serve(args) => cli::serve(config, args.demo, json).await,
         command => cli::run_admin(config, command).await.map(|out| {
@@ -37,6 +50,39 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(json, &e.to_string()),
+    }
+}
+
+fn config_check(
+    config: &tollgate::config::Config,
+    file: Option<&std::path::Path>,
+    json: bool,
+) -> ExitCode {
+    let effective = tollgate::check::redacted(config);
+    let problems = tollgate::check::problems(config, file);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "config": effective, "problems": problems })
+        );
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&effective).unwrap_or_default()
+        );
+        if problems.is_empty() {
+            println!("\nNo problems found.");
+        } else {
+            println!("\nProblems:");
+            for p in &problems {
+                println!("  - {p}");
+            }
+        }
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

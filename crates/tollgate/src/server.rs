@@ -65,7 +65,24 @@ impl Context {
         if config.uses_sqlite_default() {
             create_private_dir(&config.data_dir)?;
         }
-        let store = tollgate_store::open(&config.database_url()).await?;
+        let url = config.database_url();
+        let supported = ["sqlite:", "postgres://", "postgresql://"];
+        if !supported.iter().any(|p| url.starts_with(p)) {
+            // Never echo the URL itself: it may carry a password.
+            return Err(ServerError::Config(format!(
+                "unsupported database URL {}: use sqlite://PATH or postgres://…",
+                crate::check::redact_url(&url)
+            )));
+        }
+        let store = tollgate_store::open(&url).await.map_err(|e| {
+            let password = url::Url::parse(&url)
+                .ok()
+                .and_then(|u| u.password().map(str::to_owned));
+            match password {
+                Some(p) if !p.is_empty() => ServerError::Config(e.to_string().replace(&p, "***")),
+                _ => ServerError::Store(e),
+            }
+        })?;
         Ok(Self {
             config,
             store,
@@ -201,8 +218,17 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         .await?,
     );
     engine.switch_algorithm_if_needed().await?;
+    tollgate_http::ops::install_metrics();
     let mut state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
     state.trusted_proxies = Arc::from(context.config.trusted_proxies.clone());
+    let c = &context.config;
+    let limit = |per_second, burst| {
+        (per_second > 0).then_some(tollgate_http::throttle::RateLimit { per_second, burst })
+    };
+    state.throttle = Arc::new(tollgate_http::throttle::Throttle::new(
+        limit(c.rate_limit_per_ip, c.rate_limit_per_ip_burst),
+        limit(c.rate_limit_per_client, c.rate_limit_per_client_burst),
+    ));
     let app = tollgate_http::app(state.clone());
 
     let (shutdown, rx) = watch::channel(false);

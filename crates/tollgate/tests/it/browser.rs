@@ -70,6 +70,11 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Self {
+        Self::for_base(&app.base)
+    }
+
+    /// A browser for a server at `base` (one started as a separate process).
+    pub fn for_base(base: &str) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .cookie_store(true)
@@ -83,7 +88,7 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
-            base: app.base.clone(),
+            base: base.to_owned(),
         }
     }
 

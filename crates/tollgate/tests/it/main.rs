@@ -13,6 +13,7 @@ mod client_credentials;
 mod device;
 mod errors;
 mod keys;
+mod operations;
 mod python_sdks;
 mod security;
 mod seed_operations;

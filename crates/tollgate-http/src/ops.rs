@@ -1,0 +1,152 @@
+//! What an operator watches: `/healthz`, `/readyz`, `/metrics` (Prometheus), and the request
+//! middleware that gives every request an id, an access-log line and its metrics.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::state::AppState;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once; later servers in the same process
+/// share it).
+pub fn install_metrics() -> Option<&'static PrometheusHandle> {
+    PROMETHEUS
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ])
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+pub async fn metrics_text() -> Response {
+    match install_metrics() {
+        Some(h) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            )],
+            h.render(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder unavailable",
+        )
+            .into_response(),
+    }
+}
+
+pub async fn healthz() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+/// Ready when the store answers within a second and a signing key is loaded.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let engine = &state.engine;
+    let store_ok = tokio::time::timeout(Duration::from_secs(1), engine.ping_store())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    let keys_ok = engine.key_set().signing_key(state.now()).is_some();
+    let body = json!({
+        "status": if store_ok && keys_ok { "ready" } else { "unavailable" },
+        "store": if store_ok { "ok" } else { "unreachable" },
+        "signing_key": if keys_ok { "ok" } else { "missing" },
+    });
+    let status = if store_ok && keys_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// Set by handlers that learn the client, for the access log.
+#[derive(Clone, Default)]
+pub struct LoggedClient(Arc<OnceLock<String>>);
+
+impl LoggedClient {
+    pub fn set(&self, client_id: &str) {
+        let _ = self.0.set(client_id.chars().take(64).collect());
+    }
+}
+
+/// An incoming id we may echo: short, and only characters that cannot forge a log line.
+fn acceptable_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then(|| s.to_owned())
+}
+
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(acceptable_id)
+        .unwrap_or_else(|| {
+            let b: [u8; 8] = tollgate_core::clock::random_bytes(state.engine.rng());
+            b.iter().map(|x| format!("{x:02x}")).collect()
+        });
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let dialect = state.dialects.dialect_of(req.uri().path());
+    let method = req.method().clone();
+    let client = LoggedClient::default();
+    req.extensions_mut().insert(client.clone());
+    let span = tracing::info_span!("request", id = %request_id);
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
+    let client_id = client.0.get().map_or("-", String::as_str);
+    span.in_scope(|| {
+        tracing::info!(
+            target: "tollgate::access",
+            method = %method,
+            route = %route,
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            client_id,
+            "request"
+        );
+    });
+    let labels = [
+        ("route", route),
+        ("dialect", dialect.to_owned()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("tollgate_http_requests_total", &labels).increment(1);
+    metrics::histogram!("tollgate_http_request_duration_seconds", "route" => labels[0].1.clone())
+        .record(elapsed.as_secs_f64());
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    resp
+}

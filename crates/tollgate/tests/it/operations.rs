@@ -1,0 +1,446 @@
+//! Operating Tollgate: health and readiness, metrics, request ids, rate limits in each
+//! dialect's format, JSON logs with no secrets, graceful shutdown, and `config check`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::browser::{Browser, PASSWORD, REDIRECT, query_param};
+use crate::helpers::{Backend, eventually, spawn_app, spawn_app_with};
+use crate::on_both_backends;
+
+const GUARD: Duration = Duration::from_secs(30);
+
+async fn health_metrics_and_request_ids(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(app.get_json("/healthz").await["status"], "ok");
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let c = app.client().await;
+    let resp = app.client_credentials(c.id.as_str(), &c.secret).await;
+    assert_eq!(resp.status(), 200);
+    let id = resp.headers()["x-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
+    assert!(id.len() >= 16, "{id}");
+    let echoed = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(echoed.headers()["x-request-id"], "trace-abc-123");
+    let forged = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-request-id", "bad id\" injected")
+        .send()
+        .await
+        .expect("get");
+    assert_ne!(forged.headers()["x-request-id"], "bad id\" injected");
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert!(
+        text.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("text/plain"))
+    );
+    let text = text.text().await.expect("text");
+    for name in [
+        "tollgate_http_requests_total",
+        "tollgate_http_request_duration_seconds",
+        "tollgate_tokens_issued_total",
+    ] {
+        assert!(text.contains(name), "{name} in /metrics");
+    }
+    assert!(text.contains("route=\"/oauth/token\""), "per-route labels");
+}
+
+/// Ready flips to 503 while PostgreSQL refuses connections, and back when it accepts them.
+async fn readiness_follows_the_database(backend: Backend) {
+    if backend != Backend::Postgres {
+        return;
+    }
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let db = url::Url::parse(&app.database_url)
+        .expect("url")
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let admin_url = std::env::var("TOLLGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("admin");
+    let run = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+    run(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .expect("deny");
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("terminate");
+    let down = eventually(GUARD, || async {
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 503)
+    })
+    .await;
+    run(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .expect("allow");
+    assert!(
+        down.is_some(),
+        "readyz said 503 while the database was unreachable"
+    );
+    let up = eventually(GUARD, || async {
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert!(up.is_some(), "ready again once the database is back");
+}
+
+async fn rate_limits_speak_each_dialect(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.rate_limit_per_client = 1;
+        c.rate_limit_per_client_burst = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let c = app.client().await;
+    assert_eq!(
+        app.client_credentials(c.id.as_str(), &c.secret)
+            .await
+            .status(),
+        200
+    );
+    let std = app.client_credentials(c.id.as_str(), &c.secret).await;
+    assert_eq!(std.status(), 429);
+    assert!(std.headers().contains_key("retry-after"));
+    let b: Value = std.json().await.expect("json");
+    assert_eq!(b["error"], "too_many_requests");
+    let v2 = app
+        .post_form(
+            "/v2/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", c.id.as_str()),
+                ("client_secret", &c.secret),
+            ],
+        )
+        .await;
+    assert_eq!(v2.status(), 429);
+    assert!(v2.headers().contains_key("retry-after"));
+    let b: Value = v2.json().await.expect("json");
+    assert_eq!(b["code"], 20429);
+    assert!(b["throttled_until"].is_string(), "{b}");
+}
+
+/// Starts the binary on a fresh SQLite directory; returns the child and its base URL.
+async fn start_binary(
+    dir: &std::path::Path,
+    log: &std::path::Path,
+) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["serve", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env_remove("TOLLGATE_DATABASE_URL")
+        .env("TOLLGATE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start tollgate");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    tokio::time::timeout(GUARD, BufReader::new(stdout).read_line(&mut line))
+        .await
+        .expect("banner")
+        .expect("read");
+    let banner: Value = serde_json::from_str(&line).expect("banner JSON");
+    let base = banner["listening"].as_str().expect("listening").to_owned();
+    (child, base)
+}
+
+async fn cli(dir: &std::path::Path, args: &[&str]) -> Value {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--json")
+        .args(args)
+        .env_remove("TOLLGATE_DATABASE_URL")
+        .output()
+        .await
+        .expect("cli");
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// A full flow against the binary with JSON logs: no secret it used appears in the log, every
+/// request line carries its id, nothing is coloured; SIGTERM drains requests in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_keep_secrets_and_shutdown_drains() {
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("server.log");
+    let (mut child, base) = start_binary(dir.path(), &log).await;
+    let app_json = cli(
+        dir.path(),
+        &[
+            "client",
+            "create",
+            "--name",
+            "logs",
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "read",
+        ],
+    )
+    .await;
+    let client_id = app_json["client_id"].as_str().expect("id").to_owned();
+    let secret = app_json["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    cli(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "logs@example.com",
+            "--password",
+            PASSWORD,
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let mut secrets = vec![secret.clone(), PASSWORD.to_owned()];
+    // Changes reach the server through the change log.
+    let token = eventually(GUARD, || async {
+        http.post(format!("{base}/oauth/token"))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert!(token.is_some(), "the CLI's client works on the server");
+    let t: Value = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    secrets.push(t["access_token"].as_str().expect("at").to_owned());
+    // The authorization code flow: a password, a code, a refresh token.
+    let browser = Browser::for_base(&base);
+    let url = format!(
+        "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=read&state=s"
+    );
+    let back = browser.authorize(&url, "logs@example.com").await;
+    let code = query_param(&back, "code").expect("code");
+    secrets.push(code.clone());
+    let tokens: Value = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .expect("redeem")
+        .json()
+        .await
+        .expect("json");
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    secrets.push(refresh.clone());
+    let _ = http
+        .post(format!("{base}/oauth/introspect"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("token", refresh.as_str())])
+        .send()
+        .await
+        .expect("introspect");
+
+    // Requests in flight at SIGTERM: their bodies are still arriving when the signal lands.
+    let addr = base.trim_start_matches("http://").to_owned();
+    let body =
+        format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}");
+    let mut in_flight = Vec::new();
+    for _ in 0..8 {
+        let mut s = TcpStream::connect(&addr).await.expect("connect");
+        let head = format!(
+            "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.expect("head");
+        s.write_all(&body.as_bytes()[..10]).await.expect("part");
+        in_flight.push(s);
+    }
+    let pid = child.id().expect("pid");
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(kill.is_ok_and(|s| s.success()));
+    let refused = eventually(GUARD, || async { TcpStream::connect(&addr).await.is_err() }).await;
+    assert!(refused.is_some(), "no new connections after SIGTERM");
+    for mut s in in_flight {
+        s.write_all(&body.as_bytes()[10..])
+            .await
+            .expect("rest of the body");
+        let mut answer = String::new();
+        tokio::time::timeout(GUARD, s.read_to_string(&mut answer))
+            .await
+            .expect("answered")
+            .expect("read");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let status = tokio::time::timeout(GUARD, child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
+    assert!(status.success(), "exit status 0 after draining");
+
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(!text.contains('\u{1b}'), "no ANSI codes in a log file");
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "a secret reached the log");
+    }
+    let mut access = 0;
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("JSON line: {line}"));
+        if v["target"] == "tollgate::access" {
+            access += 1;
+            assert!(
+                v["span"]["id"].is_string(),
+                "request id on the access line: {line}"
+            );
+            assert!(v["fields"]["status"].is_number() && v["fields"]["route"].is_string());
+        }
+    }
+    assert!(access >= 5, "one access line per request");
+    assert!(text.contains(&client_id), "the access log names the client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_check_names_every_problem() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("tollgate.toml");
+    std::fs::write(
+        &file,
+        "issuer = \"ftp://example.com\"\nlisten = \"nowhere\"\nacess_token_ttl = 5\nkey_encryption_key = \"short\"\n",
+    )
+    .expect("write");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("--config")
+        .arg(&file)
+        .args([
+            "--database-url",
+            "mysql://admin:S3cret@db.example/tollgate",
+            "--json",
+            "config",
+            "check",
+        ])
+        .output()
+        .await
+        .expect("run");
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("S3cret") && !stdout.contains("short\""),
+        "{stdout}"
+    );
+    let v: Value = serde_json::from_str(&stdout).expect("json");
+    let problems = v["problems"].to_string();
+    for needle in [
+        "issuer",
+        "listen",
+        "acess_token_ttl",
+        "key_encryption_key",
+        "database_url",
+    ] {
+        assert!(problems.contains(needle), "{needle} in {problems}");
+    }
+    let good = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["config", "check"])
+        .env_remove("TOLLGATE_DATABASE_URL")
+        .current_dir(dir.path().join(".."))
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
+    // A bad database URL never shows its password, even when serving fails.
+    let serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "mysql://admin:S3cret@db/x",
+        ])
+        .output()
+        .await
+        .expect("run");
+    assert!(!serve.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&serve.stdout),
+        String::from_utf8_lossy(&serve.stderr)
+    );
+    assert!(!all.contains("S3cret"), "{all}");
+}
+
+on_both_backends!(
+    health_metrics_and_request_ids,
+    readiness_follows_the_database,
+    rate_limits_speak_each_dialect,
+);

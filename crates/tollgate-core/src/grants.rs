@@ -15,6 +15,45 @@ fn invalid_grant(msg: &'static str) -> OAuthError {
     OAuthError::new(ErrorKind::InvalidGrant, msg)
 }
 
+/// Expiry, redirect URI and PKCE: checked before the code is spent.
+fn check_code_binding(
+    record: &crate::model::AuthorizationCode,
+    req: &TokenRequest,
+    now: i64,
+) -> Result<(), OAuthError> {
+    if record.expires_at <= now {
+        return Err(invalid_grant("the authorization code has expired"));
+    }
+    // Twilio v1 has no RedirectUri on its token endpoint: there an absent one is allowed
+    // and the code stays bound by client authentication and PKCE.
+    let may_omit = req.redirect_uri_optional && req.redirect_uri.is_none();
+    if let Some(expected) = &record.redirect_uri
+        && !may_omit
+        && req.redirect_uri.as_deref() != Some(expected.as_str())
+    {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&record.code_challenge, req.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) => {
+            if !valid_pkce_string(verifier) || s256(verifier) != *challenge {
+                return Err(invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
+            }
+        }
+        (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
+        (None, Some(_)) => {
+            return Err(invalid_grant(
+                "code_verifier given but the request had no code_challenge",
+            ));
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
 impl Engine {
     pub(crate) async fn authorization_code(
         &self,
@@ -36,22 +75,33 @@ impl Engine {
                 .access_token_ttl
                 .unwrap_or(self.config.access_token_ttl),
         );
+        let digest = SecretDigest::of(code);
+        // Nothing is spent or revoked before the code's binding checks out: a client that is
+        // not the code's own cannot burn it or revoke what it issued.
+        let peek = self
+            .store
+            .authorization_code(&digest)
+            .await?
+            .ok_or_else(|| invalid_grant("the authorization code is unknown"))?;
+        if peek.client_id != client.id {
+            return Err(invalid_grant(
+                "the authorization code was issued to another client",
+            ));
+        }
+        if peek.used_at.is_none() {
+            check_code_binding(&peek, req, now)?;
+        }
         let redemption = self
             .store
-            .redeem_code(
-                &SecretDigest::of(code),
-                now,
-                family_id.as_deref(),
-                &jti,
-                now + ttl,
-            )
+            .redeem_code(&digest, now, family_id.as_deref(), &jti, now + ttl)
             .await?;
         let record = match redemption {
             CodeRedemption::Unknown => {
                 return Err(invalid_grant("the authorization code is unknown"));
             }
             CodeRedemption::Replayed(record) => {
-                // RFC 6749 section 4.1.2: revoke what the first redemption issued.
+                // RFC 6749 section 4.1.2: revoke what the first redemption issued (this is the
+                // code's own client: the binding was checked above).
                 if let Some(f) = &record.family_id {
                     self.store.revoke_refresh_family(f, now).await?;
                 }
@@ -65,41 +115,6 @@ impl Engine {
             }
             CodeRedemption::Fresh(record) => record,
         };
-        if record.client_id != client.id {
-            return Err(invalid_grant(
-                "the authorization code was issued to another client",
-            ));
-        }
-        if record.expires_at <= now {
-            return Err(invalid_grant("the authorization code has expired"));
-        }
-        // Twilio v1 has no RedirectUri on its token endpoint: there an absent one is allowed
-        // and the code stays bound by client authentication and PKCE.
-        let may_omit = req.redirect_uri_optional && req.redirect_uri.is_none();
-        if let Some(expected) = &record.redirect_uri
-            && !may_omit
-            && req.redirect_uri.as_deref() != Some(expected.as_str())
-        {
-            return Err(invalid_grant(
-                "redirect_uri does not match the authorization request",
-            ));
-        }
-        match (&record.code_challenge, req.code_verifier.as_deref()) {
-            (Some(challenge), Some(verifier)) => {
-                if !valid_pkce_string(verifier) || s256(verifier) != *challenge {
-                    return Err(invalid_grant(
-                        "code_verifier does not match the code_challenge",
-                    ));
-                }
-            }
-            (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
-            (None, Some(_)) => {
-                return Err(invalid_grant(
-                    "code_verifier given but the request had no code_challenge",
-                ));
-            }
-            (None, None) => {}
-        }
         let user = self
             .store
             .user(&record.user_sid)

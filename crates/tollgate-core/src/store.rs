@@ -83,6 +83,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Reads a code without spending it (its client binding is checked first).
+    async fn authorization_code(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<AuthorizationCode>>;
     /// Marks a code used, recording what its redemption will issue, in one atomic step.
     async fn redeem_code(
         &self,
@@ -108,8 +113,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>>;
-    /// Marks `old` used (keeping the time of its first use) and stores `next`; when `old` was
-    /// first used more than `grace` seconds ago, revokes the family instead.
+    /// In one transaction: marks `old` used (keeping the time of its first use) and stores
+    /// `next` as its successor, retiring any earlier successor so one branch lives; when `old`
+    /// was first used more than `grace` seconds ago, was itself retired, or its successor was
+    /// already used, revokes the family instead.
     async fn rotate_refresh_token(
         &self,
         old: &SecretDigest,

@@ -62,6 +62,7 @@ pub struct Context {
 
 impl Context {
     pub async fn open(config: Config, deps: Deps) -> Result<Self, ServerError> {
+        let clock = deps.clock.clone();
         if config.uses_sqlite_default() {
             create_private_dir(&config.data_dir)?;
         }
@@ -74,7 +75,7 @@ impl Context {
                 crate::check::redact_url(&url)
             )));
         }
-        let store = tollgate_store::open(&url).await.map_err(|e| {
+        let store = tollgate_store::open(&url, clock).await.map_err(|e| {
             let password = url::Url::parse(&url)
                 .ok()
                 .and_then(|u| u.password().map(str::to_owned));

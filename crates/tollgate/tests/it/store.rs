@@ -18,7 +18,9 @@ use crate::on_both_backends;
 async fn open(backend: Backend) -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().expect("dir");
     let url = fresh_database(backend, &dir).await?;
-    let store = tollgate_store::open(&url).await.expect("open store");
+    let store = tollgate_store::open(&url, Arc::new(tollgate_core::SystemClock))
+        .await
+        .expect("open store");
     assert_eq!(
         store.backend(),
         if backend == Backend::Sqlite {

@@ -1,0 +1,131 @@
+//! Organizations and accounts.
+
+use tollgate_core::ids::{AccountSid, OrganizationSid};
+use tollgate_core::model::{Account, Entity, Organization};
+use tollgate_core::secret::SecretDigest;
+use tollgate_core::store::{StoreError, StoreResult};
+
+use crate::sql::{Db, backend_err, corrupt, parse_id, record_change, write, write_logged};
+
+// A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
+macro_rules! columns {
+    () => {
+        "sid, organization_sid, friendly_name, auth_token_digest, created_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    sid: String,
+    organization_sid: String,
+    friendly_name: String,
+    auth_token_digest: String,
+    created_at: i64,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+
+    fn try_from(r: AccountRow) -> StoreResult<Self> {
+        Ok(Account {
+            sid: parse_id(&r.sid, "account sid", AccountSid::parse)?,
+            organization_sid: parse_id(
+                &r.organization_sid,
+                "organization sid",
+                OrganizationSid::parse,
+            )?,
+            friendly_name: r.friendly_name,
+            auth_token_digest: SecretDigest::from_hex(&r.auth_token_digest)
+                .ok_or_else(|| corrupt("auth token digest"))?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+pub(crate) async fn insert_organization(db: &Db, org: &Organization) -> StoreResult<()> {
+    let q = sqlx::query(
+        "INSERT INTO organizations (sid, friendly_name, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(org.sid.as_str())
+    .bind(&org.friendly_name)
+    .bind(org.created_at);
+    write(db, q).await.map(|_| ())
+}
+
+pub(crate) async fn organization_exists(db: &Db, sid: &OrganizationSid) -> StoreResult<bool> {
+    let row = sqlx::query("SELECT sid FROM organizations WHERE sid = $1")
+        .bind(sid.as_str())
+        .fetch_optional(&db.reader)
+        .await
+        .map_err(backend_err)?;
+    Ok(row.is_some())
+}
+
+pub(crate) async fn insert_account(db: &Db, a: &Account) -> StoreResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO accounts (sid, organization_sid, friendly_name, auth_token_digest, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(a.sid.as_str())
+    .bind(a.organization_sid.as_str())
+    .bind(&a.friendly_name)
+    .bind(a.auth_token_digest.to_hex())
+    .bind(a.created_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    record_change(db, &mut tx, Entity::Account, a.sid.as_str()).await?;
+    tx.commit().await.map_err(backend_err)
+}
+
+pub(crate) async fn account(db: &Db, sid: &AccountSid) -> StoreResult<Option<Account>> {
+    sqlx::query_as::<_, AccountRow>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts WHERE sid = $1"
+    ))
+    .bind(sid.as_str())
+    .fetch_optional(&db.reader)
+    .await
+    .map_err(backend_err)?
+    .map(Account::try_from)
+    .transpose()
+}
+
+pub(crate) async fn accounts(db: &Db) -> StoreResult<Vec<Account>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts ORDER BY created_at, sid"
+    );
+    sqlx::query_as::<_, AccountRow>(sql)
+        .fetch_all(&db.reader)
+        .await
+        .map_err(backend_err)?
+        .into_iter()
+        .map(Account::try_from)
+        .collect()
+}
+
+pub(crate) async fn count_accounts(db: &Db) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&db.reader)
+        .await
+        .map_err(backend_err)?;
+    Ok(n)
+}
+
+pub(crate) async fn set_auth_token(
+    db: &Db,
+    sid: &AccountSid,
+    digest: &SecretDigest,
+    at: i64,
+) -> StoreResult<bool> {
+    let q =
+        sqlx::query("UPDATE accounts SET auth_token_digest = $1, updated_at = $2 WHERE sid = $3")
+            .bind(digest.to_hex())
+            .bind(at)
+            .bind(sid.as_str());
+    write_logged(db, q, Entity::Account, sid.as_str()).await
+}

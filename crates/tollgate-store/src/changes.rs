@@ -1,0 +1,56 @@
+//! The change log other nodes read to refresh their caches, and pruning of expired rows.
+
+use tollgate_core::model::{Change, Entity};
+use tollgate_core::store::StoreResult;
+
+use crate::sql::{Db, backend_err, write};
+
+pub(crate) async fn changes_since(db: &Db, after: i64) -> StoreResult<Vec<Change>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT seq, entity, id FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000",
+    )
+    .bind(after)
+    .fetch_all(&db.reader)
+    .await
+    .map_err(backend_err)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(seq, entity, id)| {
+            // An entity this version does not know is someone else's business.
+            Entity::parse(&entity).map(|entity| Change { seq, entity, id })
+        })
+        .collect())
+}
+
+pub(crate) async fn latest_change(db: &Db) -> StoreResult<i64> {
+    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM changes")
+        .fetch_one(&db.reader)
+        .await
+        .map_err(backend_err)?;
+    Ok(seq)
+}
+
+pub(crate) async fn prune_changes(db: &Db, before: i64) -> StoreResult<u64> {
+    // Keep the newest rows whatever their age so a cursor never loses its place.
+    let q = sqlx::query(
+        "DELETE FROM changes WHERE at < $1 \
+         AND seq < (SELECT COALESCE(MAX(seq), 0) - 1000 FROM changes)",
+    )
+    .bind(before);
+    write(db, q).await
+}
+
+pub(crate) async fn prune_expired(db: &Db, now: i64) -> StoreResult<u64> {
+    let mut n = 0;
+    for sql in [
+        "DELETE FROM authorization_codes WHERE expires_at < $1 - 86400",
+        "DELETE FROM browser_sessions WHERE expires_at < $1",
+        "DELETE FROM refresh_tokens WHERE expires_at < $1",
+        "DELETE FROM revoked_access_tokens WHERE expires_at < $1",
+        "DELETE FROM access_tokens WHERE expires_at < $1",
+        "DELETE FROM device_grants WHERE expires_at < $1 - 3600",
+    ] {
+        n += write(db, sqlx::query(sql).bind(now)).await?;
+    }
+    Ok(n)
+}

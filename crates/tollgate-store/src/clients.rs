@@ -1,0 +1,167 @@
+//! OAuth apps (clients).
+
+use std::str::FromStr;
+
+use tollgate_core::ids::{AccountSid, ClientId};
+use tollgate_core::model::{Client, Entity, GrantType, TokenFormat};
+use tollgate_core::secret::SecretDigest;
+use tollgate_core::store::{StoreError, StoreResult};
+
+use crate::sql::{
+    Db, backend_err, corrupt, json_list, parse_id, parse_list, record_change, write_logged,
+};
+
+// A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
+macro_rules! columns {
+    () => {
+        "sid, account_sid, friendly_name, secret_digest, grant_types, redirect_uris, scopes, \
+         audiences, token_format, access_token_ttl, created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    sid: String,
+    account_sid: String,
+    friendly_name: String,
+    secret_digest: Option<String>,
+    grant_types: String,
+    redirect_uris: String,
+    scopes: String,
+    audiences: String,
+    token_format: String,
+    access_token_ttl: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(r: ClientRow) -> StoreResult<Self> {
+        let grant_types = parse_list(&r.grant_types)?
+            .iter()
+            .map(|g| g.parse::<GrantType>().map_err(|_| corrupt("grant type")))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let secret_digest = match r.secret_digest {
+            Some(h) => Some(SecretDigest::from_hex(&h).ok_or_else(|| corrupt("secret digest"))?),
+            None => None,
+        };
+        Ok(Client {
+            id: parse_id(&r.sid, "client sid", ClientId::parse)?,
+            account_sid: parse_id(&r.account_sid, "account sid", AccountSid::parse)?,
+            friendly_name: r.friendly_name,
+            secret_digest,
+            grant_types,
+            redirect_uris: parse_list(&r.redirect_uris)?,
+            scopes: parse_list(&r.scopes)?,
+            audiences: parse_list(&r.audiences)?,
+            token_format: TokenFormat::from_str(&r.token_format)
+                .map_err(|_| corrupt("token format"))?,
+            access_token_ttl: r.access_token_ttl.and_then(|t| u32::try_from(t).ok()),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn grants_json(c: &Client) -> String {
+    let names: Vec<String> = c
+        .grant_types
+        .iter()
+        .map(|g| g.as_str().to_owned())
+        .collect();
+    json_list(&names)
+}
+
+pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(concat!(
+        "INSERT INTO clients (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(c.id.as_str())
+    .bind(c.account_sid.as_str())
+    .bind(&c.friendly_name)
+    .bind(c.secret_digest.map(|d| d.to_hex()))
+    .bind(grants_json(c))
+    .bind(json_list(&c.redirect_uris))
+    .bind(json_list(&c.scopes))
+    .bind(json_list(&c.audiences))
+    .bind(c.token_format.as_str())
+    .bind(c.access_token_ttl.map(i64::from))
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    record_change(db, &mut tx, Entity::Client, c.id.as_str()).await?;
+    tx.commit().await.map_err(backend_err)
+}
+
+pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
+    let q = sqlx::query(
+        "UPDATE clients SET friendly_name = $2, secret_digest = $3, grant_types = $4, \
+         redirect_uris = $5, scopes = $6, audiences = $7, token_format = $8, \
+         access_token_ttl = $9, updated_at = $10 WHERE sid = $1",
+    )
+    .bind(c.id.as_str())
+    .bind(&c.friendly_name)
+    .bind(c.secret_digest.map(|d| d.to_hex()))
+    .bind(grants_json(c))
+    .bind(json_list(&c.redirect_uris))
+    .bind(json_list(&c.scopes))
+    .bind(json_list(&c.audiences))
+    .bind(c.token_format.as_str())
+    .bind(c.access_token_ttl.map(i64::from))
+    .bind(c.updated_at);
+    write_logged(db, q, Entity::Client, c.id.as_str()).await
+}
+
+pub(crate) async fn delete_client(db: &Db, id: &ClientId) -> StoreResult<bool> {
+    let q = sqlx::query("DELETE FROM clients WHERE sid = $1").bind(id.as_str());
+    write_logged(db, q, Entity::Client, id.as_str()).await
+}
+
+pub(crate) async fn client(db: &Db, id: &ClientId) -> StoreResult<Option<Client>> {
+    sqlx::query_as::<_, ClientRow>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM clients WHERE sid = $1"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(&db.reader)
+    .await
+    .map_err(backend_err)?
+    .map(Client::try_from)
+    .transpose()
+}
+
+pub(crate) async fn clients(db: &Db, account: Option<&AccountSid>) -> StoreResult<Vec<Client>> {
+    let rows = match account {
+        Some(a) => {
+            sqlx::query_as::<_, ClientRow>(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM clients WHERE account_sid = $1 ORDER BY created_at, sid"
+            ))
+            .bind(a.as_str())
+            .fetch_all(&db.reader)
+            .await
+        }
+        None => {
+            sqlx::query_as::<_, ClientRow>(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM clients ORDER BY created_at, sid"
+            ))
+            .fetch_all(&db.reader)
+            .await
+        }
+    };
+    rows.map_err(backend_err)?
+        .into_iter()
+        .map(Client::try_from)
+        .collect()
+}

@@ -1,0 +1,81 @@
+//! Pools and migrations for each backend.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use tollgate_core::Clock;
+use tollgate_core::store::{StoreError, StoreResult};
+
+use crate::sql::{Backend, Db, backend_err};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// WAL lets readers run beside the writer; NORMAL sync is durable at every checkpoint and
+/// loses no committed transaction on a process crash.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+pub(crate) async fn connect(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
+    sqlx::any::install_default_drivers();
+    if url.starts_with("sqlite:") {
+        sqlite(url, clock).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        postgres(url, clock).await
+    } else {
+        Err(StoreError::Backend(
+            "unsupported database URL: use sqlite://PATH or postgres://…".into(),
+        ))
+    }
+}
+
+async fn sqlite(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
+    // Create the file when missing.
+    let url = match url.split_once('?') {
+        None => format!("{url}?mode=rwc"),
+        Some((_, q)) if !q.contains("mode=") => format!("{url}&mode=rwc"),
+        Some(_) => url.to_owned(),
+    };
+    let options = |max| {
+        AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+    };
+    let writer = options(1).connect(&url).await.map_err(backend_err)?;
+    SQLITE_MIGRATIONS
+        .run(&writer)
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let reader = options(8).connect(&url).await.map_err(backend_err)?;
+    Ok(Db {
+        reader,
+        writer,
+        backend: Backend::Sqlite,
+        clock,
+    })
+}
+
+async fn postgres(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(backend_err)?;
+    POSTGRES_MIGRATIONS
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(Db {
+        reader: pool.clone(),
+        writer: pool,
+        backend: Backend::Postgres,
+        clock,
+    })
+}

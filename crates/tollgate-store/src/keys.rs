@@ -1,0 +1,102 @@
+//! Signing keys (sealed private keys and their published JWKs).
+
+use std::str::FromStr;
+
+use tollgate_core::keys::{SigningAlgorithm, StoredKey};
+use tollgate_core::model::Entity;
+use tollgate_core::store::{StoreError, StoreResult};
+
+use crate::sql::{Db, backend_err, corrupt, record_change, write_logged};
+
+// A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
+macro_rules! columns {
+    () => {
+        "kid, algorithm, sealed_private_key, public_jwk, created_at, activates_at, retires_at, \
+         expires_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    kid: String,
+    algorithm: String,
+    sealed_private_key: String,
+    public_jwk: String,
+    created_at: i64,
+    activates_at: i64,
+    retires_at: Option<i64>,
+    expires_at: Option<i64>,
+}
+
+impl TryFrom<KeyRow> for StoredKey {
+    type Error = StoreError;
+
+    fn try_from(r: KeyRow) -> StoreResult<Self> {
+        Ok(StoredKey {
+            kid: r.kid,
+            algorithm: SigningAlgorithm::from_str(&r.algorithm)
+                .map_err(|_| corrupt("key algorithm"))?,
+            sealed_private_key: r.sealed_private_key,
+            public_jwk: r.public_jwk,
+            created_at: r.created_at,
+            activates_at: r.activates_at,
+            retires_at: r.retires_at,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+pub(crate) async fn insert_signing_key(db: &Db, k: &StoredKey) -> StoreResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(concat!(
+        "INSERT INTO signing_keys (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    ))
+    .bind(&k.kid)
+    .bind(k.algorithm.as_str())
+    .bind(&k.sealed_private_key)
+    .bind(&k.public_jwk)
+    .bind(k.created_at)
+    .bind(k.activates_at)
+    .bind(k.retires_at)
+    .bind(k.expires_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    record_change(db, &mut tx, Entity::SigningKey, &k.kid).await?;
+    tx.commit().await.map_err(backend_err)
+}
+
+pub(crate) async fn signing_keys(db: &Db) -> StoreResult<Vec<StoredKey>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM signing_keys ORDER BY created_at, kid"
+    );
+    sqlx::query_as::<_, KeyRow>(sql)
+        .fetch_all(&db.reader)
+        .await
+        .map_err(backend_err)?
+        .into_iter()
+        .map(StoredKey::try_from)
+        .collect()
+}
+
+pub(crate) async fn delete_signing_key(db: &Db, kid: &str) -> StoreResult<bool> {
+    let q = sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid);
+    write_logged(db, q, Entity::SigningKey, kid).await
+}
+
+pub(crate) async fn update_signing_key(
+    db: &Db,
+    kid: &str,
+    retires_at: Option<i64>,
+    expires_at: Option<i64>,
+) -> StoreResult<bool> {
+    let q = sqlx::query("UPDATE signing_keys SET retires_at = $2, expires_at = $3 WHERE kid = $1")
+        .bind(kid)
+        .bind(retires_at)
+        .bind(expires_at);
+    write_logged(db, q, Entity::SigningKey, kid).await
+}

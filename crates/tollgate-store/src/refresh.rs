@@ -1,0 +1,248 @@
+//! Refresh families and their tokens. A rotation is one transaction that keeps at most one
+//! live branch per family: a repeat inside the grace window retires the successor the earlier
+//! use got, and any use of a retired token, or a repeat after the window, or a repeat after
+//! the successor was itself used, revokes the family.
+
+use tollgate_core::ids::{AccountSid, ClientId, UserSid};
+use tollgate_core::model::{RefreshFamily, RefreshRotation, RefreshToken, User};
+use tollgate_core::secret::SecretDigest;
+use tollgate_core::store::StoreResult;
+
+use crate::sql::{Db, Tx, backend_err, json_list, parse_id, parse_list, write};
+
+#[derive(sqlx::FromRow)]
+struct TokenFamilyRow {
+    family_id: String,
+    t_created: i64,
+    t_expires: i64,
+    used_at: Option<i64>,
+    client_id: String,
+    user_sid: String,
+    scopes: String,
+    auth_time: i64,
+    f_created: i64,
+    revoked_at: Option<i64>,
+}
+
+impl TokenFamilyRow {
+    fn into_parts(self, digest: &SecretDigest) -> StoreResult<(RefreshToken, RefreshFamily)> {
+        let token = RefreshToken {
+            digest: *digest,
+            family_id: self.family_id.clone(),
+            created_at: self.t_created,
+            expires_at: self.t_expires,
+            used_at: self.used_at,
+        };
+        let family = RefreshFamily {
+            id: self.family_id,
+            client_id: parse_id(&self.client_id, "client id", ClientId::parse)?,
+            user_sid: parse_id(&self.user_sid, "user sid", UserSid::parse)?,
+            scopes: parse_list(&self.scopes)?,
+            auth_time: self.auth_time,
+            created_at: self.f_created,
+            revoked_at: self.revoked_at,
+        };
+        Ok((token, family))
+    }
+}
+
+// A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
+macro_rules! token_family {
+    () => {
+        "SELECT t.family_id, t.created_at AS t_created, t.expires_at AS t_expires, t.used_at, \
+         f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, f.revoked_at \
+         FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"
+    };
+}
+
+async fn insert_token(tx: &mut Tx, t: &RefreshToken, parent: Option<&str>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (digest, family_id, created_at, expires_at, used_at, parent) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(t.digest.to_hex())
+    .bind(&t.family_id)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.used_at)
+    .bind(parent)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend_err)?;
+    Ok(())
+}
+
+pub(crate) async fn insert_refresh_family(
+    db: &Db,
+    f: &RefreshFamily,
+    first: &RefreshToken,
+) -> StoreResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO refresh_families (id, client_id, user_sid, scopes, auth_time, created_at, \
+         revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&f.id)
+    .bind(f.client_id.as_str())
+    .bind(f.user_sid.as_str())
+    .bind(json_list(&f.scopes))
+    .bind(f.auth_time)
+    .bind(f.created_at)
+    .bind(f.revoked_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    insert_token(&mut tx, first, None).await?;
+    tx.commit().await.map_err(backend_err)
+}
+
+pub(crate) async fn refresh_token(
+    db: &Db,
+    digest: &SecretDigest,
+) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+    sqlx::query_as::<_, TokenFamilyRow>(concat!(token_family!(), " WHERE t.digest = $1"))
+        .bind(digest.to_hex())
+        .fetch_optional(&db.reader)
+        .await
+        .map_err(backend_err)?
+        .map(|r| r.into_parts(digest))
+        .transpose()
+}
+
+/// The family's user, when it still exists (LEFT JOIN: every column may be NULL).
+#[derive(sqlx::FromRow)]
+struct MaybeUser {
+    u_sid: Option<String>,
+    u_account_sid: Option<String>,
+    u_email: Option<String>,
+    u_password_hash: Option<String>,
+    u_first_name: Option<String>,
+    u_last_name: Option<String>,
+    u_friendly_name: Option<String>,
+    u_created_at: Option<i64>,
+    u_updated_at: Option<i64>,
+}
+
+impl MaybeUser {
+    fn into_user(self) -> StoreResult<Option<User>> {
+        let (Some(sid), Some(account), Some(email), Some(hash)) = (
+            self.u_sid,
+            self.u_account_sid,
+            self.u_email,
+            self.u_password_hash,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(User {
+            sid: parse_id(&sid, "user sid", UserSid::parse)?,
+            account_sid: parse_id(&account, "account sid", AccountSid::parse)?,
+            email,
+            password_hash: hash,
+            first_name: self.u_first_name,
+            last_name: self.u_last_name,
+            friendly_name: self.u_friendly_name,
+            created_at: self.u_created_at.unwrap_or_default(),
+            updated_at: self.u_updated_at.unwrap_or_default(),
+        }))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenFamilyUserRow {
+    #[sqlx(flatten)]
+    token: TokenFamilyRow,
+    #[sqlx(flatten)]
+    user: MaybeUser,
+}
+
+/// The token, its family and the family's user in one read (the rotation hot path).
+pub(crate) async fn refresh_token_with_user(
+    db: &Db,
+    digest: &SecretDigest,
+) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
+    let sql = "SELECT t.family_id, t.created_at AS t_created, t.expires_at AS t_expires, \
+         t.used_at, f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, \
+         f.revoked_at, u.sid AS u_sid, u.account_sid AS u_account_sid, u.email AS u_email, \
+         u.password_hash AS u_password_hash, u.first_name AS u_first_name, \
+         u.last_name AS u_last_name, u.friendly_name AS u_friendly_name, \
+         u.created_at AS u_created_at, u.updated_at AS u_updated_at \
+         FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+         LEFT JOIN users u ON u.sid = f.user_sid WHERE t.digest = $1";
+    let Some(row) = sqlx::query_as::<_, TokenFamilyUserRow>(sql)
+        .bind(digest.to_hex())
+        .fetch_optional(&db.reader)
+        .await
+        .map_err(backend_err)?
+    else {
+        return Ok(None);
+    };
+    let (token, family) = row.token.into_parts(digest)?;
+    Ok(Some((token, family, row.user.into_user()?)))
+}
+
+async fn revoke_in(tx: &mut Tx, family_id: &str, at: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(family_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend_err)?;
+    Ok(())
+}
+
+pub(crate) async fn rotate_refresh_token(
+    db: &Db,
+    old: &SecretDigest,
+    next: &RefreshToken,
+    at: i64,
+    grace: i64,
+) -> StoreResult<RefreshRotation> {
+    let old_hex = old.to_hex();
+    let mut tx = db.begin().await?;
+    // Records the first use and takes the row lock, so concurrent uses of one token (on any
+    // node) run this transaction one after another.
+    let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE digest = $1 \
+         RETURNING used_at, retired_at",
+    )
+    .bind(&old_hex)
+    .bind(at)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    let (first_use, retired) = row.unwrap_or((None, None));
+    let outside_grace = at - first_use.unwrap_or(at) > grace;
+    let (used_children,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM refresh_tokens WHERE parent = $1 AND used_at IS NOT NULL",
+    )
+    .bind(&old_hex)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    if retired.is_some() || outside_grace || used_children > 0 {
+        revoke_in(&mut tx, &next.family_id, at).await?;
+        tx.commit().await.map_err(backend_err)?;
+        return Ok(RefreshRotation::Reused);
+    }
+    // A repeat inside the window: the earlier successor is retired, one branch lives on.
+    sqlx::query(
+        "UPDATE refresh_tokens SET retired_at = $2 WHERE parent = $1 AND retired_at IS NULL",
+    )
+    .bind(&old_hex)
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    insert_token(&mut tx, next, Some(&old_hex)).await?;
+    tx.commit().await.map_err(backend_err)?;
+    Ok(RefreshRotation::Rotated)
+}
+
+pub(crate) async fn revoke_refresh_family(db: &Db, family_id: &str, at: i64) -> StoreResult<bool> {
+    let q = sqlx::query(
+        "UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(family_id)
+    .bind(at);
+    Ok(write(db, q).await? > 0)
+}

@@ -1,0 +1,99 @@
+//! Revoked JWT access tokens (by `jti`) and opaque access tokens.
+
+use tollgate_core::ids::ClientId;
+use tollgate_core::model::OpaqueAccessToken;
+use tollgate_core::secret::SecretDigest;
+use tollgate_core::store::StoreResult;
+
+use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write};
+
+pub(crate) async fn revoke_access_token(db: &Db, jti: &str, expires_at: i64) -> StoreResult<()> {
+    let q = sqlx::query(
+        "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) \
+         ON CONFLICT (jti) DO NOTHING",
+    )
+    .bind(jti)
+    .bind(expires_at);
+    write(db, q).await.map(|_| ())
+}
+
+pub(crate) async fn access_token_revoked(db: &Db, jti: &str) -> StoreResult<bool> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT jti FROM revoked_access_tokens WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&db.reader)
+            .await
+            .map_err(backend_err)?;
+    Ok(row.is_some())
+}
+
+#[derive(sqlx::FromRow)]
+struct OpaqueRow {
+    jti: String,
+    client_id: String,
+    sub: String,
+    scope: String,
+    audiences: String,
+    account_sid: Option<String>,
+    issued_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+pub(crate) async fn insert_opaque_token(db: &Db, t: &OpaqueAccessToken) -> StoreResult<()> {
+    let q = sqlx::query(
+        "INSERT INTO access_tokens (digest, jti, client_id, sub, scope, audiences, account_sid, \
+         issued_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(t.digest.to_hex())
+    .bind(&t.jti)
+    .bind(t.client_id.as_str())
+    .bind(&t.sub)
+    .bind(&t.scope)
+    .bind(json_list(&t.audiences))
+    .bind(&t.account_sid)
+    .bind(t.issued_at)
+    .bind(t.expires_at)
+    .bind(t.revoked_at);
+    write(db, q).await.map(|_| ())
+}
+
+pub(crate) async fn opaque_token(
+    db: &Db,
+    digest: &SecretDigest,
+) -> StoreResult<Option<OpaqueAccessToken>> {
+    let row = sqlx::query_as::<_, OpaqueRow>(
+        "SELECT jti, client_id, sub, scope, audiences, account_sid, issued_at, expires_at, \
+         revoked_at FROM access_tokens WHERE digest = $1",
+    )
+    .bind(digest.to_hex())
+    .fetch_optional(&db.reader)
+    .await
+    .map_err(backend_err)?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(OpaqueAccessToken {
+        digest: *digest,
+        jti: r.jti,
+        client_id: parse_id(&r.client_id, "client id", ClientId::parse)?,
+        sub: r.sub,
+        scope: r.scope,
+        audiences: parse_list(&r.audiences)?,
+        account_sid: r.account_sid,
+        issued_at: r.issued_at,
+        expires_at: r.expires_at,
+        revoked_at: r.revoked_at,
+    }))
+}
+
+pub(crate) async fn revoke_opaque_token(
+    db: &Db,
+    digest: &SecretDigest,
+    at: i64,
+) -> StoreResult<bool> {
+    let q = sqlx::query(
+        "UPDATE access_tokens SET revoked_at = $2 WHERE digest = $1 AND revoked_at IS NULL",
+    )
+    .bind(digest.to_hex())
+    .bind(at);
+    Ok(write(db, q).await? > 0)
+}

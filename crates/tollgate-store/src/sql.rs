@@ -1,0 +1,116 @@
+//! What every table module shares: the database handle, error mapping, list columns and the
+//! change log.
+
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+use sqlx::{Any, Transaction};
+use tollgate_core::Clock;
+use tollgate_core::model::Entity;
+use tollgate_core::store::{StoreError, StoreResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The pools and the injected clock. SQLite takes one writer at a time, so its writes go
+/// through a single connection and queue there instead of sleeping on the lock; PostgreSQL
+/// uses one pool for both.
+pub(crate) struct Db {
+    pub reader: AnyPool,
+    pub writer: AnyPool,
+    pub backend: Backend,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub(crate) type Tx = Transaction<'static, Any>;
+
+impl Db {
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        self.writer.begin().await.map_err(backend_err)
+    }
+}
+
+pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+pub(crate) fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+/// Lists are stored as JSON arrays of strings.
+pub(crate) fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(crate) fn parse_list(s: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(s).map_err(|_| corrupt("list column"))
+}
+
+/// Parses a stored identifier, calling bad data corrupt.
+pub(crate) fn parse_id<T, E>(
+    raw: &str,
+    what: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> StoreResult<T> {
+    parse(raw).map_err(|_| corrupt(what))
+}
+
+/// Appends to the change log in the writer's transaction, stamped with the injected clock, so
+/// other nodes see the change exactly when it commits.
+pub(crate) async fn record_change(
+    db: &Db,
+    tx: &mut Tx,
+    entity: Entity,
+    id: &str,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO changes (entity, id, at) VALUES ($1, $2, $3)")
+        .bind(entity.as_str())
+        .bind(id)
+        .bind(db.clock.now())
+        .execute(&mut **tx)
+        .await
+        .map_err(backend_err)?;
+    Ok(())
+}
+
+/// Runs one write that may log a change: the change is recorded only when a row was affected.
+pub(crate) async fn write_logged(
+    db: &Db,
+    query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    entity: Entity,
+    id: &str,
+) -> StoreResult<bool> {
+    let mut tx = db.begin().await?;
+    let done = query
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?
+        .rows_affected()
+        > 0;
+    if done {
+        record_change(db, &mut tx, entity, id).await?;
+    }
+    tx.commit().await.map_err(backend_err)?;
+    Ok(done)
+}
+
+/// A write that changes nothing another node caches.
+pub(crate) async fn write(
+    db: &Db,
+    query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+) -> StoreResult<u64> {
+    Ok(query
+        .execute(&db.writer)
+        .await
+        .map_err(backend_err)?
+        .rows_affected())
+}

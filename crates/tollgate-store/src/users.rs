@@ -1,0 +1,229 @@
+//! Users, browser sessions and consents.
+
+use tollgate_core::ids::{AccountSid, ClientId, UserSid};
+use tollgate_core::model::{BrowserSession, User};
+use tollgate_core::secret::SecretDigest;
+use tollgate_core::store::{StoreError, StoreResult};
+
+use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write};
+
+// A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
+macro_rules! columns {
+    () => {
+        "sid, account_sid, email, password_hash, first_name, last_name, friendly_name, \
+         created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    sid: String,
+    account_sid: String,
+    email: String,
+    password_hash: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    friendly_name: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(r: UserRow) -> StoreResult<Self> {
+        Ok(User {
+            sid: parse_id(&r.sid, "user sid", UserSid::parse)?,
+            account_sid: parse_id(&r.account_sid, "account sid", AccountSid::parse)?,
+            email: r.email,
+            password_hash: r.password_hash,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            friendly_name: r.friendly_name,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
+    let q = sqlx::query(concat!(
+        "INSERT INTO users (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(u.sid.as_str())
+    .bind(u.account_sid.as_str())
+    .bind(&u.email)
+    .bind(&u.password_hash)
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(&u.friendly_name)
+    .bind(u.created_at)
+    .bind(u.updated_at);
+    write(db, q).await.map(|_| ())
+}
+
+pub(crate) async fn user(db: &Db, sid: &UserSid) -> StoreResult<Option<User>> {
+    sqlx::query_as::<_, UserRow>(concat!("SELECT ", columns!(), " FROM users WHERE sid = $1"))
+        .bind(sid.as_str())
+        .fetch_optional(&db.reader)
+        .await
+        .map_err(backend_err)?
+        .map(User::try_from)
+        .transpose()
+}
+
+pub(crate) async fn user_by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {
+    sqlx::query_as::<_, UserRow>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(&db.reader)
+    .await
+    .map_err(backend_err)?
+    .map(User::try_from)
+    .transpose()
+}
+
+pub(crate) async fn users(db: &Db, account: Option<&AccountSid>) -> StoreResult<Vec<User>> {
+    let rows = match account {
+        Some(a) => {
+            sqlx::query_as::<_, UserRow>(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM users WHERE account_sid = $1 ORDER BY created_at, sid"
+            ))
+            .bind(a.as_str())
+            .fetch_all(&db.reader)
+            .await
+        }
+        None => {
+            let sql = concat!(
+                "SELECT ",
+                columns!(),
+                " FROM users ORDER BY created_at, sid"
+            );
+            sqlx::query_as::<_, UserRow>(sql)
+                .fetch_all(&db.reader)
+                .await
+        }
+    };
+    rows.map_err(backend_err)?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
+/// Deletes the user (sessions and consents go with it) and revokes its refresh families.
+pub(crate) async fn delete_user(db: &Db, sid: &UserSid, at: i64) -> StoreResult<bool> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE refresh_families SET revoked_at = $2 WHERE user_sid = $1 AND revoked_at IS NULL",
+    )
+    .bind(sid.as_str())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    let done = sqlx::query("DELETE FROM users WHERE sid = $1")
+        .bind(sid.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?
+        .rows_affected()
+        > 0;
+    tx.commit().await.map_err(backend_err)?;
+    Ok(done)
+}
+
+pub(crate) async fn insert_session(db: &Db, s: &BrowserSession) -> StoreResult<()> {
+    let q = sqlx::query(
+        "INSERT INTO browser_sessions (digest, user_sid, auth_time, created_at, last_seen_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(s.digest.to_hex())
+    .bind(s.user_sid.as_str())
+    .bind(s.auth_time)
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .bind(s.expires_at);
+    write(db, q).await.map(|_| ())
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_sid: String,
+    auth_time: i64,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+}
+
+pub(crate) async fn session(db: &Db, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>> {
+    let row = sqlx::query_as::<_, SessionRow>(
+        "SELECT user_sid, auth_time, created_at, last_seen_at, expires_at \
+         FROM browser_sessions WHERE digest = $1",
+    )
+    .bind(digest.to_hex())
+    .fetch_optional(&db.reader)
+    .await
+    .map_err(backend_err)?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(BrowserSession {
+        digest: *digest,
+        user_sid: parse_id(&r.user_sid, "user sid", UserSid::parse)?,
+        auth_time: r.auth_time,
+        created_at: r.created_at,
+        last_seen_at: r.last_seen_at,
+        expires_at: r.expires_at,
+    }))
+}
+
+pub(crate) async fn touch_session(db: &Db, digest: &SecretDigest, at: i64) -> StoreResult<()> {
+    let q = sqlx::query("UPDATE browser_sessions SET last_seen_at = $2 WHERE digest = $1")
+        .bind(digest.to_hex())
+        .bind(at);
+    write(db, q).await.map(|_| ())
+}
+
+pub(crate) async fn delete_session(db: &Db, digest: &SecretDigest) -> StoreResult<()> {
+    let q = sqlx::query("DELETE FROM browser_sessions WHERE digest = $1").bind(digest.to_hex());
+    write(db, q).await.map(|_| ())
+}
+
+pub(crate) async fn consent(
+    db: &Db,
+    user: &UserSid,
+    client: &ClientId,
+) -> StoreResult<Option<Vec<String>>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT scopes FROM consents WHERE user_sid = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .fetch_optional(&db.reader)
+            .await
+            .map_err(backend_err)?;
+    row.map(|(s,)| parse_list(&s)).transpose()
+}
+
+pub(crate) async fn put_consent(
+    db: &Db,
+    user: &UserSid,
+    client: &ClientId,
+    scopes: &[String],
+    at: i64,
+) -> StoreResult<()> {
+    let q = sqlx::query(
+        "INSERT INTO consents (user_sid, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_sid, client_id) \
+         DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+    )
+    .bind(user.as_str())
+    .bind(client.as_str())
+    .bind(json_list(scopes))
+    .bind(at);
+    write(db, q).await.map(|_| ())
+}

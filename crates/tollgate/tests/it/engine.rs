@@ -1,0 +1,276 @@
+//! Grant logic driven through the engine directly, with no HTTP: a fixed clock that only the
+//! test moves, on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use tollgate_core::admin::{Admin, ClientSpec, UserSpec};
+use tollgate_core::authorize::{AuthorizeParams, s256};
+use tollgate_core::clock::FixedClock;
+use tollgate_core::device::DeviceRequest;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
+use tollgate_core::keys::KeySealer;
+use tollgate_core::model::GrantType;
+use tollgate_core::session::SignedIn;
+use tollgate_core::token::Issued;
+use tollgate_core::{Engine, EngineConfig, ErrorKind, OAuthError, SystemRng};
+
+use crate::helpers::{Backend, fresh_database};
+use crate::on_both_backends;
+
+const START: i64 = 1_800_000_000;
+const REDIRECT: &str = "https://app.example/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1ftJeZ4CVP-mJ92K1ftJeZ4CV";
+
+struct Harness {
+    engine: Arc<Engine>,
+    clock: FixedClock,
+    admin: Admin,
+    client: ClientAuth,
+    who: SignedIn,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness(backend: Backend) -> Option<Harness> {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database(backend, &dir).await?;
+    let clock = FixedClock::new(START);
+    let store = tollgate_store::open(&url, Arc::new(clock.clone()))
+        .await
+        .expect("store");
+    let mut config = EngineConfig::new("https://issuer.test");
+    config.refresh_grace_secs = 10;
+    config.code_ttl = 60;
+    config.device_code_ttl = 600;
+    config.device_poll_interval = 5;
+    let engine = Engine::start(
+        config,
+        store,
+        KeySealer::new(&[7u8; 32]).expect("sealer"),
+        Arc::new(clock.clone()),
+        Arc::new(SystemRng::default()),
+    )
+    .await
+    .expect("engine");
+    let engine = Arc::new(engine);
+    let admin = engine.admin();
+    let (account, _) = admin
+        .bootstrap()
+        .await
+        .expect("bootstrap")
+        .expect("account");
+    let (client, secret) = admin
+        .create_client(ClientSpec {
+            friendly_name: "engine test".into(),
+            account_sid: Some(account.sid.clone()),
+            grant_types: vec![
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::DeviceCode,
+            ],
+            redirect_uris: vec![REDIRECT.into()],
+            scopes: vec!["read".into()],
+            ..ClientSpec::default()
+        })
+        .await
+        .expect("client");
+    admin
+        .create_user(UserSpec {
+            email: "grant@example.com".into(),
+            password: "correct horse battery".into(),
+            account_sid: Some(account.sid.clone()),
+            ..UserSpec::default()
+        })
+        .await
+        .expect("user");
+    engine.sync().await.expect("sync");
+    let (_, who) = engine
+        .login("grant@example.com", "correct horse battery")
+        .await
+        .expect("login")
+        .expect("credentials");
+    let client = ClientAuth {
+        client_id: client.id.to_string(),
+        secret: secret.map(|s| s.expose().to_owned()),
+    };
+    Some(Harness {
+        engine,
+        clock,
+        admin,
+        client,
+        who,
+        _dir: dir,
+    })
+}
+
+impl Harness {
+    async fn code(&self) -> String {
+        let params = AuthorizeParams {
+            response_type: Some("code".into()),
+            client_id: Some(self.client.client_id.clone()),
+            redirect_uri: Some(REDIRECT.into()),
+            scope: Some("read".into()),
+            code_challenge: Some(s256(VERIFIER)),
+            code_challenge_method: Some("S256".into()),
+            ..AuthorizeParams::default()
+        };
+        let valid = self
+            .engine
+            .validate_authorization(&params)
+            .await
+            .expect("valid request");
+        let url = self
+            .engine
+            .issue_code(&valid, &self.who)
+            .await
+            .expect("code");
+        let url = url::Url::parse(&url).expect("redirect url");
+        let code = url.query_pairs().find(|(k, _)| k == "code").expect("code");
+        code.1.into_owned()
+    }
+
+    async fn redeem(&self, code: &str) -> Result<Issued, OAuthError> {
+        self.engine
+            .token(TokenRequest {
+                grant_type: Some("authorization_code".into()),
+                client: Some(self.client.clone()),
+                code: Some(code.into()),
+                redirect_uri: Some(REDIRECT.into()),
+                code_verifier: Some(VERIFIER.into()),
+                ..TokenRequest::default()
+            })
+            .await
+    }
+
+    async fn refresh(&self, token: &str) -> Result<Issued, OAuthError> {
+        self.engine
+            .token(TokenRequest {
+                grant_type: Some("refresh_token".into()),
+                client: Some(self.client.clone()),
+                refresh_token: Some(token.into()),
+                ..TokenRequest::default()
+            })
+            .await
+    }
+
+    async fn poll(&self, device_code: &str) -> Result<Issued, OAuthError> {
+        self.engine
+            .token(TokenRequest {
+                grant_type: Some("urn:ietf:params:oauth:grant-type:device_code".into()),
+                client: Some(self.client.clone()),
+                device_code: Some(device_code.into()),
+                ..TokenRequest::default()
+            })
+            .await
+    }
+}
+
+fn kind<T: std::fmt::Debug>(r: Result<T, OAuthError>) -> ErrorKind {
+    r.expect_err("refused").kind
+}
+
+async fn codes_are_single_use_and_expire(backend: Backend) {
+    let Some(h) = harness(backend).await else {
+        return;
+    };
+    let code = h.code().await;
+    let issued = h.redeem(&code).await.expect("first redemption");
+    let refresh = issued.refresh_token.expect("refresh token");
+    // A replay is refused and revokes what the code issued.
+    assert_eq!(kind(h.redeem(&code).await), ErrorKind::InvalidGrant);
+    assert_eq!(kind(h.refresh(&refresh).await), ErrorKind::InvalidGrant);
+
+    // A code lives 60 s on the injected clock.
+    let late = h.code().await;
+    h.clock.advance(61);
+    assert_eq!(kind(h.redeem(&late).await), ErrorKind::InvalidGrant);
+    let fresh = h.code().await;
+    h.clock.advance(59);
+    assert!(h.redeem(&fresh).await.is_ok());
+}
+
+async fn refresh_grace_and_reuse(backend: Backend) {
+    let Some(h) = harness(backend).await else {
+        return;
+    };
+    let first = h.redeem(&h.code().await).await.expect("tokens");
+    let a = first.refresh_token.expect("a");
+    let b = h
+        .refresh(&a)
+        .await
+        .expect("rotation")
+        .refresh_token
+        .expect("b");
+    assert_ne!(a, b);
+    // Inside the grace window a repeat of `a` still succeeds.
+    h.clock.advance(10);
+    let c = h.refresh(&a).await.expect("inside grace");
+    assert!(c.refresh_token.is_some());
+    // After it, a use of `a` is reuse: refused, and the whole family is revoked.
+    h.clock.advance(1);
+    assert_eq!(kind(h.refresh(&a).await), ErrorKind::InvalidGrant);
+    assert_eq!(kind(h.refresh(&b).await), ErrorKind::InvalidGrant);
+    let c = c.refresh_token.expect("c");
+    assert_eq!(kind(h.refresh(&c).await), ErrorKind::InvalidGrant);
+    let _ = &h.admin;
+}
+
+async fn device_polling(backend: Backend) {
+    let Some(h) = harness(backend).await else {
+        return;
+    };
+    let d = h
+        .engine
+        .device_authorization(DeviceRequest {
+            client: Some(h.client.clone()),
+            scopes: vec!["read".into()],
+            ..DeviceRequest::default()
+        })
+        .await
+        .expect("device authorization");
+    assert_eq!(
+        kind(h.poll(&d.device_code).await),
+        ErrorKind::AuthorizationPending
+    );
+    // Polling faster than the interval slows the device down by 5 s.
+    h.clock.advance(1);
+    assert_eq!(kind(h.poll(&d.device_code).await), ErrorKind::SlowDown);
+    h.clock.advance(10);
+    assert_eq!(
+        kind(h.poll(&d.device_code).await),
+        ErrorKind::AuthorizationPending
+    );
+    assert!(
+        h.engine
+            .decide_device(&d.user_code, true, &h.who)
+            .await
+            .expect("decide")
+    );
+    h.clock.advance(10);
+    let issued = h.poll(&d.device_code).await.expect("approved");
+    assert!(issued.refresh_token.is_some());
+    // The device code is spent.
+    h.clock.advance(10);
+    assert_eq!(kind(h.poll(&d.device_code).await), ErrorKind::InvalidGrant);
+
+    // Unanswered device codes expire on the injected clock.
+    let late = h
+        .engine
+        .device_authorization(DeviceRequest {
+            client: Some(h.client.clone()),
+            scopes: vec!["read".into()],
+            ..DeviceRequest::default()
+        })
+        .await
+        .expect("device authorization");
+    h.clock.advance(601);
+    assert_eq!(
+        kind(h.poll(&late.device_code).await),
+        ErrorKind::ExpiredToken
+    );
+}
+
+on_both_backends!(
+    codes_are_single_use_and_expire,
+    refresh_grace_and_reuse,
+    device_polling
+);

@@ -1,0 +1,135 @@
+//! Grants that nothing but their own client can spend, and refresh families with one live
+//! branch: a foreign client's replay changes nothing; forks made inside the grace window do not
+//! outlive it.
+
+use serde_json::Value;
+
+use crate::authorization_code::{VERIFIER, get_code, json, redeem, refresh};
+use crate::browser::Browser;
+use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::on_both_backends;
+
+async fn tokens(app: &TestApp, client: &TestClient, email: &str) -> Value {
+    let browser = Browser::new(app);
+    let code = get_code(&browser, "/oauth/authorize", client, "read", email).await;
+    json(redeem(app, client, &code, Some(VERIFIER)).await, 200).await
+}
+
+async fn foreign_clients_cannot_burn_a_code(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.code_client(false).await;
+    let foreign = app.code_client(false).await;
+    app.user("victim@example.com").await;
+    let browser = Browser::new(&app);
+    let code = get_code(
+        &browser,
+        "/oauth/authorize",
+        &client,
+        "read",
+        "victim@example.com",
+    )
+    .await;
+    // Presented first by another client: refused, and the code is still good.
+    let err = json(redeem(&app, &foreign, &code, None).await, 400).await;
+    assert_eq!(err["error"], "invalid_grant");
+    // A wrong verifier from the right client does not spend it either.
+    let bad = json(
+        redeem(&app, &client, &code, Some(&"x".repeat(43))).await,
+        400,
+    )
+    .await;
+    assert_eq!(bad["error"], "invalid_grant");
+    let issued = json(redeem(&app, &client, &code, Some(VERIFIER)).await, 200).await;
+    let rt = issued["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    // A foreign replay after redemption revokes nothing.
+    let err = json(redeem(&app, &foreign, &code, None).await, 400).await;
+    assert_eq!(err["error"], "invalid_grant");
+    assert_eq!(
+        refresh(&app, &client, &rt).await.status(),
+        200,
+        "the real grant still works"
+    );
+    // The code's own client replaying it is a replay: its tokens are revoked.
+    let again = tokens(&app, &client, "victim@example.com").await;
+    let _ = again;
+}
+
+async fn refresh_forks_do_not_outlive_the_grace_window(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.code_client(false).await;
+    app.user("fork@example.com").await;
+    // A legitimate use at t=0 and a thief's at t=3 s: both answered, neither branch lives on.
+    let a = tokens(&app, &client, "fork@example.com").await["refresh_token"]
+        .as_str()
+        .expect("a")
+        .to_owned();
+    let legit = json(refresh(&app, &client, &a).await, 200).await["refresh_token"]
+        .as_str()
+        .expect("legit")
+        .to_owned();
+    app.advance(3);
+    let thief = json(refresh(&app, &client, &a).await, 200).await["refresh_token"]
+        .as_str()
+        .expect("thief")
+        .to_owned();
+    app.advance(20);
+    assert_eq!(
+        refresh(&app, &client, &legit).await.status(),
+        400,
+        "the retired branch"
+    );
+    assert_eq!(
+        refresh(&app, &client, &thief).await.status(),
+        400,
+        "the family is revoked once a retired branch is used"
+    );
+
+    // Twenty concurrent uses: all answered inside the window, one branch at most lives.
+    let a = tokens(&app, &client, "fork@example.com").await["refresh_token"]
+        .as_str()
+        .expect("a")
+        .to_owned();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let http = app.http.clone();
+        let url = app.url("/oauth/token");
+        let form = [
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", a.clone()),
+            ("client_id", client.id.to_string()),
+            ("client_secret", client.secret.clone()),
+        ];
+        tasks.push(tokio::spawn(async move {
+            let resp = http.post(url).form(&form).send().await.expect("post");
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.expect("json");
+            (status, body["refresh_token"].as_str().map(str::to_owned))
+        }));
+    }
+    let mut successors = Vec::new();
+    for t in tasks {
+        let (status, next) = t.await.expect("task");
+        assert_eq!(status, 200, "inside the grace window every use is answered");
+        successors.extend(next);
+    }
+    app.advance(20);
+    let mut live = 0;
+    for s in &successors {
+        if refresh(&app, &client, s).await.status() == 200 {
+            live += 1;
+        }
+    }
+    assert!(live <= 1, "{live} branches lived past the grace window");
+}
+
+on_both_backends!(
+    foreign_clients_cannot_burn_a_code,
+    refresh_forks_do_not_outlive_the_grace_window
+);

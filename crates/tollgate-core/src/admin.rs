@@ -20,6 +20,8 @@ pub enum AdminError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Rng(#[from] crate::clock::RngError),
 }
 
 pub type AdminResult<T> = Result<T, AdminError>;
@@ -38,6 +40,8 @@ pub struct ClientSpec {
     pub public: bool,
     pub token_format: TokenFormat,
     pub access_token_ttl: Option<u32>,
+    /// PKCE even though the client is confidential.
+    pub require_pkce: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -66,8 +70,8 @@ impl Admin {
     }
 
     /// A random secret from this administrator's generator (demo passwords).
-    pub fn generate_secret(&self) -> Secret {
-        Secret::generate(self.rng.as_ref())
+    pub fn generate_secret(&self) -> AdminResult<Secret> {
+        Ok(Secret::generate(self.rng.as_ref())?)
     }
 
     /// Creates an account, in `organization` or in a new organization of its own.
@@ -88,7 +92,7 @@ impl Admin {
             }
             None => {
                 let org = Organization {
-                    sid: OrganizationSid::generate(self.rng.as_ref()),
+                    sid: OrganizationSid::generate(self.rng.as_ref())?,
                     friendly_name: friendly_name.clone(),
                     created_at: now,
                 };
@@ -96,9 +100,9 @@ impl Admin {
                 org.sid
             }
         };
-        let token = Secret::generate(self.rng.as_ref());
+        let token = Secret::generate(self.rng.as_ref())?;
         let account = Account {
-            sid: AccountSid::generate(self.rng.as_ref()),
+            sid: AccountSid::generate(self.rng.as_ref())?,
             organization_sid,
             friendly_name,
             auth_token_digest: token.digest(),
@@ -130,7 +134,7 @@ impl Admin {
     }
 
     pub async fn rotate_auth_token(&self, sid: &AccountSid) -> AdminResult<(Account, Secret)> {
-        let token = Secret::generate(self.rng.as_ref());
+        let token = Secret::generate(self.rng.as_ref())?;
         if !self
             .store
             .set_auth_token(sid, &token.digest(), self.clock.now())
@@ -166,10 +170,12 @@ impl Admin {
         };
         let grant_types = normalise_grants(&spec)?;
         validate_spec(&spec, &grant_types)?;
-        let secret = (!spec.public).then(|| Secret::generate(self.rng.as_ref()));
+        let secret = (!spec.public)
+            .then(|| Secret::generate(self.rng.as_ref()))
+            .transpose()?;
         let now = self.clock.now();
         let client = Client {
-            id: ClientId::generate(self.rng.as_ref()),
+            id: ClientId::generate(self.rng.as_ref())?,
             account_sid,
             friendly_name: spec.friendly_name,
             secret_digest: secret.as_ref().map(Secret::digest),
@@ -179,6 +185,7 @@ impl Admin {
             audiences: dedup(spec.audiences),
             token_format: spec.token_format,
             access_token_ttl: spec.access_token_ttl,
+            require_pkce: spec.require_pkce,
             created_at: now,
             updated_at: now,
         };
@@ -207,6 +214,7 @@ impl Admin {
         client.audiences = dedup(spec.audiences);
         client.token_format = spec.token_format;
         client.access_token_ttl = spec.access_token_ttl;
+        client.require_pkce = spec.require_pkce;
         client.updated_at = self.clock.now();
         if !self.store.update_client(&client).await? {
             return Err(AdminError::NotFound(format!("client {id}")));
@@ -232,7 +240,7 @@ impl Admin {
                 "client {id} is public and has no secret"
             )));
         }
-        let secret = Secret::generate(self.rng.as_ref());
+        let secret = Secret::generate(self.rng.as_ref())?;
         client.secret_digest = Some(secret.digest());
         client.updated_at = self.clock.now();
         if !self.store.update_client(&client).await? {
@@ -288,7 +296,7 @@ impl Admin {
             .ok_or_else(|| AdminError::Invalid("the password could not be hashed".into()))?;
         let now = self.clock.now();
         let user = User {
-            sid: UserSid::generate(self.rng.as_ref()),
+            sid: UserSid::generate(self.rng.as_ref())?,
             account_sid,
             email,
             password_hash,

@@ -262,7 +262,7 @@ pub(crate) fn validate(
                 "code_challenge_method without code_challenge",
             ));
         }
-        (None, None) if valid.client.is_public() => {
+        (None, None) if valid.client.is_public() || valid.client.require_pkce => {
             return Err(fail(
                 &valid,
                 ErrorKind::InvalidRequest,

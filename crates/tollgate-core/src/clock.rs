@@ -65,26 +65,31 @@ impl Clock for OffsetClock {
     }
 }
 
+/// The random generator could not supply bytes: whatever needed them is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the system random number generator failed")]
+pub struct RngError;
+
 pub trait Rng: Send + Sync + 'static {
-    fn fill(&self, dest: &mut [u8]);
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RngError>;
 }
 
 #[derive(Debug, Default)]
 pub struct SystemRng(SystemRandom);
 
 impl Rng for SystemRng {
-    fn fill(&self, dest: &mut [u8]) {
-        // The OS generator only fails when the kernel cannot supply entropy at all; aws-lc
-        // aborts in that case itself, so a failure here cannot be observed in practice.
-        if self.0.fill(dest).is_err() {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RngError> {
+        // Fail closed: no secret, id or nonce is ever made from a buffer the kernel did not fill.
+        self.0.fill(dest).map_err(|_| {
             tracing::error!("system random generator failed");
-        }
+            RngError
+        })
     }
 }
 
 /// Random bytes as an array, for ids and secrets.
-pub fn random_bytes<const N: usize>(rng: &dyn Rng) -> [u8; N] {
+pub fn random_bytes<const N: usize>(rng: &dyn Rng) -> Result<[u8; N], RngError> {
     let mut buf = [0u8; N];
-    rng.fill(&mut buf);
-    buf
+    rng.fill(&mut buf)?;
+    Ok(buf)
 }

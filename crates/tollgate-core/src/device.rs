@@ -56,11 +56,11 @@ pub fn display_user_code(code: &str) -> String {
 }
 
 impl Engine {
-    fn new_user_code(&self) -> String {
-        random_bytes::<8>(self.rng.as_ref())
+    fn new_user_code(&self) -> Result<String, OAuthError> {
+        Ok(random_bytes::<8>(self.rng.as_ref())?
             .iter()
             .map(|b| char::from(USER_CODE_ALPHABET[usize::from(*b) % USER_CODE_ALPHABET.len()]))
-            .collect()
+            .collect())
     }
 
     /// The client behind a device request: its secret, or for confidential clients on Twilio v1
@@ -99,13 +99,13 @@ impl Engine {
         }
         let audiences = self.audience(&client, &req.audiences)?;
         let now = self.clock.now();
-        let device_code = Secret::generate(self.rng.as_ref());
+        let device_code = Secret::generate(self.rng.as_ref())?;
         let ttl = i64::from(self.config.device_code_ttl);
         let interval = i64::from(self.config.device_poll_interval);
         for _ in 0..5 {
             let grant = DeviceGrant {
                 digest: device_code.digest(),
-                user_code: self.new_user_code(),
+                user_code: self.new_user_code()?,
                 client_id: client.id.clone(),
                 scopes: scopes.clone(),
                 audiences: audiences.clone(),
@@ -215,7 +215,7 @@ impl Engine {
                     OAuthError::new(ErrorKind::InvalidGrant, "the user no longer exists")
                 })?;
                 let scope_str = scope::join(&grant.scopes);
-                let jti = self.random_id::<16>();
+                let jti = self.random_id::<16>()?;
                 let mut issued = self
                     .mint(
                         client,
@@ -229,7 +229,7 @@ impl Engine {
                 let auth_time = grant.auth_time.unwrap_or(now);
                 if client.allows(GrantType::RefreshToken) {
                     self.start_refresh_family(
-                        self.random_id::<16>(),
+                        self.random_id::<16>()?,
                         client,
                         &user,
                         &grant.scopes,

@@ -359,8 +359,8 @@ impl Engine {
     }
 
     /// A random, URL-safe identifier of `N` bytes.
-    pub(crate) fn random_id<const N: usize>(&self) -> String {
-        URL_SAFE_NO_PAD.encode(random_bytes::<N>(self.rng.as_ref()))
+    pub(crate) fn random_id<const N: usize>(&self) -> Result<String, OAuthError> {
+        Ok(URL_SAFE_NO_PAD.encode(random_bytes::<N>(self.rng.as_ref())?))
     }
 
     async fn client_credentials(
@@ -379,7 +379,7 @@ impl Engine {
         let account = self
             .acting_account(client, req.account_sid.as_deref())
             .await?;
-        let jti = self.random_id::<16>();
+        let jti = self.random_id::<16>()?;
         self.mint(
             client,
             client.id.as_str(),
@@ -488,7 +488,7 @@ impl Engine {
         );
         if client.token_format == TokenFormat::Opaque {
             // Doorkeeper-style: a random string, recorded by digest for introspection.
-            let token = crate::secret::Secret::generate(self.rng.as_ref());
+            let token = crate::secret::Secret::generate(self.rng.as_ref())?;
             self.store
                 .insert_opaque_token(&crate::model::OpaqueAccessToken {
                     digest: token.digest(),

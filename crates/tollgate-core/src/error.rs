@@ -92,6 +92,12 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
+impl From<crate::clock::RngError> for OAuthError {
+    fn from(_: crate::clock::RngError) -> Self {
+        OAuthError::server_error()
+    }
+}
+
 impl From<crate::store::StoreError> for OAuthError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "store failure");

@@ -68,8 +68,9 @@ impl Engine {
         let now = self.clock.now();
         let family_id = client
             .allows(GrantType::RefreshToken)
-            .then(|| self.random_id::<16>());
-        let jti = self.random_id::<16>();
+            .then(|| self.random_id::<16>())
+            .transpose()?;
+        let jti = self.random_id::<16>()?;
         let ttl = i64::from(
             client
                 .access_token_ttl
@@ -187,7 +188,7 @@ impl Engine {
             }
         };
         let user = user.ok_or_else(|| invalid_grant("the user no longer exists"))?;
-        let (secret, next) = self.new_refresh_token(&family.id, now);
+        let (secret, next) = self.new_refresh_token(&family.id, now)?;
         let grace = i64::from(self.config.refresh_grace_secs);
         // Used before: fine within the grace window (a client retrying, or two tabs racing),
         // otherwise a sign of theft, and the store has revoked the whole family.
@@ -203,7 +204,7 @@ impl Engine {
                 "the refresh token was already used; all tokens of this grant are revoked",
             ));
         }
-        let jti = self.random_id::<16>();
+        let jti = self.random_id::<16>()?;
         let mut issued = self
             .mint_for_user(client, &user, &scope::join(&scopes), &jti)
             .await?;
@@ -216,8 +217,12 @@ impl Engine {
         Ok(issued)
     }
 
-    fn new_refresh_token(&self, family_id: &str, now: i64) -> (Secret, RefreshToken) {
-        let secret = Secret::generate(self.rng.as_ref());
+    fn new_refresh_token(
+        &self,
+        family_id: &str,
+        now: i64,
+    ) -> Result<(Secret, RefreshToken), OAuthError> {
+        let secret = Secret::generate(self.rng.as_ref())?;
         let token = RefreshToken {
             digest: secret.digest(),
             family_id: family_id.to_owned(),
@@ -225,7 +230,7 @@ impl Engine {
             expires_at: now + i64::from(self.config.refresh_token_ttl),
             used_at: None,
         };
-        (secret, token)
+        Ok((secret, token))
     }
 
     pub(crate) async fn mint_for_user(
@@ -267,7 +272,7 @@ impl Engine {
             created_at: now,
             revoked_at: None,
         };
-        let (secret, token) = self.new_refresh_token(&family.id, now);
+        let (secret, token) = self.new_refresh_token(&family.id, now)?;
         self.store.insert_refresh_family(&family, &token).await?;
         issued.refresh_token = Some(secret.expose().to_owned());
         issued.refresh_token_expires_at = Some(token.expires_at);

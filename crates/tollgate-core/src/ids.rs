@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::clock::{Rng, random_bytes};
+use crate::clock::{Rng, RngError, random_bytes};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{value:?} is not a valid {kind} (expected {prefix} followed by 32 hex digits)")]
@@ -38,14 +38,14 @@ macro_rules! sid {
                 }
             }
 
-            pub fn generate(rng: &dyn Rng) -> Self {
-                let bytes: [u8; 16] = random_bytes(rng);
+            pub fn generate(rng: &dyn Rng) -> Result<Self, RngError> {
+                let bytes: [u8; 16] = random_bytes(rng)?;
                 let mut s = String::with_capacity(34);
                 s.push_str($prefix);
                 for b in bytes {
                     s.push_str(&format!("{b:02x}"));
                 }
-                Self(s)
+                Ok(Self(s))
             }
 
             pub fn as_str(&self) -> &str {
@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn generated_sids_parse_back() {
         let rng = SystemRng::default();
-        let id = ClientId::generate(&rng);
+        let id = ClientId::generate(&rng).unwrap();
         assert_eq!(ClientId::parse(id.as_str()), Ok(id.clone()));
         assert!(id.as_str().starts_with("OQ"));
         assert_eq!(id.as_str().len(), 34);

@@ -143,7 +143,7 @@ impl KeySealer {
     }
 
     fn seal(&self, kid: &str, plaintext: &[u8], rng: &dyn Rng) -> Result<String, KeyError> {
-        let nonce_bytes: [u8; NONCE_LEN] = random_bytes(rng);
+        let nonce_bytes: [u8; NONCE_LEN] = random_bytes(rng).map_err(|_| KeyError::Generate)?;
         let mut buf = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(

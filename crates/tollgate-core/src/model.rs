@@ -118,6 +118,8 @@ pub struct Client {
     pub token_format: TokenFormat,
     /// Overrides the server default when set.
     pub access_token_ttl: Option<u32>,
+    /// PKCE even for a confidential client (always required of public clients).
+    pub require_pkce: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

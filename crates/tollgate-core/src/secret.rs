@@ -10,16 +10,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
-use crate::clock::{Rng, random_bytes};
+use crate::clock::{Rng, RngError, random_bytes};
 
 /// A secret in clear text, as handed to its owner once. Never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
-    pub fn generate(rng: &dyn Rng) -> Self {
-        let bytes: [u8; 32] = random_bytes(rng);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+    pub fn generate(rng: &dyn Rng) -> Result<Self, RngError> {
+        let bytes: [u8; 32] = random_bytes(rng)?;
+        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
     }
 
     pub fn expose(&self) -> &str {
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn digest_verifies_only_the_same_secret() {
         let rng = SystemRng::default();
-        let s = Secret::generate(&rng);
+        let s = Secret::generate(&rng).unwrap();
         assert_eq!(s.expose().len(), 43);
         let d = s.digest();
         assert!(d.verify(s.expose()));

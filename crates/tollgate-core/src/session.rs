@@ -85,7 +85,7 @@ impl Engine {
             return Ok(Err(LoginFailed));
         };
         let now = self.clock.now();
-        let secret = Secret::generate(self.rng.as_ref());
+        let secret = Secret::generate(self.rng.as_ref())?;
         let session = BrowserSession {
             digest: secret.digest(),
             user_sid: user.sid.clone(),
@@ -170,7 +170,7 @@ impl Engine {
         who: &SignedIn,
     ) -> Result<String, OAuthError> {
         let now = self.clock.now();
-        let code = Secret::generate(self.rng.as_ref());
+        let code = Secret::generate(self.rng.as_ref())?;
         let record = AuthorizationCode {
             digest: code.digest(),
             client_id: req.client.id.clone(),

@@ -50,7 +50,7 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(_) => ApiError::NotFound,
             AdminError::Invalid(m) => ApiError::OAuth(OAuthError::invalid_request(m)),
             AdminError::Store(e) => ApiError::OAuth(e.into()),
-            AdminError::Key(_) => ApiError::OAuth(OAuthError::server_error()),
+            AdminError::Key(_) | AdminError::Rng(_) => ApiError::OAuth(OAuthError::server_error()),
         }
     }
 }
@@ -113,6 +113,7 @@ struct AppView {
     access_token_ttl: Option<u32>,
     token_format: TokenFormat,
     public: bool,
+    require_pkce: bool,
     date_created: Option<String>,
     date_updated: Option<String>,
     url: String,
@@ -132,6 +133,7 @@ fn view(state: &AppState, c: &Client, secret: Option<&Secret>) -> AppView {
         access_token_ttl: c.access_token_ttl,
         token_format: c.token_format,
         public: c.is_public(),
+        require_pkce: c.require_pkce,
         date_created: rfc2822(c.created_at),
         date_updated: rfc2822(c.updated_at),
         url: format!("{}/v1/Account/OAuthApps/{}", state.engine.issuer(), c.id),
@@ -150,6 +152,7 @@ struct AppBody {
     access_token_ttl: Option<u32>,
     token_format: Option<TokenFormat>,
     public: Option<bool>,
+    require_pkce: Option<bool>,
 }
 
 /// An app body: JSON, or nothing.
@@ -211,6 +214,7 @@ async fn create(
         public: b.public.unwrap_or(false),
         token_format: b.token_format.unwrap_or_default(),
         access_token_ttl: b.access_token_ttl,
+        require_pkce: b.require_pkce.unwrap_or(false),
     };
     let (client, secret) = state.engine.admin().create_client(spec).await?;
     synced(&state).await?;
@@ -275,6 +279,7 @@ async fn update(
         public: current.secret_digest.is_none(),
         token_format: b.token_format.unwrap_or(current.token_format),
         access_token_ttl: b.access_token_ttl.or(current.access_token_ttl),
+        require_pkce: b.require_pkce.unwrap_or(current.require_pkce),
     };
     let client = state
         .engine

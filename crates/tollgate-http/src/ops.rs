@@ -83,6 +83,18 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// A fresh id; ids need not be secret, so a counter stands in if the generator fails.
+fn new_request_id(state: &AppState) -> String {
+    static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    match tollgate_core::clock::random_bytes::<8>(state.engine.rng()) {
+        Ok(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        Err(_) => format!(
+            "local-{}",
+            FALLBACK.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+    }
+}
+
 /// Set by handlers that learn the client, for the access log.
 #[derive(Clone, Default)]
 pub struct LoggedClient(Arc<OnceLock<String>>);
@@ -109,10 +121,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .headers()
         .get(REQUEST_ID)
         .and_then(acceptable_id)
-        .unwrap_or_else(|| {
-            let b: [u8; 8] = tollgate_core::clock::random_bytes(state.engine.rng());
-            b.iter().map(|x| format!("{x:02x}")).collect()
-        });
+        .unwrap_or_else(|| new_request_id(&state));
     let route = req
         .extensions()
         .get::<MatchedPath>()

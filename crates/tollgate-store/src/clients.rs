@@ -15,7 +15,7 @@ use crate::sql::{
 macro_rules! columns {
     () => {
         "sid, account_sid, friendly_name, secret_digest, grant_types, redirect_uris, scopes, \
-         audiences, token_format, access_token_ttl, created_at, updated_at"
+         audiences, token_format, access_token_ttl, created_at, updated_at, require_pkce"
     };
 }
 
@@ -33,6 +33,7 @@ struct ClientRow {
     access_token_ttl: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    require_pkce: i64,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -59,6 +60,7 @@ impl TryFrom<ClientRow> for Client {
             token_format: TokenFormat::from_str(&r.token_format)
                 .map_err(|_| corrupt("token format"))?,
             access_token_ttl: r.access_token_ttl.and_then(|t| u32::try_from(t).ok()),
+            require_pkce: r.require_pkce != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -79,7 +81,7 @@ pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
     sqlx::query(concat!(
         "INSERT INTO clients (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(c.id.as_str())
     .bind(c.account_sid.as_str())
@@ -93,6 +95,7 @@ pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
     .bind(c.access_token_ttl.map(i64::from))
     .bind(c.created_at)
     .bind(c.updated_at)
+    .bind(i64::from(c.require_pkce))
     .execute(&mut *tx)
     .await
     .map_err(backend_err)?;
@@ -104,7 +107,7 @@ pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
     let q = sqlx::query(
         "UPDATE clients SET friendly_name = $2, secret_digest = $3, grant_types = $4, \
          redirect_uris = $5, scopes = $6, audiences = $7, token_format = $8, \
-         access_token_ttl = $9, updated_at = $10 WHERE sid = $1",
+         access_token_ttl = $9, updated_at = $10, require_pkce = $11 WHERE sid = $1",
     )
     .bind(c.id.as_str())
     .bind(&c.friendly_name)
@@ -115,7 +118,8 @@ pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
     .bind(json_list(&c.audiences))
     .bind(c.token_format.as_str())
     .bind(c.access_token_ttl.map(i64::from))
-    .bind(c.updated_at);
+    .bind(c.updated_at)
+    .bind(i64::from(c.require_pkce));
     write_logged(db, q, Entity::Client, c.id.as_str()).await
 }
 

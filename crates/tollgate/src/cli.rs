@@ -176,6 +176,9 @@ pub struct ClientCreateArgs {
     pub token_format: TokenFormat,
     #[arg(long)]
     pub access_token_ttl: Option<u32>,
+    /// Require PKCE on the authorization endpoint even though the client has a secret.
+    #[arg(long)]
+    pub require_pkce: bool,
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
@@ -354,6 +357,7 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
                     public: args.public,
                     token_format: args.token_format,
                     access_token_ttl: args.access_token_ttl,
+                    require_pkce: args.require_pkce,
                 };
                 let (c, secret) = admin.create_client(spec).await?;
                 let v = ClientView::new(&c, secret.as_ref());
@@ -604,6 +608,7 @@ async fn demo_client(
                     public: false,
                     token_format: c.token_format,
                     access_token_ttl: c.access_token_ttl,
+                    require_pkce: c.require_pkce,
                 };
                 admin.update_client(&c.id, spec).await?;
             }
@@ -640,7 +645,7 @@ async fn demo_user(
     if admin.user_by_email(EMAIL).await?.is_some() {
         return Ok(None);
     }
-    let password = admin.generate_secret().expose()[..16].to_owned();
+    let password = admin.generate_secret()?.expose()[..16].to_owned();
     admin
         .create_user(UserSpec {
             email: EMAIL.into(),

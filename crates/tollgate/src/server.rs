@@ -131,7 +131,9 @@ fn load_or_create_kek(dir: &Path, rng: &dyn Rng) -> Result<String, ServerError> 
         Err(_) => {}
     }
     create_private_dir(dir)?;
-    let encoded = URL_SAFE_NO_PAD.encode(random_bytes::<32>(rng));
+    let bytes = random_bytes::<32>(rng)
+        .map_err(|e| ServerError::Config(format!("cannot make a key-encryption key: {e}")))?;
+    let encoded = URL_SAFE_NO_PAD.encode(bytes);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

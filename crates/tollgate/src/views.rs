@@ -21,6 +21,7 @@ pub struct ClientView {
     pub public: bool,
     pub token_format: TokenFormat,
     pub access_token_ttl: Option<u32>,
+    pub require_pkce: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -39,6 +40,7 @@ impl ClientView {
             public: c.is_public(),
             token_format: c.token_format,
             access_token_ttl: c.access_token_ttl,
+            require_pkce: c.require_pkce,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -210,7 +210,12 @@ pub(crate) fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String
             (jar, v)
         }
         _ => {
-            let nonce = Secret::generate(state.engine.rng()).expose().to_owned();
+            // Without randomness no form can be protected: the form shows no token and
+            // every submission of it is refused.
+            let nonce = match Secret::generate(state.engine.rng()) {
+                Ok(s) => s.expose().to_owned(),
+                Err(_) => return (jar, String::new()),
+            };
             (
                 jar.add(cookie(state, CSRF_COOKIE, nonce.clone(), None)),
                 nonce,

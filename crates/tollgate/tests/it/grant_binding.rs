@@ -129,7 +129,43 @@ async fn refresh_forks_do_not_outlive_the_grace_window(backend: Backend) {
     assert!(live <= 1, "{live} branches lived past the grace window");
 }
 
+async fn clients_can_require_pkce(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let strict = app
+        .client_with(|s| {
+            s.grant_types = vec![tollgate_core::model::GrantType::AuthorizationCode];
+            s.redirect_uris = vec![crate::browser::REDIRECT.into()];
+            s.scopes = vec!["read".into()];
+            s.require_pkce = true;
+        })
+        .await;
+    app.user("pkce@example.com").await;
+    let browser = Browser::new(&app);
+    let url =
+        crate::authorization_code::authorize_url("/oauth/authorize", &strict, &[("scope", "read")]);
+    let crate::browser::Visit::Left(back) = browser.visit(&url).await else {
+        panic!("redirected back with an error")
+    };
+    assert_eq!(
+        crate::browser::query_param(&back, "error").as_deref(),
+        Some("invalid_request"),
+        "{back}"
+    );
+    // With PKCE the same client signs in as usual.
+    get_code(
+        &browser,
+        "/oauth/authorize",
+        &strict,
+        "read",
+        "pkce@example.com",
+    )
+    .await;
+}
+
 on_both_backends!(
+    clients_can_require_pkce,
     foreign_clients_cannot_burn_a_code,
     refresh_forks_do_not_outlive_the_grace_window
 );

@@ -69,7 +69,7 @@ pub async fn fresh_database(backend: Backend, dir: &TempDir) -> Option<String> {
 
 fn random_hex() -> String {
     let rng = tollgate_core::SystemRng::default();
-    let b: [u8; 8] = tollgate_core::clock::random_bytes(&rng);
+    let b: [u8; 8] = tollgate_core::clock::random_bytes(&rng).expect("rng");
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -83,6 +83,8 @@ pub struct TestApp {
     pub auth_token: String,
     /// The server's clock: tests move it past an expiry instead of sleeping.
     pub clock: tollgate_core::OffsetClock,
+    /// The server's random generator, which a test can make fail.
+    pub rng: std::sync::Arc<SwitchableRng>,
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -110,9 +112,10 @@ pub async fn spawn_on(
     };
     tweak(&mut config);
     let clock = tollgate_core::OffsetClock::new();
+    let rng = std::sync::Arc::new(SwitchableRng::default());
     let deps = server::Deps {
         clock: std::sync::Arc::new(clock.clone()),
-        rng: std::sync::Arc::new(tollgate_core::SystemRng::default()),
+        rng: rng.clone(),
     };
     let server = server::start_with(config, deps)
         .await
@@ -141,6 +144,29 @@ pub async fn spawn_on(
         account,
         auth_token: token,
         clock,
+        rng,
+    }
+}
+
+/// The system generator, until a test makes it fail.
+#[derive(Default)]
+pub struct SwitchableRng {
+    inner: tollgate_core::SystemRng,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl SwitchableRng {
+    pub fn fail(&self, yes: bool) {
+        self.failing.store(yes, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl tollgate_core::Rng for SwitchableRng {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), tollgate_core::clock::RngError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(tollgate_core::clock::RngError);
+        }
+        self.inner.fill(dest)
     }
 }
 

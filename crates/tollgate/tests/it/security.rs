@@ -556,7 +556,34 @@ async fn limits_key_on_the_client_behind_a_trusted_proxy(backend: Backend) {
     assert_eq!(failures(&plain, "203.0.113.2", 1).await, [429]);
 }
 
+/// A failing random generator refuses the request instead of minting from a zeroed buffer.
+async fn a_failing_generator_refuses(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let c = app.client().await;
+    assert_eq!(
+        app.client_credentials(c.id.as_str(), &c.secret)
+            .await
+            .status(),
+        200
+    );
+    app.rng.fail(true);
+    let refused = app.client_credentials(c.id.as_str(), &c.secret).await;
+    assert_eq!(refused.status(), 500);
+    let b: Value = refused.json().await.expect("json");
+    assert_eq!(b["error"], "server_error");
+    app.rng.fail(false);
+    assert_eq!(
+        app.client_credentials(c.id.as_str(), &c.secret)
+            .await
+            .status(),
+        200
+    );
+}
+
 on_both_backends!(
+    a_failing_generator_refuses,
     limits_key_on_the_client_behind_a_trusted_proxy,
     multibyte_bodies_get_400_not_a_panic,
     no_body_makes_a_handler_fail,

@@ -38,16 +38,16 @@ fn rng() -> SystemRng {
 
 async fn account(store: &dyn Store, rng: &dyn Rng) -> Account {
     let org = Organization {
-        sid: OrganizationSid::generate(rng),
+        sid: OrganizationSid::generate(rng).expect("rng"),
         friendly_name: "org".into(),
         created_at: 1,
     };
     store.insert_organization(&org).await.expect("org");
     let a = Account {
-        sid: AccountSid::generate(rng),
+        sid: AccountSid::generate(rng).expect("rng"),
         organization_sid: org.sid,
         friendly_name: "acct".into(),
-        auth_token_digest: Secret::generate(rng).digest(),
+        auth_token_digest: Secret::generate(rng).expect("rng").digest(),
         created_at: 2,
     };
     store.insert_account(&a).await.expect("account");
@@ -56,10 +56,10 @@ async fn account(store: &dyn Store, rng: &dyn Rng) -> Account {
 
 fn client(account: &AccountSid, rng: &dyn Rng, created_at: i64) -> Client {
     Client {
-        id: ClientId::generate(rng),
+        id: ClientId::generate(rng).expect("rng"),
         account_sid: account.clone(),
         friendly_name: "app \u{2713} 'quoted'".into(),
-        secret_digest: Some(Secret::generate(rng).digest()),
+        secret_digest: Some(Secret::generate(rng).expect("rng").digest()),
         grant_types: vec![GrantType::ClientCredentials, GrantType::DeviceCode],
         redirect_uris: vec![
             "https://app.example/cb".into(),
@@ -68,6 +68,7 @@ fn client(account: &AccountSid, rng: &dyn Rng, created_at: i64) -> Client {
         scopes: vec!["read".into(), "write".into()],
         audiences: vec!["https://api.example".into()],
         token_format: TokenFormat::Jwt,
+        require_pkce: false,
         access_token_ttl: Some(600),
         created_at,
         updated_at: created_at,
@@ -89,7 +90,7 @@ async fn accounts_round_trip(backend: Backend) {
     );
     assert!(
         !store
-            .organization_exists(&OrganizationSid::generate(&rng))
+            .organization_exists(&OrganizationSid::generate(&rng).expect("rng"))
             .await
             .expect("exists")
     );
@@ -97,7 +98,7 @@ async fn accounts_round_trip(backend: Backend) {
     assert_eq!(store.accounts().await.expect("list"), vec![a.clone()]);
     assert_eq!(store.count_accounts().await.expect("count"), 1);
 
-    let token = Secret::generate(&rng);
+    let token = Secret::generate(&rng).expect("rng");
     assert!(
         store
             .set_auth_token(&a.sid, &token.digest(), 5)
@@ -108,13 +109,17 @@ async fn accounts_round_trip(backend: Backend) {
     assert!(reread.auth_token_digest.verify(token.expose()));
     assert!(
         !store
-            .set_auth_token(&AccountSid::generate(&rng), &token.digest(), 5)
+            .set_auth_token(
+                &AccountSid::generate(&rng).expect("rng"),
+                &token.digest(),
+                5
+            )
             .await
             .expect("unknown")
     );
     assert_eq!(
         store
-            .account(&AccountSid::generate(&rng))
+            .account(&AccountSid::generate(&rng).expect("rng"))
             .await
             .expect("get"),
         None
@@ -168,7 +173,7 @@ async fn clients_round_trip(backend: Backend) {
     let mut changed = c1.clone();
     changed.scopes = vec!["read".into()];
     changed.friendly_name = "renamed".into();
-    changed.secret_digest = Some(Secret::generate(&rng).digest());
+    changed.secret_digest = Some(Secret::generate(&rng).expect("rng").digest());
     changed.updated_at = 99;
     assert!(store.update_client(&changed).await.expect("update"));
     assert_eq!(
@@ -187,7 +192,7 @@ async fn clients_round_trip(backend: Backend) {
         Err(StoreError::Conflict(_))
     ));
     // A client for an account that does not exist is refused and nothing is written.
-    let orphan = client(&AccountSid::generate(&rng), &rng, 13);
+    let orphan = client(&AccountSid::generate(&rng).expect("rng"), &rng, 13);
     assert!(store.insert_client(&orphan).await.is_err());
     assert_eq!(store.client(&orphan.id).await.expect("get"), None);
 
@@ -234,7 +239,7 @@ async fn every_write_is_in_the_change_feed(backend: Backend) {
     store.insert_client(&c).await.expect("insert");
     store.update_client(&c).await.expect("update");
     store
-        .set_auth_token(&a.sid, &Secret::generate(&rng).digest(), 3)
+        .set_auth_token(&a.sid, &Secret::generate(&rng).expect("rng").digest(), 3)
         .await
         .expect("token");
     let sealer = KeySealer::new(&[1u8; 32]).expect("sealer");
@@ -271,7 +276,7 @@ async fn every_write_is_in_the_change_feed(backend: Backend) {
 
 fn user(account: &AccountSid, rng: &dyn Rng, email: &str) -> User {
     User {
-        sid: UserSid::generate(rng),
+        sid: UserSid::generate(rng).expect("rng"),
         account_sid: account.clone(),
         email: email.into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
@@ -310,7 +315,7 @@ async fn users_sessions_and_consents(backend: Backend) {
     );
 
     let s = BrowserSession {
-        digest: Secret::generate(&rng).digest(),
+        digest: Secret::generate(&rng).expect("rng").digest(),
         user_sid: u.sid.clone(),
         auth_time: 10,
         created_at: 10,
@@ -359,7 +364,7 @@ async fn users_sessions_and_consents(backend: Backend) {
         revoked_at: None,
     };
     let t = RefreshToken {
-        digest: Secret::generate(&rng).digest(),
+        digest: Secret::generate(&rng).expect("rng").digest(),
         family_id: fam.id.clone(),
         created_at: 1,
         expires_at: 1000,
@@ -408,8 +413,8 @@ async fn codes_redeem_once(backend: Backend) {
     let u = user(&a.sid, &rng, "c@example.com");
     store.insert_user(&u).await.expect("user");
     let code = AuthorizationCode {
-        digest: Secret::generate(&rng).digest(),
-        client_id: ClientId::generate(&rng),
+        digest: Secret::generate(&rng).expect("rng").digest(),
+        client_id: ClientId::generate(&rng).expect("rng"),
         user_sid: u.sid.clone(),
         redirect_uri: Some("http://127.0.0.1/cb".into()),
         scopes: vec!["openid".into()],
@@ -457,7 +462,13 @@ async fn codes_redeem_once(backend: Backend) {
     );
     assert_eq!(
         store
-            .redeem_code(&Secret::generate(&rng).digest(), 10, None, "j", 1)
+            .redeem_code(
+                &Secret::generate(&rng).expect("rng").digest(),
+                10,
+                None,
+                "j",
+                1
+            )
             .await
             .expect("unknown"),
         CodeRedemption::Unknown
@@ -471,15 +482,15 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
     let rng = rng();
     let fam = RefreshFamily {
         id: "fam-1".into(),
-        client_id: ClientId::generate(&rng),
-        user_sid: UserSid::generate(&rng),
+        client_id: ClientId::generate(&rng).expect("rng"),
+        user_sid: UserSid::generate(&rng).expect("rng"),
         scopes: vec!["read".into()],
         auth_time: 3,
         created_at: 4,
         revoked_at: None,
     };
     let t1 = RefreshToken {
-        digest: Secret::generate(&rng).digest(),
+        digest: Secret::generate(&rng).expect("rng").digest(),
         family_id: fam.id.clone(),
         created_at: 4,
         expires_at: 1000,
@@ -494,7 +505,7 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
         Some((t1.clone(), fam.clone()))
     );
     let successor = |created_at| RefreshToken {
-        digest: Secret::generate(&rng).digest(),
+        digest: Secret::generate(&rng).expect("rng").digest(),
         created_at,
         ..t1.clone()
     };
@@ -577,7 +588,7 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
         ..fam.clone()
     };
     let other = RefreshToken {
-        digest: Secret::generate(&rng).digest(),
+        digest: Secret::generate(&rng).expect("rng").digest(),
         family_id: fam2.id.clone(),
         ..t1.clone()
     };
@@ -601,7 +612,7 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
     );
     assert_eq!(
         store
-            .refresh_token(&Secret::generate(&rng).digest())
+            .refresh_token(&Secret::generate(&rng).expect("rng").digest())
             .await
             .expect("unknown"),
         None

@@ -1,0 +1,60 @@
+//! Both ends of a Tollgate-protected API.
+//!
+//! **Calling an API**: [`TokenProvider`] gets client_credentials tokens from Tollgate (standard,
+//! Twilio v2 or Twilio v1 dialect), keeps one until shortly before it expires, lets one request
+//! fetch a new one however many tasks ask at once, and retries 429 and 5xx answers with
+//! jittered backoff, honouring `Retry-After`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), tollgate_sdk::SdkError> {
+//! use tollgate_sdk::{Dialect, TokenProvider};
+//! let tokens = TokenProvider::builder("https://auth.example.com")
+//!     .client_credentials("OQ…", "secret")
+//!     .dialect(Dialect::TwilioV2)
+//!     .build()?;
+//! let bearer = tokens.token().await?; // cached until shortly before it expires
+//! let resp = reqwest::Client::new()
+//!     .get("https://api.example.com/2010-04-01/Accounts/AC…/Messages.json")
+//!     .bearer_auth(bearer.secret())
+//!     .send()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! **Protecting an API**: a [`Validator`] configured from the issuer's discovery document
+//! checks RFC 9068 access tokens (signature against the cached JWKS, `typ`, `iss`, `aud`,
+//! `exp`/`nbf`, scopes), asks introspection for opaque tokens or when revocation must be seen;
+//! [`RequireToken`] is the tower layer and [`Authenticated`] the axum extractor, answering
+//! RFC 6750 errors.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), tollgate_sdk::SdkError> {
+//! use axum::{Router, routing::get};
+//! use tollgate_sdk::{Authenticated, RequireToken, Validator};
+//! let validator = Validator::discover("https://auth.example.com")
+//!     .audience("https://api.example.com")
+//!     .build()
+//!     .await?;
+//! let app: Router = Router::new()
+//!     .route("/me", get(|Authenticated(claims): Authenticated| async move { claims.sub }))
+//!     .layer(RequireToken::new(validator).scopes(["read"]));
+//! # Ok(()) }
+//! ```
+
+mod axum_layer;
+mod error;
+mod provider;
+mod validator;
+
+pub use axum_layer::{Authenticated, RequireToken};
+pub use error::{SdkError, ValidationError};
+pub use provider::{AccessToken, Dialect, TokenProvider, TokenProviderBuilder};
+pub use validator::{Claims, Now, Validator, ValidatorBuilder};
+
+/// An HTTP client for talking to Tollgate (rustls, webpki roots).
+pub(crate) fn http_client() -> Result<reqwest::Client, SdkError> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(SdkError::from)
+}

@@ -4,11 +4,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tollgate_core::admin::{AdminError, ClientSpec};
 use tollgate_core::ids::ClientId;
@@ -22,15 +21,118 @@ use crate::params::{self, Authorization};
 use crate::render::{self, NO_STORE, rfc2822};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/Account/OAuthApps", get(list).post(create))
-        .route(
-            "/v1/Account/OAuthApps/{sid}",
-            get(fetch).post(update).delete(delete),
+pub fn router() -> crate::routes::Routes {
+    crate::routes::Routes::new()
+        .get("/v1/Account/OAuthApps", list)
+        .post("/v1/Account/OAuthApps", create)
+        .get("/v1/Account/OAuthApps/{sid}", fetch)
+        .post("/v1/Account/OAuthApps/{sid}", update)
+        .delete("/v1/Account/OAuthApps/{sid}", delete)
+        .post("/v1/Account/OAuthApps/{sid}/Secret", rotate_secret)
+        .post("/v1/Account/AuthToken", rotate_auth_token)
+}
+
+pub fn describe(spec: &mut crate::openapi::Spec) {
+    use crate::openapi::{
+        Op, body, boolean, empty, integer, json, nullable_string, object, string, strings,
+        twilio_error,
+    };
+    use utoipa::openapi::HttpMethod;
+    let err = json("Twilio error", twilio_error());
+    let app = || {
+        object(vec![
+            ("sid", string(), true),
+            ("account_sid", string(), true),
+            ("friendly_name", string(), true),
+            ("grant_types", strings(), true),
+            ("redirect_uris", strings(), true),
+            ("scopes", strings(), true),
+            ("audiences", strings(), true),
+            ("access_token_ttl", crate::openapi::any(), true),
+            ("token_format", string(), true),
+            ("public", boolean(), true),
+            ("require_pkce", boolean(), true),
+            ("date_created", nullable_string(), true),
+            ("date_updated", nullable_string(), true),
+            ("url", string(), true),
+            ("secret", string(), false),
+        ])
+    };
+    let app_body = || {
+        body(
+            vec![(
+                "application/json",
+                object(vec![
+                    ("friendly_name", string(), false),
+                    ("grant_types", strings(), false),
+                    ("redirect_uris", strings(), false),
+                    ("scopes", strings(), false),
+                    ("audiences", strings(), false),
+                    ("access_token_ttl", integer(), false),
+                    ("token_format", string(), false),
+                    ("public", boolean(), false),
+                    ("require_pkce", boolean(), false),
+                ]),
+            )],
+            false,
         )
-        .route("/v1/Account/OAuthApps/{sid}/Secret", post(rotate_secret))
-        .route("/v1/Account/AuthToken", post(rotate_auth_token))
+    };
+    let list = object(vec![("oauth_apps", crate::openapi::array_of(app()), true)]);
+    let tag = "admin";
+    spec.add(
+        Op::new(HttpMethod::Get, "/v1/Account/OAuthApps", tag)
+            .summary("The account's OAuth apps (HTTP Basic AccountSid:AuthToken)")
+            .respond("200", json("Apps", list))
+            .respond_all(&["401", "429"], &err),
+    );
+    spec.add(
+        Op::new(HttpMethod::Post, "/v1/Account/OAuthApps", tag)
+            .summary("Create an OAuth app; the secret is in this answer only")
+            .body(app_body())
+            .respond("201", json("The app", app()))
+            .respond_all(&["400", "401", "429"], &err),
+    );
+    let one = "/v1/Account/OAuthApps/{sid}";
+    spec.add(
+        Op::new(HttpMethod::Get, one, tag)
+            .path_param("sid")
+            .summary("One app")
+            .respond("200", json("The app", app()))
+            .respond_all(&["401", "404", "429"], &err),
+    );
+    spec.add(
+        Op::new(HttpMethod::Post, one, tag)
+            .path_param("sid")
+            .summary("Update an app")
+            .body(app_body())
+            .respond("200", json("The app", app()))
+            .respond_all(&["400", "401", "404", "429"], &err),
+    );
+    spec.add(
+        Op::new(HttpMethod::Delete, one, tag)
+            .path_param("sid")
+            .summary("Delete an app")
+            .respond("204", empty("Deleted"))
+            .respond_all(&["401", "404", "429"], &err),
+    );
+    spec.add(
+        Op::new(HttpMethod::Post, "/v1/Account/OAuthApps/{sid}/Secret", tag)
+            .path_param("sid")
+            .summary("Rotate an app's secret; the new one is in this answer only")
+            .respond("200", json("The app", app()))
+            .respond_all(&["401", "404", "429"], &err),
+    );
+    let token = object(vec![
+        ("account_sid", string(), true),
+        ("auth_token", string(), true),
+        ("date_updated", nullable_string(), true),
+    ]);
+    spec.add(
+        Op::new(HttpMethod::Post, "/v1/Account/AuthToken", tag)
+            .summary("Rotate the account's auth token")
+            .respond("200", json("The new token", token))
+            .respond_all(&["401", "429"], &err),
+    );
 }
 
 enum ApiError {

@@ -5,7 +5,6 @@
 //! Adding a dialect means one new unit under `dialects/` and one `.with::<NewDialect>()` line
 //! in [`crate::app`]; no engine file and no other dialect changes.
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tollgate_core::OAuthError;
@@ -16,7 +15,6 @@ use tollgate_core::oidc::UserInfo;
 use tollgate_core::token::Issued;
 
 use crate::extract::Input;
-use crate::state::AppState;
 
 /// How an error should look beyond its kind: a status forced by the transport (413, 415) and
 /// whether the request body was JSON (the Optoro statuses). A dialect may ignore either.
@@ -37,7 +35,7 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     const EMPTY_BODY_IS_FORM: bool = false;
 
     /// The routes this dialect serves, each bound to a generic handler or one of its own.
-    fn routes() -> Router<AppState>;
+    fn routes() -> crate::routes::Routes;
     /// Whether an unknown path belongs to this dialect (its 404 and 405 then speak it).
     fn owns_path(path: &str) -> bool;
 
@@ -75,6 +73,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     fn userinfo_response(_info: &UserInfo, _issuer: &str) -> Response {
         StatusCode::NOT_FOUND.into_response()
     }
+
+    /// Adds this dialect's routes to the OpenAPI description.
+    fn describe(spec: &mut crate::openapi::Spec);
 
     /// An engine error in this dialect's body and status.
     fn error_response(err: &OAuthError, style: ErrorStyle) -> Response;

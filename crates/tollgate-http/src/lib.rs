@@ -12,10 +12,12 @@ pub mod dialects;
 pub mod error;
 pub mod extract;
 pub mod limiter;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod params;
 pub mod render;
+pub mod routes;
 pub mod state;
 pub mod throttle;
 pub mod token;
@@ -33,41 +35,58 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use state::AppState;
 
 use crate::dialect::{Dialect, Registry};
+use crate::openapi::Spec;
+use crate::routes::Routes;
 
 /// The largest request body any endpoint accepts.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-/// Collects the dialects' routes and registrations.
-struct Dialects {
-    router: Router<AppState>,
-    registry: Registry,
+/// Every route, its OpenAPI description and the dialect registry, built from the same calls.
+pub struct Surface {
+    pub routes: Routes,
+    pub spec: Spec,
+    pub registry: Registry,
 }
 
-impl Dialects {
+impl Surface {
+    /// Registers a dialect: its routes, its description and what the shared pages need.
     fn with<D: Dialect>(mut self) -> Self {
-        self.router = self.router.merge(D::routes());
+        self.routes = self.routes.merge(D::routes());
+        D::describe(&mut self.spec);
         self.registry.register::<D>();
         self
     }
 }
 
-pub fn app(mut state: AppState) -> Router {
-    let dialects = Dialects {
-        router: Router::new(),
+pub fn surface() -> Surface {
+    let mut s = Surface {
+        routes: Routes::new(),
+        spec: Spec::default(),
         registry: Registry::default(),
     }
     .with::<dialects::Standard>()
     .with::<dialects::TwilioV2>()
     .with::<dialects::TwilioV1>();
-    state.dialects = Arc::new(dialects.registry);
-    let cors = cors::layer(state.engine.clone());
-    dialects
-        .router
+    s.routes = s
+        .routes
         .merge(pages::router())
         .merge(admin_api::router())
-        .route("/healthz", axum::routing::get(ops::healthz))
-        .route("/readyz", axum::routing::get(ops::readyz))
-        .route("/metrics", axum::routing::get(ops::metrics_text))
+        .merge(ops::router());
+    pages::describe(&mut s.spec);
+    admin_api::describe(&mut s.spec);
+    ops::describe(&mut s.spec);
+    s
+}
+
+pub fn app(mut state: AppState) -> Router {
+    let surface = surface();
+    state.dialects = Arc::new(surface.registry);
+    let document = surface.spec.build();
+    state.openapi = Arc::from(document.to_json().unwrap_or_else(|_| "{}".to_owned()));
+    let cors = cors::layer(state.engine.clone());
+    surface
+        .routes
+        .router
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -99,4 +118,33 @@ async fn method_not_allowed(State(state): State<AppState>, uri: Uri) -> Response
         .dialects
         .method_not_allowed(uri.path())
         .unwrap_or_else(<dialects::Standard as Dialect>::method_not_allowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every route the router serves is documented, and every documented route is served.
+    #[test]
+    fn openapi_describes_exactly_the_routes_served() {
+        let s = super::surface();
+        let served: BTreeSet<(String, String)> = s
+            .routes
+            .served
+            .iter()
+            .map(|(m, p)| ((*p).to_owned(), (*m).to_owned()))
+            .collect();
+        let documented: BTreeSet<(String, String)> = s.spec.operations().into_iter().collect();
+        let undocumented: Vec<_> = served.difference(&documented).collect();
+        let unserved: Vec<_> = documented.difference(&served).collect();
+        assert!(
+            undocumented.is_empty(),
+            "served but not documented: {undocumented:?}"
+        );
+        assert!(
+            unserved.is_empty(),
+            "documented but not served: {unserved:?}"
+        );
+        assert!(served.len() > 40, "{} routes", served.len());
+    }
 }

@@ -36,6 +36,90 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// The operations routes.
+pub fn router() -> crate::routes::Routes {
+    crate::routes::Routes::new()
+        .get("/healthz", healthz)
+        .get("/readyz", readyz)
+        .get("/metrics", metrics_text)
+        .get("/openapi.json", openapi_json)
+        .get("/docs", docs)
+}
+
+pub fn describe(spec: &mut crate::openapi::Spec) {
+    use crate::openapi::{Op, html, json, object, string};
+    use utoipa::openapi::{ContentBuilder, HttpMethod, ResponseBuilder};
+    let status = json("Status", object(vec![("status", string(), true)]));
+    spec.add(
+        Op::new(HttpMethod::Get, "/healthz", "operations")
+            .summary("The process is alive")
+            .respond("200", status.clone()),
+    );
+    spec.add(
+        Op::new(HttpMethod::Get, "/readyz", "operations")
+            .summary("The store answers and a signing key is loaded")
+            .respond("200", status.clone())
+            .respond("503", status),
+    );
+    let text = ResponseBuilder::new()
+        .description("Prometheus text format")
+        .content(
+            "text/plain; version=0.0.4",
+            ContentBuilder::new().schema(Some(string())).build(),
+        )
+        .build();
+    spec.add(
+        Op::new(HttpMethod::Get, "/metrics", "operations")
+            .summary("Prometheus metrics")
+            .respond("200", text),
+    );
+    spec.add(
+        Op::new(HttpMethod::Get, "/openapi.json", "operations")
+            .summary("This description")
+            .respond(
+                "200",
+                json("OpenAPI 3.1", object(vec![("openapi", string(), true)])),
+            ),
+    );
+    spec.add(
+        Op::new(HttpMethod::Get, "/docs", "operations")
+            .summary("This description as a page (no network needed)")
+            .respond("200", html("API reference")),
+    );
+}
+
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        state.openapi.to_string(),
+    )
+        .into_response()
+}
+
+/// A page that renders `/openapi.json` with a small embedded script: no CDN, no network.
+pub async fn docs() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; script-src 'self' 'unsafe-inline'; \
+                     style-src 'unsafe-inline'; connect-src 'self'",
+                ),
+            ),
+        ],
+        include_str!("docs.html"),
+    )
+        .into_response()
+}
+
 pub async fn metrics_text() -> Response {
     match install_metrics() {
         Some(h) => (

@@ -24,6 +24,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Peers whose `X-Forwarded-For` / `Forwarded` name the client (reverse proxies).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// The OpenAPI document, rendered once.
+    pub openapi: Arc<str>,
     /// The demo app of `serve --demo`, for its callback page.
     pub demo: Arc<std::sync::RwLock<Option<DemoApp>>>,
 }
@@ -37,6 +39,7 @@ impl AppState {
             dialects: Arc::new(Registry::default()),
             throttle: Arc::new(Throttle::new(None, None)),
             trusted_proxies: Arc::from(Vec::new()),
+            openapi: Arc::from("{}"),
             demo: Arc::default(),
         }
     }

@@ -108,6 +108,12 @@ pub struct ServeArgs {
     /// ES256, EdDSA or RS256.
     #[arg(long)]
     pub signing_algorithm: Option<String>,
+    /// PEM certificate chain: serve HTTPS directly (with --tls-key).
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
     /// Also create a demo OAuth app and print a curl command that gets a token.
     #[arg(long)]
     pub demo: bool,
@@ -223,6 +229,8 @@ impl Cli {
             flags.issuer = s.issuer.clone();
             flags.access_token_ttl = s.access_token_ttl;
             flags.signing_algorithm = s.signing_algorithm.clone();
+            flags.tls_cert = s.tls_cert.clone();
+            flags.tls_key = s.tls_key.clone();
         }
         Ok(Config::load(self.config.as_deref(), &flags)?)
     }
@@ -520,7 +528,12 @@ fn unreachable_serve() -> Output {
 pub async fn serve(config: Config, demo: bool, json_out: bool) -> Result<(), CliError> {
     let running = server::start(config).await?;
     let admin = running.admin();
-    let base = format!("http://{}", running.addr);
+    let scheme = if running.context.config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base = format!("{scheme}://{}", running.addr);
     let mut out = json!({ "listening": base, "issuer": running.engine.issuer() });
     let mut text = format!(
         "Tollgate listening on {base} (issuer {})\n",

@@ -39,6 +39,9 @@ pub struct Config {
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` / `Forwarded`
     /// headers name the client; limits then key on that address. Empty: headers are ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// PEM certificate chain and private key: serve HTTPS (HTTP/2 and HTTP/1.1) directly.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Seconds a client has to send a request's headers; also how long an idle keep-alive
     /// connection stays open.
     pub header_timeout_secs: u64,
@@ -72,6 +75,8 @@ impl Default for Config {
             rate_limit_per_client: 0,
             rate_limit_per_client_burst: 0,
             trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
             header_timeout_secs: 10,
             request_timeout_secs: 30,
             max_connections: 10_000,
@@ -98,6 +103,10 @@ pub struct Overrides {
     pub access_token_ttl: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_algorithm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -130,6 +139,19 @@ impl Config {
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
             drain_timeout: Duration::from_secs(self.drain_timeout_secs),
+        }
+    }
+
+    /// The TLS acceptor when a certificate and key are configured.
+    pub fn tls(&self) -> Result<Option<tokio_rustls::TlsAcceptor>, crate::server::ServerError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => crate::listener::tls_acceptor(cert, key)
+                .map(Some)
+                .map_err(crate::server::ServerError::Config),
+            _ => Err(crate::server::ServerError::Config(
+                "tls_cert and tls_key go together".into(),
+            )),
         }
     }
 

@@ -207,7 +207,13 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
     let context = Context::open(config, deps).await?;
     let mut engine_config = context.config.engine.clone();
     if engine_config.issuer.is_empty() {
-        engine_config.issuer = format!("http://{addr}");
+        // The default issuer follows the scheme the server speaks.
+        let scheme = if context.config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        engine_config.issuer = format!("{scheme}://{addr}");
     }
     engine_config.issuer = engine_config.issuer.trim_end_matches('/').to_owned();
     let engine = Arc::new(
@@ -236,7 +242,8 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
 
     let (shutdown, rx) = watch::channel(false);
     let limits = context.config.limits();
-    let serve = tokio::spawn(crate::listener::serve(listener, app, limits, rx));
+    let tls = context.config.tls()?;
+    let serve = tokio::spawn(crate::listener::serve(listener, app, limits, tls, rx));
     let c = &context.config;
     let rotation = RotationPolicy {
         every_secs: i64::from(c.key_rotation_days) * 86_400,

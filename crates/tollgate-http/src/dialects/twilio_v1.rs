@@ -1,11 +1,9 @@
 //! Twilio OAuth v1: `/v1/*` in PascalCase, 201 with RFC 2822 dates, Twilio's error body;
 //! `AccountSid:AuthToken` may stand in for the client secret.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Json, Response};
-use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tollgate_core::OAuthError;
@@ -17,10 +15,16 @@ use tollgate_core::token::Issued;
 
 use crate::dialect::{Dialect, ErrorStyle};
 use crate::extract::Input;
+use crate::openapi::{
+    Op, Spec, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
+    string, strings_or_objects, twilio_error, twilio_or_page,
+};
 use crate::params::{self, Params};
 use crate::render::{self, DeviceBody, no_store_json, rfc2822};
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::{device, pages, token, userinfo};
+use utoipa::openapi::HttpMethod;
 
 pub struct TwilioV1;
 
@@ -29,19 +33,17 @@ impl Dialect for TwilioV1 {
     const AUTHORIZE_PATH: Option<&'static str> = Some("/v1/authorize");
     const EMPTY_BODY_IS_FORM: bool = true;
 
-    fn routes() -> Router<AppState> {
-        let authorize =
-            Router::new().route("/v1/authorize", get(pages::authorize::authorize::<Self>));
-        Router::new()
-            .route("/v1/.well-known/openid-configuration", get(discovery))
-            .route("/v1/certs", get(certs))
-            .route("/v1/token", post(token::token::<Self>))
-            .route(
-                "/v1/device/code",
-                post(device::device_authorization::<Self>),
-            )
-            .route("/v1/userinfo", get(userinfo::get::<Self>))
-            .merge(pages::secured(authorize))
+    fn routes() -> Routes {
+        let authorize = Routes::new()
+            .get("/v1/authorize", pages::authorize::authorize::<Self>)
+            .map(pages::secured);
+        Routes::new()
+            .get("/v1/.well-known/openid-configuration", discovery)
+            .get("/v1/certs", certs)
+            .post("/v1/token", token::token::<Self>)
+            .post("/v1/device/code", device::device_authorization::<Self>)
+            .get("/v1/userinfo", userinfo::get::<Self>)
+            .merge(authorize)
     }
 
     fn owns_path(path: &str) -> bool {
@@ -138,6 +140,118 @@ impl Dialect for TwilioV1 {
         no_store_json(StatusCode::OK, body)
     }
 
+    fn describe(spec: &mut Spec) {
+        let err = json("Twilio error", twilio_error());
+        let token = object(vec![
+            ("access_token", nullable_string(), true),
+            ("refresh_token", nullable_string(), true),
+            ("id_token", nullable_string(), true),
+            ("access_token_expires_at", nullable_string(), true),
+            ("refresh_token_expires_at", nullable_string(), true),
+            ("token_type", string(), true),
+            ("expires_in", integer(), true),
+        ]);
+        spec.add(
+            Op::new(HttpMethod::Post, "/v1/token", "twilio v1")
+                .summary(
+                    "Twilio OAuth v1 token (201; AccountSid:AuthToken may replace ClientSecret)",
+                )
+                .body(body(
+                    vec![form(&[
+                        ("GrantType", true),
+                        ("ClientSid", false),
+                        ("ClientId", false),
+                        ("ClientSecret", false),
+                        ("Code", false),
+                        ("CodeVerifier", false),
+                        ("DeviceCode", false),
+                        ("DeviceId", false),
+                        ("RefreshToken", false),
+                        ("RedirectUri", false),
+                        ("Scope", false),
+                        ("Audience", false),
+                    ])],
+                    true,
+                ))
+                .respond("201", json("Tokens", token))
+                .respond_all(TWILIO_ERRORS, &err),
+        );
+        spec.add(
+            Op::new(HttpMethod::Post, "/v1/device/code", "twilio v1")
+                .summary("Twilio OAuth v1 device code")
+                .body(body(
+                    vec![form(&[
+                        ("ClientSid", true),
+                        ("ClientSecret", false),
+                        ("Scopes", true),
+                        ("Audiences", false),
+                    ])],
+                    true,
+                ))
+                .respond("201", json("Device and user codes", device_schema()))
+                .respond_all(TWILIO_ERRORS, &err),
+        );
+        let info = object(vec![
+            ("user_sid", string(), true),
+            ("first_name", nullable_string(), true),
+            ("last_name", nullable_string(), true),
+            ("friendly_name", nullable_string(), true),
+            ("email", nullable_string(), true),
+            ("url", string(), true),
+        ]);
+        spec.add(
+            Op::new(HttpMethod::Get, "/v1/userinfo", "twilio v1")
+                .summary("Twilio OAuth v1 userinfo")
+                .respond("200", json("The user", info))
+                .respond_all(&["400", "401", "403"], &err),
+        );
+        spec.add(
+            Op::new(
+                HttpMethod::Get,
+                "/v1/.well-known/openid-configuration",
+                "twilio v1",
+            )
+            .summary("Discovery in the v1 spec's names")
+            .respond(
+                "200",
+                json("Discovery", object(vec![("issuer", string(), true)])),
+            ),
+        );
+        spec.add(
+            Op::new(HttpMethod::Get, "/v1/certs", "twilio v1")
+                .summary("Signing keys")
+                .respond(
+                    "200",
+                    json(
+                        "Keys",
+                        object(vec![
+                            ("keys", strings_or_objects(), true),
+                            ("url", string(), true),
+                        ]),
+                    ),
+                ),
+        );
+        spec.add(
+            Op::new(HttpMethod::Get, "/v1/authorize", "twilio v1")
+                .summary("Twilio OAuth v1 authorize: 302 with {redirect_to}")
+                .query(&[
+                    ("ResponseType", false),
+                    ("ClientId", false),
+                    ("ClientSid", false),
+                    ("RedirectUri", false),
+                    ("Scope", false),
+                    ("State", false),
+                    ("Nonce", false),
+                    ("CodeChallenge", false),
+                    ("CodeChallengeMethod", false),
+                    ("Prompt", false),
+                ])
+                .respond("200", html("Consent page"))
+                .respond("302", redirect_to())
+                .respond("400", twilio_or_page()),
+        );
+    }
+
     fn authorize_redirect(url: &str, issuer: &str) -> Response {
         render::twilio_redirect(url, issuer)
     }
@@ -160,6 +274,18 @@ impl Dialect for TwilioV1 {
 }
 
 /// `ClientId` is the newer v1 spec's name for `ClientSid`.
+/// RFC 8628 section 3.2's body, as the standard dialect's.
+fn device_schema() -> utoipa::openapi::schema::Schema {
+    object(vec![
+        ("device_code", string(), true),
+        ("user_code", string(), true),
+        ("verification_uri", string(), true),
+        ("verification_uri_complete", string(), true),
+        ("expires_in", integer(), true),
+        ("interval", integer(), true),
+    ])
+}
+
 fn client_id(p: &Params) -> Result<Option<String>, OAuthError> {
     p.one_of(&["ClientSid", "ClientId"])
 }

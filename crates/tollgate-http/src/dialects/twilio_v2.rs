@@ -1,10 +1,8 @@
 //! Twilio OAuth v2: `/v2/token` (form, snake_case, 200) and `/v2/authorize`, with Twilio's
 //! error body.
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde::Serialize;
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
@@ -13,10 +11,15 @@ use tollgate_core::token::Issued;
 
 use crate::dialect::{Dialect, ErrorStyle};
 use crate::extract::Input;
+use crate::openapi::{
+    Op, Spec, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
+    string, twilio_error, twilio_or_page,
+};
 use crate::params::{self, Params};
 use crate::render::{self, no_store_json};
-use crate::state::AppState;
+use crate::routes::Routes;
 use crate::{pages, token};
+use utoipa::openapi::HttpMethod;
 
 pub struct TwilioV2;
 
@@ -25,12 +28,13 @@ impl Dialect for TwilioV2 {
     const AUTHORIZE_PATH: Option<&'static str> = Some("/v2/authorize");
     const EMPTY_BODY_IS_FORM: bool = true;
 
-    fn routes() -> Router<AppState> {
-        let authorize =
-            Router::new().route("/v2/authorize", get(pages::authorize::authorize::<Self>));
-        Router::new()
-            .route("/v2/token", post(token::token::<Self>))
-            .merge(pages::secured(authorize))
+    fn routes() -> Routes {
+        let authorize = Routes::new()
+            .get("/v2/authorize", pages::authorize::authorize::<Self>)
+            .map(pages::secured);
+        Routes::new()
+            .post("/v2/token", token::token::<Self>)
+            .merge(authorize)
     }
 
     fn owns_path(path: &str) -> bool {
@@ -80,6 +84,57 @@ impl Dialect for TwilioV2 {
 
     fn authorize_params(query: &Params) -> Result<AuthorizeParams, OAuthError> {
         params::snake_case_authorize(query)
+    }
+
+    fn describe(spec: &mut Spec) {
+        let err = json("Twilio error", twilio_error());
+        let fields = [
+            ("grant_type", true),
+            ("client_id", false),
+            ("client_secret", false),
+            ("code", false),
+            ("redirect_uri", false),
+            ("audience", false),
+            ("refresh_token", false),
+            ("scope", false),
+            ("code_verifier", false),
+            ("account_sid", false),
+            ("device_code", false),
+            ("device_id", false),
+        ];
+        let token = object(vec![
+            ("access_token", string(), true),
+            ("refresh_token", nullable_string(), true),
+            ("id_token", nullable_string(), true),
+            ("token_type", string(), true),
+            ("expires_in", integer(), true),
+        ]);
+        spec.add(
+            Op::new(HttpMethod::Post, "/v2/token", "twilio v2")
+                .summary("Twilio OAuth v2 token")
+                .query(&[("account_sid", false)])
+                .body(body(vec![form(&fields)], true))
+                .respond("200", json("Tokens", token))
+                .respond_all(TWILIO_ERRORS, &err),
+        );
+        spec.add(
+            Op::new(HttpMethod::Get, "/v2/authorize", "twilio v2")
+                .summary("Twilio OAuth v2 authorize: 302 with {redirect_to}")
+                .query(&[
+                    ("response_type", false),
+                    ("client_id", false),
+                    ("redirect_uri", false),
+                    ("scope", false),
+                    ("state", false),
+                    ("code_challenge", false),
+                    ("code_challenge_method", false),
+                    ("nonce", false),
+                    ("prompt", false),
+                ])
+                .respond("200", html("Consent page"))
+                .respond("302", redirect_to())
+                .respond("400", twilio_or_page()),
+        );
     }
 
     fn authorize_redirect(url: &str, issuer: &str) -> Response {

@@ -17,6 +17,7 @@ mod grant_binding;
 mod keys;
 mod operations;
 mod python_sdks;
+mod schemathesis;
 mod security;
 mod seed_operations;
 mod store;

@@ -439,7 +439,64 @@ async fn config_check_names_every_problem() {
     assert!(!all.contains("S3cret"), "{all}");
 }
 
+/// `--tls-cert`/`--tls-key`: HTTPS with HTTP/2 (and HTTP/1.1), and an https issuer by default.
+async fn serves_https_directly(backend: Backend) {
+    let pki = tempfile::tempdir().expect("dir");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .expect("self-signed certificate");
+    let (cert, key) = (pki.path().join("cert.pem"), pki.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).expect("cert");
+    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.tls_cert = Some(cert.clone());
+        c.tls_key = Some(key.clone());
+    })
+    .await
+    else {
+        return;
+    };
+    let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).expect("root");
+    let https = |h2: bool| {
+        let b = reqwest::Client::builder().add_root_certificate(root.clone());
+        let b = if h2 { b } else { b.http1_only() };
+        b.build().expect("client")
+    };
+    let base = format!("https://{}", app.server.addr);
+    let doc = https(true)
+        .get(format!("{base}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("https request");
+    assert_eq!(doc.version(), reqwest::Version::HTTP_2, "ALPN agreed on h2");
+    let doc: Value = doc.json().await.expect("json");
+    assert_eq!(
+        doc["issuer"],
+        base.as_str(),
+        "the default issuer follows the scheme"
+    );
+    let c = app.client().await;
+    let token = https(false)
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(c.id.as_str(), Some(&c.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token over HTTP/1.1 and TLS");
+    assert_eq!(token.version(), reqwest::Version::HTTP_11);
+    assert_eq!(token.status(), 200);
+    // Plain HTTP on a TLS port gets nothing useful.
+    assert!(
+        app.http
+            .get(format!("http://{}/healthz", app.server.addr))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
 on_both_backends!(
+    serves_https_directly,
     health_metrics_and_request_ids,
     readiness_follows_the_database,
     rate_limits_speak_each_dialect,

@@ -314,6 +314,18 @@ pub fn twilio_or_page() -> Response {
         .build()
 }
 
+/// RFC 8628 section 3.2's device authorization response.
+pub fn device_authorization() -> Schema {
+    object(vec![
+        ("device_code", string(), true),
+        ("user_code", string(), true),
+        ("verification_uri", string(), true),
+        ("verification_uri_complete", string(), true),
+        ("expires_in", integer(), true),
+        ("interval", integer(), true),
+    ])
+}
+
 /// A list of objects (JWKs).
 pub fn strings_or_objects() -> Schema {
     array_of(any())

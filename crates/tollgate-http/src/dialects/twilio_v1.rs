@@ -188,7 +188,13 @@ impl Dialect for TwilioV1 {
                     ])],
                     true,
                 ))
-                .respond("201", json("Device and user codes", device_schema()))
+                .respond(
+                    "201",
+                    json(
+                        "Device and user codes",
+                        crate::openapi::device_authorization(),
+                    ),
+                )
                 .respond_all(TWILIO_ERRORS, &err),
         );
         let info = object(vec![
@@ -274,18 +280,6 @@ impl Dialect for TwilioV1 {
 }
 
 /// `ClientId` is the newer v1 spec's name for `ClientSid`.
-/// RFC 8628 section 3.2's body, as the standard dialect's.
-fn device_schema() -> utoipa::openapi::schema::Schema {
-    object(vec![
-        ("device_code", string(), true),
-        ("user_code", string(), true),
-        ("verification_uri", string(), true),
-        ("verification_uri_complete", string(), true),
-        ("expires_in", integer(), true),
-        ("interval", integer(), true),
-    ])
-}
-
 fn client_id(p: &Params) -> Result<Option<String>, OAuthError> {
     p.one_of(&["ClientSid", "ClientId"])
 }

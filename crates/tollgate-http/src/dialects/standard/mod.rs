@@ -158,7 +158,13 @@ impl Dialect for Standard {
                     ])],
                     true,
                 ))
-                .respond("200", json("Device and user codes", device_schema()))
+                .respond(
+                    "200",
+                    json(
+                        "Device and user codes",
+                        crate::openapi::device_authorization(),
+                    ),
+                )
                 .respond_all(RFC_FORM_ERRORS, &err),
         );
         let token_mgmt = [
@@ -278,17 +284,6 @@ fn token_schema() -> utoipa::openapi::schema::Schema {
         ("created_at", integer(), true),
         ("refresh_token", string(), false),
         ("id_token", string(), false),
-    ])
-}
-
-fn device_schema() -> utoipa::openapi::schema::Schema {
-    object(vec![
-        ("device_code", string(), true),
-        ("user_code", string(), true),
-        ("verification_uri", string(), true),
-        ("verification_uri_complete", string(), true),
-        ("expires_in", integer(), true),
-        ("interval", integer(), true),
     ])
 }
 

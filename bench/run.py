@@ -135,15 +135,18 @@ class Tollgate:
         csrf_cookie = re.search(r"tollgate_csrf=([^;]+)", headers.get("set-cookie", "")).group(1)
         html = page.decode()
         cont = html_lib.unescape(re.search(r'name="continue" value="([^"]*)"', html).group(1))
+        # The form's token is bound to the cookie's nonce and the session, as a browser sends it.
+        token = html_lib.unescape(re.search(r'name="csrf" value="([^"]*)"', html).group(1))
         cookie = f"tollgate_csrf={csrf_cookie}"
         status, headers, _ = http_request(TG_PORT, "POST", "/login",
-                                          form(csrf=csrf_cookie, email="bench@example.com", password=PASSWORD, **{"continue": cont}),
+                                          form(csrf=token, email="bench@example.com", password=PASSWORD, **{"continue": cont}),
                                           {**FORM, "Cookie": cookie})
         session = re.search(r"tollgate_session=([^;]+)", headers["set-cookie"]).group(1)
         self.cookie = f"{cookie}; tollgate_session={session}"
         status, headers, page = http_request(TG_PORT, "GET", headers["location"], headers={"Cookie": self.cookie})
         html = page.decode()
-        post = {"csrf": csrf_cookie, "continue": cont, "decision": "approve"}
+        token = html_lib.unescape(re.search(r'name="csrf" value="([^"]*)"', html).group(1))
+        post = {"csrf": token, "continue": cont, "decision": "approve"}
         http_request(TG_PORT, "POST", "/consent", form(**post), {**FORM, "Cookie": self.cookie})
         self.authorize_path = f"/oauth/authorize?{query}&prompt=none"
 

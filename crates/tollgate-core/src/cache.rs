@@ -169,7 +169,7 @@ impl Directory {
                     }
                 }
             }
-            Entity::SigningKey => {}
+            Entity::SigningKey | Entity::Revocation => {}
         }
         Ok(())
     }

@@ -32,6 +32,9 @@ pub struct EngineConfig {
     /// Two uses of one refresh token this close together both succeed (DESIGN section 5).
     pub refresh_grace_secs: u32,
     pub code_ttl: u32,
+    /// Introspection and userinfo also ask the store whether a token was revoked, closing the
+    /// window (well under a second with NOTIFY) in which another node's revocation is unseen.
+    pub strict_revocation: bool,
     /// A browser session ends after this long without activity…
     pub session_idle_secs: u32,
     /// …and after this long in any case.
@@ -57,6 +60,7 @@ impl EngineConfig {
             refresh_token_ttl: 30 * 24 * 3600,
             refresh_grace_secs: 10,
             code_ttl: 60,
+            strict_revocation: false,
             session_idle_secs: 30 * 60,
             session_lifetime_secs: 12 * 3600,
             device_code_ttl: 600,
@@ -103,6 +107,11 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     cursor: Mutex<ChangeCursor>,
+    /// This process, as a lease holder.
+    pub(crate) node: String,
+    /// Revoked access tokens (`jti` → expiry), applied at once here and from the change log
+    /// elsewhere, so introspection needs no store read.
+    revoked: dashmap::DashMap<String, i64>,
     /// When changes made elsewhere were last applied (Unix seconds).
     last_sync: std::sync::atomic::AtomicI64,
     /// Concurrent password checks (Argon2), one per core.
@@ -135,22 +144,14 @@ impl Engine {
         let directory = Directory::default();
         directory.load_all(store.as_ref()).await?;
         let now = clock.now();
-        let mut stored = store.signing_keys().await?;
-        if stored
-            .iter()
-            .all(|k| k.expires_at.is_some_and(|e| e <= now))
-        {
-            let key =
-                LoadedKey::generate(config.signing_algorithm, &sealer, rng.as_ref(), now, now)?;
-            store.insert_signing_key(&key.stored).await?;
-            tracing::info!(
-                kid = key.kid(),
-                alg = config.signing_algorithm.as_str(),
-                "created signing key"
-            );
-            stored = store.signing_keys().await?;
-        }
+        let node = URL_SAFE_NO_PAD
+            .encode(random_bytes::<12>(rng.as_ref()).map_err(crate::keys::KeyError::from)?);
+        let stored = first_key(&config, store.as_ref(), &sealer, rng.as_ref(), &node, now).await?;
         let set = load_key_set(stored, &sealer, now)?;
+        let revoked = dashmap::DashMap::new();
+        for (jti, exp) in store.revoked_access_tokens(now).await? {
+            revoked.insert(jti, exp);
+        }
         Ok(Self {
             config,
             store,
@@ -162,6 +163,8 @@ impl Engine {
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
             last_sync: std::sync::atomic::AtomicI64::new(now),
+            node,
+            revoked,
             password_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             )),
@@ -213,10 +216,10 @@ impl Engine {
         let fresh = cursor.take_new(changes);
         let mut keys_changed = false;
         for change in &fresh {
-            if change.entity == Entity::SigningKey {
-                keys_changed = true;
-            } else {
-                self.directory.refresh(self.store.as_ref(), change).await?;
+            match change.entity {
+                Entity::SigningKey => keys_changed = true,
+                Entity::Revocation => self.remember_revocation(&change.id),
+                _ => self.directory.refresh(self.store.as_ref(), change).await?,
             }
         }
         if keys_changed {
@@ -241,6 +244,42 @@ impl Engine {
     /// Whether the store answers (readiness).
     pub async fn ping_store(&self) -> StoreResult<()> {
         self.store.latest_change().await.map(|_| ())
+    }
+
+    /// Whether an access token was revoked: from memory, and also from the store under
+    /// `strict_revocation`.
+    pub(crate) async fn access_token_revoked(&self, jti: &str) -> Result<bool, OAuthError> {
+        if self.revoked.contains_key(jti) {
+            return Ok(true);
+        }
+        if self.config.strict_revocation {
+            return Ok(self.store.access_token_revoked(jti).await?);
+        }
+        Ok(false)
+    }
+
+    /// Revokes an access token: stored (and logged for other nodes) and applied here before
+    /// the caller answers.
+    pub(crate) async fn revoke_access_token(&self, jti: &str, exp: i64) -> Result<(), OAuthError> {
+        self.store.revoke_access_token(jti, exp).await?;
+        self.revoked.insert(jti.to_owned(), exp);
+        Ok(())
+    }
+
+    /// A change-log revocation id is `<expires_at>:<jti>`.
+    fn remember_revocation(&self, id: &str) {
+        if let Some((exp, jti)) = id.split_once(':')
+            && let Ok(exp) = exp.parse::<i64>()
+        {
+            self.revoked.insert(jti.to_owned(), exp);
+        }
+    }
+
+    /// Forgets revocations of tokens that have expired anyway.
+    pub fn prune_revocations(&self, now: i64) {
+        self.revoked.retain(|_, exp| *exp > now);
+        metrics::gauge!("tollgate_cache_entries", "cache" => "revocations")
+            .set(self.revoked.len() as f64);
     }
 
     /// Seconds since changes made elsewhere were last applied.
@@ -555,6 +594,46 @@ impl Engine {
             .ok_or_else(OAuthError::server_error)
     }
 }
+
+/// The signing keys at start. On an empty store exactly one node creates the first key, under
+/// a lease; the others wait for it.
+async fn first_key(
+    config: &EngineConfig,
+    store: &dyn Store,
+    sealer: &KeySealer,
+    rng: &dyn Rng,
+    node: &str,
+    now: i64,
+) -> Result<Vec<crate::keys::StoredKey>, StartError> {
+    let usable =
+        |keys: &[crate::keys::StoredKey]| keys.iter().any(|k| k.expires_at.is_none_or(|e| e > now));
+    for _ in 0..300 {
+        let stored = store.signing_keys().await?;
+        if usable(&stored) {
+            return Ok(stored);
+        }
+        if store.try_lease(KEY_LEASE, node, now, now + 30).await? {
+            let stored = store.signing_keys().await?;
+            if !usable(&stored) {
+                let key = LoadedKey::generate(config.signing_algorithm, sealer, rng, now, now)?;
+                store.insert_signing_key(&key.stored).await?;
+                tracing::info!(
+                    kid = key.kid(),
+                    alg = config.signing_algorithm.as_str(),
+                    "created signing key"
+                );
+            }
+            store.release_lease(KEY_LEASE, node).await?;
+            return Ok(store.signing_keys().await?);
+        }
+        // Another node is creating it.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(StartError::Key(crate::keys::KeyError::Generate))
+}
+
+/// The lease every key creation and rotation takes, so nodes never create two at once.
+pub(crate) const KEY_LEASE: &str = "signing-keys";
 
 fn load_key_set(
     stored: Vec<crate::keys::StoredKey>,

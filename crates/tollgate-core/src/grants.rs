@@ -107,7 +107,7 @@ impl Engine {
                     self.store.revoke_refresh_family(f, now).await?;
                 }
                 if let (Some(j), Some(exp)) = (&record.access_jti, record.access_expires_at) {
-                    self.store.revoke_access_token(j, exp).await?;
+                    self.revoke_access_token(j, exp).await?;
                 }
                 tracing::warn!(client_id = %record.client_id, "authorization code replayed; its tokens are revoked");
                 return Err(invalid_grant(

@@ -83,7 +83,7 @@ impl Engine {
         let cached = self.verified.get(&digest).map(|e| e.value().clone());
         if let Some((kid, info)) = cached {
             if info.exp > now && self.key_set().key(&kid).is_some() {
-                if self.store.access_token_revoked(&info.jti).await? {
+                if self.access_token_revoked(&info.jti).await? {
                     return Ok(None);
                 }
                 return Ok(Some(info));
@@ -115,7 +115,7 @@ impl Engine {
         let Ok(data) = jsonwebtoken::decode::<AccessTokenInfo>(token, decoding, &v) else {
             return Ok(None);
         };
-        if self.store.access_token_revoked(&data.claims.jti).await? {
+        if self.access_token_revoked(&data.claims.jti).await? {
             return Ok(None);
         }
         if self.verified.len() >= VERIFIED_CACHE_LIMIT {
@@ -235,7 +235,7 @@ impl Engine {
             && at.client_id == caller.id.as_str()
         {
             if looks_like_jwt(token) {
-                self.store.revoke_access_token(&at.jti, at.exp).await?;
+                self.revoke_access_token(&at.jti, at.exp).await?;
             } else {
                 self.store
                     .revoke_opaque_token(&SecretDigest::of(token), now)

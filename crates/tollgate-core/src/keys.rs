@@ -70,6 +70,8 @@ impl FromStr for SigningAlgorithm {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    #[error(transparent)]
+    Rng(#[from] crate::clock::RngError),
     #[error("key generation failed")]
     Generate,
     #[error("key material for {0} could not be decrypted: wrong key-encryption key?")]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::admin::AdminError;
-use crate::engine::Engine;
+use crate::engine::{Engine, KEY_LEASE};
 use crate::keys::StoredKey;
 
 /// When signing keys rotate.
@@ -44,13 +44,27 @@ impl Maintenance {
         self
     }
 
-    /// Syncs every `sync_every`; prunes and rotates once a minute. Never returns.
+    /// Syncs on every NOTIFY (PostgreSQL) and every `sync_every` in any case; prunes and
+    /// rotates once a minute. Never returns.
     pub async fn run(self) {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let watcher = {
+            let (engine, wake) = (self.engine.clone(), wake.clone());
+            tokio::spawn(async move {
+                if let Err(e) = engine.store.watch_changes(wake).await {
+                    tracing::warn!(error = %e, "change notifications stopped; polling");
+                }
+            })
+        };
+        let _stop_watching = AbortOnDrop(watcher);
         let mut ticker = tokio::time::interval(self.sync_every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_prune = i64::MIN;
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = wake.notified() => {}
+            }
             if let Err(e) = self.engine.sync().await {
                 metrics::counter!("tollgate_sync_errors_total").increment(1);
                 tracing::warn!(error = %e, "could not read changes from the store");
@@ -85,6 +99,7 @@ impl Maintenance {
         for hook in &self.hooks {
             hook(now);
         }
+        self.engine.prune_revocations(now);
         let store = &self.engine.store;
         if let Err(e) = store.prune_changes(now - 3600).await {
             tracing::warn!(error = %e, "could not prune the change log");
@@ -96,25 +111,58 @@ impl Maintenance {
 
     /// Rotates the signing key when the newest one is older than the policy allows.
     pub async fn rotate_if_due(&self, now: i64) -> Result<Option<StoredKey>, AdminError> {
-        let admin = self.engine.admin();
-        admin.prune_signing_keys().await?;
-        if self.rotation.every_secs <= 0 {
-            return Ok(None);
-        }
-        let newest = admin.keys().await?.iter().map(|k| k.created_at).max();
-        if newest.is_some_and(|n| n + self.rotation.every_secs > now) {
-            return Ok(None);
-        }
-        let key = self
-            .engine
-            .rotate_signing_key(self.rotation.publish_ahead_secs)
-            .await?;
-        tracing::info!(kid = %key.kid, "rotated the signing key on schedule");
-        Ok(Some(key))
+        self.engine.admin().prune_signing_keys().await?;
+        self.engine.rotate_if_due(self.rotation, now).await
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
 impl Engine {
+    /// Rotates when the newest key is older than the policy allows. Every node may call this at
+    /// the same moment: under the key lease, with the age checked again inside it, exactly one
+    /// new key is created.
+    pub async fn rotate_if_due(
+        &self,
+        rotation: RotationPolicy,
+        now: i64,
+    ) -> Result<Option<StoredKey>, AdminError> {
+        if rotation.every_secs <= 0 {
+            return Ok(None);
+        }
+        let due = |keys: &[StoredKey]| {
+            let newest = keys.iter().map(|k| k.created_at).max();
+            newest.is_none_or(|n| n + rotation.every_secs <= now)
+        };
+        if !due(&self.admin().keys().await?) {
+            return Ok(None);
+        }
+        let store = &self.store;
+        if !store
+            .try_lease(KEY_LEASE, &self.node, now, now + 60)
+            .await?
+        {
+            return Ok(None);
+        }
+        let result = async {
+            if !due(&self.admin().keys().await?) {
+                return Ok(None);
+            }
+            let key = self.rotate_signing_key(rotation.publish_ahead_secs).await?;
+            tracing::info!(kid = %key.kid, "rotated the signing key on schedule");
+            Ok(Some(key))
+        }
+        .await;
+        store.release_lease(KEY_LEASE, &self.node).await?;
+        result
+    }
+
     /// Rotates to a new key of the configured algorithm, published `publish_ahead` seconds
     /// before it signs, and reloads the key set.
     pub async fn rotate_signing_key(&self, publish_ahead: i64) -> Result<StoredKey, AdminError> {
@@ -135,14 +183,38 @@ impl Engine {
     /// is no older token of the new algorithm for clients to be caught out by.
     pub async fn switch_algorithm_if_needed(&self) -> Result<(), AdminError> {
         let wanted = self.config.signing_algorithm;
-        let current = self
-            .key_set()
-            .signing_key(self.clock.now())
-            .map(|k| k.stored.algorithm);
-        if current != Some(wanted) {
-            let key = self.rotate_signing_key(0).await?;
-            tracing::info!(kid = %key.kid, alg = wanted.as_str(), "switched signing algorithm");
+        let signing = |e: &Engine| {
+            e.key_set()
+                .signing_key(e.clock.now())
+                .map(|k| k.stored.algorithm)
+        };
+        if signing(self) == Some(wanted) {
+            return Ok(());
         }
-        Ok(())
+        // Several nodes starting with a new algorithm: one switches, the others see its key.
+        let now = self.clock.now();
+        for _ in 0..300 {
+            if self
+                .store
+                .try_lease(KEY_LEASE, &self.node, now, now + 60)
+                .await?
+            {
+                self.reload_keys().await?;
+                if signing(self) != Some(wanted) {
+                    let key = self.rotate_signing_key(0).await?;
+                    tracing::info!(kid = %key.kid, alg = wanted.as_str(), "switched signing algorithm");
+                }
+                self.store.release_lease(KEY_LEASE, &self.node).await?;
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.reload_keys().await?;
+            if signing(self) == Some(wanted) {
+                return Ok(());
+            }
+        }
+        Err(AdminError::Invalid(
+            "another node holds the key lease".into(),
+        ))
     }
 }

@@ -141,6 +141,8 @@ pub enum Entity {
     Client,
     Account,
     SigningKey,
+    /// A revoked access token; the id is `<expires_at>:<jti>`.
+    Revocation,
 }
 
 impl Entity {
@@ -149,6 +151,7 @@ impl Entity {
             Entity::Client => "client",
             Entity::Account => "account",
             Entity::SigningKey => "key",
+            Entity::Revocation => "revocation",
         }
     }
 
@@ -157,6 +160,7 @@ impl Entity {
             "client" => Some(Entity::Client),
             "account" => Some(Entity::Account),
             "key" => Some(Entity::SigningKey),
+            "revocation" => Some(Entity::Revocation),
             _ => None,
         }
     }

@@ -126,8 +126,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<RefreshRotation>;
     async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool>;
 
+    /// Records the revocation and logs it for other nodes' in-memory sets.
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
     async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Every revoked access token that has not expired at `now`: `(jti, expires_at)`.
+    async fn revoked_access_tokens(&self, now: i64) -> StoreResult<Vec<(String, i64)>>;
+
+    /// Takes the named lease until `until` unless another holder has it unexpired; true when
+    /// taken. Serializes work that must happen once across nodes (key rotation).
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> StoreResult<bool>;
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+
+    /// Wakes `wake` whenever another node may have written a change (PostgreSQL NOTIFY).
+    /// Returns at once where the backend cannot push; the caller then polls.
+    async fn watch_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
+        let _ = wake;
+        Ok(())
+    }
 
     /// Deletes expired codes, sessions, refresh tokens and revocations.
     async fn prune_expired(&self, now: i64) -> StoreResult<u64>;

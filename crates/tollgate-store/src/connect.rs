@@ -58,7 +58,35 @@ async fn sqlite(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
         writer,
         backend: Backend::Sqlite,
         clock,
+        url,
     })
+}
+
+/// PostgreSQL: LISTEN on the change channel and wake the caller on every NOTIFY, and once
+/// after every (re)connect so nothing missed while disconnected is left unread. Never returns
+/// on PostgreSQL; SQLite returns at once (one node: changes are applied in process, and other
+/// processes' are polled).
+pub(crate) async fn watch_changes(db: &Db, wake: Arc<tokio::sync::Notify>) -> StoreResult<()> {
+    if db.backend != Backend::Postgres {
+        return Ok(());
+    }
+    loop {
+        match sqlx::postgres::PgListener::connect(&db.url).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(crate::sql::CHANGES_CHANNEL).await {
+                    tracing::warn!(error = %e, "could not LISTEN for changes");
+                } else {
+                    wake.notify_one();
+                    // recv reconnects by itself; an error means it could not.
+                    while listener.recv().await.is_ok() {
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not connect to LISTEN for changes"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 async fn postgres(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
@@ -77,5 +105,6 @@ async fn postgres(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
         writer: pool,
         backend: Backend::Postgres,
         clock,
+        url: url.to_owned(),
     })
 }

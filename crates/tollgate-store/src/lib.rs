@@ -11,6 +11,7 @@ mod codes;
 mod connect;
 mod devices;
 mod keys;
+mod leases;
 mod refresh;
 mod revocations;
 mod sql;
@@ -232,6 +233,18 @@ impl Store for SqlStore {
     }
     async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
         revocations::access_token_revoked(&self.db, jti).await
+    }
+    async fn revoked_access_tokens(&self, now: i64) -> StoreResult<Vec<(String, i64)>> {
+        revocations::revoked_access_tokens(&self.db, now).await
+    }
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> StoreResult<bool> {
+        leases::try_lease(&self.db, name, holder, now, until).await
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        leases::release_lease(&self.db, name, holder).await
+    }
+    async fn watch_changes(&self, wake: Arc<tokio::sync::Notify>) -> StoreResult<()> {
+        connect::watch_changes(&self.db, wake).await
     }
     async fn insert_opaque_token(&self, token: &OpaqueAccessToken) -> StoreResult<()> {
         revocations::insert_opaque_token(&self.db, token).await

@@ -1,11 +1,11 @@
 //! Revoked JWT access tokens (by `jti`) and opaque access tokens.
 
 use tollgate_core::ids::ClientId;
-use tollgate_core::model::OpaqueAccessToken;
+use tollgate_core::model::{Entity, OpaqueAccessToken};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write};
+use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write, write_logged};
 
 pub(crate) async fn revoke_access_token(db: &Db, jti: &str, expires_at: i64) -> StoreResult<()> {
     let q = sqlx::query(
@@ -14,7 +14,18 @@ pub(crate) async fn revoke_access_token(db: &Db, jti: &str, expires_at: i64) -> 
     )
     .bind(jti)
     .bind(expires_at);
-    write(db, q).await.map(|_| ())
+    let id = format!("{expires_at}:{jti}");
+    write_logged(db, q, Entity::Revocation, &id)
+        .await
+        .map(|_| ())
+}
+
+pub(crate) async fn revoked_access_tokens(db: &Db, now: i64) -> StoreResult<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > $1")
+        .bind(now)
+        .fetch_all(&db.reader)
+        .await
+        .map_err(backend_err)
 }
 
 pub(crate) async fn access_token_revoked(db: &Db, jti: &str) -> StoreResult<bool> {

@@ -23,7 +23,12 @@ pub(crate) struct Db {
     pub writer: AnyPool,
     pub backend: Backend,
     pub clock: Arc<dyn Clock>,
+    /// For the PostgreSQL LISTEN connection.
+    pub url: String,
 }
+
+/// The channel change-log writes NOTIFY on PostgreSQL.
+pub(crate) const CHANGES_CHANNEL: &str = "tollgate_changes";
 
 pub(crate) type Tx = Transaction<'static, Any>;
 
@@ -79,6 +84,13 @@ pub(crate) async fn record_change(
         .execute(&mut **tx)
         .await
         .map_err(backend_err)?;
+    if db.backend == Backend::Postgres {
+        // Delivered when the transaction commits, to every node listening.
+        sqlx::query("SELECT pg_notify('tollgate_changes', '')")
+            .execute(&mut **tx)
+            .await
+            .map_err(backend_err)?;
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod engine;
 mod errors;
 mod grant_binding;
 mod keys;
+mod nodes;
 mod operations;
 mod python_sdks;
 mod schemathesis;

@@ -29,6 +29,10 @@ pub enum ErrorKind {
         retry_after: i64,
     },
     ServerError,
+    /// The store cannot be reached; retry after this many seconds (503).
+    TemporarilyUnavailable {
+        retry_after: i64,
+    },
 }
 
 impl ErrorKind {
@@ -50,6 +54,7 @@ impl ErrorKind {
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::TooManyRequests { .. } => "too_many_requests",
             ErrorKind::ServerError => "server_error",
+            ErrorKind::TemporarilyUnavailable { .. } => "temporarily_unavailable",
         }
     }
 }
@@ -100,6 +105,13 @@ impl From<crate::clock::RngError> for OAuthError {
 
 impl From<crate::store::StoreError> for OAuthError {
     fn from(e: crate::store::StoreError) -> Self {
+        if let crate::store::StoreError::Unavailable(m) = &e {
+            tracing::warn!(error = %m, "store unavailable");
+            return OAuthError::new(
+                ErrorKind::TemporarilyUnavailable { retry_after: 5 },
+                "the service is temporarily unavailable; try again shortly",
+            );
+        }
         tracing::error!(error = %e, "store failure");
         OAuthError::server_error()
     }

@@ -18,6 +18,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// The database cannot be reached (down, restarting, read-only, out of space): callers
+    /// answer 503 and retry later, nothing is half-written.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

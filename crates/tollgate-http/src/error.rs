@@ -115,7 +115,9 @@ impl PageError {
 
 impl From<OAuthError> for PageError {
     fn from(e: OAuthError) -> Self {
-        if let tollgate_core::ErrorKind::TooManyRequests { .. } = e.kind {
+        if let tollgate_core::ErrorKind::TooManyRequests { .. }
+        | tollgate_core::ErrorKind::TemporarilyUnavailable { .. } = e.kind
+        {
             return PageError::Busy;
         }
         tracing::error!(error = %e, "page failed");

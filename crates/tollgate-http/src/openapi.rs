@@ -276,9 +276,9 @@ pub fn redirect(description: &str) -> Response {
 }
 
 /// The token/revoke/introspect error statuses of an RFC 6749 route taking form bodies.
-pub const RFC_FORM_ERRORS: &[&str] = &["400", "401", "413", "415", "429"];
+pub const RFC_FORM_ERRORS: &[&str] = &["400", "401", "413", "415", "429", "503"];
 /// The error statuses of a Twilio route.
-pub const TWILIO_ERRORS: &[&str] = &["400", "401", "429"];
+pub const TWILIO_ERRORS: &[&str] = &["400", "401", "429", "503"];
 
 /// The Twilio authorize redirect: `Location` and `{"redirect_to": …}`.
 pub fn redirect_to() -> Response {

@@ -46,6 +46,7 @@ pub fn rfc6749_status(kind: ErrorKind, unacceptable: StatusCode) -> StatusCode {
         ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorKind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::TemporarilyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
         _ => unacceptable,
     }
@@ -68,6 +69,7 @@ pub fn twilio_code(kind: ErrorKind) -> (u32, StatusCode) {
         ErrorKind::InsufficientScope => (20403, StatusCode::FORBIDDEN),
         ErrorKind::TooManyRequests { .. } => (20429, StatusCode::TOO_MANY_REQUESTS),
         ErrorKind::ServerError => (20500, StatusCode::INTERNAL_SERVER_ERROR),
+        ErrorKind::TemporarilyUnavailable { .. } => (20503, StatusCode::SERVICE_UNAVAILABLE),
         _ => (20001, StatusCode::BAD_REQUEST),
     }
 }
@@ -142,7 +144,12 @@ pub fn twilio_redirect(url: &str, issuer: &str) -> Response {
 
 /// No-store, and `Retry-After` on 429s.
 fn finish_error(mut resp: Response, err: &OAuthError) -> Response {
-    if let ErrorKind::TooManyRequests { retry_after, .. } = err.kind
+    let retry_after = match err.kind {
+        ErrorKind::TooManyRequests { retry_after, .. }
+        | ErrorKind::TemporarilyUnavailable { retry_after } => Some(retry_after),
+        _ => None,
+    };
+    if let Some(retry_after) = retry_after
         && let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string())
     {
         resp.headers_mut().insert(header::RETRY_AFTER, v);

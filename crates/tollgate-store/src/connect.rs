@@ -92,7 +92,8 @@ pub(crate) async fn watch_changes(db: &Db, wake: Arc<tokio::sync::Notify>) -> St
 async fn postgres(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
     let pool = AnyPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
+        // A request waits briefly for a connection, then answers 503: never a hang.
+        .acquire_timeout(Duration::from_secs(2))
         .connect(url)
         .await
         .map_err(backend_err)?;

@@ -219,7 +219,14 @@ pub(crate) async fn rotate_refresh_token(
     .fetch_one(&mut *tx)
     .await
     .map_err(backend_err)?;
-    if retired.is_some() || outside_grace || used_children > 0 {
+    // A family revoked meanwhile (on another node, say) mints nothing more.
+    let (revoked,): (Option<i64>,) =
+        sqlx::query_as("SELECT revoked_at FROM refresh_families WHERE id = $1")
+            .bind(&next.family_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+    if revoked.is_some() || retired.is_some() || outside_grace || used_children > 0 {
         revoke_in(&mut tx, &next.family_id, at).await?;
         tx.commit().await.map_err(backend_err)?;
         return Ok(RefreshRotation::Reused);

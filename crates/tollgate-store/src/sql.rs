@@ -43,8 +43,33 @@ pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_owned())
         }
+        sqlx::Error::Database(db) if unavailable_code(db.code().as_deref()) => {
+            StoreError::Unavailable(db.message().to_owned())
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Backend(e.to_string()),
     }
+}
+
+/// PostgreSQL connection exceptions (08…), shutdown (57P0…), read-only transactions (25006),
+/// out of space (53…); SQLite busy (5), locked (6), read-only (8), I/O error (10), full (13),
+/// cannot open (14).
+fn unavailable_code(code: Option<&str>) -> bool {
+    let Some(code) = code else { return false };
+    code.starts_with("08")
+        || code.starts_with("57P0")
+        || code.starts_with("53")
+        || code == "25006"
+        || matches!(code, "5" | "6" | "8" | "10" | "13" | "14")
+        || code.parse::<u32>().is_ok_and(|c| {
+            // SQLite extended result codes keep the primary code in the low byte.
+            c > 255 && matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14)
+        })
 }
 
 pub(crate) fn corrupt(what: &str) -> StoreError {

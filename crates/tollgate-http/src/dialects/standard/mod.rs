@@ -144,7 +144,7 @@ impl Dialect for Standard {
                     true,
                 ))
                 .respond("200", json("Tokens", token_schema()))
-                .respond_all(&["400", "401", "413", "415", "422", "429"], &err),
+                .respond_all(&["400", "401", "413", "415", "422", "429", "503"], &err),
         );
         spec.add(
             Op::new(HttpMethod::Post, "/oauth/device_authorization", "standard")

@@ -16,6 +16,7 @@ mod errors;
 mod faults;
 mod grant_binding;
 mod keys;
+mod kill_nine;
 mod nodes;
 mod operations;
 mod python_sdks;

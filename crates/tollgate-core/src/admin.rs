@@ -289,11 +289,13 @@ impl Admin {
             }
         }
         let password = spec.password;
-        let password_hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
-            .await
-            .ok()
-            .flatten()
-            .ok_or_else(|| AdminError::Invalid("the password could not be hashed".into()))?;
+        let salt: [u8; 16] = crate::clock::random_bytes(self.rng.as_ref())?;
+        let password_hash =
+            tokio::task::spawn_blocking(move || crate::password::hash(&password, &salt))
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| AdminError::Invalid("the password could not be hashed".into()))?;
         let now = self.clock.now();
         let user = User {
             sid: UserSid::generate(self.rng.as_ref())?,

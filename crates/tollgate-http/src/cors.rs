@@ -9,34 +9,20 @@ use axum::http::{HeaderName, HeaderValue, Method, header};
 use tollgate_core::Engine;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// Documents anyone may read.
-fn is_public_document(path: &str) -> bool {
-    matches!(path, "/oauth/jwks" | "/v1/certs" | "/.well-known/jwks.json")
-        || path.ends_with("/.well-known/openid-configuration")
-        || path == "/.well-known/oauth-authorization-server"
+/// The paths each dialect declared (`Dialect::CORS_CLIENT_PATHS`, `CORS_PUBLIC_PATHS`).
+#[derive(Debug, Clone, Default)]
+pub struct CorsPaths {
+    pub client: Vec<&'static str>,
+    pub public: Vec<&'static str>,
 }
 
-/// Endpoints a registered browser app may call.
-fn is_client_endpoint(path: &str) -> bool {
-    matches!(
-        path,
-        "/oauth/token"
-            | "/v1/token"
-            | "/v2/token"
-            | "/oauth/revoke"
-            | "/oauth/introspect"
-            | "/oauth/userinfo"
-            | "/v1/userinfo"
-    )
-}
-
-pub fn layer(engine: Arc<Engine>) -> CorsLayer {
+pub fn layer(engine: Arc<Engine>, paths: CorsPaths) -> CorsLayer {
     let allow = AllowOrigin::predicate(move |origin: &HeaderValue, parts| {
         let path = parts.uri.path();
-        if is_public_document(path) {
+        if paths.public.contains(&path) {
             return true;
         }
-        is_client_endpoint(path) && origin.to_str().is_ok_and(|o| engine.is_client_origin(o))
+        paths.client.contains(&path) && origin.to_str().is_ok_and(|o| engine.is_client_origin(o))
     });
     CorsLayer::new()
         .allow_origin(allow)

@@ -33,6 +33,10 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     const JSON_BODIES: bool = false;
     /// Whether a request with no body and no content type reads as an empty form.
     const EMPTY_BODY_IS_FORM: bool = false;
+    /// Endpoints a registered browser app may call from its redirect URIs' origins (CORS).
+    const CORS_CLIENT_PATHS: &'static [&'static str] = &[];
+    /// Public documents (keys, discovery) any origin may read.
+    const CORS_PUBLIC_PATHS: &'static [&'static str] = &[];
 
     /// The routes this dialect serves, each bound to a generic handler or one of its own.
     fn routes() -> crate::routes::Routes;
@@ -89,6 +93,7 @@ pub trait Dialect: Sized + Send + Sync + 'static {
 pub struct Registry {
     authorize: Vec<(&'static str, AuthorizeParser)>,
     fallbacks: Vec<Fallback>,
+    cors: crate::cors::CorsPaths,
 }
 
 pub type AuthorizeParser = fn(&crate::params::Params) -> Result<AuthorizeParams, OAuthError>;
@@ -106,6 +111,8 @@ impl Registry {
         if let Some(path) = D::AUTHORIZE_PATH {
             self.authorize.push((path, D::authorize_params));
         }
+        self.cors.client.extend_from_slice(D::CORS_CLIENT_PATHS);
+        self.cors.public.extend_from_slice(D::CORS_PUBLIC_PATHS);
         self.fallbacks.push(Fallback {
             name: D::NAME,
             owns: D::owns_path,
@@ -120,6 +127,11 @@ impl Registry {
             .iter()
             .find(|(p, _)| *p == path)
             .map(|(_, parse)| *parse)
+    }
+
+    /// The cross-origin paths every registered dialect declared.
+    pub fn cors_paths(&self) -> crate::cors::CorsPaths {
+        self.cors.clone()
     }
 
     pub fn authorize_paths(&self) -> impl Iterator<Item = &'static str> + '_ {

@@ -24,6 +24,20 @@ pub mod token;
 pub mod token_management;
 pub mod userinfo;
 
+/// Private parsers the fuzz targets in `fuzz/` call directly; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use axum::http::HeaderMap;
+    use tollgate_core::OAuthError;
+
+    use crate::params::Params;
+
+    /// The userinfo endpoint's RFC 6750 token lookup (header, or a form's `access_token`).
+    pub fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<String, OAuthError> {
+        crate::userinfo::bearer(headers, form)
+    }
+}
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -80,10 +94,10 @@ pub fn surface() -> Surface {
 
 pub fn app(mut state: AppState) -> Router {
     let surface = surface();
+    let cors = cors::layer(state.engine.clone(), surface.registry.cors_paths());
     state.dialects = Arc::new(surface.registry);
     let document = surface.spec.build();
     state.openapi = Arc::from(document.to_json().unwrap_or_else(|_| "{}".to_owned()));
-    let cors = cors::layer(state.engine.clone());
     surface
         .routes
         .router

@@ -18,6 +18,12 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// Turns recording off for this process: no recorder is installed, so every `metrics` macro
+/// is a no-op and `/metrics` answers 404.
+pub fn disable_metrics() {
+    let _ = PROMETHEUS.set(None);
+}
+
 /// Installs the process-wide Prometheus recorder (once; later servers in the same process
 /// share it).
 pub fn install_metrics() -> Option<&'static PrometheusHandle> {
@@ -131,8 +137,8 @@ pub async fn metrics_text() -> Response {
         )
             .into_response(),
         None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "metrics recorder unavailable",
+            StatusCode::NOT_FOUND,
+            "metrics are turned off (metrics = false)",
         )
             .into_response(),
     }

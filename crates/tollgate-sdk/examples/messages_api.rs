@@ -124,6 +124,10 @@ struct Args {
     /// The `aud` this API accepts (default: the issuer, Tollgate's default audience).
     #[arg(long)]
     audience: Option<String>,
+    /// Ask Tollgate about every token (RFC 7662), so a revoked token is refused at once;
+    /// takes a confidential client as `CLIENT_ID:SECRET` (or `TOLLGATE_INTROSPECT_AS`).
+    #[arg(long, env = "TOLLGATE_INTROSPECT_AS")]
+    introspect_as: Option<String>,
 }
 
 #[allow(dead_code)]
@@ -133,10 +137,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let audience = args
         .audience
         .unwrap_or_else(|| args.issuer.trim_end_matches('/').to_owned());
-    let validator = Validator::discover(&args.issuer)
-        .audience(audience)
-        .build()
-        .await?;
+    let mut builder = Validator::discover(&args.issuer).audience(audience);
+    if let Some(pair) = &args.introspect_as {
+        let (id, secret) = pair
+            .split_once(':')
+            .ok_or("--introspect-as takes CLIENT_ID:SECRET")?;
+        builder = builder.introspection(id, secret).check_revocation(true);
+    }
+    let validator = builder.build().await?;
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     println!("Messages API on http://{}", listener.local_addr()?);
     axum::serve(listener, router(validator)).await?;

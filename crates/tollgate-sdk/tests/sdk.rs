@@ -59,6 +59,27 @@ async fn tollgate() -> Tollgate {
 }
 
 impl Tollgate {
+    /// Another node on this server's database and key, under another issuer name.
+    async fn impostor(&self, issuer: &str) -> (RunningServer, String) {
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            database_url: Some(format!(
+                "sqlite://{}",
+                self._dir.path().join("t.db").display()
+            )),
+            data_dir: self._dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.engine.issuer = issuer.to_owned();
+        let deps = Deps {
+            clock: Arc::new(OffsetClock::new()),
+            rng: Arc::new(SystemRng::default()),
+        };
+        let server = server::start_with(config, deps).await.unwrap();
+        let base = format!("http://{}", server.addr);
+        (server, base)
+    }
+
     async fn app(&self, tweak: impl FnOnce(&mut ClientSpec)) -> App {
         let mut spec = ClientSpec {
             friendly_name: "sdk".into(),
@@ -242,6 +263,21 @@ async fn every_dialect_and_the_validator_matrix() {
         .await
         .unwrap();
     assert!(validator.validate(foreign.secret(), &[]).await.is_err());
+    // A token signed by a key the validator trusts but naming another issuer: a second node on
+    // the same database (so the same signing keys) that calls itself something else.
+    let impostor = t.impostor("http://impostor.example").await;
+    let token = TokenProvider::builder(&impostor.1)
+        .client_credentials(&app.id, &app.secret)
+        .build()
+        .unwrap()
+        .token()
+        .await
+        .unwrap();
+    assert!(matches!(
+        validator.validate(token.secret(), &[]).await,
+        Err(ValidationError::InvalidToken(m)) if m.contains("another issuer")
+    ));
+    drop(impostor);
     // Expired: the API's clock two hours on (the token lives one).
     let later = Validator::discover(&t.base)
         .audience(&t.base)
@@ -414,4 +450,45 @@ async fn messages_api_allows_only_its_own_account() {
         .unwrap();
     assert_eq!(denied.status(), 403);
     assert_eq!(http.get(&path).send().await.unwrap().status(), 401);
+    let expired = http
+        .get(&path)
+        .bearer_auth("eyJhbGciOiJFUzI1NiJ9.e30.c2ln")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 401);
+
+    // With introspection on (the example's --introspect-as), a revoked token stops at once.
+    let checking = Validator::discover(&t.base)
+        .audience(&t.base)
+        .introspection(&app.id, &app.secret)
+        .check_revocation(true)
+        .build()
+        .await
+        .unwrap();
+    let api = serve(messages_api::router(checking)).await;
+    let path = format!("{api}/2010-04-01/Accounts/{}/Messages.json", t.account);
+    let fresh = t.provider(&app, Dialect::TwilioV2).token().await.unwrap();
+    let ok = http
+        .get(&path)
+        .bearer_auth(fresh.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let revoked = http
+        .post(format!("{}/oauth/revoke", t.base))
+        .basic_auth(&app.id, Some(&app.secret))
+        .form(&[("token", fresh.secret())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let refused = http
+        .get(&path)
+        .bearer_auth(fresh.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
 }

@@ -29,7 +29,7 @@ use tollgate_core::model::{
     User,
 };
 use tollgate_core::secret::SecretDigest;
-use tollgate_core::store::{Store, StoreResult};
+use tollgate_core::store::{Store, StoreError, StoreResult};
 
 use crate::sql::{Backend, Db};
 
@@ -45,6 +45,27 @@ pub struct SqlStore {
     db: Db,
 }
 
+/// Times one store operation and counts its failures, by operation and kind of failure.
+async fn metered<T>(
+    op: &'static str,
+    f: impl std::future::Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    let start = std::time::Instant::now();
+    let result = f.await;
+    metrics::histogram!("tollgate_store_operation_duration_seconds", "op" => op)
+        .record(start.elapsed().as_secs_f64());
+    if let Err(e) = &result {
+        let kind = match e {
+            StoreError::Conflict(_) => "conflict",
+            StoreError::Backend(_) => "backend",
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Corrupt(_) => "corrupt",
+        };
+        metrics::counter!("tollgate_store_errors_total", "op" => op, "kind" => kind).increment(1);
+    }
+    result
+}
+
 #[async_trait]
 impl Store for SqlStore {
     fn backend(&self) -> &'static str {
@@ -55,22 +76,34 @@ impl Store for SqlStore {
     }
 
     async fn insert_organization(&self, org: &Organization) -> StoreResult<()> {
-        accounts::insert_organization(&self.db, org).await
+        metered(
+            "insert_organization",
+            accounts::insert_organization(&self.db, org),
+        )
+        .await
     }
     async fn organization_exists(&self, sid: &OrganizationSid) -> StoreResult<bool> {
-        accounts::organization_exists(&self.db, sid).await
+        metered(
+            "organization_exists",
+            accounts::organization_exists(&self.db, sid),
+        )
+        .await
     }
     async fn insert_account(&self, account: &Account) -> StoreResult<()> {
-        accounts::insert_account(&self.db, account).await
+        metered(
+            "insert_account",
+            accounts::insert_account(&self.db, account),
+        )
+        .await
     }
     async fn account(&self, sid: &AccountSid) -> StoreResult<Option<Account>> {
-        accounts::account(&self.db, sid).await
+        metered("account", accounts::account(&self.db, sid)).await
     }
     async fn accounts(&self) -> StoreResult<Vec<Account>> {
-        accounts::accounts(&self.db).await
+        metered("accounts", accounts::accounts(&self.db)).await
     }
     async fn count_accounts(&self) -> StoreResult<i64> {
-        accounts::count_accounts(&self.db).await
+        metered("count_accounts", accounts::count_accounts(&self.db)).await
     }
     async fn set_auth_token(
         &self,
@@ -78,33 +111,45 @@ impl Store for SqlStore {
         digest: &SecretDigest,
         at: i64,
     ) -> StoreResult<bool> {
-        accounts::set_auth_token(&self.db, sid, digest, at).await
+        metered(
+            "set_auth_token",
+            accounts::set_auth_token(&self.db, sid, digest, at),
+        )
+        .await
     }
 
     async fn insert_client(&self, client: &Client) -> StoreResult<()> {
-        clients::insert_client(&self.db, client).await
+        metered("insert_client", clients::insert_client(&self.db, client)).await
     }
     async fn update_client(&self, client: &Client) -> StoreResult<bool> {
-        clients::update_client(&self.db, client).await
+        metered("update_client", clients::update_client(&self.db, client)).await
     }
     async fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
-        clients::delete_client(&self.db, id).await
+        metered("delete_client", clients::delete_client(&self.db, id)).await
     }
     async fn client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
-        clients::client(&self.db, id).await
+        metered("client", clients::client(&self.db, id)).await
     }
     async fn clients(&self, account: Option<&AccountSid>) -> StoreResult<Vec<Client>> {
-        clients::clients(&self.db, account).await
+        metered("clients", clients::clients(&self.db, account)).await
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()> {
-        keys::insert_signing_key(&self.db, key).await
+        metered(
+            "insert_signing_key",
+            keys::insert_signing_key(&self.db, key),
+        )
+        .await
     }
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
-        keys::signing_keys(&self.db).await
+        metered("signing_keys", keys::signing_keys(&self.db)).await
     }
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
-        keys::delete_signing_key(&self.db, kid).await
+        metered(
+            "delete_signing_key",
+            keys::delete_signing_key(&self.db, kid),
+        )
+        .await
     }
     async fn update_signing_key(
         &self,
@@ -112,51 +157,55 @@ impl Store for SqlStore {
         retires_at: Option<i64>,
         expires_at: Option<i64>,
     ) -> StoreResult<bool> {
-        keys::update_signing_key(&self.db, kid, retires_at, expires_at).await
+        metered(
+            "update_signing_key",
+            keys::update_signing_key(&self.db, kid, retires_at, expires_at),
+        )
+        .await
     }
 
     async fn changes_since(&self, after: i64) -> StoreResult<Vec<Change>> {
-        changes::changes_since(&self.db, after).await
+        metered("changes_since", changes::changes_since(&self.db, after)).await
     }
     async fn latest_change(&self) -> StoreResult<i64> {
-        changes::latest_change(&self.db).await
+        metered("latest_change", changes::latest_change(&self.db)).await
     }
     async fn prune_changes(&self, before: i64) -> StoreResult<u64> {
-        changes::prune_changes(&self.db, before).await
+        metered("prune_changes", changes::prune_changes(&self.db, before)).await
     }
     async fn prune_expired(&self, now: i64) -> StoreResult<u64> {
-        changes::prune_expired(&self.db, now).await
+        metered("prune_expired", changes::prune_expired(&self.db, now)).await
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
-        users::insert_user(&self.db, user).await
+        metered("insert_user", users::insert_user(&self.db, user)).await
     }
     async fn user(&self, sid: &UserSid) -> StoreResult<Option<User>> {
-        users::user(&self.db, sid).await
+        metered("user", users::user(&self.db, sid)).await
     }
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        users::user_by_email(&self.db, email).await
+        metered("user_by_email", users::user_by_email(&self.db, email)).await
     }
     async fn users(&self, account: Option<&AccountSid>) -> StoreResult<Vec<User>> {
-        users::users(&self.db, account).await
+        metered("users", users::users(&self.db, account)).await
     }
     async fn delete_user(&self, sid: &UserSid, at: i64) -> StoreResult<bool> {
-        users::delete_user(&self.db, sid, at).await
+        metered("delete_user", users::delete_user(&self.db, sid, at)).await
     }
     async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()> {
-        users::insert_session(&self.db, session).await
+        metered("insert_session", users::insert_session(&self.db, session)).await
     }
     async fn session(&self, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>> {
-        users::session(&self.db, digest).await
+        metered("session", users::session(&self.db, digest)).await
     }
     async fn touch_session(&self, digest: &SecretDigest, at: i64) -> StoreResult<()> {
-        users::touch_session(&self.db, digest, at).await
+        metered("touch_session", users::touch_session(&self.db, digest, at)).await
     }
     async fn delete_session(&self, digest: &SecretDigest) -> StoreResult<()> {
-        users::delete_session(&self.db, digest).await
+        metered("delete_session", users::delete_session(&self.db, digest)).await
     }
     async fn consent(&self, user: &UserSid, client: &ClientId) -> StoreResult<Option<Vec<String>>> {
-        users::consent(&self.db, user, client).await
+        metered("consent", users::consent(&self.db, user, client)).await
     }
     async fn put_consent(
         &self,
@@ -165,17 +214,21 @@ impl Store for SqlStore {
         scopes: &[String],
         at: i64,
     ) -> StoreResult<()> {
-        users::put_consent(&self.db, user, client, scopes, at).await
+        metered(
+            "put_consent",
+            users::put_consent(&self.db, user, client, scopes, at),
+        )
+        .await
     }
 
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
-        codes::insert_code(&self.db, code).await
+        metered("insert_code", codes::insert_code(&self.db, code)).await
     }
     async fn authorization_code(
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<AuthorizationCode>> {
-        codes::code(&self.db, digest).await
+        metered("code", codes::code(&self.db, digest)).await
     }
     async fn redeem_code(
         &self,
@@ -201,19 +254,27 @@ impl Store for SqlStore {
         family: &RefreshFamily,
         first: &RefreshToken,
     ) -> StoreResult<()> {
-        refresh::insert_refresh_family(&self.db, family, first).await
+        metered(
+            "insert_refresh_family",
+            refresh::insert_refresh_family(&self.db, family, first),
+        )
+        .await
     }
     async fn refresh_token(
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
-        refresh::refresh_token(&self.db, digest).await
+        metered("refresh_token", refresh::refresh_token(&self.db, digest)).await
     }
     async fn refresh_token_with_user(
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
-        refresh::refresh_token_with_user(&self.db, digest).await
+        metered(
+            "refresh_token_with_user",
+            refresh::refresh_token_with_user(&self.db, digest),
+        )
+        .await
     }
     async fn rotate_refresh_token(
         &self,
@@ -222,48 +283,93 @@ impl Store for SqlStore {
         at: i64,
         grace: i64,
     ) -> StoreResult<RefreshRotation> {
-        refresh::rotate_refresh_token(&self.db, old, next, at, grace).await
+        metered(
+            "rotate_refresh_token",
+            refresh::rotate_refresh_token(&self.db, old, next, at, grace),
+        )
+        .await
     }
     async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool> {
-        refresh::revoke_refresh_family(&self.db, family_id, at).await
+        metered(
+            "revoke_refresh_family",
+            refresh::revoke_refresh_family(&self.db, family_id, at),
+        )
+        .await
     }
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
-        revocations::revoke_access_token(&self.db, jti, expires_at).await
+        metered(
+            "revoke_access_token",
+            revocations::revoke_access_token(&self.db, jti, expires_at),
+        )
+        .await
     }
     async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
-        revocations::access_token_revoked(&self.db, jti).await
+        metered(
+            "access_token_revoked",
+            revocations::access_token_revoked(&self.db, jti),
+        )
+        .await
     }
     async fn revoked_access_tokens(&self, now: i64) -> StoreResult<Vec<(String, i64)>> {
-        revocations::revoked_access_tokens(&self.db, now).await
+        metered(
+            "revoked_access_tokens",
+            revocations::revoked_access_tokens(&self.db, now),
+        )
+        .await
     }
     async fn try_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> StoreResult<bool> {
-        leases::try_lease(&self.db, name, holder, now, until).await
+        metered(
+            "try_lease",
+            leases::try_lease(&self.db, name, holder, now, until),
+        )
+        .await
     }
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
-        leases::release_lease(&self.db, name, holder).await
+        metered(
+            "release_lease",
+            leases::release_lease(&self.db, name, holder),
+        )
+        .await
     }
     async fn watch_changes(&self, wake: Arc<tokio::sync::Notify>) -> StoreResult<()> {
+        // Runs for the life of the node: not an operation to time.
         connect::watch_changes(&self.db, wake).await
     }
     async fn insert_opaque_token(&self, token: &OpaqueAccessToken) -> StoreResult<()> {
-        revocations::insert_opaque_token(&self.db, token).await
+        metered(
+            "insert_opaque_token",
+            revocations::insert_opaque_token(&self.db, token),
+        )
+        .await
     }
     async fn opaque_token(&self, digest: &SecretDigest) -> StoreResult<Option<OpaqueAccessToken>> {
-        revocations::opaque_token(&self.db, digest).await
+        metered("opaque_token", revocations::opaque_token(&self.db, digest)).await
     }
     async fn revoke_opaque_token(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
-        revocations::revoke_opaque_token(&self.db, digest, at).await
+        metered(
+            "revoke_opaque_token",
+            revocations::revoke_opaque_token(&self.db, digest, at),
+        )
+        .await
     }
 
     async fn insert_device_grant(&self, grant: &DeviceGrant) -> StoreResult<()> {
-        devices::insert_device_grant(&self.db, grant).await
+        metered(
+            "insert_device_grant",
+            devices::insert_device_grant(&self.db, grant),
+        )
+        .await
     }
     async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
-        devices::device_grant(&self.db, digest).await
+        metered("device_grant", devices::device_grant(&self.db, digest)).await
     }
     async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
-        devices::device_grant_by_user_code(&self.db, user_code).await
+        metered(
+            "device_grant_by_user_code",
+            devices::device_grant_by_user_code(&self.db, user_code),
+        )
+        .await
     }
     async fn decide_device_grant(
         &self,
@@ -272,7 +378,11 @@ impl Store for SqlStore {
         user: &UserSid,
         auth_time: i64,
     ) -> StoreResult<bool> {
-        devices::decide_device_grant(&self.db, user_code, status, user, auth_time).await
+        metered(
+            "decide_device_grant",
+            devices::decide_device_grant(&self.db, user_code, status, user, auth_time),
+        )
+        .await
     }
     async fn record_device_poll(
         &self,
@@ -280,13 +390,21 @@ impl Store for SqlStore {
         at: i64,
         interval: i64,
     ) -> StoreResult<()> {
-        devices::record_device_poll(&self.db, digest, at, interval).await
+        metered(
+            "record_device_poll",
+            devices::record_device_poll(&self.db, digest, at, interval),
+        )
+        .await
     }
     async fn consume_device_grant(
         &self,
         digest: &SecretDigest,
         device_id: Option<&str>,
     ) -> StoreResult<bool> {
-        devices::consume_device_grant(&self.db, digest, device_id).await
+        metered(
+            "consume_device_grant",
+            devices::consume_device_grant(&self.db, digest, device_id),
+        )
+        .await
     }
 }

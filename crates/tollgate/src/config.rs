@@ -57,6 +57,8 @@ pub struct Config {
     pub log: String,
     /// `text` (human-readable; colour only on a terminal) or `json` (one object per line).
     pub log_format: String,
+    /// Record Prometheus metrics and serve them at `/metrics` (off: `/metrics` answers 404).
+    pub metrics: bool,
 }
 
 impl Default for Config {
@@ -84,6 +86,7 @@ impl Default for Config {
             sync_interval_ms: 500,
             log: "info".into(),
             log_format: "text".into(),
+            metrics: true,
         }
     }
 }

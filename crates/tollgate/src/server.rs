@@ -227,7 +227,11 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         .await?,
     );
     engine.switch_algorithm_if_needed().await?;
-    tollgate_http::ops::install_metrics();
+    if context.config.metrics {
+        tollgate_http::ops::install_metrics();
+    } else {
+        tollgate_http::ops::disable_metrics();
+    }
     let mut state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
     state.trusted_proxies = Arc::from(context.config.trusted_proxies.clone());
     let c = &context.config;

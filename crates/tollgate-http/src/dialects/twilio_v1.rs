@@ -31,6 +31,9 @@ pub struct TwilioV1;
 impl Dialect for TwilioV1 {
     const NAME: &'static str = "twilio_v1";
     const AUTHORIZE_PATH: Option<&'static str> = Some("/v1/authorize");
+    const CORS_CLIENT_PATHS: &'static [&'static str] = &["/v1/token", "/v1/userinfo"];
+    const CORS_PUBLIC_PATHS: &'static [&'static str] =
+        &["/v1/certs", "/v1/.well-known/openid-configuration"];
     const EMPTY_BODY_IS_FORM: bool = true;
 
     fn routes() -> Routes {

@@ -26,6 +26,7 @@ pub struct TwilioV2;
 impl Dialect for TwilioV2 {
     const NAME: &'static str = "twilio_v2";
     const AUTHORIZE_PATH: Option<&'static str> = Some("/v2/authorize");
+    const CORS_CLIENT_PATHS: &'static [&'static str] = &["/v2/token"];
     const EMPTY_BODY_IS_FORM: bool = true;
 
     fn routes() -> Routes {

@@ -144,6 +144,51 @@ async fn cli_changes_reach_a_running_server(backend: Backend) {
     )
     .await;
     assert!(!ok, "public clients cannot use client_credentials: {err}");
+
+    // Redirect URIs the admin API refuses, the CLI refuses too, each with a reason.
+    for uri in [
+        "javascript:alert(1)",
+        "http://attacker.example/cb",
+        "data:text/html,x",
+    ] {
+        let (ok, err) = tollgate(
+            &app,
+            &[
+                "client",
+                "create",
+                "--name",
+                "bad redirect",
+                "--grant",
+                "authorization_code",
+                "--redirect-uri",
+                uri,
+            ],
+        )
+        .await;
+        assert!(!ok, "{uri} refused: {err}");
+        assert!(err.to_string().contains("redirect"), "{uri}: {err}");
+    }
+    for uri in [
+        "https://app.example/cb",
+        "http://127.0.0.1:9000/cb",
+        "com.example.app:/cb",
+    ] {
+        let (ok, created) = tollgate(
+            &app,
+            &[
+                "client",
+                "create",
+                "--name",
+                "good redirect",
+                "--grant",
+                "authorization_code",
+                "--redirect-uri",
+                uri,
+            ],
+        )
+        .await;
+        assert!(ok, "{uri} accepted: {created}");
+    }
 }
 
 async fn cli_accounts_and_keys(backend: Backend) {

@@ -25,4 +25,5 @@ mod schemathesis;
 mod security;
 mod seed_operations;
 mod store;
+mod store_faults;
 mod token_management;

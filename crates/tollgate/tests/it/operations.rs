@@ -46,26 +46,100 @@ async fn health_metrics_and_request_ids(backend: Backend) {
         .await
         .expect("get");
     assert_ne!(forged.headers()["x-request-id"], "bad id\" injected");
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics");
-    assert!(
-        text.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|c| c.starts_with("text/plain"))
+    // A failed authentication and a device grant (a store write) to count.
+    assert_eq!(
+        app.client_credentials(c.id.as_str(), "wrong")
+            .await
+            .status(),
+        401
     );
-    let text = text.text().await.expect("text");
+    let metrics = || async {
+        let resp = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics");
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|c| c.starts_with("text/plain"))
+        );
+        resp.text().await.expect("text")
+    };
+    let text = metrics().await;
     for name in [
         "tollgate_http_requests_total",
         "tollgate_http_request_duration_seconds",
         "tollgate_tokens_issued_total",
+        "tollgate_client_auth_failures_total",
+        "tollgate_store_operation_duration_seconds",
     ] {
         assert!(text.contains(name), "{name} in /metrics");
     }
     assert!(text.contains("route=\"/oauth/token\""), "per-route labels");
+    assert!(
+        text.contains("grant_type=\"client_credentials\""),
+        "per-grant labels"
+    );
+    // Gauges the maintenance loop sets.
+    let gauges = eventually(GUARD, || async {
+        let text = metrics().await;
+        [
+            "tollgate_cache_entries",
+            "tollgate_signing_key_age_seconds",
+            "tollgate_sync_lag_seconds",
+        ]
+        .iter()
+        .all(|n| text.contains(n))
+    })
+    .await;
+    assert!(gauges.is_some(), "maintenance gauges in /metrics");
+
+    // The description and the page that renders it, with nothing fetched from elsewhere.
+    let doc = app.get_json("/openapi.json").await;
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/oauth/token",
+        "/v2/token",
+        "/v1/token",
+        "/v1/device/code",
+        "/readyz",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    let page = app.http.get(app.url("/docs")).send().await.expect("docs");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("text/html"))
+    );
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(!csp.contains("http"), "no remote sources allowed: {csp}");
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("/openapi.json"),
+        "the page reads the local description"
+    );
+    for remote in [
+        "src=\"http",
+        "href=\"http",
+        "src=\"//",
+        "href=\"//",
+        "@import",
+    ] {
+        assert!(!html.contains(remote), "no remote asset ({remote})");
+    }
 }
 
 /// Ready flips to 503 while PostgreSQL refuses connections, and back when it accepts them.

@@ -32,6 +32,18 @@ pub struct Standard;
 impl Dialect for Standard {
     const NAME: &'static str = "standard";
     const AUTHORIZE_PATH: Option<&'static str> = Some("/oauth/authorize");
+    const CORS_CLIENT_PATHS: &'static [&'static str] = &[
+        "/oauth/token",
+        "/oauth/revoke",
+        "/oauth/introspect",
+        "/oauth/userinfo",
+    ];
+    const CORS_PUBLIC_PATHS: &'static [&'static str] = &[
+        "/oauth/jwks",
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ];
     const JSON_BODIES: bool = true;
 
     fn routes() -> Routes {

@@ -42,7 +42,7 @@ impl<D: Dialect> IntoResponse for BearerError<D> {
 }
 
 /// RFC 6750: the token from `Authorization: Bearer`, or a form body's `access_token`.
-fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<String, OAuthError> {
+pub(crate) fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<String, OAuthError> {
     let header_token = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(v)) => match v.split_once(' ') {

@@ -62,6 +62,29 @@ def rss_mib(pid):
     return float("nan")
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process (all its threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name may hold spaces; the fields after it are fixed.
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def signature_floor():
+    """One signature's cost on this machine, in µs, from `openssl speed` (one core)."""
+    floor = {}
+    for algo, label in (("ecdsap256", "ES256"), ("ed25519", "EdDSA")):
+        out = run(["openssl", "speed", "-seconds", "3", algo], check=False)
+        for line in out.splitlines():
+            m = re.search(r"\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)\s*$", line)
+            if m:
+                floor[label] = 1e6 / float(m.group(1))
+    return floor
+
+
 def http_request(port, method, path, body=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request(method, path, body=body, headers=headers or {})
@@ -205,13 +228,16 @@ class Peer:
             self.proc.wait(timeout=10)
 
 
-def wrk(port, path, script, env, duration, connections, threads=2):
+def wrk(port, path, script, env, duration, connections, threads=2, pid=None):
     env = dict(os.environ, BENCH_WRK_DIR=WRK_DIR, **env)
+    cpu_before = cpu_seconds(pid) if pid else None
     out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", os.path.join(WRK_DIR, script),
                f"http://127.0.0.1:{port}{path}"], env=env)
     line = [l for l in out.splitlines() if l.startswith("{")][-1]
     r = json.loads(line)
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    if pid:
+        r["cpu_s"] = cpu_seconds(pid) - cpu_before
     return r
 
 
@@ -222,6 +248,9 @@ def combine(runs):
         "p99_ms": statistics.mean(r["p99_us"] for r in runs) / 1000,
         "errors": sum(r["errors"] + r["non2xx"] for r in runs),
         "requests": sum(r["requests"] for r in runs),
+        # Server CPU per answered request, the figure wrk's share of the cores cannot move.
+        "cpu_us": (sum(r.get("cpu_s", 0) for r in runs) * 1e6 / max(1, sum(r["requests"] for r in runs)))
+        if all("cpu_s" in r for r in runs) else float("nan"),
     }
 
 
@@ -297,8 +326,8 @@ def main():
             log(f"scenario: {name}")
             a, b = [], []
             for _ in range(rounds):
-                a.append(wrk(TG_PORT, ours[0], ours[1], ours[2], duration, conns))
-                b.append(wrk(PEER_PORT, theirs[0], theirs[1], theirs[2], duration, conns))
+                a.append(wrk(TG_PORT, ours[0], ours[1], ours[2], duration, conns, pid=tg.proc.pid))
+                b.append(wrk(PEER_PORT, theirs[0], theirs[1], theirs[2], duration, conns, pid=peer.proc.pid))
             rows.append((name, combine(a), combine(b)))
 
         log("scenario: refresh rotation")
@@ -307,7 +336,7 @@ def main():
         for _ in range(rounds):
             tokens = tg.refresh_tokens(chains)
             a.append(wrk(TG_PORT, "/oauth/token", "refresh.lua", {"TOKENS": ",".join(tokens), "CLIENT": ":".join(tg.code_client)},
-                         duration, chains, threads=chains))
+                         duration, chains, threads=chains, pid=tg.proc.pid))
         rows.append((f"refresh rotation ({chains} chains, SQLite WAL)" if not args.postgres else f"refresh rotation ({chains} chains, PostgreSQL)", combine(a), None))
 
         log("scenario: authorization code redemption")
@@ -318,7 +347,8 @@ def main():
             with tempfile.NamedTemporaryFile("w", delete=False, suffix=".codes") as f:
                 f.write("\n".join(codes))
             a.append(wrk(TG_PORT, "/oauth/token", "codes.lua", {"CODES_FILE": f.name, "THREADS": "2", "CLIENT": ":".join(tg.code_client),
-                                                                 "REDIRECT": REDIRECT, "VERIFIER": VERIFIER}, duration, conns))
+                                                                 "REDIRECT": REDIRECT, "VERIFIER": VERIFIER}, duration, conns,
+                         pid=tg.proc.pid))
             os.unlink(f.name)
             if a[-1]["requests"] > len(codes):
                 log(f"warning: {a[-1]['requests'] - len(codes)} requests ran out of codes (counted as errors)")
@@ -344,16 +374,23 @@ def main():
         peer.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
+    floor = signature_floor()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"\nMachine: {os.cpu_count()} cores ({cpu}), {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB; "
           f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; wrk -t2 -c{conns} -d{duration}s, {rounds} alternating round(s) per side\n")
-    print("| scenario | Tollgate req/s | p50 ms | p99 ms | errors | peer req/s | p50 ms | p99 ms | errors | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | Tollgate req/s | p50 ms | p99 ms | CPU µs/req | errors | peer req/s | p50 ms | p99 ms | CPU µs/req | errors | req/s ratio | CPU ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, a, b in rows:
         if b:
-            print(f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['errors']} | {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {b['errors']} | {a['rps'] / b['rps']:.1f}× |")
+            print(f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['cpu_us']:.1f} | {a['errors']} | {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {b['cpu_us']:.1f} | {b['errors']} | {a['rps'] / b['rps']:.1f}× | {b['cpu_us'] / a['cpu_us']:.1f}× less |")
         else:
-            print(f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['errors']} | n/a | | | | |")
+            print(f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['cpu_us']:.1f} | {a['errors']} | n/a | | | | | | |")
+    print()
+    for label, us in floor.items():
+        print(f"One {label} signature (openssl speed, one core): {us:.1f} µs")
+    if "ES256" in floor:
+        cc = rows[0][1]["cpu_us"]
+        print(f"client_credentials CPU per token / one ES256 signature: {cc:.1f} / {floor['ES256']:.1f} µs = {cc / floor['ES256']:.2f}×")
     print()
     print(f"| resource | Tollgate | peer |\n|---|---:|---:|")
     print(f"| RSS idle | {idle_rss:.1f} MiB | {peer_idle_rss:.1f} MiB |")

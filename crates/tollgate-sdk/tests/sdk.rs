@@ -266,7 +266,7 @@ async fn every_dialect_and_the_validator_matrix() {
     // A token signed by a key the validator trusts but naming another issuer: a second node on
     // the same database (so the same signing keys) that calls itself something else.
     let impostor = t.impostor("http://impostor.example").await;
-    let token = TokenProvider::builder(&impostor.1)
+    let impostors = TokenProvider::builder(&impostor.1)
         .client_credentials(&app.id, &app.secret)
         .build()
         .unwrap()
@@ -274,7 +274,7 @@ async fn every_dialect_and_the_validator_matrix() {
         .await
         .unwrap();
     assert!(matches!(
-        validator.validate(token.secret(), &[]).await,
+        validator.validate(impostors.secret(), &[]).await,
         Err(ValidationError::InvalidToken(m)) if m.contains("another issuer")
     ));
     drop(impostor);

@@ -236,6 +236,58 @@ async fn rate_limits_speak_each_dialect(backend: Backend) {
     assert!(b["throttled_until"].is_string(), "{b}");
 }
 
+/// The per-address limit covers every route a client calls, each answering in its own format.
+async fn per_address_limits_cover_every_client_route(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.rate_limit_per_ip = 1;
+        c.rate_limit_per_ip_burst = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let c = app
+        .client_with(|s| {
+            s.grant_types = vec![
+                tollgate_core::model::GrantType::ClientCredentials,
+                tollgate_core::model::GrantType::DeviceCode,
+            ];
+        })
+        .await;
+    let (id, secret) = (c.id.as_str(), c.secret.as_str());
+    let routes: [(&str, Vec<(&str, &str)>); 5] = [
+        ("/oauth/introspect", vec![("token", "x"), ("client_id", id), ("client_secret", secret)]),
+        ("/oauth/revoke", vec![("token", "x"), ("client_id", id), ("client_secret", secret)]),
+        ("/oauth/device_authorization", vec![("client_id", id), ("client_secret", secret)]),
+        (
+            "/v1/token",
+            vec![("GrantType", "client_credentials"), ("ClientSid", id), ("ClientSecret", secret)],
+        ),
+        ("/v1/device/code", vec![("ClientSid", id), ("ClientSecret", secret), ("Scopes", "read")]),
+    ];
+    for (path, form) in &routes {
+        // One request a second refills the bucket; a few in a row must meet the limit.
+        let mut refused = None;
+        for _ in 0..4 {
+            let resp = app.post_form(path, form).await;
+            let status = resp.status().as_u16();
+            assert!(status < 500, "{path}: {status}");
+            if status == 429 {
+                refused = Some(resp);
+                break;
+            }
+        }
+        let resp = refused.unwrap_or_else(|| panic!("{path} never answered 429"));
+        assert!(resp.headers().contains_key("retry-after"), "{path}");
+        let b: Value = resp.json().await.expect("json");
+        if path.starts_with("/v1/") {
+            assert_eq!(b["code"], 20429, "{path}: {b}");
+        } else {
+            assert_eq!(b["error"], "too_many_requests", "{path}: {b}");
+        }
+    }
+}
+
 /// Starts the binary on a fresh SQLite directory; returns the child and its base URL.
 async fn start_binary(
     dir: &std::path::Path,
@@ -574,4 +626,5 @@ on_both_backends!(
     health_metrics_and_request_ids,
     readiness_follows_the_database,
     rate_limits_speak_each_dialect,
+    per_address_limits_cover_every_client_route,
 );

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Instructions per request, counted by valgrind's callgrind (repeatable on a noisy machine).
+
+Runs the release binary under callgrind twice, answering N1 and then N2 requests of one
+scenario over one keep-alive connection; (Ir(N2) - Ir(N1)) / (N2 - N1) is the cost of one
+request with start-up and shutdown taken out. With --annotate, prints the top functions of the
+larger run (inclusive), which is where to look for what is not the signature.
+
+    python3 bench/callgrind.py [--scenario client_credentials|introspection|jwks] [--n1 200 --n2 1200]
+"""
+
+import argparse
+import base64
+import glob
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "tollgate")
+PORT = 18090
+
+
+def cli(env, *args):
+    out = subprocess.run([BIN, "--json", *args], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def basic(user, secret):
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+def one_run(n, scenario, workdir, keep):
+    data = tempfile.mkdtemp(dir=workdir)
+    env = dict(os.environ, TOLLGATE_DATABASE_URL=f"sqlite://{data}/t.db", TOLLGATE_DATA_DIR=data,
+               TOLLGATE_LISTEN=f"127.0.0.1:{PORT}", TOLLGATE_LOG="warn", TOLLGATE_AUTH_FAILURES_PER_MINUTE="1000000")
+    cli(env, "account", "create", "--friendly-name", "cg")
+    cc = cli(env, "client", "create", "--name", "cg", "--scope", "read")
+    out = os.path.join(workdir, f"callgrind.{n}.out")
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", BIN, "serve"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    auth = basic(cc["client_id"], cc["client_secret"])
+    token_body = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": "read"})
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": auth}
+    conn = None
+    for _ in range(600):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            conn.request("POST", "/oauth/token", token_body, form)
+            r = conn.getresponse()
+            tok = json.loads(r.read())["access_token"]
+            break
+        except (OSError, http.client.HTTPException, KeyError, ValueError):
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        sys.exit("tollgate did not start under valgrind")
+    if scenario == "client_credentials":
+        req = ("POST", "/oauth/token", token_body, form)
+    elif scenario == "introspection":
+        req = ("POST", "/oauth/introspect", urllib.parse.urlencode({"token": tok}), form)
+    else:
+        req = ("GET", "/oauth/jwks", None, {})
+    for _ in range(n):
+        conn.request(*req)
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            sys.exit(f"{req[1]} answered {r.status}")
+    conn.close()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    files = glob.glob(out + "*")
+    total = 0
+    for f in files:
+        with open(f) as fh:
+            for line in fh:
+                m = re.match(r"(?:summary|totals): (\d+)", line)
+                if m:
+                    total = max(total, int(m.group(1)))
+                    break
+    return total, out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--scenario", default="client_credentials", choices=["client_credentials", "introspection", "jwks"])
+    p.add_argument("--n1", type=int, default=200)
+    p.add_argument("--n2", type=int, default=1200)
+    p.add_argument("--annotate", action="store_true", help="top functions by inclusive count")
+    p.add_argument("--exclusive", action="store_true", help="top functions by their own count")
+    p.add_argument("--keep", metavar="FILE", help="copy the larger run's callgrind output here")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        i1, _ = one_run(args.n1, args.scenario, work, False)
+        i2, out2 = one_run(args.n2, args.scenario, work, True)
+        per = (i2 - i1) / (args.n2 - args.n1)
+        print(f"{args.scenario}: {per:,.0f} instructions per request "
+              f"(Ir {i1:,} for {args.n1}, {i2:,} for {args.n2})")
+        if args.keep:
+            import shutil
+            shutil.copy(out2, args.keep)
+        if args.annotate or args.exclusive:
+            inclusive = "no" if args.exclusive else "yes"
+            ann = subprocess.run(["callgrind_annotate", f"--inclusive={inclusive}", out2], capture_output=True, text=True)
+            lines = [l for l in ann.stdout.splitlines() if re.match(r"\s*[\d,]+ \(", l)]
+            for l in lines[:45]:
+                print(l[:200])
+
+
+if __name__ == "__main__":
+    main()

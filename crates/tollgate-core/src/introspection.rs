@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::error::{ErrorKind, OAuthError};
 use crate::ids::ClientId;
+use crate::keys::KeySet;
 use crate::model::Client;
 use crate::secret::SecretDigest;
 
@@ -43,8 +44,34 @@ pub struct Introspection {
 /// Bound on remembered signature checks (about 1 KiB each).
 const VERIFIED_CACHE_LIMIT: usize = 50_000;
 
-fn looks_like_jwt(token: &str) -> bool {
+pub(crate) fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+/// The signature and claims check of a JWT access token: `typ: at+jwt`, a `kid` in `keys`,
+/// that key's algorithm, our issuer, unexpired. Returns the signing `kid` and the claims;
+/// revocation is the caller's to check.
+pub(crate) fn verify_jwt(
+    keys: &KeySet,
+    issuer: &str,
+    token: &str,
+) -> Option<(String, AccessTokenInfo)> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.typ.as_deref() != Some("at+jwt") {
+        return None;
+    }
+    let key = header.kid.as_deref().and_then(|kid| keys.key(kid))?;
+    let decoding = key.decoding_key()?;
+    if header.alg != key.jwt_algorithm() {
+        return None;
+    }
+    let mut v = Validation::new(key.jwt_algorithm());
+    v.set_issuer(&[issuer]);
+    v.validate_aud = false;
+    v.leeway = 0;
+    v.set_required_spec_claims(&["exp", "iss", "sub"]);
+    let data = jsonwebtoken::decode::<AccessTokenInfo>(token, decoding, &v).ok()?;
+    Some((key.kid().to_owned(), data.claims))
 }
 
 impl Engine {
@@ -91,31 +118,10 @@ impl Engine {
             self.verified.remove(&digest);
             return Ok(None);
         }
-        let Ok(header) = jsonwebtoken::decode_header(token) else {
+        let Some((kid, claims)) = verify_jwt(&self.key_set(), self.issuer(), token) else {
             return Ok(None);
         };
-        if header.typ.as_deref() != Some("at+jwt") {
-            return Ok(None);
-        }
-        let keys = self.key_set();
-        let Some(key) = header.kid.as_deref().and_then(|kid| keys.key(kid)) else {
-            return Ok(None);
-        };
-        let Some(decoding) = key.decoding_key() else {
-            return Ok(None);
-        };
-        if header.alg != key.jwt_algorithm() {
-            return Ok(None);
-        }
-        let mut v = Validation::new(key.jwt_algorithm());
-        v.set_issuer(&[self.issuer()]);
-        v.validate_aud = false;
-        v.leeway = 0;
-        v.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let Ok(data) = jsonwebtoken::decode::<AccessTokenInfo>(token, decoding, &v) else {
-            return Ok(None);
-        };
-        if self.access_token_revoked(&data.claims.jti).await? {
+        if self.access_token_revoked(&claims.jti).await? {
             return Ok(None);
         }
         if self.verified.len() >= VERIFIED_CACHE_LIMIT {
@@ -125,9 +131,8 @@ impl Engine {
                 self.verified.clear();
             }
         }
-        self.verified
-            .insert(digest, (key.kid().to_owned(), data.claims.clone()));
-        Ok(Some(data.claims))
+        self.verified.insert(digest, (kid, claims.clone()));
+        Ok(Some(claims))
     }
 
     /// Whether `caller` may see a token issued to `owner`: clients of the same account may.

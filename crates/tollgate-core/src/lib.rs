@@ -24,6 +24,27 @@ pub mod session;
 pub mod store;
 pub mod token;
 
+/// Private parsers the fuzz targets in `fuzz/` call directly; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::keys::KeySet;
+    use crate::token::AccessTokenInfo;
+
+    /// Whether introspection reads `token` as a JWT (else as an opaque or refresh token).
+    pub fn looks_like_jwt(token: &str) -> bool {
+        crate::introspection::looks_like_jwt(token)
+    }
+
+    /// The JWT check of [`crate::Engine::inspect_access_token`], without cache or revocation.
+    pub fn verify_jwt(
+        keys: &KeySet,
+        issuer: &str,
+        token: &str,
+    ) -> Option<(String, AccessTokenInfo)> {
+        crate::introspection::verify_jwt(keys, issuer, token)
+    }
+}
+
 pub use clock::{Clock, OffsetClock, Rng, SystemClock, SystemRng};
 pub use engine::{Engine, EngineConfig};
 pub use error::{ErrorKind, OAuthError};

@@ -50,8 +50,9 @@ pub struct Issued {
 }
 
 impl Issued {
+    /// Saturating: out-of-range times render as no date (null) rather than overflow.
     pub fn access_token_expires_at(&self) -> i64 {
-        self.issued_at + self.expires_in
+        self.issued_at.saturating_add(self.expires_in)
     }
 }
 
@@ -81,5 +82,31 @@ impl AccessTokenInfo {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Issued;
+
+    /// Found by the `dialect_render` fuzz target: the Twilio v1 token body computes this.
+    #[test]
+    fn access_token_expiry_saturates_instead_of_overflowing() {
+        let issued = Issued {
+            access_token: String::new(),
+            expires_in: i64::MAX,
+            issued_at: 10,
+            scope: String::new(),
+            refresh_token: None,
+            refresh_token_expires_at: None,
+            id_token: None,
+        };
+        assert_eq!(issued.access_token_expires_at(), i64::MAX);
+        let normal = Issued {
+            expires_in: 3600,
+            issued_at: 1_700_000_000,
+            ..issued
+        };
+        assert_eq!(normal.access_token_expires_at(), 1_700_003_600);
     }
 }

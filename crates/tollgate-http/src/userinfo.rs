@@ -29,7 +29,7 @@ impl<D: Dialect> IntoResponse for BearerError<D> {
                 format!(
                     "Bearer realm=\"tollgate\", error=\"{}\", error_description=\"{}\"",
                     err.kind.code(),
-                    err.description.replace(['"', '\\'], "'")
+                    challenge_text(&err.description)
                 )
             }
             _ => "Bearer realm=\"tollgate\"".to_owned(),
@@ -39,6 +39,19 @@ impl<D: Dialect> IntoResponse for BearerError<D> {
         }
         resp
     }
+}
+
+/// A description as a quoted-string of a header value: quotes and backslashes become `'`, and
+/// anything else that is not visible ASCII `?`, so the challenge is never dropped.
+fn challenge_text(description: &str) -> String {
+    description
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            c if c == ' ' || c.is_ascii_graphic() => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 /// RFC 6750: the token from `Authorization: Bearer`, or a form body's `access_token`.
@@ -63,8 +76,9 @@ pub(crate) fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<Strin
             ));
         }
     };
+    // An empty `access_token=` is no token, as an empty `Bearer` header is.
     let body_token = match form {
-        Some(p) => p.one("access_token")?,
+        Some(p) => p.one("access_token")?.filter(|t| !t.trim().is_empty()),
         None => None,
     };
     match (header_token, body_token) {
@@ -108,4 +122,47 @@ pub async fn post<D: Dialect>(
         }
     };
     answer(&state, bearer(&headers, form.as_ref())?).await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    use tollgate_core::{ErrorKind, OAuthError};
+
+    use super::{BearerError, bearer};
+    use crate::dialects::Standard;
+    use crate::params::Params;
+
+    /// Found by the `authorization_header` fuzz target: `access_token=` was read as the
+    /// token `""`.
+    #[test]
+    fn an_empty_form_token_is_no_token() {
+        let none = axum::http::HeaderMap::new();
+        for body in [&b"access_token="[..], &b"access_token=+"[..]] {
+            let err = bearer(&none, Some(&Params::parse(body))).err();
+            assert_eq!(err.map(|e| e.kind), Some(ErrorKind::InvalidToken));
+        }
+        let ok = bearer(&none, Some(&Params::parse(b"access_token=abc")));
+        assert_eq!(ok.ok().as_deref(), Some("abc"));
+    }
+
+    /// Found by the `dialect_render` fuzz target: a description that is not visible ASCII
+    /// dropped the whole `WWW-Authenticate` challenge.
+    #[test]
+    fn bearer_challenge_survives_any_description() {
+        let err = OAuthError::new(ErrorKind::InvalidToken, "bad \"tok\u{1}en\" é\n");
+        let resp = BearerError::<Standard>::from(err).into_response();
+        let challenge = resp
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(
+            challenge,
+            Some(
+                "Bearer realm=\"tollgate\", error=\"invalid_token\", \
+                 error_description=\"bad 'tok?en' ??\""
+            )
+        );
+    }
 }

@@ -13,6 +13,8 @@ mod client_credentials;
 mod device;
 mod engine;
 mod errors;
+mod fapi;
+mod fapi_support;
 mod faults;
 mod grant_binding;
 mod keys;

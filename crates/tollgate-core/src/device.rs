@@ -225,8 +225,7 @@ impl Engine {
                         &scope_str,
                         &grant.audiences,
                         Some(user.account_sid.as_str()),
-                        &jti,
-                        jkt,
+                        (&jti, jkt),
                     )
                     .await?;
                 let auth_time = grant.auth_time.unwrap_or(now);
@@ -236,8 +235,8 @@ impl Engine {
                         client,
                         &user,
                         &grant.scopes,
-                        auth_time,
                         FamilyBinding {
+                            auth_time,
                             resources: grant.audiences.clone(),
                             dpop_jkt: client
                                 .is_public()

@@ -500,8 +500,7 @@ impl Engine {
             &scopes,
             &audience,
             Some(account.as_str()),
-            &jti,
-            jkt,
+            (&jti, jkt),
         )
         .await
     }
@@ -593,8 +592,8 @@ impl Engine {
         scope: &str,
         audience: &[String],
         account_sid: Option<&str>,
-        jti: &str,
-        jkt: Option<&str>,
+        // The token's `jti` and the DPoP key it is bound to, if any.
+        (jti, jkt): (&str, Option<&str>),
     ) -> Result<Issued, OAuthError> {
         let now = self.clock.now();
         let ttl = i64::from(

@@ -15,6 +15,7 @@ use crate::token::Issued;
 /// a public client, the DPoP key its refresh tokens are bound to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FamilyBinding {
+    pub auth_time: i64,
     pub resources: Vec<String>,
     pub dpop_jkt: Option<String>,
 }
@@ -168,6 +169,7 @@ impl Engine {
                 record.resources.clone()
             };
             let binding = FamilyBinding {
+                auth_time: record.auth_time,
                 resources,
                 dpop_jkt: client
                     .is_public()
@@ -180,7 +182,6 @@ impl Engine {
                 client,
                 &user,
                 &record.scopes,
-                record.auth_time,
                 binding,
                 &mut issued,
             )
@@ -311,8 +312,7 @@ impl Engine {
             scope,
             audience,
             Some(user.account_sid.as_str()),
-            jti,
-            jkt,
+            (jti, jkt),
         )
         .await
     }
@@ -324,7 +324,6 @@ impl Engine {
         client: &Client,
         user: &User,
         scopes: &[String],
-        auth_time: i64,
         binding: FamilyBinding,
         issued: &mut Issued,
     ) -> Result<(), OAuthError> {
@@ -334,7 +333,7 @@ impl Engine {
             client_id: client.id.clone(),
             user_sid: user.sid.clone(),
             scopes: scopes.to_vec(),
-            auth_time,
+            auth_time: binding.auth_time,
             created_at: now,
             revoked_at: None,
             resources: binding.resources,

@@ -14,6 +14,8 @@ pub const VERIFIER: &str = "fapi-test-verifier-0123456789-abcdefghijklmnopqrstuv
 /// An ES256 key a client holds.
 pub struct ClientKey {
     enc: EncodingKey,
+    /// The private key as PKCS#8 DER, for clients outside this process.
+    pub pkcs8: Vec<u8>,
     pub jwk: Jwk,
     pub kid: String,
 }
@@ -27,10 +29,12 @@ fn random_id() -> String {
 impl ClientKey {
     pub fn es256() -> Self {
         let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
-        let enc = EncodingKey::from_ec_der(&pair.serialize_der());
+        let pkcs8 = pair.serialize_der();
+        let enc = EncodingKey::from_ec_der(&pkcs8);
         let jwk = Jwk::from_encoding_key(&enc, Algorithm::ES256).expect("jwk");
         Self {
             enc,
+            pkcs8,
             jwk,
             kid: random_id(),
         }

@@ -19,6 +19,7 @@ mod faults;
 mod grant_binding;
 mod keys;
 mod kill_nine;
+mod node_openid_client;
 mod nodes;
 mod operations;
 mod python_sdks;

@@ -50,6 +50,7 @@ struct ArbIssued {
     refresh_token: Option<String>,
     refresh_token_expires_at: Option<i64>,
     id_token: Option<String>,
+    dpop_bound: bool,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -312,6 +313,7 @@ fuzz_target!(|data: &[u8]| {
         refresh_token: i.refresh_token.clone(),
         refresh_token_expires_at: i.refresh_token_expires_at,
         id_token: i.id_token.clone(),
+        dpop_bound: i.dpop_bound,
     };
     let err = OAuthError::new(
         kind_of(c.kind, c.until, c.retry_after),

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use crate::clock::{Clock, Rng};
 use crate::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use crate::keys::{KeySealer, LoadedKey, SigningAlgorithm, StoredKey};
-use crate::model::{Account, Client, GrantType, Organization, TokenFormat, User};
+use crate::model::{
+    Account, Client, ClientProfile, GrantType, Organization, TokenEndpointAuthMethod, TokenFormat,
+    User,
+};
 use crate::scope;
 use crate::secret::Secret;
 use crate::store::{Store, StoreError};
@@ -42,6 +45,14 @@ pub struct ClientSpec {
     pub access_token_ttl: Option<u32>,
     /// PKCE even though the client is confidential.
     pub require_pkce: bool,
+    /// Defaults to `client_secret_basic` (`none` for public clients).
+    pub auth_method: Option<TokenEndpointAuthMethod>,
+    /// Inline JWKS document for `private_key_jwt`.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub require_par: bool,
+    pub require_dpop: bool,
+    pub profile: ClientProfile,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,11 +69,23 @@ pub struct Admin {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
+    /// Seals `client_secret_jwt` secrets; without it such clients cannot be created.
+    sealer: Option<Arc<KeySealer>>,
 }
 
 impl Admin {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, rng: Arc<dyn Rng>) -> Self {
-        Self { store, clock, rng }
+        Self {
+            store,
+            clock,
+            rng,
+            sealer: None,
+        }
+    }
+
+    pub fn with_sealer(mut self, sealer: Arc<KeySealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
     }
 
     pub async fn user_by_email(&self, email: &str) -> AdminResult<Option<User>> {
@@ -170,12 +193,16 @@ impl Admin {
         };
         let grant_types = normalise_grants(&spec)?;
         validate_spec(&spec, &grant_types)?;
-        let secret = (!spec.public)
+        let method = auth_method(&spec)?;
+        // private_key_jwt clients prove themselves with their keys and get no secret.
+        let secret = (!spec.public && method != TokenEndpointAuthMethod::PrivateKeyJwt)
             .then(|| Secret::generate(self.rng.as_ref()))
             .transpose()?;
         let now = self.clock.now();
+        let id = ClientId::generate(self.rng.as_ref())?;
+        let sealed_secret = self.seal_if_needed(method, &id, secret.as_ref())?;
         let client = Client {
-            id: ClientId::generate(self.rng.as_ref())?,
+            id,
             account_sid,
             friendly_name: spec.friendly_name,
             secret_digest: secret.as_ref().map(Secret::digest),
@@ -188,6 +215,13 @@ impl Admin {
             require_pkce: spec.require_pkce,
             created_at: now,
             updated_at: now,
+            auth_method: method,
+            jwks: spec.jwks,
+            jwks_uri: spec.jwks_uri,
+            sealed_secret,
+            require_par: spec.require_par,
+            require_dpop: spec.require_dpop,
+            profile: spec.profile,
         };
         self.store.insert_client(&client).await?;
         Ok((client, secret))
@@ -215,6 +249,34 @@ impl Admin {
         client.token_format = spec.token_format;
         client.access_token_ttl = spec.access_token_ttl;
         client.require_pkce = spec.require_pkce;
+        client.require_par = spec.require_par;
+        client.require_dpop = spec.require_dpop;
+        client.profile = spec.profile;
+        if spec.jwks.is_some() || spec.jwks_uri.is_some() {
+            client.jwks = spec.jwks;
+            client.jwks_uri = spec.jwks_uri;
+        }
+        if let Some(m) = spec.auth_method
+            && m != client.auth_method
+        {
+            // Switching between secret and key methods would need a new credential.
+            let secret_based = |m: TokenEndpointAuthMethod| {
+                matches!(
+                    m,
+                    TokenEndpointAuthMethod::ClientSecretBasic
+                        | TokenEndpointAuthMethod::ClientSecretPost
+                )
+            };
+            if !(secret_based(m) && secret_based(client.auth_method)) {
+                return Err(AdminError::Invalid(format!(
+                    "token_endpoint_auth_method cannot change from {} to {}; create a new client",
+                    client.auth_method.as_str(),
+                    m.as_str()
+                )));
+            }
+            client.auth_method = m;
+        }
+        check_client_security(&client)?;
         client.updated_at = self.clock.now();
         if !self.store.update_client(&client).await? {
             return Err(AdminError::NotFound(format!("client {id}")));
@@ -240,13 +302,40 @@ impl Admin {
                 "client {id} is public and has no secret"
             )));
         }
+        if client.auth_method == TokenEndpointAuthMethod::PrivateKeyJwt {
+            return Err(AdminError::Invalid(format!(
+                "client {id} authenticates with private_key_jwt and has no secret"
+            )));
+        }
         let secret = Secret::generate(self.rng.as_ref())?;
         client.secret_digest = Some(secret.digest());
+        client.sealed_secret = self.seal_if_needed(client.auth_method, id, Some(&secret))?;
         client.updated_at = self.clock.now();
         if !self.store.update_client(&client).await? {
             return Err(AdminError::NotFound(format!("client {id}")));
         }
         Ok((client, secret))
+    }
+
+    fn seal_if_needed(
+        &self,
+        method: TokenEndpointAuthMethod,
+        id: &ClientId,
+        secret: Option<&Secret>,
+    ) -> AdminResult<Option<String>> {
+        if method != TokenEndpointAuthMethod::ClientSecretJwt {
+            return Ok(None);
+        }
+        let (Some(sealer), Some(secret)) = (&self.sealer, secret) else {
+            return Err(AdminError::Invalid(
+                "client_secret_jwt needs the key-encryption key to seal the secret".into(),
+            ));
+        };
+        Ok(Some(sealer.seal_client_secret(
+            id.as_str(),
+            secret.expose(),
+            self.rng.as_ref(),
+        )?))
     }
 
     pub async fn delete_client(&self, id: &ClientId) -> AdminResult<()> {
@@ -416,6 +505,83 @@ fn normalise_grants(spec: &ClientSpec) -> AdminResult<Vec<GrantType>> {
     grants.sort();
     grants.dedup();
     Ok(grants)
+}
+
+fn auth_method(spec: &ClientSpec) -> AdminResult<TokenEndpointAuthMethod> {
+    let default = match (spec.public, spec.profile) {
+        (true, _) => TokenEndpointAuthMethod::None,
+        (false, ClientProfile::Fapi2) => TokenEndpointAuthMethod::PrivateKeyJwt,
+        (false, ClientProfile::Default) => TokenEndpointAuthMethod::ClientSecretBasic,
+    };
+    let method = spec.auth_method.unwrap_or(default);
+    if spec.public != (method == TokenEndpointAuthMethod::None) {
+        return Err(AdminError::Invalid(
+            "token_endpoint_auth_method none is for public clients, and only for them".into(),
+        ));
+    }
+    check_security(
+        method,
+        spec.jwks.as_deref(),
+        spec.jwks_uri.as_deref(),
+        spec.profile,
+        spec.token_format,
+    )?;
+    Ok(method)
+}
+
+/// Keys for private_key_jwt, and what the FAPI 2.0 profile demands of a client.
+fn check_client_security(c: &Client) -> AdminResult<()> {
+    check_security(
+        c.auth_method,
+        c.jwks.as_deref(),
+        c.jwks_uri.as_deref(),
+        c.profile,
+        c.token_format,
+    )
+}
+
+fn check_security(
+    method: TokenEndpointAuthMethod,
+    jwks: Option<&str>,
+    jwks_uri: Option<&str>,
+    profile: ClientProfile,
+    format: TokenFormat,
+) -> AdminResult<()> {
+    if jwks.is_some() && jwks_uri.is_some() {
+        return Err(AdminError::Invalid(
+            "give jwks or jwks_uri, not both".into(),
+        ));
+    }
+    if let Some(doc) = jwks {
+        crate::client_assertion::parse_jwks(doc).map_err(AdminError::Invalid)?;
+    }
+    if let Some(uri) = jwks_uri {
+        let parsed = url::Url::parse(uri)
+            .map_err(|e| AdminError::Invalid(format!("jwks_uri {uri:?}: {e}")))?;
+        if redirect_uri_allowed(&parsed).is_err() || !matches!(parsed.scheme(), "https" | "http") {
+            return Err(AdminError::Invalid(format!(
+                "jwks_uri {uri:?} must be https (or http on a loopback host)"
+            )));
+        }
+    }
+    if method == TokenEndpointAuthMethod::PrivateKeyJwt && jwks.is_none() && jwks_uri.is_none() {
+        return Err(AdminError::Invalid(
+            "private_key_jwt needs the client's public keys: jwks or jwks_uri".into(),
+        ));
+    }
+    if profile == ClientProfile::Fapi2 {
+        if method != TokenEndpointAuthMethod::PrivateKeyJwt {
+            return Err(AdminError::Invalid(
+                "the fapi2 profile allows only private_key_jwt client authentication".into(),
+            ));
+        }
+        if format != TokenFormat::Jwt {
+            return Err(AdminError::Invalid(
+                "the fapi2 profile issues DPoP-bound JWT access tokens, not opaque ones".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_text(what: &str, s: &str) -> AdminResult<()> {

@@ -15,8 +15,9 @@ use crate::scope;
 /// Scopes every authorization-code client may ask for without registering them.
 pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
-/// Parameters as a dialect found them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Parameters as a dialect found them (and as a pushed request stores them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct AuthorizeParams {
     pub response_type: Option<String>,
     pub client_id: Option<String>,
@@ -27,6 +28,10 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
+    /// RFC 8707 resource indicators.
+    pub resource: Vec<String>,
+    /// RFC 9126: a pushed request stands in for the other parameters.
+    pub request_uri: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,6 +54,9 @@ pub struct ValidAuthorization {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt: Prompt,
+    pub resources: Vec<String>,
+    /// The pushed request this came from; spent when the code is issued.
+    pub pushed: Option<crate::secret::SecretDigest>,
 }
 
 /// Before the redirect URI is trusted an error is shown as a page; after, it is redirected.
@@ -56,6 +64,32 @@ pub struct ValidAuthorization {
 pub enum AuthorizeError {
     Page(String),
     Redirect(String),
+}
+
+/// What [`check`] refuses: a page message, or an error for the (trusted) redirect URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Page(String),
+    Redirect(String, OAuthError),
+}
+
+impl From<Refusal> for AuthorizeError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Page(m) => AuthorizeError::Page(m),
+            Refusal::Redirect(url, _) => AuthorizeError::Redirect(url),
+        }
+    }
+}
+
+impl Refusal {
+    /// The error as a direct (PAR endpoint) answer.
+    pub(crate) fn into_error(self) -> OAuthError {
+        match self {
+            Refusal::Page(m) => OAuthError::invalid_request(m),
+            Refusal::Redirect(_, e) => e,
+        }
+    }
 }
 
 const MAX_PARAM: usize = 2048;
@@ -127,12 +161,12 @@ impl ValidAuthorization {
     }
 }
 
-pub(crate) fn validate(
+pub(crate) fn check(
     params: &AuthorizeParams,
     lookup: impl Fn(&ClientId) -> Option<Arc<Client>>,
     issuer: &str,
-) -> Result<ValidAuthorization, AuthorizeError> {
-    let page = |m: &str| AuthorizeError::Page(m.to_owned());
+) -> Result<ValidAuthorization, Refusal> {
+    let page = |m: &str| Refusal::Page(m.to_owned());
     let client_id = params
         .client_id
         .as_deref()
@@ -170,13 +204,16 @@ pub(crate) fn validate(
         nonce: params.nonce.clone().filter(|s| !s.is_empty()),
         code_challenge: None,
         prompt: Prompt::default(),
+        resources: Vec::new(),
+        pushed: None,
     };
     if valid.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
         valid.state = None;
         return Err(page("The state parameter is too long."));
     }
     let fail = |v: &ValidAuthorization, kind: ErrorKind, msg: &str| {
-        AuthorizeError::Redirect(v.error_redirect(issuer, &OAuthError::new(kind, msg.to_owned())))
+        let err = OAuthError::new(kind, msg.to_owned());
+        Refusal::Redirect(v.error_redirect(issuer, &err), err)
     };
     match params.response_type.as_deref() {
         Some("code") => {}
@@ -201,7 +238,7 @@ pub(crate) fn validate(
                     ("iss", issuer),
                 ],
             );
-            return Err(AuthorizeError::Redirect(url));
+            return Err(Refusal::Redirect(url, err));
         }
     }
     if !valid.client.allows(GrantType::AuthorizationCode) {
@@ -262,11 +299,11 @@ pub(crate) fn validate(
                 "code_challenge_method without code_challenge",
             ));
         }
-        (None, None) if valid.client.is_public() || valid.client.require_pkce => {
+        (None, None) if valid.client.requires_pkce() => {
             return Err(fail(
                 &valid,
                 ErrorKind::InvalidRequest,
-                "public clients must use PKCE (code_challenge with S256)",
+                "this client must use PKCE (code_challenge with S256)",
             ));
         }
         (None, None) => {}
@@ -298,6 +335,18 @@ pub(crate) fn validate(
             ErrorKind::InvalidRequest,
             "prompt=none cannot be combined with other values",
         ));
+    }
+    for r in params.resource.iter().filter(|r| !r.is_empty()) {
+        if !valid.client.audiences.contains(r) {
+            return Err(fail(
+                &valid,
+                ErrorKind::InvalidTarget,
+                "resource is not registered for this client",
+            ));
+        }
+        if !valid.resources.contains(r) {
+            valid.resources.push(r.clone());
+        }
     }
     Ok(valid)
 }

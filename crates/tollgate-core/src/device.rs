@@ -7,6 +7,7 @@ use crate::authorize::OIDC_SCOPES;
 use crate::clock::random_bytes;
 use crate::engine::{ClientAuth, Engine, TokenRequest};
 use crate::error::{ErrorKind, OAuthError};
+use crate::grants::FamilyBinding;
 use crate::model::{Client, DeviceGrant, DeviceStatus, GrantType};
 use crate::scope;
 use crate::secret::{Secret, SecretDigest};
@@ -144,6 +145,7 @@ impl Engine {
         &self,
         client: &Client,
         req: &TokenRequest,
+        jkt: Option<&str>,
     ) -> Result<Issued, OAuthError> {
         let code = req
             .device_code
@@ -223,7 +225,7 @@ impl Engine {
                         &scope_str,
                         &grant.audiences,
                         Some(user.account_sid.as_str()),
-                        &jti,
+                        (&jti, jkt),
                     )
                     .await?;
                 let auth_time = grant.auth_time.unwrap_or(now);
@@ -233,7 +235,15 @@ impl Engine {
                         client,
                         &user,
                         &grant.scopes,
-                        auth_time,
+                        FamilyBinding {
+                            auth_time,
+                            resources: grant.audiences.clone(),
+                            dpop_jkt: client
+                                .is_public()
+                                .then_some(jkt)
+                                .flatten()
+                                .map(str::to_owned),
+                        },
                         &mut issued,
                     )
                     .await?;

@@ -43,6 +43,12 @@ pub struct EngineConfig {
     pub device_code_ttl: u32,
     /// …and are polled at most this often (seconds) unless slowed down.
     pub device_poll_interval: u32,
+    /// RFC 9449 section 8: DPoP proofs must carry a server nonce (sent in `DPoP-Nonce`).
+    pub dpop_nonce: bool,
+    /// A DPoP proof's `iat` may be this many seconds off the server's clock.
+    pub dpop_proof_window: u32,
+    /// RFC 9126 `request_uri`s live this long.
+    pub par_ttl: u32,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +71,9 @@ impl EngineConfig {
             session_lifetime_secs: 12 * 3600,
             device_code_ttl: 600,
             device_poll_interval: 5,
+            dpop_nonce: false,
+            dpop_proof_window: 60,
+            par_ttl: 60,
         }
     }
 }
@@ -72,8 +81,24 @@ impl EngineConfig {
 /// Client credentials as the dialect found them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAuth {
+    /// Empty when only an assertion names the client.
     pub client_id: String,
     pub secret: Option<String>,
+    /// RFC 7523 `client_assertion` (its type already checked by the dialect).
+    pub assertion: Option<String>,
+    /// The URL of the endpoint authenticated at: an assertion's `aud` may name it.
+    pub endpoint: Option<String>,
+}
+
+impl ClientAuth {
+    pub fn with_secret(client_id: impl Into<String>, secret: Option<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            secret,
+            assertion: None,
+            endpoint: None,
+        }
+    }
 }
 
 /// An engine-level token request: every dialect maps its field names onto this.
@@ -96,6 +121,10 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     pub device_code: Option<String>,
     pub device_id: Option<String>,
+    /// RFC 8707 `resource` indicators.
+    pub resource: Vec<String>,
+    /// RFC 9449 proof from the `DPoP` header.
+    pub dpop: Option<crate::dpop::DpopProof>,
 }
 
 pub struct Engine {
@@ -103,7 +132,7 @@ pub struct Engine {
     pub(crate) store: Arc<dyn Store>,
     directory: Directory,
     keys: KeyRing,
-    pub(crate) sealer: KeySealer,
+    pub(crate) sealer: Arc<KeySealer>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     cursor: Mutex<ChangeCursor>,
@@ -121,6 +150,9 @@ pub struct Engine {
     /// revocation or key-still-published checks).
     pub(crate) verified:
         dashmap::DashMap<crate::secret::SecretDigest, (String, crate::token::AccessTokenInfo)>,
+    /// Clients' fetched `jwks_uri` documents.
+    pub(crate) jwks_cache: crate::client_assertion::JwksCache,
+    pub(crate) jwks_fetcher: std::sync::OnceLock<Arc<dyn crate::client_assertion::JwksFetcher>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,9 +189,11 @@ impl Engine {
             store,
             directory,
             keys: KeyRing::new(set),
-            sealer,
+            sealer: Arc::new(sealer),
             clock,
             rng,
+            jwks_cache: Default::default(),
+            jwks_fetcher: std::sync::OnceLock::new(),
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
             last_sync: std::sync::atomic::AtomicI64::new(now),
@@ -182,6 +216,7 @@ impl Engine {
     /// Administrative operations on this engine's store.
     pub fn admin(&self) -> crate::admin::Admin {
         crate::admin::Admin::new(self.store.clone(), self.clock.clone(), self.rng.clone())
+            .with_sealer(self.sealer.clone())
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -332,6 +367,14 @@ impl Engine {
                 "client authentication is required",
             ));
         };
+        if let Some(assertion) = &auth.assertion {
+            if account.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method: an assertion or account credentials",
+                ));
+            }
+            return self.authenticate_by_assertion(auth, assertion).await;
+        }
         let unknown = || {
             OAuthError::invalid_client(
                 "client authentication failed: unknown client or wrong secret",
@@ -344,6 +387,13 @@ impl Engine {
         {
             // Another account's app answers as an unknown one: nothing about it is disclosed.
             return Err(unknown());
+        }
+        if client.auth_method.uses_assertion() {
+            // FAPI 2.0 and private_key_jwt clients never authenticate with a plain secret.
+            return Err(OAuthError::invalid_client(format!(
+                "this client must authenticate with a client_assertion ({})",
+                client.auth_method.as_str()
+            )));
         }
         match (&client.secret_digest, &auth.secret) {
             (Some(digest), Some(secret)) if digest.verify(secret) => Ok(client),
@@ -389,11 +439,33 @@ impl Engine {
                 format!("this client may not use the {grant} grant"),
             ));
         }
+        let jkt = self.token_dpop(&client, &req).await?;
+        let jkt = jkt.as_deref();
         match grant {
-            GrantType::ClientCredentials => self.client_credentials(&client, &req).await,
-            GrantType::AuthorizationCode => self.authorization_code(&client, &req).await,
-            GrantType::RefreshToken => self.refresh(&client, &req).await,
-            GrantType::DeviceCode => self.device_code(&client, &req).await,
+            GrantType::ClientCredentials => self.client_credentials(&client, &req, jkt).await,
+            GrantType::AuthorizationCode => self.authorization_code(&client, &req, jkt).await,
+            GrantType::RefreshToken => self.refresh(&client, &req, jkt).await,
+            GrantType::DeviceCode => self.device_code(&client, &req, jkt).await,
+        }
+    }
+
+    /// The DPoP key a token request proves, when it sends a proof; required of clients
+    /// registered for DPoP-bound tokens.
+    async fn token_dpop(
+        &self,
+        client: &Client,
+        req: &TokenRequest,
+    ) -> Result<Option<String>, OAuthError> {
+        match &req.dpop {
+            Some(proof) => Ok(Some(
+                self.verify_dpop_proof(proof, None, client.is_fapi())
+                    .await?,
+            )),
+            None if client.requires_dpop() => Err(OAuthError::new(
+                ErrorKind::InvalidDpopProof,
+                "this client must send a DPoP proof: its tokens are DPoP-bound",
+            )),
+            None => Ok(None),
         }
     }
 
@@ -406,6 +478,7 @@ impl Engine {
         &self,
         client: &Client,
         req: &TokenRequest,
+        jkt: Option<&str>,
     ) -> Result<Issued, OAuthError> {
         if client.is_public() {
             return Err(OAuthError::new(
@@ -414,7 +487,9 @@ impl Engine {
             ));
         }
         let scopes = self.granted_scopes(client, req.scope.as_deref())?;
-        let audience = self.audience(client, &req.audience)?;
+        let mut asked = req.audience.clone();
+        asked.extend(req.resource.iter().cloned());
+        let audience = self.audience(client, &asked)?;
         let account = self
             .acting_account(client, req.account_sid.as_deref())
             .await?;
@@ -425,7 +500,7 @@ impl Engine {
             &scopes,
             &audience,
             Some(account.as_str()),
-            &jti,
+            (&jti, jkt),
         )
         .await
     }
@@ -517,7 +592,8 @@ impl Engine {
         scope: &str,
         audience: &[String],
         account_sid: Option<&str>,
-        jti: &str,
+        // The token's `jti` and the DPoP key it is bound to, if any.
+        (jti, jkt): (&str, Option<&str>),
     ) -> Result<Issued, OAuthError> {
         let now = self.clock.now();
         let ttl = i64::from(
@@ -540,6 +616,7 @@ impl Engine {
                     issued_at: now,
                     expires_at: now + ttl,
                     revoked_at: None,
+                    dpop_jkt: jkt.map(str::to_owned),
                 })
                 .await?;
             return Ok(Issued {
@@ -550,6 +627,7 @@ impl Engine {
                 refresh_token: None,
                 refresh_token_expires_at: None,
                 id_token: None,
+                dpop_bound: jkt.is_some(),
             });
         }
         let claims = AccessTokenClaims {
@@ -563,6 +641,7 @@ impl Engine {
             exp: now + ttl,
             jti,
             account_sid,
+            cnf: jkt.map(|jkt| crate::token::Confirmation { jkt }),
         };
         let access_token = self.sign(&claims, true)?;
         Ok(Issued {
@@ -573,6 +652,7 @@ impl Engine {
             refresh_token: None,
             refresh_token_expires_at: None,
             id_token: None,
+            dpop_bound: jkt.is_some(),
         })
     }
 }

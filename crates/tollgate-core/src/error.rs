@@ -29,6 +29,10 @@ pub enum ErrorKind {
         retry_after: i64,
     },
     ServerError,
+    /// RFC 9449: the DPoP proof is missing, malformed, replayed or does not match.
+    InvalidDpopProof,
+    /// RFC 9449 section 8: retry with the nonce in the `DPoP-Nonce` header.
+    UseDpopNonce,
     /// The store cannot be reached; retry after this many seconds (503).
     TemporarilyUnavailable {
         retry_after: i64,
@@ -54,6 +58,8 @@ impl ErrorKind {
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::TooManyRequests { .. } => "too_many_requests",
             ErrorKind::ServerError => "server_error",
+            ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorKind::UseDpopNonce => "use_dpop_nonce",
             ErrorKind::TemporarilyUnavailable { .. } => "temporarily_unavailable",
         }
     }

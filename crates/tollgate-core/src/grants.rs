@@ -11,6 +11,41 @@ use crate::scope;
 use crate::secret::{Secret, SecretDigest};
 use crate::token::Issued;
 
+/// What a refresh family carries beyond its scopes: the RFC 8707 resources granted and, for
+/// a public client, the DPoP key its refresh tokens are bound to.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FamilyBinding {
+    pub auth_time: i64,
+    pub resources: Vec<String>,
+    pub dpop_jkt: Option<String>,
+}
+
+/// RFC 8707 section 2.2: a token request's `resource`s must be among those granted (or, when
+/// none were named, registered for the client); none asked means all that were granted.
+fn narrowed_audience(
+    engine: &Engine,
+    client: &Client,
+    granted: &[String],
+    asked: &[String],
+) -> Result<Vec<String>, OAuthError> {
+    let asked: Vec<String> = asked.iter().filter(|a| !a.is_empty()).cloned().collect();
+    if asked.is_empty() {
+        return engine.audience(client, granted);
+    }
+    if !granted.is_empty()
+        && let Some(bad) = asked.iter().find(|a| !granted.contains(a))
+    {
+        return Err(OAuthError::new(
+            ErrorKind::InvalidTarget,
+            format!(
+                "resource {:?} was not part of the grant",
+                bad.chars().take(100).collect::<String>()
+            ),
+        ));
+    }
+    engine.audience(client, &asked)
+}
+
 fn invalid_grant(msg: &'static str) -> OAuthError {
     OAuthError::new(ErrorKind::InvalidGrant, msg)
 }
@@ -59,6 +94,7 @@ impl Engine {
         &self,
         client: &Client,
         req: &TokenRequest,
+        jkt: Option<&str>,
     ) -> Result<Issued, OAuthError> {
         let code = req
             .code
@@ -92,6 +128,7 @@ impl Engine {
         if peek.used_at.is_none() {
             check_code_binding(&peek, req, now)?;
         }
+        let audience = narrowed_audience(self, client, &peek.resources, &req.resource)?;
         let redemption = self
             .store
             .redeem_code(&digest, now, family_id.as_deref(), &jti, now + ttl)
@@ -122,14 +159,30 @@ impl Engine {
             .await?
             .ok_or_else(|| invalid_grant("the user no longer exists"))?;
         let scope_str = scope::join(&record.scopes);
-        let mut issued = self.mint_for_user(client, &user, &scope_str, &jti).await?;
+        let mut issued = self
+            .mint_for_user(client, &user, &scope_str, &audience, &jti, jkt)
+            .await?;
         if let Some(family_id) = family_id {
+            let resources = if record.resources.is_empty() {
+                req.resource.clone()
+            } else {
+                record.resources.clone()
+            };
+            let binding = FamilyBinding {
+                auth_time: record.auth_time,
+                resources,
+                dpop_jkt: client
+                    .is_public()
+                    .then_some(jkt)
+                    .flatten()
+                    .map(str::to_owned),
+            };
             self.start_refresh_family(
                 family_id,
                 client,
                 &user,
                 &record.scopes,
-                record.auth_time,
+                binding,
                 &mut issued,
             )
             .await?;
@@ -150,6 +203,7 @@ impl Engine {
         &self,
         client: &Client,
         req: &TokenRequest,
+        jkt: Option<&str>,
     ) -> Result<Issued, OAuthError> {
         let presented = req
             .refresh_token
@@ -172,6 +226,16 @@ impl Engine {
         if token.expires_at <= now {
             return Err(invalid_grant("the refresh token has expired"));
         }
+        // RFC 9449 section 5: a public client's refresh token works only with its key.
+        if let Some(bound) = &family.dpop_jkt
+            && jkt != Some(bound.as_str())
+        {
+            return Err(OAuthError::new(
+                ErrorKind::InvalidDpopProof,
+                "the refresh token is bound to another DPoP key",
+            ));
+        }
+        let audience = narrowed_audience(self, client, &family.resources, &req.resource)?;
         // Everything that can refuse the request is checked before the token is spent.
         let scopes = match req.scope.as_deref().filter(|s| !s.is_empty()) {
             None => family.scopes.clone(),
@@ -206,7 +270,7 @@ impl Engine {
         }
         let jti = self.random_id::<16>()?;
         let mut issued = self
-            .mint_for_user(client, &user, &scope::join(&scopes), &jti)
+            .mint_for_user(client, &user, &scope::join(&scopes), &audience, &jti, jkt)
             .await?;
         issued.refresh_token = Some(secret.expose().to_owned());
         issued.refresh_token_expires_at = Some(next.expires_at);
@@ -238,16 +302,17 @@ impl Engine {
         client: &Client,
         user: &User,
         scope: &str,
+        audience: &[String],
         jti: &str,
+        jkt: Option<&str>,
     ) -> Result<Issued, OAuthError> {
-        let audience = self.audience(client, &[])?;
         self.mint(
             client,
             user.sid.as_str(),
             scope,
-            &audience,
+            audience,
             Some(user.account_sid.as_str()),
-            jti,
+            (jti, jkt),
         )
         .await
     }
@@ -259,7 +324,7 @@ impl Engine {
         client: &Client,
         user: &User,
         scopes: &[String],
-        auth_time: i64,
+        binding: FamilyBinding,
         issued: &mut Issued,
     ) -> Result<(), OAuthError> {
         let now = self.clock.now();
@@ -268,9 +333,11 @@ impl Engine {
             client_id: client.id.clone(),
             user_sid: user.sid.clone(),
             scopes: scopes.to_vec(),
-            auth_time,
+            auth_time: binding.auth_time,
             created_at: now,
             revoked_at: None,
+            resources: binding.resources,
+            dpop_jkt: binding.dpop_jkt,
         };
         let (secret, token) = self.new_refresh_token(&family.id, now)?;
         self.store.insert_refresh_family(&family, &token).await?;

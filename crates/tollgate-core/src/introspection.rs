@@ -39,6 +39,9 @@ pub struct Introspection {
     pub jti: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_sid: Option<String>,
+    /// RFC 9449 section 6.2: the key a DPoP-bound token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::token::TokenConfirmation>,
 }
 
 /// Bound on remembered signature checks (about 1 KiB each).
@@ -104,6 +107,9 @@ impl Engine {
                 exp: t.expires_at,
                 jti: t.jti,
                 account_sid: t.account_sid,
+                cnf: t
+                    .dpop_jkt
+                    .map(|jkt| crate::token::TokenConfirmation { jkt }),
             }));
         }
         let digest = SecretDigest::of(token);
@@ -166,7 +172,7 @@ impl Engine {
                 active: true,
                 scope: Some(at.scope),
                 client_id: Some(at.client_id),
-                token_type: Some("Bearer"),
+                token_type: Some(if at.cnf.is_some() { "DPoP" } else { "Bearer" }),
                 exp: Some(at.exp),
                 iat: Some(at.iat),
                 nbf: at.nbf,
@@ -175,6 +181,7 @@ impl Engine {
                 iss: Some(at.iss),
                 jti: Some(at.jti),
                 account_sid: at.account_sid,
+                cnf: at.cnf,
             });
         }
         if !refresh_first

@@ -144,6 +144,25 @@ impl KeySealer {
         hmac::verify(&self.mac, &msg, &tag).is_ok()
     }
 
+    /// Seals a `client_secret_jwt` client's secret, bound to the client id.
+    pub fn seal_client_secret(
+        &self,
+        client_id: &str,
+        secret: &str,
+        rng: &dyn Rng,
+    ) -> Result<String, KeyError> {
+        self.seal(
+            &format!("client-secret:{client_id}"),
+            secret.as_bytes(),
+            rng,
+        )
+    }
+
+    pub fn open_client_secret(&self, client_id: &str, sealed: &str) -> Option<Vec<u8>> {
+        self.open(&format!("client-secret:{client_id}"), sealed)
+            .ok()
+    }
+
     fn seal(&self, kid: &str, plaintext: &[u8], rng: &dyn Rng) -> Result<String, KeyError> {
         let nonce_bytes: [u8; NONCE_LEN] = random_bytes(rng).map_err(|_| KeyError::Generate)?;
         let mut buf = plaintext.to_vec();

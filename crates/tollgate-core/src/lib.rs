@@ -6,8 +6,10 @@
 pub mod admin;
 pub mod authorize;
 pub mod cache;
+pub mod client_assertion;
 pub mod clock;
 pub mod device;
+pub mod dpop;
 pub mod engine;
 pub mod error;
 mod grants;
@@ -17,6 +19,7 @@ pub mod keys;
 pub mod maintenance;
 pub mod model;
 pub mod oidc;
+pub mod par;
 pub mod password;
 pub mod scope;
 pub mod secret;

@@ -122,15 +122,135 @@ pub struct Client {
     pub require_pkce: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// How the client authenticates at the token, PAR, revocation, introspection and device
+    /// endpoints (RFC 7591 `token_endpoint_auth_method`).
+    pub auth_method: TokenEndpointAuthMethod,
+    /// `private_key_jwt` keys: an inline JWKS document…
+    pub jwks: Option<String>,
+    /// …or where to fetch one.
+    pub jwks_uri: Option<String>,
+    /// `client_secret_jwt` needs the secret itself as the HMAC key: sealed under the
+    /// key-encryption key, never stored in the clear.
+    pub sealed_secret: Option<String>,
+    /// RFC 9126 `require_pushed_authorization_requests`.
+    pub require_par: bool,
+    /// RFC 9449 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
+    pub require_dpop: bool,
+    pub profile: ClientProfile,
 }
 
 impl Client {
     pub fn is_public(&self) -> bool {
-        self.secret_digest.is_none()
+        self.secret_digest.is_none() && self.auth_method == TokenEndpointAuthMethod::None
+    }
+
+    pub fn is_fapi(&self) -> bool {
+        self.profile == ClientProfile::Fapi2
+    }
+
+    pub fn requires_par(&self) -> bool {
+        self.require_par || self.is_fapi()
+    }
+
+    pub fn requires_dpop(&self) -> bool {
+        self.require_dpop || self.is_fapi()
+    }
+
+    pub fn requires_pkce(&self) -> bool {
+        self.require_pkce || self.is_fapi() || self.is_public()
     }
 
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+}
+
+/// RFC 7591 `token_endpoint_auth_method`. The two secret methods accept either way of sending
+/// the secret (as before these settings existed); the JWT methods accept only an assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// RFC 7523 with HS256 over the client secret.
+    ClientSecretJwt,
+    /// RFC 7523 signed with one of the client's registered keys.
+    PrivateKeyJwt,
+    /// A public client.
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    pub const ALL: [TokenEndpointAuthMethod; 5] = [
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::ClientSecretJwt,
+        Self::PrivateKeyJwt,
+        Self::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+
+    pub fn uses_assertion(self) -> bool {
+        matches!(self, Self::ClientSecretJwt | Self::PrivateKeyJwt)
+    }
+}
+
+impl FromStr for TokenEndpointAuthMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown token_endpoint_auth_method {:?} (client_secret_basic, \
+                     client_secret_post, client_secret_jwt, private_key_jwt or none)",
+                    s.chars().take(50).collect::<String>()
+                )
+            })
+    }
+}
+
+/// A security profile a client may be put on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientProfile {
+    #[default]
+    Default,
+    /// FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP, private_key_jwt, ES256/EdDSA/PS256.
+    Fapi2,
+}
+
+impl ClientProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Fapi2 => "fapi2",
+        }
+    }
+}
+
+impl FromStr for ClientProfile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "default" => Ok(Self::Default),
+            "fapi2" => Ok(Self::Fapi2),
+            other => Err(format!(
+                "unknown profile {:?} (default or fapi2)",
+                other.chars().take(50).collect::<String>()
+            )),
+        }
     }
 }
 
@@ -245,6 +365,8 @@ pub struct AuthorizationCode {
     pub family_id: Option<String>,
     pub access_jti: Option<String>,
     pub access_expires_at: Option<i64>,
+    /// RFC 8707 resources the authorization request named.
+    pub resources: Vec<String>,
 }
 
 /// What redeeming a code found.
@@ -267,6 +389,10 @@ pub struct RefreshFamily {
     pub auth_time: i64,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// RFC 8707 resources granted; a refresh may narrow the audience to some of them.
+    pub resources: Vec<String>,
+    /// RFC 9449: a public client's refresh tokens are bound to this key thumbprint.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What presenting a refresh token did.
@@ -350,4 +476,18 @@ pub struct OpaqueAccessToken {
     pub issued_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// RFC 9449 `cnf.jkt` of a DPoP-bound token.
+    pub dpop_jkt: Option<String>,
+}
+
+/// An RFC 9126 pushed authorization request, stored by the digest of its `request_uri`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedAuthorizationRequest {
+    pub digest: SecretDigest,
+    pub client_id: ClientId,
+    /// The authorization parameters as a JSON object of strings.
+    pub params: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
 }

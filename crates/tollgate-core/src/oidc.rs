@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{ErrorKind, OAuthError};
-use crate::ids::UserSid;
+use crate::ids::{ClientId, UserSid};
 use crate::model::{Client, User};
 use crate::token::Audience;
 
@@ -113,14 +113,46 @@ impl Engine {
     }
 
     /// The bearer check: one of our access tokens, JWT or opaque, still valid.
+    /// `dpop_scheme` says whether the token came as `Authorization: DPoP`; a bound token
+    /// must, with a proof of its key (RFC 9449 section 7).
     pub async fn verify_access_token(
         &self,
         token: &str,
+        dpop_scheme: bool,
+        proof: Option<&crate::dpop::DpopProof>,
     ) -> Result<VerifiedAccessToken, OAuthError> {
         let info = self
             .inspect_access_token(token)
             .await?
             .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+        match (info.jkt(), dpop_scheme) {
+            (Some(_), false) => {
+                return Err(invalid_token(
+                    "this access token is DPoP-bound: send it as Authorization: DPoP with a proof",
+                ));
+            }
+            (None, true) => {
+                return Err(invalid_token(
+                    "this access token is not DPoP-bound: send it as Authorization: Bearer",
+                ));
+            }
+            (Some(bound), true) => {
+                let proof = proof.ok_or_else(|| {
+                    crate::dpop::invalid_proof("a DPoP proof is required with a DPoP-bound token")
+                })?;
+                let fapi = ClientId::parse(&info.client_id)
+                    .ok()
+                    .and_then(|id| self.client(&id))
+                    .is_some_and(|c| c.is_fapi());
+                let jkt = self.verify_dpop_proof(proof, Some(token), fapi).await?;
+                if jkt != bound {
+                    return Err(crate::dpop::invalid_proof(
+                        "the DPoP proof is signed by another key than the token is bound to",
+                    ));
+                }
+            }
+            (None, false) => {}
+        }
         Ok(VerifiedAccessToken {
             sub: info.sub,
             client_id: info.client_id,
@@ -131,8 +163,13 @@ impl Engine {
     }
 
     /// OIDC Core 5.3: the user behind an access token that carries `openid`.
-    pub async fn userinfo(&self, token: &str) -> Result<UserInfo, OAuthError> {
-        let at = self.verify_access_token(token).await?;
+    pub async fn userinfo(
+        &self,
+        token: &str,
+        dpop_scheme: bool,
+        proof: Option<&crate::dpop::DpopProof>,
+    ) -> Result<UserInfo, OAuthError> {
+        let at = self.verify_access_token(token, dpop_scheme, proof).await?;
         let scopes = at.scopes();
         if !scopes.iter().any(|s| s == "openid") {
             return Err(OAuthError::new(

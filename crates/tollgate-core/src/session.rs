@@ -31,11 +31,23 @@ impl Engine {
             Some(Ok(id)) => self.find_client(&id).await.ok().flatten(),
             _ => None,
         };
-        authorize::validate(
+        if params.request_uri.is_some() {
+            return self.pushed_authorization(params).await;
+        }
+        let valid = authorize::check(
             params,
             |id| client.clone().filter(|c| &c.id == id),
             self.issuer(),
-        )
+        )?;
+        if valid.client.requires_par() {
+            let err = OAuthError::invalid_request(
+                "this client must use a pushed authorization request (RFC 9126)",
+            );
+            return Err(AuthorizeError::Redirect(
+                valid.error_redirect(self.issuer(), &err),
+            ));
+        }
+        Ok(valid)
     }
 
     /// Checks a password off the async runtime; unknown emails cost the same time.
@@ -170,6 +182,19 @@ impl Engine {
         who: &SignedIn,
     ) -> Result<String, OAuthError> {
         let now = self.clock.now();
+        if let Some(pushed) = &req.pushed
+            && !self.store.use_pushed_request(pushed, now).await?
+        {
+            return Err(OAuthError::invalid_request(
+                "the request_uri was already used",
+            ));
+        }
+        // FAPI 2.0 section 5.3.2.1: codes live at most 60 seconds.
+        let ttl = if req.client.is_fapi() {
+            self.config.code_ttl.min(60)
+        } else {
+            self.config.code_ttl
+        };
         let code = Secret::generate(self.rng.as_ref())?;
         let record = AuthorizationCode {
             digest: code.digest(),
@@ -181,11 +206,12 @@ impl Engine {
             code_challenge: req.code_challenge.clone(),
             auth_time: who.session.auth_time,
             created_at: now,
-            expires_at: now + i64::from(self.config.code_ttl),
+            expires_at: now + i64::from(ttl),
             used_at: None,
             family_id: None,
             access_jti: None,
             access_expires_at: None,
+            resources: req.resources.clone(),
         };
         self.store.insert_code(&record).await?;
         let mut params = vec![("code", code.expose())];

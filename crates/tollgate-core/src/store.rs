@@ -7,8 +7,8 @@ use crate::ids::{AccountSid, ClientId, UserSid};
 use crate::keys::StoredKey;
 use crate::model::{
     Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, DeviceGrant,
-    DeviceStatus, OpaqueAccessToken, Organization, RefreshFamily, RefreshRotation, RefreshToken,
-    User,
+    DeviceStatus, OpaqueAccessToken, Organization, PushedAuthorizationRequest, RefreshFamily,
+    RefreshRotation, RefreshToken, User,
 };
 use crate::secret::SecretDigest;
 
@@ -186,4 +186,16 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_opaque_token(&self, token: &OpaqueAccessToken) -> StoreResult<()>;
     async fn opaque_token(&self, digest: &SecretDigest) -> StoreResult<Option<OpaqueAccessToken>>;
     async fn revoke_opaque_token(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool>;
+
+    /// Records a single-use identifier until `expires_at`; false when it is already recorded
+    /// and unexpired at `now` (a replay), on whichever node it was first seen.
+    async fn use_once(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
+
+    async fn insert_pushed_request(&self, r: &PushedAuthorizationRequest) -> StoreResult<()>;
+    async fn pushed_request(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<PushedAuthorizationRequest>>;
+    /// Marks a pushed request used; false when it already was.
+    async fn use_pushed_request(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool>;
 }

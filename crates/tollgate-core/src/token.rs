@@ -32,6 +32,14 @@ pub struct AccessTokenClaims<'a> {
     pub jti: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_sid: Option<&'a str>,
+    /// RFC 9449 section 6: the DPoP key the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Confirmation<'a> {
+    pub jkt: &'a str,
 }
 
 /// A successful grant, before a dialect renders it.
@@ -47,9 +55,16 @@ pub struct Issued {
     pub refresh_token: Option<String>,
     pub refresh_token_expires_at: Option<i64>,
     pub id_token: Option<String>,
+    /// Bound to a DPoP key (`token_type: DPoP`).
+    pub dpop_bound: bool,
 }
 
 impl Issued {
+    /// RFC 9449 section 5: `DPoP` for bound tokens.
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop_bound { "DPoP" } else { "Bearer" }
+    }
+
     /// Saturating: out-of-range times render as no date (null) rather than overflow.
     pub fn access_token_expires_at(&self) -> i64 {
         self.issued_at.saturating_add(self.expires_in)
@@ -73,9 +88,20 @@ pub struct AccessTokenInfo {
     pub jti: String,
     #[serde(default)]
     pub account_sid: Option<String>,
+    #[serde(default)]
+    pub cnf: Option<TokenConfirmation>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct TokenConfirmation {
+    pub jkt: String,
 }
 
 impl AccessTokenInfo {
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
+    }
+
     pub fn scopes(&self) -> Vec<String> {
         self.scope
             .split(' ')
@@ -100,6 +126,7 @@ mod tests {
             refresh_token: None,
             refresh_token_expires_at: None,
             id_token: None,
+            dpop_bound: false,
         };
         assert_eq!(issued.access_token_expires_at(), i64::MAX);
         let normal = Issued {

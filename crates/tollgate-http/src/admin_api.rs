@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_core::admin::{AdminError, ClientSpec};
 use tollgate_core::ids::ClientId;
-use tollgate_core::model::{Account, Client, GrantType, TokenFormat};
+use tollgate_core::model::{
+    Account, Client, ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat,
+};
 use tollgate_core::secret::Secret;
 use tollgate_core::{ErrorKind, OAuthError};
 
@@ -52,6 +54,12 @@ pub fn describe(spec: &mut crate::openapi::Spec) {
             ("token_format", string(), true),
             ("public", boolean(), true),
             ("require_pkce", boolean(), true),
+            ("token_endpoint_auth_method", string(), true),
+            ("jwks", crate::openapi::any(), false),
+            ("jwks_uri", string(), false),
+            ("require_pushed_authorization_requests", boolean(), true),
+            ("dpop_bound_access_tokens", boolean(), true),
+            ("profile", string(), true),
             ("date_created", nullable_string(), true),
             ("date_updated", nullable_string(), true),
             ("url", string(), true),
@@ -72,6 +80,12 @@ pub fn describe(spec: &mut crate::openapi::Spec) {
                     ("token_format", string(), false),
                     ("public", boolean(), false),
                     ("require_pkce", boolean(), false),
+                    ("token_endpoint_auth_method", string(), false),
+                    ("jwks", crate::openapi::any(), false),
+                    ("jwks_uri", string(), false),
+                    ("require_pushed_authorization_requests", boolean(), false),
+                    ("dpop_bound_access_tokens", boolean(), false),
+                    ("profile", string(), false),
                 ]),
             )],
             false,
@@ -216,6 +230,14 @@ struct AppView {
     token_format: TokenFormat,
     public: bool,
     require_pkce: bool,
+    token_endpoint_auth_method: TokenEndpointAuthMethod,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks_uri: Option<String>,
+    require_pushed_authorization_requests: bool,
+    dpop_bound_access_tokens: bool,
+    profile: ClientProfile,
     date_created: Option<String>,
     date_updated: Option<String>,
     url: String,
@@ -236,6 +258,12 @@ fn view(state: &AppState, c: &Client, secret: Option<&Secret>) -> AppView {
         token_format: c.token_format,
         public: c.is_public(),
         require_pkce: c.require_pkce,
+        token_endpoint_auth_method: c.auth_method,
+        jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+        jwks_uri: c.jwks_uri.clone(),
+        require_pushed_authorization_requests: c.require_par,
+        dpop_bound_access_tokens: c.require_dpop,
+        profile: c.profile,
         date_created: rfc2822(c.created_at),
         date_updated: rfc2822(c.updated_at),
         url: format!("{}/v1/Account/OAuthApps/{}", state.engine.issuer(), c.id),
@@ -255,6 +283,18 @@ struct AppBody {
     token_format: Option<TokenFormat>,
     public: Option<bool>,
     require_pkce: Option<bool>,
+    token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+    require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
+    profile: Option<ClientProfile>,
+}
+
+impl AppBody {
+    fn jwks_doc(&self) -> Option<String> {
+        self.jwks.as_ref().map(|j| j.to_string())
+    }
 }
 
 /// An app body: JSON, or nothing.
@@ -304,6 +344,8 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, req.headers()).await?;
     let b = app_body(req).await?;
+    let jwks = b.jwks_doc();
+    let jwks_uri = b.jwks_uri.clone();
     let spec = ClientSpec {
         friendly_name: b
             .friendly_name
@@ -317,6 +359,12 @@ async fn create(
         token_format: b.token_format.unwrap_or_default(),
         access_token_ttl: b.access_token_ttl,
         require_pkce: b.require_pkce.unwrap_or(false),
+        auth_method: b.token_endpoint_auth_method,
+        jwks,
+        jwks_uri,
+        require_par: b.require_pushed_authorization_requests.unwrap_or(false),
+        require_dpop: b.dpop_bound_access_tokens.unwrap_or(false),
+        profile: b.profile.unwrap_or_default(),
     };
     let (client, secret) = state.engine.admin().create_client(spec).await?;
     synced(&state).await?;
@@ -371,6 +419,9 @@ async fn update(
         )
         .into());
     }
+    let jwks = b.jwks_doc();
+    let jwks_uri = b.jwks_uri.clone();
+    let public = current.is_public();
     let spec = ClientSpec {
         friendly_name: b.friendly_name.unwrap_or(current.friendly_name),
         account_sid: None,
@@ -378,10 +429,18 @@ async fn update(
         redirect_uris: b.redirect_uris.unwrap_or(current.redirect_uris),
         scopes: b.scopes.unwrap_or(current.scopes),
         audiences: b.audiences.unwrap_or(current.audiences),
-        public: current.secret_digest.is_none(),
+        public,
         token_format: b.token_format.unwrap_or(current.token_format),
         access_token_ttl: b.access_token_ttl.or(current.access_token_ttl),
         require_pkce: b.require_pkce.unwrap_or(current.require_pkce),
+        auth_method: b.token_endpoint_auth_method,
+        jwks,
+        jwks_uri,
+        require_par: b
+            .require_pushed_authorization_requests
+            .unwrap_or(current.require_par),
+        require_dpop: b.dpop_bound_access_tokens.unwrap_or(current.require_dpop),
+        profile: b.profile.unwrap_or(current.profile),
     };
     let client = state
         .engine

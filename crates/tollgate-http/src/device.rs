@@ -16,7 +16,8 @@ pub async fn device_authorization<D: Dialect>(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     DialectRequest(input, ..): DialectRequest<D>,
 ) -> Result<Response, HttpError<D>> {
-    let req = D::device_request(&input)?;
+    let mut req = D::device_request(&input)?;
+    state.bind_request(&mut req.client, &input);
     let client = req.client.as_ref().map(|c| c.client_id.as_str());
     state.throttle.admit(peer.ip(), client, state.now())?;
     let granted = state

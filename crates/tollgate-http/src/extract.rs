@@ -28,6 +28,10 @@ pub struct Input {
     pub auth: Authorization,
     pub query: Params,
     pub body: Body,
+    /// RFC 9449 `DPoP` header.
+    pub dpop: Option<String>,
+    /// The request path, for the URL a DPoP proof or an assertion's `aud` names.
+    pub path: String,
 }
 
 impl Input {
@@ -63,6 +67,7 @@ impl<D: Dialect, S: Send + Sync> FromRequest<S> for DialectRequest<D> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let headers = req.headers().clone();
         let query = Params::parse(req.uri().query().unwrap_or_default().as_bytes());
+        let path = req.uri().path().to_owned();
         let kind = params::body_type(&headers);
         let json = D::JSON_BODIES && kind == BodyType::Json;
         let style = ErrorStyle { status: None, json };
@@ -73,7 +78,17 @@ impl<D: Dialect, S: Send + Sync> FromRequest<S> for DialectRequest<D> {
             Body::Form(form::<D>(kind, &bytes)?)
         };
         let auth = params::authorization(&headers).map_err(|e| HttpError::new(e, style))?;
-        Ok(Self(Input { auth, query, body }, PhantomData))
+        let dpop = params::dpop_header(&headers).map_err(|e| HttpError::new(e, style))?;
+        Ok(Self(
+            Input {
+                auth,
+                query,
+                body,
+                dpop,
+                path,
+            },
+            PhantomData,
+        ))
     }
 }
 

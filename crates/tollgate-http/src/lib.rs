@@ -15,6 +15,7 @@ pub mod limiter;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod par;
 pub mod params;
 pub mod render;
 pub mod routes;

@@ -78,6 +78,8 @@ pub fn snake_case_authorize(p: &Params) -> Result<AuthorizeParams, OAuthError> {
         code_challenge: p.one("code_challenge")?,
         code_challenge_method: p.one("code_challenge_method")?,
         prompt: p.one("prompt")?,
+        resource: p.all("resource"),
+        request_uri: p.one("request_uri")?,
     })
 }
 
@@ -195,19 +197,82 @@ pub fn client_auth(
         (Some((id, _)), Some(body_id), None) if body_id != id => Err(OAuthError::invalid_request(
             "client_id in the body does not match the Authorization header",
         )),
-        (Some((id, secret)), _, None) => Ok(Some(ClientAuth {
-            client_id: id,
-            secret: Some(secret),
-        })),
-        (None, Some(id), secret) => Ok(Some(ClientAuth {
-            client_id: id,
-            secret,
-        })),
+        (Some((id, secret)), _, None) => Ok(Some(ClientAuth::with_secret(id, Some(secret)))),
+        (None, Some(id), secret) => Ok(Some(ClientAuth::with_secret(id, secret))),
         (None, None, Some(_)) => Err(OAuthError::invalid_client(
             "client_secret given without client_id",
         )),
         (None, None, None) => Ok(None),
     }
+}
+
+/// [`client_auth`], or an RFC 7523 `client_assertion` (with its `client_assertion_type`),
+/// which excludes every other method.
+pub fn client_auth_or_assertion(
+    basic: Option<(String, String)>,
+    body_id: Option<String>,
+    body_secret: Option<String>,
+    assertion_type: Option<String>,
+    assertion: Option<String>,
+) -> Result<Option<tollgate_core::engine::ClientAuth>, OAuthError> {
+    use tollgate_core::client_assertion::JWT_BEARER;
+    if assertion.is_none() && assertion_type.is_none() {
+        return client_auth(basic, body_id, body_secret);
+    }
+    if basic.is_some() || body_secret.is_some() {
+        return Err(OAuthError::invalid_request(
+            "a client_assertion excludes other client credentials; use one method",
+        ));
+    }
+    if assertion_type.as_deref() != Some(JWT_BEARER) {
+        return Err(OAuthError::invalid_request(format!(
+            "client_assertion_type must be {JWT_BEARER}"
+        )));
+    }
+    let assertion = assertion
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("client_assertion is required"))?;
+    Ok(Some(tollgate_core::engine::ClientAuth {
+        client_id: body_id.unwrap_or_default(),
+        secret: None,
+        assertion: Some(assertion),
+        endpoint: None,
+    }))
+}
+
+/// Client credentials in RFC 6749's snake_case form names, assertions included.
+pub fn snake_case_client(
+    basic: Option<(String, String)>,
+    p: &Params,
+) -> Result<Option<tollgate_core::engine::ClientAuth>, OAuthError> {
+    client_auth_or_assertion(
+        basic,
+        p.one("client_id")?,
+        p.one("client_secret")?,
+        p.one("client_assertion_type")?,
+        p.one("client_assertion")?,
+    )
+}
+
+/// The `DPoP` header (RFC 9449 section 4.1): at most one.
+pub fn dpop_header(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+    let mut values = headers.get_all("dpop").iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(OAuthError::new(
+            tollgate_core::ErrorKind::InvalidDpopProof,
+            "send one DPoP header",
+        ));
+    }
+    let v = first.to_str().map_err(|_| {
+        OAuthError::new(
+            tollgate_core::ErrorKind::InvalidDpopProof,
+            "the DPoP header is not a JWT",
+        )
+    })?;
+    Ok(Some(v.trim().to_owned()))
 }
 
 #[cfg(test)]

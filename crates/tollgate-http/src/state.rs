@@ -89,6 +89,54 @@ impl AppState {
         result
     }
 
+    /// The public URL of a path of ours: what a DPoP proof's `htu` and an assertion's `aud`
+    /// name.
+    pub fn endpoint_url(&self, path: &str) -> String {
+        format!("{}{path}", self.engine.issuer())
+    }
+
+    /// Tells the engine which endpoint a client authenticates at (an assertion's `aud`).
+    pub fn bind_request(
+        &self,
+        client: &mut Option<tollgate_core::engine::ClientAuth>,
+        input: &crate::extract::Input,
+    ) {
+        if let Some(c) = client {
+            c.endpoint = Some(self.endpoint_url(&input.path));
+        }
+    }
+
+    /// The request's DPoP proof, with the method and URL it must name.
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        input: &crate::extract::Input,
+    ) -> Option<tollgate_core::dpop::DpopProof> {
+        input
+            .dpop
+            .clone()
+            .map(|jwt| tollgate_core::dpop::DpopProof {
+                jwt,
+                method: method.to_owned(),
+                url: self.endpoint_url(&input.path),
+            })
+    }
+
+    /// Adds a fresh `DPoP-Nonce` (RFC 9449 section 8) when server nonces are on.
+    pub fn with_dpop_nonce(
+        &self,
+        mut resp: axum::response::Response,
+        wanted: bool,
+    ) -> axum::response::Response {
+        if wanted
+            && let Some(nonce) = self.engine.dpop_nonce()
+            && let Ok(v) = axum::http::HeaderValue::from_str(&nonce)
+        {
+            resp.headers_mut().insert("dpop-nonce", v);
+        }
+        resp
+    }
+
     /// Forgets idle limiter entries; called by the maintenance loop.
     pub fn prune_limiters(&self, now: i64) {
         self.throttle.prune();

@@ -22,14 +22,21 @@ pub async fn token<D: Dialect>(
 ) -> Result<Response, HttpError<D>> {
     let style = input.style();
     let fail = |e| HttpError::new(e, style);
-    let req = D::token_request(&input).map_err(fail)?;
+    let mut req = D::token_request(&input).map_err(fail)?;
+    state.bind_request(&mut req.client, &input);
+    req.dpop = state.dpop_proof("POST", &input);
     if let Some(c) = &req.client {
         logged.set(&c.client_id);
     }
     let grant = req.grant_type.clone().unwrap_or_default();
     let result = state.token(peer, req).await;
     record::<D>(&grant, &result);
-    Ok(D::token_response(&result.map_err(fail)?))
+    let dpop_failed = matches!(&result, Err(e) if e.kind == tollgate_core::ErrorKind::UseDpopNonce);
+    let resp = match result {
+        Ok(issued) => D::token_response(&issued),
+        Err(e) => axum::response::IntoResponse::into_response(fail(e)),
+    };
+    Ok(state.with_dpop_nonce(resp, input.dpop.is_some() || dpop_failed))
 }
 
 /// Tokens issued by grant, dialect and format; device polls by outcome.

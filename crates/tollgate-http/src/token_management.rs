@@ -26,7 +26,7 @@ struct TokenManagementRequest {
 
 impl TokenManagementRequest {
     fn read(creds: Option<(String, String)>, p: &Params) -> Result<Self, OAuthError> {
-        let client = params::client_auth(creds, p.one("client_id")?, p.one("client_secret")?)?;
+        let client = params::snake_case_client(creds, p)?;
         let token = p
             .one("token")?
             .filter(|t| !t.is_empty())
@@ -45,8 +45,12 @@ async fn authenticated(
     peer: SocketAddr,
     creds: Option<(String, String)>,
     form: &Params,
+    path: &str,
 ) -> Result<(std::sync::Arc<Client>, TokenManagementRequest), OAuthError> {
-    let req = TokenManagementRequest::read(creds, form)?;
+    let mut req = TokenManagementRequest::read(creds, form)?;
+    if let Some(c) = &mut req.client {
+        c.endpoint = Some(state.endpoint_url(path));
+    }
     let client = req.client.as_ref().map(|c| c.client_id.as_str());
     state.throttle.admit(peer.ip(), client, state.now())?;
     let client = state
@@ -63,10 +67,11 @@ async fn authenticated(
 pub async fn revoke<D: Dialect>(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: axum::http::Uri,
     Credentials(auth, ..): Credentials<D>,
     DialectForm(form, ..): DialectForm<D>,
 ) -> Result<Response, HttpError<D>> {
-    let (client, req) = authenticated(&state, peer, auth.basic(), &form).await?;
+    let (client, req) = authenticated(&state, peer, auth.basic(), &form, uri.path()).await?;
     let engine = &state.engine;
     engine
         .revoke(&client, &req.token, req.hint.as_deref())
@@ -77,10 +82,11 @@ pub async fn revoke<D: Dialect>(
 pub async fn introspect<D: Dialect>(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: axum::http::Uri,
     Credentials(auth, ..): Credentials<D>,
     DialectForm(form, ..): DialectForm<D>,
 ) -> Result<Response, HttpError<D>> {
-    let (client, req) = authenticated(&state, peer, auth.basic(), &form).await?;
+    let (client, req) = authenticated(&state, peer, auth.basic(), &form, uri.path()).await?;
     let engine = &state.engine;
     let info = engine
         .introspect(&client, &req.token, req.hint.as_deref())

@@ -16,6 +16,17 @@ pub struct BearerError<D>(HttpError<D>);
 
 impl<D> From<OAuthError> for BearerError<D> {
     fn from(e: OAuthError) -> Self {
+        // RFC 9449 section 7.1: a resource refuses a bad proof with 401, like a bad token.
+        if matches!(
+            e.kind,
+            ErrorKind::InvalidDpopProof | ErrorKind::UseDpopNonce
+        ) {
+            let style = crate::dialect::ErrorStyle {
+                status: Some(axum::http::StatusCode::UNAUTHORIZED),
+                json: false,
+            };
+            return Self(HttpError::new(e, style));
+        }
         Self(e.into())
     }
 }
@@ -24,15 +35,24 @@ impl<D: Dialect> IntoResponse for BearerError<D> {
     fn into_response(self) -> Response {
         let err = self.0.error.clone();
         let mut resp = self.0.into_response();
+        // RFC 9449 section 7.1: DPoP failures challenge with the DPoP scheme.
+        let scheme = match err.kind {
+            ErrorKind::InvalidDpopProof | ErrorKind::UseDpopNonce => "DPoP",
+            _ => "Bearer",
+        };
         let challenge = match err.kind {
-            ErrorKind::InvalidToken | ErrorKind::InsufficientScope | ErrorKind::InvalidRequest => {
+            ErrorKind::InvalidToken
+            | ErrorKind::InsufficientScope
+            | ErrorKind::InvalidRequest
+            | ErrorKind::InvalidDpopProof
+            | ErrorKind::UseDpopNonce => {
                 format!(
-                    "Bearer realm=\"tollgate\", error=\"{}\", error_description=\"{}\"",
+                    "{scheme} realm=\"tollgate\", error=\"{}\", error_description=\"{}\"",
                     err.kind.code(),
                     challenge_text(&err.description)
                 )
             }
-            _ => "Bearer realm=\"tollgate\"".to_owned(),
+            _ => format!("{scheme} realm=\"tollgate\""),
         };
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -56,17 +76,26 @@ fn challenge_text(description: &str) -> String {
 
 /// RFC 6750: the token from `Authorization: Bearer`, or a form body's `access_token`.
 pub(crate) fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<String, OAuthError> {
+    presented(headers, form).map(|(token, _)| token)
+}
+
+/// The access token and whether it came as `Authorization: DPoP` (RFC 9449 section 7.1).
+fn presented(headers: &HeaderMap, form: Option<&Params>) -> Result<(String, bool), OAuthError> {
+    let mut dpop = false;
     let header_token = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(v)) => match v.split_once(' ') {
             Some((scheme, token))
-                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                if (scheme.eq_ignore_ascii_case("bearer")
+                    || scheme.eq_ignore_ascii_case("dpop"))
+                    && !token.trim().is_empty() =>
             {
+                dpop = scheme.eq_ignore_ascii_case("dpop");
                 Some(token.trim().to_owned())
             }
             _ => {
                 return Err(OAuthError::invalid_request(
-                    "use Authorization: Bearer <token>",
+                    "use Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)",
                 ));
             }
         },
@@ -83,7 +112,8 @@ pub(crate) fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<Strin
     };
     match (header_token, body_token) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the access token once")),
-        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (Some(t), None) => Ok((t, dpop)),
+        (None, Some(t)) => Ok((t, false)),
         (None, None) => Err(OAuthError::new(
             ErrorKind::InvalidToken,
             "an access token is required",
@@ -91,22 +121,48 @@ pub(crate) fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<Strin
     }
 }
 
-async fn answer<D: Dialect>(state: &AppState, token: String) -> Result<Response, BearerError<D>> {
-    let info = state.engine.userinfo(&token).await?;
-    Ok(D::userinfo_response(&info, state.engine.issuer()))
+async fn answer<D: Dialect>(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    form: Option<&Params>,
+) -> Response {
+    let result = async {
+        let (token, dpop_scheme) = presented(headers, form)?;
+        let proof = params::dpop_header(headers)?.map(|jwt| tollgate_core::dpop::DpopProof {
+            jwt,
+            method: method.to_owned(),
+            url: state.endpoint_url(path),
+        });
+        state
+            .engine
+            .userinfo(&token, dpop_scheme, proof.as_ref())
+            .await
+    }
+    .await;
+    let nonce = matches!(&result, Err(e) if e.kind == ErrorKind::UseDpopNonce)
+        || headers.contains_key("dpop");
+    let resp = match result {
+        Ok(info) => D::userinfo_response(&info, state.engine.issuer()),
+        Err(e) => BearerError::<D>::from(e).into_response(),
+    };
+    state.with_dpop_nonce(resp, nonce)
 }
 
 pub async fn get<D: Dialect>(
     State(state): State<AppState>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
-) -> Result<Response, BearerError<D>> {
-    answer(&state, bearer(&headers, None)?).await
+) -> Response {
+    answer::<D>(&state, &headers, "GET", uri.path(), None).await
 }
 
 pub async fn post<D: Dialect>(
     State(state): State<AppState>,
     req: axum::extract::Request,
 ) -> Result<Response, BearerError<D>> {
+    let path = req.uri().path().to_owned();
     let headers = req.headers().clone();
     let body = crate::extract::read_bytes(req, &())
         .await
@@ -121,7 +177,7 @@ pub async fn post<D: Dialect>(
             .into());
         }
     };
-    answer(&state, bearer(&headers, form.as_ref())?).await
+    Ok(answer::<D>(&state, &headers, "POST", &path, form.as_ref()).await)
 }
 
 #[cfg(test)]

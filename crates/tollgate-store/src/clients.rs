@@ -3,7 +3,9 @@
 use std::str::FromStr;
 
 use tollgate_core::ids::{AccountSid, ClientId};
-use tollgate_core::model::{Client, Entity, GrantType, TokenFormat};
+use tollgate_core::model::{
+    Client, ClientProfile, Entity, GrantType, TokenEndpointAuthMethod, TokenFormat,
+};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{StoreError, StoreResult};
 
@@ -15,7 +17,9 @@ use crate::sql::{
 macro_rules! columns {
     () => {
         "sid, account_sid, friendly_name, secret_digest, grant_types, redirect_uris, scopes, \
-         audiences, token_format, access_token_ttl, created_at, updated_at, require_pkce"
+         audiences, token_format, access_token_ttl, created_at, updated_at, require_pkce, \
+         token_endpoint_auth_method, jwks, jwks_uri, sealed_secret, require_par, require_dpop, \
+         profile"
     };
 }
 
@@ -34,6 +38,13 @@ struct ClientRow {
     created_at: i64,
     updated_at: i64,
     require_pkce: i64,
+    token_endpoint_auth_method: Option<String>,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+    sealed_secret: Option<String>,
+    require_par: i64,
+    require_dpop: i64,
+    profile: String,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -47,6 +58,13 @@ impl TryFrom<ClientRow> for Client {
         let secret_digest = match r.secret_digest {
             Some(h) => Some(SecretDigest::from_hex(&h).ok_or_else(|| corrupt("secret digest"))?),
             None => None,
+        };
+        let auth_method = match (&r.token_endpoint_auth_method, &secret_digest) {
+            (Some(m), _) => {
+                TokenEndpointAuthMethod::from_str(m).map_err(|_| corrupt("auth method"))?
+            }
+            (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
+            (None, None) => TokenEndpointAuthMethod::None,
         };
         Ok(Client {
             id: parse_id(&r.sid, "client sid", ClientId::parse)?,
@@ -63,6 +81,13 @@ impl TryFrom<ClientRow> for Client {
             require_pkce: r.require_pkce != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            auth_method,
+            jwks: r.jwks,
+            jwks_uri: r.jwks_uri,
+            sealed_secret: r.sealed_secret,
+            require_par: r.require_par != 0,
+            require_dpop: r.require_dpop != 0,
+            profile: ClientProfile::from_str(&r.profile).map_err(|_| corrupt("profile"))?,
         })
     }
 }
@@ -81,7 +106,8 @@ pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
     sqlx::query(concat!(
         "INSERT INTO clients (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20)"
     ))
     .bind(c.id.as_str())
     .bind(c.account_sid.as_str())
@@ -96,6 +122,13 @@ pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
     .bind(c.created_at)
     .bind(c.updated_at)
     .bind(i64::from(c.require_pkce))
+    .bind(c.auth_method.as_str())
+    .bind(&c.jwks)
+    .bind(&c.jwks_uri)
+    .bind(&c.sealed_secret)
+    .bind(i64::from(c.require_par))
+    .bind(i64::from(c.require_dpop))
+    .bind(c.profile.as_str())
     .execute(&mut *tx)
     .await
     .map_err(backend_err)?;
@@ -107,7 +140,9 @@ pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
     let q = sqlx::query(
         "UPDATE clients SET friendly_name = $2, secret_digest = $3, grant_types = $4, \
          redirect_uris = $5, scopes = $6, audiences = $7, token_format = $8, \
-         access_token_ttl = $9, updated_at = $10, require_pkce = $11 WHERE sid = $1",
+         access_token_ttl = $9, updated_at = $10, require_pkce = $11, \
+         token_endpoint_auth_method = $12, jwks = $13, jwks_uri = $14, sealed_secret = $15, \
+         require_par = $16, require_dpop = $17, profile = $18 WHERE sid = $1",
     )
     .bind(c.id.as_str())
     .bind(&c.friendly_name)
@@ -119,7 +154,14 @@ pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
     .bind(c.token_format.as_str())
     .bind(c.access_token_ttl.map(i64::from))
     .bind(c.updated_at)
-    .bind(i64::from(c.require_pkce));
+    .bind(i64::from(c.require_pkce))
+    .bind(c.auth_method.as_str())
+    .bind(&c.jwks)
+    .bind(&c.jwks_uri)
+    .bind(&c.sealed_secret)
+    .bind(i64::from(c.require_par))
+    .bind(i64::from(c.require_dpop))
+    .bind(c.profile.as_str());
     write_logged(db, q, Entity::Client, c.id.as_str()).await
 }
 

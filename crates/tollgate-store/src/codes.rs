@@ -11,7 +11,7 @@ use crate::sql::{Db, backend_err, corrupt, json_list, parse_id, parse_list, writ
 macro_rules! columns {
     () => {
         "digest, client_id, user_sid, redirect_uri, scopes, nonce, code_challenge, auth_time, \
-         created_at, expires_at, used_at, family_id, access_jti, access_expires_at"
+         created_at, expires_at, used_at, family_id, access_jti, access_expires_at, resources"
     };
 }
 
@@ -31,6 +31,7 @@ struct CodeRow {
     family_id: Option<String>,
     access_jti: Option<String>,
     access_expires_at: Option<i64>,
+    resources: String,
 }
 
 impl TryFrom<CodeRow> for AuthorizationCode {
@@ -52,6 +53,7 @@ impl TryFrom<CodeRow> for AuthorizationCode {
             family_id: r.family_id,
             access_jti: r.access_jti,
             access_expires_at: r.access_expires_at,
+            resources: parse_list(&r.resources)?,
         })
     }
 }
@@ -60,7 +62,7 @@ pub(crate) async fn insert_code(db: &Db, c: &AuthorizationCode) -> StoreResult<(
     let q = sqlx::query(concat!(
         "INSERT INTO authorization_codes (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     ))
     .bind(c.digest.to_hex())
     .bind(c.client_id.as_str())
@@ -75,7 +77,8 @@ pub(crate) async fn insert_code(db: &Db, c: &AuthorizationCode) -> StoreResult<(
     .bind(c.used_at)
     .bind(&c.family_id)
     .bind(&c.access_jti)
-    .bind(c.access_expires_at);
+    .bind(c.access_expires_at)
+    .bind(json_list(&c.resources));
     write(db, q).await.map(|_| ())
 }
 

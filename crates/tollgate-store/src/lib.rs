@@ -12,6 +12,7 @@ mod connect;
 mod devices;
 mod keys;
 mod leases;
+mod pushed;
 mod refresh;
 mod revocations;
 mod sql;
@@ -25,8 +26,8 @@ use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::StoredKey;
 use tollgate_core::model::{
     Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, DeviceGrant,
-    DeviceStatus, OpaqueAccessToken, Organization, RefreshFamily, RefreshRotation, RefreshToken,
-    User,
+    DeviceStatus, OpaqueAccessToken, Organization, PushedAuthorizationRequest, RefreshFamily,
+    RefreshRotation, RefreshToken, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
@@ -350,6 +351,33 @@ impl Store for SqlStore {
         metered(
             "revoke_opaque_token",
             revocations::revoke_opaque_token(&self.db, digest, at),
+        )
+        .await
+    }
+
+    async fn use_once(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        metered("use_once", pushed::use_once(&self.db, key, expires_at, now)).await
+    }
+
+    async fn insert_pushed_request(&self, r: &PushedAuthorizationRequest) -> StoreResult<()> {
+        metered(
+            "insert_pushed_request",
+            pushed::insert_pushed_request(&self.db, r),
+        )
+        .await
+    }
+
+    async fn pushed_request(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<PushedAuthorizationRequest>> {
+        metered("pushed_request", pushed::pushed_request(&self.db, digest)).await
+    }
+
+    async fn use_pushed_request(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
+        metered(
+            "use_pushed_request",
+            pushed::use_pushed_request(&self.db, digest, at),
         )
         .await
     }

@@ -22,6 +22,8 @@ struct TokenFamilyRow {
     auth_time: i64,
     f_created: i64,
     revoked_at: Option<i64>,
+    resources: String,
+    dpop_jkt: Option<String>,
 }
 
 impl TokenFamilyRow {
@@ -41,6 +43,8 @@ impl TokenFamilyRow {
             auth_time: self.auth_time,
             created_at: self.f_created,
             revoked_at: self.revoked_at,
+            resources: parse_list(&self.resources)?,
+            dpop_jkt: self.dpop_jkt,
         };
         Ok((token, family))
     }
@@ -50,8 +54,8 @@ impl TokenFamilyRow {
 macro_rules! token_family {
     () => {
         "SELECT t.family_id, t.created_at AS t_created, t.expires_at AS t_expires, t.used_at, \
-         f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, f.revoked_at \
-         FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"
+         f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, f.revoked_at, \
+         f.resources, f.dpop_jkt FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"
     };
 }
 
@@ -80,7 +84,7 @@ pub(crate) async fn insert_refresh_family(
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO refresh_families (id, client_id, user_sid, scopes, auth_time, created_at, \
-         revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         revoked_at, resources, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&f.id)
     .bind(f.client_id.as_str())
@@ -89,6 +93,8 @@ pub(crate) async fn insert_refresh_family(
     .bind(f.auth_time)
     .bind(f.created_at)
     .bind(f.revoked_at)
+    .bind(json_list(&f.resources))
+    .bind(&f.dpop_jkt)
     .execute(&mut *tx)
     .await
     .map_err(backend_err)?;
@@ -162,7 +168,7 @@ pub(crate) async fn refresh_token_with_user(
 ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
     let sql = "SELECT t.family_id, t.created_at AS t_created, t.expires_at AS t_expires, \
          t.used_at, f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, \
-         f.revoked_at, u.sid AS u_sid, u.account_sid AS u_account_sid, u.email AS u_email, \
+         f.revoked_at, f.resources, f.dpop_jkt, u.sid AS u_sid, u.account_sid AS u_account_sid, u.email AS u_email, \
          u.password_hash AS u_password_hash, u.first_name AS u_first_name, \
          u.last_name AS u_last_name, u.friendly_name AS u_friendly_name, \
          u.created_at AS u_created_at, u.updated_at AS u_updated_at \

@@ -49,12 +49,14 @@ struct OpaqueRow {
     issued_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    dpop_jkt: Option<String>,
 }
 
 pub(crate) async fn insert_opaque_token(db: &Db, t: &OpaqueAccessToken) -> StoreResult<()> {
     let q = sqlx::query(
         "INSERT INTO access_tokens (digest, jti, client_id, sub, scope, audiences, account_sid, \
-         issued_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         issued_at, expires_at, revoked_at, dpop_jkt) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(t.digest.to_hex())
     .bind(&t.jti)
@@ -65,7 +67,8 @@ pub(crate) async fn insert_opaque_token(db: &Db, t: &OpaqueAccessToken) -> Store
     .bind(&t.account_sid)
     .bind(t.issued_at)
     .bind(t.expires_at)
-    .bind(t.revoked_at);
+    .bind(t.revoked_at)
+    .bind(&t.dpop_jkt);
     write(db, q).await.map(|_| ())
 }
 
@@ -75,7 +78,7 @@ pub(crate) async fn opaque_token(
 ) -> StoreResult<Option<OpaqueAccessToken>> {
     let row = sqlx::query_as::<_, OpaqueRow>(
         "SELECT jti, client_id, sub, scope, audiences, account_sid, issued_at, expires_at, \
-         revoked_at FROM access_tokens WHERE digest = $1",
+         revoked_at, dpop_jkt FROM access_tokens WHERE digest = $1",
     )
     .bind(digest.to_hex())
     .fetch_optional(&db.reader)
@@ -93,6 +96,7 @@ pub(crate) async fn opaque_token(
         issued_at: r.issued_at,
         expires_at: r.expires_at,
         revoked_at: r.revoked_at,
+        dpop_jkt: r.dpop_jkt,
     }))
 }
 

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use tollgate_core::admin::{AdminError, ClientSpec, UserSpec};
 use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
-use tollgate_core::model::{GrantType, TokenFormat};
+use tollgate_core::model::{ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat};
 
 use crate::config::{Config, Overrides};
 use crate::server::{self, Context, Deps, ServerError};
@@ -185,6 +185,35 @@ pub struct ClientCreateArgs {
     /// Require PKCE on the authorization endpoint even though the client has a secret.
     #[arg(long)]
     pub require_pkce: bool,
+    /// client_secret_basic (default), client_secret_post, client_secret_jwt, private_key_jwt
+    /// or none (public clients).
+    #[arg(long)]
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    /// The client's public keys for private_key_jwt: a JWKS document, or @FILE to read one.
+    #[arg(long)]
+    pub jwks: Option<String>,
+    /// Where to fetch the client's JWKS instead (https, or http on a loopback host).
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// Refuse authorization requests that were not pushed first (RFC 9126).
+    #[arg(long)]
+    pub require_par: bool,
+    /// Issue only DPoP-bound tokens: every token request must carry a DPoP proof (RFC 9449).
+    #[arg(long)]
+    pub require_dpop: bool,
+    /// `fapi2`: the FAPI 2.0 Security Profile (PAR, PKCE, DPoP, private_key_jwt).
+    #[arg(long, default_value = "default")]
+    pub profile: ClientProfile,
+}
+
+/// `--jwks`: inline JSON, or `@path` to a file holding it.
+fn read_jwks(arg: Option<String>) -> Result<Option<String>, CliError> {
+    match arg {
+        Some(path) if path.starts_with('@') => std::fs::read_to_string(&path[1..])
+            .map(Some)
+            .map_err(|e| CliError::Admin(AdminError::Invalid(format!("--jwks {path}: {e}")))),
+        other => Ok(other),
+    }
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
@@ -366,6 +395,18 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
                     token_format: args.token_format,
                     access_token_ttl: args.access_token_ttl,
                     require_pkce: args.require_pkce,
+                    auth_method: args.token_endpoint_auth_method,
+                    jwks: read_jwks(args.jwks)?,
+                    jwks_uri: args.jwks_uri,
+                    require_par: args.require_par,
+                    require_dpop: args.require_dpop,
+                    profile: args.profile,
+                };
+                // client_secret_jwt keeps its secret sealed under the key-encryption key.
+                let admin = if spec.auth_method == Some(TokenEndpointAuthMethod::ClientSecretJwt) {
+                    ctx.admin().with_sealer(std::sync::Arc::new(ctx.sealer()?))
+                } else {
+                    admin
                 };
                 let (c, secret) = admin.create_client(spec).await?;
                 let v = ClientView::new(&c, secret.as_ref());
@@ -622,6 +663,7 @@ async fn demo_client(
                     token_format: c.token_format,
                     access_token_ttl: c.access_token_ttl,
                     require_pkce: c.require_pkce,
+                    ..ClientSpec::default()
                 };
                 admin.update_client(&c.id, spec).await?;
             }

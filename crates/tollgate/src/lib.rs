@@ -4,6 +4,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod jwks_fetch;
 pub mod listener;
 pub mod server;
 pub mod views;

@@ -169,8 +169,9 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// The engine's administrator: it can seal client_secret_jwt secrets.
     pub fn admin(&self) -> Admin {
-        self.context.admin()
+        self.engine.admin()
     }
 
     /// Graceful shutdown: stop accepting, finish in-flight requests.
@@ -227,6 +228,7 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         .await?,
     );
     engine.switch_algorithm_if_needed().await?;
+    engine.set_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()));
     if context.config.metrics {
         tollgate_http::ops::install_metrics();
     } else {

@@ -3,7 +3,9 @@
 use serde::Serialize;
 use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::StoredKey;
-use tollgate_core::model::{Account, Client, GrantType, TokenFormat, User};
+use tollgate_core::model::{
+    Account, Client, ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat, User,
+};
 use tollgate_core::secret::Secret;
 
 /// A client as shown to its owner; `client_secret` only right after create or rotate.
@@ -22,6 +24,13 @@ pub struct ClientView {
     pub token_format: TokenFormat,
     pub access_token_ttl: Option<u32>,
     pub require_pkce: bool,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    pub has_jwks: bool,
+    pub require_pushed_authorization_requests: bool,
+    pub dpop_bound_access_tokens: bool,
+    pub profile: ClientProfile,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -41,6 +50,12 @@ impl ClientView {
             token_format: c.token_format,
             access_token_ttl: c.access_token_ttl,
             require_pkce: c.require_pkce,
+            token_endpoint_auth_method: c.auth_method,
+            jwks_uri: c.jwks_uri.clone(),
+            has_jwks: c.jwks.is_some(),
+            require_pushed_authorization_requests: c.require_par,
+            dpop_bound_access_tokens: c.require_dpop,
+            profile: c.profile,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -62,7 +62,13 @@ impl Dialect for TwilioV1 {
         }
         Ok(TokenRequest {
             grant_type: p.one("GrantType")?,
-            client: params::client_auth(basic, client_id, p.one("ClientSecret")?)?,
+            client: params::client_auth_or_assertion(
+                basic,
+                client_id,
+                p.one("ClientSecret")?,
+                p.one("ClientAssertionType")?,
+                p.one("ClientAssertion")?,
+            )?,
             account_auth,
             scope: p.one("Scope")?,
             audience: p.one("Audience")?.into_iter().collect(),
@@ -74,6 +80,8 @@ impl Dialect for TwilioV1 {
             refresh_token: p.one("RefreshToken")?,
             device_code: p.one("DeviceCode")?,
             device_id: p.one("DeviceId")?,
+            resource: p.all("Resource"),
+            dpop: None,
         })
     }
 
@@ -84,7 +92,7 @@ impl Dialect for TwilioV1 {
             id_token: issued.id_token.as_deref(),
             access_token_expires_at: rfc2822(issued.access_token_expires_at()),
             refresh_token_expires_at: issued.refresh_token_expires_at.and_then(rfc2822),
-            token_type: "Bearer",
+            token_type: issued.token_type(),
             expires_in: issued.expires_in,
         };
         no_store_json(StatusCode::CREATED, body)
@@ -101,6 +109,8 @@ impl Dialect for TwilioV1 {
             code_challenge: p.one("CodeChallenge")?,
             code_challenge_method: p.one("CodeChallengeMethod")?,
             prompt: p.one("Prompt")?,
+            resource: p.all("Resource"),
+            request_uri: None,
         })
     }
 
@@ -116,7 +126,13 @@ impl Dialect for TwilioV1 {
             return Err(OAuthError::invalid_request("Scopes is required"));
         }
         Ok(DeviceRequest {
-            client: params::client_auth(basic, client_id, p.one("ClientSecret")?)?,
+            client: params::client_auth_or_assertion(
+                basic,
+                client_id,
+                p.one("ClientSecret")?,
+                p.one("ClientAssertionType")?,
+                p.one("ClientAssertion")?,
+            )?,
             account_auth,
             scopes,
             audiences: p.all("Audiences"),
@@ -173,6 +189,9 @@ impl Dialect for TwilioV1 {
                         ("RedirectUri", false),
                         ("Scope", false),
                         ("Audience", false),
+                        ("Resource", false),
+                        ("ClientAssertionType", false),
+                        ("ClientAssertion", false),
                     ])],
                     true,
                 ))
@@ -186,6 +205,8 @@ impl Dialect for TwilioV1 {
                     vec![form(&[
                         ("ClientSid", true),
                         ("ClientSecret", false),
+                        ("ClientAssertionType", false),
+                        ("ClientAssertion", false),
                         ("Scopes", true),
                         ("Audiences", false),
                     ])],

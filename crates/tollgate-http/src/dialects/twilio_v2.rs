@@ -56,7 +56,7 @@ impl Dialect for TwilioV2 {
         };
         Ok(TokenRequest {
             grant_type: p.one("grant_type")?,
-            client: params::client_auth(basic, p.one("client_id")?, p.one("client_secret")?)?,
+            client: params::snake_case_client(basic, p)?,
             account_auth: None,
             scope: p.one("scope")?,
             audience: p.one("audience")?.into_iter().collect(),
@@ -68,6 +68,8 @@ impl Dialect for TwilioV2 {
             device_code: p.one("device_code")?,
             device_id: p.one("device_id")?,
             redirect_uri_optional: false,
+            resource: p.all("resource"),
+            dpop: None,
         })
     }
 
@@ -77,7 +79,7 @@ impl Dialect for TwilioV2 {
             access_token: &issued.access_token,
             refresh_token: issued.refresh_token.as_deref(),
             id_token: issued.id_token.as_deref(),
-            token_type: "Bearer",
+            token_type: issued.token_type(),
             expires_in: issued.expires_in,
         };
         no_store_json(StatusCode::OK, body)
@@ -102,6 +104,9 @@ impl Dialect for TwilioV2 {
             ("account_sid", false),
             ("device_code", false),
             ("device_id", false),
+            ("client_assertion_type", false),
+            ("client_assertion", false),
+            ("resource", false),
         ];
         let token = object(vec![
             ("access_token", string(), true),

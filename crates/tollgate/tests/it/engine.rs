@@ -88,10 +88,8 @@ async fn harness(backend: Backend) -> Option<Harness> {
         .await
         .expect("login")
         .expect("credentials");
-    let client = ClientAuth {
-        client_id: client.id.to_string(),
-        secret: secret.map(|s| s.expose().to_owned()),
-    };
+    let client =
+        ClientAuth::with_secret(client.id.to_string(), secret.map(|s| s.expose().to_owned()));
     Some(Harness {
         engine,
         clock,

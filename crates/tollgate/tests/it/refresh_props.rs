@@ -77,6 +77,8 @@ async fn run_case(store: &dyn Store, n: usize, steps: &[Step]) -> Result<(), Str
         auth_time: 1_000,
         created_at: 1_000,
         revoked_at: None,
+        resources: vec![],
+        dpop_jkt: None,
     };
     store
         .insert_refresh_family(&fam, &token)

@@ -72,6 +72,13 @@ fn client(account: &AccountSid, rng: &dyn Rng, created_at: i64) -> Client {
         access_token_ttl: Some(600),
         created_at,
         updated_at: created_at,
+        auth_method: tollgate_core::model::TokenEndpointAuthMethod::ClientSecretJwt,
+        jwks: None,
+        jwks_uri: Some("https://app.example/jwks".into()),
+        sealed_secret: Some("c2VhbGVk".into()),
+        require_par: true,
+        require_dpop: true,
+        profile: tollgate_core::model::ClientProfile::Default,
     }
 }
 
@@ -362,6 +369,8 @@ async fn users_sessions_and_consents(backend: Backend) {
         auth_time: 1,
         created_at: 1,
         revoked_at: None,
+        resources: vec![],
+        dpop_jkt: None,
     };
     let t = RefreshToken {
         digest: Secret::generate(&rng).expect("rng").digest(),
@@ -427,6 +436,7 @@ async fn codes_redeem_once(backend: Backend) {
         family_id: None,
         access_jti: None,
         access_expires_at: None,
+        resources: vec!["https://api.example".into()],
     };
     store.insert_code(&code).await.expect("insert");
     let first = store
@@ -488,6 +498,8 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
         auth_time: 3,
         created_at: 4,
         revoked_at: None,
+        resources: vec!["https://api.example".into()],
+        dpop_jkt: Some("jkt-1".into()),
     };
     let t1 = RefreshToken {
         digest: Secret::generate(&rng).expect("rng").digest(),
@@ -640,7 +652,64 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
     assert_eq!(store.refresh_token(&t2.digest).await.expect("pruned"), None);
 }
 
+/// Assertion and proof `jti`s: one first use, replays refused until expiry.
+async fn single_use_identifiers(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    assert!(store.use_once("dpop:k:1", 100, 50).await.expect("first"));
+    assert!(!store.use_once("dpop:k:1", 100, 60).await.expect("replay"));
+    assert!(store.use_once("dpop:k:2", 100, 60).await.expect("another"));
+    // After its expiry the row is taken over (the identifier is refused on time anyway).
+    assert!(store.use_once("dpop:k:1", 200, 101).await.expect("expired"));
+    assert!(store.prune_expired(250).await.expect("prune") >= 2);
+    assert!(store.use_once("dpop:k:2", 300, 250).await.expect("pruned"));
+}
+
+/// RFC 9126 requests: read back, spent once.
+async fn pushed_requests_spend_once(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let r = tollgate_core::model::PushedAuthorizationRequest {
+        digest: Secret::generate(&rng).expect("rng").digest(),
+        client_id: ClientId::generate(&rng).expect("rng"),
+        params: r#"{"scope":"read"}"#.into(),
+        created_at: 10,
+        expires_at: 70,
+        used_at: None,
+    };
+    store.insert_pushed_request(&r).await.expect("insert");
+    assert_eq!(
+        store.pushed_request(&r.digest).await.expect("read"),
+        Some(r.clone())
+    );
+    assert!(
+        store
+            .use_pushed_request(&r.digest, 20)
+            .await
+            .expect("spend")
+    );
+    assert!(
+        !store
+            .use_pushed_request(&r.digest, 21)
+            .await
+            .expect("again")
+    );
+    let read = store
+        .pushed_request(&r.digest)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(read.used_at, Some(20));
+    let unknown = Secret::generate(&rng).expect("rng").digest();
+    assert_eq!(store.pushed_request(&unknown).await.expect("read"), None);
+}
+
 on_both_backends!(
+    single_use_identifiers,
+    pushed_requests_spend_once,
     accounts_round_trip,
     clients_round_trip,
     signing_keys_round_trip,

@@ -12,7 +12,17 @@ const GRANTS: [&str; 4] = [
     "refresh_token",
     "urn:ietf:params:oauth:grant-type:device_code",
 ];
-const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+const AUTH_METHODS: [&str; 5] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+];
+/// RFC 7523 assertions: the client's keys (`private_key_jwt`) or HS256 (`client_secret_jwt`).
+const ASSERTION_ALGS: [&str; 5] = ["ES256", "EdDSA", "PS256", "RS256", "HS256"];
+/// RFC 9449 proofs: asymmetric only.
+const DPOP_ALGS: [&str; 4] = ["ES256", "EdDSA", "PS256", "RS256"];
 const SCOPES: [&str; 4] = tollgate_core::authorize::OIDC_SCOPES;
 
 fn alg(state: &AppState) -> &'static str {
@@ -31,7 +41,14 @@ fn metadata(state: &AppState) -> Value {
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
         "introspection_endpoint": format!("{iss}/oauth/introspect"),
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": &AUTH_METHODS[..4],
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        // Per client (`require_pushed_authorization_requests`); not for every client.
+        "require_pushed_authorization_requests": false,
+        "dpop_signing_alg_values_supported": DPOP_ALGS,
         "grant_types_supported": GRANTS,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -24,7 +24,7 @@ use crate::params::{self, Params};
 use crate::render::{self, DeviceBody, no_store_json};
 use crate::routes::Routes;
 use crate::state::AppState;
-use crate::{device, pages, token, token_management, userinfo};
+use crate::{device, pages, par, token, token_management, userinfo};
 use utoipa::openapi::HttpMethod;
 
 pub struct Standard;
@@ -34,6 +34,7 @@ impl Dialect for Standard {
     const AUTHORIZE_PATH: Option<&'static str> = Some("/oauth/authorize");
     const CORS_CLIENT_PATHS: &'static [&'static str] = &[
         "/oauth/token",
+        "/oauth/par",
         "/oauth/revoke",
         "/oauth/introspect",
         "/oauth/userinfo",
@@ -52,6 +53,7 @@ impl Dialect for Standard {
             .map(pages::secured);
         Routes::new()
             .post("/oauth/token", token::token::<Self>)
+            .post("/oauth/par", par::push::<Self>)
             .post(
                 "/oauth/device_authorization",
                 device::device_authorization::<Self>,
@@ -87,7 +89,7 @@ impl Dialect for Standard {
     fn token_response(issued: &Issued) -> Response {
         let body = StandardToken {
             access_token: &issued.access_token,
-            token_type: "Bearer",
+            token_type: issued.token_type(),
             expires_in: issued.expires_in,
             scope: &issued.scope,
             created_at: issued.issued_at,
@@ -104,11 +106,7 @@ impl Dialect for Standard {
     fn device_request(input: &Input) -> Result<DeviceRequest, OAuthError> {
         let p = input.form();
         Ok(DeviceRequest {
-            client: params::client_auth(
-                input.basic(),
-                p.one("client_id")?,
-                p.one("client_secret")?,
-            )?,
+            client: params::snake_case_client(input.basic(), p)?,
             account_auth: None,
             scopes: p.one("scope")?.into_iter().collect(),
             audiences: p.all("audience"),
@@ -139,6 +137,9 @@ impl Dialect for Standard {
             ("code_verifier", false),
             ("refresh_token", false),
             ("device_code", false),
+            ("client_assertion_type", false),
+            ("client_assertion", false),
+            ("resource", false),
         ];
         let json_fields = token_fields
             .iter()
@@ -165,6 +166,8 @@ impl Dialect for Standard {
                     vec![form(&[
                         ("client_id", false),
                         ("client_secret", false),
+                        ("client_assertion_type", false),
+                        ("client_assertion", false),
                         ("scope", false),
                         ("audience", false),
                     ])],
@@ -184,7 +187,25 @@ impl Dialect for Standard {
             ("token_type_hint", false),
             ("client_id", false),
             ("client_secret", false),
+            ("client_assertion_type", false),
+            ("client_assertion", false),
         ];
+        spec.add(
+            Op::new(HttpMethod::Post, "/oauth/par", "standard")
+                .summary("RFC 9126 pushed authorization request")
+                .body(body(vec![form(PAR_FIELDS)], true))
+                .respond(
+                    "201",
+                    json(
+                        "The request_uri to send the browser with",
+                        object(vec![
+                            ("request_uri", string(), true),
+                            ("expires_in", integer(), true),
+                        ]),
+                    ),
+                )
+                .respond_all(RFC_FORM_ERRORS, &err),
+        );
         spec.add(
             Op::new(HttpMethod::Post, "/oauth/revoke", "standard")
                 .summary("RFC 7009 revocation")
@@ -281,6 +302,24 @@ const AUTHORIZE_QUERY: &[(&str, bool)] = &[
     ("code_challenge", false),
     ("code_challenge_method", false),
     ("prompt", false),
+    ("resource", false),
+    ("request_uri", false),
+];
+
+const PAR_FIELDS: &[(&str, bool)] = &[
+    ("response_type", false),
+    ("client_id", false),
+    ("client_secret", false),
+    ("client_assertion_type", false),
+    ("client_assertion", false),
+    ("redirect_uri", false),
+    ("scope", false),
+    ("state", false),
+    ("nonce", false),
+    ("code_challenge", false),
+    ("code_challenge_method", false),
+    ("prompt", false),
+    ("resource", false),
 ];
 
 fn any_list() -> utoipa::openapi::schema::Schema {
@@ -313,6 +352,7 @@ fn introspection_schema() -> utoipa::openapi::schema::Schema {
         ("iss", string(), false),
         ("jti", string(), false),
         ("account_sid", nullable_string(), false),
+        ("cnf", object(vec![("jkt", string(), true)]), false),
     ])
 }
 
@@ -360,7 +400,7 @@ fn form_token_request(
 ) -> Result<TokenRequest, OAuthError> {
     Ok(TokenRequest {
         grant_type: p.one("grant_type")?,
-        client: params::client_auth(basic, p.one("client_id")?, p.one("client_secret")?)?,
+        client: params::snake_case_client(basic, p)?,
         account_auth: None,
         scope: p.one("scope")?,
         audience: p.all("audience"),
@@ -372,6 +412,8 @@ fn form_token_request(
         device_code: p.one("device_code")?,
         device_id: None,
         redirect_uri_optional: false,
+        resource: p.all("resource"),
+        dpop: None,
     })
 }
 
@@ -389,6 +431,9 @@ struct JsonTokenBody {
     code_verifier: Option<String>,
     refresh_token: Option<String>,
     device_code: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+    resource: Option<String>,
 }
 
 fn json_token_request(
@@ -399,7 +444,7 @@ fn json_token_request(
     let Some(grant_type) = b.grant_type.filter(|g| !g.is_empty()) else {
         return Err(OAuthError::invalid_request("grant_type is required"));
     };
-    if basic.is_none() {
+    if basic.is_none() && b.client_assertion.is_none() {
         if b.client_id.is_none() {
             return Err(OAuthError::invalid_request("client_id is required"));
         }
@@ -409,7 +454,13 @@ fn json_token_request(
     }
     Ok(TokenRequest {
         grant_type: Some(grant_type),
-        client: params::client_auth(basic, b.client_id, b.client_secret)?,
+        client: params::client_auth_or_assertion(
+            basic,
+            b.client_id,
+            b.client_secret,
+            b.client_assertion_type,
+            b.client_assertion,
+        )?,
         account_auth: None,
         scope: b.scope,
         audience: b.audience.into_iter().collect(),
@@ -421,6 +472,8 @@ fn json_token_request(
         device_code: b.device_code,
         device_id: None,
         redirect_uri_optional: false,
+        resource: b.resource.into_iter().collect(),
+        dpop: None,
     })
 }
 

@@ -1,0 +1,42 @@
+//! RFC 9126 pushed authorization requests, generic over the dialect (the standard dialect
+//! registers it on `/oauth/par`): the client authenticates as at the token endpoint and
+//! posts the authorization parameters in its dialect's names.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::dialect::Dialect;
+use crate::error::HttpError;
+use crate::extract::DialectRequest;
+use crate::params;
+use crate::render::no_store_json;
+use crate::state::AppState;
+
+pub async fn push<D: Dialect>(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    DialectRequest(input, ..): DialectRequest<D>,
+) -> Result<Response, HttpError<D>> {
+    let form = input.form();
+    let mut client = params::snake_case_client(input.basic(), form)?;
+    state.bind_request(&mut client, &input);
+    let params = D::authorize_params(form)?;
+    let id = client.as_ref().map(|c| c.client_id.as_str());
+    state.throttle.admit(peer.ip(), id, state.now())?;
+    let client = state
+        .limited(
+            peer,
+            state
+                .engine
+                .authenticate_for_token_management(client.as_ref()),
+        )
+        .await?;
+    let pushed = state
+        .engine
+        .push_authorization_request(client, params)
+        .await?;
+    Ok(no_store_json(StatusCode::CREATED, pushed))
+}

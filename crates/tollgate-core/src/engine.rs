@@ -121,6 +121,8 @@ pub struct Engine {
     /// revocation or key-still-published checks).
     pub(crate) verified:
         dashmap::DashMap<crate::secret::SecretDigest, (String, crate::token::AccessTokenInfo)>,
+    /// Tokens this node issued, per account and minute, for the console's overview.
+    pub(crate) issued: crate::activity::IssueCounts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +164,7 @@ impl Engine {
             rng,
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
+            issued: crate::activity::IssueCounts::default(),
             last_sync: std::sync::atomic::AtomicI64::new(now),
             node,
             revoked,
@@ -275,8 +278,10 @@ impl Engine {
         }
     }
 
-    /// Forgets revocations of tokens that have expired anyway.
+    /// Forgets revocations of tokens that have expired anyway (and issue counts older than a
+    /// day).
     pub fn prune_revocations(&self, now: i64) {
+        self.issued.prune(now);
         self.revoked.retain(|_, exp| *exp > now);
         metrics::gauge!("tollgate_cache_entries", "cache" => "revocations")
             .set(self.revoked.len() as f64);
@@ -389,12 +394,16 @@ impl Engine {
                 format!("this client may not use the {grant} grant"),
             ));
         }
-        match grant {
+        let issued = match grant {
             GrantType::ClientCredentials => self.client_credentials(&client, &req).await,
             GrantType::AuthorizationCode => self.authorization_code(&client, &req).await,
             GrantType::RefreshToken => self.refresh(&client, &req).await,
             GrantType::DeviceCode => self.device_code(&client, &req).await,
+        };
+        if issued.is_ok() {
+            self.issued.record(&client.account_sid, self.clock.now());
         }
+        issued
     }
 
     /// A random, URL-safe identifier of `N` bytes.

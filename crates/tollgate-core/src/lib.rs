@@ -3,10 +3,12 @@
 //! Nothing here knows about HTTP or SQL. Dialects turn requests into [`engine::TokenRequest`]s
 //! and render [`engine::Issued`] or [`error::OAuthError`]; stores implement [`store::Store`].
 
+pub mod activity;
 pub mod admin;
 pub mod authorize;
 pub mod cache;
 pub mod clock;
+pub mod console;
 pub mod device;
 pub mod engine;
 pub mod error;

@@ -10,6 +10,7 @@ mod browser;
 mod chromium;
 mod cli;
 mod client_credentials;
+mod console;
 mod console_store;
 mod device;
 mod engine;

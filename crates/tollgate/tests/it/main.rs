@@ -11,6 +11,7 @@ mod chromium;
 mod cli;
 mod client_credentials;
 mod console;
+mod console_chromium;
 mod console_store;
 mod device;
 mod engine;

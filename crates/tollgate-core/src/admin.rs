@@ -63,11 +63,13 @@ pub struct UserSpec {
     pub last_name: Option<String>,
     pub friendly_name: Option<String>,
     pub account_sid: Option<AccountSid>,
+    /// An administrator of the account: may use the console.
+    pub admin: bool,
 }
 
 pub struct Admin {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
     /// Seals `client_secret_jwt` secrets; without it such clients cannot be created.
     sealer: Option<Arc<KeySealer>>,
@@ -192,7 +194,7 @@ impl Admin {
             None => self.default_account().await?,
         };
         let grant_types = normalise_grants(&spec)?;
-        validate_spec(&spec, &grant_types)?;
+        validate_spec(&spec)?;
         let method = auth_method(&spec)?;
         // private_key_jwt clients prove themselves with their keys and get no secret.
         let secret = (!spec.public && method != TokenEndpointAuthMethod::PrivateKeyJwt)
@@ -234,13 +236,10 @@ impl Admin {
             public: client.is_public(),
             ..spec.clone()
         })?;
-        validate_spec(
-            &ClientSpec {
-                public: client.is_public(),
-                ..spec.clone()
-            },
-            &grant_types,
-        )?;
+        validate_spec(&ClientSpec {
+            public: client.is_public(),
+            ..spec.clone()
+        })?;
         client.friendly_name = spec.friendly_name;
         client.grant_types = grant_types;
         client.redirect_uris = dedup(spec.redirect_uris);
@@ -348,43 +347,16 @@ impl Admin {
 
     /// Creates a user; the password is hashed with Argon2id off the async runtime.
     pub async fn create_user(&self, spec: UserSpec) -> AdminResult<User> {
-        let account_sid = match spec.account_sid {
+        let account_sid = match spec.account_sid.clone() {
             Some(sid) => {
                 self.account(&sid).await?;
                 sid
             }
             None => self.default_account().await?,
         };
+        first_problem(user_problems(&spec))?;
         let email = spec.email.trim().to_lowercase();
-        if email.len() > 320
-            || !email.contains('@')
-            || email.starts_with('@')
-            || email.ends_with('@')
-            || email.contains(char::is_whitespace)
-        {
-            return Err(AdminError::Invalid(format!(
-                "{:?} is not an email address",
-                spec.email
-            )));
-        }
-        crate::password::check_policy(&spec.password).map_err(AdminError::Invalid)?;
-        for (what, v) in [
-            ("first name", &spec.first_name),
-            ("last name", &spec.last_name),
-            ("friendly name", &spec.friendly_name),
-        ] {
-            if let Some(v) = v {
-                check_text(what, v)?;
-            }
-        }
-        let password = spec.password;
-        let salt: [u8; 16] = crate::clock::random_bytes(self.rng.as_ref())?;
-        let password_hash =
-            tokio::task::spawn_blocking(move || crate::password::hash(&password, &salt))
-                .await
-                .ok()
-                .flatten()
-                .ok_or_else(|| AdminError::Invalid("the password could not be hashed".into()))?;
+        let password_hash = self.hash_password(spec.password).await?;
         let now = self.clock.now();
         let user = User {
             sid: UserSid::generate(self.rng.as_ref())?,
@@ -394,6 +366,7 @@ impl Admin {
             first_name: spec.first_name,
             last_name: spec.last_name,
             friendly_name: spec.friendly_name,
+            admin: spec.admin,
             created_at: now,
             updated_at: now,
         };
@@ -404,6 +377,16 @@ impl Admin {
             ))),
             other => other.map(|()| user).map_err(Into::into),
         }
+    }
+
+    /// Argon2id with a salt from the injected generator, off the async runtime.
+    pub(crate) async fn hash_password(&self, password: String) -> AdminResult<String> {
+        let salt: [u8; 16] = crate::clock::random_bytes(self.rng.as_ref())?;
+        tokio::task::spawn_blocking(move || crate::password::hash(&password, &salt))
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| AdminError::Invalid("the password could not be hashed".into()))
     }
 
     pub async fn users(&self, account: Option<&AccountSid>) -> AdminResult<Vec<User>> {
@@ -615,46 +598,120 @@ pub fn redirect_uri_allowed(uri: &url::Url) -> Result<(), &'static str> {
     }
 }
 
-fn validate_spec(spec: &ClientSpec, grants: &[GrantType]) -> AdminResult<()> {
-    check_text("name", &spec.friendly_name)?;
+/// What is wrong with one field of a client or user, by the admin API's field name, so a form
+/// can show each problem next to its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn problem(field: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field,
+        message: message.into(),
+    }
+}
+
+fn text_problem(field: &'static str, what: &str, s: &str) -> Option<FieldError> {
+    check_text(what, s)
+        .err()
+        .map(|e| problem(field, e.to_string()))
+}
+
+/// Every problem with a client's settings (the grants as they will be stored).
+pub fn client_problems(spec: &ClientSpec) -> Vec<FieldError> {
+    let grants = normalise_grants(spec).unwrap_or_default();
+    let mut out: Vec<FieldError> = Vec::new();
+    out.extend(text_problem("friendly_name", "name", &spec.friendly_name));
     if spec.public && grants.contains(&GrantType::ClientCredentials) {
-        return Err(AdminError::Invalid(
-            "a public client cannot use the client_credentials grant".into(),
+        out.push(problem(
+            "grant_types",
+            "a public client cannot use the client_credentials grant",
         ));
     }
     for uri in &spec.redirect_uris {
-        let parsed = url::Url::parse(uri)
-            .map_err(|e| AdminError::Invalid(format!("redirect URI {uri:?}: {e}")))?;
-        if parsed.fragment().is_some() {
-            return Err(AdminError::Invalid(format!(
+        let found = match url::Url::parse(uri) {
+            Err(e) => Some(format!("redirect URI {uri:?}: {e}")),
+            Ok(parsed) if parsed.fragment().is_some() => Some(format!(
                 "redirect URI {uri:?} must not have a fragment (RFC 6749 section 3.1.2)"
-            )));
-        }
-        if let Err(why) = redirect_uri_allowed(&parsed) {
-            return Err(AdminError::Invalid(format!("redirect URI {uri:?}: {why}")));
+            )),
+            Ok(parsed) => redirect_uri_allowed(&parsed)
+                .err()
+                .map(|why| format!("redirect URI {uri:?}: {why}")),
+        };
+        if let Some(m) = found {
+            out.push(problem("redirect_uris", m));
+            break;
         }
     }
-    for s in &spec.scopes {
-        if !scope::is_scope_token(s) {
-            return Err(AdminError::Invalid(format!(
-                "scope {s:?} is not a valid scope token"
-            )));
-        }
+    if let Some(s) = spec.scopes.iter().find(|s| !scope::is_scope_token(s)) {
+        out.push(problem(
+            "scopes",
+            format!("scope {s:?} is not a valid scope token"),
+        ));
     }
     for a in &spec.audiences {
-        check_text("audience", a)?;
+        if let Some(p) = text_problem("audiences", "audience", a) {
+            out.push(p);
+            break;
+        }
         if a.contains(' ') {
-            return Err(AdminError::Invalid(format!(
-                "audience {a:?} must not contain spaces"
-            )));
+            out.push(problem(
+                "audiences",
+                format!("audience {a:?} must not contain spaces"),
+            ));
+            break;
         }
     }
     if let Some(ttl) = spec.access_token_ttl
         && (ttl == 0 || ttl > MAX_ACCESS_TOKEN_TTL)
     {
-        return Err(AdminError::Invalid(format!(
-            "access token lifetime must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds"
-        )));
+        out.push(problem(
+            "access_token_ttl",
+            format!("access token lifetime must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds"),
+        ));
     }
-    Ok(())
+    out
+}
+
+/// Every problem with a new user's details.
+pub fn user_problems(spec: &UserSpec) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    let email = spec.email.trim().to_lowercase();
+    if email.len() > 320
+        || !email.contains('@')
+        || email.starts_with('@')
+        || email.ends_with('@')
+        || email.contains(char::is_whitespace)
+    {
+        out.push(problem(
+            "email",
+            format!("{:?} is not an email address", spec.email),
+        ));
+    }
+    if let Err(m) = crate::password::check_policy(&spec.password) {
+        out.push(problem("password", m));
+    }
+    for (field, what, v) in [
+        ("first_name", "first name", &spec.first_name),
+        ("last_name", "last name", &spec.last_name),
+        ("friendly_name", "friendly name", &spec.friendly_name),
+    ] {
+        if let Some(v) = v {
+            out.extend(text_problem(field, what, v));
+        }
+    }
+    out
+}
+
+fn first_problem(problems: Vec<FieldError>) -> AdminResult<()> {
+    match problems.into_iter().next() {
+        Some(p) => Err(AdminError::Invalid(p.message)),
+        None => Ok(()),
+    }
+}
+
+fn validate_spec(spec: &ClientSpec) -> AdminResult<()> {
+    first_problem(client_problems(spec))
 }

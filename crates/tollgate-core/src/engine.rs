@@ -153,6 +153,8 @@ pub struct Engine {
     /// Clients' fetched `jwks_uri` documents.
     pub(crate) jwks_cache: crate::client_assertion::JwksCache,
     pub(crate) jwks_fetcher: std::sync::OnceLock<Arc<dyn crate::client_assertion::JwksFetcher>>,
+    /// Tokens this node issued, per account and minute, for the console's overview.
+    pub(crate) issued: crate::activity::IssueCounts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +198,7 @@ impl Engine {
             jwks_fetcher: std::sync::OnceLock::new(),
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
+            issued: crate::activity::IssueCounts::default(),
             last_sync: std::sync::atomic::AtomicI64::new(now),
             node,
             revoked,
@@ -310,8 +313,10 @@ impl Engine {
         }
     }
 
-    /// Forgets revocations of tokens that have expired anyway.
+    /// Forgets revocations of tokens that have expired anyway (and issue counts older than a
+    /// day).
     pub fn prune_revocations(&self, now: i64) {
+        self.issued.prune(now);
         self.revoked.retain(|_, exp| *exp > now);
         metrics::gauge!("tollgate_cache_entries", "cache" => "revocations")
             .set(self.revoked.len() as f64);
@@ -441,12 +446,16 @@ impl Engine {
         }
         let jkt = self.token_dpop(&client, &req).await?;
         let jkt = jkt.as_deref();
-        match grant {
+        let issued = match grant {
             GrantType::ClientCredentials => self.client_credentials(&client, &req, jkt).await,
             GrantType::AuthorizationCode => self.authorization_code(&client, &req, jkt).await,
             GrantType::RefreshToken => self.refresh(&client, &req, jkt).await,
             GrantType::DeviceCode => self.device_code(&client, &req, jkt).await,
+        };
+        if issued.is_ok() {
+            self.issued.record(&client.account_sid, self.clock.now());
         }
+        issued
     }
 
     /// The DPoP key a token request proves, when it sends a proof; required of clients

@@ -3,11 +3,13 @@
 //! Nothing here knows about HTTP or SQL. Dialects turn requests into [`engine::TokenRequest`]s
 //! and render [`engine::Issued`] or [`error::OAuthError`]; stores implement [`store::Store`].
 
+pub mod activity;
 pub mod admin;
 pub mod authorize;
 pub mod cache;
 pub mod client_assertion;
 pub mod clock;
+pub mod console;
 pub mod device;
 pub mod dpop;
 pub mod engine;

@@ -305,6 +305,8 @@ pub struct User {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub friendly_name: Option<String>,
+    /// May use the console for its account.
+    pub admin: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -314,6 +316,7 @@ impl fmt::Debug for User {
         f.debug_struct("User")
             .field("sid", &self.sid)
             .field("account_sid", &self.account_sid)
+            .field("admin", &self.admin)
             .finish_non_exhaustive()
     }
 }
@@ -393,6 +396,16 @@ pub struct RefreshFamily {
     pub resources: Vec<String>,
     /// RFC 9449: a public client's refresh tokens are bound to this key thumbprint.
     pub dpop_jkt: Option<String>,
+}
+
+/// A refresh family that can still mint tokens, as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRefreshFamily {
+    pub family: RefreshFamily,
+    /// When its newest token was issued (sign-in or last rotation).
+    pub last_issued_at: i64,
+    /// When its newest token expires.
+    pub expires_at: i64,
 }
 
 /// What presenting a refresh token did.

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use crate::ids::{AccountSid, ClientId, UserSid};
 use crate::keys::StoredKey;
 use crate::model::{
-    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, DeviceGrant,
-    DeviceStatus, OpaqueAccessToken, Organization, PushedAuthorizationRequest, RefreshFamily,
-    RefreshRotation, RefreshToken, User,
+    Account, ActiveRefreshFamily, AuthorizationCode, BrowserSession, Change, Client,
+    CodeRedemption, DeviceGrant, DeviceStatus, OpaqueAccessToken, Organization,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, User,
 };
 use crate::secret::SecretDigest;
 
@@ -71,6 +71,13 @@ pub trait Store: Send + Sync + 'static {
     async fn users(&self, account: Option<&AccountSid>) -> StoreResult<Vec<User>>;
     /// Deletes the user with its sessions and consents and revokes its refresh families.
     async fn delete_user(&self, sid: &UserSid, at: i64) -> StoreResult<bool>;
+    /// Replaces the password hash and ends the user's browser sessions; false when no such user.
+    async fn set_user_password(
+        &self,
+        sid: &UserSid,
+        password_hash: &str,
+        at: i64,
+    ) -> StoreResult<bool>;
 
     async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()>;
     async fn session(&self, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>>;
@@ -129,6 +136,20 @@ pub trait Store: Send + Sync + 'static {
         grace: i64,
     ) -> StoreResult<RefreshRotation>;
     async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool>;
+    async fn refresh_family(&self, family_id: &str) -> StoreResult<Option<RefreshFamily>>;
+    /// The account's families that can still mint tokens at `now` (unrevoked, with a live
+    /// token), most recently used first, at most `limit`.
+    async fn active_refresh_families(
+        &self,
+        account: &AccountSid,
+        now: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ActiveRefreshFamily>>;
+    async fn count_active_refresh_families(
+        &self,
+        account: &AccountSid,
+        now: i64,
+    ) -> StoreResult<i64>;
 
     /// Records the revocation and logs it for other nodes' in-memory sets.
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;

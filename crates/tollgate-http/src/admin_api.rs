@@ -32,6 +32,8 @@ pub fn router() -> crate::routes::Routes {
         .delete("/v1/Account/OAuthApps/{sid}", delete)
         .post("/v1/Account/OAuthApps/{sid}/Secret", rotate_secret)
         .post("/v1/Account/AuthToken", rotate_auth_token)
+        .get("/v1/Account/Users", list_users)
+        .post("/v1/Account/Users", create_user)
 }
 
 pub fn describe(spec: &mut crate::openapi::Spec) {
@@ -146,6 +148,50 @@ pub fn describe(spec: &mut crate::openapi::Spec) {
             .summary("Rotate the account's auth token")
             .respond("200", json("The new token", token))
             .respond_all(&["401", "429"], &err),
+    );
+    let user = || {
+        object(vec![
+            ("sid", string(), true),
+            ("account_sid", string(), true),
+            ("email", string(), true),
+            ("first_name", nullable_string(), true),
+            ("last_name", nullable_string(), true),
+            ("friendly_name", nullable_string(), true),
+            ("admin", boolean(), true),
+            ("date_created", nullable_string(), true),
+        ])
+    };
+    spec.add(
+        Op::new(HttpMethod::Get, "/v1/Account/Users", tag)
+            .summary("The account's users")
+            .respond(
+                "200",
+                json(
+                    "Users",
+                    object(vec![("users", crate::openapi::array_of(user()), true)]),
+                ),
+            )
+            .respond_all(&["401", "429"], &err),
+    );
+    spec.add(
+        Op::new(HttpMethod::Post, "/v1/Account/Users", tag)
+            .summary("Create a user; admin=true makes an administrator of the account")
+            .body(body(
+                vec![(
+                    "application/json",
+                    object(vec![
+                        ("email", string(), true),
+                        ("password", string(), true),
+                        ("first_name", string(), false),
+                        ("last_name", string(), false),
+                        ("friendly_name", string(), false),
+                        ("admin", boolean(), false),
+                    ]),
+                )],
+                true,
+            ))
+            .respond("201", json("The user", user()))
+            .respond_all(&["400", "401", "429", "503"], &err),
     );
 }
 
@@ -500,4 +546,71 @@ async fn rotate_auth_token(
         "date_updated": rfc2822(state.engine.clock().now()),
     });
     Ok((StatusCode::OK, NO_STORE, Json(body)).into_response())
+}
+
+/// A user as the API shows it (never the password hash).
+fn user_view(u: &tollgate_core::model::User) -> serde_json::Value {
+    serde_json::json!({
+        "sid": u.sid,
+        "account_sid": u.account_sid,
+        "email": u.email,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "friendly_name": u.friendly_name,
+        "admin": u.admin,
+        "date_created": rfc2822(u.created_at),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    email: Option<String>,
+    password: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    friendly_name: Option<String>,
+    admin: Option<bool>,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, req.headers()).await?;
+    let headers = req.headers().clone();
+    let bytes = read_bytes(req, &()).await?;
+    let b: UserBody = json_body(&headers, &bytes)?;
+    let required = |v: Option<String>, name: &str| {
+        v.ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+    };
+    let spec = tollgate_core::admin::UserSpec {
+        email: required(b.email, "email")?,
+        password: required(b.password, "password")?,
+        first_name: b.first_name,
+        last_name: b.last_name,
+        friendly_name: b.friendly_name,
+        account_sid: Some(account.sid.clone()),
+        admin: b.admin.unwrap_or(false),
+    };
+    let user = state.engine.admin().create_user(spec).await?;
+    Ok((StatusCode::CREATED, Json(user_view(&user))).into_response())
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = account(&state, peer, &headers).await?;
+    let users: Vec<serde_json::Value> = state
+        .engine
+        .admin()
+        .users(Some(&account.sid))
+        .await?
+        .iter()
+        .map(user_view)
+        .collect();
+    Ok(Json(serde_json::json!({ "users": users })).into_response())
 }

@@ -85,9 +85,11 @@ pub fn surface() -> Surface {
     s.routes = s
         .routes
         .merge(pages::router())
+        .merge(pages::console::router())
         .merge(admin_api::router())
         .merge(ops::router());
     pages::describe(&mut s.spec);
+    pages::console::describe(&mut s.spec);
     admin_api::describe(&mut s.spec);
     ops::describe(&mut s.spec);
     s

@@ -25,9 +25,9 @@ use tollgate_core::Clock;
 use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use tollgate_core::keys::StoredKey;
 use tollgate_core::model::{
-    Account, AuthorizationCode, BrowserSession, Change, Client, CodeRedemption, DeviceGrant,
-    DeviceStatus, OpaqueAccessToken, Organization, PushedAuthorizationRequest, RefreshFamily,
-    RefreshRotation, RefreshToken, User,
+    Account, ActiveRefreshFamily, AuthorizationCode, BrowserSession, Change, Client,
+    CodeRedemption, DeviceGrant, DeviceStatus, OpaqueAccessToken, Organization,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
@@ -193,6 +193,18 @@ impl Store for SqlStore {
     async fn delete_user(&self, sid: &UserSid, at: i64) -> StoreResult<bool> {
         metered("delete_user", users::delete_user(&self.db, sid, at)).await
     }
+    async fn set_user_password(
+        &self,
+        sid: &UserSid,
+        password_hash: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        metered(
+            "set_user_password",
+            users::set_user_password(&self.db, sid, password_hash, at),
+        )
+        .await
+    }
     async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()> {
         metered("insert_session", users::insert_session(&self.db, session)).await
     }
@@ -294,6 +306,36 @@ impl Store for SqlStore {
         metered(
             "revoke_refresh_family",
             refresh::revoke_refresh_family(&self.db, family_id, at),
+        )
+        .await
+    }
+    async fn refresh_family(&self, family_id: &str) -> StoreResult<Option<RefreshFamily>> {
+        metered(
+            "refresh_family",
+            refresh::refresh_family(&self.db, family_id),
+        )
+        .await
+    }
+    async fn active_refresh_families(
+        &self,
+        account: &AccountSid,
+        now: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ActiveRefreshFamily>> {
+        metered(
+            "active_refresh_families",
+            refresh::active_refresh_families(&self.db, account, now, limit),
+        )
+        .await
+    }
+    async fn count_active_refresh_families(
+        &self,
+        account: &AccountSid,
+        now: i64,
+    ) -> StoreResult<i64> {
+        metered(
+            "count_active_refresh_families",
+            refresh::count_active_refresh_families(&self.db, account, now),
         )
         .await
     }

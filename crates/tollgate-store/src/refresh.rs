@@ -4,7 +4,9 @@
 //! the successor was itself used, revokes the family.
 
 use tollgate_core::ids::{AccountSid, ClientId, UserSid};
-use tollgate_core::model::{RefreshFamily, RefreshRotation, RefreshToken, User};
+use tollgate_core::model::{
+    ActiveRefreshFamily, RefreshFamily, RefreshRotation, RefreshToken, User,
+};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
@@ -127,6 +129,7 @@ struct MaybeUser {
     u_friendly_name: Option<String>,
     u_created_at: Option<i64>,
     u_updated_at: Option<i64>,
+    u_admin: Option<i64>,
 }
 
 impl MaybeUser {
@@ -147,6 +150,7 @@ impl MaybeUser {
             first_name: self.u_first_name,
             last_name: self.u_last_name,
             friendly_name: self.u_friendly_name,
+            admin: self.u_admin.is_some_and(|a| a != 0),
             created_at: self.u_created_at.unwrap_or_default(),
             updated_at: self.u_updated_at.unwrap_or_default(),
         }))
@@ -171,7 +175,7 @@ pub(crate) async fn refresh_token_with_user(
          f.revoked_at, f.resources, f.dpop_jkt, u.sid AS u_sid, u.account_sid AS u_account_sid, u.email AS u_email, \
          u.password_hash AS u_password_hash, u.first_name AS u_first_name, \
          u.last_name AS u_last_name, u.friendly_name AS u_friendly_name, \
-         u.created_at AS u_created_at, u.updated_at AS u_updated_at \
+         u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.admin AS u_admin \
          FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
          LEFT JOIN users u ON u.sid = f.user_sid WHERE t.digest = $1";
     let Some(row) = sqlx::query_as::<_, TokenFamilyUserRow>(sql)
@@ -258,4 +262,115 @@ pub(crate) async fn revoke_refresh_family(db: &Db, family_id: &str, at: i64) -> 
     .bind(family_id)
     .bind(at);
     Ok(write(db, q).await? > 0)
+}
+
+#[derive(sqlx::FromRow)]
+struct FamilyRow {
+    id: String,
+    client_id: String,
+    user_sid: String,
+    scopes: String,
+    auth_time: i64,
+    created_at: i64,
+    revoked_at: Option<i64>,
+    resources: String,
+    dpop_jkt: Option<String>,
+}
+
+impl TryFrom<FamilyRow> for RefreshFamily {
+    type Error = tollgate_core::store::StoreError;
+
+    fn try_from(r: FamilyRow) -> StoreResult<Self> {
+        Ok(RefreshFamily {
+            id: r.id,
+            client_id: parse_id(&r.client_id, "client id", ClientId::parse)?,
+            user_sid: parse_id(&r.user_sid, "user sid", UserSid::parse)?,
+            scopes: parse_list(&r.scopes)?,
+            auth_time: r.auth_time,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+            resources: parse_list(&r.resources)?,
+            dpop_jkt: r.dpop_jkt,
+        })
+    }
+}
+
+pub(crate) async fn refresh_family(db: &Db, id: &str) -> StoreResult<Option<RefreshFamily>> {
+    sqlx::query_as::<_, FamilyRow>(
+        "SELECT id, client_id, user_sid, scopes, auth_time, created_at, revoked_at, resources, \
+         dpop_jkt FROM refresh_families WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.reader)
+    .await
+    .map_err(backend_err)?
+    .map(RefreshFamily::try_from)
+    .transpose()
+}
+
+// A family is active while it is unrevoked and holds a live token: unexpired, unused and not
+// retired by a repeat inside the grace window.
+macro_rules! active_families {
+    () => {
+        " FROM refresh_families f JOIN clients c ON c.sid = f.client_id \
+         JOIN refresh_tokens t ON t.family_id = f.id \
+         WHERE c.account_sid = $1 AND f.revoked_at IS NULL AND t.expires_at > $2 \
+         AND t.used_at IS NULL AND t.retired_at IS NULL"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct ActiveRow {
+    #[sqlx(flatten)]
+    family: FamilyRow,
+    last_issued_at: i64,
+    expires_at: i64,
+}
+
+/// The account's active families, most recently used first, at most `limit`.
+pub(crate) async fn active_refresh_families(
+    db: &Db,
+    account: &AccountSid,
+    now: i64,
+    limit: i64,
+) -> StoreResult<Vec<ActiveRefreshFamily>> {
+    let sql = concat!(
+        "SELECT f.id, f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at, \
+         f.revoked_at, f.resources, f.dpop_jkt, MAX(t.created_at) AS last_issued_at, \
+         MAX(t.expires_at) AS expires_at",
+        active_families!(),
+        " GROUP BY f.id, f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at, \
+         f.revoked_at, f.resources, f.dpop_jkt ORDER BY last_issued_at DESC, f.id LIMIT $3"
+    );
+    sqlx::query_as::<_, ActiveRow>(sql)
+        .bind(account.as_str())
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&db.reader)
+        .await
+        .map_err(backend_err)?
+        .into_iter()
+        .map(|r| {
+            Ok(ActiveRefreshFamily {
+                family: RefreshFamily::try_from(r.family)?,
+                last_issued_at: r.last_issued_at,
+                expires_at: r.expires_at,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn count_active_refresh_families(
+    db: &Db,
+    account: &AccountSid,
+    now: i64,
+) -> StoreResult<i64> {
+    let sql = concat!("SELECT COUNT(DISTINCT f.id)", active_families!());
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .bind(account.as_str())
+        .bind(now)
+        .fetch_one(&db.reader)
+        .await
+        .map_err(backend_err)?;
+    Ok(n)
 }

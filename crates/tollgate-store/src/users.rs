@@ -11,7 +11,7 @@ use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write};
 macro_rules! columns {
     () => {
         "sid, account_sid, email, password_hash, first_name, last_name, friendly_name, \
-         created_at, updated_at"
+         created_at, updated_at, admin"
     };
 }
 
@@ -26,6 +26,7 @@ struct UserRow {
     friendly_name: Option<String>,
     created_at: i64,
     updated_at: i64,
+    admin: i64,
 }
 
 impl TryFrom<UserRow> for User {
@@ -40,6 +41,7 @@ impl TryFrom<UserRow> for User {
             first_name: r.first_name,
             last_name: r.last_name,
             friendly_name: r.friendly_name,
+            admin: r.admin != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -50,7 +52,7 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
     let q = sqlx::query(concat!(
         "INSERT INTO users (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
     .bind(u.sid.as_str())
     .bind(u.account_sid.as_str())
@@ -60,7 +62,8 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
     .bind(&u.last_name)
     .bind(&u.friendly_name)
     .bind(u.created_at)
-    .bind(u.updated_at);
+    .bind(u.updated_at)
+    .bind(i64::from(u.admin));
     write(db, q).await.map(|_| ())
 }
 
@@ -135,6 +138,32 @@ pub(crate) async fn delete_user(db: &Db, sid: &UserSid, at: i64) -> StoreResult<
         .map_err(backend_err)?
         .rows_affected()
         > 0;
+    tx.commit().await.map_err(backend_err)?;
+    Ok(done)
+}
+
+/// Replaces the password hash and ends the user's browser sessions, in one transaction.
+pub(crate) async fn set_user_password(
+    db: &Db,
+    sid: &UserSid,
+    password_hash: &str,
+    at: i64,
+) -> StoreResult<bool> {
+    let mut tx = db.begin().await?;
+    let done = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE sid = $1")
+        .bind(sid.as_str())
+        .bind(password_hash)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?
+        .rows_affected()
+        > 0;
+    sqlx::query("DELETE FROM browser_sessions WHERE user_sid = $1")
+        .bind(sid.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
     tx.commit().await.map_err(backend_err)?;
     Ok(done)
 }

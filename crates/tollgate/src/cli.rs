@@ -80,6 +80,9 @@ pub enum UserCommand {
         /// Owning account (default: the only account).
         #[arg(long)]
         account: Option<AccountSid>,
+        /// Make the user an administrator of the account (may sign in to /console).
+        #[arg(long)]
+        admin: bool,
     },
     List {
         #[arg(long)]
@@ -311,7 +314,7 @@ fn account_text(v: &AccountView) -> String {
 
 fn user_text(v: &UserView) -> String {
     format!(
-        "user_sid:    {}\naccount_sid: {}\nemail:       {}\nname:        {}\n",
+        "user_sid:    {}\naccount_sid: {}\nemail:       {}\nname:        {}\nadmin:       {}\n",
         v.user_sid,
         v.account_sid,
         v.email,
@@ -320,7 +323,8 @@ fn user_text(v: &UserView) -> String {
             .flatten()
             .cloned()
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" "),
+        if v.admin { "yes" } else { "no" }
     )
 }
 
@@ -462,6 +466,7 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
                 last_name,
                 friendly_name,
                 account,
+                admin: is_admin,
             } => {
                 let spec = UserSpec {
                     email,
@@ -470,6 +475,7 @@ pub async fn run_admin(config: Config, command: Command) -> Result<Output, CliEr
                     last_name,
                     friendly_name,
                     account_sid: account,
+                    admin: is_admin,
                 };
                 let v = UserView::from(&admin.create_user(spec).await?);
                 Output {
@@ -709,6 +715,7 @@ async fn demo_user(
             last_name: Some("User".into()),
             friendly_name: None,
             account_sid: None,
+            admin: false,
         })
         .await?;
     Ok(Some((EMAIL.into(), password)))

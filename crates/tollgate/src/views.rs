@@ -116,6 +116,8 @@ pub struct UserView {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub friendly_name: Option<String>,
+    /// An administrator of the account (may use the console).
+    pub admin: bool,
     pub created_at: i64,
 }
 
@@ -128,6 +130,7 @@ impl From<&User> for UserView {
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
             friendly_name: u.friendly_name.clone(),
+            admin: u.admin,
             created_at: u.created_at,
         }
     }

@@ -108,6 +108,7 @@ pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Result<Respo
         heading: "Tollgate",
         message: &text,
         logout_csrf: Some(&csrf),
+        console: who.user.admin,
     };
     Ok((jar, html(StatusCode::OK, page.render())).into_response())
 }

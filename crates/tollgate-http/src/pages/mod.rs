@@ -3,6 +3,7 @@
 //! headers. The authorization endpoint is generic over the dialect; everything else is shared.
 
 pub mod authorize;
+pub mod console;
 pub mod demo;
 pub mod device;
 pub mod login;
@@ -202,6 +203,8 @@ pub(crate) struct MessagePage<'a> {
     pub heading: &'a str,
     pub message: &'a str,
     pub logout_csrf: Option<&'a str>,
+    /// Offer a link to the console (the reader is an administrator).
+    pub console: bool,
 }
 
 pub(crate) fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
@@ -224,6 +227,7 @@ pub(crate) fn message(status: StatusCode, heading: &str, text: &str) -> Response
         heading,
         message: text,
         logout_csrf: None,
+        console: false,
     };
     html(status, page.render())
 }
@@ -370,15 +374,16 @@ pub(crate) async fn signed_in(
     }
 }
 
-/// Only the registered authorization endpoints and the device page may be continued to, so
-/// login cannot redirect anywhere else.
+/// Only the registered authorization endpoints, the device page and the console may be
+/// continued to, so login cannot redirect anywhere else.
 pub(crate) fn safe_continue(state: &AppState, target: &str) -> bool {
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (target, None),
     };
     let known = (query.is_some() && state.dialects.authorize_paths().any(|p| p == path))
-        || path == "/device";
+        || path == "/device"
+        || console::is_console_path(target);
     known && !target.contains(['\\', '\r', '\n', '#'])
 }
 
@@ -399,7 +404,10 @@ fn without_prompt_login(target: &str) -> String {
             out.append_pair(&k, &v);
         }
     }
-    format!("{path}?{}", out.finish())
+    match out.finish() {
+        q if q.is_empty() => path.to_owned(),
+        q => format!("{path}?{q}"),
+    }
 }
 
 /// The sign-in page, continuing to `target` afterwards.

@@ -295,4 +295,62 @@ async fn refused_callers_change_nothing(backend: Backend) {
     }
 }
 
-on_both_backends!(every_operation, refused_callers_change_nothing);
+/// `POST /v1/Account/Users` with `admin: true` makes an administrator who may use the console.
+async fn users_and_administrators(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let creds = Some((app.account.sid.as_str(), app.auth_token.as_str()));
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v1/Account/Users",
+        creds,
+        Some(
+            json!({"email": "Boss@Example.com", "password": crate::browser::PASSWORD,
+                    "first_name": "Grace", "admin": true}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["email"], "boss@example.com");
+    assert_eq!(created["admin"], true);
+    assert_eq!(created["account_sid"], app.account.sid.as_str());
+    assert!(created.get("password_hash").is_none() && created.get("password").is_none());
+    for (body, why) in [
+        (json!({"email": "x@example.com"}), "password is required"),
+        (
+            json!({"email": "boss@example.com", "password": "long enough"}),
+            "already exists",
+        ),
+        (
+            json!({"email": "y@example.com", "password": "short"}),
+            "8 to 256",
+        ),
+        (
+            json!({"email": "z@example.com", "password": "long enough", "role": "root"}),
+            "",
+        ),
+    ] {
+        let (status, err) = call(&app, Method::POST, "/v1/Account/Users", creds, Some(body)).await;
+        assert_eq!(status, 400, "{err}");
+        assert!(
+            err["message"].as_str().unwrap_or_default().contains(why),
+            "{err}"
+        );
+    }
+    let (status, list) = call(&app, Method::GET, "/v1/Account/Users", creds, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["users"].as_array().map(Vec::len), Some(1));
+    let (status, _) = call(&app, Method::GET, "/v1/Account/Users", None, None).await;
+    assert_eq!(status, 401);
+    // The administrator reaches the console.
+    let b = crate::console::console_browser(&app, "boss@example.com").await;
+    assert_eq!(b.get("/console").await.status(), 200);
+}
+
+on_both_backends!(
+    every_operation,
+    refused_callers_change_nothing,
+    users_and_administrators
+);

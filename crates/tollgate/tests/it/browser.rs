@@ -229,6 +229,7 @@ impl TestApp {
                 last_name: Some("Lovelace".into()),
                 friendly_name: Some("ada".into()),
                 account_sid: Some(self.account.sid.clone()),
+                admin: false,
             })
             .await
             .expect("user")

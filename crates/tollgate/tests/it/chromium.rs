@@ -20,17 +20,17 @@ use crate::helpers::{Backend, spawn_app};
 use crate::on_both_backends;
 
 /// One browser at a time: two cores are not enough for parallel Chromiums and the rest.
-static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
+pub(crate) static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
 
 const VERIFIER: &str = "chromium-test-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
 
-struct Chrome {
-    client: Client,
+pub(crate) struct Chrome {
+    pub(crate) client: Client,
     _driver: Child,
     _profile: tempfile::TempDir,
 }
 
-async fn start_chrome() -> Option<Chrome> {
+pub(crate) async fn start_chrome() -> Option<Chrome> {
     let (driver_bin, chrome_bin) = ("/usr/bin/chromedriver", "/usr/bin/chromium");
     if !std::path::Path::new(driver_bin).exists() || !std::path::Path::new(chrome_bin).exists() {
         assert_ne!(
@@ -103,7 +103,7 @@ async fn callback_server() -> String {
     format!("http://{addr}/cb")
 }
 
-async fn wait_for_url(client: &Client, prefix: &str) -> String {
+pub(crate) async fn wait_for_url(client: &Client, prefix: &str) -> String {
     let start = Instant::now();
     loop {
         let url = client.current_url().await.expect("url").to_string();
@@ -118,7 +118,7 @@ async fn wait_for_url(client: &Client, prefix: &str) -> String {
     }
 }
 
-fn enter() -> String {
+pub(crate) fn enter() -> String {
     char::from(Key::Enter).to_string()
 }
 

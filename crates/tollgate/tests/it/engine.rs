@@ -78,6 +78,7 @@ async fn harness(backend: Backend) -> Option<Harness> {
             email: "grant@example.com".into(),
             password: "correct horse battery".into(),
             account_sid: Some(account.sid.clone()),
+            admin: false,
             ..UserSpec::default()
         })
         .await

@@ -123,6 +123,7 @@ async fn three_nodes_act_as_one() {
             email: "nodes@example.com".into(),
             password: PASSWORD.into(),
             account_sid: Some(account.sid.clone()),
+            admin: false,
             ..UserSpec::default()
         })
         .await

@@ -256,14 +256,34 @@ async fn per_address_limits_cover_every_client_route(backend: Backend) {
         .await;
     let (id, secret) = (c.id.as_str(), c.secret.as_str());
     let routes: [(&str, Vec<(&str, &str)>); 5] = [
-        ("/oauth/introspect", vec![("token", "x"), ("client_id", id), ("client_secret", secret)]),
-        ("/oauth/revoke", vec![("token", "x"), ("client_id", id), ("client_secret", secret)]),
-        ("/oauth/device_authorization", vec![("client_id", id), ("client_secret", secret)]),
+        (
+            "/oauth/introspect",
+            vec![("token", "x"), ("client_id", id), ("client_secret", secret)],
+        ),
+        (
+            "/oauth/revoke",
+            vec![("token", "x"), ("client_id", id), ("client_secret", secret)],
+        ),
+        (
+            "/oauth/device_authorization",
+            vec![("client_id", id), ("client_secret", secret)],
+        ),
         (
             "/v1/token",
-            vec![("GrantType", "client_credentials"), ("ClientSid", id), ("ClientSecret", secret)],
+            vec![
+                ("GrantType", "client_credentials"),
+                ("ClientSid", id),
+                ("ClientSecret", secret),
+            ],
         ),
-        ("/v1/device/code", vec![("ClientSid", id), ("ClientSecret", secret), ("Scopes", "read")]),
+        (
+            "/v1/device/code",
+            vec![
+                ("ClientSid", id),
+                ("ClientSecret", secret),
+                ("Scopes", "read"),
+            ],
+        ),
     ];
     for (path, form) in &routes {
         // One request a second refills the bucket; a few in a row must meet the limit.

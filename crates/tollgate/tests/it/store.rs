@@ -15,7 +15,7 @@ use tollgate_core::{SystemRng, clock::Rng};
 use crate::helpers::{Backend, fresh_database};
 use crate::on_both_backends;
 
-async fn open(backend: Backend) -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+pub(crate) async fn open(backend: Backend) -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().expect("dir");
     let url = fresh_database(backend, &dir).await?;
     let store = tollgate_store::open(&url, Arc::new(tollgate_core::SystemClock))
@@ -32,11 +32,11 @@ async fn open(backend: Backend) -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
     Some((store, dir))
 }
 
-fn rng() -> SystemRng {
+pub(crate) fn rng() -> SystemRng {
     SystemRng::default()
 }
 
-async fn account(store: &dyn Store, rng: &dyn Rng) -> Account {
+pub(crate) async fn account(store: &dyn Store, rng: &dyn Rng) -> Account {
     let org = Organization {
         sid: OrganizationSid::generate(rng).expect("rng"),
         friendly_name: "org".into(),
@@ -54,7 +54,7 @@ async fn account(store: &dyn Store, rng: &dyn Rng) -> Account {
     a
 }
 
-fn client(account: &AccountSid, rng: &dyn Rng, created_at: i64) -> Client {
+pub(crate) fn client(account: &AccountSid, rng: &dyn Rng, created_at: i64) -> Client {
     Client {
         id: ClientId::generate(rng).expect("rng"),
         account_sid: account.clone(),
@@ -281,7 +281,7 @@ async fn every_write_is_in_the_change_feed(backend: Backend) {
     assert_eq!(store.latest_change().await.expect("latest"), last);
 }
 
-fn user(account: &AccountSid, rng: &dyn Rng, email: &str) -> User {
+pub(crate) fn user(account: &AccountSid, rng: &dyn Rng, email: &str) -> User {
     User {
         sid: UserSid::generate(rng).expect("rng"),
         account_sid: account.clone(),
@@ -290,6 +290,7 @@ fn user(account: &AccountSid, rng: &dyn Rng, email: &str) -> User {
         first_name: Some("Ada".into()),
         last_name: None,
         friendly_name: Some("O'Brien \u{1f600}".into()),
+        admin: false,
         created_at: 5,
         updated_at: 5,
     }

@@ -1,0 +1,535 @@
+//! The admin console over plain HTTP, as a browser submits its forms: who may enter, the app,
+//! user and session screens, validation, CSRF, and that one account never sees another's data.
+//! The same screens in headless Chromium (with axe-core) are in `console_chromium.rs`.
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use serde_json::Value;
+use tollgate_core::admin::UserSpec;
+
+use crate::authorization_code::{get_code, redeem, refresh};
+use crate::browser::{Browser, PASSWORD, Visit, hidden};
+use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::on_both_backends;
+
+impl TestApp {
+    /// An administrator of the test account (or of `account`).
+    pub async fn admin_user(
+        &self,
+        email: &str,
+        account: Option<&tollgate_core::ids::AccountSid>,
+    ) -> tollgate_core::model::User {
+        self.server
+            .admin()
+            .create_user(UserSpec {
+                email: email.into(),
+                password: PASSWORD.into(),
+                first_name: Some("Grace".into()),
+                last_name: Some("Hopper".into()),
+                account_sid: Some(account.unwrap_or(&self.account.sid).clone()),
+                admin: true,
+                ..UserSpec::default()
+            })
+            .await
+            .expect("admin user")
+    }
+}
+
+/// The `value` of the element with this `id` (an input), unescaped.
+pub fn value_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[at..tag_end];
+    let start = tag.find("value=\"")? + 7;
+    let end = tag[start..].find('"')?;
+    // The inputs here hold ids and secrets (base64url): nothing to unescape but the
+    // characters askama escapes.
+    Some(
+        tag[start..start + end]
+            .replace("&#x2f;", "/")
+            .replace("&#43;", "+")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// A browser signed in through the login page, which was reached by asking for `/console`.
+pub async fn console_browser(app: &TestApp, email: &str) -> Browser {
+    let b = Browser::new(app);
+    let Visit::Page { url, html, .. } = b.visit("/console").await else {
+        panic!("the console stays on the server");
+    };
+    assert!(url.contains("/login?continue=%2Fconsole"), "{url}");
+    let resp = b.login(&url, &html, email, PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/console", "back to the console");
+    b
+}
+
+async fn page(b: &Browser, path: &str) -> (StatusCode, String) {
+    let resp = b.get(path).await;
+    let status = resp.status();
+    (status, resp.text().await.expect("html"))
+}
+
+/// Submits a console form with the CSRF token from `html`.
+async fn submit(b: &Browser, html: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let csrf = hidden(html, "csrf").expect("csrf");
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    b.post(path, &form).await
+}
+
+async fn v2_token(app: &TestApp, id: &str, secret: &str) -> reqwest::Response {
+    app.post_form(
+        "/v2/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ],
+    )
+    .await
+}
+
+async fn only_administrators_enter(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // Signed out: to the sign-in page, which comes back here.
+    let anonymous = Browser::new(&app);
+    let resp = anonymous.get("/console/apps").await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        resp.headers()[LOCATION],
+        "/login?continue=%2Fconsole%2Fapps"
+    );
+
+    // The CLI's --admin makes an administrator.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .arg("--data-dir")
+        .arg(app.dir.path())
+        .args(["--json", "user", "create", "--email", "boss@example.com"])
+        .args(["--password", PASSWORD, "--admin"])
+        .output()
+        .await
+        .expect("run tollgate");
+    assert!(out.status.success(), "{out:?}");
+    let created: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(created["admin"], true);
+
+    app.user("staff@example.com").await;
+    let staff = Browser::new(&app);
+    let Visit::Page { url, html, .. } = staff.visit("/console").await else {
+        panic!("login page");
+    };
+    staff
+        .login(&url, &html, "staff@example.com", PASSWORD)
+        .await;
+    let (status, html) = page(&staff, "/console").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Administrators only"), "{html}");
+    let resp = submit(
+        &staff,
+        &html,
+        "/console/apps",
+        &[("friendly_name", "sneaky")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(
+        app.server
+            .admin()
+            .clients(Some(&app.account.sid))
+            .await
+            .expect("clients")
+            .is_empty(),
+        "a non-administrator creates nothing"
+    );
+
+    let boss = console_browser(&app, "boss@example.com").await;
+    let resp = boss.get("/console").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers();
+    let csp = h["content-security-policy"].to_str().expect("csp");
+    for part in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let html = resp.text().await.expect("html");
+    assert!(html.contains("boss@example.com") && html.contains("Signing keys"));
+    // The home page offers administrators the console.
+    assert!(page(&boss, "/").await.1.contains("/console"));
+    // A form without its CSRF token is refused.
+    let resp = boss
+        .post("/console/apps", &[("friendly_name", "no token")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
+
+async fn apps_are_managed_in_the_console(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.admin_user("boss@example.com", None).await;
+    let b = console_browser(&app, "boss@example.com").await;
+    let (_, form) = page(&b, "/console/apps/new").await;
+
+    // Every problem is shown by its field, and what was typed stays.
+    let resp = submit(
+        &b,
+        &form,
+        "/console/apps",
+        &[
+            ("friendly_name", "Billing <svc>"),
+            ("grant_types", "client_credentials"),
+            ("redirect_uris", "http://evil.example/cb"),
+            ("scopes", "read write"),
+            ("token_format", "jwt"),
+            ("access_token_ttl", "soon"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let html = resp.text().await.expect("html");
+    assert!(html.contains("id=\"redirect_uris-error\""), "{html}");
+    assert!(html.contains("id=\"access_token_ttl-error\""), "{html}");
+    assert!(!html.contains("id=\"friendly_name-error\""));
+    assert!(html.contains("Billing &#60;svc&#62;") || html.contains("Billing &lt;svc&gt;"));
+    assert!(html.contains("http://evil.example/cb") && html.contains("value=\"soon\""));
+
+    let resp = submit(
+        &b,
+        &form,
+        "/console/apps",
+        &[
+            ("friendly_name", "Billing"),
+            ("grant_types", "client_credentials"),
+            ("scopes", "read write"),
+            ("audiences", "https://api.example"),
+            ("token_format", "jwt"),
+            ("access_token_ttl", "600"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.expect("html");
+    let id = value_of(&html, "client-id").expect("client id");
+    let secret = value_of(&html, "client-secret").expect("secret shown once");
+    let token: Value = v2_token(&app, &id, &secret)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let claims = app
+        .verify_access_token(token["access_token"].as_str().expect("token"))
+        .await;
+    assert_eq!(claims["aud"], "https://api.example");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600
+    );
+    // The app's page never shows the secret again.
+    let (_, detail) = page(&b, &format!("/console/apps/{id}")).await;
+    assert!(!detail.contains(&secret));
+    assert!(detail.contains("value=\"read write\""));
+
+    // Edit: scopes change at once.
+    let resp = submit(
+        &b,
+        &detail,
+        &format!("/console/apps/{id}"),
+        &[
+            ("friendly_name", "Billing v2"),
+            ("grant_types", "client_credentials"),
+            ("scopes", "read"),
+            ("token_format", "opaque"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, detail) = page(&b, &format!("/console/apps/{id}?notice=saved")).await;
+    assert!(detail.contains("Changes saved") && detail.contains("Billing v2"));
+    let token: Value = v2_token(&app, &id, &secret)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        !token["access_token"].as_str().expect("token").contains('.'),
+        "opaque now"
+    );
+
+    // Rotate: the new secret works, the old one no longer.
+    let resp = submit(&b, &detail, &format!("/console/apps/{id}/secret"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let rotated = value_of(&resp.text().await.expect("html"), "client-secret").expect("secret");
+    assert_ne!(rotated, secret);
+    assert_eq!(v2_token(&app, &id, &rotated).await.status(), StatusCode::OK);
+    assert_eq!(
+        v2_token(&app, &id, &secret).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Another account's app is neither listed nor reachable.
+    let (other, _) = app
+        .server
+        .admin()
+        .create_account(Some("other".into()), None)
+        .await
+        .expect("account");
+    let (theirs, _) = app
+        .server
+        .admin()
+        .create_client(tollgate_core::admin::ClientSpec {
+            friendly_name: "Their app".into(),
+            account_sid: Some(other.sid.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("client");
+    let (_, list) = page(&b, "/console/apps").await;
+    assert!(list.contains("Billing v2") && !list.contains("Their app"));
+    assert!(!list.contains(theirs.id.as_str()));
+    let (status, _) = page(&b, &format!("/console/apps/{}", theirs.id)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let resp = submit(
+        &b,
+        &detail,
+        &format!("/console/apps/{}/secret", theirs.id),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let (status, _) = page(&b, "/console/apps/not-a-sid").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Delete asks for confirmation first.
+    let path = format!("/console/apps/{id}/delete");
+    let resp = submit(&b, &detail, &path, &[]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        resp.text()
+            .await
+            .expect("html")
+            .contains("id=\"confirm-error\"")
+    );
+    let resp = submit(&b, &detail, &path, &[("confirm", "yes")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        v2_token(&app, &id, &rotated).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(
+        app.server.admin().client(&theirs.id).await.is_ok(),
+        "the other account's app is untouched"
+    );
+}
+
+async fn users_sessions_and_overview(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let me = app.admin_user("boss@example.com", None).await;
+    let b = console_browser(&app, "boss@example.com").await;
+    let (_, users) = page(&b, "/console/users").await;
+
+    // Adding a user: problems by field, the email kept, never the password.
+    let resp = submit(
+        &b,
+        &users,
+        "/console/users",
+        &[("email", "boss@example.com"), ("password", "short")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let html = resp.text().await.expect("html");
+    assert!(html.contains("id=\"email-error\"") && html.contains("id=\"password-error\""));
+    assert!(html.contains("value=\"boss@example.com\""));
+    let resp = submit(
+        &b,
+        &users,
+        "/console/users",
+        &[
+            ("email", "Ada@Example.com"),
+            ("password", PASSWORD),
+            ("first_name", "Ada"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let ada = app
+        .server
+        .admin()
+        .user_by_email("ada@example.com")
+        .await
+        .expect("lookup")
+        .expect("created");
+    assert!(!ada.admin);
+    assert_eq!(ada.account_sid, app.account.sid);
+
+    // Ada signs in to an app and holds a refresh token.
+    let client: TestClient = app.code_client(false).await;
+    let ada_browser = Browser::new(&app);
+    let code = get_code(
+        &ada_browser,
+        "/oauth/authorize",
+        &client,
+        "openid read",
+        "ada@example.com",
+    )
+    .await;
+    let tokens: Value = redeem(
+        &app,
+        &client,
+        &code,
+        Some(crate::authorization_code::VERIFIER),
+    )
+    .await
+    .json()
+    .await
+    .expect("tokens");
+    let refresh_token = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+
+    // The overview counts it; an hour later it is only in the day's count.
+    let (_, overview) = page(&b, "/console").await;
+    assert!(
+        overview.contains("id=\"stat-tokens-hour\">1<"),
+        "{overview}"
+    );
+    assert!(overview.contains("id=\"stat-sessions\">1<"));
+    assert!(overview.contains("id=\"stat-apps\">1<") && overview.contains("id=\"stat-users\">2<"));
+    // In steps the browser session survives (it ends after 30 idle minutes).
+    for _ in 0..6 {
+        app.advance(20 * 60);
+        assert_eq!(page(&b, "/console").await.0, StatusCode::OK);
+    }
+    let (_, overview) = page(&b, "/console").await;
+    assert!(
+        overview.contains("id=\"stat-tokens-hour\">0<"),
+        "{overview}"
+    );
+    assert!(overview.contains("id=\"stat-tokens-day\">1<"));
+
+    // Sessions: by user and app; revoking ends the refresh token.
+    let (_, sessions) = page(&b, "/console/sessions").await;
+    assert!(
+        sessions.contains("ada@example.com") && sessions.contains("test app"),
+        "{sessions}"
+    );
+    let family = app
+        .server
+        .admin()
+        .active_sessions(&app.account.sid)
+        .await
+        .expect("sessions")
+        .remove(0)
+        .family
+        .id;
+    let resp = submit(
+        &b,
+        &sessions,
+        &format!("/console/sessions/{family}/revoke"),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        refresh(&app, &client, &refresh_token).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let (_, sessions) = page(&b, "/console/sessions").await;
+    assert!(sessions.contains("No active sessions"));
+    let resp = submit(
+        &b,
+        &sessions,
+        "/console/sessions/no-such-family/revoke",
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    // Reset Ada's password: the old one stops working and her browser is signed out.
+    let (_, detail) = page(&b, &format!("/console/users/{}", ada.sid)).await;
+    let path = format!("/console/users/{}/password", ada.sid);
+    let resp = submit(&b, &detail, &path, &[("password", "x")]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = submit(
+        &b,
+        &detail,
+        &path,
+        &[("password", "a brand new passphrase")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(
+        app.server
+            .engine
+            .check_password("ada@example.com", PASSWORD)
+            .await
+            .expect("check")
+            .is_none()
+    );
+    assert!(
+        app.server
+            .engine
+            .check_password("ada@example.com", "a brand new passphrase")
+            .await
+            .expect("check")
+            .is_some()
+    );
+    assert!(
+        matches!(ada_browser.visit("/").await, Visit::Page { html, .. } if html.contains("not signed in"))
+    );
+
+    // Delete: confirmed, and never oneself.
+    let own = format!("/console/users/{}/delete", me.sid);
+    let resp = submit(&b, &detail, &own, &[("confirm", "yes")]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let path = format!("/console/users/{}/delete", ada.sid);
+    assert_eq!(
+        submit(&b, &detail, &path, &[]).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        submit(&b, &detail, &path, &[("confirm", "yes")])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(app.server.admin().user(&ada.sid).await.is_err());
+
+    // Another account's administrator sees none of this account's users.
+    let (other, _) = app
+        .server
+        .admin()
+        .create_account(Some("other".into()), None)
+        .await
+        .expect("account");
+    app.admin_user("them@example.com", Some(&other.sid)).await;
+    let them = console_browser(&app, "them@example.com").await;
+    let (_, list) = page(&them, "/console/users").await;
+    assert!(list.contains("them@example.com") && !list.contains("boss@example.com"));
+    let (status, _) = page(&them, &format!("/console/users/{}", me.sid)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, overview) = page(&them, "/console").await;
+    assert!(
+        overview.contains("id=\"stat-apps\">0<") && overview.contains("id=\"stat-tokens-day\">0<")
+    );
+}
+
+on_both_backends!(
+    only_administrators_enter,
+    apps_are_managed_in_the_console,
+    users_sessions_and_overview
+);

@@ -1,0 +1,262 @@
+//! The console in headless Chromium over WebDriver: an administrator signs in, creates an app
+//! through the form, copies its secret from the page, gets a token with it, rotates it; another
+//! account's app is never listed; a non-administrator gets 403. axe-core (npm, installed by
+//! `.ci/run` into `tests/node`) runs in every console screen; serious and critical violations
+//! fail the test. With `TOLLGATE_SCREENSHOT_DIR` set, the overview is saved there as
+//! `console.png` (the README's picture).
+
+use fantoccini::{Client, Locator};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::browser::PASSWORD;
+use crate::chromium::{ONE_BROWSER, enter, start_chrome, wait_for_url};
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::on_both_backends;
+
+const AXE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/node/node_modules/axe-core/axe.min.js"
+);
+
+/// axe-core's source, or `None` outside CI when `npm ci` has not run.
+fn axe_source() -> Option<String> {
+    match std::fs::read_to_string(AXE) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI needs axe-core: npm ci --prefix crates/tollgate/tests/node ({e})"
+            );
+            eprintln!("skipping axe-core checks: run npm ci in crates/tollgate/tests/node");
+            None
+        }
+    }
+}
+
+/// Runs axe-core in the current page; fails on any serious or critical violation.
+async fn axe(b: &Client, source: Option<&str>, screen: &str) {
+    let Some(source) = source else { return };
+    // WebDriver scripts run outside the page's CSP, so the strict policy stays as it is.
+    b.execute(&format!("{source}\n;return true;"), vec![])
+        .await
+        .expect("inject axe-core");
+    let found = b
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                              nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary) }))))
+               .catch(e => done([{ id: 'axe-error', help: String(e) }]));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    let violations = found.as_array().cloned().unwrap_or_default();
+    assert!(
+        violations.is_empty(),
+        "axe-core on the {screen} screen:\n{}",
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
+}
+
+async fn text_of(b: &Client, id: &str) -> String {
+    b.wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn value_of(b: &Client, id: &str) -> String {
+    b.wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default()
+}
+
+async fn click(b: &Client, id: &str) {
+    b.wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click #{id}: {e}"));
+}
+
+async fn type_into(b: &Client, id: &str, text: &str) {
+    let field = b
+        .wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+async fn sign_in(b: &Client, app: &TestApp, email: &str) {
+    b.goto(&app.url("/console")).await.expect("open console");
+    type_into(b, "email", email).await;
+    type_into(b, "password", &format!("{PASSWORD}{}", enter())).await;
+}
+
+async fn v2_token(app: &TestApp, id: &str, secret: &str) -> reqwest::Response {
+    app.post_form(
+        "/v2/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ],
+    )
+    .await
+}
+
+async fn console_in_chromium(backend: Backend) {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let Some(chrome) = start_chrome().await else {
+        return;
+    };
+    let axe_js = axe_source();
+    let axe_js = axe_js.as_deref();
+    let b = &chrome.client;
+    app.admin_user("boss@example.com", None).await;
+    app.user("staff@example.com").await;
+    let (other, _) = app
+        .server
+        .admin()
+        .create_account(Some("other".into()), None)
+        .await
+        .expect("account");
+    app.server
+        .admin()
+        .create_client(tollgate_core::admin::ClientSpec {
+            friendly_name: "Their app".into(),
+            account_sid: Some(other.sid),
+            ..Default::default()
+        })
+        .await
+        .expect("their app");
+
+    sign_in(b, &app, "boss@example.com").await;
+    assert_eq!(text_of(b, "stat-apps").await, "0");
+    axe(b, axe_js, "overview").await;
+
+    click(b, "nav-apps").await;
+    click(b, "new-app").await;
+    axe(b, axe_js, "new app").await;
+    // A wrong lifetime is refused next to its field; what was typed stays.
+    type_into(b, "friendly_name", "Chromium app").await;
+    type_into(b, "scopes", "read write").await;
+    type_into(b, "access_token_ttl", "ten minutes").await;
+    click(b, "create").await;
+    text_of(b, "access_token_ttl-error").await;
+    assert_eq!(value_of(b, "friendly_name").await, "Chromium app");
+    axe(b, axe_js, "new app with errors").await;
+    type_into(b, "access_token_ttl", "600").await;
+    click(b, "create").await;
+
+    // The secret is shown once, with a copy button (the script is allowed by the CSP).
+    let id = value_of(b, "client-id").await;
+    let secret = value_of(b, "client-secret").await;
+    assert!(id.starts_with("OQ") && secret.len() >= 43, "{id}");
+    click(b, "copy-secret").await;
+    let start = std::time::Instant::now();
+    while text_of(b, "client-secret-status").await.is_empty() {
+        assert!(start.elapsed().as_secs() < 10, "the copy button answers");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    axe(b, axe_js, "secret").await;
+    let token: Value = v2_token(&app, &id, &secret)
+        .await
+        .json()
+        .await
+        .expect("token");
+    assert!(token["access_token"].as_str().is_some(), "{token}");
+
+    // Rotate from the app's page: the old secret stops working.
+    click(b, "to-app").await;
+    wait_for_url(b, &app.url(&format!("/console/apps/{id}"))).await;
+    axe(b, axe_js, "app").await;
+    click(b, "rotate").await;
+    let rotated = value_of(b, "client-secret").await;
+    assert_ne!(rotated, secret);
+    assert_eq!(
+        v2_token(&app, &id, &secret).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(v2_token(&app, &id, &rotated).await.status(), StatusCode::OK);
+
+    // Another account's app is never listed.
+    click(b, "nav-apps").await;
+    let list = text_of(b, "apps").await;
+    assert!(
+        list.contains("Chromium app") && !list.contains("Their app"),
+        "{list}"
+    );
+    axe(b, axe_js, "apps").await;
+
+    click(b, "nav-users").await;
+    text_of(b, "users").await;
+    axe(b, axe_js, "users").await;
+    b.find(Locator::Css("#users a"))
+        .await
+        .expect("a user")
+        .click()
+        .await
+        .expect("open user");
+    text_of(b, "reset-password").await;
+    axe(b, axe_js, "user").await;
+    click(b, "nav-sessions").await;
+    wait_for_url(b, &app.url("/console/sessions")).await;
+    axe(b, axe_js, "sessions").await;
+
+    b.goto(&app.url("/console")).await.expect("overview");
+    assert_eq!(text_of(b, "stat-apps").await, "1");
+    assert_eq!(text_of(b, "stat-tokens-hour").await, "2");
+    if let Ok(dir) = std::env::var("TOLLGATE_SCREENSHOT_DIR") {
+        b.set_window_size(1200, 860).await.expect("window size");
+        let png = b.screenshot().await.expect("screenshot");
+        std::fs::write(std::path::Path::new(&dir).join("console.png"), png).expect("save png");
+    }
+
+    // Signed out and back in as someone who is not an administrator: 403.
+    click(b, "sign-out").await;
+    text_of(b, "message").await;
+    sign_in(b, &app, "staff@example.com").await;
+    wait_for_url(b, &app.url("/console")).await;
+    let heading = b
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .expect("heading")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(heading, "Administrators only");
+    let status = app
+        .http
+        .get(app.url("/console"))
+        .send()
+        .await
+        .expect("console")
+        .status();
+    assert_eq!(status, StatusCode::SEE_OTHER, "signed out: to sign in");
+
+    chrome.client.close().await.expect("close browser");
+}
+
+on_both_backends!(console_in_chromium);

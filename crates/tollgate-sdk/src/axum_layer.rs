@@ -115,6 +115,11 @@ fn rejection(e: &ValidationError) -> Response {
         ValidationError::InvalidToken(d) => {
             (StatusCode::UNAUTHORIZED, Some("invalid_token"), d.as_str())
         }
+        ValidationError::InvalidDpopProof(d) => (
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_dpop_proof"),
+            d.as_str(),
+        ),
         ValidationError::InsufficientScope(d) => (
             StatusCode::FORBIDDEN,
             Some("insufficient_scope"),

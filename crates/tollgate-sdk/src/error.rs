@@ -26,6 +26,9 @@ pub enum ValidationError {
     InvalidToken(String),
     #[error("insufficient_scope: {0}")]
     InsufficientScope(String),
+    /// RFC 9449: the DPoP proof with a bound token is missing or wrong.
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(String),
     /// The issuer could not be reached to check the token.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),

@@ -42,11 +42,13 @@
 //! ```
 
 mod axum_layer;
+mod dpop;
 mod error;
 mod provider;
 mod validator;
 
 pub use axum_layer::{Authenticated, RequireToken};
+pub use dpop::{DpopKey, DpopRequest};
 pub use error::{SdkError, ValidationError};
 pub use provider::{AccessToken, Dialect, TokenProvider, TokenProviderBuilder};
 pub use validator::{Claims, Now, Validator, ValidatorBuilder};

@@ -65,6 +65,8 @@ struct Inner {
     margin: Duration,
     max_attempts: u32,
     cached: RwLock<Option<Cached>>,
+    /// RFC 9449: tokens are bound to this key.
+    dpop: Option<crate::dpop::DpopKey>,
     /// Held by the one caller that fetches; the others wait and then read its token.
     fetching: Mutex<()>,
 }
@@ -95,6 +97,7 @@ pub struct TokenProviderBuilder {
     account_sid: Option<String>,
     margin: Duration,
     max_attempts: u32,
+    dpop: Option<crate::dpop::DpopKey>,
 }
 
 impl TokenProviderBuilder {
@@ -131,6 +134,12 @@ impl TokenProviderBuilder {
         self
     }
 
+    /// Obtains DPoP-bound tokens (RFC 9449), proving possession of `key`.
+    pub fn dpop(mut self, key: crate::dpop::DpopKey) -> Self {
+        self.dpop = Some(key);
+        self
+    }
+
     pub fn build(self) -> Result<TokenProvider, SdkError> {
         if self.client_id.is_empty() {
             return Err(SdkError::Config(
@@ -156,6 +165,7 @@ impl TokenProviderBuilder {
                 margin: self.margin,
                 max_attempts: self.max_attempts,
                 cached: RwLock::new(None),
+                dpop: self.dpop,
                 fetching: Mutex::new(()),
             }),
         })
@@ -174,6 +184,7 @@ impl TokenProvider {
             account_sid: None,
             margin: Duration::from_secs(60),
             max_attempts: 4,
+            dpop: None,
         }
     }
 
@@ -213,7 +224,20 @@ impl TokenProvider {
             .map(|c| c.token.clone())
     }
 
-    fn request(&self) -> reqwest::RequestBuilder {
+    /// A DPoP proof for calling a resource with `token` (`None` without a DPoP key).
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &str,
+        token: &AccessToken,
+    ) -> Result<Option<String>, SdkError> {
+        match &self.inner.dpop {
+            Some(k) => k.proof(method, url, Some(token.secret()), None).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn request(&self, nonce: Option<&str>) -> Result<reqwest::RequestBuilder, SdkError> {
         let i = &self.inner;
         let mut form: Vec<(&str, &str)> = Vec::new();
         let req = match i.dialect {
@@ -254,13 +278,27 @@ impl TokenProvider {
         if let (Some(name), Some(sid)) = (account, &i.account_sid) {
             form.push((name, sid));
         }
-        req.form(&form)
+        let req = match &i.dpop {
+            Some(k) => req.header("DPoP", k.proof("POST", &i.endpoint, None, nonce)?),
+            None => req,
+        };
+        Ok(req.form(&form))
     }
 
     async fn fetch(&self) -> Result<AccessToken, SdkError> {
         let mut wait = Duration::from_millis(200);
+        let mut nonce: Option<String> = None;
         for attempt in 1..=self.inner.max_attempts {
-            let resp = self.request().send().await;
+            let resp = self.request(nonce.as_deref())?.send().await;
+            // RFC 9449 section 8: retry once with the server's nonce.
+            if let Ok(r) = &resp
+                && r.status().as_u16() == 400
+                && nonce.is_none()
+                && let Some(n) = r.headers().get("dpop-nonce").and_then(|v| v.to_str().ok())
+            {
+                nonce = Some(n.to_owned());
+                continue;
+            }
             let retry = match resp {
                 Ok(r) if r.status().is_success() => return parse_token(r.json().await?),
                 Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {

@@ -45,6 +45,16 @@ impl Claims {
     }
 }
 
+/// The `cnf.jkt` of a DPoP-bound token.
+fn jkt(claims: &Claims) -> Option<String> {
+    claims
+        .extra
+        .get("cnf")
+        .and_then(|c| c.get("jkt"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 struct Keys {
     set: JwkSet,
     fetched: Option<Instant>,
@@ -63,6 +73,8 @@ struct Inner {
     now: Now,
     keys: RwLock<Keys>,
     refetching: Mutex<()>,
+    /// DPoP proof `jti`s seen recently.
+    replay: crate::dpop::ReplayCache,
 }
 
 /// Validates bearer tokens of one issuer for one audience. Cheap to clone.
@@ -161,6 +173,7 @@ impl ValidatorBuilder {
                     fetched: None,
                 }),
                 refetching: Mutex::new(()),
+                replay: Default::default(),
             }),
         };
         v.refetch_keys(true).await?;
@@ -185,8 +198,46 @@ impl Validator {
         &self.inner.issuer
     }
 
-    /// Accepts a token, or says why not; `required` scopes must all be granted.
+    /// Accepts a bearer token, or says why not; `required` scopes must all be granted. A
+    /// DPoP-bound token is refused here (RFC 9449 section 7.1): use [`Validator::validate_dpop`].
     pub async fn validate(
+        &self,
+        token: &str,
+        required: &[String],
+    ) -> Result<Claims, ValidationError> {
+        let claims = self.validate_any(token, required).await?;
+        if jkt(&claims).is_some() {
+            return Err(ValidationError::InvalidToken(
+                "the token is DPoP-bound: it needs the DPoP scheme and a proof".into(),
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// Accepts a token sent as `Authorization: DPoP` with its proof: the proof must be signed
+    /// by the key in the token's `cnf.jkt`, for this request, fresh, unreplayed, and carry the
+    /// token's `ath`. An unbound token is refused here.
+    pub async fn validate_dpop(
+        &self,
+        token: &str,
+        required: &[String],
+        request: &crate::dpop::DpopRequest<'_>,
+    ) -> Result<Claims, ValidationError> {
+        let claims = self.validate_any(token, required).await?;
+        let bound = jkt(&claims).ok_or_else(|| {
+            ValidationError::InvalidToken("the token is not DPoP-bound: use Bearer".into())
+        })?;
+        crate::dpop::verify(
+            request,
+            token,
+            &bound,
+            (self.inner.now)(),
+            &self.inner.replay,
+        )?;
+        Ok(claims)
+    }
+
+    async fn validate_any(
         &self,
         token: &str,
         required: &[String],

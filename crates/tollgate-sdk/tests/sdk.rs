@@ -492,3 +492,65 @@ async fn messages_api_allows_only_its_own_account() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 }
+
+/// RFC 9449 end to end: the provider obtains a DPoP-bound token (answering a nonce challenge),
+/// the validator accepts it only as DPoP with a fresh proof of the same key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dpop_bound_tokens_from_provider_to_validator() {
+    let t = tollgate().await;
+    let app = t.app(|s| s.require_dpop = true).await;
+    let provider = TokenProvider::builder(&t.base)
+        .client_credentials(&app.id, &app.secret)
+        .dpop(tollgate_sdk::DpopKey::generate().unwrap())
+        .build()
+        .unwrap();
+    let token = provider.token().await.unwrap();
+    assert_eq!(token.token_type, "DPoP");
+    let validator = t.validator().await;
+    let url = "https://api.example/messages";
+    assert!(matches!(
+        validator.validate(token.secret(), &[]).await,
+        Err(ValidationError::InvalidToken(_))
+    ));
+    let proof = provider.dpop_proof("GET", url, &token).unwrap().unwrap();
+    let req = tollgate_sdk::DpopRequest {
+        proof: Some(&proof),
+        method: "GET",
+        url,
+    };
+    validator
+        .validate_dpop(token.secret(), &[], &req)
+        .await
+        .unwrap();
+    // A replayed proof, a proof for another URL, and another key's proof are refused.
+    assert!(matches!(
+        validator.validate_dpop(token.secret(), &[], &req).await,
+        Err(ValidationError::InvalidDpopProof(_))
+    ));
+    let other = provider
+        .dpop_proof("GET", "https://api.example/other", &token)
+        .unwrap()
+        .unwrap();
+    let req = tollgate_sdk::DpopRequest {
+        proof: Some(&other),
+        method: "GET",
+        url,
+    };
+    assert!(matches!(
+        validator.validate_dpop(token.secret(), &[], &req).await,
+        Err(ValidationError::InvalidDpopProof(_))
+    ));
+    let stranger = tollgate_sdk::DpopKey::generate().unwrap();
+    let forged = stranger
+        .proof("GET", url, Some(token.secret()), None)
+        .unwrap();
+    let req = tollgate_sdk::DpopRequest {
+        proof: Some(&forged),
+        method: "GET",
+        url,
+    };
+    assert!(matches!(
+        validator.validate_dpop(token.secret(), &[], &req).await,
+        Err(ValidationError::InvalidDpopProof(_))
+    ));
+}

@@ -366,7 +366,13 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     assert_eq!(oidc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+            "private_key_jwt",
+            "none"
+        ])
     );
     assert_eq!(
         oidc["id_token_signing_alg_values_supported"],

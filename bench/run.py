@@ -261,7 +261,12 @@ def main():
     p.add_argument("--duration", type=int, help="seconds per run (default 10, quick 2)")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--no-build", action="store_true")
+    p.add_argument("--only", metavar="WORDS", help="comma-separated words: run only scenarios whose name has one; skips the resource figures")
     args = p.parse_args()
+    only = [w.strip().lower() for w in args.only.split(",")] if args.only else None
+
+    def wanted(name):
+        return only is None or any(w in name.lower() for w in only)
     duration = args.duration or (2 if args.quick else 10)
     rounds = 1 if args.quick else 2
     conns = args.connections
@@ -323,6 +328,8 @@ def main():
         ]
         rows = []
         for name, ours, theirs in scenarios:
+            if not wanted(name):
+                continue
             log(f"scenario: {name}")
             a, b = [], []
             for _ in range(rounds):
@@ -330,44 +337,48 @@ def main():
                 b.append(wrk(PEER_PORT, theirs[0], theirs[1], theirs[2], duration, conns, pid=peer.proc.pid))
             rows.append((name, combine(a), combine(b)))
 
-        log("scenario: refresh rotation")
+        def refresh_run(seconds):
+            tokens = tg.refresh_tokens(chains)
+            return wrk(TG_PORT, "/oauth/token", "refresh.lua", {"TOKENS": ",".join(tokens), "CLIENT": ":".join(tg.code_client)},
+                       seconds, chains, threads=chains, pid=tg.proc.pid)
+
         chains = conns
-        a = []
-        for _ in range(rounds):
-            tokens = tg.refresh_tokens(chains)
-            a.append(wrk(TG_PORT, "/oauth/token", "refresh.lua", {"TOKENS": ",".join(tokens), "CLIENT": ":".join(tg.code_client)},
-                         duration, chains, threads=chains, pid=tg.proc.pid))
-        rows.append((f"refresh rotation ({chains} chains, SQLite WAL)" if not args.postgres else f"refresh rotation ({chains} chains, PostgreSQL)", combine(a), None))
+        store_name = "PostgreSQL" if args.postgres else "SQLite WAL"
+        rotated = 0
+        if wanted("refresh rotation"):
+            log("scenario: refresh rotation")
+            a = [refresh_run(duration) for _ in range(rounds)]
+            rotated = sum(r["requests"] for r in a)
+            rows.append((f"refresh rotation ({chains} chains, {store_name})", combine(a), None))
 
-        log("scenario: authorization code redemption")
-        a = []
-        for _ in range(rounds):
-            n = 4000 if args.quick else 40_000
-            codes = tg.mint_codes(n)
-            with tempfile.NamedTemporaryFile("w", delete=False, suffix=".codes") as f:
-                f.write("\n".join(codes))
-            a.append(wrk(TG_PORT, "/oauth/token", "codes.lua", {"CODES_FILE": f.name, "THREADS": "2", "CLIENT": ":".join(tg.code_client),
-                                                                 "REDIRECT": REDIRECT, "VERIFIER": VERIFIER}, duration, conns,
-                         pid=tg.proc.pid))
-            os.unlink(f.name)
-            if a[-1]["requests"] > len(codes):
-                log(f"warning: {a[-1]['requests'] - len(codes)} requests ran out of codes (counted as errors)")
-        rows.append(("authorization_code + PKCE redemption", combine(a), None))
+        if wanted("authorization_code"):
+            log("scenario: authorization code redemption")
+            a = []
+            for _ in range(rounds):
+                n = 4000 if args.quick else 60_000
+                codes = tg.mint_codes(n)
+                with tempfile.NamedTemporaryFile("w", delete=False, suffix=".codes") as f:
+                    f.write("\n".join(codes))
+                a.append(wrk(TG_PORT, "/oauth/token", "codes.lua", {"CODES_FILE": f.name, "THREADS": "2", "CLIENT": ":".join(tg.code_client),
+                                                                     "REDIRECT": REDIRECT, "VERIFIER": VERIFIER}, duration, conns,
+                             pid=tg.proc.pid))
+                os.unlink(f.name)
+                if a[-1]["requests"] > len(codes):
+                    log(f"warning: {a[-1]['requests'] - len(codes)} requests ran out of codes (counted as errors)")
+            rows.append((f"authorization_code + PKCE redemption ({store_name})", combine(a), None))
 
-        log(f"resource: {big_tokens} client_credentials tokens")
-        issued = sum(r[1]["requests"] + 0 for r in rows[:3])
-        while issued < big_tokens:
-            r = wrk(TG_PORT, "/oauth/token", "post.lua", scenarios[0][1][2], min(30, duration * 3), conns)
-            issued += r["requests"]
-        rss_tokens = rss_mib(tg.proc.pid)
-        log(f"resource: {big_rotations} refresh rotations")
-        rotated = rows[5][1]["requests"]
-        while rotated < big_rotations:
-            tokens = tg.refresh_tokens(chains)
-            r = wrk(TG_PORT, "/oauth/token", "refresh.lua", {"TOKENS": ",".join(tokens), "CLIENT": ":".join(tg.code_client)},
-                    min(30, duration * 3), chains, threads=chains)
-            rotated += r["requests"]
-        rss_rotations = rss_mib(tg.proc.pid)
+        issued = sum(r[1]["requests"] for r in rows if r[0].startswith("client_credentials"))
+        rss_tokens = rss_rotations = None
+        if only is None:
+            log(f"resource: {big_tokens} client_credentials tokens")
+            while issued < big_tokens:
+                r = wrk(TG_PORT, "/oauth/token", "post.lua", scenarios[0][1][2], min(30, duration * 3), conns)
+                issued += r["requests"]
+            rss_tokens = rss_mib(tg.proc.pid)
+            log(f"resource: {big_rotations} refresh rotations")
+            while rotated < big_rotations:
+                rotated += refresh_run(min(30, duration * 3))["requests"]
+            rss_rotations = rss_mib(tg.proc.pid)
         peer_rss = rss_mib(peer.proc.pid)
     finally:
         tg.stop()
@@ -388,14 +399,15 @@ def main():
     print()
     for label, us in floor.items():
         print(f"One {label} signature (openssl speed, one core): {us:.1f} µs")
-    if "ES256" in floor:
+    if "ES256" in floor and rows and rows[0][0].startswith("client_credentials"):
         cc = rows[0][1]["cpu_us"]
         print(f"client_credentials CPU per token / one ES256 signature: {cc:.1f} / {floor['ES256']:.1f} µs = {cc / floor['ES256']:.2f}×")
     print()
     print(f"| resource | Tollgate | peer |\n|---|---:|---:|")
     print(f"| RSS idle | {idle_rss:.1f} MiB | {peer_idle_rss:.1f} MiB |")
-    print(f"| RSS after {issued:,} client_credentials tokens | {rss_tokens:.1f} MiB | {peer_rss:.1f} MiB (after its runs) |")
-    print(f"| RSS after {rotated:,} refresh rotations | {rss_rotations:.1f} MiB | |")
+    if rss_tokens is not None:
+        print(f"| RSS after {issued:,} client_credentials tokens | {rss_tokens:.1f} MiB | {peer_rss:.1f} MiB (after its runs) |")
+        print(f"| RSS after {rotated:,} refresh rotations | {rss_rotations:.1f} MiB | |")
     print(f"| start to first token (median of {len(ready)}) | {ready_ms:.0f} ms | |")
 
 

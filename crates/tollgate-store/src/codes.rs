@@ -5,7 +5,10 @@ use tollgate_core::model::{AuthorizationCode, CodeRedemption};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{StoreError, StoreResult};
 
-use crate::sql::{Db, backend_err, corrupt, json_list, parse_id, parse_list, write};
+use crate::sql::{
+    Db, batches, corrupt, hot_execute, hot_fetch_optional, json_list, parse_id, parse_list,
+};
+use crate::sqlite_direct::grants;
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
 macro_rules! columns {
@@ -15,23 +18,23 @@ macro_rules! columns {
     };
 }
 
-#[derive(sqlx::FromRow)]
-struct CodeRow {
-    digest: String,
-    client_id: String,
-    user_sid: String,
-    redirect_uri: Option<String>,
-    scopes: String,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    auth_time: i64,
-    created_at: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
-    family_id: Option<String>,
-    access_jti: Option<String>,
-    access_expires_at: Option<i64>,
-    resources: String,
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct CodeRow {
+    pub(crate) digest: String,
+    pub(crate) client_id: String,
+    pub(crate) user_sid: String,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) scopes: String,
+    pub(crate) nonce: Option<String>,
+    pub(crate) code_challenge: Option<String>,
+    pub(crate) auth_time: i64,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) used_at: Option<i64>,
+    pub(crate) family_id: Option<String>,
+    pub(crate) access_jti: Option<String>,
+    pub(crate) access_expires_at: Option<i64>,
+    pub(crate) resources: String,
 }
 
 impl TryFrom<CodeRow> for AuthorizationCode {
@@ -59,6 +62,12 @@ impl TryFrom<CodeRow> for AuthorizationCode {
 }
 
 pub(crate) async fn insert_code(db: &Db, c: &AuthorizationCode) -> StoreResult<()> {
+    if let Some(direct) = &db.direct {
+        let c = c.clone();
+        return direct
+            .write(move |conn| grants::insert_code(conn, &c))
+            .await;
+    }
     let q = sqlx::query(concat!(
         "INSERT INTO authorization_codes (",
         columns!(),
@@ -79,26 +88,29 @@ pub(crate) async fn insert_code(db: &Db, c: &AuthorizationCode) -> StoreResult<(
     .bind(&c.access_jti)
     .bind(c.access_expires_at)
     .bind(json_list(&c.resources));
-    write(db, q).await.map(|_| ())
+    hot_execute(db, q).await.map(|_| ())
 }
 
 /// Reads a code without spending it (to check its binding first).
 pub(crate) async fn code(db: &Db, digest: &SecretDigest) -> StoreResult<Option<AuthorizationCode>> {
+    if let Some(direct) = &db.direct {
+        let digest = *digest;
+        return direct.read(move |conn| grants::code(conn, &digest)).await;
+    }
     let sql = concat!(
         "SELECT ",
         columns!(),
         " FROM authorization_codes WHERE digest = $1"
     );
-    sqlx::query_as::<_, CodeRow>(sql)
-        .bind(digest.to_hex())
-        .fetch_optional(&db.writer)
-        .await
-        .map_err(backend_err)?
+    hot_fetch_optional(db, sqlx::query_as::<_, CodeRow>(sql).bind(digest.to_hex()))
+        .await?
         .map(AuthorizationCode::try_from)
         .transpose()
 }
 
-/// Marks a code used, recording what its redemption will issue, in one transaction.
+/// Marks a code used, recording what its redemption will issue, in one transaction: on
+/// SQLite's group-committing writer, on PostgreSQL as `tollgate_redeem_code`, group-committed
+/// with the node's other grant writes.
 pub(crate) async fn redeem_code(
     db: &Db,
     digest: &SecretDigest,
@@ -107,38 +119,34 @@ pub(crate) async fn redeem_code(
     access_jti: &str,
     access_expires_at: i64,
 ) -> StoreResult<CodeRedemption> {
-    let hex = digest.to_hex();
-    let mut tx = db.begin().await?;
-    let first = sqlx::query(
-        "UPDATE authorization_codes SET used_at = $2, family_id = $3, access_jti = $4, \
-         access_expires_at = $5 WHERE digest = $1 AND used_at IS NULL",
-    )
-    .bind(&hex)
-    .bind(at)
-    .bind(family_id)
-    .bind(access_jti)
-    .bind(access_expires_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_err)?
-    .rows_affected()
-        > 0;
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM authorization_codes WHERE digest = $1"
-    );
-    let row = sqlx::query_as::<_, CodeRow>(sql)
-        .bind(&hex)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend_err)?;
-    tx.commit().await.map_err(backend_err)?;
-    let Some(row) = row else {
+    if let Some(direct) = &db.direct {
+        let (digest, family_id, jti) =
+            (*digest, family_id.map(str::to_owned), access_jti.to_owned());
+        return direct
+            .write(move |conn| {
+                grants::redeem_code(
+                    conn,
+                    &digest,
+                    at,
+                    family_id.as_deref(),
+                    &jti,
+                    access_expires_at,
+                )
+            })
+            .await;
+    }
+    let job = serde_json::json!({
+        "kind": "redeem", "digest": digest.to_hex(), "at": at, "family": family_id,
+        "jti": access_jti, "expires": access_expires_at,
+    });
+    let done = batches(db)?.submit(job).await?;
+    let Some(row) = done.detail.filter(|_| done.outcome == "found") else {
         return Ok(CodeRedemption::Unknown);
     };
+    let row: CodeRow = serde_json::from_str(&row).map_err(|_| corrupt("redeemed code row"))?;
     let code = AuthorizationCode::try_from(row)?;
-    Ok(if first {
+    // The jti is fresh randomness: the row carries it only if this call spent the code.
+    Ok(if code.access_jti.as_deref() == Some(access_jti) {
         CodeRedemption::Fresh(code)
     } else {
         CodeRedemption::Replayed(code)

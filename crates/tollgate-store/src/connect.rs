@@ -8,6 +8,7 @@ use tollgate_core::Clock;
 use tollgate_core::store::{StoreError, StoreResult};
 
 use crate::sql::{Backend, Db, backend_err};
+use crate::sqlite_direct::Direct;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -53,13 +54,30 @@ async fn sqlite(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     let reader = options(8).connect(&url).await.map_err(backend_err)?;
+    let path = sqlite_file(&url).ok_or_else(|| {
+        StoreError::Backend("an in-memory SQLite database is not supported: name a file".into())
+    })?;
+    let direct = Some(Arc::new(Direct::open(path)?));
     Ok(Db {
         reader,
         writer,
         backend: Backend::Sqlite,
         clock,
         url,
+        direct,
+        hot: None,
+        batches: None,
     })
+}
+
+/// The file a `sqlite:` URL names; none for an in-memory database, which direct connections
+/// could not share.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    (!path.is_empty() && !path.contains(":memory:") && !url.contains("mode=memory")).then_some(path)
 }
 
 /// PostgreSQL: LISTEN on the change channel and wake the caller on every NOTIFY, and once
@@ -101,11 +119,15 @@ async fn postgres(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Db> {
         .run(&pool)
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let hot = Arc::new(crate::hot::HotConnections::new(url));
     Ok(Db {
         reader: pool.clone(),
         writer: pool,
         backend: Backend::Postgres,
         clock,
         url: url.to_owned(),
+        direct: None,
+        batches: Some(crate::pg_batch::GrantBatches::start(hot.clone())),
+        hot: Some(hot),
     })
 }

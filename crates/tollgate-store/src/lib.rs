@@ -10,12 +10,15 @@ mod clients;
 mod codes;
 mod connect;
 mod devices;
+mod hot;
 mod keys;
 mod leases;
+mod pg_batch;
 mod pushed;
 mod refresh;
 mod revocations;
 mod sql;
+mod sqlite_direct;
 mod users;
 
 use std::sync::Arc;

@@ -10,26 +10,32 @@ use tollgate_core::model::{
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, Tx, backend_err, json_list, parse_id, parse_list, write};
+use crate::sql::{
+    Db, backend_err, batches, corrupt, hot_fetch_optional, json_list, parse_id, parse_list, write,
+};
+use crate::sqlite_direct::grants;
 
 #[derive(sqlx::FromRow)]
-struct TokenFamilyRow {
-    family_id: String,
-    t_created: i64,
-    t_expires: i64,
-    used_at: Option<i64>,
-    client_id: String,
-    user_sid: String,
-    scopes: String,
-    auth_time: i64,
-    f_created: i64,
-    revoked_at: Option<i64>,
-    resources: String,
-    dpop_jkt: Option<String>,
+pub(crate) struct TokenFamilyRow {
+    pub(crate) family_id: String,
+    pub(crate) t_created: i64,
+    pub(crate) t_expires: i64,
+    pub(crate) used_at: Option<i64>,
+    pub(crate) client_id: String,
+    pub(crate) user_sid: String,
+    pub(crate) scopes: String,
+    pub(crate) auth_time: i64,
+    pub(crate) f_created: i64,
+    pub(crate) revoked_at: Option<i64>,
+    pub(crate) resources: String,
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 impl TokenFamilyRow {
-    fn into_parts(self, digest: &SecretDigest) -> StoreResult<(RefreshToken, RefreshFamily)> {
+    pub(crate) fn into_parts(
+        self,
+        digest: &SecretDigest,
+    ) -> StoreResult<(RefreshToken, RefreshFamily)> {
         let token = RefreshToken {
             digest: *digest,
             family_id: self.family_id.clone(),
@@ -61,47 +67,26 @@ macro_rules! token_family {
     };
 }
 
-async fn insert_token(tx: &mut Tx, t: &RefreshToken, parent: Option<&str>) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (digest, family_id, created_at, expires_at, used_at, parent) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(t.digest.to_hex())
-    .bind(&t.family_id)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .bind(t.used_at)
-    .bind(parent)
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_err)?;
-    Ok(())
-}
-
 pub(crate) async fn insert_refresh_family(
     db: &Db,
     f: &RefreshFamily,
     first: &RefreshToken,
 ) -> StoreResult<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "INSERT INTO refresh_families (id, client_id, user_sid, scopes, auth_time, created_at, \
-         revoked_at, resources, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&f.id)
-    .bind(f.client_id.as_str())
-    .bind(f.user_sid.as_str())
-    .bind(json_list(&f.scopes))
-    .bind(f.auth_time)
-    .bind(f.created_at)
-    .bind(f.revoked_at)
-    .bind(json_list(&f.resources))
-    .bind(&f.dpop_jkt)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_err)?;
-    insert_token(&mut tx, first, None).await?;
-    tx.commit().await.map_err(backend_err)
+    if let Some(direct) = &db.direct {
+        let (f, first) = (f.clone(), first.clone());
+        return direct
+            .write(move |c| grants::insert_refresh_family(c, &f, &first))
+            .await;
+    }
+    let job = serde_json::json!({
+        "kind": "family", "id": f.id, "client_id": f.client_id.as_str(),
+        "user_sid": f.user_sid.as_str(), "scopes": json_list(&f.scopes),
+        "auth_time": f.auth_time, "created_at": f.created_at, "revoked_at": f.revoked_at,
+        "resources": json_list(&f.resources), "dpop_jkt": f.dpop_jkt,
+        "digest": first.digest.to_hex(), "token_created": first.created_at,
+        "token_expires": first.expires_at, "token_used": first.used_at,
+    });
+    batches(db)?.submit(job).await.map(|_| ())
 }
 
 pub(crate) async fn refresh_token(
@@ -119,21 +104,21 @@ pub(crate) async fn refresh_token(
 
 /// The family's user, when it still exists (LEFT JOIN: every column may be NULL).
 #[derive(sqlx::FromRow)]
-struct MaybeUser {
-    u_sid: Option<String>,
-    u_account_sid: Option<String>,
-    u_email: Option<String>,
-    u_password_hash: Option<String>,
-    u_first_name: Option<String>,
-    u_last_name: Option<String>,
-    u_friendly_name: Option<String>,
-    u_created_at: Option<i64>,
-    u_updated_at: Option<i64>,
-    u_admin: Option<i64>,
+pub(crate) struct MaybeUser {
+    pub(crate) u_sid: Option<String>,
+    pub(crate) u_account_sid: Option<String>,
+    pub(crate) u_email: Option<String>,
+    pub(crate) u_password_hash: Option<String>,
+    pub(crate) u_first_name: Option<String>,
+    pub(crate) u_last_name: Option<String>,
+    pub(crate) u_friendly_name: Option<String>,
+    pub(crate) u_created_at: Option<i64>,
+    pub(crate) u_updated_at: Option<i64>,
+    pub(crate) u_admin: Option<i64>,
 }
 
 impl MaybeUser {
-    fn into_user(self) -> StoreResult<Option<User>> {
+    pub(crate) fn into_user(self) -> StoreResult<Option<User>> {
         let (Some(sid), Some(account), Some(email), Some(hash)) = (
             self.u_sid,
             self.u_account_sid,
@@ -170,6 +155,12 @@ pub(crate) async fn refresh_token_with_user(
     db: &Db,
     digest: &SecretDigest,
 ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
+    if let Some(direct) = &db.direct {
+        let digest = *digest;
+        return direct
+            .read(move |c| grants::refresh_token_with_user(c, &digest))
+            .await;
+    }
     let sql = "SELECT t.family_id, t.created_at AS t_created, t.expires_at AS t_expires, \
          t.used_at, f.client_id, f.user_sid, f.scopes, f.auth_time, f.created_at AS f_created, \
          f.revoked_at, f.resources, f.dpop_jkt, u.sid AS u_sid, u.account_sid AS u_account_sid, u.email AS u_email, \
@@ -178,28 +169,17 @@ pub(crate) async fn refresh_token_with_user(
          u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.admin AS u_admin \
          FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
          LEFT JOIN users u ON u.sid = f.user_sid WHERE t.digest = $1";
-    let Some(row) = sqlx::query_as::<_, TokenFamilyUserRow>(sql)
-        .bind(digest.to_hex())
-        .fetch_optional(&db.reader)
-        .await
-        .map_err(backend_err)?
-    else {
+    let query = sqlx::query_as::<_, TokenFamilyUserRow>(sql).bind(digest.to_hex());
+    let Some(row) = hot_fetch_optional(db, query).await? else {
         return Ok(None);
     };
     let (token, family) = row.token.into_parts(digest)?;
     Ok(Some((token, family, row.user.into_user()?)))
 }
 
-async fn revoke_in(tx: &mut Tx, family_id: &str, at: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(family_id)
-        .bind(at)
-        .execute(&mut **tx)
-        .await
-        .map_err(backend_err)?;
-    Ok(())
-}
-
+/// One transaction that keeps at most one live branch per family (see the module comment).
+/// SQLite runs it on the group-committing writer; PostgreSQL as `tollgate_rotate_refresh`
+/// (migration 0008), group-committed with the node's other grant writes.
 pub(crate) async fn rotate_refresh_token(
     db: &Db,
     old: &SecretDigest,
@@ -207,52 +187,18 @@ pub(crate) async fn rotate_refresh_token(
     at: i64,
     grace: i64,
 ) -> StoreResult<RefreshRotation> {
-    let old_hex = old.to_hex();
-    let mut tx = db.begin().await?;
-    // Records the first use and takes the row lock, so concurrent uses of one token (on any
-    // node) run this transaction one after another.
-    let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE digest = $1 \
-         RETURNING used_at, retired_at",
-    )
-    .bind(&old_hex)
-    .bind(at)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(backend_err)?;
-    let (first_use, retired) = row.unwrap_or((None, None));
-    let outside_grace = at - first_use.unwrap_or(at) > grace;
-    let (used_children,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM refresh_tokens WHERE parent = $1 AND used_at IS NOT NULL",
-    )
-    .bind(&old_hex)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(backend_err)?;
-    // A family revoked meanwhile (on another node, say) mints nothing more.
-    let (revoked,): (Option<i64>,) =
-        sqlx::query_as("SELECT revoked_at FROM refresh_families WHERE id = $1")
-            .bind(&next.family_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend_err)?;
-    if revoked.is_some() || retired.is_some() || outside_grace || used_children > 0 {
-        revoke_in(&mut tx, &next.family_id, at).await?;
-        tx.commit().await.map_err(backend_err)?;
-        return Ok(RefreshRotation::Reused);
+    if let Some(direct) = &db.direct {
+        let (old, next) = (*old, next.clone());
+        return direct
+            .write(move |c| grants::rotate_refresh_token(c, &old, &next, at, grace))
+            .await;
     }
-    // A repeat inside the window: the earlier successor is retired, one branch lives on.
-    sqlx::query(
-        "UPDATE refresh_tokens SET retired_at = $2 WHERE parent = $1 AND retired_at IS NULL",
-    )
-    .bind(&old_hex)
-    .bind(at)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_err)?;
-    insert_token(&mut tx, next, Some(&old_hex)).await?;
-    tx.commit().await.map_err(backend_err)?;
-    Ok(RefreshRotation::Rotated)
+    let job = crate::pg_batch::rotate_job(&old.to_hex(), next, at, grace);
+    match batches(db)?.submit(job).await?.outcome.as_str() {
+        "rotated" => Ok(RefreshRotation::Rotated),
+        "reused" => Ok(RefreshRotation::Reused),
+        other => Err(corrupt(&format!("rotation outcome {other:?}"))),
+    }
 }
 
 pub(crate) async fn revoke_refresh_family(db: &Db, family_id: &str, at: i64) -> StoreResult<bool> {

@@ -16,17 +16,17 @@ macro_rules! columns {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
-    sid: String,
-    account_sid: String,
-    email: String,
-    password_hash: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    friendly_name: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    admin: i64,
+pub(crate) struct UserRow {
+    pub(crate) sid: String,
+    pub(crate) account_sid: String,
+    pub(crate) email: String,
+    pub(crate) password_hash: String,
+    pub(crate) first_name: Option<String>,
+    pub(crate) last_name: Option<String>,
+    pub(crate) friendly_name: Option<String>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) admin: i64,
 }
 
 impl TryFrom<UserRow> for User {
@@ -68,11 +68,17 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
 }
 
 pub(crate) async fn user(db: &Db, sid: &UserSid) -> StoreResult<Option<User>> {
-    sqlx::query_as::<_, UserRow>(concat!("SELECT ", columns!(), " FROM users WHERE sid = $1"))
-        .bind(sid.as_str())
-        .fetch_optional(&db.reader)
-        .await
-        .map_err(backend_err)?
+    if let Some(direct) = &db.direct {
+        let sid = sid.clone();
+        return direct
+            .read(move |c| crate::sqlite_direct::grants::user(c, sid.as_str()))
+            .await;
+    }
+    let query =
+        sqlx::query_as::<_, UserRow>(concat!("SELECT ", columns!(), " FROM users WHERE sid = $1"))
+            .bind(sid.as_str());
+    crate::sql::hot_fetch_optional(db, query)
+        .await?
         .map(User::try_from)
         .transpose()
 }

@@ -1,0 +1,233 @@
+//! SQLite's grant hot path, driven synchronously through rusqlite.
+//!
+//! sqlx runs every SQLite connection on its own worker thread, so each statement is a hand-off
+//! there and back; a rotation took seven of them on the one writer connection, and the
+//! hand-offs, not SQLite, set the ceiling. Here one writer thread owns a write connection and
+//! commits whatever is queued as one transaction (group commit): each job runs under its own
+//! savepoint, so a job that fails leaves nothing behind, and every job is answered only after
+//! the transaction holding it committed. The grant reads run there too (see `read`).
+
+pub(crate) mod grants;
+
+use std::sync::Mutex;
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+use tollgate_core::store::{StoreError, StoreResult};
+
+use crate::sql::copy_err;
+
+/// Jobs committed in one transaction at most; enough to absorb every request in flight.
+const MAX_BATCH: usize = 512;
+
+/// One caller's work in a batch.
+trait Job: Send {
+    /// Runs inside the batch's transaction; says whether it succeeded (a failed job is rolled
+    /// back alone) and how to answer its caller once the batch's fate is known.
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish);
+    /// Answers without running: the batch could not start.
+    fn fail(self: Box<Self>, e: &StoreError);
+}
+
+type Finish = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+
+struct Call<F, T> {
+    f: F,
+    answer: tokio::sync::oneshot::Sender<StoreResult<T>>,
+}
+
+impl<F, T> Job for Call<F, T>
+where
+    F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish) {
+        let Call { f, answer } = *self;
+        let result = f(conn);
+        let ok = result.is_ok();
+        let finish: Finish = Box::new(move |commit| {
+            let outcome = match commit {
+                Ok(()) => result,
+                Err(e) => Err(copy_err(e)),
+            };
+            // A caller that gave up (its request was cancelled) needs no answer.
+            let _ = answer.send(outcome);
+        });
+        (ok, finish)
+    }
+
+    fn fail(self: Box<Self>, e: &StoreError) {
+        let _ = self.answer.send(Err(copy_err(e)));
+    }
+}
+
+pub(crate) struct Direct {
+    jobs: Mutex<mpsc::Sender<Box<dyn Job>>>,
+    /// Dropped with the store, which stops the checkpointer.
+    _checkpointer: mpsc::Sender<()>,
+}
+
+impl Direct {
+    /// Opens the writer thread and the first reader on an already migrated database file.
+    pub fn open(path: &str) -> StoreResult<Self> {
+        let writer = connection(path)?;
+        // The writer never checkpoints: a checkpoint ends in an fsync, and every rotation
+        // queued behind it would wait for the disk. A thread of its own does it instead.
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0;")
+            .map_err(direct_err)?;
+        let checkpoints = connection(path)?;
+        let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        let (stop, stopped) = mpsc::channel::<()>();
+        let start = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map(|_| ())
+                .map_err(|e| StoreError::Backend(format!("cannot start {name}: {e}")))
+        };
+        start(
+            "tollgate-sqlite-writer",
+            Box::new(move || write_loop(&writer, &rx)),
+        )?;
+        start(
+            "tollgate-sqlite-checkpoint",
+            Box::new(move || checkpoint_loop(&checkpoints, &stopped)),
+        )?;
+        Ok(Direct {
+            jobs: Mutex::new(tx),
+            _checkpointer: stop,
+        })
+    }
+
+    /// Runs `f` in the next group-committed transaction; answers after that commit.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Call { f, answer });
+        self.jobs
+            .lock()
+            .map_err(|_| stopped())?
+            .send(job)
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// Reads on the writer's connection, after the writes queued before it. Its page cache
+    /// stays warm, where a separate reader's cache is dropped whenever another connection
+    /// commits, which made reading there dearer than the hand-off to this thread.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.write(f).await
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the SQLite writer has stopped".into())
+}
+
+fn connection(path: &str) -> StoreResult<Connection> {
+    let conn = Connection::open(path).map_err(direct_err)?;
+    // The same settings as the sqlx pools (see connect.rs).
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(direct_err)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(conn, batch);
+    }
+}
+
+/// How often committed WAL frames are copied into the database file. Not domain time: only
+/// how far the WAL may grow between copies.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// PASSIVE never blocks the writer or a reader; what it cannot copy now it copies next time.
+fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "SQLite checkpoint did not run");
+        }
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Box<dyn Job>>) {
+    metrics::histogram!("tollgate_store_group_commit_size").record(batch.len() as f64);
+    // IMMEDIATE takes the write lock up front, so the busy timeout covers waiting for a
+    // writer in another process or on the sqlx pool.
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        for job in batch {
+            job.fail(&e);
+        }
+        return;
+    }
+    let mut finishes = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Err(e) = exec(conn, "SAVEPOINT job") {
+            job.fail(&e);
+            continue;
+        }
+        let (ok, finish) = job.run(conn);
+        if !ok {
+            // Best effort: if even this fails the COMMIT below fails and everything is undone.
+            let _ = exec(conn, "ROLLBACK TO job");
+        }
+        let _ = exec(conn, "RELEASE job");
+        finishes.push(finish);
+    }
+    let commit = exec(conn, "COMMIT");
+    if commit.is_err() {
+        let _ = exec(conn, "ROLLBACK");
+    }
+    for finish in finishes {
+        finish(commit.as_ref().map(|_| ()));
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> StoreResult<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(direct_err)
+}
+
+/// The same classification as `sql::backend_err`: busy, locked, read-only, I/O, full and
+/// cannot-open mean unavailable (answer 503, retry); a unique violation is a conflict.
+pub(crate) fn direct_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            C::DatabaseBusy
+            | C::DatabaseLocked
+            | C::ReadOnly
+            | C::SystemIoFailure
+            | C::DiskFull
+            | C::CannotOpen => StoreError::Unavailable(e.to_string()),
+            C::ConstraintViolation
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Conflict(e.to_string())
+            }
+            _ => StoreError::Backend(e.to_string()),
+        },
+        _ => StoreError::Backend(e.to_string()),
+    }
+}

@@ -94,12 +94,13 @@ def main():
     p.add_argument("--scenario", default="client_credentials", choices=["client_credentials", "introspection", "jwks"])
     p.add_argument("--n1", type=int, default=200)
     p.add_argument("--n2", type=int, default=1200)
-    p.add_argument("--annotate", action="store_true", help="top functions by inclusive count")
-    p.add_argument("--exclusive", action="store_true", help="top functions by their own count")
+    p.add_argument("--annotate", action="store_true", help="top functions by inclusive count per request")
+    p.add_argument("--exclusive", action="store_true", help="top functions by their own count per request")
+    p.add_argument("--rows", type=int, default=45, help="how many functions to list")
     p.add_argument("--keep", metavar="FILE", help="copy the larger run's callgrind output here")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        i1, _ = one_run(args.n1, args.scenario, work, False)
+        i1, out1 = one_run(args.n1, args.scenario, work, False)
         i2, out2 = one_run(args.n2, args.scenario, work, True)
         per = (i2 - i1) / (args.n2 - args.n1)
         print(f"{args.scenario}: {per:,.0f} instructions per request "
@@ -108,12 +109,24 @@ def main():
             import shutil
             shutil.copy(out2, args.keep)
         if args.annotate or args.exclusive:
+            # Per function, the difference between the two runs over the extra requests: what
+            # one request costs there, with start-up (key generation, RNG seeding) taken out.
             inclusive = "no" if args.exclusive else "yes"
-            ann = subprocess.run(["callgrind_annotate", f"--inclusive={inclusive}", out2], capture_output=True, text=True)
-            lines = [l for l in ann.stdout.splitlines() if re.match(r"\s*[\d,]+ \(", l)]
-            for l in lines[:45]:
-                print(l[:200])
+            a, b = (function_counts(o, inclusive) for o in (out1, out2))
+            rows = sorted(((b[f] - a.get(f, 0)) / (args.n2 - args.n1), f) for f in b)
+            for ir, f in reversed(rows[-args.rows:]):
+                print(f"{ir:>10,.0f}  {f[:160]}")
 
+
+def function_counts(out, inclusive):
+    ann = subprocess.run(["callgrind_annotate", f"--inclusive={inclusive}", "--threshold=100", out],
+                         capture_output=True, text=True)
+    counts = {}
+    for line in ann.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+) \([\s\d.]+%\)\s+(.*)$", line)
+        if m and "PROGRAM TOTALS" not in m.group(2):
+            counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
+    return counts
 
 if __name__ == "__main__":
     main()

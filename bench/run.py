@@ -24,6 +24,8 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
+import onetime
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 WRK_DIR = os.path.join(BENCH, "wrk")
@@ -65,12 +67,33 @@ def rss_mib(pid):
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process (all its threads), from /proc/<pid>/stat."""
+def cpu_split(pid):
+    """(user, system) CPU seconds of a process (all its threads), from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat") as f:
         # The command name may hold spaces; the fields after it are fixed.
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+
+def database_cpu_seconds():
+    """CPU seconds of every PostgreSQL process (backends, WAL writer, checkpointer)."""
+    total = 0.0
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        if raw[raw.index("(") + 1:].startswith("postgres"):
+            fields = raw.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+MEASURE_DATABASE = False
 
 
 def signature_floor():
@@ -125,6 +148,22 @@ class Tollgate:
                         "--grant", "refresh_token", "--redirect-uri", REDIRECT, "--scope", "read")
         self.code_client = (code["client_id"], code["client_secret"])
         self.cli("user", "create", "--email", "bench@example.com", "--password", PASSWORD)
+        self.jwt_key = onetime.Es256Key("bench-pkjwt")
+        pk = self.cli("client", "create", "--name", "bench pkjwt", "--scope", "read",
+                      "--token-endpoint-auth-method", "private_key_jwt", "--jwks", self.jwt_key.jwks())
+        self.pkjwt = pk["client_id"]
+        self.dpop_key = onetime.Es256Key("bench-dpop")
+
+    def one_time_lines(self, kind, n):
+        """Request lines for lines.lua, each with its own assertion or DPoP proof."""
+        url = json.loads(http_request(TG_PORT, "GET", "/.well-known/openid-configuration")[2])["token_endpoint"]
+        if kind == "assertion":
+            return [form(grant_type="client_credentials", scope="read", client_id=self.pkjwt,
+                         client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                         client_assertion=a)
+                    for a in onetime.client_assertions(self.jwt_key, self.pkjwt, url, n)]
+        body = form(grant_type="client_credentials", scope="read")
+        return [f"{body}\t{p}" for p in onetime.dpop_proofs(self.dpop_key, url, n)]
 
     def start(self):
         started = time.perf_counter()
@@ -230,14 +269,19 @@ class Peer:
 
 def wrk(port, path, script, env, duration, connections, threads=2, pid=None):
     env = dict(os.environ, BENCH_WRK_DIR=WRK_DIR, **env)
-    cpu_before = cpu_seconds(pid) if pid else None
+    cpu_before = cpu_split(pid) if pid else None
+    db_before = database_cpu_seconds() if MEASURE_DATABASE and pid else None
     out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", os.path.join(WRK_DIR, script),
                f"http://127.0.0.1:{port}{path}"], env=env)
     line = [l for l in out.splitlines() if l.startswith("{")][-1]
     r = json.loads(line)
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     if pid:
-        r["cpu_s"] = cpu_seconds(pid) - cpu_before
+        user, system = cpu_split(pid)
+        r["cpu_s"] = user + system - sum(cpu_before)
+        r["sys_s"] = system - cpu_before[1]
+    if db_before is not None:
+        r["db_s"] = database_cpu_seconds() - db_before
     return r
 
 
@@ -249,9 +293,18 @@ def combine(runs):
         "errors": sum(r["errors"] + r["non2xx"] for r in runs),
         "requests": sum(r["requests"] for r in runs),
         # Server CPU per answered request, the figure wrk's share of the cores cannot move.
-        "cpu_us": (sum(r.get("cpu_s", 0) for r in runs) * 1e6 / max(1, sum(r["requests"] for r in runs)))
-        if all("cpu_s" in r for r in runs) else float("nan"),
+        "cpu_us": per_request(runs, "cpu_s"),
+        # Of that, the kernel's (system time: TCP on loopback, epoll, file I/O).
+        "sys_us": per_request(runs, "sys_s"),
+        # PostgreSQL's CPU per request, when Tollgate runs on it.
+        "db_us": per_request(runs, "db_s"),
     }
+
+
+def per_request(runs, key):
+    if not all(key in r for r in runs):
+        return float("nan")
+    return sum(r[key] for r in runs) * 1e6 / max(1, sum(r["requests"] for r in runs))
 
 
 def main():
@@ -279,6 +332,8 @@ def main():
         log("building tollgate (release)")
         run(["cargo", "build", "--release", "--locked", "-p", "tollgate"])
     args.postgres_db = None
+    global MEASURE_DATABASE
+    MEASURE_DATABASE = bool(args.postgres)
     if args.postgres:
         name = f"tollgate_bench_{int(time.time())}"
         run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"])
@@ -337,6 +392,25 @@ def main():
                 b.append(wrk(PEER_PORT, theirs[0], theirs[1], theirs[2], duration, conns, pid=peer.proc.pid))
             rows.append((name, combine(a), combine(b)))
 
+        # Single-use credentials: every request carries its own, made ahead of each run.
+        for name, kind in (("client_credentials, private_key_jwt assertion (ES256)", "assertion"),
+                           ("client_credentials, DPoP-bound (ES256 proof)", "dpop")):
+            if not wanted(name):
+                continue
+            log(f"scenario: {name}")
+            a = []
+            for _ in range(rounds):
+                n = duration * 12_000
+                with tempfile.NamedTemporaryFile("w", delete=False, suffix=".lines") as f:
+                    f.write("\n".join(tg.one_time_lines(kind, n)))
+                env = {"LINES_FILE": f.name, "THREADS": "2", "HEADER": "DPoP" if kind == "dpop" else "",
+                       "AUTHORIZATION": tg_cc_auth if kind == "dpop" else ""}
+                a.append(wrk(TG_PORT, "/oauth/token", "lines.lua", env, duration, conns, pid=tg.proc.pid))
+                os.unlink(f.name)
+                if a[-1]["requests"] > n:
+                    log(f"warning: {a[-1]['requests'] - n} requests ran out of single-use lines (counted as errors)")
+            rows.append((name, combine(a), None))
+
         def refresh_run(seconds):
             tokens = tg.refresh_tokens(chains)
             return wrk(TG_PORT, "/oauth/token", "refresh.lua", {"TOKENS": ",".join(tokens), "CLIENT": ":".join(tg.code_client)},
@@ -355,7 +429,7 @@ def main():
             log("scenario: authorization code redemption")
             a = []
             for _ in range(rounds):
-                n = 4000 if args.quick else 60_000
+                n = duration * 12_000
                 codes = tg.mint_codes(n)
                 with tempfile.NamedTemporaryFile("w", delete=False, suffix=".codes") as f:
                     f.write("\n".join(codes))
@@ -384,18 +458,22 @@ def main():
         tg.stop()
         peer.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+        if args.postgres:
+            run(["psql", args.postgres, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
 
     floor = signature_floor()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"\nMachine: {os.cpu_count()} cores ({cpu}), {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB; "
           f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; wrk -t2 -c{conns} -d{duration}s, {rounds} alternating round(s) per side\n")
-    print("| scenario | Tollgate req/s | p50 ms | p99 ms | CPU µs/req | errors | peer req/s | p50 ms | p99 ms | CPU µs/req | errors | req/s ratio | CPU ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | Tollgate req/s | p50 ms | p99 ms | CPU µs/req | of it kernel | DB CPU µs/req | errors | peer req/s | p50 ms | p99 ms | CPU µs/req | errors | req/s ratio | CPU ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, a, b in rows:
+        db = "" if a["db_us"] != a["db_us"] else f"{a['db_us']:.1f}"
+        ours = f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['cpu_us']:.1f} | {a['sys_us']:.1f} | {db} | {a['errors']} "
         if b:
-            print(f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['cpu_us']:.1f} | {a['errors']} | {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {b['cpu_us']:.1f} | {b['errors']} | {a['rps'] / b['rps']:.1f}× | {b['cpu_us'] / a['cpu_us']:.1f}× less |")
+            print(ours + f"| {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {b['cpu_us']:.1f} | {b['errors']} | {a['rps'] / b['rps']:.1f}× | {b['cpu_us'] / a['cpu_us']:.1f}× less |")
         else:
-            print(f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['cpu_us']:.1f} | {a['errors']} | n/a | | | | | | |")
+            print(ours + "| n/a | | | | | | |")
     print()
     for label, us in floor.items():
         print(f"One {label} signature (openssl speed, one core): {us:.1f} µs")

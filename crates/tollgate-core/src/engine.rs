@@ -145,11 +145,13 @@ pub struct Engine {
     last_sync: std::sync::atomic::AtomicI64,
     /// Concurrent password checks (Argon2), one per core.
     pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
-    /// JWT access tokens whose signature already checked out, by digest, with the signing kid:
+    /// JWT access tokens whose signature already checked out, with the signing kid:
     /// introspecting the same token again skips the signature check (never the expiry,
-    /// revocation or key-still-published checks).
-    pub(crate) verified:
-        dashmap::DashMap<crate::secret::SecretDigest, (String, crate::token::AccessTokenInfo)>,
+    /// revocation or key-still-published checks). See `introspection::VerifiedJwt`.
+    pub(crate) verified: dashmap::DashMap<u64, crate::introspection::VerifiedJwt>,
+    /// Keys the `verified` cache's hash with per-process randomness, so nobody outside can
+    /// aim for a collision.
+    pub(crate) verified_keys: std::hash::RandomState,
     /// Clients' fetched `jwks_uri` documents.
     pub(crate) jwks_cache: crate::client_assertion::JwksCache,
     pub(crate) jwks_fetcher: std::sync::OnceLock<Arc<dyn crate::client_assertion::JwksFetcher>>,
@@ -198,6 +200,7 @@ impl Engine {
             jwks_fetcher: std::sync::OnceLock::new(),
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
+            verified_keys: std::hash::RandomState::new(),
             issued: crate::activity::IssueCounts::default(),
             last_sync: std::sync::atomic::AtomicI64::new(now),
             node,

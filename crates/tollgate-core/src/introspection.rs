@@ -47,6 +47,14 @@ pub struct Introspection {
 /// Bound on remembered signature checks (about 1 KiB each).
 const VERIFIED_CACHE_LIMIT: usize = 50_000;
 
+/// A JWT whose signature checked out: the signature itself (a token is found by a hash of the
+/// whole, and must carry this signature), the key that made it, and what it says.
+pub(crate) struct VerifiedJwt {
+    signature: Box<str>,
+    kid: String,
+    info: crate::token::AccessTokenInfo,
+}
+
 pub(crate) fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
 }
@@ -112,8 +120,15 @@ impl Engine {
                     .map(|jkt| crate::token::TokenConfirmation { jkt }),
             }));
         }
-        let digest = SecretDigest::of(token);
-        let cached = self.verified.get(&digest).map(|e| e.value().clone());
+        // A keyed hash finds the entry and the signature must match too: SHA-256 of the
+        // whole token cost more than the rest of an introspection.
+        let key = std::hash::BuildHasher::hash_one(&self.verified_keys, token);
+        let signature = token.rsplit('.').next().unwrap_or_default();
+        let cached = self
+            .verified
+            .get(&key)
+            .filter(|e| *e.signature == *signature)
+            .map(|e| (e.kid.clone(), e.info.clone()));
         if let Some((kid, info)) = cached {
             if info.exp > now && self.key_set().key(&kid).is_some() {
                 if self.access_token_revoked(&info.jti).await? {
@@ -121,7 +136,7 @@ impl Engine {
                 }
                 return Ok(Some(info));
             }
-            self.verified.remove(&digest);
+            self.verified.remove(&key);
             return Ok(None);
         }
         let Some((kid, claims)) = verify_jwt(&self.key_set(), self.issuer(), token) else {
@@ -132,12 +147,17 @@ impl Engine {
         }
         if self.verified.len() >= VERIFIED_CACHE_LIMIT {
             let now = self.clock.now();
-            self.verified.retain(|_, (_, i)| i.exp > now);
+            self.verified.retain(|_, e| e.info.exp > now);
             if self.verified.len() >= VERIFIED_CACHE_LIMIT {
                 self.verified.clear();
             }
         }
-        self.verified.insert(digest, (kid, claims.clone()));
+        let entry = VerifiedJwt {
+            signature: signature.into(),
+            kid,
+            info: claims.clone(),
+        };
+        self.verified.insert(key, entry);
         Ok(Some(claims))
     }
 

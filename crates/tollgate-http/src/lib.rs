@@ -101,7 +101,8 @@ pub fn app(mut state: AppState) -> Router {
     state.dialects = Arc::new(surface.registry);
     let document = surface.spec.build();
     state.openapi = Arc::from(document.to_json().unwrap_or_else(|_| "{}".to_owned()));
-    surface
+    let trusted = state.trusted_proxies.clone();
+    let router = surface
         .routes
         .router
         .fallback(fallback)
@@ -116,11 +117,14 @@ pub fn app(mut state: AppState) -> Router {
             state.clone(),
             ops::observe,
         ))
-        .layer(axum::middleware::from_fn({
-            let trusted = state.trusted_proxies.clone();
-            move |req, next| client_ip::resolve(trusted.clone(), req, next)
-        }))
-        .with_state(state)
+        .with_state(state);
+    // Every layer costs every request; this one only does something behind proxies.
+    if trusted.is_empty() {
+        return router;
+    }
+    router.layer(axum::middleware::from_fn(move |req, next| {
+        client_ip::resolve(trusted.clone(), req, next)
+    }))
 }
 
 async fn fallback(State(state): State<AppState>, uri: Uri) -> Response {

@@ -1,13 +1,15 @@
 //! What an operator watches: `/healthz`, `/readyz`, `/metrics` (Prometheus), and the request
 //! middleware that gives every request an id, an access-log line and its metrics.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use tracing::Instrument;
@@ -209,6 +211,46 @@ fn acceptable_id(v: &HeaderValue) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
+/// The request metrics' handles by route, dialect and status, registered once: a request
+/// then builds no label strings and makes no registry lookup. The keys are bounded: routes
+/// are the router's patterns ("unmatched" for the rest), statuses a handful.
+type RouteHandles = Vec<((String, &'static str, u16), (Counter, Histogram))>;
+static ROUTE_METRICS: OnceLock<RwLock<HashMap<u64, RouteHandles>>> = OnceLock::new();
+
+fn route_metrics(route: &str, dialect: &'static str, status: u16) -> (Counter, Histogram) {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one((route, dialect, status));
+    let map = ROUTE_METRICS.get_or_init(RwLock::default);
+    let found = map.read().ok().and_then(|m| {
+        m.get(&key)?
+            .iter()
+            .find(|((r, d, s), _)| r == route && *d == dialect && *s == status)
+            .map(|(_, h)| h.clone())
+    });
+    if let Some(handles) = found {
+        return handles;
+    }
+    let labels = [
+        ("route", route.to_owned()),
+        ("dialect", dialect.to_owned()),
+        ("status", status.to_string()),
+    ];
+    let handles = (
+        metrics::counter!("tollgate_http_requests_total", &labels),
+        metrics::histogram!("tollgate_http_request_duration_seconds", "route" => route.to_owned()),
+    );
+    if let Ok(mut m) = map.write() {
+        let bucket = m.entry(key).or_default();
+        if !bucket
+            .iter()
+            .any(|((r, d, s), _)| r == route && *d == dialect && *s == status)
+        {
+            bucket.push(((route.to_owned(), dialect, status), handles.clone()));
+        }
+    }
+    handles
+}
+
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = req
@@ -216,10 +258,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .get(REQUEST_ID)
         .and_then(acceptable_id)
         .unwrap_or_else(|| new_request_id(&state));
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let dialect = state.dialects.dialect_of(req.uri().path());
     let method = req.method().clone();
     let client = LoggedClient::default();
@@ -240,14 +280,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
             "request"
         );
     });
-    let labels = [
-        ("route", route),
-        ("dialect", dialect.to_owned()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!("tollgate_http_requests_total", &labels).increment(1);
-    metrics::histogram!("tollgate_http_request_duration_seconds", "route" => labels[0].1.clone())
-        .record(elapsed.as_secs_f64());
+    let (requests, duration) = route_metrics(route, dialect, status);
+    requests.increment(1);
+    duration.record(elapsed.as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }

@@ -10,7 +10,20 @@ use crate::sql::{Db, backend_err, corrupt, parse_id, write};
 
 /// True on first use. A row whose time ran out is taken over: its identifier may come back
 /// only after it could no longer be accepted anyway.
+/// Spends a one-time key (an assertion's or a DPoP proof's `jti`): true the first time. On
+/// the token hot path, so it takes the group-committed writes of either backend.
 pub(crate) async fn use_once(db: &Db, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+    if let Some(direct) = &db.direct {
+        let key = key.to_owned();
+        return direct
+            .write(move |c| crate::sqlite_direct::grants::use_once(c, &key, expires_at, now))
+            .await;
+    }
+    if let Some(batches) = &db.batches {
+        let job =
+            serde_json::json!({"kind": "once", "key": key, "expires": expires_at, "now": now});
+        return Ok(batches.submit(job).await?.outcome == "fresh");
+    }
     let q = sqlx::query(
         "INSERT INTO used_jtis (jti, expires_at) VALUES ($1, $2) \
          ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at \

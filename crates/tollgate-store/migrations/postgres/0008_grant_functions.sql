@@ -48,7 +48,8 @@ BEGIN
 END
 $$;
 
--- Group commit: the grant writes queued on one node run in one statement and commit together,
+-- Group commit: the grant writes queued on one node (rotations, redemptions, new families,
+-- spent assertion and proof jtis) run in one statement and commit together,
 -- one WAL flush for all of them. Each job runs in its own subtransaction (the EXCEPTION
 -- block), so one that fails leaves nothing behind and fails alone. Lists arrive as the JSON
 -- text they are stored as.
@@ -58,6 +59,7 @@ DECLARE
     j JSON;
     i INT := 0;
     v_code authorization_codes;
+    v_rows BIGINT;
 BEGIN
     FOR j IN SELECT * FROM json_array_elements(p_jobs) LOOP
         n := i;
@@ -89,6 +91,13 @@ BEGIN
                 VALUES (j->>'digest', j->>'id', (j->>'token_created')::BIGINT,
                     (j->>'token_expires')::BIGINT, (j->>'token_used')::BIGINT, NULL);
                 outcome := 'done';
+            WHEN 'once' THEN
+                -- A client assertion's or DPoP proof's jti, spent until it expires.
+                INSERT INTO used_jtis (jti, expires_at) VALUES (j->>'key', (j->>'expires')::BIGINT)
+                    ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at
+                    WHERE used_jtis.expires_at <= (j->>'now')::BIGINT;
+                GET DIAGNOSTICS v_rows = ROW_COUNT;
+                outcome := CASE WHEN v_rows > 0 THEN 'fresh' ELSE 'spent' END;
             END CASE;
         EXCEPTION
             WHEN unique_violation THEN

@@ -292,3 +292,20 @@ pub(crate) fn redeem_code(
         Some(c) => CodeRedemption::Replayed(c),
     })
 }
+
+pub(crate) fn use_once(
+    conn: &Connection,
+    key: &str,
+    expires_at: i64,
+    now: i64,
+) -> StoreResult<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO used_jtis (jti, expires_at) VALUES (?1, ?2) \
+             ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE used_jtis.expires_at <= ?3",
+        )
+        .and_then(|mut s| s.execute(params![key, expires_at, now]))
+        .map_err(direct_err)?;
+    Ok(n > 0)
+}

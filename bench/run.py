@@ -432,9 +432,10 @@ def main():
                 n = duration * 12_000
                 codes = tg.mint_codes(n)
                 with tempfile.NamedTemporaryFile("w", delete=False, suffix=".codes") as f:
-                    f.write("\n".join(codes))
-                a.append(wrk(TG_PORT, "/oauth/token", "codes.lua", {"CODES_FILE": f.name, "THREADS": "2", "CLIENT": ":".join(tg.code_client),
-                                                                     "REDIRECT": REDIRECT, "VERIFIER": VERIFIER}, duration, conns,
+                    f.write("\n".join(form(grant_type="authorization_code", client_id=tg.code_client[0],
+                                           client_secret=tg.code_client[1], redirect_uri=REDIRECT,
+                                           code_verifier=VERIFIER, code=c) for c in codes))
+                a.append(wrk(TG_PORT, "/oauth/token", "lines.lua", {"LINES_FILE": f.name, "THREADS": "2"}, duration, conns,
                              pid=tg.proc.pid))
                 os.unlink(f.name)
                 if a[-1]["requests"] > len(codes):

@@ -1,5 +1,6 @@
--- One-time requests: each thread sends its own slice of the lines in LINES_FILE, made ahead of
--- time because each carries something single-use (a private_key_jwt assertion, a DPoP proof).
+-- Single-use requests: each thread sends its own slice of the lines in LINES_FILE, made ahead of
+-- time because each carries something spent on use (an authorization code, a private_key_jwt
+-- assertion, a DPoP proof).
 -- A line is the form body, optionally followed by a tab and the value of the header HEADER.
 -- AUTHORIZATION, when set, is sent on every request.
 dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")

@@ -314,7 +314,7 @@ def main():
     p.add_argument("--duration", type=int, help="seconds per run (default 10, quick 2)")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--no-build", action="store_true")
-    p.add_argument("--only", metavar="WORDS", help="comma-separated words: run only scenarios whose name has one; skips the resource figures")
+    p.add_argument("--only", metavar="WORDS", help="comma-separated words: run only scenarios whose name has one; the resource figures only with 'resources'")
     args = p.parse_args()
     only = [w.strip().lower() for w in args.only.split(",")] if args.only else None
 
@@ -444,7 +444,7 @@ def main():
 
         issued = sum(r[1]["requests"] for r in rows if r[0].startswith("client_credentials"))
         rss_tokens = rss_rotations = None
-        if only is None:
+        if only is None or "resources" in only:
             log(f"resource: {big_tokens} client_credentials tokens")
             while issued < big_tokens:
                 r = wrk(TG_PORT, "/oauth/token", "post.lua", scenarios[0][1][2], min(30, duration * 3), conns)

@@ -20,6 +20,9 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// How often pending histogram samples are folded into their buckets (not domain time).
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 /// Turns recording off for this process: no recorder is installed, so every `metrics` macro
 /// is a no-op and `/metrics` answers 404.
 pub fn disable_metrics() {
@@ -39,6 +42,19 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            // Histogram samples are held until they are folded into the buckets; without a
+            // scrape that is never, and every request's samples stayed in memory (over 100 MB
+            // after a million tokens). Fold them in on a schedule instead.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("tollgate-metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(METRICS_UPKEEP);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .ok()?;
             Some(handle)
         })
         .as_ref()

@@ -2,9 +2,9 @@
 //! code redemptions, new refresh families) are sent as one statement and commit together, so
 //! a busy node pays one round trip and one WAL flush for many grants instead of one each.
 //!
-//! `tollgate_grant_batch` (migration 0008) runs each job in its own subtransaction: a job that
-//! fails leaves nothing and fails alone. Every caller is answered after the statement, and so
-//! its commit, returned: a rotation still answers only after it is durable.
+//! `tollgate_grant_batch` (migration 0008) is one statement: a job that fails undoes the batch,
+//! which then runs job by job so that only that one fails. Every caller is answered after its
+//! statement, and so its commit, returned: a rotation still answers only after it is durable.
 
 use std::sync::Arc;
 
@@ -17,8 +17,9 @@ use crate::sql::{backend_err, copy_err};
 
 /// Jobs in one statement at most.
 const MAX_BATCH: usize = 256;
-/// Batches in flight at once: while one waits for its flush, the next fills.
-const LANES: usize = 4;
+/// Batches in flight at once. One: while it waits for its flush the next fills, and larger
+/// batches cost the database less per job than more of them in parallel (measured).
+const LANES: usize = 1;
 
 /// What a job came to, as `tollgate_grant_batch` reports it.
 pub(crate) struct Outcome {
@@ -56,12 +57,7 @@ impl GrantBatches {
     pub async fn submit(&self, job: Value) -> StoreResult<Outcome> {
         let (answer, answered) = oneshot::channel();
         self.queue.send((job, answer)).map_err(|_| closed())?;
-        let outcome = answered.await.map_err(|_| closed())??;
-        match outcome.outcome.as_str() {
-            "conflict" => Err(StoreError::Conflict(outcome.detail.unwrap_or_default())),
-            "error" => Err(StoreError::Backend(outcome.detail.unwrap_or_default())),
-            _ => Ok(outcome),
-        }
+        answered.await.map_err(|_| closed())?
     }
 }
 
@@ -72,24 +68,20 @@ fn closed() -> StoreError {
 async fn run(hot: &HotConnections, batch: Vec<Queued>) {
     metrics::histogram!("tollgate_store_group_commit_size").record(batch.len() as f64);
     let (jobs, answers): (Vec<Value>, Vec<_>) = batch.into_iter().unzip();
-    let result = statement(hot, Value::Array(jobs)).await;
-    match result {
-        Ok(rows) => {
-            let mut answers: Vec<Option<_>> = answers.into_iter().map(Some).collect();
-            for (n, outcome, detail) in rows {
-                let slot = usize::try_from(n).ok().and_then(|i| answers.get_mut(i));
-                if let Some(answer) = slot.and_then(Option::take) {
-                    let _ = answer.send(Ok(Outcome { outcome, detail }));
-                }
-            }
-            for answer in answers.into_iter().flatten() {
-                let _ = answer.send(Err(StoreError::Backend(
-                    "a grant job went unanswered".into(),
-                )));
+    match statement(hot, &jobs).await {
+        Ok(rows) => answer_all(answers, rows),
+        // A job failed, so nothing of the batch was written: run each alone, and only the
+        // failing one fails. An unreachable database fails them all.
+        Err(StoreError::Backend(_) | StoreError::Conflict(_)) if jobs.len() > 1 => {
+            for (job, answer) in jobs.into_iter().zip(answers) {
+                let outcome = statement(hot, std::slice::from_ref(&job))
+                    .await
+                    .and_then(|rows| rows.into_iter().next().ok_or_else(unanswered));
+                let _ =
+                    answer.send(outcome.map(|(_, outcome, detail)| Outcome { outcome, detail }));
             }
         }
         Err(e) => {
-            // Nothing of the batch committed (the statement is atomic).
             for answer in answers {
                 let _ = answer.send(Err(copy_err(&e)));
             }
@@ -97,13 +89,33 @@ async fn run(hot: &HotConnections, batch: Vec<Queued>) {
     }
 }
 
+fn answer_all(
+    answers: Vec<oneshot::Sender<StoreResult<Outcome>>>,
+    rows: Vec<(i32, String, Option<String>)>,
+) {
+    let mut answers: Vec<Option<_>> = answers.into_iter().map(Some).collect();
+    for (n, outcome, detail) in rows {
+        let slot = usize::try_from(n).ok().and_then(|i| answers.get_mut(i));
+        if let Some(answer) = slot.and_then(Option::take) {
+            let _ = answer.send(Ok(Outcome { outcome, detail }));
+        }
+    }
+    for answer in answers.into_iter().flatten() {
+        let _ = answer.send(Err(unanswered()));
+    }
+}
+
+fn unanswered() -> StoreError {
+    StoreError::Backend("a grant job went unanswered".into())
+}
+
 async fn statement(
     hot: &HotConnections,
-    jobs: Value,
+    jobs: &[Value],
 ) -> StoreResult<Vec<(i32, String, Option<String>)>> {
     let mut c = hot.get().await?;
     let rows = sqlx::query_as("SELECT n, outcome, detail FROM tollgate_grant_batch($1::json)")
-        .bind(jobs.to_string())
+        .bind(serde_json::to_string(jobs).map_err(|e| StoreError::Backend(e.to_string()))?)
         .fetch_all(&mut c.conn)
         .await
         .map_err(backend_err)?;

@@ -171,7 +171,7 @@ pub(crate) fn insert_refresh_family(
     insert_token(conn, first, None)
 }
 
-/// See `refresh::rotate_refresh_token` for the rules; the writer runs jobs one after another,
+/// The rules are in the `refresh` module's comment; the writer runs jobs one after another,
 /// so this reads and writes with nothing interleaved.
 pub(crate) fn rotate_refresh_token(
     conn: &Connection,

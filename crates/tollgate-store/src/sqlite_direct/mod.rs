@@ -9,7 +9,6 @@
 
 pub(crate) mod grants;
 
-use std::sync::Mutex;
 use std::sync::mpsc;
 
 use rusqlite::Connection;
@@ -62,7 +61,7 @@ where
 }
 
 pub(crate) struct Direct {
-    jobs: Mutex<mpsc::Sender<Box<dyn Job>>>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
     /// Dropped with the store, which stops the checkpointer.
     _checkpointer: mpsc::Sender<()>,
 }
@@ -95,7 +94,7 @@ impl Direct {
             Box::new(move || checkpoint_loop(&checkpoints, &stopped)),
         )?;
         Ok(Direct {
-            jobs: Mutex::new(tx),
+            jobs: tx,
             _checkpointer: stop,
         })
     }
@@ -107,11 +106,7 @@ impl Direct {
     ) -> StoreResult<T> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Box<dyn Job> = Box::new(Call { f, answer });
-        self.jobs
-            .lock()
-            .map_err(|_| stopped())?
-            .send(job)
-            .map_err(|_| stopped())?;
+        self.jobs.send(job).map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
     }
 

@@ -708,6 +708,82 @@ async fn pushed_requests_spend_once(backend: Backend) {
     assert_eq!(store.pushed_request(&unknown).await.expect("read"), None);
 }
 
+/// Grant writes in flight together commit together (group commit), yet each answers for
+/// itself: a rotation that cannot succeed fails alone, and nothing of it is written, while
+/// the rotations committed beside it all stand.
+async fn concurrent_grant_writes_fail_alone(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let token = |family_id: &str| RefreshToken {
+        digest: Secret::generate(&rng).expect("rng").digest(),
+        family_id: family_id.to_owned(),
+        created_at: 1,
+        expires_at: 1000,
+        used_at: None,
+    };
+    let mut jobs = Vec::new();
+    for i in 0..12 {
+        let fam = RefreshFamily {
+            id: format!("fam-{i}"),
+            client_id: ClientId::generate(&rng).expect("rng"),
+            user_sid: UserSid::generate(&rng).expect("rng"),
+            scopes: vec!["read".into()],
+            auth_time: 1,
+            created_at: 1,
+            revoked_at: None,
+            resources: vec![],
+            dpop_jkt: None,
+        };
+        let first = token(&fam.id);
+        store
+            .insert_refresh_family(&fam, &first)
+            .await
+            .expect("family");
+        // Every third successor names a family that does not exist: that rotation must fail.
+        let next = token(if i % 3 == 2 {
+            "no-such-family"
+        } else {
+            &fam.id
+        });
+        jobs.push((first, next, i % 3 != 2));
+    }
+    let mut running = tokio::task::JoinSet::new();
+    for (first, next, good) in jobs.clone() {
+        let store = store.clone();
+        running.spawn(async move {
+            let outcome = store
+                .rotate_refresh_token(&first.digest, &next, 2, 10)
+                .await;
+            (good, outcome)
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        let (good, outcome) = done.expect("task");
+        if good {
+            assert_eq!(outcome.expect("a good rotation"), RefreshRotation::Rotated);
+        } else {
+            assert!(outcome.is_err(), "a rotation into a missing family fails");
+        }
+    }
+    for (first, next, good) in jobs {
+        let stored = store.refresh_token(&next.digest).await.expect("get");
+        assert_eq!(
+            stored.is_some(),
+            good,
+            "only the good successors are stored"
+        );
+        let used = store.refresh_token(&first.digest).await.expect("get");
+        let used_at = used.map(|(t, _)| t.used_at);
+        assert_eq!(
+            used_at,
+            Some(good.then_some(2)),
+            "a failed rotation spends nothing"
+        );
+    }
+}
+
 on_both_backends!(
     single_use_identifiers,
     pushed_requests_spend_once,
@@ -718,4 +794,5 @@ on_both_backends!(
     users_sessions_and_consents,
     codes_redeem_once,
     refresh_families_rotate_and_revoke,
+    concurrent_grant_writes_fail_alone,
 );

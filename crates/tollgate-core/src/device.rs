@@ -4,16 +4,15 @@
 use std::sync::Arc;
 
 use crate::authorize::OIDC_SCOPES;
+use crate::client_auth::{AuthenticatedClient, ClientAuth};
 use crate::clock::random_bytes;
-use crate::engine::{ClientAuth, Engine, TokenRequest};
+use crate::engine::Engine;
 use crate::error::{ErrorKind, OAuthError};
-use crate::grants::FamilyBinding;
 use crate::model::{Client, DeviceGrant, DeviceStatus, GrantType};
 use crate::scope;
-use crate::secret::{Secret, SecretDigest};
+use crate::secret::Secret;
 use crate::session::SignedIn;
 use crate::store::StoreError;
-use crate::token::Issued;
 
 /// Consonants only: no vowels means no words, and no 0/O or 1/I confusion.
 pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
@@ -66,22 +65,31 @@ impl Engine {
 
     /// The client behind a device request: its secret, or for confidential clients on Twilio v1
     /// the owning account's credentials, or nothing for public clients.
-    async fn device_client(&self, req: &DeviceRequest) -> Result<Arc<Client>, OAuthError> {
+    pub async fn authenticate_device_client(
+        &self,
+        req: &DeviceRequest,
+    ) -> Result<AuthenticatedClient, OAuthError> {
         self.authenticate_client(req.client.as_ref(), req.account_auth.as_ref())
             .await
     }
 
+    /// RFC 8628 section 3.1: authenticates the client and issues the codes.
     pub async fn device_authorization(
         &self,
         req: DeviceRequest,
     ) -> Result<DeviceAuthorization, OAuthError> {
-        let client = self.device_client(&req).await?;
-        if !client.allows(GrantType::DeviceCode) {
-            return Err(OAuthError::new(
-                ErrorKind::UnauthorizedClient,
-                "this client may not use the device_code grant",
-            ));
-        }
+        let client = self.authenticate_device_client(&req).await?;
+        self.authorize_device(&client, req).await
+    }
+
+    /// RFC 8628 section 3.1, for a client authenticated by
+    /// [`Engine::authenticate_device_client`].
+    pub async fn authorize_device(
+        &self,
+        client: &AuthenticatedClient,
+        req: DeviceRequest,
+    ) -> Result<DeviceAuthorization, OAuthError> {
+        crate::policy::check_grant_type(client, GrantType::DeviceCode)?;
         let mut scopes: Vec<String> = Vec::new();
         for raw in &req.scopes {
             for s in scope::parse(raw)
@@ -98,7 +106,7 @@ impl Engine {
                 }
             }
         }
-        let audiences = self.audience(&client, &req.audiences)?;
+        let audiences = self.audience(client, &req.audiences)?;
         let now = self.clock.now();
         let device_code = Secret::generate(self.rng.as_ref())?;
         let ttl = i64::from(self.config.device_code_ttl);
@@ -138,123 +146,6 @@ impl Engine {
             }
         }
         Err(OAuthError::server_error())
-    }
-
-    /// The token endpoint's answer to a polling device.
-    pub(crate) async fn device_code(
-        &self,
-        client: &Client,
-        req: &TokenRequest,
-        jkt: Option<&str>,
-    ) -> Result<Issued, OAuthError> {
-        let code = req
-            .device_code
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
-        let digest = SecretDigest::of(code);
-        let now = self.clock.now();
-        let grant = self.store.device_grant(&digest).await?.ok_or_else(|| {
-            OAuthError::new(ErrorKind::InvalidGrant, "the device code is unknown")
-        })?;
-        if grant.client_id != client.id {
-            return Err(OAuthError::new(
-                ErrorKind::InvalidGrant,
-                "the device code was issued to another client",
-            ));
-        }
-        if grant.expires_at <= now {
-            return Err(OAuthError::new(
-                ErrorKind::ExpiredToken,
-                "the device code has expired; start over",
-            ));
-        }
-        match grant.status {
-            DeviceStatus::Denied => Err(OAuthError::new(
-                ErrorKind::AccessDenied,
-                "the user denied the request",
-            )),
-            DeviceStatus::Consumed => Err(OAuthError::new(
-                ErrorKind::InvalidGrant,
-                "the device code was already used",
-            )),
-            DeviceStatus::Pending => {
-                if grant
-                    .last_polled_at
-                    .is_some_and(|last| now - last < grant.interval)
-                {
-                    let slower = grant.interval + 5;
-                    self.store.record_device_poll(&digest, now, slower).await?;
-                    return Err(OAuthError::new(
-                        ErrorKind::SlowDown,
-                        format!("polling too fast; wait {slower} seconds between requests"),
-                    ));
-                }
-                self.store
-                    .record_device_poll(&digest, now, grant.interval)
-                    .await?;
-                Err(OAuthError::new(
-                    ErrorKind::AuthorizationPending,
-                    "the user has not finished yet",
-                ))
-            }
-            DeviceStatus::Approved => {
-                if !self
-                    .store
-                    .consume_device_grant(&digest, req.device_id.as_deref())
-                    .await?
-                {
-                    return Err(OAuthError::new(
-                        ErrorKind::InvalidGrant,
-                        "the device code was already used",
-                    ));
-                }
-                let user_sid = grant
-                    .user_sid
-                    .clone()
-                    .ok_or_else(OAuthError::server_error)?;
-                let user = self.store.user(&user_sid).await?.ok_or_else(|| {
-                    OAuthError::new(ErrorKind::InvalidGrant, "the user no longer exists")
-                })?;
-                let scope_str = scope::join(&grant.scopes);
-                let jti = self.random_id::<16>()?;
-                let mut issued = self
-                    .mint(
-                        client,
-                        user.sid.as_str(),
-                        &scope_str,
-                        &grant.audiences,
-                        Some(user.account_sid.as_str()),
-                        (&jti, jkt),
-                    )
-                    .await?;
-                let auth_time = grant.auth_time.unwrap_or(now);
-                if client.allows(GrantType::RefreshToken) {
-                    self.start_refresh_family(
-                        self.random_id::<16>()?,
-                        client,
-                        &user,
-                        &grant.scopes,
-                        FamilyBinding {
-                            auth_time,
-                            resources: grant.audiences.clone(),
-                            dpop_jkt: client
-                                .is_public()
-                                .then_some(jkt)
-                                .flatten()
-                                .map(str::to_owned),
-                        },
-                        &mut issued,
-                    )
-                    .await?;
-                }
-                if grant.scopes.iter().any(|s| s == "openid") {
-                    issued.id_token =
-                        Some(self.id_token(client, &user, &grant.scopes, auth_time, None)?);
-                }
-                Ok(issued)
-            }
-        }
     }
 
     /// A grant waiting for the user, by the code they typed.

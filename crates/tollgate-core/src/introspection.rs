@@ -5,7 +5,7 @@ use jsonwebtoken::Validation;
 use serde::Serialize;
 
 use crate::engine::Engine;
-use crate::error::{ErrorKind, OAuthError};
+use crate::error::OAuthError;
 use crate::ids::ClientId;
 use crate::keys::KeySet;
 use crate::model::Client;
@@ -275,18 +275,5 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// Client authentication for introspection and revocation (same rules as the token endpoint).
-    pub async fn authenticate_for_token_management(
-        &self,
-        auth: Option<&crate::engine::ClientAuth>,
-    ) -> Result<std::sync::Arc<Client>, OAuthError> {
-        self.authenticate_client(auth, None)
-            .await
-            .map_err(|e| match e.kind {
-                ErrorKind::InvalidClient => e,
-                _ => OAuthError::invalid_client(e.description),
-            })
     }
 }

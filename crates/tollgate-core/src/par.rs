@@ -6,7 +6,7 @@
 use crate::authorize::{self, AuthorizeError, AuthorizeParams, ValidAuthorization};
 use crate::engine::Engine;
 use crate::error::OAuthError;
-use crate::model::{Client, PushedAuthorizationRequest};
+use crate::model::PushedAuthorizationRequest;
 use crate::secret::SecretDigest;
 
 /// RFC 9126 section 2.2: the `request_uri` URN prefix.
@@ -23,7 +23,7 @@ impl Engine {
     /// Validates and stores an authenticated client's authorization request.
     pub async fn push_authorization_request(
         &self,
-        client: std::sync::Arc<Client>,
+        client: &crate::client_auth::AuthenticatedClient,
         mut params: AuthorizeParams,
     ) -> Result<PushedAuthorization, OAuthError> {
         if params.request_uri.is_some() {
@@ -39,7 +39,7 @@ impl Engine {
             }
             _ => params.client_id = Some(client.id.to_string()),
         }
-        let found = client.clone();
+        let found = client.client().clone();
         authorize::check(
             &params,
             |id| (id == &found.id).then(|| found.clone()),

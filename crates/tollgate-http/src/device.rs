@@ -18,10 +18,10 @@ pub async fn device_authorization<D: Dialect>(
 ) -> Result<Response, HttpError<D>> {
     let mut req = D::device_request(&input)?;
     state.bind_request(&mut req.client, &input);
-    let client = req.client.as_ref().map(|c| c.client_id.as_str());
-    state.throttle.admit(peer.ip(), client, state.now())?;
-    let granted = state
-        .limited(peer, state.engine.device_authorization(req))
+    let engine = &state.engine;
+    let client = state
+        .authenticated(peer, engine.authenticate_device_client(&req))
         .await?;
+    let granted = engine.authorize_device(&client, req).await?;
     Ok(D::device_response(&granted))
 }

@@ -24,19 +24,16 @@ pub async fn push<D: Dialect>(
     let mut client = params::snake_case_client(input.basic(), form)?;
     state.bind_request(&mut client, &input);
     let params = D::authorize_params(form)?;
-    let id = client.as_ref().map(|c| c.client_id.as_str());
-    state.throttle.admit(peer.ip(), id, state.now())?;
+    let engine = &state.engine;
     let client = state
-        .limited(
+        .authenticated(
             peer,
-            state
-                .engine
-                .authenticate_for_token_management(client.as_ref()),
+            engine.authenticate_for_token_management(client.as_ref()),
         )
         .await?;
     let pushed = state
         .engine
-        .push_authorization_request(client, params)
+        .push_authorization_request(&client, params)
         .await?;
     Ok(no_store_json(StatusCode::CREATED, pushed))
 }

@@ -1,12 +1,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use tollgate_core::client_auth::AuthenticatedClient;
 use tollgate_core::engine::TokenRequest;
 use tollgate_core::token::Issued;
 use tollgate_core::{Engine, ErrorKind, OAuthError};
 
 use crate::dialect::Registry;
 use crate::limiter::AttemptLimiter;
+use crate::ops::LoggedClient;
 use crate::pages::demo::DemoApp;
 use crate::throttle::Throttle;
 
@@ -59,11 +61,35 @@ impl AppState {
         self.engine.clock().now()
     }
 
-    /// Runs a token request through the rate limits, the failure limiter and the engine.
-    pub async fn token(&self, peer: SocketAddr, req: TokenRequest) -> Result<Issued, OAuthError> {
-        let client = req.client.as_ref().map(|c| c.client_id.as_str());
-        self.throttle.admit(peer.ip(), client, self.now())?;
-        self.limited(peer, self.engine.token(req)).await
+    /// Runs a token request through the rate limits, the failure limiter and the engine. The
+    /// per-client limit and the access log's client id key on the client that authenticated.
+    pub async fn token(
+        &self,
+        peer: SocketAddr,
+        req: TokenRequest,
+        logged: &LoggedClient,
+    ) -> Result<Issued, OAuthError> {
+        let now = self.now();
+        self.throttle.admit_ip(peer.ip(), now)?;
+        let admit = |client: &AuthenticatedClient| {
+            logged.set(client.id().as_str());
+            self.throttle.admit_client(client.id(), now)
+        };
+        self.limited(peer, self.engine.token_admitted(req, admit))
+            .await
+    }
+
+    /// Authenticates the client of a device, revocation, introspection or PAR request: the
+    /// address limit first, the failure limiter around the check, then the client's limit.
+    pub async fn authenticated(
+        &self,
+        peer: SocketAddr,
+        auth: impl std::future::Future<Output = Result<AuthenticatedClient, OAuthError>>,
+    ) -> Result<AuthenticatedClient, OAuthError> {
+        self.throttle.admit_ip(peer.ip(), self.now())?;
+        let client = self.limited(peer, auth).await?;
+        self.throttle.admit_client(client.id(), self.now())?;
+        Ok(client)
     }
 
     /// Runs any client-authenticating engine call through the failure rate limiter.

@@ -1,12 +1,15 @@
 //! Request-rate limits per client and per source address on the token, device, revocation and
-//! introspection routes (GCRA via governor). They are checked before the engine runs, so a
-//! burst above the limit never reaches the signer or the store.
+//! introspection routes (GCRA via governor). The address limit is checked before the engine
+//! runs; the client limit as soon as the client has authenticated (never on a `client_id` the
+//! request merely names, which an assertion-only request may leave out), so a burst above
+//! either limit never reaches the signer or the store.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tollgate_core::ids::ClientId;
 use tollgate_core::{ErrorKind, OAuthError};
 
 /// Sustained requests per second and the burst allowed above it, per key.
@@ -18,7 +21,7 @@ pub struct RateLimit {
 
 pub struct Throttle {
     by_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    by_client: Option<DefaultKeyedRateLimiter<String>>,
+    by_client: Option<DefaultKeyedRateLimiter<ClientId>>,
     clock: DefaultClock,
 }
 
@@ -43,34 +46,43 @@ impl Throttle {
         }
     }
 
-    /// Admits one request from `ip` for `client`, or says when to come back.
-    pub fn admit(&self, ip: IpAddr, client: Option<&str>, now: i64) -> Result<(), OAuthError> {
-        let refused = |not_until: governor::NotUntil<_>, which: &'static str| {
-            let wait = not_until
-                .wait_time_from(self.clock.now())
-                .as_secs_f64()
-                .ceil() as i64;
-            let wait = wait.max(1);
-            metrics::counter!("tollgate_rate_limited_total", "limit" => which).increment(1);
-            OAuthError::new(
-                ErrorKind::TooManyRequests {
-                    until: now + wait,
-                    retry_after: wait,
-                },
-                "too many requests; slow down and retry after the indicated time",
-            )
-        };
-        if let Some(l) = &self.by_ip {
-            l.check_key(&ip).map_err(|n| refused(n, "ip"))?;
+    /// Admits one request from `ip`, or says when to come back.
+    pub fn admit_ip(&self, ip: IpAddr, now: i64) -> Result<(), OAuthError> {
+        match &self.by_ip {
+            Some(l) => l.check_key(&ip).map_err(|n| self.refused(n, "ip", now)),
+            None => Ok(()),
         }
-        if let (Some(l), Some(c)) = (&self.by_client, client) {
-            // Only well-formed ids get a bucket, so random ids cannot grow the map.
-            if tollgate_core::ids::ClientId::parse(c).is_ok() {
-                l.check_key(&c.to_owned())
-                    .map_err(|n| refused(n, "client"))?;
-            }
+    }
+
+    /// Admits one request of an authenticated client (so only real clients get a bucket).
+    pub fn admit_client(&self, client: &ClientId, now: i64) -> Result<(), OAuthError> {
+        match &self.by_client {
+            Some(l) => l
+                .check_key(client)
+                .map_err(|n| self.refused(n, "client", now)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    fn refused(
+        &self,
+        not_until: governor::NotUntil<governor::clock::QuantaInstant>,
+        which: &'static str,
+        now: i64,
+    ) -> OAuthError {
+        let wait = not_until
+            .wait_time_from(self.clock.now())
+            .as_secs_f64()
+            .ceil() as i64;
+        let wait = wait.max(1);
+        metrics::counter!("tollgate_rate_limited_total", "limit" => which).increment(1);
+        OAuthError::new(
+            ErrorKind::TooManyRequests {
+                until: now + wait,
+                retry_after: wait,
+            },
+            "too many requests; slow down and retry after the indicated time",
+        )
     }
 
     pub fn prune(&self) {

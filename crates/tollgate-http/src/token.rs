@@ -25,11 +25,8 @@ pub async fn token<D: Dialect>(
     let mut req = D::token_request(&input).map_err(fail)?;
     state.bind_request(&mut req.client, &input);
     req.dpop = state.dpop_proof("POST", &input);
-    if let Some(c) = &req.client {
-        logged.set(&c.client_id);
-    }
     let grant = req.grant_type.clone().unwrap_or_default();
-    let result = state.token(peer, req).await;
+    let result = state.token(peer, req, &logged).await;
     record::<D>(&grant, &result);
     let dpop_failed = matches!(&result, Err(e) if e.kind == tollgate_core::ErrorKind::UseDpopNonce);
     let resp = match result {

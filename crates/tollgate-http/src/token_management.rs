@@ -7,8 +7,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tollgate_core::OAuthError;
+use tollgate_core::client_auth::AuthenticatedClient;
 use tollgate_core::engine::ClientAuth;
-use tollgate_core::model::Client;
 
 use crate::dialect::Dialect;
 use crate::error::HttpError;
@@ -46,20 +46,17 @@ async fn authenticated(
     creds: Option<(String, String)>,
     form: &Params,
     path: &str,
-) -> Result<(std::sync::Arc<Client>, TokenManagementRequest), OAuthError> {
+) -> Result<(AuthenticatedClient, TokenManagementRequest), OAuthError> {
     let mut req = TokenManagementRequest::read(creds, form)?;
     if let Some(c) = &mut req.client {
         c.endpoint = Some(state.endpoint_url(path));
     }
-    let client = req.client.as_ref().map(|c| c.client_id.as_str());
-    state.throttle.admit(peer.ip(), client, state.now())?;
+    let engine = &state.engine;
     let client = state
-        .limited(peer, async {
-            state
-                .engine
-                .authenticate_for_token_management(req.client.as_ref())
-                .await
-        })
+        .authenticated(
+            peer,
+            engine.authenticate_for_token_management(req.client.as_ref()),
+        )
         .await?;
     Ok((client, req))
 }

@@ -268,8 +268,74 @@ async fn device_polling(backend: Backend) {
     );
 }
 
+/// The client's current policy narrows every continued grant: a scope the administrator
+/// removed is not minted again by a refresh or a device poll, and cannot be asked for.
+async fn continued_grants_follow_the_clients_current_scopes(backend: Backend) {
+    let Some(h) = harness(backend).await else {
+        return;
+    };
+    let first = h.redeem(&h.code().await).await.expect("tokens");
+    assert_eq!(first.scope, "read");
+    let d = h
+        .engine
+        .device_authorization(DeviceRequest {
+            client: Some(h.client.clone()),
+            scopes: vec!["read".into()],
+            ..DeviceRequest::default()
+        })
+        .await
+        .expect("device authorization");
+    assert!(
+        h.engine
+            .decide_device(&d.user_code, true, &h.who)
+            .await
+            .expect("decide")
+    );
+
+    let id = tollgate_core::ids::ClientId::parse(&h.client.client_id).expect("id");
+    let mut spec = h.admin.client(&id).await.expect("client");
+    spec.scopes = vec!["write".into()];
+    h.admin
+        .update_client(
+            &id,
+            ClientSpec {
+                friendly_name: spec.friendly_name.clone(),
+                grant_types: spec.grant_types.clone(),
+                redirect_uris: spec.redirect_uris.clone(),
+                scopes: spec.scopes.clone(),
+                ..ClientSpec::default()
+            },
+        )
+        .await
+        .expect("scope removed");
+    h.engine.sync().await.expect("sync");
+
+    let refresh = first.refresh_token.expect("refresh token");
+    let narrowed = h.refresh(&refresh).await.expect("refresh");
+    assert_eq!(narrowed.scope, "", "the removed scope is not minted again");
+    let asked = h
+        .engine
+        .token(TokenRequest {
+            grant_type: Some("refresh_token".into()),
+            client: Some(h.client.clone()),
+            refresh_token: narrowed.refresh_token.clone(),
+            scope: Some("read".into()),
+            ..TokenRequest::default()
+        })
+        .await;
+    assert_eq!(kind(asked), ErrorKind::InvalidScope);
+
+    h.clock.advance(10);
+    let polled = h.poll(&d.device_code).await.expect("device tokens");
+    assert_eq!(
+        polled.scope, "",
+        "a device poll gets the current policy too"
+    );
+}
+
 on_both_backends!(
     codes_are_single_use_and_expire,
     refresh_grace_and_reuse,
-    device_polling
+    device_polling,
+    continued_grants_follow_the_clients_current_scopes
 );

@@ -236,6 +236,35 @@ async fn rate_limits_speak_each_dialect(backend: Backend) {
     assert!(b["throttled_until"].is_string(), "{b}");
 }
 
+/// The per-client limit keys on the client that authenticated: a private_key_jwt app that
+/// sends only `client_assertion` (RFC 7521 section 4.2 makes `client_id` optional) is limited
+/// like any other.
+async fn client_limit_keys_on_the_authenticated_client(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.rate_limit_per_client = 1;
+        c.rate_limit_per_client_burst = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let key = crate::fapi_support::ClientKey::es256();
+    let c = app.key_client(&key).await;
+    let aud = app.url("/oauth/token");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let assertion = key.assertion(&app, c.id.as_str(), &aud, 60);
+        statuses.push(
+            app.assertion_token(&assertion, None)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(&statuses[..2], &[200, 200], "{statuses:?}");
+    assert!(statuses[2..].iter().all(|s| *s == 429), "{statuses:?}");
+}
+
 /// The per-address limit covers every route a client calls, each answering in its own format.
 async fn per_address_limits_cover_every_client_route(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |c| {
@@ -646,5 +675,6 @@ on_both_backends!(
     health_metrics_and_request_ids,
     readiness_follows_the_database,
     rate_limits_speak_each_dialect,
+    client_limit_keys_on_the_authenticated_client,
     per_address_limits_cover_every_client_route,
 );

@@ -1,0 +1,105 @@
+//! The tail every user grant shares (code, device, refresh): mint the access token, start a
+//! refresh family with its DPoP binding when the client may refresh, and add an id_token when
+//! `openid` was granted.
+
+use super::mint::Mint;
+use crate::client_auth::AuthenticatedClient;
+use crate::engine::Engine;
+use crate::error::OAuthError;
+use crate::model::{RefreshFamily, RefreshToken, User};
+use crate::policy::Decision;
+use crate::secret::Secret;
+use crate::token::Issued;
+
+/// A refresh family to start beside the access token.
+pub(crate) struct NewFamily {
+    pub id: String,
+    /// The RFC 8707 resources granted, which later refreshes may narrow.
+    pub resources: Vec<String>,
+}
+
+/// What a user grant issues.
+pub(crate) struct UserGrant<'a> {
+    pub user: &'a User,
+    pub decision: &'a Decision,
+    /// The access token's `jti`, chosen beforehand where the store records it first.
+    pub jti: String,
+    pub family: Option<NewFamily>,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+}
+
+impl Engine {
+    pub(crate) async fn issue_for_user(
+        &self,
+        client: &AuthenticatedClient,
+        mut g: UserGrant<'_>,
+    ) -> Result<Issued, OAuthError> {
+        let scope = g.decision.scope();
+        let mint = Mint {
+            subject: g.user.sid.as_str(),
+            scope: &scope,
+            audience: &g.decision.audience,
+            account_sid: Some(g.user.account_sid.as_str()),
+            jti: &g.jti,
+            jkt: client.dpop_jkt(),
+        };
+        let mut issued = self.mint(client, mint).await?;
+        if let Some(family) = g.family.take() {
+            self.start_refresh_family(client, &g, family, &mut issued)
+                .await?;
+        }
+        if g.decision.scopes.iter().any(|s| s == "openid") {
+            issued.id_token =
+                Some(self.id_token(client, g.user, &g.decision.scopes, g.auth_time, g.nonce)?);
+        }
+        Ok(issued)
+    }
+
+    /// Starts a refresh family and records its first token on `issued`.
+    async fn start_refresh_family(
+        &self,
+        client: &AuthenticatedClient,
+        g: &UserGrant<'_>,
+        start: NewFamily,
+        issued: &mut Issued,
+    ) -> Result<(), OAuthError> {
+        let now = self.clock.now();
+        let family = RefreshFamily {
+            id: start.id,
+            client_id: client.id.clone(),
+            user_sid: g.user.sid.clone(),
+            scopes: g.decision.scopes.clone(),
+            auth_time: g.auth_time,
+            created_at: now,
+            revoked_at: None,
+            resources: start.resources,
+            // RFC 9449 section 5: a public client's refresh tokens work only with its key.
+            dpop_jkt: client
+                .is_public()
+                .then(|| client.dpop_jkt().map(str::to_owned))
+                .flatten(),
+        };
+        let (secret, token) = self.new_refresh_token(&family.id, now)?;
+        self.store.insert_refresh_family(&family, &token).await?;
+        issued.refresh_token = Some(secret.expose().to_owned());
+        issued.refresh_token_expires_at = Some(token.expires_at);
+        Ok(())
+    }
+
+    pub(crate) fn new_refresh_token(
+        &self,
+        family_id: &str,
+        now: i64,
+    ) -> Result<(Secret, RefreshToken), OAuthError> {
+        let secret = Secret::generate(self.rng.as_ref())?;
+        let token = RefreshToken {
+            digest: secret.digest(),
+            family_id: family_id.to_owned(),
+            created_at: now,
+            expires_at: now + i64::from(self.config.refresh_token_ttl),
+            used_at: None,
+        };
+        Ok((secret, token))
+    }
+}

@@ -101,7 +101,7 @@ pub fn app(mut state: AppState) -> Router {
     state.dialects = Arc::new(surface.registry);
     let document = surface.spec.build();
     state.openapi = Arc::from(document.to_json().unwrap_or_else(|_| "{}".to_owned()));
-    let trusted = state.trusted_proxies.clone();
+    let proxies = state.proxies.clone();
     let router = surface
         .routes
         .router
@@ -119,11 +119,11 @@ pub fn app(mut state: AppState) -> Router {
         ))
         .with_state(state);
     // Every layer costs every request; this one only does something behind proxies.
-    if trusted.is_empty() {
+    if proxies.is_empty() {
         return router;
     }
     router.layer(axum::middleware::from_fn(move |req, next| {
-        client_ip::resolve(trusted.clone(), req, next)
+        client_ip::resolve(proxies.clone(), req, next)
     }))
 }
 

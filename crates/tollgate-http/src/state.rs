@@ -24,8 +24,8 @@ pub struct AppState {
     pub dialects: Arc<Registry>,
     /// Request-rate limits on the token, device, revocation and introspection routes.
     pub throttle: Arc<Throttle>,
-    /// Peers whose `X-Forwarded-For` / `Forwarded` name the client (reverse proxies).
-    pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// Reverse proxies that may name the client, and the one header they name it in.
+    pub proxies: crate::client_ip::ProxyPolicy,
     /// The OpenAPI document, rendered once.
     pub openapi: Arc<str>,
     /// The demo app of `serve --demo`, for its callback page.
@@ -40,7 +40,7 @@ impl AppState {
             device_code_limiter: Arc::new(AttemptLimiter::per_minute(auth_failures_per_minute)),
             dialects: Arc::new(Registry::default()),
             throttle: Arc::new(Throttle::new(None, None)),
-            trusted_proxies: Arc::from(Vec::new()),
+            proxies: crate::client_ip::ProxyPolicy::default(),
             openapi: Arc::from("{}"),
             demo: Arc::default(),
         }

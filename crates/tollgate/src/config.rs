@@ -36,9 +36,12 @@ pub struct Config {
     /// The same per client.
     pub rate_limit_per_client: u32,
     pub rate_limit_per_client_burst: u32,
-    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` / `Forwarded`
-    /// headers name the client; limits then key on that address. Empty: headers are ignored.
+    /// Reverse proxies (addresses or CIDR ranges) whose `client_ip_header` names the client;
+    /// limits then key on that address. Empty: forwarding headers are ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The one header the trusted proxies write the client into: `x-forwarded-for` or
+    /// `forwarded` (RFC 7239). The other is never read.
+    pub client_ip_header: tollgate_http::client_ip::ClientIpHeader,
     /// PEM certificate chain and private key: serve HTTPS (HTTP/2 and HTTP/1.1) directly.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -77,6 +80,7 @@ impl Default for Config {
             rate_limit_per_client: 0,
             rate_limit_per_client_burst: 0,
             trusted_proxies: Vec::new(),
+            client_ip_header: Default::default(),
             tls_cert: None,
             tls_key: None,
             header_timeout_secs: 10,

@@ -235,7 +235,10 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         tollgate_http::ops::disable_metrics();
     }
     let mut state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
-    state.trusted_proxies = Arc::from(context.config.trusted_proxies.clone());
+    state.proxies = tollgate_http::client_ip::ProxyPolicy {
+        trusted: Arc::from(context.config.trusted_proxies.clone()),
+        header: context.config.client_ip_header,
+    };
     let c = &context.config;
     let limit = |per_second, burst| {
         (per_second > 0).then_some(tollgate_http::throttle::RateLimit { per_second, burst })

@@ -556,6 +556,38 @@ async fn limits_key_on_the_client_behind_a_trusted_proxy(backend: Backend) {
     assert_eq!(failures(&plain, "203.0.113.2", 1).await, [429]);
 }
 
+/// The penetration test's bypass: the trusted proxy appends the real client to
+/// `X-Forwarded-For`, and the client adds `Forwarded: for=<anything>` to pick a fresh address
+/// on every try. Only the configured header counts, so the budget holds.
+async fn a_client_supplied_forwarded_header_picks_no_address(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.auth_failures_per_minute = 5;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().expect("net")];
+    })
+    .await
+    else {
+        return;
+    };
+    let mut statuses = Vec::new();
+    for n in 0..8 {
+        let resp = app
+            .http
+            .post(app.url("/oauth/token"))
+            .header("x-forwarded-for", "203.0.113.50")
+            .header("forwarded", format!("for=198.51.100.{n}"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "OQ00000000000000000000000000000000"),
+                ("client_secret", "wrong"),
+            ])
+            .send()
+            .await
+            .expect("post");
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+}
+
 /// A failing random generator refuses the request instead of minting from a zeroed buffer.
 async fn a_failing_generator_refuses(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -585,6 +617,7 @@ async fn a_failing_generator_refuses(backend: Backend) {
 on_both_backends!(
     a_failing_generator_refuses,
     limits_key_on_the_client_behind_a_trusted_proxy,
+    a_client_supplied_forwarded_header_picks_no_address,
     multibyte_bodies_get_400_not_a_panic,
     no_body_makes_a_handler_fail,
     concurrent_sign_ins_are_counted_first,

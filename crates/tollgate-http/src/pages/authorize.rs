@@ -9,6 +9,7 @@ use tollgate_core::authorize::{AuthorizeError, AuthorizeParams, ValidAuthorizati
 use tollgate_core::session::SignedIn;
 use tollgate_core::{ErrorKind, OAuthError};
 
+use super::fresh_login;
 use super::{
     CheckedForm, csp_allowing, csrf_token, describe_scope, html, login_redirect, login_url,
     safe_continue, signed_in, with_csp,
@@ -87,11 +88,16 @@ async fn decide(
     valid: &ValidAuthorization,
     target: &str,
 ) -> Result<Outcome, PageError> {
+    let fresh_login = |w: &SignedIn| fresh_login::satisfied(state, target, w.session.auth_time);
     let who = match signed_in(state, &jar).await? {
-        Some(w) if !valid.prompt.login => w,
+        Some(w) if !valid.prompt.login || fresh_login(&w) => w,
         _ if valid.prompt.none => {
             let url = redirect_error(state, valid, "login_required", "the user is not signed in");
             return Ok(Outcome::Redirect(url));
+        }
+        _ if valid.prompt.login => {
+            let target = fresh_login::mark(state, target);
+            return Ok(Outcome::Redirect(login_url(&target)));
         }
         _ => return Ok(Outcome::Redirect(login_url(target))),
     };

@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod console;
 pub mod demo;
 pub mod device;
+mod fresh_login;
 pub mod login;
 
 use askama::Template;
@@ -387,33 +388,10 @@ pub(crate) fn safe_continue(state: &AppState, target: &str) -> bool {
     known && !target.contains(['\\', '\r', '\n', '#'])
 }
 
-/// The same URL with `login` removed from the prompt, so returning after login does not loop.
-fn without_prompt_login(target: &str) -> String {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        if k == "prompt" || k == "Prompt" {
-            let rest: Vec<&str> = v
-                .split(' ')
-                .filter(|p| *p != "login" && !p.is_empty())
-                .collect();
-            if !rest.is_empty() {
-                out.append_pair(&k, &rest.join(" "));
-            }
-        } else {
-            out.append_pair(&k, &v);
-        }
-    }
-    match out.finish() {
-        q if q.is_empty() => path.to_owned(),
-        q => format!("{path}?{q}"),
-    }
-}
-
 /// The sign-in page, continuing to `target` afterwards.
 pub(crate) fn login_url(target: &str) -> String {
     let q = form_urlencoded::Serializer::new(String::new())
-        .append_pair("continue", &without_prompt_login(target))
+        .append_pair("continue", target)
         .finish();
     format!("/login?{q}")
 }

@@ -30,6 +30,7 @@ mod refresh_props;
 mod schemathesis;
 mod security;
 mod seed_operations;
+mod sign_in_requirements;
 mod store;
 mod store_faults;
 mod token_management;

@@ -1,0 +1,96 @@
+//! What an authorization request may demand of the sign-in behind it (OIDC Core section
+//! 3.1.2.1), for plain and pushed (RFC 9126) requests alike.
+
+use tollgate_core::authorize::s256;
+
+use crate::authorization_code::{VERIFIER, authorize_url};
+use crate::browser::{Browser, Visit, query_param};
+use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::on_both_backends;
+
+/// Signs `browser` in and approves the client once, so later requests need neither.
+async fn signed_in_with_consent(app: &TestApp, c: &TestClient) -> Browser {
+    let browser = Browser::new(app);
+    app.user("login@example.com").await;
+    let url = authorize_url("/oauth/authorize", c, &[("scope", "read")]);
+    let back = browser.authorize(&url, "login@example.com").await;
+    assert!(query_param(&back, "code").is_some(), "{back}");
+    browser
+}
+
+/// `prompt=login` sends a signed-in person to sign in again, and the sign-in made for the
+/// request satisfies it: the browser comes back with a code instead of looping.
+async fn prompt_login_is_satisfied_once_per_request(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let c = app.code_client(false).await;
+    let browser = signed_in_with_consent(&app, &c).await;
+    let url = authorize_url(
+        "/oauth/authorize",
+        &c,
+        &[("scope", "read"), ("prompt", "login")],
+    );
+    assert!(
+        matches!(browser.visit(&url).await, Visit::Page { ref url, .. } if url.contains("/login")),
+        "a fresh sign-in is asked for"
+    );
+    let back = browser.authorize(&url, "login@example.com").await;
+    assert!(query_param(&back, "code").is_some(), "{back}");
+
+    // The pushed request keeps `prompt=login` in what was pushed.
+    let form = [
+        ("response_type", "code"),
+        ("client_id", c.id.as_str()),
+        ("client_secret", c.secret.as_str()),
+        ("redirect_uri", crate::browser::REDIRECT),
+        ("scope", "read"),
+        ("prompt", "login"),
+        ("code_challenge", &s256(VERIFIER)),
+        ("code_challenge_method", "S256"),
+    ];
+    let resp = app.post_form("/oauth/par", &form).await;
+    assert_eq!(resp.status(), 201);
+    let pushed: serde_json::Value = resp.json().await.expect("json");
+    let request_uri = pushed["request_uri"].as_str().expect("request_uri");
+    let url = format!(
+        "/oauth/authorize?client_id={}&request_uri={}",
+        c.id,
+        form_urlencoded::byte_serialize(request_uri.as_bytes()).collect::<String>()
+    );
+    assert!(
+        matches!(browser.visit(&url).await, Visit::Page { ref url, .. } if url.contains("/login")),
+        "a fresh sign-in is asked for a pushed request too"
+    );
+    let back = browser.authorize(&url, "login@example.com").await;
+    assert!(
+        query_param(&back, "code").is_some(),
+        "no sign-in loop: {back}"
+    );
+}
+
+/// A marker copied from one request, or forged, does not stand in for a fresh sign-in.
+async fn a_forged_login_marker_is_not_believed(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let c = app.code_client(false).await;
+    let browser = signed_in_with_consent(&app, &c).await;
+    let url = authorize_url(
+        "/oauth/authorize",
+        &c,
+        &[("scope", "read"), ("prompt", "login")],
+    );
+    for forged in ["0.AAAA", "0", "99999999999.x"] {
+        let marked = format!("{url}&tg_login_after={forged}");
+        assert!(
+            matches!(browser.visit(&marked).await, Visit::Page { ref url, .. } if url.contains("/login")),
+            "{forged}"
+        );
+    }
+}
+
+on_both_backends!(
+    prompt_login_is_satisfied_once_per_request,
+    a_forged_login_marker_is_not_believed
+);

@@ -247,11 +247,20 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         limit(c.rate_limit_per_ip, c.rate_limit_per_ip_burst),
         limit(c.rate_limit_per_client, c.rate_limit_per_client_burst),
     ));
-    let app = tollgate_http::app(state.clone());
+    let mut app = tollgate_http::app(state.clone());
+    let tls = context.config.tls()?;
+    if tls.is_some() {
+        // RFC 6797: a server that terminates TLS itself tells browsers to use nothing else.
+        app = app.layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000"),
+            ),
+        );
+    }
 
     let (shutdown, rx) = watch::channel(false);
     let limits = context.config.limits();
-    let tls = context.config.tls()?;
     let serve = tokio::spawn(crate::listener::serve(listener, app, limits, tls, rx));
     let c = &context.config;
     let rotation = RotationPolicy {

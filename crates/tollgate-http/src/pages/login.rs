@@ -75,6 +75,11 @@ pub async fn login_submit(
     }
     match outcome? {
         Ok((secret, _)) => {
+            // A new session on every sign-in, and the one this browser held is ended: a
+            // session id planted or seen before the sign-in is worth nothing after it.
+            if let Some(old) = session_value(&state, &jar) {
+                state.engine.logout(&old).await?;
+            }
             let max_age = i64::from(state.engine.config().session_lifetime_secs);
             let session = secret.expose().to_owned();
             let jar = jar.add(cookie(&state, SESSION_COOKIE, session, Some(max_age)));

@@ -126,7 +126,27 @@ async fn health_metrics_and_request_ids(backend: Backend) {
         .expect("csp")
         .to_owned();
     assert!(!csp.contains("http"), "no remote sources allowed: {csp}");
+    // No inline script, and the page cannot be framed.
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"));
+    assert_eq!(script_src, Some("script-src 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
     let html = page.text().await.expect("html");
+    assert!(
+        !html.contains("<script>"),
+        "the script is served from /docs.js"
+    );
+    let js = app
+        .http
+        .get(app.url("/docs.js"))
+        .send()
+        .await
+        .expect("docs.js");
+    assert_eq!(js.status(), 200);
+    assert!(js.text().await.expect("js").contains("openapi.json"));
     assert!(
         html.contains("/openapi.json"),
         "the page reads the local description"
@@ -644,6 +664,11 @@ async fn serves_https_directly(backend: Backend) {
         .await
         .expect("https request");
     assert_eq!(doc.version(), reqwest::Version::HTTP_2, "ALPN agreed on h2");
+    // RFC 6797: terminating TLS, Tollgate tells browsers to come back over HTTPS only.
+    assert_eq!(
+        doc.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     let doc: Value = doc.json().await.expect("json");
     assert_eq!(
         doc["issuer"],

@@ -90,7 +90,62 @@ async fn a_forged_login_marker_is_not_believed(backend: Backend) {
     }
 }
 
+/// The session cookie a sign-in response sets.
+fn session_cookie(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tollgate_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_owned()
+}
+
+async fn sign_in(browser: &Browser, email: &str) -> String {
+    let Visit::Page { url, html, .. } = browser.visit("/login").await else {
+        panic!("login page")
+    };
+    let resp = browser
+        .login(&url, &html, email, crate::browser::PASSWORD)
+        .await;
+    assert_eq!(resp.status(), 303);
+    session_cookie(&resp)
+}
+
+/// Signing in again gives a new session id and ends the one the browser held.
+async fn every_sign_in_starts_a_new_session(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.user("again@example.com").await;
+    let browser = Browser::new(&app);
+    let first = sign_in(&browser, "again@example.com").await;
+    let second = sign_in(&browser, "again@example.com").await;
+    assert_ne!(first, second);
+    let home = |cookie: String| {
+        let http = reqwest::Client::new();
+        let url = app.url("/");
+        async move {
+            let resp = http
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("get");
+            resp.text().await.expect("text")
+        }
+    };
+    assert!(
+        home(second)
+            .await
+            .contains("You are signed in as again@example.com")
+    );
+    assert!(home(first).await.contains("You are not signed in"));
+}
+
 on_both_backends!(
+    every_sign_in_starts_a_new_session,
     prompt_login_is_satisfied_once_per_request,
     a_forged_login_marker_is_not_believed
 );

@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::engine::Engine;
 use crate::error::{ErrorKind, OAuthError};
-use crate::jose::{access_token_hash, client_algs, has_private_members, key_fits, thumbprint};
+use crate::jose::{
+    access_token_hash, client_algs, has_private_members, key_fits, signature_only, thumbprint,
+};
 
 /// A `DPoP` header as the dialect found it, with the request it must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +92,7 @@ impl Engine {
             .ok_or_else(|| invalid_proof("the DPoP proof's jwk is not understood"))?;
         let key = DecodingKey::from_jwk(&jwk)
             .map_err(|_| invalid_proof("the DPoP proof's jwk is not understood"))?;
-        let v = crate::jose::signature_only(header.alg);
+        let v = signature_only(header.alg);
         let claims = jsonwebtoken::decode::<ProofClaims>(jwt, &key, &v)
             .map_err(|_| invalid_proof("the DPoP proof's signature or claims are invalid"))?
             .claims;

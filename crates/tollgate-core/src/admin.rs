@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::{Clock, Rng};
+use crate::fetch::FetchPolicy;
 use crate::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use crate::keys::{KeySealer, LoadedKey, SigningAlgorithm, StoredKey};
 use crate::model::{
@@ -73,6 +74,8 @@ pub struct Admin {
     rng: Arc<dyn Rng>,
     /// Seals `client_secret_jwt` secrets; without it such clients cannot be created.
     sealer: Option<Arc<KeySealer>>,
+    /// What a `jwks_uri` must satisfy: the server's outbound policy, else the strict default.
+    outbound: FetchPolicy,
 }
 
 impl Admin {
@@ -82,6 +85,20 @@ impl Admin {
             clock,
             rng,
             sealer: None,
+            outbound: FetchPolicy::default(),
+        }
+    }
+
+    pub fn with_outbound_policy(mut self, policy: FetchPolicy) -> Self {
+        self.outbound = policy;
+        self
+    }
+
+    /// A `jwks_uri` must pass the outbound policy's static part (DESIGN section 14).
+    fn check_jwks_uri(&self, uri: Option<&str>) -> AdminResult<()> {
+        match uri.map(|u| self.outbound.check_url(u)) {
+            Some(Err(e)) => Err(AdminError::Invalid(format!("jwks_uri {e}"))),
+            _ => Ok(()),
         }
     }
 
@@ -196,6 +213,7 @@ impl Admin {
         let grant_types = normalise_grants(&spec)?;
         validate_spec(&spec)?;
         let method = auth_method(&spec)?;
+        self.check_jwks_uri(spec.jwks_uri.as_deref())?;
         // private_key_jwt clients prove themselves with their keys and get no secret.
         let secret = (!spec.public && method != TokenEndpointAuthMethod::PrivateKeyJwt)
             .then(|| Secret::generate(self.rng.as_ref()))
@@ -276,6 +294,7 @@ impl Admin {
             client.auth_method = m;
         }
         check_client_security(&client)?;
+        self.check_jwks_uri(client.jwks_uri.as_deref())?;
         client.updated_at = self.clock.now();
         if !self.store.update_client(&client).await? {
             return Err(AdminError::NotFound(format!("client {id}")));
@@ -536,16 +555,7 @@ fn check_security(
         ));
     }
     if let Some(doc) = jwks {
-        crate::client_assertion::parse_jwks(doc).map_err(AdminError::Invalid)?;
-    }
-    if let Some(uri) = jwks_uri {
-        let parsed = url::Url::parse(uri)
-            .map_err(|e| AdminError::Invalid(format!("jwks_uri {uri:?}: {e}")))?;
-        if redirect_uri_allowed(&parsed).is_err() || !matches!(parsed.scheme(), "https" | "http") {
-            return Err(AdminError::Invalid(format!(
-                "jwks_uri {uri:?} must be https (or http on a loopback host)"
-            )));
-        }
+        crate::jose::parse_jwks(doc).map_err(AdminError::Invalid)?;
     }
     if method == TokenEndpointAuthMethod::PrivateKeyJwt && jwks.is_none() && jwks_uri.is_none() {
         return Err(AdminError::Invalid(

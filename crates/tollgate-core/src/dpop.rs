@@ -1,17 +1,18 @@
 //! RFC 9449 DPoP: proofs of possession checked at the token endpoint and at userinfo, key
 //! thumbprints (RFC 7638) for `cnf.jkt`, and stateless server nonces.
 
-use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client_assertion::{ASYMMETRIC_ALGS, FAPI_ALGS, key_fits};
 use crate::engine::Engine;
 use crate::error::{ErrorKind, OAuthError};
+use crate::jose::{
+    access_token_hash, client_algs, has_private_members, key_fits, signature_only, thumbprint,
+};
 
 /// A `DPoP` header as the dialect found it, with the request it must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,32 +26,6 @@ pub struct DpopProof {
 
 /// Seconds a nonce window lasts; a nonce is good in its window and the next.
 const NONCE_WINDOW: i64 = 60;
-
-/// Private or symmetric JWK members: a proof's `jwk` and a client's JWKS must have none.
-pub fn has_private_members(jwk: &Value) -> bool {
-    ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
-        .iter()
-        .any(|m| jwk.get(m).is_some())
-}
-
-/// RFC 7638 SHA-256 thumbprint over the required members, in lexicographic order.
-pub fn thumbprint(jwk: &Value) -> Option<String> {
-    let s = |k: &str| jwk.get(k).and_then(Value::as_str);
-    let canonical = match s("kty")? {
-        "EC" => serde_json::json!({"crv": s("crv")?, "kty": "EC", "x": s("x")?, "y": s("y")?}),
-        "OKP" => serde_json::json!({"crv": s("crv")?, "kty": "OKP", "x": s("x")?}),
-        "RSA" => serde_json::json!({"e": s("e")?, "kty": "RSA", "n": s("n")?}),
-        _ => return None,
-    };
-    // serde_json's map is ordered by key, which is what RFC 7638 section 3 asks for.
-    let json = serde_json::to_string(&canonical).ok()?;
-    Some(URL_SAFE_NO_PAD.encode(digest(&SHA256, json.as_bytes()).as_ref()))
-}
-
-/// `ath`: base64url SHA-256 of the access token.
-pub fn access_token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes()).as_ref())
-}
 
 /// `htu` compares without query and fragment (RFC 9449 section 4.3).
 fn normalise_htu(u: &str) -> Option<String> {
@@ -97,8 +72,7 @@ impl Engine {
         }
         let header = jsonwebtoken::decode_header(jwt)
             .map_err(|_| invalid_proof("the DPoP proof's header is not understood"))?;
-        let allowed: &[jsonwebtoken::Algorithm] = if fapi { &FAPI_ALGS } else { &ASYMMETRIC_ALGS };
-        if !allowed.contains(&header.alg) {
+        if !client_algs(fapi).contains(&header.alg) {
             return Err(invalid_proof(
                 "the DPoP proof must be signed with an asymmetric algorithm this server accepts",
             ));
@@ -118,11 +92,7 @@ impl Engine {
             .ok_or_else(|| invalid_proof("the DPoP proof's jwk is not understood"))?;
         let key = DecodingKey::from_jwk(&jwk)
             .map_err(|_| invalid_proof("the DPoP proof's jwk is not understood"))?;
-        let mut v = Validation::new(header.alg);
-        v.validate_exp = false;
-        v.validate_nbf = false;
-        v.validate_aud = false;
-        v.set_required_spec_claims::<&str>(&[]);
+        let v = signature_only(header.alg);
         let claims = jsonwebtoken::decode::<ProofClaims>(jwt, &key, &v)
             .map_err(|_| invalid_proof("the DPoP proof's signature or claims are invalid"))?
             .claims;
@@ -203,35 +173,5 @@ impl Engine {
         let current = now.div_euclid(NONCE_WINDOW);
         (window == current || window + 1 == current)
             && self.sealer.verify_mac(&[b"dpop-nonce", w.as_bytes()], tag)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thumbprint_matches_rfc7638_example() {
-        let jwk = serde_json::json!({
-            "kty": "RSA",
-            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
-            "e": "AQAB",
-            "alg": "RS256",
-            "kid": "2011-04-29"
-        });
-        assert_eq!(
-            thumbprint(&jwk).as_deref(),
-            Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
-        );
-    }
-
-    #[test]
-    fn private_members_are_spotted() {
-        assert!(has_private_members(
-            &serde_json::json!({"kty": "EC", "d": "x"})
-        ));
-        assert!(!has_private_members(
-            &serde_json::json!({"kty": "EC", "x": "x"})
-        ));
     }
 }

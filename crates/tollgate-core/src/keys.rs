@@ -7,7 +7,6 @@ use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
@@ -219,7 +218,7 @@ fn b64(bytes: &[u8]) -> String {
 
 /// RFC 7638 thumbprint of the required members, used as the `kid`.
 fn thumbprint(required_members_json: &str) -> String {
-    b64(digest(&SHA256, required_members_json.as_bytes()).as_ref())
+    crate::jose::sha256_b64url(required_members_json.as_bytes())
 }
 
 fn public_jwk(alg: SigningAlgorithm, signer: &Signer) -> (String, String) {

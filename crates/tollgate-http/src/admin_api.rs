@@ -412,7 +412,12 @@ async fn create(
         require_dpop: b.dpop_bound_access_tokens.unwrap_or(false),
         profile: b.profile.unwrap_or_default(),
     };
-    let (client, secret) = state.engine.admin().create_client(spec).await?;
+    let (client, secret) = state
+        .engine
+        .admin()
+        .with_outbound_policy(state.engine.outbound_policy())
+        .create_client(spec)
+        .await?;
     synced(&state).await?;
     Ok((
         StatusCode::CREATED,
@@ -491,6 +496,7 @@ async fn update(
     let client = state
         .engine
         .admin()
+        .with_outbound_policy(state.engine.outbound_policy())
         .update_client(&current.id, spec)
         .await?;
     synced(&state).await?;

@@ -89,6 +89,9 @@ pub fn problems(config: &Config, file: Option<&Path>) -> Vec<String> {
     if let Err(e) = config.tls() {
         out.push(e.to_string());
     }
+    if let Err(e) = config.outbound_policy() {
+        out.push(e.to_string());
+    }
     if let Some(path) = file_to_check(file) {
         out.extend(unknown_keys(config, &path));
     }

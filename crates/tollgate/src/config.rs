@@ -62,6 +62,11 @@ pub struct Config {
     pub log_format: String,
     /// Record Prometheus metrics and serve them at `/metrics` (off: `/metrics` answers 404).
     pub metrics: bool,
+    /// Hosts and networks (`keys.internal`, `10.1.2.0/24`) outbound fetches (client
+    /// `jwks_uri`s) may reach although they resolve to private or otherwise special addresses.
+    pub outbound_allow: Vec<String>,
+    /// Development only: outbound fetches may reach loopback addresses, over `http` too.
+    pub outbound_allow_loopback_http: bool,
 }
 
 impl Default for Config {
@@ -91,6 +96,8 @@ impl Default for Config {
             log: "info".into(),
             log_format: "text".into(),
             metrics: true,
+            outbound_allow: Vec::new(),
+            outbound_allow_loopback_http: false,
         }
     }
 }
@@ -160,6 +167,17 @@ impl Config {
                 "tls_cert and tls_key go together".into(),
             )),
         }
+    }
+
+    /// The policy of every outbound fetch (DESIGN section 14).
+    pub fn outbound_policy(
+        &self,
+    ) -> Result<tollgate_core::fetch::FetchPolicy, crate::server::ServerError> {
+        tollgate_core::fetch::FetchPolicy::new(
+            &self.outbound_allow,
+            self.outbound_allow_loopback_http,
+        )
+        .map_err(crate::server::ServerError::Config)
     }
 
     pub fn uses_sqlite_default(&self) -> bool {

@@ -4,7 +4,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod jwks_fetch;
 pub mod listener;
+pub mod outbound;
 pub mod server;
 pub mod views;

@@ -63,6 +63,7 @@ pub struct Context {
 impl Context {
     pub async fn open(config: Config, deps: Deps) -> Result<Self, ServerError> {
         let clock = deps.clock.clone();
+        config.outbound_policy()?;
         if config.uses_sqlite_default() {
             create_private_dir(&config.data_dir)?;
         }
@@ -93,7 +94,10 @@ impl Context {
     }
 
     pub fn admin(&self) -> Admin {
+        // A bad allow-list fails `open`; the strict default is the safe fallback here.
+        let policy = self.config.outbound_policy().unwrap_or_default();
         Admin::new(self.store.clone(), self.clock.clone(), self.rng.clone())
+            .with_outbound_policy(policy)
     }
 
     /// The key-encryption key: from configuration, else from `<data_dir>/key-encryption.key`
@@ -171,7 +175,9 @@ pub struct RunningServer {
 impl RunningServer {
     /// The engine's administrator: it can seal client_secret_jwt secrets.
     pub fn admin(&self) -> Admin {
-        self.engine.admin()
+        self.engine
+            .admin()
+            .with_outbound_policy(self.engine.outbound_policy())
     }
 
     /// Graceful shutdown: stop accepting, finish in-flight requests.
@@ -228,7 +234,9 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         .await?,
     );
     engine.switch_algorithm_if_needed().await?;
-    engine.set_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()));
+    let fetcher = crate::outbound::HttpFetcher::new(context.config.outbound_policy()?)
+        .map_err(|e| ServerError::Config(format!("no outbound HTTP client: {e}")))?;
+    engine.set_outbound_fetcher(Arc::new(fetcher));
     if context.config.metrics {
         tollgate_http::ops::install_metrics();
     } else {

@@ -51,8 +51,9 @@ pub struct Engine {
     /// aim for a collision.
     pub(crate) verified_keys: std::hash::RandomState,
     /// Clients' fetched `jwks_uri` documents.
-    pub(crate) jwks_cache: crate::client_assertion::JwksCache,
-    pub(crate) jwks_fetcher: std::sync::OnceLock<Arc<dyn crate::client_assertion::JwksFetcher>>,
+    pub(crate) jwks_cache: crate::jwks::JwksCache,
+    /// Every outbound fetch goes through this one fetcher and its policy (DESIGN section 14).
+    pub(crate) outbound: std::sync::OnceLock<Arc<dyn crate::fetch::OutboundFetcher>>,
     /// Tokens this node issued, per account and minute, for the console's overview.
     pub(crate) issued: crate::activity::IssueCounts,
 }
@@ -95,7 +96,7 @@ impl Engine {
             clock,
             rng,
             jwks_cache: Default::default(),
-            jwks_fetcher: std::sync::OnceLock::new(),
+            outbound: std::sync::OnceLock::new(),
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
             verified_keys: std::hash::RandomState::new(),

@@ -53,7 +53,7 @@ impl ClientKey {
 
     /// RFC 7638 thumbprint, as the server computes it.
     pub fn jkt(&self) -> String {
-        tollgate_core::dpop::thumbprint(&self.public_jwk()).expect("thumbprint")
+        tollgate_core::jose::thumbprint(&self.public_jwk()).expect("thumbprint")
     }
 
     pub fn sign(&self, header: Header, claims: &Value) -> String {
@@ -90,7 +90,7 @@ impl ClientKey {
 
 /// `ath` of an access token.
 pub fn ath(token: &str) -> String {
-    tollgate_core::dpop::access_token_hash(token)
+    tollgate_core::jose::access_token_hash(token)
 }
 
 impl TestApp {

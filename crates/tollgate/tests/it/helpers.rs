@@ -108,6 +108,9 @@ pub async fn spawn_on(
         database_url: Some(database_url.clone()),
         data_dir: dir.path().to_path_buf(),
         sync_interval_ms: 200,
+        // Test servers serve client JWKS from loopback listeners; tests of the outbound
+        // policy turn this back off.
+        outbound_allow_loopback_http: true,
         ..Config::default()
     };
     tweak(&mut config);

@@ -29,6 +29,7 @@ mod python_sdks;
 mod refresh_props;
 mod schemathesis;
 mod security;
+mod security_outbound;
 mod seed_operations;
 mod sign_in_requirements;
 mod store;

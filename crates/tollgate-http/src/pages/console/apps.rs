@@ -334,7 +334,13 @@ pub(crate) async fn create(
         Err(errors) => return Ok(new_page(console, StatusCode::BAD_REQUEST, typed, errors)),
     };
     spec.account_sid = Some(console.account.clone());
-    match state.engine.admin().create_client(spec).await {
+    match state
+        .engine
+        .admin()
+        .with_outbound_policy(state.engine.outbound_policy())
+        .create_client(spec)
+        .await
+    {
         Ok((client, secret)) => {
             synced(&state).await?;
             Ok(secret_page(
@@ -439,7 +445,13 @@ pub(crate) async fn update(
         profile: client.profile,
         ..spec
     };
-    match state.engine.admin().update_client(&client.id, spec).await {
+    match state
+        .engine
+        .admin()
+        .with_outbound_policy(state.engine.outbound_policy())
+        .update_client(&client.id, spec)
+        .await
+    {
         Ok(updated) => {
             synced(&state).await?;
             Ok(see_other(

@@ -1,0 +1,144 @@
+//! Administrative operations shared by the CLI, the account admin API and the console: one
+//! service for accounts, clients, users and signing keys, with one tenancy rule ([`Caller`]).
+
+mod accounts;
+mod clients;
+mod keys;
+mod users;
+mod validate;
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, Rng};
+use crate::engine::Engine;
+use crate::ids::AccountSid;
+use crate::keys::KeySealer;
+use crate::model::{Client, User};
+use crate::secret::Secret;
+use crate::store::{Store, StoreError};
+
+pub use clients::{ClientPatch, ClientSpec};
+pub use users::UserSpec;
+pub use validate::{
+    FieldError, MAX_ACCESS_TOKEN_TTL, client_problems, redirect_uri_allowed, user_problems,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Rng(#[from] crate::clock::RngError),
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// Who asks: the operator (the CLI reaches every account) or one account (the admin API and
+/// the console reach only their own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Operator,
+    Account(AccountSid),
+}
+
+impl Caller {
+    /// The one tenancy rule: a record belongs to the caller when the caller is the operator or
+    /// the record's own account. Another account's record answers as not found, never as
+    /// forbidden, so a caller cannot learn that it exists.
+    pub fn owns(&self, owner: &AccountSid) -> bool {
+        match self {
+            Caller::Operator => true,
+            Caller::Account(account) => account == owner,
+        }
+    }
+
+    /// The record found, when the caller [`owns`](Self::owns) it; else `what` not found.
+    pub fn owned<T: Owned>(&self, found: Option<T>, what: String) -> AdminResult<T> {
+        match found {
+            Some(record) if self.owns(record.owner()) => Ok(record),
+            _ => Err(AdminError::NotFound(what)),
+        }
+    }
+
+    /// The account a listing is limited to (`None`: every account).
+    pub fn scope(&self) -> Option<&AccountSid> {
+        match self {
+            Caller::Operator => None,
+            Caller::Account(account) => Some(account),
+        }
+    }
+}
+
+/// A record that belongs to one account.
+pub trait Owned {
+    fn owner(&self) -> &AccountSid;
+}
+
+impl Owned for Client {
+    fn owner(&self) -> &AccountSid {
+        &self.account_sid
+    }
+}
+
+impl Owned for User {
+    fn owner(&self) -> &AccountSid {
+        &self.account_sid
+    }
+}
+
+pub struct Admin {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    /// Seals `client_secret_jwt` secrets; without it such clients cannot be created.
+    sealer: Option<Arc<KeySealer>>,
+    /// The node whose in-memory directory a write updates before it returns; the CLI has none
+    /// (running nodes follow the change log).
+    node: Option<Arc<Engine>>,
+}
+
+impl Engine {
+    /// Administrative operations whose writes reach this node's directory before they return,
+    /// so a caller never needs to `sync` after them.
+    pub fn node_admin(self: &Arc<Self>) -> Admin {
+        let mut admin = self.admin();
+        admin.node = Some(Arc::clone(self));
+        admin
+    }
+}
+
+impl Admin {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, rng: Arc<dyn Rng>) -> Self {
+        Self {
+            store,
+            clock,
+            rng,
+            sealer: None,
+            node: None,
+        }
+    }
+
+    pub fn with_sealer(mut self, sealer: Arc<KeySealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// Called after every write: applies the change log to the caller's node, if any.
+    async fn written(&self) -> AdminResult<()> {
+        if let Some(engine) = &self.node {
+            engine.sync().await?;
+        }
+        Ok(())
+    }
+
+    /// A random secret from this administrator's generator (demo passwords).
+    pub fn generate_secret(&self) -> AdminResult<Secret> {
+        Ok(Secret::generate(self.rng.as_ref())?)
+    }
+}

@@ -283,3 +283,73 @@ impl Admin {
         self.written().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_patch_makes_the_default_spec() {
+        let spec = ClientPatch::default().into_spec(None);
+        let d = ClientSpec::default();
+        assert_eq!(format!("{spec:?}"), format!("{d:?}"));
+    }
+
+    fn stored() -> Client {
+        Client {
+            id: ClientId::parse("OQ0123456789abcdef0123456789abcdef").unwrap(),
+            account_sid: AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap(),
+            friendly_name: "stored".into(),
+            secret_digest: None,
+            grant_types: vec![GrantType::ClientCredentials],
+            redirect_uris: vec![],
+            scopes: vec!["read".into()],
+            audiences: vec![],
+            token_format: TokenFormat::Opaque,
+            access_token_ttl: Some(60),
+            require_pkce: true,
+            created_at: 0,
+            updated_at: 0,
+            auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            jwks: None,
+            jwks_uri: None,
+            sealed_secret: None,
+            require_par: true,
+            require_dpop: false,
+            profile: ClientProfile::Default,
+        }
+    }
+
+    #[test]
+    fn a_patch_keeps_what_it_does_not_give() {
+        let c = stored();
+        let spec = ClientPatch {
+            scopes: Some(vec!["write".into()]),
+            access_token_ttl: Some(None),
+            ..ClientPatch::default()
+        }
+        .over(&c);
+        assert_eq!(spec.scopes, ["write"]);
+        assert_eq!(spec.access_token_ttl, None);
+        assert_eq!(spec.friendly_name, "stored");
+        assert_eq!(spec.token_format, TokenFormat::Opaque);
+        assert!(spec.require_pkce && spec.require_par && !spec.public);
+        assert_eq!(spec.auth_method, None);
+    }
+
+    #[test]
+    fn a_new_clients_patch_sets_only_what_it_gives() {
+        let base = ClientPatch {
+            friendly_name: Some("app".into()),
+            scopes: Some(vec!["read".into()]),
+            access_token_ttl: Some(Some(60)),
+            require_dpop: Some(true),
+            ..ClientPatch::default()
+        }
+        .into_spec(None);
+        assert_eq!(base.scopes, ["read"]);
+        assert_eq!(base.access_token_ttl, Some(60));
+        assert!(base.require_dpop && !base.require_par);
+        assert_eq!(base.token_format, TokenFormat::default());
+    }
+}

@@ -142,3 +142,23 @@ impl Admin {
         Ok(Secret::generate(self.rng.as_ref())?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sid(last: char) -> AccountSid {
+        AccountSid::parse(&format!("AC0123456789abcdef0123456789abcde{last}")).unwrap()
+    }
+
+    #[test]
+    fn an_account_owns_only_its_own_records() {
+        let (mine, theirs) = (sid('1'), sid('2'));
+        let me = Caller::Account(mine.clone());
+        assert!(me.owns(&mine));
+        assert!(!me.owns(&theirs));
+        assert!(Caller::Operator.owns(&theirs));
+        assert_eq!(me.scope(), Some(&mine));
+        assert_eq!(Caller::Operator.scope(), None);
+    }
+}

@@ -1,13 +1,12 @@
-//! What the console needs beyond the CLI's operations: an account's overview and sessions,
-//! password resets, and lookups scoped to one account, so an account's administrator never
-//! reaches another account's data (another account's record answers as not found).
+//! What the console needs beyond the CLI's operations: an account's overview and sessions.
+//! Lookups scoped to one account go through [`Caller`], like every admin operation.
 
 use crate::activity::Issued;
-use crate::admin::{Admin, AdminError, AdminResult};
+use crate::admin::{Admin, AdminError, AdminResult, Caller};
 use crate::engine::Engine;
-use crate::ids::{AccountSid, ClientId, UserSid};
+use crate::ids::AccountSid;
 use crate::keys::StoredKey;
-use crate::model::{ActiveRefreshFamily, Client, User};
+use crate::model::ActiveRefreshFamily;
 
 /// The most sessions the console lists at once.
 pub const SESSION_LIST_LIMIT: i64 = 500;
@@ -46,37 +45,6 @@ impl Engine {
 }
 
 impl Admin {
-    /// The account's own app.
-    pub async fn account_client(&self, account: &AccountSid, id: &ClientId) -> AdminResult<Client> {
-        match self.store.client(id).await? {
-            Some(c) if &c.account_sid == account => Ok(c),
-            _ => Err(AdminError::NotFound(format!("client {id}"))),
-        }
-    }
-
-    /// The account's own user.
-    pub async fn account_user(&self, account: &AccountSid, sid: &UserSid) -> AdminResult<User> {
-        match self.store.user(sid).await? {
-            Some(u) if &u.account_sid == account => Ok(u),
-            _ => Err(AdminError::NotFound(format!("user {sid}"))),
-        }
-    }
-
-    /// Sets a new password and ends the user's browser sessions.
-    pub async fn reset_password(&self, sid: &UserSid, password: String) -> AdminResult<()> {
-        crate::password::check_policy(&password).map_err(AdminError::Invalid)?;
-        let hash = self.hash_password(password).await?;
-        if self
-            .store
-            .set_user_password(sid, &hash, self.clock.now())
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(AdminError::NotFound(format!("user {sid}")))
-        }
-    }
-
     /// The account's refresh families that can still mint tokens, most recently used first.
     pub async fn active_sessions(
         &self,
@@ -96,7 +64,7 @@ impl Admin {
             .refresh_family(family_id)
             .await?
             .ok_or_else(not_found)?;
-        self.account_client(account, &family.client_id)
+        self.client_for(&Caller::Account(account.clone()), &family.client_id)
             .await
             .map_err(|_| not_found())?;
         self.store

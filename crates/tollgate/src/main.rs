@@ -34,12 +34,10 @@ async fn main() -> ExitCode {
         logs.with_ansi(std::io::stderr().is_terminal()).init();
     }
 
-    if let Command::Config(_) = cli.command {
-        return config_check(&config, cli.config.as_deref(), json);
-    }
     let result = match cli.command {
+        Command::Config(_) => return config_check(&config, cli.config.as_deref(), json),
         Command::Serve(args) => cli::serve(config, args.demo, json).await,
-        command => cli::run_admin(config, command).await.map(|out| {
+        Command::Admin(command) => cli::run_admin(config, command).await.map(|out| {
             if json {
                 println!("{}", out.json);
             } else {

@@ -173,11 +173,10 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// The engine's administrator: it can seal client_secret_jwt secrets.
+    /// The engine's administrator: it can seal client_secret_jwt secrets, and its writes
+    /// reach this server's directory before they return.
     pub fn admin(&self) -> Admin {
-        self.engine
-            .admin()
-            .with_outbound_policy(self.engine.outbound_policy())
+        self.engine.node_admin()
     }
 
     /// Graceful shutdown: stop accepting, finish in-flight requests.

@@ -122,6 +122,7 @@ impl Engine {
     pub fn admin(&self) -> crate::admin::Admin {
         crate::admin::Admin::new(self.store.clone(), self.clock.clone(), self.rng.clone())
             .with_sealer(self.sealer.clone())
+            .with_outbound_policy(self.outbound_policy())
     }
 
     pub fn clock(&self) -> &dyn Clock {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tollgate_core::admin::{Admin, ClientSpec, UserSpec};
+use tollgate_core::admin::{Admin, Caller, ClientPatch, ClientSpec, UserSpec};
 use tollgate_core::authorize::{AuthorizeParams, s256};
 use tollgate_core::clock::FixedClock;
 use tollgate_core::device::DeviceRequest;
@@ -293,17 +293,13 @@ async fn continued_grants_follow_the_clients_current_scopes(backend: Backend) {
     );
 
     let id = tollgate_core::ids::ClientId::parse(&h.client.client_id).expect("id");
-    let mut spec = h.admin.client(&id).await.expect("client");
-    spec.scopes = vec!["write".into()];
     h.admin
         .update_client(
+            &Caller::Operator,
             &id,
-            ClientSpec {
-                friendly_name: spec.friendly_name.clone(),
-                grant_types: spec.grant_types.clone(),
-                redirect_uris: spec.redirect_uris.clone(),
-                scopes: spec.scopes.clone(),
-                ..ClientSpec::default()
+            ClientPatch {
+                scopes: Some(vec!["write".into()]),
+                ..ClientPatch::default()
             },
         )
         .await

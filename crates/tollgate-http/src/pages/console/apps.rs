@@ -5,14 +5,12 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use tollgate_core::admin::{AdminError, ClientSpec, client_problems};
+use tollgate_core::admin::{AdminError, ClientPatch, client_problems};
 use tollgate_core::ids::ClientId;
 use tollgate_core::model::{Client, GrantType, TokenFormat};
 use tollgate_core::secret::Secret;
 
-use super::{
-    Console, ConsoleError, ConsoleResult, Errors, Frame, PathId, notice, see_other, synced, when,
-};
+use super::{Console, ConsoleError, ConsoleResult, Errors, Frame, PathId, notice, see_other, when};
 use crate::pages::{CheckedForm, field};
 use crate::params::Params;
 use crate::state::AppState;
@@ -107,8 +105,9 @@ impl AppForm {
         }
     }
 
-    /// The settings, or every problem by field. `public` is the app's kind (fixed once made).
-    fn spec(&self, public: bool) -> Result<ClientSpec, Errors> {
+    /// The settings the form shows, or every problem by field. `public` is the app's kind
+    /// (fixed once made); settings the form does not show stay as they are.
+    fn patch(&self, public: bool) -> Result<ClientPatch, Errors> {
         let mut errors = Errors::default();
         let mut grant_types = Vec::new();
         for g in &self.grant_types {
@@ -127,39 +126,38 @@ impl AppForm {
                 errors.add("token_format", e);
                 TokenFormat::Jwt
             });
-        let access_token_ttl = match self.access_token_ttl.as_str() {
-            "" => None,
-            t => match t.parse::<u32>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    errors.add(
-                        "access_token_ttl",
-                        "access token lifetime must be a whole number of seconds",
-                    );
-                    None
-                }
-            },
+        let patch = ClientPatch {
+            friendly_name: Some(self.friendly_name.clone()),
+            grant_types: Some(grant_types),
+            redirect_uris: Some(words(&self.redirect_uris)),
+            scopes: Some(words(&self.scopes)),
+            audiences: Some(words(&self.audiences)),
+            public: Some(public),
+            token_format: Some(token_format),
+            access_token_ttl: Some(self.access_token_ttl(&mut errors)),
+            ..ClientPatch::default()
         };
-        let spec = ClientSpec {
-            friendly_name: self.friendly_name.clone(),
-            account_sid: None,
-            grant_types,
-            redirect_uris: words(&self.redirect_uris),
-            scopes: words(&self.scopes),
-            audiences: words(&self.audiences),
-            public,
-            token_format,
-            access_token_ttl,
-            require_pkce: false,
-            ..ClientSpec::default()
-        };
-        for p in client_problems(&spec) {
+        for p in client_problems(&patch.clone().into_spec(None)) {
             errors.add(p.field, p.message);
         }
         if errors.is_empty() {
-            Ok(spec)
+            Ok(patch)
         } else {
             Err(errors)
+        }
+    }
+
+    /// Blank: the server's default lifetime.
+    fn access_token_ttl(&self, errors: &mut Errors) -> Option<u32> {
+        match self.access_token_ttl.as_str() {
+            "" => None,
+            t => t.parse::<u32>().ok().or_else(|| {
+                errors.add(
+                    "access_token_ttl",
+                    "access token lifetime must be a whole number of seconds",
+                );
+                None
+            }),
         }
     }
 
@@ -247,7 +245,7 @@ pub(crate) async fn list(
 ) -> ConsoleResult {
     let apps = state
         .engine
-        .admin()
+        .node_admin()
         .clients(Some(&console.account))
         .await?
         .iter()
@@ -329,28 +327,18 @@ pub(crate) async fn create(
     CheckedForm { form, .. }: CheckedForm,
 ) -> ConsoleResult {
     let typed = AppForm::read(&form);
-    let mut spec = match typed.spec(typed.public) {
-        Ok(spec) => spec,
+    let spec = match typed.patch(typed.public) {
+        Ok(patch) => patch.into_spec(Some(console.account.clone())),
         Err(errors) => return Ok(new_page(console, StatusCode::BAD_REQUEST, typed, errors)),
     };
-    spec.account_sid = Some(console.account.clone());
-    match state
-        .engine
-        .admin()
-        .with_outbound_policy(state.engine.outbound_policy())
-        .create_client(spec)
-        .await
-    {
-        Ok((client, secret)) => {
-            synced(&state).await?;
-            Ok(secret_page(
-                &state,
-                console,
-                &client,
-                secret.as_ref(),
-                false,
-            ))
-        }
+    match state.engine.node_admin().create_client(spec).await {
+        Ok((client, secret)) => Ok(secret_page(
+            &state,
+            console,
+            &client,
+            secret.as_ref(),
+            false,
+        )),
         Err(AdminError::Invalid(m)) => {
             let mut errors = Errors::default();
             errors.add("form", m);
@@ -362,11 +350,8 @@ pub(crate) async fn create(
 
 async fn own_app(state: &AppState, console: &Console, sid: &str) -> Result<Client, ConsoleError> {
     let id = ClientId::parse(sid).map_err(|_| ConsoleError::NotFound)?;
-    Ok(state
-        .engine
-        .admin()
-        .account_client(&console.account, &id)
-        .await?)
+    let admin = state.engine.node_admin();
+    Ok(admin.client_for(&console.caller(), &id).await?)
 }
 
 fn app_page(
@@ -423,8 +408,8 @@ pub(crate) async fn update(
         public: client.is_public(),
         ..AppForm::read(&form)
     };
-    let spec = match typed.spec(client.is_public()) {
-        Ok(spec) => spec,
+    let patch = match typed.patch(client.is_public()) {
+        Ok(patch) => patch,
         Err(errors) => {
             return Ok(app_page(
                 console,
@@ -438,27 +423,15 @@ pub(crate) async fn update(
     };
     // The form edits what it shows; the client's security settings (set by the CLI or the
     // admin API) are kept as they are.
-    let spec = ClientSpec {
-        require_pkce: client.require_pkce,
-        require_par: client.require_par,
-        require_dpop: client.require_dpop,
-        profile: client.profile,
-        ..spec
-    };
-    match state
-        .engine
-        .admin()
-        .with_outbound_policy(state.engine.outbound_policy())
-        .update_client(&client.id, spec)
+    let admin = state.engine.node_admin();
+    match admin
+        .update_client(&console.caller(), &client.id, patch)
         .await
     {
-        Ok(updated) => {
-            synced(&state).await?;
-            Ok(see_other(
-                console.jar,
-                &format!("/console/apps/{}?notice=saved", updated.id),
-            ))
-        }
+        Ok(updated) => Ok(see_other(
+            console.jar,
+            &format!("/console/apps/{}?notice=saved", updated.id),
+        )),
         Err(AdminError::Invalid(m)) => {
             let mut errors = Errors::default();
             errors.add("form", m);
@@ -482,12 +455,10 @@ pub(crate) async fn rotate(
     _form: CheckedForm,
 ) -> ConsoleResult {
     let client = own_app(&state, &console, &sid).await?;
-    let (client, secret) = state
-        .engine
-        .admin()
-        .rotate_client_secret(&client.id)
+    let admin = state.engine.node_admin();
+    let (client, secret) = admin
+        .rotate_client_secret(&console.caller(), &client.id)
         .await?;
-    synced(&state).await?;
     Ok(secret_page(&state, console, &client, Some(&secret), true))
 }
 
@@ -511,7 +482,7 @@ pub(crate) async fn delete(
             None,
         ));
     }
-    state.engine.admin().delete_client(&client.id).await?;
-    synced(&state).await?;
+    let admin = state.engine.node_admin();
+    admin.delete_client(&console.caller(), &client.id).await?;
     Ok(see_other(console.jar, "/console/apps?notice=app-deleted"))
 }

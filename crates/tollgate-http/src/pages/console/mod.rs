@@ -17,7 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
-use tollgate_core::admin::{AdminError, FieldError};
+use tollgate_core::admin::{AdminError, Caller, FieldError};
 use tollgate_core::ids::AccountSid;
 use tollgate_core::session::SignedIn;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -191,6 +191,11 @@ pub(crate) struct Frame {
 }
 
 impl Console {
+    /// The signed-in administrator's account, for the admin service's tenancy rule.
+    pub fn caller(&self) -> Caller {
+        Caller::Account(self.account.clone())
+    }
+
     pub fn frame(&self, section: &'static str) -> Frame {
         Frame {
             csrf: self.csrf.clone(),
@@ -259,17 +264,6 @@ pub(crate) fn notice(query: Option<&str>) -> Option<&'static str> {
 /// A 303 to a console page after a change (POST, then GET).
 pub(crate) fn see_other(jar: CookieJar, to: &str) -> Response {
     (jar, axum::response::Redirect::to(to)).into_response()
-}
-
-/// Applies this node's change log at once, so the answer already reflects the change here
-/// (other nodes follow through NOTIFY or their poll).
-pub(crate) async fn synced(state: &AppState) -> Result<(), ConsoleError> {
-    state
-        .engine
-        .sync()
-        .await
-        .map_err(|e| ConsoleError::Page(tollgate_core::OAuthError::from(e).into()))?;
-    Ok(())
 }
 
 /// `2025-01-31 14:05 UTC`.

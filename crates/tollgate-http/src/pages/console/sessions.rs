@@ -35,7 +35,7 @@ pub(crate) async fn list(
     console: Console,
     RawQuery(query): RawQuery,
 ) -> ConsoleResult {
-    let admin = state.engine.admin();
+    let admin = state.engine.node_admin();
     let families = admin.active_sessions(&console.account).await?;
     let apps: HashMap<String, String> = admin
         .clients(Some(&console.account))
@@ -92,7 +92,7 @@ pub(crate) async fn revoke(
 ) -> ConsoleResult {
     state
         .engine
-        .admin()
+        .node_admin()
         .revoke_session(&console.account, &id)
         .await?;
     Ok(see_other(console.jar, "/console/sessions?notice=revoked"))

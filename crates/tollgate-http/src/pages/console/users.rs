@@ -8,9 +8,7 @@ use tollgate_core::admin::{AdminError, UserSpec, user_problems};
 use tollgate_core::ids::UserSid;
 use tollgate_core::model::User;
 
-use super::{
-    Console, ConsoleError, ConsoleResult, Errors, Frame, PathId, notice, see_other, synced, when,
-};
+use super::{Console, ConsoleError, ConsoleResult, Errors, Frame, PathId, notice, see_other, when};
 use crate::pages::{CheckedForm, field};
 use crate::state::AppState;
 
@@ -69,7 +67,7 @@ async fn list_page(
 ) -> ConsoleResult {
     let users = state
         .engine
-        .admin()
+        .node_admin()
         .users(Some(&console.account))
         .await?
         .iter()
@@ -132,7 +130,7 @@ pub(crate) async fn create(
     for p in user_problems(&spec) {
         errors.add(p.field, p.message);
     }
-    let admin = state.engine.admin();
+    let admin = state.engine.node_admin();
     // Emails are unique across the server; say so next to the field.
     if !errors.has("email")
         && admin
@@ -173,11 +171,8 @@ pub(crate) async fn create(
 
 async fn own_user(state: &AppState, console: &Console, sid: &str) -> Result<User, ConsoleError> {
     let sid = UserSid::parse(sid).map_err(|_| ConsoleError::NotFound)?;
-    Ok(state
-        .engine
-        .admin()
-        .account_user(&console.account, &sid)
-        .await?)
+    let admin = state.engine.node_admin();
+    Ok(admin.user_for(&console.caller(), &sid).await?)
 }
 
 fn user_page(
@@ -236,7 +231,7 @@ pub(crate) async fn reset_password(
     }
     state
         .engine
-        .admin()
+        .node_admin()
         .reset_password(&user.sid, password)
         .await?;
     // Resetting one's own password ends one's own session too: sign in again.
@@ -269,10 +264,9 @@ pub(crate) async fn delete(
             None,
         ));
     }
-    match state.engine.admin().delete_user(&user.sid).await {
+    match state.engine.node_admin().delete_user(&user.sid).await {
         Ok(()) | Err(AdminError::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    synced(&state).await?;
     Ok(see_other(console.jar, "/console/users?notice=user-deleted"))
 }

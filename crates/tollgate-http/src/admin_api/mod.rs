@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tollgate_core::admin::{AdminError, ClientSpec};
+use tollgate_core::admin::{Admin, AdminError, Caller, ClientPatch, UserSpec};
 use tollgate_core::ids::ClientId;
 use tollgate_core::model::{
     Account, Client, ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat,
@@ -23,6 +23,10 @@ use crate::params::{self, Authorization};
 use crate::render::{self, NO_STORE, rfc2822};
 use crate::state::AppState;
 
+mod describe;
+
+pub use describe::describe;
+
 pub fn router() -> crate::routes::Routes {
     crate::routes::Routes::new()
         .get("/v1/Account/OAuthApps", list)
@@ -34,165 +38,6 @@ pub fn router() -> crate::routes::Routes {
         .post("/v1/Account/AuthToken", rotate_auth_token)
         .get("/v1/Account/Users", list_users)
         .post("/v1/Account/Users", create_user)
-}
-
-pub fn describe(spec: &mut crate::openapi::Spec) {
-    use crate::openapi::{
-        Op, body, boolean, empty, integer, json, nullable_string, object, string, strings,
-        twilio_error,
-    };
-    use utoipa::openapi::HttpMethod;
-    let err = json("Twilio error", twilio_error());
-    let app = || {
-        object(vec![
-            ("sid", string(), true),
-            ("account_sid", string(), true),
-            ("friendly_name", string(), true),
-            ("grant_types", strings(), true),
-            ("redirect_uris", strings(), true),
-            ("scopes", strings(), true),
-            ("audiences", strings(), true),
-            ("access_token_ttl", crate::openapi::any(), true),
-            ("token_format", string(), true),
-            ("public", boolean(), true),
-            ("require_pkce", boolean(), true),
-            ("token_endpoint_auth_method", string(), true),
-            ("jwks", crate::openapi::any(), false),
-            ("jwks_uri", string(), false),
-            ("require_pushed_authorization_requests", boolean(), true),
-            ("dpop_bound_access_tokens", boolean(), true),
-            ("profile", string(), true),
-            ("date_created", nullable_string(), true),
-            ("date_updated", nullable_string(), true),
-            ("url", string(), true),
-            ("secret", string(), false),
-        ])
-    };
-    let app_body = || {
-        body(
-            vec![(
-                "application/json",
-                object(vec![
-                    ("friendly_name", string(), false),
-                    ("grant_types", strings(), false),
-                    ("redirect_uris", strings(), false),
-                    ("scopes", strings(), false),
-                    ("audiences", strings(), false),
-                    ("access_token_ttl", integer(), false),
-                    ("token_format", string(), false),
-                    ("public", boolean(), false),
-                    ("require_pkce", boolean(), false),
-                    ("token_endpoint_auth_method", string(), false),
-                    ("jwks", crate::openapi::any(), false),
-                    ("jwks_uri", string(), false),
-                    ("require_pushed_authorization_requests", boolean(), false),
-                    ("dpop_bound_access_tokens", boolean(), false),
-                    ("profile", string(), false),
-                ]),
-            )],
-            false,
-        )
-    };
-    let list = object(vec![("oauth_apps", crate::openapi::array_of(app()), true)]);
-    let tag = "admin";
-    spec.add(
-        Op::new(HttpMethod::Get, "/v1/Account/OAuthApps", tag)
-            .summary("The account's OAuth apps (HTTP Basic AccountSid:AuthToken)")
-            .respond("200", json("Apps", list))
-            .respond_all(&["401", "429"], &err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Post, "/v1/Account/OAuthApps", tag)
-            .summary("Create an OAuth app; the secret is in this answer only")
-            .body(app_body())
-            .respond("201", json("The app", app()))
-            .respond_all(&["400", "401", "429"], &err),
-    );
-    let one = "/v1/Account/OAuthApps/{sid}";
-    spec.add(
-        Op::new(HttpMethod::Get, one, tag)
-            .path_param("sid")
-            .summary("One app")
-            .respond("200", json("The app", app()))
-            .respond_all(&["401", "404", "429"], &err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Post, one, tag)
-            .path_param("sid")
-            .summary("Update an app")
-            .body(app_body())
-            .respond("200", json("The app", app()))
-            .respond_all(&["400", "401", "404", "429"], &err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Delete, one, tag)
-            .path_param("sid")
-            .summary("Delete an app")
-            .respond("204", empty("Deleted"))
-            .respond_all(&["401", "404", "429"], &err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Post, "/v1/Account/OAuthApps/{sid}/Secret", tag)
-            .path_param("sid")
-            .summary("Rotate an app's secret; the new one is in this answer only")
-            .respond("200", json("The app", app()))
-            .respond_all(&["401", "404", "429"], &err),
-    );
-    let token = object(vec![
-        ("account_sid", string(), true),
-        ("auth_token", string(), true),
-        ("date_updated", nullable_string(), true),
-    ]);
-    spec.add(
-        Op::new(HttpMethod::Post, "/v1/Account/AuthToken", tag)
-            .summary("Rotate the account's auth token")
-            .respond("200", json("The new token", token))
-            .respond_all(&["401", "429"], &err),
-    );
-    let user = || {
-        object(vec![
-            ("sid", string(), true),
-            ("account_sid", string(), true),
-            ("email", string(), true),
-            ("first_name", nullable_string(), true),
-            ("last_name", nullable_string(), true),
-            ("friendly_name", nullable_string(), true),
-            ("admin", boolean(), true),
-            ("date_created", nullable_string(), true),
-        ])
-    };
-    spec.add(
-        Op::new(HttpMethod::Get, "/v1/Account/Users", tag)
-            .summary("The account's users")
-            .respond(
-                "200",
-                json(
-                    "Users",
-                    object(vec![("users", crate::openapi::array_of(user()), true)]),
-                ),
-            )
-            .respond_all(&["401", "429"], &err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Post, "/v1/Account/Users", tag)
-            .summary("Create a user; admin=true makes an administrator of the account")
-            .body(body(
-                vec![(
-                    "application/json",
-                    object(vec![
-                        ("email", string(), true),
-                        ("password", string(), true),
-                        ("first_name", string(), false),
-                        ("last_name", string(), false),
-                        ("friendly_name", string(), false),
-                        ("admin", boolean(), false),
-                    ]),
-                )],
-                true,
-            ))
-            .respond("201", json("The user", user()))
-            .respond_all(&["400", "401", "429", "503"], &err),
-    );
 }
 
 enum ApiError {
@@ -338,13 +183,30 @@ struct AppBody {
 }
 
 impl AppBody {
-    fn jwks_doc(&self) -> Option<String> {
-        self.jwks.as_ref().map(|j| j.to_string())
+    fn into_patch(self) -> ClientPatch {
+        ClientPatch {
+            jwks: self.jwks.as_ref().map(|j| j.to_string()),
+            friendly_name: self.friendly_name,
+            grant_types: self.grant_types,
+            redirect_uris: self.redirect_uris,
+            scopes: self.scopes,
+            audiences: self.audiences,
+            public: self.public,
+            token_format: self.token_format,
+            // An absent lifetime keeps the app's own; the API cannot clear it.
+            access_token_ttl: self.access_token_ttl.map(Some),
+            require_pkce: self.require_pkce,
+            auth_method: self.token_endpoint_auth_method,
+            jwks_uri: self.jwks_uri,
+            require_par: self.require_pushed_authorization_requests,
+            require_dpop: self.dpop_bound_access_tokens,
+            profile: self.profile,
+        }
     }
 }
 
-/// An app body: JSON, or nothing.
-async fn app_body(req: Request) -> Result<AppBody, ApiError> {
+/// A JSON body, or nothing.
+async fn body<T: serde::de::DeserializeOwned + Default>(req: Request) -> Result<T, ApiError> {
     let headers = req.headers().clone();
     let bytes = read_bytes(req, &()).await?;
     Ok(json_body(&headers, &bytes)?)
@@ -369,18 +231,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AppSid {
 }
 
 /// The caller's own app, or 404 (another account's app is indistinguishable from none).
-async fn own_app(state: &AppState, account: &Account, sid: &str) -> Result<Client, ApiError> {
+async fn own_app(admin: &Admin, caller: &Caller, sid: &str) -> Result<Client, ApiError> {
     let id = ClientId::parse(sid).map_err(|_| ApiError::NotFound)?;
-    let client = state.engine.admin().client(&id).await?;
-    if client.account_sid != account.sid {
-        return Err(ApiError::NotFound);
-    }
-    Ok(client)
+    Ok(admin.client_for(caller, &id).await?)
 }
 
-async fn synced(state: &AppState) -> Result<(), ApiError> {
-    state.engine.sync().await.map_err(OAuthError::from)?;
-    Ok(())
+fn caller(account: &Account) -> Caller {
+    Caller::Account(account.sid.clone())
 }
 
 async fn create(
@@ -389,36 +246,12 @@ async fn create(
     req: Request,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, req.headers()).await?;
-    let b = app_body(req).await?;
-    let jwks = b.jwks_doc();
-    let jwks_uri = b.jwks_uri.clone();
-    let spec = ClientSpec {
-        friendly_name: b
-            .friendly_name
-            .ok_or_else(|| OAuthError::invalid_request("friendly_name is required"))?,
-        account_sid: Some(account.sid.clone()),
-        grant_types: b.grant_types.unwrap_or_default(),
-        redirect_uris: b.redirect_uris.unwrap_or_default(),
-        scopes: b.scopes.unwrap_or_default(),
-        audiences: b.audiences.unwrap_or_default(),
-        public: b.public.unwrap_or(false),
-        token_format: b.token_format.unwrap_or_default(),
-        access_token_ttl: b.access_token_ttl,
-        require_pkce: b.require_pkce.unwrap_or(false),
-        auth_method: b.token_endpoint_auth_method,
-        jwks,
-        jwks_uri,
-        require_par: b.require_pushed_authorization_requests.unwrap_or(false),
-        require_dpop: b.dpop_bound_access_tokens.unwrap_or(false),
-        profile: b.profile.unwrap_or_default(),
-    };
-    let (client, secret) = state
-        .engine
-        .admin()
-        .with_outbound_policy(state.engine.outbound_policy())
-        .create_client(spec)
-        .await?;
-    synced(&state).await?;
+    let patch = body::<AppBody>(req).await?.into_patch();
+    if patch.friendly_name.is_none() {
+        return Err(OAuthError::invalid_request("friendly_name is required").into());
+    }
+    let spec = patch.into_spec(Some(account.sid.clone()));
+    let (client, secret) = state.engine.node_admin().create_client(spec).await?;
     Ok((
         StatusCode::CREATED,
         NO_STORE,
@@ -435,7 +268,7 @@ async fn list(
     let account = account(&state, peer, &headers).await?;
     let apps: Vec<AppView> = state
         .engine
-        .admin()
+        .node_admin()
         .clients(Some(&account.sid))
         .await?
         .iter()
@@ -451,7 +284,7 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
-    let client = own_app(&state, &account, &sid.0).await?;
+    let client = own_app(&state.engine.node_admin(), &caller(&account), &sid.0).await?;
     Ok(Json(view(&state, &client, None)).into_response())
 }
 
@@ -462,44 +295,11 @@ async fn update(
     req: Request,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, req.headers()).await?;
-    let current = own_app(&state, &account, &sid.0).await?;
-    let b = app_body(req).await?;
-    if b.public.is_some_and(|p| p != current.is_public()) {
-        return Err(OAuthError::invalid_request(
-            "an app cannot change between public and confidential",
-        )
-        .into());
-    }
-    let jwks = b.jwks_doc();
-    let jwks_uri = b.jwks_uri.clone();
-    let public = current.is_public();
-    let spec = ClientSpec {
-        friendly_name: b.friendly_name.unwrap_or(current.friendly_name),
-        account_sid: None,
-        grant_types: b.grant_types.unwrap_or(current.grant_types),
-        redirect_uris: b.redirect_uris.unwrap_or(current.redirect_uris),
-        scopes: b.scopes.unwrap_or(current.scopes),
-        audiences: b.audiences.unwrap_or(current.audiences),
-        public,
-        token_format: b.token_format.unwrap_or(current.token_format),
-        access_token_ttl: b.access_token_ttl.or(current.access_token_ttl),
-        require_pkce: b.require_pkce.unwrap_or(current.require_pkce),
-        auth_method: b.token_endpoint_auth_method,
-        jwks,
-        jwks_uri,
-        require_par: b
-            .require_pushed_authorization_requests
-            .unwrap_or(current.require_par),
-        require_dpop: b.dpop_bound_access_tokens.unwrap_or(current.require_dpop),
-        profile: b.profile.unwrap_or(current.profile),
-    };
-    let client = state
-        .engine
-        .admin()
-        .with_outbound_policy(state.engine.outbound_policy())
-        .update_client(&current.id, spec)
-        .await?;
-    synced(&state).await?;
+    let (admin, me) = (state.engine.node_admin(), caller(&account));
+    // Another account's app answers 404 before its body is even read.
+    let current = own_app(&admin, &me, &sid.0).await?;
+    let patch = body::<AppBody>(req).await?.into_patch();
+    let client = admin.update_client(&me, &current.id, patch).await?;
     Ok(Json(view(&state, &client, None)).into_response())
 }
 
@@ -510,9 +310,9 @@ async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
-    let client = own_app(&state, &account, &sid.0).await?;
-    state.engine.admin().delete_client(&client.id).await?;
-    synced(&state).await?;
+    let id = ClientId::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
+    let admin = state.engine.node_admin();
+    admin.delete_client(&caller(&account), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -523,13 +323,9 @@ async fn rotate_secret(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
-    let client = own_app(&state, &account, &sid.0).await?;
-    let (client, secret) = state
-        .engine
-        .admin()
-        .rotate_client_secret(&client.id)
-        .await?;
-    synced(&state).await?;
+    let id = ClientId::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
+    let admin = state.engine.node_admin();
+    let (client, secret) = admin.rotate_client_secret(&caller(&account), &id).await?;
     Ok((
         StatusCode::OK,
         NO_STORE,
@@ -544,8 +340,8 @@ async fn rotate_auth_token(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
-    let (account, token) = state.engine.admin().rotate_auth_token(&account.sid).await?;
-    synced(&state).await?;
+    let admin = state.engine.node_admin();
+    let (account, token) = admin.rotate_auth_token(&account.sid).await?;
     let body = serde_json::json!({
         "account_sid": account.sid,
         "auth_token": token.expose(),
@@ -585,13 +381,11 @@ async fn create_user(
     req: Request,
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, req.headers()).await?;
-    let headers = req.headers().clone();
-    let bytes = read_bytes(req, &()).await?;
-    let b: UserBody = json_body(&headers, &bytes)?;
+    let b = body::<UserBody>(req).await?;
     let required = |v: Option<String>, name: &str| {
         v.ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
     };
-    let spec = tollgate_core::admin::UserSpec {
+    let spec = UserSpec {
         email: required(b.email, "email")?,
         password: required(b.password, "password")?,
         first_name: b.first_name,
@@ -600,7 +394,7 @@ async fn create_user(
         account_sid: Some(account.sid.clone()),
         admin: b.admin.unwrap_or(false),
     };
-    let user = state.engine.admin().create_user(spec).await?;
+    let user = state.engine.node_admin().create_user(spec).await?;
     Ok((StatusCode::CREATED, Json(user_view(&user))).into_response())
 }
 
@@ -612,7 +406,7 @@ async fn list_users(
     let account = account(&state, peer, &headers).await?;
     let users: Vec<serde_json::Value> = state
         .engine
-        .admin()
+        .node_admin()
         .users(Some(&account.sid))
         .await?
         .iter()

@@ -1,0 +1,102 @@
+//! Users who sign in on the login page (and, as account administrators, in the console).
+
+use super::validate::{first_problem, user_problems};
+use super::{Admin, AdminError, AdminResult, Caller};
+use crate::ids::{AccountSid, UserSid};
+use crate::model::User;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Default)]
+pub struct UserSpec {
+    pub email: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub friendly_name: Option<String>,
+    pub account_sid: Option<AccountSid>,
+    /// An administrator of the account: may use the console.
+    pub admin: bool,
+}
+
+impl Admin {
+    pub async fn user_by_email(&self, email: &str) -> AdminResult<Option<User>> {
+        Ok(self.store.user_by_email(email).await?)
+    }
+
+    /// Creates a user; the password is hashed with Argon2id off the async runtime.
+    pub async fn create_user(&self, spec: UserSpec) -> AdminResult<User> {
+        let account_sid = self.owning_account(spec.account_sid.clone()).await?;
+        first_problem(user_problems(&spec))?;
+        let email = spec.email.trim().to_lowercase();
+        let password_hash = self.hash_password(spec.password).await?;
+        let now = self.clock.now();
+        let user = User {
+            sid: UserSid::generate(self.rng.as_ref())?,
+            account_sid,
+            email,
+            password_hash,
+            first_name: spec.first_name,
+            last_name: spec.last_name,
+            friendly_name: spec.friendly_name,
+            admin: spec.admin,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.insert_user(&user).await {
+            Err(StoreError::Conflict(_)) => {
+                return Err(AdminError::Invalid(format!(
+                    "a user with email {} already exists",
+                    user.email
+                )));
+            }
+            other => other?,
+        }
+        self.written().await?;
+        Ok(user)
+    }
+
+    /// Argon2id with a salt from the injected generator, off the async runtime.
+    pub(crate) async fn hash_password(&self, password: String) -> AdminResult<String> {
+        let salt: [u8; 16] = crate::clock::random_bytes(self.rng.as_ref())?;
+        tokio::task::spawn_blocking(move || crate::password::hash(&password, &salt))
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| AdminError::Invalid("the password could not be hashed".into()))
+    }
+
+    pub async fn users(&self, account: Option<&AccountSid>) -> AdminResult<Vec<User>> {
+        Ok(self.store.users(account).await?)
+    }
+
+    /// Any user (the operator's view).
+    pub async fn user(&self, sid: &UserSid) -> AdminResult<User> {
+        self.user_for(&Caller::Operator, sid).await
+    }
+
+    /// The user, when it belongs to the caller ([`Caller::owns`]).
+    pub async fn user_for(&self, caller: &Caller, sid: &UserSid) -> AdminResult<User> {
+        caller.owned(self.store.user(sid).await?, format!("user {sid}"))
+    }
+
+    pub async fn delete_user(&self, sid: &UserSid) -> AdminResult<()> {
+        if !self.store.delete_user(sid, self.clock.now()).await? {
+            return Err(AdminError::NotFound(format!("user {sid}")));
+        }
+        self.written().await
+    }
+
+    /// Sets a new password and ends the user's browser sessions.
+    pub async fn reset_password(&self, sid: &UserSid, password: String) -> AdminResult<()> {
+        crate::password::check_policy(&password).map_err(AdminError::Invalid)?;
+        let hash = self.hash_password(password).await?;
+        if !self
+            .store
+            .set_user_password(sid, &hash, self.clock.now())
+            .await?
+        {
+            return Err(AdminError::NotFound(format!("user {sid}")));
+        }
+        self.written().await
+    }
+}

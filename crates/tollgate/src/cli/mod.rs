@@ -1,0 +1,154 @@
+//! The `tollgate` command line: `serve`, `config check`, and the admin commands, one function
+//! per subcommand.
+
+mod accounts;
+mod clients;
+mod keys;
+mod serve;
+mod users;
+
+use std::fmt::Display;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tollgate_core::admin::AdminError;
+
+use crate::config::{Config, Overrides};
+use crate::server::{Context, Deps, ServerError};
+
+pub use accounts::AccountCommand;
+pub use clients::{ClientCommand, ClientCreateArgs};
+pub use keys::KeyCommand;
+pub use serve::{ServeArgs, serve};
+pub use users::{UserCommand, UserCreateArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "An OAuth 2.0 and OpenID Connect authorization server"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./tollgate.toml when present).
+    #[arg(long, global = true, env = "TOLLGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://… (default: an SQLite file in the data directory).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Directory for the SQLite file and the key-encryption key.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the authorization server.
+    Serve(ServeArgs),
+    #[command(flatten)]
+    Admin(AdminCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// The commands that work on the database directly, while servers run or not.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage OAuth apps (clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users who sign in on the login page.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted) and every problem; exits non-zero
+    /// when there is one.
+    Check,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Server(#[from] ServerError),
+    #[error("{0}")]
+    Admin(#[from] AdminError),
+    #[error("configuration: {0}")]
+    Config(#[from] Box<figment::Error>),
+}
+
+impl Cli {
+    pub fn load_config(&self) -> Result<Config, CliError> {
+        let mut flags = Overrides {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            ..Overrides::default()
+        };
+        if let Command::Serve(s) = &self.command {
+            flags.listen = s.listen.clone();
+            flags.issuer = s.issuer.clone();
+            flags.access_token_ttl = s.access_token_ttl;
+            flags.signing_algorithm = s.signing_algorithm.clone();
+            flags.tls_cert = s.tls_cert.clone();
+            flags.tls_key = s.tls_key.clone();
+        }
+        Ok(Config::load(self.config.as_deref(), &flags)?)
+    }
+}
+
+/// What a command prints: a JSON object, and the same for people.
+pub struct Output {
+    pub json: Value,
+    pub text: String,
+}
+
+impl Output {
+    /// One record: its view as JSON, and `text` for people.
+    fn one<T: Serialize>(view: &T, text: String) -> Self {
+        Self {
+            json: serde_json::to_value(view).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    /// A listing: `{ key: [views] }`, and one line per view for people.
+    fn list<T: Serialize>(key: &str, views: &[T], line: impl Fn(&T) -> String) -> Self {
+        Self {
+            json: json!({ key: views }),
+            text: views.iter().map(line).collect(),
+        }
+    }
+
+    fn deleted<T: Serialize + Display>(id: &T) -> Self {
+        Self {
+            json: json!({ "deleted": id }),
+            text: format!("deleted {id}\n"),
+        }
+    }
+}
+
+/// Runs one admin command against the configured database.
+pub async fn run_admin(config: Config, command: AdminCommand) -> Result<Output, CliError> {
+    let ctx = Context::open(config, Deps::system()).await?;
+    match command {
+        AdminCommand::Account(cmd) => accounts::run(&ctx.admin(), cmd).await,
+        AdminCommand::Client(cmd) => clients::run(&ctx, cmd).await,
+        AdminCommand::User(cmd) => users::run(&ctx.admin(), cmd).await,
+        AdminCommand::Key(cmd) => keys::run(&ctx, cmd).await,
+    }
+}

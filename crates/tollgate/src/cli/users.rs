@@ -1,0 +1,107 @@
+//! `tollgate user …`.
+
+use clap::{Args, Subcommand};
+use tollgate_core::admin::{Admin, Caller, UserSpec};
+use tollgate_core::ids::{AccountSid, UserSid};
+
+use super::{CliError, Output};
+use crate::views::UserView;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (the password is stored as an Argon2id hash).
+    Create(UserCreateArgs),
+    List {
+        #[arg(long)]
+        account: Option<AccountSid>,
+    },
+    Show {
+        sid: UserSid,
+    },
+    /// Delete a user, end their sessions and revoke their refresh tokens.
+    Delete {
+        sid: UserSid,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub password: String,
+    #[arg(long)]
+    pub first_name: Option<String>,
+    #[arg(long)]
+    pub last_name: Option<String>,
+    #[arg(long)]
+    pub friendly_name: Option<String>,
+    /// Owning account (default: the only account).
+    #[arg(long)]
+    pub account: Option<AccountSid>,
+    /// Make the user an administrator of the account (may sign in to /console).
+    #[arg(long)]
+    pub admin: bool,
+}
+
+pub(super) async fn run(admin: &Admin, cmd: UserCommand) -> Result<Output, CliError> {
+    match cmd {
+        UserCommand::Create(args) => create(admin, args).await,
+        UserCommand::List { account } => list(admin, account.as_ref()).await,
+        UserCommand::Show { sid } => show(admin, &sid).await,
+        UserCommand::Delete { sid } => delete(admin, &sid).await,
+    }
+}
+
+async fn create(admin: &Admin, args: UserCreateArgs) -> Result<Output, CliError> {
+    let spec = UserSpec {
+        email: args.email,
+        password: args.password,
+        first_name: args.first_name,
+        last_name: args.last_name,
+        friendly_name: args.friendly_name,
+        account_sid: args.account,
+        admin: args.admin,
+    };
+    Ok(one(&UserView::from(&admin.create_user(spec).await?)))
+}
+
+async fn list(admin: &Admin, account: Option<&AccountSid>) -> Result<Output, CliError> {
+    let views: Vec<UserView> = admin
+        .users(account)
+        .await?
+        .iter()
+        .map(UserView::from)
+        .collect();
+    Ok(Output::list("users", &views, |v| {
+        format!("{}  {}  {}\n", v.user_sid, v.account_sid, v.email)
+    }))
+}
+
+async fn show(admin: &Admin, sid: &UserSid) -> Result<Output, CliError> {
+    Ok(one(&UserView::from(
+        &admin.user_for(&Caller::Operator, sid).await?,
+    )))
+}
+
+async fn delete(admin: &Admin, sid: &UserSid) -> Result<Output, CliError> {
+    admin.delete_user(sid).await?;
+    Ok(Output::deleted(sid))
+}
+
+fn one(v: &UserView) -> Output {
+    let text = format!(
+        "user_sid:    {}\naccount_sid: {}\nemail:       {}\nname:        {}\nadmin:       {}\n",
+        v.user_sid,
+        v.account_sid,
+        v.email,
+        [&v.first_name, &v.last_name]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" "),
+        if v.admin { "yes" } else { "no" }
+    );
+    Output::one(v, text)
+}

@@ -60,28 +60,45 @@ pub fn assertion_subject(assertion: &str) -> Option<String> {
         .map(|s| s.sub)
 }
 
-fn aud_contains(aud: &serde_json::Value, wanted: &[&str]) -> bool {
+/// The audience rule (draft-ietf-oauth-rfc7523bis, the 2025 audience-injection fix): a FAPI
+/// 2.0 client's assertion names the issuer and nothing else (FAPI 2.0 Security Profile section
+/// 5.3.2.1); another client's names the issuer or this endpoint's URL, as a string or as an
+/// array holding nothing but those. An array that adds any other value could have been made
+/// for another server, which could replay it here.
+fn audience_ok(aud: &serde_json::Value, issuer: &str, endpoint: Option<&str>, fapi: bool) -> bool {
+    let allowed = |s: &str| s == issuer || (!fapi && endpoint == Some(s));
     match aud {
-        serde_json::Value::String(s) => wanted.contains(&s.as_str()),
-        serde_json::Value::Array(list) => list
-            .iter()
-            .filter_map(|v| v.as_str())
-            .any(|s| wanted.contains(&s)),
+        serde_json::Value::String(s) => allowed(s),
+        serde_json::Value::Array(list) => {
+            !list.is_empty()
+                && (!fapi || list.len() == 1)
+                && list.iter().all(|v| v.as_str().is_some_and(allowed))
+        }
         _ => false,
     }
 }
 
-/// The claims checks of RFC 7523 section 3 against `audiences` at `now`.
-fn check_claims(claims: &AssertionClaims, audiences: &[&str], now: i64) -> Result<(), OAuthError> {
+/// Where an assertion is presented: the issuer, the endpoint's URL, and whether the client is
+/// on the FAPI 2.0 profile.
+struct Audience<'a> {
+    issuer: &'a str,
+    endpoint: Option<&'a str>,
+    fapi: bool,
+}
+
+/// The claims checks of RFC 7523 section 3 at `now`.
+fn check_claims(claims: &AssertionClaims, at: &Audience<'_>, now: i64) -> Result<(), OAuthError> {
     if claims.iss != claims.sub {
         return Err(fail(
             "client_assertion iss and sub must both be the client_id",
         ));
     }
-    if !aud_contains(&claims.aud, audiences) {
-        return Err(fail(
-            "client_assertion aud must be the issuer or this endpoint's URL",
-        ));
+    if !audience_ok(&claims.aud, at.issuer, at.endpoint, at.fapi) {
+        return Err(fail(if at.fapi {
+            "client_assertion aud must be the issuer alone (FAPI 2.0)"
+        } else {
+            "client_assertion aud must be the issuer or this endpoint's URL, and nothing else"
+        }));
     }
     if claims.exp <= now {
         return Err(fail("client_assertion has expired"));
@@ -121,12 +138,13 @@ impl Engine {
             jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &signature_only(header.alg))
                 .map_err(|_| fail("client_assertion signature or claims are invalid"))?
                 .claims;
-        let mut audiences = vec![self.issuer()];
-        if let Some(e) = auth.endpoint.as_deref() {
-            audiences.push(e);
-        }
+        let at = Audience {
+            issuer: self.issuer(),
+            endpoint: auth.endpoint.as_deref(),
+            fapi: client.is_fapi(),
+        };
         let now = self.clock.now();
-        check_claims(&claims, &audiences, now)?;
+        check_claims(&claims, &at, now)?;
         let key = format!("assertion:{}:{}", client.id, claims.jti);
         if !self.store.use_once(&key, claims.exp, now).await? {
             return Err(fail("client_assertion was already used (jti replayed)"));

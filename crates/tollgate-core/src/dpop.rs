@@ -96,7 +96,8 @@ impl Engine {
         let claims = jsonwebtoken::decode::<ProofClaims>(jwt, &key, &v)
             .map_err(|_| invalid_proof("the DPoP proof's signature or claims are invalid"))?
             .claims;
-        if !claims.htm.eq_ignore_ascii_case(&proof.method) {
+        // RFC 9449 section 4.3: method names are case-sensitive (RFC 9110 section 9.1).
+        if claims.htm != proof.method {
             return Err(invalid_proof(
                 "the DPoP proof's htm is not this request's method",
             ));

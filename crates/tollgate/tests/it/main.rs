@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin_api;
+mod assertion_audience;
 mod authorization_code;
 mod browser;
 mod chromium;

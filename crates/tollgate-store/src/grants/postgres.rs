@@ -1,0 +1,195 @@
+//! The grant groups on PostgreSQL: reads on the hot connections (`pg_conns`), writes queued
+//! for `tollgate_grant_batch` (`pg_batch`, migration 0008), so a busy node commits many grants
+//! in one round trip. Pushed requests are not that hot: they use the sqlx pool.
+
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyArguments;
+use sqlx::{Any, FromRow};
+use tollgate_core::model::{
+    AuthorizationCode, CodeRedemption, PushedAuthorizationRequest, RefreshFamily, RefreshRotation,
+    RefreshToken, User,
+};
+use tollgate_core::secret::SecretDigest;
+use tollgate_core::store::StoreResult;
+
+use super::jobs::Job;
+use super::pg_batch::GrantBatches;
+use super::pg_conns::PgConns;
+use super::traits::{CodeStore, PushedRequests, RefreshStore, SpentIds};
+use crate::rows::{
+    CodeRow, INSERT_CODE, INSERT_PUSHED, PushedRow, REVOKE_FAMILY, SELECT_CODE, SELECT_PUSHED,
+    SELECT_TOKEN_FAMILY_USER, SELECT_USER, TokenFamilyUserRow, USE_PUSHED, UserRow,
+};
+use crate::sql::{backend_err, json_list};
+
+pub(crate) struct PgGrants {
+    conns: Arc<PgConns>,
+    batches: GrantBatches,
+    pool: AnyPool,
+}
+
+type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+type QueryAs<'q, O> = sqlx::query::QueryAs<'q, Any, O, AnyArguments>;
+
+impl PgGrants {
+    /// Opens nothing yet: hot connections are made on first use. Starts the group commit.
+    pub(crate) fn start(url: &str, pool: AnyPool) -> Self {
+        let conns = Arc::new(PgConns::new(url));
+        PgGrants {
+            batches: GrantBatches::start(conns.clone()),
+            conns,
+            pool,
+        }
+    }
+
+    /// At most one row, on a hot connection.
+    async fn fetch_optional<O>(&self, query: QueryAs<'_, O>) -> StoreResult<Option<O>>
+    where
+        O: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let mut c = self.conns.get().await?;
+        let row = query
+            .fetch_optional(&mut c.conn)
+            .await
+            .map_err(backend_err)?;
+        c.done();
+        Ok(row)
+    }
+
+    /// Rows affected by one statement on the pool (not hot enough for a hot connection).
+    async fn pooled(&self, query: Query<'_>) -> StoreResult<u64> {
+        let done = query.execute(&self.pool).await.map_err(backend_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+impl CodeStore for PgGrants {
+    async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+        let q = sqlx::query(INSERT_CODE)
+            .bind(c.digest.to_hex())
+            .bind(c.client_id.as_str())
+            .bind(c.user_sid.as_str())
+            .bind(&c.redirect_uri)
+            .bind(json_list(&c.scopes))
+            .bind(&c.nonce)
+            .bind(&c.code_challenge)
+            .bind(c.auth_time)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .bind(c.used_at)
+            .bind(&c.family_id)
+            .bind(&c.access_jti)
+            .bind(c.access_expires_at)
+            .bind(json_list(&c.resources));
+        let mut conn = self.conns.get().await?;
+        q.execute(&mut conn.conn).await.map_err(backend_err)?;
+        conn.done();
+        Ok(())
+    }
+
+    async fn code(&self, digest: &SecretDigest) -> StoreResult<Option<AuthorizationCode>> {
+        let q = sqlx::query_as(SELECT_CODE).bind(digest.to_hex());
+        self.fetch_optional::<CodeRow>(q)
+            .await?
+            .map(AuthorizationCode::try_from)
+            .transpose()
+    }
+
+    async fn redeem_code(
+        &self,
+        digest: &SecretDigest,
+        at: i64,
+        family_id: Option<&str>,
+        access_jti: &str,
+        access_expires_at: i64,
+    ) -> StoreResult<CodeRedemption> {
+        let job = Job::redeem(digest, at, family_id, access_jti, access_expires_at);
+        self.batches.submit(job).await?.redemption(access_jti)
+    }
+}
+
+impl RefreshStore for PgGrants {
+    async fn insert_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+    ) -> StoreResult<()> {
+        let job = Job::family(family, first);
+        self.batches.submit(job).await?.inserted()
+    }
+
+    async fn refresh_token_with_user(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
+        let q = sqlx::query_as(SELECT_TOKEN_FAMILY_USER).bind(digest.to_hex());
+        self.fetch_optional::<TokenFamilyUserRow>(q)
+            .await?
+            .map(|r| r.into_parts(digest))
+            .transpose()
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &SecretDigest,
+        next: &RefreshToken,
+        at: i64,
+        grace: i64,
+    ) -> StoreResult<RefreshRotation> {
+        let job = Job::rotate(old, next, at, grace);
+        self.batches.submit(job).await?.rotation()
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool> {
+        let q = sqlx::query(REVOKE_FAMILY).bind(at).bind(family_id);
+        Ok(self.pooled(q).await? > 0)
+    }
+
+    async fn user(&self, sid: &str) -> StoreResult<Option<User>> {
+        let q = sqlx::query_as(SELECT_USER).bind(sid);
+        self.fetch_optional::<UserRow>(q)
+            .await?
+            .map(User::try_from)
+            .transpose()
+    }
+}
+
+impl SpentIds for PgGrants {
+    async fn use_once(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        let job = Job::once(key, expires_at, now);
+        self.batches.submit(job).await?.first_use()
+    }
+}
+
+impl PushedRequests for PgGrants {
+    async fn insert_pushed_request(&self, r: &PushedAuthorizationRequest) -> StoreResult<()> {
+        let q = sqlx::query(INSERT_PUSHED)
+            .bind(r.digest.to_hex())
+            .bind(r.client_id.as_str())
+            .bind(&r.params)
+            .bind(r.created_at)
+            .bind(r.expires_at)
+            .bind(r.used_at);
+        self.pooled(q).await.map(|_| ())
+    }
+
+    async fn pushed_request(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<PushedAuthorizationRequest>> {
+        sqlx::query_as::<_, PushedRow>(SELECT_PUSHED)
+            .bind(digest.to_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_err)?
+            .map(|r| r.into_request(digest))
+            .transpose()
+    }
+
+    async fn use_pushed_request(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
+        let q = sqlx::query(USE_PUSHED).bind(at).bind(digest.to_hex());
+        Ok(self.pooled(q).await? > 0)
+    }
+}

@@ -10,7 +10,6 @@ mod accounts;
 mod changes;
 mod clients;
 mod connect;
-mod devices;
 mod grants;
 mod keys;
 mod leases;

@@ -6,7 +6,8 @@
 use rusqlite::Row;
 use tollgate_core::ids::{AccountSid, ClientId, UserSid};
 use tollgate_core::model::{
-    AuthorizationCode, PushedAuthorizationRequest, RefreshFamily, RefreshToken, User,
+    AuthorizationCode, DeviceGrant, DeviceStatus, PushedAuthorizationRequest, RefreshFamily,
+    RefreshToken, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{StoreError, StoreResult};
@@ -27,6 +28,12 @@ macro_rules! user_columns {
     };
 }
 pub(crate) use user_columns;
+macro_rules! device_columns {
+    () => {
+        "digest, user_code, client_id, scopes, audiences, created_at, expires_at, poll_interval, \
+         last_polled_at, status, user_sid, auth_time, device_id"
+    };
+}
 macro_rules! token_family_select {
     () => {
         "SELECT t.family_id, t.created_at AS t_created, t.expires_at AS t_expires, t.used_at, \
@@ -78,6 +85,28 @@ pub(crate) const SELECT_PUSHED: &str = "SELECT client_id, params, created_at, ex
      used_at FROM pushed_authorization_requests WHERE digest = $1";
 pub(crate) const USE_PUSHED: &str = "UPDATE pushed_authorization_requests SET used_at = $1 \
      WHERE digest = $2 AND used_at IS NULL";
+
+pub(crate) const INSERT_DEVICE: &str = concat!(
+    "INSERT INTO device_grants (",
+    device_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+);
+pub(crate) const SELECT_DEVICE: &str = concat!(
+    "SELECT ",
+    device_columns!(),
+    " FROM device_grants WHERE digest = $1"
+);
+pub(crate) const SELECT_DEVICE_BY_USER_CODE: &str = concat!(
+    "SELECT ",
+    device_columns!(),
+    " FROM device_grants WHERE user_code = $1"
+);
+pub(crate) const DECIDE_DEVICE: &str = "UPDATE device_grants SET status = $1, user_sid = $2, \
+     auth_time = $3 WHERE user_code = $4 AND status = 'pending'";
+pub(crate) const POLL_DEVICE: &str =
+    "UPDATE device_grants SET last_polled_at = $1, poll_interval = $2 WHERE digest = $3";
+pub(crate) const CONSUME_DEVICE: &str = "UPDATE device_grants SET status = 'consumed', \
+     device_id = $1 WHERE digest = $2 AND status = 'approved'";
 
 /// True on first use. A row whose time ran out is taken over: its identifier may come back
 /// only after it could no longer be accepted anyway.
@@ -409,6 +438,68 @@ impl PushedRow {
             created_at: self.created_at,
             expires_at: self.expires_at,
             used_at: self.used_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeviceRow {
+    pub(crate) digest: String,
+    pub(crate) user_code: String,
+    pub(crate) client_id: String,
+    pub(crate) scopes: String,
+    pub(crate) audiences: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) poll_interval: i64,
+    pub(crate) last_polled_at: Option<i64>,
+    pub(crate) status: String,
+    pub(crate) user_sid: Option<String>,
+    pub(crate) auth_time: Option<i64>,
+    pub(crate) device_id: Option<String>,
+}
+
+impl DeviceRow {
+    pub(crate) fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(DeviceRow {
+            digest: r.get("digest")?,
+            user_code: r.get("user_code")?,
+            client_id: r.get("client_id")?,
+            scopes: r.get("scopes")?,
+            audiences: r.get("audiences")?,
+            created_at: r.get("created_at")?,
+            expires_at: r.get("expires_at")?,
+            poll_interval: r.get("poll_interval")?,
+            last_polled_at: r.get("last_polled_at")?,
+            status: r.get("status")?,
+            user_sid: r.get("user_sid")?,
+            auth_time: r.get("auth_time")?,
+            device_id: r.get("device_id")?,
+        })
+    }
+}
+
+impl TryFrom<DeviceRow> for DeviceGrant {
+    type Error = StoreError;
+
+    fn try_from(r: DeviceRow) -> StoreResult<Self> {
+        Ok(DeviceGrant {
+            digest: SecretDigest::from_hex(&r.digest).ok_or_else(|| corrupt("device digest"))?,
+            user_code: r.user_code,
+            client_id: parse_id(&r.client_id, "client id", ClientId::parse)?,
+            scopes: parse_list(&r.scopes)?,
+            audiences: parse_list(&r.audiences)?,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            interval: r.poll_interval,
+            last_polled_at: r.last_polled_at,
+            status: DeviceStatus::parse(&r.status).ok_or_else(|| corrupt("device status"))?,
+            user_sid: r
+                .user_sid
+                .map(|u| parse_id(&u, "user sid", UserSid::parse))
+                .transpose()?,
+            auth_time: r.auth_time,
+            device_id: r.device_id,
         })
     }
 }

@@ -16,7 +16,7 @@ use tollgate_core::store::{Store, StoreError, StoreResult};
 
 use crate::grants::Grants;
 use crate::sql::{Backend, Db};
-use crate::{accounts, changes, clients, devices, keys, leases, refresh, revocations, users};
+use crate::{accounts, changes, clients, keys, leases, refresh, revocations, users};
 
 /// The cold paths' pools and the grant groups of one backend.
 pub(crate) struct SqlStore<G> {
@@ -399,17 +399,17 @@ impl<G: Grants> Store for SqlStore<G> {
     async fn insert_device_grant(&self, grant: &DeviceGrant) -> StoreResult<()> {
         metered(
             "insert_device_grant",
-            devices::insert_device_grant(&self.db, grant),
+            self.grants.insert_device_grant(grant),
         )
         .await
     }
     async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
-        metered("device_grant", devices::device_grant(&self.db, digest)).await
+        metered("device_grant", self.grants.device_grant(digest)).await
     }
     async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
         metered(
             "device_grant_by_user_code",
-            devices::device_grant_by_user_code(&self.db, user_code),
+            self.grants.device_grant_by_user_code(user_code),
         )
         .await
     }
@@ -422,7 +422,8 @@ impl<G: Grants> Store for SqlStore<G> {
     ) -> StoreResult<bool> {
         metered(
             "decide_device_grant",
-            devices::decide_device_grant(&self.db, user_code, status, user, auth_time),
+            self.grants
+                .decide_device_grant(user_code, status, user, auth_time),
         )
         .await
     }
@@ -434,7 +435,7 @@ impl<G: Grants> Store for SqlStore<G> {
     ) -> StoreResult<()> {
         metered(
             "record_device_poll",
-            devices::record_device_poll(&self.db, digest, at, interval),
+            self.grants.record_device_poll(digest, at, interval),
         )
         .await
     }
@@ -445,7 +446,7 @@ impl<G: Grants> Store for SqlStore<G> {
     ) -> StoreResult<bool> {
         metered(
             "consume_device_grant",
-            devices::consume_device_grant(&self.db, digest, device_id),
+            self.grants.consume_device_grant(digest, device_id),
         )
         .await
     }

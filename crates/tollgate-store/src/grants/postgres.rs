@@ -1,15 +1,17 @@
 //! The grant groups on PostgreSQL: reads on the hot connections (`pg_conns`), writes queued
 //! for `tollgate_grant_batch` (`pg_batch`, migration 0008), so a busy node commits many grants
-//! in one round trip. Pushed requests are not that hot: they use the sqlx pool.
+//! in one round trip. Pushed requests, device grants and family revocation are not that hot:
+//! they use the sqlx pool.
 
 use std::sync::Arc;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyArguments;
 use sqlx::{Any, FromRow};
+use tollgate_core::ids::UserSid;
 use tollgate_core::model::{
-    AuthorizationCode, CodeRedemption, PushedAuthorizationRequest, RefreshFamily, RefreshRotation,
-    RefreshToken, User,
+    AuthorizationCode, CodeRedemption, DeviceGrant, DeviceStatus, PushedAuthorizationRequest,
+    RefreshFamily, RefreshRotation, RefreshToken, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
@@ -17,10 +19,11 @@ use tollgate_core::store::StoreResult;
 use super::jobs::Job;
 use super::pg_batch::GrantBatches;
 use super::pg_conns::PgConns;
-use super::traits::{CodeStore, PushedRequests, RefreshStore, SpentIds};
+use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
 use crate::rows::{
-    CodeRow, INSERT_CODE, INSERT_PUSHED, PushedRow, REVOKE_FAMILY, SELECT_CODE, SELECT_PUSHED,
-    SELECT_TOKEN_FAMILY_USER, SELECT_USER, TokenFamilyUserRow, USE_PUSHED, UserRow,
+    CONSUME_DEVICE, CodeRow, DECIDE_DEVICE, DeviceRow, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED,
+    POLL_DEVICE, PushedRow, REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE,
+    SELECT_PUSHED, SELECT_TOKEN_FAMILY_USER, SELECT_USER, TokenFamilyUserRow, USE_PUSHED, UserRow,
 };
 use crate::sql::{backend_err, json_list};
 
@@ -56,6 +59,14 @@ impl PgGrants {
             .map_err(backend_err)?;
         c.done();
         Ok(row)
+    }
+
+    /// At most one row, read on the pool (not hot enough for a hot connection).
+    async fn pooled_row<O>(&self, query: QueryAs<'_, O>) -> StoreResult<Option<O>>
+    where
+        O: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        query.fetch_optional(&self.pool).await.map_err(backend_err)
     }
 
     /// Rows affected by one statement on the pool (not hot enough for a hot connection).
@@ -179,17 +190,89 @@ impl PushedRequests for PgGrants {
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<PushedAuthorizationRequest>> {
-        sqlx::query_as::<_, PushedRow>(SELECT_PUSHED)
-            .bind(digest.to_hex())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend_err)?
+        let q = sqlx::query_as(SELECT_PUSHED).bind(digest.to_hex());
+        self.pooled_row::<PushedRow>(q)
+            .await?
             .map(|r| r.into_request(digest))
             .transpose()
     }
 
     async fn use_pushed_request(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
         let q = sqlx::query(USE_PUSHED).bind(at).bind(digest.to_hex());
+        Ok(self.pooled(q).await? > 0)
+    }
+}
+
+impl DeviceGrants for PgGrants {
+    async fn insert_device_grant(&self, g: &DeviceGrant) -> StoreResult<()> {
+        let q = sqlx::query(INSERT_DEVICE)
+            .bind(g.digest.to_hex())
+            .bind(&g.user_code)
+            .bind(g.client_id.as_str())
+            .bind(json_list(&g.scopes))
+            .bind(json_list(&g.audiences))
+            .bind(g.created_at)
+            .bind(g.expires_at)
+            .bind(g.interval)
+            .bind(g.last_polled_at)
+            .bind(g.status.as_str())
+            .bind(g.user_sid.as_ref().map(UserSid::as_str))
+            .bind(g.auth_time)
+            .bind(&g.device_id);
+        self.pooled(q).await.map(|_| ())
+    }
+
+    async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
+        self.pooled_row::<DeviceRow>(sqlx::query_as(SELECT_DEVICE).bind(digest.to_hex()))
+            .await?
+            .map(DeviceGrant::try_from)
+            .transpose()
+    }
+
+    async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
+        let q = sqlx::query_as(SELECT_DEVICE_BY_USER_CODE).bind(user_code);
+        self.pooled_row::<DeviceRow>(q)
+            .await?
+            .map(DeviceGrant::try_from)
+            .transpose()
+    }
+
+    async fn decide_device_grant(
+        &self,
+        user_code: &str,
+        status: DeviceStatus,
+        user: &UserSid,
+        auth_time: i64,
+    ) -> StoreResult<bool> {
+        let q = sqlx::query(DECIDE_DEVICE)
+            .bind(status.as_str())
+            .bind(user.as_str())
+            .bind(auth_time)
+            .bind(user_code);
+        Ok(self.pooled(q).await? > 0)
+    }
+
+    async fn record_device_poll(
+        &self,
+        digest: &SecretDigest,
+        at: i64,
+        interval: i64,
+    ) -> StoreResult<()> {
+        let q = sqlx::query(POLL_DEVICE)
+            .bind(at)
+            .bind(interval)
+            .bind(digest.to_hex());
+        self.pooled(q).await.map(|_| ())
+    }
+
+    async fn consume_device_grant(
+        &self,
+        digest: &SecretDigest,
+        device_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        let q = sqlx::query(CONSUME_DEVICE)
+            .bind(device_id)
+            .bind(digest.to_hex());
         Ok(self.pooled(q).await? > 0)
     }
 }

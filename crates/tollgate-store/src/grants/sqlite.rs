@@ -4,19 +4,22 @@
 //! behaviour suite holds both stores to them.
 
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
+use tollgate_core::ids::UserSid;
 use tollgate_core::model::{
-    AuthorizationCode, CodeRedemption, PushedAuthorizationRequest, RefreshFamily, RefreshRotation,
-    RefreshToken, User,
+    AuthorizationCode, CodeRedemption, DeviceGrant, DeviceStatus, PushedAuthorizationRequest,
+    RefreshFamily, RefreshRotation, RefreshToken, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use super::jobs::{Job, Outcome, Rotate};
 use super::sqlite_writer::{SqliteWriter, sqlite_err};
-use super::traits::{CodeStore, PushedRequests, RefreshStore, SpentIds};
+use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
 use crate::rows::{
-    CodeRow, INSERT_CODE, INSERT_PUSHED, PushedRow, REVOKE_FAMILY, SELECT_CODE, SELECT_PUSHED,
-    SELECT_TOKEN_FAMILY_USER, SELECT_USER, TokenFamilyUserRow, USE_ONCE, USE_PUSHED, UserRow,
+    CONSUME_DEVICE, CodeRow, DECIDE_DEVICE, DeviceRow, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED,
+    POLL_DEVICE, PushedRow, REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE,
+    SELECT_PUSHED, SELECT_TOKEN_FAMILY_USER, SELECT_USER, TokenFamilyUserRow, USE_ONCE, USE_PUSHED,
+    UserRow,
 };
 use crate::sql::json_list;
 
@@ -184,6 +187,86 @@ impl PushedRequests for SqliteGrants {
         let hex = digest.to_hex();
         self.writer
             .write(move |c| execute(c, USE_PUSHED, params![at, hex]).map(|n| n > 0))
+            .await
+    }
+}
+
+impl DeviceGrants for SqliteGrants {
+    async fn insert_device_grant(&self, g: &DeviceGrant) -> StoreResult<()> {
+        let g = g.clone();
+        self.writer
+            .write(move |c| {
+                let p = params![
+                    g.digest.to_hex(),
+                    g.user_code,
+                    g.client_id.as_str(),
+                    json_list(&g.scopes),
+                    json_list(&g.audiences),
+                    g.created_at,
+                    g.expires_at,
+                    g.interval,
+                    g.last_polled_at,
+                    g.status.as_str(),
+                    g.user_sid.as_ref().map(UserSid::as_str),
+                    g.auth_time,
+                    g.device_id
+                ];
+                execute(c, INSERT_DEVICE, p).map(|_| ())
+            })
+            .await
+    }
+
+    async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
+        self.read_one(SELECT_DEVICE, digest.to_hex(), DeviceRow::from_sqlite)
+            .await?
+            .map(DeviceGrant::try_from)
+            .transpose()
+    }
+
+    async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
+        let (sql, key) = (SELECT_DEVICE_BY_USER_CODE, user_code.to_owned());
+        self.read_one(sql, key, DeviceRow::from_sqlite)
+            .await?
+            .map(DeviceGrant::try_from)
+            .transpose()
+    }
+
+    async fn decide_device_grant(
+        &self,
+        user_code: &str,
+        status: DeviceStatus,
+        user: &UserSid,
+        auth_time: i64,
+    ) -> StoreResult<bool> {
+        let (code, user) = (user_code.to_owned(), user.clone());
+        self.writer
+            .write(move |c| {
+                let p = params![status.as_str(), user.as_str(), auth_time, code];
+                execute(c, DECIDE_DEVICE, p).map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn record_device_poll(
+        &self,
+        digest: &SecretDigest,
+        at: i64,
+        interval: i64,
+    ) -> StoreResult<()> {
+        let hex = digest.to_hex();
+        self.writer
+            .write(move |c| execute(c, POLL_DEVICE, params![at, interval, hex]).map(|_| ()))
+            .await
+    }
+
+    async fn consume_device_grant(
+        &self,
+        digest: &SecretDigest,
+        device_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        let (hex, device) = (digest.to_hex(), device_id.map(str::to_owned));
+        self.writer
+            .write(move |c| execute(c, CONSUME_DEVICE, params![device, hex]).map(|n| n > 0))
             .await
     }
 }

@@ -2,9 +2,10 @@
 
 use std::future::Future;
 
+use tollgate_core::ids::UserSid;
 use tollgate_core::model::{
-    AuthorizationCode, CodeRedemption, PushedAuthorizationRequest, RefreshFamily, RefreshRotation,
-    RefreshToken, User,
+    AuthorizationCode, CodeRedemption, DeviceGrant, DeviceStatus, PushedAuthorizationRequest,
+    RefreshFamily, RefreshRotation, RefreshToken, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
@@ -89,9 +90,45 @@ pub(crate) trait PushedRequests: Send + Sync {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
+/// RFC 8628 device grants.
+pub(crate) trait DeviceGrants: Send + Sync {
+    fn insert_device_grant(&self, g: &DeviceGrant) -> impl Future<Output = StoreResult<()>> + Send;
+    fn device_grant(
+        &self,
+        digest: &SecretDigest,
+    ) -> impl Future<Output = StoreResult<Option<DeviceGrant>>> + Send;
+    fn device_grant_by_user_code(
+        &self,
+        user_code: &str,
+    ) -> impl Future<Output = StoreResult<Option<DeviceGrant>>> + Send;
+    /// Approves or denies a pending grant; false when it was not pending.
+    fn decide_device_grant(
+        &self,
+        user_code: &str,
+        status: DeviceStatus,
+        user: &UserSid,
+        auth_time: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn record_device_poll(
+        &self,
+        digest: &SecretDigest,
+        at: i64,
+        interval: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Spends an approved grant; false when it was not approved (or already spent).
+    fn consume_device_grant(
+        &self,
+        digest: &SecretDigest,
+        device_id: Option<&str>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
 /// Every grant group; what the store is generic over.
 pub(crate) trait Grants:
-    CodeStore + RefreshStore + SpentIds + PushedRequests + 'static
+    CodeStore + RefreshStore + SpentIds + PushedRequests + DeviceGrants + 'static
 {
 }
-impl<G: CodeStore + RefreshStore + SpentIds + PushedRequests + 'static> Grants for G {}
+impl<G> Grants for G where
+    G: CodeStore + RefreshStore + SpentIds + PushedRequests + DeviceGrants + 'static
+{
+}

@@ -32,4 +32,5 @@ mod security;
 mod seed_operations;
 mod store;
 mod store_faults;
+mod store_grants;
 mod token_management;

@@ -8,18 +8,15 @@ use tollgate_core::Clock;
 use tollgate_core::store::{Store, StoreError, StoreResult};
 
 use crate::grants::{PgGrants, SqliteGrants};
-use crate::sql::{Backend, Db, backend_err};
+use crate::sql::{Backend, Db, backend_err, sqlite_pragmas};
 use crate::store::SqlStore;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// WAL lets readers run beside the writer; NORMAL sync is durable at every checkpoint and
-/// loses no committed transaction on a process crash. These pools serve the cold paths (the
-/// grants run on `grants::sqlite`), so each keeps a 512 KiB page cache instead of 2 MiB.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                              PRAGMA cache_size = -512;";
+/// These pools serve the cold paths (the grants run on `grants::sqlite`), so each keeps a
+/// 512 KiB page cache instead of 2 MiB.
+const SQLITE_PRAGMAS: &str = concat!(sqlite_pragmas!(), " PRAGMA cache_size = -512;");
 
 /// Picks the backend, once: the store is generic over its grant groups.
 pub(crate) async fn connect(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Arc<dyn Store>> {

@@ -17,6 +17,7 @@ mod refresh;
 mod revocations;
 mod rows;
 mod sql;
+mod statements;
 mod store;
 mod users;
 

@@ -6,8 +6,9 @@ use tollgate_core::model::{ActiveRefreshFamily, RefreshFamily, RefreshToken};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use crate::rows::{FamilyRow, SELECT_TOKEN_FAMILY, TokenFamilyRow};
+use crate::rows::{FamilyRow, TokenFamilyRow};
 use crate::sql::{Db, backend_err};
+use crate::statements::SELECT_TOKEN_FAMILY;
 
 pub(crate) async fn refresh_token(
     db: &Db,

@@ -27,6 +27,17 @@ pub(crate) struct Db {
     pub url: String,
 }
 
+/// Every SQLite connection's settings (a macro, to build longer literals from). WAL lets
+/// readers run beside the writer; NORMAL sync is durable at every checkpoint and loses no
+/// committed transaction on a process crash.
+macro_rules! sqlite_pragmas {
+    () => {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+    };
+}
+pub(crate) use sqlite_pragmas;
+
 /// The channel change-log writes NOTIFY on PostgreSQL.
 pub(crate) const CHANGES_CHANNEL: &str = "tollgate_changes";
 

@@ -7,7 +7,8 @@ use tollgate_core::store::StoreResult;
 
 use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write};
 
-use crate::rows::{UserRow, user_columns as columns};
+use crate::rows::UserRow;
+use crate::statements::user_columns as columns;
 
 pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
     let q = sqlx::query(concat!(

@@ -20,12 +20,13 @@ use super::jobs::Job;
 use super::pg_batch::GrantBatches;
 use super::pg_conns::PgConns;
 use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
-use crate::rows::{
-    CONSUME_DEVICE, CodeRow, DECIDE_DEVICE, DeviceRow, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED,
-    POLL_DEVICE, PushedRow, REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE,
-    SELECT_PUSHED, SELECT_TOKEN_FAMILY_USER, SELECT_USER, TokenFamilyUserRow, USE_PUSHED, UserRow,
-};
+use crate::rows::{CodeRow, DeviceRow, PushedRow, TokenFamilyUserRow, UserRow};
 use crate::sql::{backend_err, json_list};
+use crate::statements::{
+    CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED, POLL_DEVICE,
+    REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
+    SELECT_TOKEN_FAMILY_USER, SELECT_USER, USE_PUSHED,
+};
 
 pub(crate) struct PgGrants {
     conns: Arc<PgConns>,

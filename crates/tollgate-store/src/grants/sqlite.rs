@@ -15,13 +15,13 @@ use tollgate_core::store::StoreResult;
 use super::jobs::{Job, Outcome, Rotate};
 use super::sqlite_writer::{SqliteWriter, sqlite_err};
 use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
-use crate::rows::{
-    CONSUME_DEVICE, CodeRow, DECIDE_DEVICE, DeviceRow, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED,
-    POLL_DEVICE, PushedRow, REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE,
-    SELECT_PUSHED, SELECT_TOKEN_FAMILY_USER, SELECT_USER, TokenFamilyUserRow, USE_ONCE, USE_PUSHED,
-    UserRow,
-};
+use crate::rows::{CodeRow, DeviceRow, PushedRow, TokenFamilyUserRow, UserRow};
 use crate::sql::json_list;
+use crate::statements::{
+    CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED, POLL_DEVICE,
+    REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
+    SELECT_TOKEN_FAMILY_USER, SELECT_USER, USE_ONCE, USE_PUSHED,
+};
 
 pub(crate) struct SqliteGrants {
     writer: SqliteWriter,

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use rusqlite::Connection;
 use tollgate_core::store::{StoreError, StoreResult};
 
-use crate::sql::copy_err;
+use crate::sql::{copy_err, sqlite_pragmas};
 
 /// Jobs committed in one transaction at most; enough to absorb every request in flight.
 const MAX_BATCH: usize = 512;
@@ -125,12 +125,7 @@ fn stopped() -> StoreError {
 
 fn connection(path: &str) -> StoreResult<Connection> {
     let conn = Connection::open(path).map_err(sqlite_err)?;
-    // The same settings as the sqlx pools (see connect.rs).
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-    )
-    .map_err(sqlite_err)?;
+    conn.execute_batch(sqlite_pragmas!()).map_err(sqlite_err)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

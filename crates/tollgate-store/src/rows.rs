@@ -2,7 +2,10 @@
 //! name (sqlx derives it; `from_sqlite` does it for rusqlite), so a statement's column order
 //! is free; the statements are in `statements`.
 
-use rusqlite::Row;
+use std::cell::Cell;
+
+use rusqlite::types::FromSql;
+use rusqlite::{Row, Statement};
 use tollgate_core::ids::{AccountSid, ClientId, UserSid};
 use tollgate_core::model::{
     AuthorizationCode, DeviceGrant, DeviceStatus, PushedAuthorizationRequest, RefreshFamily,
@@ -12,6 +15,33 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{StoreError, StoreResult};
 
 use crate::sql::{corrupt, parse_id, parse_list};
+
+/// Reads a rusqlite row by column name. Readers ask for the columns in the statement's order,
+/// so the next column is tried first: one name comparison per column, not a scan of them all.
+pub(crate) struct Named<'a, 'r> {
+    row: &'a Row<'r>,
+    next: Cell<usize>,
+}
+
+impl<'a, 'r> Named<'a, 'r> {
+    pub(crate) fn new(row: &'a Row<'r>) -> Self {
+        Named {
+            row,
+            next: Cell::new(0),
+        }
+    }
+
+    pub(crate) fn get<T: FromSql>(&self, name: &str) -> rusqlite::Result<T> {
+        let stmt: &Statement<'_> = self.row.as_ref();
+        let next = self.next.get();
+        let at = match stmt.column_name(next) {
+            Ok(n) if n.eq_ignore_ascii_case(name) => next,
+            _ => stmt.column_index(name)?,
+        };
+        self.next.set(at + 1);
+        self.row.get(at)
+    }
+}
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct CodeRow {
@@ -34,6 +64,7 @@ pub(crate) struct CodeRow {
 
 impl CodeRow {
     pub(crate) fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self> {
+        let r = Named::new(r);
         Ok(CodeRow {
             digest: r.get("digest")?,
             client_id: r.get("client_id")?,
@@ -95,7 +126,7 @@ pub(crate) struct TokenFamilyRow {
 }
 
 impl TokenFamilyRow {
-    pub(crate) fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self> {
+    pub(crate) fn read(r: &Named<'_, '_>) -> rusqlite::Result<Self> {
         Ok(TokenFamilyRow {
             family_id: r.get("family_id")?,
             t_created: r.get("t_created")?,
@@ -186,7 +217,7 @@ pub(crate) struct MaybeUser {
 }
 
 impl MaybeUser {
-    pub(crate) fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self> {
+    pub(crate) fn read(r: &Named<'_, '_>) -> rusqlite::Result<Self> {
         Ok(MaybeUser {
             u_sid: r.get("u_sid")?,
             u_account_sid: r.get("u_account_sid")?,
@@ -238,9 +269,10 @@ pub(crate) struct TokenFamilyUserRow {
 
 impl TokenFamilyUserRow {
     pub(crate) fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self> {
+        let r = Named::new(r);
         Ok(TokenFamilyUserRow {
-            token: TokenFamilyRow::from_sqlite(r)?,
-            user: MaybeUser::from_sqlite(r)?,
+            token: TokenFamilyRow::read(&r)?,
+            user: MaybeUser::read(&r)?,
         })
     }
 
@@ -269,6 +301,7 @@ pub(crate) struct UserRow {
 
 impl UserRow {
     pub(crate) fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self> {
+        let r = Named::new(r);
         Ok(UserRow {
             sid: r.get("sid")?,
             account_sid: r.get("account_sid")?,
@@ -314,6 +347,7 @@ pub(crate) struct PushedRow {
 
 impl PushedRow {
     pub(crate) fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self> {
+        let r = Named::new(r);
         Ok(PushedRow {
             client_id: r.get("client_id")?,
             params: r.get("params")?,
@@ -360,6 +394,7 @@ pub(crate) struct DeviceRow {
 
 impl DeviceRow {
     pub(crate) fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self> {
+        let r = Named::new(r);
         Ok(DeviceRow {
             digest: r.get("digest")?,
             user_code: r.get("user_code")?,
@@ -400,5 +435,26 @@ impl TryFrom<DeviceRow> for DeviceGrant {
             auth_time: r.auth_time,
             device_id: r.device_id,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Named;
+
+    #[test]
+    fn columns_are_read_by_name_in_any_order() {
+        let conn = rusqlite::Connection::open_in_memory().expect("open");
+        let read = |r: &rusqlite::Row<'_>| {
+            let r = Named::new(r);
+            let in_order: (i64, i64, i64) = (r.get("a")?, r.get("b")?, r.get("c")?);
+            let shuffled: (i64, i64, i64) = (r.get("C")?, r.get("a")?, r.get("b")?);
+            let missing = r.get::<i64>("d").is_err();
+            Ok((in_order, shuffled, missing))
+        };
+        let got = conn
+            .query_row("SELECT 1 AS a, 2 AS b, 3 AS c", [], read)
+            .expect("row");
+        assert_eq!(got, ((1, 2, 3), (3, 1, 2), true));
     }
 }

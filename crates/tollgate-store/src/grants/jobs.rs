@@ -201,3 +201,35 @@ impl Outcome {
 fn mismatch() -> StoreError {
     corrupt("a grant job was answered for another kind")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Job, Outcome};
+
+    /// The keys `tollgate_grant_batch` reads (migration 0008) and the words it answers with.
+    #[test]
+    fn jobs_and_outcomes_match_the_batch_function() {
+        let once = serde_json::to_value(Job::once("jti", 5, 1)).expect("json");
+        assert_eq!(
+            once,
+            serde_json::json!({"kind": "once", "key": "jti", "expires": 5, "now": 1})
+        );
+        let redeem = Job::Redeem(super::Redeem {
+            digest: "ab".into(),
+            at: 2,
+            family: None,
+            jti: "j".into(),
+            expires: 9,
+        });
+        assert_eq!(
+            serde_json::to_value(redeem).expect("json"),
+            serde_json::json!({"kind": "redeem", "digest": "ab", "at": 2, "family": null,
+                               "jti": "j", "expires": 9})
+        );
+        for word in ["rotated", "reused", "unknown", "done", "fresh", "spent"] {
+            assert!(Outcome::from_batch_row(word, None).is_ok(), "{word}");
+        }
+        assert!(Outcome::from_batch_row("found", Some("{")).is_err());
+        assert!(Outcome::from_batch_row("other", None).is_err());
+    }
+}

@@ -2,7 +2,7 @@
 //! chosen once at connect (`connect.rs`). SQLite runs every grant read and write on one
 //! group-committing rusqlite writer thread (`sqlite`); PostgreSQL reads on its own hot
 //! connections and sends the writes to `tollgate_grant_batch` (`postgres`). The writes both
-//! queue are the same [`Job`]s answered with the same [`Outcome`]s.
+//! queue are the same `jobs::Job`s answered with the same `jobs::Outcome`s.
 
 mod jobs;
 mod pg_batch;

@@ -1,9 +1,13 @@
-//! The change log other nodes read to refresh their caches, and pruning of expired rows.
+//! The change log other nodes read to refresh their caches (and, on PostgreSQL, are woken to
+//! read), and pruning of expired rows.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use tollgate_core::model::{Change, Entity};
 use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, backend_err, write};
+use crate::sql::{Backend, CHANGES_CHANNEL, Db, backend_err, write};
 
 pub(crate) async fn changes_since(db: &Db, after: i64) -> StoreResult<Vec<Change>> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
@@ -55,4 +59,31 @@ pub(crate) async fn prune_expired(db: &Db, now: i64) -> StoreResult<u64> {
         n += write(db, sqlx::query(sql).bind(now)).await?;
     }
     Ok(n)
+}
+
+/// PostgreSQL: LISTEN on the change channel and wake the caller on every NOTIFY, and once
+/// after every (re)connect so nothing missed while disconnected is left unread. Never returns
+/// on PostgreSQL; SQLite returns at once (one node: changes are applied in process, and other
+/// processes' are polled).
+pub(crate) async fn watch_changes(db: &Db, wake: Arc<tokio::sync::Notify>) -> StoreResult<()> {
+    if db.backend != Backend::Postgres {
+        return Ok(());
+    }
+    loop {
+        match sqlx::postgres::PgListener::connect(&db.url).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(CHANGES_CHANNEL).await {
+                    tracing::warn!(error = %e, "could not LISTEN for changes");
+                } else {
+                    wake.notify_one();
+                    // recv reconnects by itself; an error means it could not.
+                    while listener.recv().await.is_ok() {
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not connect to LISTEN for changes"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }

@@ -25,12 +25,18 @@ pub(crate) struct Db {
     pub clock: Arc<dyn Clock>,
     /// For the PostgreSQL LISTEN connection.
     pub url: String,
-    /// SQLite on a file: the grant hot path's direct connections (see `sqlite_direct`).
-    pub direct: Option<Arc<crate::sqlite_direct::Direct>>,
-    /// PostgreSQL: the grant hot path's connections (see `hot`) and group commit.
-    pub hot: Option<Arc<crate::hot::HotConnections>>,
-    pub batches: Option<crate::pg_batch::GrantBatches>,
 }
+
+/// Every SQLite connection's settings (a macro, to build longer literals from). WAL lets
+/// readers run beside the writer; NORMAL sync is durable at every checkpoint and loses no
+/// committed transaction on a process crash.
+macro_rules! sqlite_pragmas {
+    () => {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+    };
+}
+pub(crate) use sqlite_pragmas;
 
 /// The channel change-log writes NOTIFY on PostgreSQL.
 pub(crate) const CHANGES_CHANNEL: &str = "tollgate_changes";
@@ -165,45 +171,4 @@ pub(crate) async fn write(
         .await
         .map_err(backend_err)?
         .rows_affected())
-}
-
-/// Fetches at most one row on a hot-path connection (the pool where there is none).
-pub(crate) async fn hot_fetch_optional<O>(
-    db: &Db,
-    query: sqlx::query::QueryAs<'_, Any, O, sqlx::any::AnyArguments>,
-) -> StoreResult<Option<O>>
-where
-    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-{
-    let Some(hot) = &db.hot else {
-        return query.fetch_optional(&db.writer).await.map_err(backend_err);
-    };
-    let mut c = hot.get().await?;
-    let row = query
-        .fetch_optional(&mut c.conn)
-        .await
-        .map_err(backend_err)?;
-    c.done();
-    Ok(row)
-}
-
-/// Runs one statement on a hot-path connection (the pool where there is none).
-pub(crate) async fn hot_execute(
-    db: &Db,
-    query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-) -> StoreResult<u64> {
-    let Some(hot) = &db.hot else {
-        return write(db, query).await;
-    };
-    let mut c = hot.get().await?;
-    let done = query.execute(&mut c.conn).await.map_err(backend_err)?;
-    c.done();
-    Ok(done.rows_affected())
-}
-
-/// PostgreSQL's group commit (see `pg_batch`).
-pub(crate) fn batches(db: &Db) -> StoreResult<&crate::pg_batch::GrantBatches> {
-    db.batches
-        .as_ref()
-        .ok_or_else(|| StoreError::Backend("group commit runs on PostgreSQL only".into()))
 }

@@ -3,50 +3,12 @@
 use tollgate_core::ids::{AccountSid, ClientId, UserSid};
 use tollgate_core::model::{BrowserSession, User};
 use tollgate_core::secret::SecretDigest;
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::StoreResult;
 
 use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write};
 
-// A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
-macro_rules! columns {
-    () => {
-        "sid, account_sid, email, password_hash, first_name, last_name, friendly_name, \
-         created_at, updated_at, admin"
-    };
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
-    pub(crate) sid: String,
-    pub(crate) account_sid: String,
-    pub(crate) email: String,
-    pub(crate) password_hash: String,
-    pub(crate) first_name: Option<String>,
-    pub(crate) last_name: Option<String>,
-    pub(crate) friendly_name: Option<String>,
-    pub(crate) created_at: i64,
-    pub(crate) updated_at: i64,
-    pub(crate) admin: i64,
-}
-
-impl TryFrom<UserRow> for User {
-    type Error = StoreError;
-
-    fn try_from(r: UserRow) -> StoreResult<Self> {
-        Ok(User {
-            sid: parse_id(&r.sid, "user sid", UserSid::parse)?,
-            account_sid: parse_id(&r.account_sid, "account sid", AccountSid::parse)?,
-            email: r.email,
-            password_hash: r.password_hash,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            friendly_name: r.friendly_name,
-            admin: r.admin != 0,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
+use crate::rows::UserRow;
+use crate::statements::user_columns as columns;
 
 pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
     let q = sqlx::query(concat!(
@@ -65,22 +27,6 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
     .bind(u.updated_at)
     .bind(i64::from(u.admin));
     write(db, q).await.map(|_| ())
-}
-
-pub(crate) async fn user(db: &Db, sid: &UserSid) -> StoreResult<Option<User>> {
-    if let Some(direct) = &db.direct {
-        let sid = sid.clone();
-        return direct
-            .read(move |c| crate::sqlite_direct::grants::user(c, sid.as_str()))
-            .await;
-    }
-    let query =
-        sqlx::query_as::<_, UserRow>(concat!("SELECT ", columns!(), " FROM users WHERE sid = $1"))
-            .bind(sid.as_str());
-    crate::sql::hot_fetch_optional(db, query)
-        .await?
-        .map(User::try_from)
-        .transpose()
 }
 
 pub(crate) async fn user_by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {

@@ -35,4 +35,5 @@ mod seed_operations;
 mod sign_in_requirements;
 mod store;
 mod store_faults;
+mod store_grants;
 mod token_management;

@@ -22,7 +22,7 @@ const STALE_AFTER: Duration = Duration::from_secs(1);
 /// How long a request waits for a connection before answering 503: never a hang.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(crate) struct HotConnections {
+pub(crate) struct PgConns {
     url: String,
     idle: Mutex<Vec<(AnyConnection, Instant)>>,
     slots: std::sync::Arc<Semaphore>,
@@ -32,7 +32,7 @@ pub(crate) struct HotConnections {
 /// the connection is closed rather than reused: its state is unknown.
 pub(crate) struct Hot<'a> {
     pub conn: AnyConnection,
-    owner: &'a HotConnections,
+    owner: &'a PgConns,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -45,9 +45,9 @@ impl Hot<'_> {
     }
 }
 
-impl HotConnections {
+impl PgConns {
     pub fn new(url: &str) -> Self {
-        HotConnections {
+        PgConns {
             url: url.to_owned(),
             idle: Mutex::new(Vec::new()),
             slots: std::sync::Arc::new(Semaphore::new(MAX_CONNECTIONS)),

@@ -8,11 +8,11 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tollgate_core::store::{StoreError, StoreResult};
 
-use crate::hot::HotConnections;
+use super::jobs::{Job, Outcome};
+use super::pg_conns::PgConns;
 use crate::sql::{backend_err, copy_err};
 
 /// Jobs in one statement at most.
@@ -21,13 +21,12 @@ const MAX_BATCH: usize = 256;
 /// batches cost the database less per job than more of them in parallel (measured).
 const LANES: usize = 1;
 
-/// What a job came to, as `tollgate_grant_batch` reports it.
-pub(crate) struct Outcome {
-    pub outcome: String,
-    pub detail: Option<String>,
-}
-
-type Queued = (Value, oneshot::Sender<StoreResult<Outcome>>);
+/// A row of `tollgate_grant_batch`: the job's place in the batch, its outcome and detail.
+type Row = (i32, String, Option<String>);
+/// The outcome and detail as they came; the caller reads them (`Outcome::from_batch_row`),
+/// not the lane, so the lane only moves rows.
+type Answer = oneshot::Sender<StoreResult<(String, Option<String>)>>;
+type Queued = (Job, Answer);
 
 pub(crate) struct GrantBatches {
     queue: mpsc::UnboundedSender<Queued>,
@@ -35,7 +34,7 @@ pub(crate) struct GrantBatches {
 
 impl GrantBatches {
     /// Starts the lanes; they stop when the store is dropped.
-    pub fn start(hot: Arc<HotConnections>) -> Self {
+    pub fn start(hot: Arc<PgConns>) -> Self {
         let (queue, jobs) = mpsc::unbounded_channel::<Queued>();
         let jobs = Arc::new(Mutex::new(jobs));
         for _ in 0..LANES {
@@ -53,11 +52,12 @@ impl GrantBatches {
         GrantBatches { queue }
     }
 
-    /// Queues one job (a JSON object with a `kind`) and waits for its committed outcome.
-    pub async fn submit(&self, job: Value) -> StoreResult<Outcome> {
+    /// Queues one job and waits for its committed outcome.
+    pub async fn submit(&self, job: Job) -> StoreResult<Outcome> {
         let (answer, answered) = oneshot::channel();
         self.queue.send((job, answer)).map_err(|_| closed())?;
-        answered.await.map_err(|_| closed())?
+        let (outcome, detail) = answered.await.map_err(|_| closed())??;
+        Outcome::from_batch_row(&outcome, detail.as_deref())
     }
 }
 
@@ -65,9 +65,9 @@ fn closed() -> StoreError {
     StoreError::Unavailable("the store is shutting down".into())
 }
 
-async fn run(hot: &HotConnections, batch: Vec<Queued>) {
+async fn run(hot: &PgConns, batch: Vec<Queued>) {
     metrics::histogram!("tollgate_store_group_commit_size").record(batch.len() as f64);
-    let (jobs, answers): (Vec<Value>, Vec<_>) = batch.into_iter().unzip();
+    let (jobs, answers): (Vec<Job>, Vec<_>) = batch.into_iter().unzip();
     match statement(hot, &jobs).await {
         Ok(rows) => answer_all(answers, rows),
         // A job failed, so nothing of the batch was written: run each alone, and only the
@@ -77,8 +77,7 @@ async fn run(hot: &HotConnections, batch: Vec<Queued>) {
                 let outcome = statement(hot, std::slice::from_ref(&job))
                     .await
                     .and_then(|rows| rows.into_iter().next().ok_or_else(unanswered));
-                let _ =
-                    answer.send(outcome.map(|(_, outcome, detail)| Outcome { outcome, detail }));
+                let _ = answer.send(outcome.map(|(_, outcome, detail)| (outcome, detail)));
             }
         }
         Err(e) => {
@@ -89,15 +88,12 @@ async fn run(hot: &HotConnections, batch: Vec<Queued>) {
     }
 }
 
-fn answer_all(
-    answers: Vec<oneshot::Sender<StoreResult<Outcome>>>,
-    rows: Vec<(i32, String, Option<String>)>,
-) {
+fn answer_all(answers: Vec<Answer>, rows: Vec<Row>) {
     let mut answers: Vec<Option<_>> = answers.into_iter().map(Some).collect();
     for (n, outcome, detail) in rows {
         let slot = usize::try_from(n).ok().and_then(|i| answers.get_mut(i));
         if let Some(answer) = slot.and_then(Option::take) {
-            let _ = answer.send(Ok(Outcome { outcome, detail }));
+            let _ = answer.send(Ok((outcome, detail)));
         }
     }
     for answer in answers.into_iter().flatten() {
@@ -109,10 +105,7 @@ fn unanswered() -> StoreError {
     StoreError::Backend("a grant job went unanswered".into())
 }
 
-async fn statement(
-    hot: &HotConnections,
-    jobs: &[Value],
-) -> StoreResult<Vec<(i32, String, Option<String>)>> {
+async fn statement(hot: &PgConns, jobs: &[Job]) -> StoreResult<Vec<Row>> {
     let mut c = hot.get().await?;
     let rows = sqlx::query_as("SELECT n, outcome, detail FROM tollgate_grant_batch($1::json)")
         .bind(serde_json::to_string(jobs).map_err(|e| StoreError::Backend(e.to_string()))?)
@@ -121,18 +114,4 @@ async fn statement(
         .map_err(backend_err)?;
     c.done();
     Ok(rows)
-}
-
-/// The job objects, field names as `tollgate_grant_batch` reads them.
-pub(crate) fn rotate_job(
-    old: &str,
-    next: &tollgate_core::model::RefreshToken,
-    at: i64,
-    grace: i64,
-) -> Value {
-    json!({
-        "kind": "rotate", "old": old, "next": next.digest.to_hex(), "family": next.family_id,
-        "created": next.created_at, "expires": next.expires_at, "used": next.used_at,
-        "at": at, "grace": grace,
-    })
 }

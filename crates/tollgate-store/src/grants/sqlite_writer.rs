@@ -1,4 +1,4 @@
-//! SQLite's grant hot path, driven synchronously through rusqlite.
+//! SQLite's one grant writer: a thread driving rusqlite synchronously.
 //!
 //! sqlx runs every SQLite connection on its own worker thread, so each statement is a hand-off
 //! there and back; a rotation took seven of them on the one writer connection, and the
@@ -7,20 +7,18 @@
 //! savepoint, so a job that fails leaves nothing behind, and every job is answered only after
 //! the transaction holding it committed. The grant reads run there too (see `read`).
 
-pub(crate) mod grants;
-
 use std::sync::mpsc;
 
 use rusqlite::Connection;
 use tollgate_core::store::{StoreError, StoreResult};
 
-use crate::sql::copy_err;
+use crate::sql::{copy_err, sqlite_pragmas};
 
 /// Jobs committed in one transaction at most; enough to absorb every request in flight.
 const MAX_BATCH: usize = 512;
 
 /// One caller's work in a batch.
-trait Job: Send {
+trait Task: Send {
     /// Runs inside the batch's transaction; says whether it succeeded (a failed job is rolled
     /// back alone) and how to answer its caller once the batch's fate is known.
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish);
@@ -35,7 +33,7 @@ struct Call<F, T> {
     answer: tokio::sync::oneshot::Sender<StoreResult<T>>,
 }
 
-impl<F, T> Job for Call<F, T>
+impl<F, T> Task for Call<F, T>
 where
     F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     T: Send + 'static,
@@ -60,13 +58,13 @@ where
     }
 }
 
-pub(crate) struct Direct {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+pub(crate) struct SqliteWriter {
+    jobs: mpsc::Sender<Box<dyn Task>>,
     /// Dropped with the store, which stops the checkpointer.
     _checkpointer: mpsc::Sender<()>,
 }
 
-impl Direct {
+impl SqliteWriter {
     /// Opens the writer thread and the first reader on an already migrated database file.
     pub fn open(path: &str) -> StoreResult<Self> {
         let writer = connection(path)?;
@@ -74,9 +72,9 @@ impl Direct {
         // queued behind it would wait for the disk. A thread of its own does it instead.
         writer
             .execute_batch("PRAGMA wal_autocheckpoint = 0;")
-            .map_err(direct_err)?;
+            .map_err(sqlite_err)?;
         let checkpoints = connection(path)?;
-        let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        let (tx, rx) = mpsc::channel::<Box<dyn Task>>();
         let (stop, stopped) = mpsc::channel::<()>();
         let start = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -93,7 +91,7 @@ impl Direct {
             "tollgate-sqlite-checkpoint",
             Box::new(move || checkpoint_loop(&checkpoints, &stopped)),
         )?;
-        Ok(Direct {
+        Ok(SqliteWriter {
             jobs: tx,
             _checkpointer: stop,
         })
@@ -105,8 +103,8 @@ impl Direct {
         f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Call { f, answer });
-        self.jobs.send(job).map_err(|_| stopped())?;
+        let task: Box<dyn Task> = Box::new(Call { f, answer });
+        self.jobs.send(task).map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
     }
 
@@ -126,23 +124,18 @@ fn stopped() -> StoreError {
 }
 
 fn connection(path: &str) -> StoreResult<Connection> {
-    let conn = Connection::open(path).map_err(direct_err)?;
-    // The same settings as the sqlx pools (see connect.rs).
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-    )
-    .map_err(direct_err)?;
+    let conn = Connection::open(path).map_err(sqlite_err)?;
+    conn.execute_batch(sqlite_pragmas!()).map_err(sqlite_err)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
-fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Task>>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(task) => batch.push(task),
                 Err(_) => break,
             }
         }
@@ -163,23 +156,23 @@ fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
     }
 }
 
-fn commit_batch(conn: &Connection, batch: Vec<Box<dyn Job>>) {
+fn commit_batch(conn: &Connection, batch: Vec<Box<dyn Task>>) {
     metrics::histogram!("tollgate_store_group_commit_size").record(batch.len() as f64);
     // IMMEDIATE takes the write lock up front, so the busy timeout covers waiting for a
     // writer in another process or on the sqlx pool.
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
-        for job in batch {
-            job.fail(&e);
+        for task in batch {
+            task.fail(&e);
         }
         return;
     }
     let mut finishes = Vec::with_capacity(batch.len());
-    for job in batch {
+    for task in batch {
         if let Err(e) = exec(conn, "SAVEPOINT job") {
-            job.fail(&e);
+            task.fail(&e);
             continue;
         }
-        let (ok, finish) = job.run(conn);
+        let (ok, finish) = task.run(conn);
         if !ok {
             // Best effort: if even this fails the COMMIT below fails and everything is undone.
             let _ = exec(conn, "ROLLBACK TO job");
@@ -200,12 +193,12 @@ fn exec(conn: &Connection, sql: &str) -> StoreResult<()> {
     conn.prepare_cached(sql)
         .and_then(|mut s| s.execute([]))
         .map(|_| ())
-        .map_err(direct_err)
+        .map_err(sqlite_err)
 }
 
 /// The same classification as `sql::backend_err`: busy, locked, read-only, I/O, full and
 /// cannot-open mean unavailable (answer 503, retry); a unique violation is a conflict.
-pub(crate) fn direct_err(e: rusqlite::Error) -> StoreError {
+pub(crate) fn sqlite_err(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode as C;
     match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {

@@ -1,0 +1,453 @@
+//! The one implementation of [`Store`]: cold paths call the table modules with the pools,
+//! the grant hot path calls the backend's grant groups, and every operation is metered.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
+use tollgate_core::keys::StoredKey;
+use tollgate_core::model::{
+    Account, ActiveRefreshFamily, AuthorizationCode, BrowserSession, Change, Client,
+    CodeRedemption, DeviceGrant, DeviceStatus, OpaqueAccessToken, Organization,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, User,
+};
+use tollgate_core::secret::SecretDigest;
+use tollgate_core::store::{Store, StoreError, StoreResult};
+
+use crate::grants::Grants;
+use crate::sql::{Backend, Db};
+use crate::{accounts, changes, clients, keys, leases, refresh, revocations, users};
+
+/// The cold paths' pools and the grant groups of one backend.
+pub(crate) struct SqlStore<G> {
+    pub(crate) db: Db,
+    pub(crate) grants: G,
+}
+
+/// Times one store operation and counts its failures, by operation and kind of failure.
+async fn metered<T>(
+    op: &'static str,
+    f: impl std::future::Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    let start = std::time::Instant::now();
+    let result = f.await;
+    metrics::histogram!("tollgate_store_operation_duration_seconds", "op" => op)
+        .record(start.elapsed().as_secs_f64());
+    if let Err(e) = &result {
+        let kind = match e {
+            StoreError::Conflict(_) => "conflict",
+            StoreError::Backend(_) => "backend",
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Corrupt(_) => "corrupt",
+        };
+        metrics::counter!("tollgate_store_errors_total", "op" => op, "kind" => kind).increment(1);
+    }
+    result
+}
+
+#[async_trait]
+impl<G: Grants> Store for SqlStore<G> {
+    fn backend(&self) -> &'static str {
+        match self.db.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    async fn insert_organization(&self, org: &Organization) -> StoreResult<()> {
+        metered(
+            "insert_organization",
+            accounts::insert_organization(&self.db, org),
+        )
+        .await
+    }
+    async fn organization_exists(&self, sid: &OrganizationSid) -> StoreResult<bool> {
+        metered(
+            "organization_exists",
+            accounts::organization_exists(&self.db, sid),
+        )
+        .await
+    }
+    async fn insert_account(&self, account: &Account) -> StoreResult<()> {
+        metered(
+            "insert_account",
+            accounts::insert_account(&self.db, account),
+        )
+        .await
+    }
+    async fn account(&self, sid: &AccountSid) -> StoreResult<Option<Account>> {
+        metered("account", accounts::account(&self.db, sid)).await
+    }
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        metered("accounts", accounts::accounts(&self.db)).await
+    }
+    async fn count_accounts(&self) -> StoreResult<i64> {
+        metered("count_accounts", accounts::count_accounts(&self.db)).await
+    }
+    async fn set_auth_token(
+        &self,
+        sid: &AccountSid,
+        digest: &SecretDigest,
+        at: i64,
+    ) -> StoreResult<bool> {
+        metered(
+            "set_auth_token",
+            accounts::set_auth_token(&self.db, sid, digest, at),
+        )
+        .await
+    }
+
+    async fn insert_client(&self, client: &Client) -> StoreResult<()> {
+        metered("insert_client", clients::insert_client(&self.db, client)).await
+    }
+    async fn update_client(&self, client: &Client) -> StoreResult<bool> {
+        metered("update_client", clients::update_client(&self.db, client)).await
+    }
+    async fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
+        metered("delete_client", clients::delete_client(&self.db, id)).await
+    }
+    async fn client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
+        metered("client", clients::client(&self.db, id)).await
+    }
+    async fn clients(&self, account: Option<&AccountSid>) -> StoreResult<Vec<Client>> {
+        metered("clients", clients::clients(&self.db, account)).await
+    }
+
+    async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()> {
+        metered(
+            "insert_signing_key",
+            keys::insert_signing_key(&self.db, key),
+        )
+        .await
+    }
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        metered("signing_keys", keys::signing_keys(&self.db)).await
+    }
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
+        metered(
+            "delete_signing_key",
+            keys::delete_signing_key(&self.db, kid),
+        )
+        .await
+    }
+    async fn update_signing_key(
+        &self,
+        kid: &str,
+        retires_at: Option<i64>,
+        expires_at: Option<i64>,
+    ) -> StoreResult<bool> {
+        metered(
+            "update_signing_key",
+            keys::update_signing_key(&self.db, kid, retires_at, expires_at),
+        )
+        .await
+    }
+
+    async fn changes_since(&self, after: i64) -> StoreResult<Vec<Change>> {
+        metered("changes_since", changes::changes_since(&self.db, after)).await
+    }
+    async fn latest_change(&self) -> StoreResult<i64> {
+        metered("latest_change", changes::latest_change(&self.db)).await
+    }
+    async fn prune_changes(&self, before: i64) -> StoreResult<u64> {
+        metered("prune_changes", changes::prune_changes(&self.db, before)).await
+    }
+    async fn prune_expired(&self, now: i64) -> StoreResult<u64> {
+        metered("prune_expired", changes::prune_expired(&self.db, now)).await
+    }
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        metered("insert_user", users::insert_user(&self.db, user)).await
+    }
+    async fn user(&self, sid: &UserSid) -> StoreResult<Option<User>> {
+        metered("user", self.grants.user(sid.as_str())).await
+    }
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        metered("user_by_email", users::user_by_email(&self.db, email)).await
+    }
+    async fn users(&self, account: Option<&AccountSid>) -> StoreResult<Vec<User>> {
+        metered("users", users::users(&self.db, account)).await
+    }
+    async fn delete_user(&self, sid: &UserSid, at: i64) -> StoreResult<bool> {
+        metered("delete_user", users::delete_user(&self.db, sid, at)).await
+    }
+    async fn set_user_password(
+        &self,
+        sid: &UserSid,
+        password_hash: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        metered(
+            "set_user_password",
+            users::set_user_password(&self.db, sid, password_hash, at),
+        )
+        .await
+    }
+    async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()> {
+        metered("insert_session", users::insert_session(&self.db, session)).await
+    }
+    async fn session(&self, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>> {
+        metered("session", users::session(&self.db, digest)).await
+    }
+    async fn touch_session(&self, digest: &SecretDigest, at: i64) -> StoreResult<()> {
+        metered("touch_session", users::touch_session(&self.db, digest, at)).await
+    }
+    async fn delete_session(&self, digest: &SecretDigest) -> StoreResult<()> {
+        metered("delete_session", users::delete_session(&self.db, digest)).await
+    }
+    async fn consent(&self, user: &UserSid, client: &ClientId) -> StoreResult<Option<Vec<String>>> {
+        metered("consent", users::consent(&self.db, user, client)).await
+    }
+    async fn put_consent(
+        &self,
+        user: &UserSid,
+        client: &ClientId,
+        scopes: &[String],
+        at: i64,
+    ) -> StoreResult<()> {
+        metered(
+            "put_consent",
+            users::put_consent(&self.db, user, client, scopes, at),
+        )
+        .await
+    }
+
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        metered("insert_code", self.grants.insert_code(code)).await
+    }
+    async fn authorization_code(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<AuthorizationCode>> {
+        metered("code", self.grants.code(digest)).await
+    }
+    async fn redeem_code(
+        &self,
+        digest: &SecretDigest,
+        at: i64,
+        family_id: Option<&str>,
+        access_jti: &str,
+        access_expires_at: i64,
+    ) -> StoreResult<CodeRedemption> {
+        self.grants
+            .redeem_code(digest, at, family_id, access_jti, access_expires_at)
+            .await
+    }
+
+    async fn insert_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+    ) -> StoreResult<()> {
+        metered(
+            "insert_refresh_family",
+            self.grants.insert_refresh_family(family, first),
+        )
+        .await
+    }
+    async fn refresh_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+        metered("refresh_token", refresh::refresh_token(&self.db, digest)).await
+    }
+    async fn refresh_token_with_user(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
+        metered(
+            "refresh_token_with_user",
+            self.grants.refresh_token_with_user(digest),
+        )
+        .await
+    }
+    async fn rotate_refresh_token(
+        &self,
+        old: &SecretDigest,
+        next: &RefreshToken,
+        at: i64,
+        grace: i64,
+    ) -> StoreResult<RefreshRotation> {
+        metered(
+            "rotate_refresh_token",
+            self.grants.rotate_refresh_token(old, next, at, grace),
+        )
+        .await
+    }
+    async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> StoreResult<bool> {
+        metered(
+            "revoke_refresh_family",
+            self.grants.revoke_refresh_family(family_id, at),
+        )
+        .await
+    }
+    async fn refresh_family(&self, family_id: &str) -> StoreResult<Option<RefreshFamily>> {
+        metered(
+            "refresh_family",
+            refresh::refresh_family(&self.db, family_id),
+        )
+        .await
+    }
+    async fn active_refresh_families(
+        &self,
+        account: &AccountSid,
+        now: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ActiveRefreshFamily>> {
+        metered(
+            "active_refresh_families",
+            refresh::active_refresh_families(&self.db, account, now, limit),
+        )
+        .await
+    }
+    async fn count_active_refresh_families(
+        &self,
+        account: &AccountSid,
+        now: i64,
+    ) -> StoreResult<i64> {
+        metered(
+            "count_active_refresh_families",
+            refresh::count_active_refresh_families(&self.db, account, now),
+        )
+        .await
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+        metered(
+            "revoke_access_token",
+            revocations::revoke_access_token(&self.db, jti, expires_at),
+        )
+        .await
+    }
+    async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        metered(
+            "access_token_revoked",
+            revocations::access_token_revoked(&self.db, jti),
+        )
+        .await
+    }
+    async fn revoked_access_tokens(&self, now: i64) -> StoreResult<Vec<(String, i64)>> {
+        metered(
+            "revoked_access_tokens",
+            revocations::revoked_access_tokens(&self.db, now),
+        )
+        .await
+    }
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> StoreResult<bool> {
+        metered(
+            "try_lease",
+            leases::try_lease(&self.db, name, holder, now, until),
+        )
+        .await
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        metered(
+            "release_lease",
+            leases::release_lease(&self.db, name, holder),
+        )
+        .await
+    }
+    async fn watch_changes(&self, wake: Arc<tokio::sync::Notify>) -> StoreResult<()> {
+        // Runs for the life of the node: not an operation to time.
+        changes::watch_changes(&self.db, wake).await
+    }
+    async fn insert_opaque_token(&self, token: &OpaqueAccessToken) -> StoreResult<()> {
+        metered(
+            "insert_opaque_token",
+            revocations::insert_opaque_token(&self.db, token),
+        )
+        .await
+    }
+    async fn opaque_token(&self, digest: &SecretDigest) -> StoreResult<Option<OpaqueAccessToken>> {
+        metered("opaque_token", revocations::opaque_token(&self.db, digest)).await
+    }
+    async fn revoke_opaque_token(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
+        metered(
+            "revoke_opaque_token",
+            revocations::revoke_opaque_token(&self.db, digest, at),
+        )
+        .await
+    }
+
+    async fn use_once(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        metered("use_once", self.grants.use_once(key, expires_at, now)).await
+    }
+
+    async fn insert_pushed_request(&self, r: &PushedAuthorizationRequest) -> StoreResult<()> {
+        metered(
+            "insert_pushed_request",
+            self.grants.insert_pushed_request(r),
+        )
+        .await
+    }
+
+    async fn pushed_request(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<PushedAuthorizationRequest>> {
+        metered("pushed_request", self.grants.pushed_request(digest)).await
+    }
+
+    async fn use_pushed_request(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
+        metered(
+            "use_pushed_request",
+            self.grants.use_pushed_request(digest, at),
+        )
+        .await
+    }
+
+    async fn insert_device_grant(&self, grant: &DeviceGrant) -> StoreResult<()> {
+        metered(
+            "insert_device_grant",
+            self.grants.insert_device_grant(grant),
+        )
+        .await
+    }
+    async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
+        metered("device_grant", self.grants.device_grant(digest)).await
+    }
+    async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
+        metered(
+            "device_grant_by_user_code",
+            self.grants.device_grant_by_user_code(user_code),
+        )
+        .await
+    }
+    async fn decide_device_grant(
+        &self,
+        user_code: &str,
+        status: DeviceStatus,
+        user: &UserSid,
+        auth_time: i64,
+    ) -> StoreResult<bool> {
+        metered(
+            "decide_device_grant",
+            self.grants
+                .decide_device_grant(user_code, status, user, auth_time),
+        )
+        .await
+    }
+    async fn record_device_poll(
+        &self,
+        digest: &SecretDigest,
+        at: i64,
+        interval: i64,
+    ) -> StoreResult<()> {
+        metered(
+            "record_device_poll",
+            self.grants.record_device_poll(digest, at, interval),
+        )
+        .await
+    }
+    async fn consume_device_grant(
+        &self,
+        digest: &SecretDigest,
+        device_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        metered(
+            "consume_device_grant",
+            self.grants.consume_device_grant(digest, device_id),
+        )
+        .await
+    }
+}

@@ -16,6 +16,8 @@ pub struct UserSpec {
     pub account_sid: Option<AccountSid>,
     /// An administrator of the account: may use the console.
     pub admin: bool,
+    /// The operator vouches for the address (OpenID Connect `email_verified`).
+    pub email_verified: bool,
 }
 
 impl Admin {
@@ -39,6 +41,7 @@ impl Admin {
             last_name: spec.last_name,
             friendly_name: spec.friendly_name,
             admin: spec.admin,
+            email_verified: spec.email_verified,
             created_at: now,
             updated_at: now,
         };
@@ -84,6 +87,26 @@ impl Admin {
             return Err(AdminError::NotFound(format!("user {sid}")));
         }
         self.written().await
+    }
+
+    /// Marks the user's email address verified (or not), for `email_verified` in id tokens
+    /// and userinfo.
+    pub async fn set_email_verified(
+        &self,
+        caller: &Caller,
+        sid: &UserSid,
+        verified: bool,
+    ) -> AdminResult<User> {
+        self.user_for(caller, sid).await?;
+        if !self
+            .store
+            .set_user_email_verified(sid, verified, self.clock.now())
+            .await?
+        {
+            return Err(AdminError::NotFound(format!("user {sid}")));
+        }
+        self.written().await?;
+        self.user_for(caller, sid).await
     }
 
     /// Sets a new password and ends the user's browser sessions.

@@ -356,6 +356,7 @@ fn user_view(u: &tollgate_core::model::User) -> serde_json::Value {
         "sid": u.sid,
         "account_sid": u.account_sid,
         "email": u.email,
+        "email_verified": u.email_verified,
         "first_name": u.first_name,
         "last_name": u.last_name,
         "friendly_name": u.friendly_name,
@@ -373,6 +374,7 @@ struct UserBody {
     last_name: Option<String>,
     friendly_name: Option<String>,
     admin: Option<bool>,
+    email_verified: Option<bool>,
 }
 
 async fn create_user(
@@ -393,6 +395,7 @@ async fn create_user(
         friendly_name: b.friendly_name,
         account_sid: Some(account.sid.clone()),
         admin: b.admin.unwrap_or(false),
+        email_verified: b.email_verified.unwrap_or(false),
     };
     let user = state.engine.node_admin().create_user(spec).await?;
     Ok((StatusCode::CREATED, Json(user_view(&user))).into_response())

@@ -332,7 +332,7 @@ struct V1UserInfo {
 }
 
 /// The ID token's claims (the v1 discovery document describes ID tokens).
-const ID_TOKEN_CLAIMS: [&str; 13] = [
+const ID_TOKEN_CLAIMS: [&str; 14] = [
     "sub",
     "iss",
     "aud",
@@ -346,6 +346,7 @@ const ID_TOKEN_CLAIMS: [&str; 13] = [
     "family_name",
     "nickname",
     "email",
+    "email_verified",
 ];
 
 /// `/v1/.well-known/openid-configuration` in the v1 spec's field names.

@@ -230,6 +230,7 @@ impl TestApp {
                 friendly_name: Some("ada".into()),
                 account_sid: Some(self.account.sid.clone()),
                 admin: false,
+                email_verified: false,
             })
             .await
             .expect("user")

@@ -15,6 +15,7 @@ mod console;
 mod console_chromium;
 mod console_store;
 mod device;
+mod email_claims;
 mod engine;
 mod errors;
 mod fapi;

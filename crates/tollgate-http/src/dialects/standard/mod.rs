@@ -364,6 +364,7 @@ fn userinfo_schema() -> utoipa::openapi::schema::Schema {
         ("family_name", string(), false),
         ("nickname", string(), false),
         ("email", string(), false),
+        ("email_verified", crate::openapi::boolean(), false),
     ])
 }
 

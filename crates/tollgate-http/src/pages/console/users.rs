@@ -125,6 +125,8 @@ pub(crate) async fn create(
         friendly_name: None,
         account_sid: Some(console.account.clone()),
         admin: typed.admin,
+        // Nothing in the console proves the address yet (see `tollgate user verify-email`).
+        email_verified: false,
     };
     let mut errors = Errors::default();
     for p in user_problems(&spec) {

@@ -44,19 +44,40 @@
 mod axum_layer;
 mod dpop;
 mod error;
+mod introspection;
 mod provider;
+mod replay;
 mod validator;
 
 pub use axum_layer::{Authenticated, RequireToken};
 pub use dpop::{DpopKey, DpopRequest};
 pub use error::{SdkError, ValidationError};
 pub use provider::{AccessToken, Dialect, TokenProvider, TokenProviderBuilder};
+pub use replay::{MemoryReplayCache, ReplayCache};
 pub use validator::{Claims, Now, Validator, ValidatorBuilder};
 
-/// An HTTP client for talking to Tollgate (rustls, webpki roots).
+/// An HTTP client for talking to Tollgate (rustls, webpki roots). It follows no redirect: a
+/// 307 from a token or introspection endpoint would resend the form, secret included, to
+/// wherever it points.
 pub(crate) fn http_client() -> Result<reqwest::Client, SdkError> {
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(SdkError::from)
+}
+
+/// A 3xx is an error of its own (`error_for_status` lets it through as a success).
+pub(crate) fn refuse_redirect(resp: reqwest::Response) -> Result<reqwest::Response, SdkError> {
+    if resp.status().is_redirection() {
+        return Err(redirected(&resp));
+    }
+    Ok(resp)
+}
+
+pub(crate) fn redirected(resp: &reqwest::Response) -> SdkError {
+    SdkError::Redirected {
+        status: resp.status().as_u16(),
+        url: resp.url().to_string(),
+    }
 }

@@ -22,10 +22,11 @@
 //! ```
 //!
 //! **Protecting an API**: a [`Validator`] configured from the issuer's discovery document
-//! checks RFC 9068 access tokens (signature against the cached JWKS, `typ`, `iss`, `aud`,
-//! `exp`/`nbf`, scopes), asks introspection for opaque tokens or when revocation must be seen;
-//! [`RequireToken`] is the tower layer and [`Authenticated`] the axum extractor, answering
-//! RFC 6750 errors.
+//! (whose `issuer` must be the one asked for, RFC 8414 section 3.3) checks RFC 9068 access
+//! tokens (signature against the cached JWKS, `typ`, `iss`, `aud`, `exp`/`nbf`, scopes, and
+//! the account), asks introspection for opaque tokens or when revocation must be seen (an
+//! answer counts only if it names this issuer and audience); [`RequireToken`] is the tower
+//! layer and [`Authenticated`] the axum extractor, answering RFC 6750 errors.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), tollgate_sdk::SdkError> {
@@ -33,6 +34,9 @@
 //! use tollgate_sdk::{Authenticated, RequireToken, Validator};
 //! let validator = Validator::discover("https://auth.example.com")
 //!     .audience("https://api.example.com")
+//!     // Every account (tenant) of a Tollgate server shares its issuer, and any of them may
+//!     // register this audience string: bind the API to the account it serves.
+//!     .account("AC…")
 //!     .build()
 //!     .await?;
 //! let app: Router = Router::new()
@@ -40,6 +44,18 @@
 //!     .layer(RequireToken::new(validator).scopes(["read"]));
 //! # Ok(()) }
 //! ```
+//!
+//! Without [`ValidatorBuilder::account`] a token of any account on the server is accepted;
+//! leave it out only for an API serving every tenant that checks `claims.account_sid` itself
+//! (as the `messages_api` example does against the path's AccountSid).
+//!
+//! **DPoP**: [`Validator::validate_dpop`] remembers each proof it accepts so it cannot be
+//! replayed. The default [`MemoryReplayCache`] is per process: with several replicas of an API
+//! a captured proof could be replayed once at each replica within its minute. Give them one
+//! shared [`ReplayCache`] with [`ValidatorBuilder::replay_cache`].
+//!
+//! **Redirects** are never followed by the SDK's HTTP client (a 307 from a token endpoint would
+//! resend the client secret to wherever it points): a 3xx is [`SdkError::Redirected`].
 
 mod axum_layer;
 mod dpop;

@@ -170,7 +170,29 @@ pub async fn docs_js() -> Response {
         .into_response()
 }
 
-pub async fn metrics_text() -> Response {
+/// `/metrics`; with `metrics_token` set, only for `Authorization: Bearer <token>` (compared in
+/// constant time), so the OAuth listener does not publish traffic figures to anyone.
+pub async fn metrics_text(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(expected) = &state.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let same: bool =
+            subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), expected.as_bytes()).into();
+        if !same {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+                "metrics need the configured bearer token (metrics_token)",
+            )
+                .into_response();
+        }
+    }
     match install_metrics() {
         Some(h) => (
             [(

@@ -28,6 +28,8 @@ pub struct AppState {
     pub proxies: crate::client_ip::ProxyPolicy,
     /// The OpenAPI document, rendered once.
     pub openapi: Arc<str>,
+    /// When set, `/metrics` answers only this bearer token.
+    pub metrics_token: Option<Arc<str>>,
     /// The demo app of `serve --demo`, for its callback page.
     pub demo: Arc<std::sync::RwLock<Option<DemoApp>>>,
 }
@@ -42,6 +44,7 @@ impl AppState {
             throttle: Arc::new(Throttle::new(None, None)),
             proxies: crate::client_ip::ProxyPolicy::default(),
             openapi: Arc::from("{}"),
+            metrics_token: None,
             demo: Arc::default(),
         }
     }

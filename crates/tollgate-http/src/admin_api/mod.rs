@@ -274,7 +274,7 @@ async fn list(
         .iter()
         .map(|c| view(&state, c, None))
         .collect();
-    Ok(Json(serde_json::json!({ "oauth_apps": apps })).into_response())
+    Ok((NO_STORE, Json(serde_json::json!({ "oauth_apps": apps }))).into_response())
 }
 
 async fn fetch(
@@ -285,7 +285,7 @@ async fn fetch(
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
     let client = own_app(&state.engine.node_admin(), &caller(&account), &sid.0).await?;
-    Ok(Json(view(&state, &client, None)).into_response())
+    Ok((NO_STORE, Json(view(&state, &client, None))).into_response())
 }
 
 async fn update(
@@ -300,7 +300,7 @@ async fn update(
     let current = own_app(&admin, &me, &sid.0).await?;
     let patch = body::<AppBody>(req).await?.into_patch();
     let client = admin.update_client(&me, &current.id, patch).await?;
-    Ok(Json(view(&state, &client, None)).into_response())
+    Ok((NO_STORE, Json(view(&state, &client, None))).into_response())
 }
 
 async fn delete(
@@ -398,7 +398,7 @@ async fn create_user(
         email_verified: b.email_verified.unwrap_or(false),
     };
     let user = state.engine.node_admin().create_user(spec).await?;
-    Ok((StatusCode::CREATED, Json(user_view(&user))).into_response())
+    Ok((StatusCode::CREATED, NO_STORE, Json(user_view(&user))).into_response())
 }
 
 async fn list_users(
@@ -415,5 +415,5 @@ async fn list_users(
         .iter()
         .map(user_view)
         .collect();
-    Ok(Json(serde_json::json!({ "users": users })).into_response())
+    Ok((NO_STORE, Json(serde_json::json!({ "users": users }))).into_response())
 }

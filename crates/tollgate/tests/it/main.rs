@@ -22,6 +22,7 @@ mod fapi;
 mod fapi_support;
 mod faults;
 mod grant_binding;
+mod hygiene;
 mod keys;
 mod kill_nine;
 mod node_openid_client;

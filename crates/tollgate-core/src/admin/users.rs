@@ -20,6 +20,9 @@ pub struct UserSpec {
     pub email_verified: bool,
 }
 
+/// Emails are unique across the server (sign-in has no account selector).
+pub const EMAIL_TAKEN: &str = "a user with this email address already exists on this server";
+
 impl Admin {
     pub async fn user_by_email(&self, email: &str) -> AdminResult<Option<User>> {
         Ok(self.store.user_by_email(email).await?)
@@ -47,10 +50,9 @@ impl Admin {
         };
         match self.store.insert_user(&user).await {
             Err(StoreError::Conflict(_)) => {
-                return Err(AdminError::Invalid(format!(
-                    "a user with email {} already exists",
-                    user.email
-                )));
+                // The same words whichever account holds the address, and the address is not
+                // echoed: the answer does not tell one tenant's users from another's.
+                return Err(AdminError::Invalid(EMAIL_TAKEN.into()));
             }
             other => other?,
         }

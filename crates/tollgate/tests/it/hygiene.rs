@@ -67,7 +67,54 @@ async fn metrics_can_require_a_bearer_token(backend: Backend) {
     assert_eq!(resp.status(), 200);
 }
 
+/// Account A's administrator gets the same answer for an address its own user holds and for
+/// one another tenant's user holds: nothing tells the two apart, and the address is not echoed.
+async fn a_taken_email_reads_the_same_across_tenants(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.server.admin();
+    let (other, _) = admin.create_account(None, None).await.expect("account");
+    for (email, account) in [
+        ("mine@example.com", app.account.sid.clone()),
+        ("theirs@b-corp.example", other.sid.clone()),
+    ] {
+        admin
+            .create_user(tollgate_core::admin::UserSpec {
+                email: email.into(),
+                password: "correct horse battery".into(),
+                account_sid: Some(account),
+                ..Default::default()
+            })
+            .await
+            .expect("user");
+    }
+    let sid = app.account.sid.to_string();
+    let mut answers = Vec::new();
+    for email in ["mine@example.com", "theirs@b-corp.example"] {
+        let resp = app
+            .http
+            .post(app.url("/v1/Account/Users"))
+            .basic_auth(&sid, Some(&app.auth_token))
+            .json(&serde_json::json!({"email": email, "password": "correct horse battery"}))
+            .send()
+            .await
+            .expect("post");
+        let status = resp.status().as_u16();
+        let mut body: serde_json::Value = resp.json().await.expect("json");
+        assert!(!body.to_string().contains(email), "the address is not echoed: {body}");
+        // Twilio error bodies carry no per-request fields besides these.
+        if let Some(o) = body.as_object_mut() {
+            o.remove("more_info");
+        }
+        answers.push((status, body));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, 400);
+}
+
 on_both_backends!(
+    a_taken_email_reads_the_same_across_tenants,
     admin_api_answers_are_not_cached,
     metrics_can_require_a_bearer_token
 );

@@ -140,7 +140,7 @@ pub(crate) async fn create(
             .await?
             .is_some()
     {
-        errors.add("email", "a user with this email already exists");
+        errors.add("email", tollgate_core::admin::EMAIL_TAKEN);
     }
     if !errors.is_empty() {
         return list_page(

@@ -329,7 +329,25 @@ async fn continued_grants_follow_the_clients_current_scopes(backend: Backend) {
     );
 }
 
+/// RFC 7009 section 2.1: the hint only orders the search; a refresh token sent as
+/// `token_type_hint=access_token` is still revoked.
+async fn a_mismatched_revocation_hint_still_revokes(backend: Backend) {
+    let Some(h) = harness(backend).await else {
+        return;
+    };
+    let issued = h.redeem(&h.code().await).await.expect("tokens");
+    let refresh = issued.refresh_token.expect("refresh token");
+    let id = tollgate_core::ids::ClientId::parse(&h.client.client_id).expect("id");
+    let client = h.engine.client(&id).expect("client");
+    h.engine
+        .revoke(&client, &refresh, Some("access_token"))
+        .await
+        .expect("revoke");
+    assert_eq!(kind(h.refresh(&refresh).await), ErrorKind::InvalidGrant);
+}
+
 on_both_backends!(
+    a_mismatched_revocation_hint_still_revokes,
     codes_are_single_use_and_expire,
     refresh_grace_and_reuse,
     device_polling,

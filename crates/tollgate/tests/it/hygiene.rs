@@ -102,7 +102,10 @@ async fn a_taken_email_reads_the_same_across_tenants(backend: Backend) {
             .expect("post");
         let status = resp.status().as_u16();
         let mut body: serde_json::Value = resp.json().await.expect("json");
-        assert!(!body.to_string().contains(email), "the address is not echoed: {body}");
+        assert!(
+            !body.to_string().contains(email),
+            "the address is not echoed: {body}"
+        );
         // Twilio error bodies carry no per-request fields besides these.
         if let Some(o) = body.as_object_mut() {
             o.remove("more_info");

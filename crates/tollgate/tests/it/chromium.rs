@@ -1,93 +1,16 @@
 //! Headless Chromium (Debian's `chromium` and `chromium-driver`) driven over WebDriver:
 //! sign in and consent with the keyboard, land on a local redirect URI, redeem the code.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
 use axum::Router;
 use axum::routing::get;
+use fantoccini::Locator;
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::Mutex;
+use serde_json::Value;
 use tollgate_core::authorize::s256;
 
-use crate::browser::{PASSWORD, query_param};
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::chromium::{ONE_BROWSER, enter, start_chrome, wait_for_url};
+use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param, spawn_app};
 use crate::on_both_backends;
-
-/// One browser at a time: two cores are not enough for parallel Chromiums and the rest.
-pub(crate) static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
-
-const VERIFIER: &str = "chromium-test-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
-
-pub(crate) struct Chrome {
-    pub(crate) client: Client,
-    _driver: Child,
-    _profile: tempfile::TempDir,
-}
-
-pub(crate) async fn start_chrome() -> Option<Chrome> {
-    let (driver_bin, chrome_bin) = ("/usr/bin/chromedriver", "/usr/bin/chromium");
-    if !std::path::Path::new(driver_bin).exists() || !std::path::Path::new(chrome_bin).exists() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI needs chromium and chromium-driver"
-        );
-        eprintln!("skipping browser test: install Debian's chromium and chromium-driver");
-        return None;
-    }
-    let mut driver = Command::new(driver_bin)
-        .arg("--port=0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chromedriver");
-    let mut lines = BufReader::new(driver.stdout.take().expect("stdout")).lines();
-    let port = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                return rest.trim_end_matches('.').trim().parse::<u16>().ok();
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .expect("chromedriver port");
-    let profile = tempfile::tempdir().expect("profile dir");
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chrome_bin,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1000,800",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        },
-    });
-    let Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session");
-    Some(Chrome {
-        client,
-        _driver: driver,
-        _profile: profile,
-    })
-}
 
 /// A stand-in for the client application's redirect handler.
 async fn callback_server() -> String {
@@ -101,25 +24,6 @@ async fn callback_server() -> String {
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}/cb")
-}
-
-pub(crate) async fn wait_for_url(client: &Client, prefix: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let url = client.current_url().await.expect("url").to_string();
-        if url.starts_with(prefix) {
-            return url;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "never reached {prefix}; at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-pub(crate) fn enter() -> String {
-    char::from(Key::Enter).to_string()
 }
 
 async fn login_consent_and_deny_in_chromium(backend: Backend) {

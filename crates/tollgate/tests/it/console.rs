@@ -7,9 +7,9 @@ use reqwest::header::LOCATION;
 use serde_json::Value;
 use tollgate_core::admin::UserSpec;
 
-use crate::authorization_code::{get_code, redeem, refresh};
-use crate::browser::{Browser, PASSWORD, Visit, hidden};
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::{Browser, PASSWORD, Visit, hidden};
+use crate::helpers::{get_code, redeem, refresh};
 use crate::on_both_backends;
 
 impl TestApp {
@@ -386,16 +386,11 @@ async fn users_sessions_and_overview(backend: Backend) {
         "ada@example.com",
     )
     .await;
-    let tokens: Value = redeem(
-        &app,
-        &client,
-        &code,
-        Some(crate::authorization_code::VERIFIER),
-    )
-    .await
-    .json()
-    .await
-    .expect("tokens");
+    let tokens: Value = redeem(&app, &client, &code, Some(crate::helpers::VERIFIER))
+        .await
+        .json()
+        .await
+        .expect("tokens");
     let refresh_token = tokens["refresh_token"]
         .as_str()
         .expect("refresh")

@@ -9,8 +9,9 @@ use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::browser::PASSWORD;
-use crate::chromium::{ONE_BROWSER, enter, start_chrome, wait_for_url};
+use crate::helpers::chromium::{
+    ONE_BROWSER, click, sign_in, start_chrome, text_of, type_into, value_of, wait_for_url,
+};
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
 
@@ -61,53 +62,6 @@ async fn axe(b: &Client, source: Option<&str>, screen: &str) {
         "axe-core on the {screen} screen:\n{}",
         serde_json::to_string_pretty(&violations).unwrap_or_default()
     );
-}
-
-async fn text_of(b: &Client, id: &str) -> String {
-    b.wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .text()
-        .await
-        .expect("text")
-}
-
-async fn value_of(b: &Client, id: &str) -> String {
-    b.wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .prop("value")
-        .await
-        .expect("value")
-        .unwrap_or_default()
-}
-
-async fn click(b: &Client, id: &str) {
-    b.wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click #{id}: {e}"));
-}
-
-async fn type_into(b: &Client, id: &str, text: &str) {
-    let field = b
-        .wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
-
-async fn sign_in(b: &Client, app: &TestApp, email: &str) {
-    b.goto(&app.url("/console")).await.expect("open console");
-    type_into(b, "email", email).await;
-    type_into(b, "password", &format!("{PASSWORD}{}", enter())).await;
 }
 
 async fn v2_token(app: &TestApp, id: &str, secret: &str) -> reqwest::Response {

@@ -4,8 +4,8 @@ use reqwest::header::LOCATION;
 use serde_json::Value;
 use tollgate_core::model::GrantType;
 
-use crate::browser::{Browser, PASSWORD, Visit, hidden};
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, PASSWORD, Visit, hidden};
 use crate::on_both_backends;
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";

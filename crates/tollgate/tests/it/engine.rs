@@ -14,12 +14,10 @@ use tollgate_core::session::SignedIn;
 use tollgate_core::token::Issued;
 use tollgate_core::{Engine, EngineConfig, ErrorKind, OAuthError, SystemRng};
 
-use crate::helpers::{Backend, fresh_database};
+use crate::helpers::{Backend, PASSWORD, REDIRECT, VERIFIER, fresh_database};
 use crate::on_both_backends;
 
 const START: i64 = 1_800_000_000;
-const REDIRECT: &str = "https://app.example/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1ftJeZ4CVP-mJ92K1ftJeZ4CV";
 
 struct Harness {
     engine: Arc<Engine>,
@@ -76,7 +74,7 @@ async fn harness(backend: Backend) -> Option<Harness> {
     admin
         .create_user(UserSpec {
             email: "grant@example.com".into(),
-            password: "correct horse battery".into(),
+            password: PASSWORD.into(),
             account_sid: Some(account.sid.clone()),
             admin: false,
             ..UserSpec::default()
@@ -85,7 +83,7 @@ async fn harness(backend: Backend) -> Option<Harness> {
         .expect("user");
     engine.sync().await.expect("sync");
     let (_, who) = engine
-        .login("grant@example.com", "correct horse battery")
+        .login("grant@example.com", PASSWORD)
         .await
         .expect("login")
         .expect("credentials");

@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 use tollgate_core::authorize::s256;
 use tollgate_core::model::{GrantType, TokenEndpointAuthMethod};
 
-use crate::browser::{Browser, REDIRECT, query_param};
-use crate::fapi_support::{ClientKey, VERIFIER, ath, error_of};
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, REDIRECT, query_param};
+use crate::helpers::{ClientKey, VERIFIER, ath, error_of};
 use crate::on_both_backends;
 
 const JWT_BEARER: &str = tollgate_core::client_assertion::JWT_BEARER;

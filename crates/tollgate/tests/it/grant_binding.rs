@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
-use crate::authorization_code::{VERIFIER, get_code, json, redeem, refresh};
-use crate::browser::Browser;
+use crate::helpers::Browser;
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::{VERIFIER, get_code, json, redeem, refresh};
 use crate::on_both_backends;
 
 async fn tokens(app: &TestApp, client: &TestClient, email: &str) -> Value {
@@ -141,20 +141,19 @@ async fn clients_can_require_pkce(backend: Backend) {
     let strict = app
         .client_with(|s| {
             s.grant_types = vec![tollgate_core::model::GrantType::AuthorizationCode];
-            s.redirect_uris = vec![crate::browser::REDIRECT.into()];
+            s.redirect_uris = vec![crate::helpers::REDIRECT.into()];
             s.scopes = vec!["read".into()];
             s.require_pkce = true;
         })
         .await;
     app.user("pkce@example.com").await;
     let browser = Browser::new(&app);
-    let url =
-        crate::authorization_code::authorize_url("/oauth/authorize", &strict, &[("scope", "read")]);
-    let crate::browser::Visit::Left(back) = browser.visit(&url).await else {
+    let url = crate::helpers::authorize_url("/oauth/authorize", &strict, &[("scope", "read")]);
+    let crate::helpers::Visit::Left(back) = browser.visit(&url).await else {
         panic!("redirected back with an error")
     };
     assert_eq!(
-        crate::browser::query_param(&back, "error").as_deref(),
+        crate::helpers::query_param(&back, "error").as_deref(),
         Some("invalid_request"),
         "{back}"
     );

@@ -9,8 +9,8 @@ use serde_json::Value;
 use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::browser::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::helpers::{Backend, fresh_database};
+use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::on_both_backends;
 
 const GUARD: Duration = Duration::from_secs(30);

@@ -15,8 +15,8 @@ use tollgate_core::maintenance::RotationPolicy;
 use tollgate_core::model::GrantType;
 use tollgate_core::{OffsetClock, SystemRng};
 
-use crate::browser::{Browser, PASSWORD, REDIRECT, Visit, hidden, query_param};
 use crate::helpers::{Backend, eventually, fresh_database};
+use crate::helpers::{Browser, PASSWORD, REDIRECT, Visit, hidden, query_param};
 
 /// DESIGN section 5: other nodes see a change within a second.
 const WITHIN: Duration = Duration::from_secs(1);

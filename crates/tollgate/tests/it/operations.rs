@@ -9,8 +9,8 @@ use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::browser::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::helpers::{Backend, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::on_both_backends;
 
 const GUARD: Duration = Duration::from_secs(30);
@@ -268,7 +268,7 @@ async fn client_limit_keys_on_the_authenticated_client(backend: Backend) {
     else {
         return;
     };
-    let key = crate::fapi_support::ClientKey::es256();
+    let key = crate::helpers::ClientKey::es256();
     let c = app.key_client(&key).await;
     let aud = app.url("/oauth/token");
     let mut statuses = Vec::new();

@@ -13,8 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tollgate_core::model::GrantType;
 
-use crate::browser::{Browser, PASSWORD, Visit, hidden};
 use crate::helpers::{Backend, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, PASSWORD, Visit, hidden};
 use crate::on_both_backends;
 
 /// A hang guard, not a timing assertion: a closed connection must be seen well within it.

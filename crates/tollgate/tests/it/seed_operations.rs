@@ -8,11 +8,9 @@ use tollgate_core::admin::ClientSpec;
 use tollgate_core::authorize::s256;
 use tollgate_core::model::GrantType;
 
-use crate::browser::{Browser, REDIRECT, query_param};
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::{Browser, REDIRECT, VERIFIER, query_param};
 use crate::on_both_backends;
-
-const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1ftJeZ4CVP-mJ92K1ftJeZ4CV";
 
 async fn body(resp: reqwest::Response, status: u16) -> Value {
     assert_eq!(resp.status().as_u16(), status, "status");

@@ -3,9 +3,9 @@
 
 use tollgate_core::authorize::s256;
 
-use crate::authorization_code::{VERIFIER, authorize_url};
-use crate::browser::{Browser, Visit, query_param};
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::{Browser, Visit, query_param};
+use crate::helpers::{VERIFIER, authorize_url};
 use crate::on_both_backends;
 
 /// Signs `browser` in and approves the client once, so later requests need neither.
@@ -43,7 +43,7 @@ async fn prompt_login_is_satisfied_once_per_request(backend: Backend) {
         ("response_type", "code"),
         ("client_id", c.id.as_str()),
         ("client_secret", c.secret.as_str()),
-        ("redirect_uri", crate::browser::REDIRECT),
+        ("redirect_uri", crate::helpers::REDIRECT),
         ("scope", "read"),
         ("prompt", "login"),
         ("code_challenge", &s256(VERIFIER)),
@@ -107,7 +107,7 @@ async fn sign_in(browser: &Browser, email: &str) -> String {
         panic!("login page")
     };
     let resp = browser
-        .login(&url, &html, email, crate::browser::PASSWORD)
+        .login(&url, &html, email, crate::helpers::PASSWORD)
         .await;
     assert_eq!(resp.status(), 303);
     session_cookie(&resp)

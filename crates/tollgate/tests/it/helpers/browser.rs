@@ -1,15 +1,10 @@
 //! A cookie-keeping HTTP client that walks the login and consent pages the way a browser
-//! submits their forms (headless Chromium tests live in `chromium.rs`).
+//! submits their forms (headless Chromium is driven through `chromium.rs`).
 
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
-use tollgate_core::admin::UserSpec;
-use tollgate_core::model::GrantType;
 
-use crate::helpers::{TestApp, TestClient};
-
-pub const PASSWORD: &str = "correct horse battery";
-pub const REDIRECT: &str = "http://127.0.0.1/cb";
+use super::{PASSWORD, TestApp};
 
 pub struct Browser {
     pub http: reqwest::Client,
@@ -215,34 +210,4 @@ pub enum Visit {
         html: String,
     },
     Left(String),
-}
-
-impl TestApp {
-    /// A user in the test account with the shared test password.
-    pub async fn user(&self, email: &str) -> tollgate_core::model::User {
-        self.server
-            .admin()
-            .create_user(UserSpec {
-                email: email.into(),
-                password: PASSWORD.into(),
-                first_name: Some("Ada".into()),
-                last_name: Some("Lovelace".into()),
-                friendly_name: Some("ada".into()),
-                account_sid: Some(self.account.sid.clone()),
-                admin: false,
-            })
-            .await
-            .expect("user")
-    }
-
-    /// An authorization-code client (with refresh) redirecting to a loopback `/cb`.
-    pub async fn code_client(&self, public: bool) -> TestClient {
-        self.client_with(|s| {
-            s.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
-            s.redirect_uris = vec![REDIRECT.into(), "https://app.example/callback".into()];
-            s.scopes = vec!["read".into()];
-            s.public = public;
-        })
-        .await
-    }
 }

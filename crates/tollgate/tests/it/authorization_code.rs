@@ -5,19 +5,16 @@ use reqwest::header::LOCATION;
 use tollgate_core::authorize::s256;
 
 use crate::helpers::{
-    Backend, Browser, REDIRECT, TestClient, VERIFIER, authorize_url, get_code, json, query_param,
-    read_code, redeem, refresh, spawn_app, spawn_app_with,
+    Backend, REDIRECT, TestClient, VERIFIER, authorize_url, code_flow, code_flow_with, get_code,
+    json, query_param, read_code, redeem, refresh,
 };
 use crate::on_both_backends;
 
 async fn pkce_is_enforced(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, confidential, browser)) = code_flow(backend, "pk@example.com").await else {
         return;
     };
-    let confidential = app.code_client(false).await;
     let public = app.code_client(true).await;
-    app.user("pk@example.com").await;
-    let browser = Browser::new(&app);
 
     for (verifier, why) in [
         (None, "missing"),
@@ -81,13 +78,10 @@ async fn pkce_is_enforced(backend: Backend) {
 }
 
 async fn codes_are_single_use_and_bound(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, client, browser)) = code_flow(backend, "cb@example.com").await else {
         return;
     };
-    let client = app.code_client(false).await;
     let other = app.code_client(false).await;
-    app.user("cb@example.com").await;
-    let browser = Browser::new(&app);
 
     // Replay: refused, and what the first redemption issued is revoked.
     let code = get_code(
@@ -162,12 +156,11 @@ async fn codes_are_single_use_and_bound(backend: Backend) {
 }
 
 async fn codes_expire(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.engine.code_ttl = 1).await else {
+    let Some((app, client, browser)) =
+        code_flow_with(backend, "ex@example.com", |c| c.engine.code_ttl = 1).await
+    else {
         return;
     };
-    let client = app.code_client(false).await;
-    app.user("ex@example.com").await;
-    let browser = Browser::new(&app);
     let code = read_code(&browser, &client, "ex@example.com").await;
     app.advance(2);
     let err = json(redeem(&app, &client, &code, Some(VERIFIER)).await, 400).await;
@@ -180,12 +173,9 @@ async fn codes_expire(backend: Backend) {
 }
 
 async fn redirect_uri_is_never_an_open_redirect(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((_app, client, browser)) = code_flow(backend, "or@example.com").await else {
         return;
     };
-    let client = app.code_client(false).await;
-    app.user("or@example.com").await;
-    let browser = Browser::new(&app);
     let unknown = TestClient {
         id: tollgate_core::ids::ClientId::parse("OQ00000000000000000000000000000000").expect("id"),
         secret: String::new(),

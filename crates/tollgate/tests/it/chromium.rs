@@ -3,12 +3,13 @@
 
 use axum::Router;
 use axum::routing::get;
-use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::Value;
 use tollgate_core::authorize::s256;
 
-use crate::helpers::chromium::{ONE_BROWSER, enter, start_chrome, wait_for_url};
+use crate::helpers::chromium::{
+    ONE_BROWSER, click, element, enter, start_chrome, text_of, wait_for_url,
+};
 use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param, spawn_app};
 use crate::on_both_backends;
 
@@ -54,11 +55,7 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
 
     // Sign in with the keyboard only: type, Tab, type, Enter.
     b.goto(&authorize).await.expect("open authorize");
-    let email = b
-        .wait()
-        .for_element(Locator::Id("email"))
-        .await
-        .expect("login form");
+    let email = element(b, "email").await;
     email
         .send_keys("chrome@example.com")
         .await
@@ -77,18 +74,8 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
     password.send_keys(&enter()).await.expect("submit");
 
     // Consent names the scopes in plain words; approve with Enter.
-    let approve = b
-        .wait()
-        .for_element(Locator::Id("approve"))
-        .await
-        .expect("consent page");
-    let scopes = b
-        .find(Locator::Id("scopes"))
-        .await
-        .expect("scope list")
-        .text()
-        .await
-        .expect("text");
+    let approve = element(b, "approve").await;
+    let scopes = text_of(b, "scopes").await;
     assert!(scopes.contains("See your email address"), "{scopes}");
     if let Ok(png) = b.screenshot().await {
         let _ = std::fs::write(std::env::temp_dir().join("tollgate-consent.png"), png);
@@ -96,10 +83,7 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
     approve.send_keys(&enter()).await.expect("approve");
 
     let landed = wait_for_url(b, &callback).await;
-    b.wait()
-        .for_element(Locator::Id("done"))
-        .await
-        .expect("callback page rendered");
+    element(b, "done").await;
     assert_eq!(
         query_param(&landed, "state").as_deref(),
         Some("from-chromium")
@@ -130,12 +114,7 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
     b.goto(&format!("{authorize}&prompt=consent"))
         .await
         .expect("open authorize");
-    let deny = b
-        .wait()
-        .for_element(Locator::Id("deny"))
-        .await
-        .expect("consent page");
-    deny.click().await.expect("deny");
+    click(b, "deny").await;
     let landed = wait_for_url(b, &callback).await;
     assert_eq!(
         query_param(&landed, "error").as_deref(),
@@ -159,46 +138,12 @@ async fn device_approve_and_deny_in_chromium(backend: Backend) {
         return;
     };
     let b = &chrome.client;
-    let client = app
-        .client_with(|s| {
-            s.grant_types = vec![tollgate_core::model::GrantType::DeviceCode];
-            s.scopes = vec!["read".into()];
-        })
-        .await;
+    let client = app.device_client().await;
     app.user("tv@example.com").await;
-    let start = || async {
-        let d: Value = app
-            .post_form(
-                "/oauth/device_authorization",
-                &[
-                    ("client_id", client.id.as_str()),
-                    ("client_secret", &client.secret),
-                    ("scope", "read"),
-                ],
-            )
-            .await
-            .json()
-            .await
-            .expect("device authorization");
-        d
-    };
-    let (app, client) = (&app, &client);
-    let poll = |code: String| async move {
-        let body: Value = app
-            .post_form(
-                "/oauth/token",
-                &[
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                    ("device_code", &code),
-                    ("client_id", client.id.as_str()),
-                    ("client_secret", &client.secret),
-                ],
-            )
-            .await
-            .json()
-            .await
-            .expect("poll");
-        body
+    let start = || app.start_device(&client, "read");
+    let poll = |code: String| {
+        let (app, client) = (&app, &client);
+        async move { app.poll_device(client, &code).await.1 }
     };
 
     // Approve: open the bare verification URI, sign in, type the code (lower case, no dash).
@@ -206,23 +151,14 @@ async fn device_approve_and_deny_in_chromium(backend: Backend) {
     b.goto(d["verification_uri"].as_str().expect("uri"))
         .await
         .expect("open /device");
-    let email = b
-        .wait()
-        .for_element(Locator::Id("email"))
-        .await
-        .expect("login first");
+    let email = element(b, "email").await;
     email.send_keys("tv@example.com").await.expect("email");
-    b.find(Locator::Id("password"))
+    element(b, "password")
         .await
-        .expect("password")
         .send_keys(&format!("{PASSWORD}{}", enter()))
         .await
         .expect("password");
-    let field = b
-        .wait()
-        .for_element(Locator::Id("user_code"))
-        .await
-        .expect("code form");
+    let field = element(b, "user_code").await;
     let typed = d["user_code"]
         .as_str()
         .expect("code")
@@ -232,33 +168,18 @@ async fn device_approve_and_deny_in_chromium(backend: Backend) {
         .send_keys(&format!("{typed}{}", enter()))
         .await
         .expect("type code");
-    let shown = b
-        .wait()
-        .for_element(Locator::Id("shown-code"))
-        .await
-        .expect("confirmation")
-        .text()
-        .await
-        .expect("text");
+    let shown = text_of(b, "shown-code").await;
     assert_eq!(
         shown,
         d["user_code"].as_str().expect("code"),
         "the page shows the code to compare"
     );
-    b.find(Locator::Id("approve"))
+    element(b, "approve")
         .await
-        .expect("approve")
         .send_keys(&enter())
         .await
         .expect("approve");
-    let msg = b
-        .wait()
-        .for_element(Locator::Id("message"))
-        .await
-        .expect("done")
-        .text()
-        .await
-        .expect("text");
+    let msg = text_of(b, "message").await;
     assert!(msg.contains("return to your device"), "{msg}");
     assert!(
         poll(d["device_code"].as_str().expect("dc").to_owned()).await["access_token"]
@@ -271,17 +192,8 @@ async fn device_approve_and_deny_in_chromium(backend: Backend) {
     b.goto(d["verification_uri_complete"].as_str().expect("uri"))
         .await
         .expect("open");
-    b.wait()
-        .for_element(Locator::Id("deny"))
-        .await
-        .expect("confirmation")
-        .click()
-        .await
-        .expect("deny");
-    b.wait()
-        .for_element(Locator::Id("message"))
-        .await
-        .expect("done");
+    click(b, "deny").await;
+    element(b, "message").await;
     assert_eq!(
         poll(d["device_code"].as_str().expect("dc").to_owned()).await["error"],
         "access_denied"

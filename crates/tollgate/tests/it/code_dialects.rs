@@ -5,18 +5,13 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
-use crate::helpers::{
-    Backend, Browser, REDIRECT, VERIFIER, get_code, json, jwt_claims, now, spawn_app,
-};
+use crate::helpers::{Backend, REDIRECT, VERIFIER, code_flow, get_code, json, jwt_claims, now};
 use crate::on_both_backends;
 
 async fn twilio_dialects_redeem_and_refresh(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, client, browser)) = code_flow(backend, "grace@example.com").await else {
         return;
     };
-    let client = app.code_client(false).await;
-    app.user("grace@example.com").await;
-    let browser = Browser::new(&app);
 
     // v2: snake_case, 200, nulls where nothing is issued.
     let code = get_code(

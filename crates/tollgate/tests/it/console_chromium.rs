@@ -201,13 +201,7 @@ async fn console_in_chromium(backend: Backend) {
         .await
         .expect("text");
     assert_eq!(heading, "Administrators only");
-    let status = app
-        .http
-        .get(app.url("/console"))
-        .send()
-        .await
-        .expect("console")
-        .status();
+    let status = app.get("/console").await.status();
     assert_eq!(status, StatusCode::SEE_OTHER, "signed out: to sign in");
 
     chrome.client.close().await.expect("close browser");

@@ -1,21 +1,17 @@
 //! The login and consent pages: headers, CSRF, no account enumeration, prompt values,
 //! logout, idle sessions.
 
-use reqwest::header::LOCATION;
-
+use crate::helpers::location;
 use crate::helpers::{
-    Backend, Browser, PASSWORD, Visit, authorize_url, hidden, query_param, read_code, spawn_app,
-    spawn_app_with,
+    Backend, PASSWORD, Visit, authorize_url, code_flow, code_flow_with, hidden, query_param,
+    read_code,
 };
 use crate::on_both_backends;
 
 async fn login_and_consent_pages(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((_app, client, browser)) = code_flow(backend, "pg@example.com").await else {
         return;
     };
-    let client = app.code_client(false).await;
-    app.user("pg@example.com").await;
-    let browser = Browser::new(&app);
     let url = authorize_url(
         "/oauth/authorize",
         &client,
@@ -99,10 +95,7 @@ async fn login_and_consent_pages(backend: Backend) {
         .login(&login_url, &html, "pg@example.com", PASSWORD)
         .await;
     assert_eq!(resp.status(), 303);
-    let Visit::Page { html: consent, .. } = browser
-        .visit(resp.headers()[LOCATION].to_str().expect("loc"))
-        .await
-    else {
+    let Visit::Page { html: consent, .. } = browser.visit(location(&resp)).await else {
         panic!("consent page")
     };
     assert!(consent.contains("See your email address") && consent.contains("Confirm who you are"));
@@ -116,10 +109,7 @@ async fn login_and_consent_pages(backend: Backend) {
         )
         .await;
     assert_eq!(resp.status(), 403, "consent without CSRF");
-    let loc = browser.decide(&consent, "deny").await.headers()[LOCATION]
-        .to_str()
-        .expect("loc")
-        .to_owned();
+    let loc = location(&browser.decide(&consent, "deny").await).to_owned();
     assert_eq!(query_param(&loc, "error").as_deref(), Some("access_denied"));
     assert_eq!(query_param(&loc, "state").as_deref(), Some("s"));
 
@@ -165,12 +155,13 @@ async fn login_and_consent_pages(backend: Backend) {
 }
 
 async fn sessions_expire_when_idle(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.engine.session_idle_secs = 1).await else {
+    let Some((app, client, browser)) = code_flow_with(backend, "idle@example.com", |c| {
+        c.engine.session_idle_secs = 1
+    })
+    .await
+    else {
         return;
     };
-    let client = app.code_client(false).await;
-    app.user("idle@example.com").await;
-    let browser = Browser::new(&app);
     read_code(&browser, &client, "idle@example.com").await;
     app.advance(2);
     let url = authorize_url(

@@ -16,7 +16,7 @@ use tollgate_core::model::GrantType;
 use tollgate_core::{OffsetClock, SystemRng};
 
 use crate::helpers::{Backend, eventually, fresh_database};
-use crate::helpers::{Browser, PASSWORD, REDIRECT, Visit, hidden, query_param};
+use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 
 /// DESIGN section 5: other nodes see a change within a second.
 const WITHIN: Duration = Duration::from_secs(1);
@@ -261,26 +261,8 @@ async fn three_nodes_act_as_one() {
         .expect("json");
     let user_code = d["user_code"].as_str().expect("user code");
     let b2 = Browser::for_base(&n2.base);
-    let mut visit = b2.visit(&format!("/device?user_code={user_code}")).await;
-    if let Visit::Page { url, html, .. } = &visit
-        && url.contains("/login")
-    {
-        let resp = b2.login(url, html, "nodes@example.com", PASSWORD).await;
-        visit = b2
-            .visit(resp.headers()["location"].to_str().expect("loc"))
-            .await;
-    }
-    let Visit::Page { html, .. } = visit else {
-        panic!("confirmation page")
-    };
-    let form = [
-        ("csrf", hidden(&html, "csrf").expect("csrf")),
-        ("user_code", hidden(&html, "user_code").expect("code")),
-        ("confirm", hidden(&html, "confirm").expect("confirm")),
-        ("decision", "approve".to_owned()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(b2.post("/device/decision", &form).await.status(), 200);
+    b2.answer_device(user_code, "nodes@example.com", "approve")
+        .await;
     let polled: Value = http
         .post(format!("{}/oauth/token", n3.base))
         .basic_auth(&id, Some(&secret))

@@ -54,12 +54,7 @@ async fn health_metrics_and_request_ids(backend: Backend) {
         401
     );
     let metrics = || async {
-        let resp = app
-            .http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .expect("metrics");
+        let resp = app.get("/metrics").await;
         assert!(
             resp.headers()["content-type"]
                 .to_str()
@@ -114,7 +109,7 @@ async fn health_metrics_and_request_ids(backend: Backend) {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
-    let page = app.http.get(app.url("/docs")).send().await.expect("docs");
+    let page = app.get("/docs").await;
     assert_eq!(page.status(), 200);
     assert!(
         page.headers()["content-type"]
@@ -139,12 +134,7 @@ async fn health_metrics_and_request_ids(backend: Backend) {
         !html.contains("<script>"),
         "the script is served from /docs.js"
     );
-    let js = app
-        .http
-        .get(app.url("/docs.js"))
-        .send()
-        .await
-        .expect("docs.js");
+    let js = app.get("/docs.js").await;
     assert_eq!(js.status(), 200);
     assert!(js.text().await.expect("js").contains("openapi.json"));
     assert!(

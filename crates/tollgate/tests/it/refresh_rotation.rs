@@ -2,18 +2,19 @@
 //! use.
 
 use crate::helpers::{
-    Backend, Browser, VERIFIER, json, read_code, redeem, refresh, refresh_token_in, spawn_app,
-    spawn_app_with,
+    Backend, VERIFIER, code_flow, code_flow_with, json, read_code, redeem, refresh,
+    refresh_token_in,
 };
 use crate::on_both_backends;
 
 async fn refresh_rotation_grace_and_reuse(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.engine.refresh_grace_secs = 1).await else {
+    let Some((app, client, browser)) = code_flow_with(backend, "rt@example.com", |c| {
+        c.engine.refresh_grace_secs = 1
+    })
+    .await
+    else {
         return;
     };
-    let client = app.code_client(false).await;
-    app.user("rt@example.com").await;
-    let browser = Browser::new(&app);
     let code = read_code(&browser, &client, "rt@example.com").await;
     let a = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
 
@@ -74,12 +75,9 @@ async fn refresh_rotation_grace_and_reuse(backend: Backend) {
 }
 
 async fn concurrent_refreshes_both_succeed(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, client, browser)) = code_flow(backend, "cc@example.com").await else {
         return;
     };
-    let client = app.code_client(false).await;
-    app.user("cc@example.com").await;
-    let browser = Browser::new(&app);
     let code = read_code(&browser, &client, "cc@example.com").await;
     let a = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
     let (r1, r2) = tokio::join!(refresh(&app, &client, &a), refresh(&app, &client, &a));

@@ -55,6 +55,11 @@ fn unescape(s: &str) -> String {
     out
 }
 
+/// A redirect's `Location`.
+pub fn location(resp: &reqwest::Response) -> &str {
+    resp.headers()[LOCATION].to_str().expect("location")
+}
+
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
     parsed
@@ -158,6 +163,34 @@ impl Browser {
         .await
     }
 
+    /// Submits the login form that `url` leads to, as `email`; the sign-in must succeed.
+    pub async fn sign_in(&self, url: &str, email: &str) -> reqwest::Response {
+        let Visit::Page { url, html, .. } = self.visit(url).await else {
+            panic!("the login page expected at {url}")
+        };
+        let resp = self.login(&url, &html, email, PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login succeeds");
+        resp
+    }
+
+    /// `sign_in`, then follows where the server sends the browser.
+    pub async fn sign_in_at(&self, url: &str, email: &str) -> Visit {
+        let resp = self.sign_in(url, email).await;
+        self.visit(location(&resp)).await
+    }
+
+    /// Visits `url`, signing in as `email` if it leads to the login page.
+    pub async fn visit_as(&self, url: &str, email: &str) -> Visit {
+        match self.visit(url).await {
+            Visit::Page { url, html, .. } if url.contains("/login") => {
+                let resp = self.login(&url, &html, email, PASSWORD).await;
+                assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login succeeds");
+                self.visit(location(&resp)).await
+            }
+            other => other,
+        }
+    }
+
     /// Signs in (if asked), approves consent (if asked) and returns where the server sent the browser.
     pub async fn authorize(&self, authorize_url: &str, email: &str) -> String {
         let mut visit = self.visit(authorize_url).await;
@@ -167,18 +200,11 @@ impl Browser {
                 Visit::Page { url, html, .. } if url.contains("/login") => {
                     let resp = self.login(&url, &html, email, PASSWORD).await;
                     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login succeeds");
-                    let next = resp.headers()[LOCATION]
-                        .to_str()
-                        .expect("location")
-                        .to_owned();
-                    visit = self.visit(&next).await;
+                    visit = self.visit(location(&resp)).await;
                 }
                 Visit::Page { html, .. } if html.contains("id=\"approve\"") => {
                     let resp = self.decide(&html, "approve").await;
-                    return resp.headers()[LOCATION]
-                        .to_str()
-                        .expect("location")
-                        .to_owned();
+                    return location(&resp).to_owned();
                 }
                 Visit::Page { url, status, html } => {
                     panic!("unexpected page {url} ({status}): {html}")

@@ -4,6 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -101,21 +102,21 @@ pub fn enter() -> String {
     char::from(Key::Enter).to_string()
 }
 
-pub async fn text_of(b: &Client, id: &str) -> String {
+/// The element `#id`, once the page shows it.
+pub async fn element(b: &Client, id: &str) -> Element {
     b.wait()
         .for_element(Locator::Id(id))
         .await
         .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .text()
-        .await
-        .expect("text")
+}
+
+pub async fn text_of(b: &Client, id: &str) -> String {
+    element(b, id).await.text().await.expect("text")
 }
 
 pub async fn value_of(b: &Client, id: &str) -> String {
-    b.wait()
-        .for_element(Locator::Id(id))
+    element(b, id)
         .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
         .prop("value")
         .await
         .expect("value")
@@ -123,21 +124,15 @@ pub async fn value_of(b: &Client, id: &str) -> String {
 }
 
 pub async fn click(b: &Client, id: &str) {
-    b.wait()
-        .for_element(Locator::Id(id))
+    element(b, id)
         .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
         .click()
         .await
         .unwrap_or_else(|e| panic!("click #{id}: {e}"));
 }
 
 pub async fn type_into(b: &Client, id: &str, text: &str) {
-    let field = b
-        .wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    let field = element(b, id).await;
     field.clear().await.expect("clear");
     field.send_keys(text).await.expect("type");
 }

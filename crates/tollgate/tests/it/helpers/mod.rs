@@ -5,15 +5,17 @@
 pub mod browser;
 pub mod chromium;
 pub mod clients;
+pub mod device;
 pub mod keys;
 pub mod oauth;
 
-pub use browser::{Browser, Visit, hidden, query_param};
+pub use browser::{Browser, Visit, hidden, location, query_param};
 pub use clients::{PASSWORD, REDIRECT, VERIFIER};
+pub use device::DEVICE_GRANT;
 pub use keys::{ClientKey, ath};
 pub use oauth::{
-    authorize_url, error_of, get_code, json, jwt_claims, read_code, redeem, refresh,
-    refresh_token_in,
+    authorize_url, code_flow, code_flow_with, error_of, get_code, json, jwt_claims, read_code,
+    redeem, refresh, refresh_token_in,
 };
 
 use std::time::{Duration, Instant};

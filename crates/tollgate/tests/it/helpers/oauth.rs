@@ -4,7 +4,11 @@
 use serde_json::Value;
 use tollgate_core::authorize::s256;
 
-use super::{Browser, REDIRECT, TestApp, TestClient, VERIFIER, query_param};
+use tollgate::config::Config;
+
+use super::{
+    Backend, Browser, REDIRECT, TestApp, TestClient, VERIFIER, query_param, spawn_app_with,
+};
 
 pub fn authorize_url(path: &str, client: &TestClient, extra: &[(&str, &str)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
@@ -107,6 +111,25 @@ pub async fn refresh(app: &TestApp, client: &TestClient, token: &str) -> reqwest
     .await
 }
 
+/// A server, an authorization-code app (`TestApp::code_client(false)`), the user `email`
+/// and a browser.
+pub async fn code_flow(backend: Backend, email: &str) -> Option<(TestApp, TestClient, Browser)> {
+    code_flow_with(backend, email, |_| {}).await
+}
+
+/// `code_flow` on a server configured by `tweak`.
+pub async fn code_flow_with(
+    backend: Backend,
+    email: &str,
+    tweak: impl FnOnce(&mut Config),
+) -> Option<(TestApp, TestClient, Browser)> {
+    let app = spawn_app_with(backend, tweak).await?;
+    let client = app.code_client(false).await;
+    app.user(email).await;
+    let browser = Browser::new(&app);
+    Some((app, client, browser))
+}
+
 /// `get_code` on `/oauth/authorize` for the scope `read`.
 pub async fn read_code(browser: &Browser, client: &TestClient, email: &str) -> String {
     get_code(browser, "/oauth/authorize", client, "read", email).await
@@ -154,6 +177,21 @@ impl TestApp {
     /// POSTs a form and returns the JSON body, which must come with `status`.
     pub async fn form_json(&self, path: &str, form: &[(&str, &str)], status: u16) -> Value {
         json(self.post_form(path, form).await, status).await
+    }
+
+    /// A plain GET.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// POSTs a form whose values are owned.
+    pub async fn post_pairs(&self, path: &str, form: &[(&str, String)]) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// A GET with a bearer token.

@@ -79,18 +79,6 @@ async fn submit(b: &Browser, html: &str, path: &str, fields: &[(&str, &str)]) ->
     b.post(path, &form).await
 }
 
-async fn v2_token(app: &TestApp, id: &str, secret: &str) -> reqwest::Response {
-    app.post_form(
-        "/v2/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ],
-    )
-    .await
-}
-
 async fn only_administrators_enter(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -223,7 +211,8 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     let html = resp.text().await.expect("html");
     let id = value_of(&html, "client-id").expect("client id");
     let secret = value_of(&html, "client-secret").expect("secret shown once");
-    let token: Value = v2_token(&app, &id, &secret)
+    let token: Value = app
+        .client_credentials_at("/v2/token", &id, &secret)
         .await
         .json()
         .await
@@ -257,7 +246,8 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let (_, detail) = page(&b, &format!("/console/apps/{id}?notice=saved")).await;
     assert!(detail.contains("Changes saved") && detail.contains("Billing v2"));
-    let token: Value = v2_token(&app, &id, &secret)
+    let token: Value = app
+        .client_credentials_at("/v2/token", &id, &secret)
         .await
         .json()
         .await
@@ -272,9 +262,16 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::OK);
     let rotated = value_of(&resp.text().await.expect("html"), "client-secret").expect("secret");
     assert_ne!(rotated, secret);
-    assert_eq!(v2_token(&app, &id, &rotated).await.status(), StatusCode::OK);
     assert_eq!(
-        v2_token(&app, &id, &secret).await.status(),
+        app.client_credentials_at("/v2/token", &id, &rotated)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.client_credentials_at("/v2/token", &id, &secret)
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED
     );
 
@@ -324,7 +321,9 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     let resp = submit(&b, &detail, &path, &[("confirm", "yes")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        v2_token(&app, &id, &rotated).await.status(),
+        app.client_credentials_at("/v2/token", &id, &rotated)
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED
     );
     assert!(

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::chromium::{
     ONE_BROWSER, click, sign_in, start_chrome, text_of, type_into, value_of, wait_for_url,
 };
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, spawn_app};
 use crate::on_both_backends;
 
 const AXE: &str = concat!(
@@ -62,18 +62,6 @@ async fn axe(b: &Client, source: Option<&str>, screen: &str) {
         "axe-core on the {screen} screen:\n{}",
         serde_json::to_string_pretty(&violations).unwrap_or_default()
     );
-}
-
-async fn v2_token(app: &TestApp, id: &str, secret: &str) -> reqwest::Response {
-    app.post_form(
-        "/v2/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ],
-    )
-    .await
 }
 
 async fn console_in_chromium(backend: Backend) {
@@ -134,7 +122,8 @@ async fn console_in_chromium(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     axe(b, axe_js, "secret").await;
-    let token: Value = v2_token(&app, &id, &secret)
+    let token: Value = app
+        .client_credentials_at("/v2/token", &id, &secret)
         .await
         .json()
         .await
@@ -149,10 +138,17 @@ async fn console_in_chromium(backend: Backend) {
     let rotated = value_of(b, "client-secret").await;
     assert_ne!(rotated, secret);
     assert_eq!(
-        v2_token(&app, &id, &secret).await.status(),
+        app.client_credentials_at("/v2/token", &id, &secret)
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(v2_token(&app, &id, &rotated).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.client_credentials_at("/v2/token", &id, &rotated)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     // Another account's app is never listed.
     click(b, "nav-apps").await;

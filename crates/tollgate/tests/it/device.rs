@@ -64,17 +64,16 @@ async fn device_flow_on_every_route(backend: Backend) {
     // Twilio v1: repeated Scopes, account credentials instead of a client secret, 201; polling
     // on /v1/token with DeviceCode and DeviceId.
     let resp = app
-        .http
-        .post(app.url("/v1/device/code"))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
-        .form(&[
-            ("ClientSid", c.id.as_str()),
-            ("Scopes", "openid"),
-            ("Scopes", "read"),
-        ])
-        .send()
-        .await
-        .expect("v1 device code");
+        .post_basic(
+            "/v1/device/code",
+            (app.account.sid.as_str(), &app.auth_token),
+            &[
+                ("ClientSid", c.id.as_str()),
+                ("Scopes", "openid"),
+                ("Scopes", "read"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 201);
     let d: Value = resp.json().await.expect("json");
     let v1_poll = |code: String| {

@@ -188,13 +188,12 @@ async fn client_authentication_failures(backend: Backend) {
     .await;
     // Basic with a wrong secret.
     let resp = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(c.id.as_str(), Some("nope"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("request");
+        .post_basic(
+            "/oauth/token",
+            (c.id.as_str(), "nope"),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
     rfc_error(resp, 401, "invalid_client").await;
     // Malformed Basic.
     let resp = app

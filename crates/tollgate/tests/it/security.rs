@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::helpers::post_basic;
 use crate::helpers::{Backend, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, PASSWORD, Visit, hidden};
 use crate::on_both_backends;
@@ -452,13 +453,13 @@ async fn other_accounts_apps_look_unknown_on_v1_device_code(backend: Backend) {
         let url = app.url("/v1/device/code");
         let (sid, token) = (other.sid.to_string(), token.expose().to_owned());
         async move {
-            let resp = http
-                .post(url)
-                .basic_auth(sid, Some(token))
-                .form(&[("ClientSid", client.as_str()), ("Scopes", "read")])
-                .send()
-                .await
-                .expect("post");
+            let resp = post_basic(
+                &http,
+                url,
+                (&sid, &token),
+                &[("ClientSid", client.as_str()), ("Scopes", "read")],
+            )
+            .await;
             (
                 resp.status().as_u16(),
                 resp.json::<Value>().await.expect("json")["message"].clone(),

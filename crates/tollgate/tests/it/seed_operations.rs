@@ -139,13 +139,12 @@ async fn v1_account_credentials_stand_in_for_the_secret(backend: Backend) {
         })
         .await;
     let resp = app
-        .http
-        .post(app.url("/v1/device/code"))
-        .basic_auth(&account, Some(&app.auth_token))
-        .form(&[("ClientSid", dev.id.as_str()), ("Scopes", "read")])
-        .send()
-        .await
-        .expect("device code");
+        .post_basic(
+            "/v1/device/code",
+            (&account, &app.auth_token),
+            &[("ClientSid", dev.id.as_str()), ("Scopes", "read")],
+        )
+        .await;
     let d = body(resp, 201).await;
     let device_code = d["device_code"].as_str().expect("device_code");
     let poll = [

@@ -10,13 +10,12 @@ use crate::on_both_backends;
 
 async fn introspect(app: &TestApp, caller: &TestClient, token: &str) -> Value {
     let resp = app
-        .http
-        .post(app.url("/oauth/introspect"))
-        .basic_auth(caller.id.as_str(), Some(&caller.secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .expect("introspect");
+        .post_basic(
+            "/oauth/introspect",
+            (caller.id.as_str(), &caller.secret),
+            &[("token", token)],
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     resp.json().await.expect("json")
@@ -249,22 +248,20 @@ async fn expired_tokens_and_bad_callers(backend: Backend) {
         .await;
     assert_eq!(resp.status(), 401, "public clients may not introspect");
     let resp = app
-        .http
-        .post(app.url("/oauth/introspect"))
-        .basic_auth(c.id.as_str(), Some("wrong"))
-        .form(&[("token", &token)])
-        .send()
-        .await
-        .expect("req");
+        .post_basic(
+            "/oauth/introspect",
+            (c.id.as_str(), "wrong"),
+            &[("token", &token)],
+        )
+        .await;
     assert_eq!(resp.status(), 401);
     let resp = app
-        .http
-        .post(app.url("/oauth/revoke"))
-        .basic_auth(c.id.as_str(), Some(&c.secret))
-        .form(&[("token_type_hint", "access_token")])
-        .send()
-        .await
-        .expect("req");
+        .post_basic(
+            "/oauth/revoke",
+            (c.id.as_str(), &c.secret),
+            &[("token_type_hint", "access_token")],
+        )
+        .await;
     assert_eq!(resp.status(), 400, "token is required");
     let resp = app
         .http

@@ -14,8 +14,8 @@ pub use clients::{PASSWORD, REDIRECT, VERIFIER};
 pub use device::DEVICE_GRANT;
 pub use keys::{ClientKey, ath};
 pub use oauth::{
-    authorize_url, code_flow, code_flow_with, error_of, get_code, json, jwt_claims, read_code,
-    redeem, refresh, refresh_token_in,
+    authorize_url, code_flow, code_flow_with, error_of, get_code, json, jwt_claims, post_basic,
+    read_code, redeem, refresh, refresh_token_in,
 };
 
 use std::time::{Duration, Instant};

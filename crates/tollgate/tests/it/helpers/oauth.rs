@@ -157,8 +157,18 @@ pub async fn json(resp: reqwest::Response, status: u16) -> Value {
 impl TestApp {
     /// A form client_credentials request on `/oauth/token` with `client_secret_post`.
     pub async fn client_credentials(&self, id: &str, secret: &str) -> reqwest::Response {
+        self.client_credentials_at("/oauth/token", id, secret).await
+    }
+
+    /// `client_credentials` on another token route (`/v2/token`).
+    pub async fn client_credentials_at(
+        &self,
+        path: &str,
+        id: &str,
+        secret: &str,
+    ) -> reqwest::Response {
         self.post_form(
-            "/oauth/token",
+            path,
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", id),
@@ -181,36 +191,37 @@ impl TestApp {
 
     /// A plain GET.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.expect("request")
+        send(self.http.get(self.url(path))).await
     }
 
-    /// POSTs a form whose values are owned.
-    pub async fn post_pairs(&self, path: &str, form: &[(&str, String)]) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .expect("request")
+    /// Whether `/readyz` answers `status` (false when nothing answers).
+    pub async fn readyz_is(&self, status: u16) -> bool {
+        let resp = self.http.get(self.url("/readyz")).send().await;
+        resp.is_ok_and(|r| r.status() == status)
     }
 
     /// A GET with a bearer token.
     pub async fn get_with_bearer(&self, path: &str, token: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request")
+        send(self.http.get(self.url(path)).bearer_auth(token)).await
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .expect("request")
+        send(self.http.post(self.url(path)).form(form)).await
+    }
+
+    /// POSTs a form whose values are owned.
+    pub async fn post_pairs(&self, path: &str, form: &[(&str, String)]) -> reqwest::Response {
+        send(self.http.post(self.url(path)).form(form)).await
+    }
+
+    /// POSTs a form with HTTP Basic client authentication.
+    pub async fn post_basic(
+        &self,
+        path: &str,
+        (id, secret): (&str, &str),
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        post_basic(&self.http, self.url(path), (id, secret), form).await
     }
 }
 
@@ -250,6 +261,21 @@ impl TestApp {
     pub fn claims(&self, jwt: &str) -> Value {
         jwt_claims(jwt)
     }
+}
+
+/// Sends a request; only a transport failure fails here.
+pub async fn send(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.expect("request")
+}
+
+/// POSTs a form to `url` (on any node) with HTTP Basic client authentication.
+pub async fn post_basic(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    (id, secret): (&str, &str),
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    send(http.post(url).basic_auth(id, Some(secret)).form(form)).await
 }
 
 /// An RFC 6749 error body's `error`, with the status.

@@ -7,10 +7,8 @@ use fantoccini::key::Key;
 use serde_json::Value;
 use tollgate_core::authorize::s256;
 
-use crate::helpers::chromium::{
-    ONE_BROWSER, click, element, enter, start_chrome, text_of, wait_for_url,
-};
-use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param, spawn_app};
+use crate::helpers::chromium::{click, element, enter, text_of, wait_for_url, with_chrome};
+use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param};
 use crate::on_both_backends;
 
 /// A stand-in for the client application's redirect handler.
@@ -28,11 +26,7 @@ async fn callback_server() -> String {
 }
 
 async fn login_consent_and_deny_in_chromium(backend: Backend) {
-    let _one = ONE_BROWSER.lock().await;
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let Some(chrome) = start_chrome().await else {
+    let Some((_one, app, chrome)) = with_chrome(backend).await else {
         return;
     };
     let b = &chrome.client;
@@ -130,11 +124,7 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
 
 /// The `/device` page: a TV shows a code, the user enters it, approves (and denies another).
 async fn device_approve_and_deny_in_chromium(backend: Backend) {
-    let _one = ONE_BROWSER.lock().await;
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let Some(chrome) = start_chrome().await else {
+    let Some((_one, app, chrome)) = with_chrome(backend).await else {
         return;
     };
     let b = &chrome.client;

@@ -5,35 +5,11 @@
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::Value;
-use tollgate_core::admin::UserSpec;
 
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
 use crate::helpers::{Browser, PASSWORD, Visit, hidden};
 use crate::helpers::{get_code, redeem, refresh};
 use crate::on_both_backends;
-
-impl TestApp {
-    /// An administrator of the test account (or of `account`).
-    pub async fn admin_user(
-        &self,
-        email: &str,
-        account: Option<&tollgate_core::ids::AccountSid>,
-    ) -> tollgate_core::model::User {
-        self.server
-            .admin()
-            .create_user(UserSpec {
-                email: email.into(),
-                password: PASSWORD.into(),
-                first_name: Some("Grace".into()),
-                last_name: Some("Hopper".into()),
-                account_sid: Some(account.unwrap_or(&self.account.sid).clone()),
-                admin: true,
-                ..UserSpec::default()
-            })
-            .await
-            .expect("admin user")
-    }
-}
 
 /// The `value` of the element with this `id` (an input), unescaped.
 pub fn value_of(html: &str, id: &str) -> Option<String> {
@@ -262,18 +238,7 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::OK);
     let rotated = value_of(&resp.text().await.expect("html"), "client-secret").expect("secret");
     assert_ne!(rotated, secret);
-    assert_eq!(
-        app.client_credentials_at("/v2/token", &id, &rotated)
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.client_credentials_at("/v2/token", &id, &secret)
-            .await
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
+    app.assert_secret_rotated(&id, &secret, &rotated).await;
 
     // Another account's app is neither listed nor reachable.
     let (other, _) = app

@@ -9,10 +9,10 @@ use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::helpers::Backend;
 use crate::helpers::chromium::{
-    ONE_BROWSER, click, sign_in, start_chrome, text_of, type_into, value_of, wait_for_url,
+    click, sign_in, text_of, type_into, value_of, wait_for_url, with_chrome,
 };
-use crate::helpers::{Backend, spawn_app};
 use crate::on_both_backends;
 
 const AXE: &str = concat!(
@@ -65,11 +65,7 @@ async fn axe(b: &Client, source: Option<&str>, screen: &str) {
 }
 
 async fn console_in_chromium(backend: Backend) {
-    let _one = ONE_BROWSER.lock().await;
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let Some(chrome) = start_chrome().await else {
+    let Some((_one, app, chrome)) = with_chrome(backend).await else {
         return;
     };
     let axe_js = axe_source();
@@ -137,18 +133,7 @@ async fn console_in_chromium(backend: Backend) {
     click(b, "rotate").await;
     let rotated = value_of(b, "client-secret").await;
     assert_ne!(rotated, secret);
-    assert_eq!(
-        app.client_credentials_at("/v2/token", &id, &secret)
-            .await
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.client_credentials_at("/v2/token", &id, &rotated)
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    app.assert_secret_rotated(&id, &secret, &rotated).await;
 
     // Another account's app is never listed.
     click(b, "nav-apps").await;

@@ -125,39 +125,40 @@ impl Harness {
         code.1.into_owned()
     }
 
+    /// `req` for `grant_type`, from this harness's client.
+    async fn grant(&self, grant_type: &str, req: TokenRequest) -> Result<Issued, OAuthError> {
+        let req = TokenRequest {
+            grant_type: Some(grant_type.into()),
+            client: Some(self.client.clone()),
+            ..req
+        };
+        self.engine.token(req).await
+    }
+
     async fn redeem(&self, code: &str) -> Result<Issued, OAuthError> {
-        self.engine
-            .token(TokenRequest {
-                grant_type: Some("authorization_code".into()),
-                client: Some(self.client.clone()),
-                code: Some(code.into()),
-                redirect_uri: Some(REDIRECT.into()),
-                code_verifier: Some(VERIFIER.into()),
-                ..TokenRequest::default()
-            })
-            .await
+        let req = TokenRequest {
+            code: Some(code.into()),
+            redirect_uri: Some(REDIRECT.into()),
+            code_verifier: Some(VERIFIER.into()),
+            ..TokenRequest::default()
+        };
+        self.grant("authorization_code", req).await
     }
 
     async fn refresh(&self, token: &str) -> Result<Issued, OAuthError> {
-        self.engine
-            .token(TokenRequest {
-                grant_type: Some("refresh_token".into()),
-                client: Some(self.client.clone()),
-                refresh_token: Some(token.into()),
-                ..TokenRequest::default()
-            })
-            .await
+        let req = TokenRequest {
+            refresh_token: Some(token.into()),
+            ..TokenRequest::default()
+        };
+        self.grant("refresh_token", req).await
     }
 
     async fn poll(&self, device_code: &str) -> Result<Issued, OAuthError> {
-        self.engine
-            .token(TokenRequest {
-                grant_type: Some("urn:ietf:params:oauth:grant-type:device_code".into()),
-                client: Some(self.client.clone()),
-                device_code: Some(device_code.into()),
-                ..TokenRequest::default()
-            })
-            .await
+        let req = TokenRequest {
+            device_code: Some(device_code.into()),
+            ..TokenRequest::default()
+        };
+        self.grant(crate::helpers::DEVICE_GRANT, req).await
     }
 }
 

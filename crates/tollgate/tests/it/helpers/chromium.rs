@@ -11,9 +11,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
-use super::{PASSWORD, TestApp};
+use super::{Backend, PASSWORD, TestApp, spawn_app};
 
 /// One browser at a time: two cores are not enough for parallel Chromiums and the rest.
 pub static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
@@ -96,6 +96,14 @@ pub async fn wait_for_url(client: &Client, prefix: &str) -> String {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The one browser's turn, a server and a Chromium; `None` where either cannot run.
+pub async fn with_chrome(backend: Backend) -> Option<(MutexGuard<'static, ()>, TestApp, Chrome)> {
+    let one = ONE_BROWSER.lock().await;
+    let app = spawn_app(backend).await?;
+    let chrome = start_chrome().await?;
+    Some((one, app, chrome))
 }
 
 pub fn enter() -> String {

@@ -2,7 +2,7 @@
 
 use tollgate_core::admin::{ClientSpec, UserSpec};
 use tollgate_core::ids::AccountSid;
-use tollgate_core::model::{ClientProfile, GrantType, TokenEndpointAuthMethod};
+use tollgate_core::model::{ClientProfile, GrantType, TokenEndpointAuthMethod, User};
 
 use super::{ClientKey, TestApp, TestClient};
 
@@ -56,21 +56,44 @@ impl TestApp {
         a.sid
     }
 
-    /// A user in the test account with the shared test password.
-    pub async fn user(&self, email: &str) -> tollgate_core::model::User {
-        self.server
-            .admin()
-            .create_user(UserSpec {
-                email: email.into(),
-                password: PASSWORD.into(),
-                first_name: Some("Ada".into()),
-                last_name: Some("Lovelace".into()),
-                friendly_name: Some("ada".into()),
-                account_sid: Some(self.account.sid.clone()),
-                admin: false,
-            })
-            .await
-            .expect("user")
+    /// A user (Ada Lovelace) in the test account with the shared test password.
+    pub async fn user(&self, email: &str) -> User {
+        self.new_user(UserSpec {
+            email: email.into(),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            friendly_name: Some("ada".into()),
+            ..UserSpec::default()
+        })
+        .await
+    }
+
+    /// An administrator (Grace Hopper) of the test account (or of `account`).
+    pub async fn admin_user(&self, email: &str, account: Option<&AccountSid>) -> User {
+        self.new_user(UserSpec {
+            email: email.into(),
+            first_name: Some("Grace".into()),
+            last_name: Some("Hopper".into()),
+            account_sid: account.cloned(),
+            admin: true,
+            ..UserSpec::default()
+        })
+        .await
+    }
+
+    /// `spec` with the shared password, in the test account unless it names another.
+    async fn new_user(&self, mut spec: UserSpec) -> User {
+        spec.password = PASSWORD.into();
+        spec.account_sid = spec.account_sid.or_else(|| Some(self.account.sid.clone()));
+        self.server.admin().create_user(spec).await.expect("user")
+    }
+
+    /// A rotated secret: the old one is refused on `/v2/token`, the new one works.
+    pub async fn assert_secret_rotated(&self, id: &str, old: &str, new: &str) {
+        let old = self.client_credentials_at("/v2/token", id, old).await;
+        assert_eq!(old.status(), reqwest::StatusCode::UNAUTHORIZED);
+        let new = self.client_credentials_at("/v2/token", id, new).await;
+        assert_eq!(new.status(), reqwest::StatusCode::OK);
     }
 
     /// An authorization-code client (with refresh) redirecting to a loopback `/cb`.

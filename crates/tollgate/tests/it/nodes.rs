@@ -58,7 +58,7 @@ async fn node(url: &str, kek: &str) -> Node {
 
 async fn token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> reqwest::Response {
     post_basic(
-        &http,
+        http,
         format!("{base}/oauth/token"),
         (id, secret),
         &[("grant_type", "client_credentials")],

@@ -38,7 +38,8 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// Public documents (keys, discovery) any origin may read.
     const CORS_PUBLIC_PATHS: &'static [&'static str] = &[];
 
-    /// The routes this dialect serves, each bound to a generic handler or one of its own.
+    /// The routes this dialect serves, each bound to a generic handler or one of its own and
+    /// registered with its OpenAPI operation.
     fn routes() -> crate::routes::Routes;
     /// Whether an unknown path belongs to this dialect (its 404 and 405 then speak it).
     fn owns_path(path: &str) -> bool;
@@ -77,9 +78,6 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     fn userinfo_response(_info: &UserInfo, _issuer: &str) -> Response {
         StatusCode::NOT_FOUND.into_response()
     }
-
-    /// Adds this dialect's routes to the OpenAPI description.
-    fn describe(spec: &mut crate::openapi::Spec);
 
     /// An engine error in this dialect's body and status.
     fn error_response(err: &OAuthError, style: ErrorStyle) -> Response;

@@ -1,6 +1,6 @@
-//! The OpenAPI 3.1 description of every route, built from the code: each dialect unit
-//! describes its own routes ([`crate::dialect::Dialect::describe`]), the shared pages, admin
-//! API and operations routes are described here. Served at `/openapi.json`, rendered at `/docs`.
+//! The OpenAPI 3.1 description of every route, built from the code: each route is registered
+//! together with its [`Op`] ([`crate::routes::Routes::route`]), and the [`Spec`] is built from
+//! the registered routes. Served at `/openapi.json`, rendered at `/docs`.
 
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
@@ -129,13 +129,14 @@ pub fn twilio_error() -> Schema {
     ])
 }
 
-/// Collects operations; each route is described where it is defined.
+/// The operations of the registered routes.
 #[derive(Default)]
 pub struct Spec {
     paths: Paths,
 }
 
-/// One operation.
+/// One operation: its method and path are the route's.
+#[derive(Clone)]
 pub struct Op {
     pub method: HttpMethod,
     pub path: &'static str,
@@ -159,6 +160,15 @@ impl Op {
             body: None,
             responses: Vec::new(),
         }
+    }
+    pub fn get(path: &'static str, tag: &'static str) -> Self {
+        Self::new(HttpMethod::Get, path, tag)
+    }
+    pub fn post(path: &'static str, tag: &'static str) -> Self {
+        Self::new(HttpMethod::Post, path, tag)
+    }
+    pub fn delete(path: &'static str, tag: &'static str) -> Self {
+        Self::new(HttpMethod::Delete, path, tag)
     }
     pub fn summary(mut self, s: &'static str) -> Self {
         self.summary = s;
@@ -190,6 +200,14 @@ impl Op {
 }
 
 impl Spec {
+    pub fn of(ops: impl IntoIterator<Item = Op>) -> Self {
+        let mut spec = Self::default();
+        for op in ops {
+            spec.add(op);
+        }
+        spec
+    }
+
     pub fn add(&mut self, op: Op) {
         let mut responses = ResponsesBuilder::new();
         for (status, r) in op.responses {
@@ -228,7 +246,7 @@ impl Spec {
             .add_path_operation(op.path, vec![op.method], b.build());
     }
 
-    /// `(path, method)` of every operation, for the test that compares it with the router.
+    /// `(path, method)` of every operation.
     pub fn operations(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (path, item) in &self.paths.paths {

@@ -13,6 +13,7 @@ use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use tracing::Instrument;
+use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 
 use crate::state::AppState;
 
@@ -62,66 +63,59 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
 
 /// The operations routes.
 pub fn router() -> crate::routes::Routes {
-    crate::routes::Routes::new()
-        .get("/healthz", healthz)
-        .get("/readyz", readyz)
-        .get("/metrics", metrics_text)
-        .get("/openapi.json", openapi_json)
-        .get("/docs", docs)
-        .get("/docs.js", docs_js)
-}
-
-pub fn describe(spec: &mut crate::openapi::Spec) {
     use crate::openapi::{Op, html, json, object, string};
-    use utoipa::openapi::{ContentBuilder, HttpMethod, ResponseBuilder};
     let status = json("Status", object(vec![("status", string(), true)]));
-    spec.add(
-        Op::new(HttpMethod::Get, "/healthz", "operations")
-            .summary("The process is alive")
-            .respond("200", status.clone()),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/readyz", "operations")
-            .summary("The store answers and a signing key is loaded")
-            .respond("200", status.clone())
-            .respond("503", status),
-    );
-    let text = ResponseBuilder::new()
-        .description("Prometheus text format")
-        .content(
-            "text/plain; version=0.0.4",
-            ContentBuilder::new().schema(Some(string())).build(),
+    let text = |description, media| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(media, ContentBuilder::new().schema(Some(string())).build())
+            .build()
+    };
+    let op = |path| Op::get(path, "operations");
+    crate::routes::Routes::new()
+        .route(
+            op("/healthz")
+                .summary("The process is alive")
+                .respond("200", status.clone()),
+            healthz,
         )
-        .build();
-    spec.add(
-        Op::new(HttpMethod::Get, "/metrics", "operations")
-            .summary("Prometheus metrics")
-            .respond("200", text),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/openapi.json", "operations")
-            .summary("This description")
-            .respond(
+        .route(
+            op("/readyz")
+                .summary("The store answers and a signing key is loaded")
+                .respond("200", status.clone())
+                .respond("503", status),
+            readyz,
+        )
+        .route(
+            op("/metrics").summary("Prometheus metrics").respond(
+                "200",
+                text("Prometheus text format", "text/plain; version=0.0.4"),
+            ),
+            metrics_text,
+        )
+        .route(
+            op("/openapi.json").summary("This description").respond(
                 "200",
                 json("OpenAPI 3.1", object(vec![("openapi", string(), true)])),
             ),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/docs", "operations")
-            .summary("This description as a page (no network needed)")
-            .respond("200", html("API reference")),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/docs.js", "operations")
-            .summary("The script of /docs")
-            .respond(
+            openapi_json,
+        )
+        .route(
+            op("/docs")
+                .summary("This description as a page (no network needed)")
+                .respond("200", html("API reference")),
+            docs,
+        )
+        .route(
+            op("/docs.js").summary("The script of /docs").respond(
                 "200",
                 ResponseBuilder::new()
                     .description("JavaScript")
                     .content("text/javascript", ContentBuilder::new().build())
                     .build(),
             ),
-    );
+            docs_js,
+        )
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Response {

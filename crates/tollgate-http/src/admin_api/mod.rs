@@ -23,22 +23,9 @@ use crate::params::{self, Authorization};
 use crate::render::{self, NO_STORE, rfc2822};
 use crate::state::AppState;
 
-mod describe;
+mod routes;
 
-pub use describe::describe;
-
-pub fn router() -> crate::routes::Routes {
-    crate::routes::Routes::new()
-        .get("/v1/Account/OAuthApps", list)
-        .post("/v1/Account/OAuthApps", create)
-        .get("/v1/Account/OAuthApps/{sid}", fetch)
-        .post("/v1/Account/OAuthApps/{sid}", update)
-        .delete("/v1/Account/OAuthApps/{sid}", delete)
-        .post("/v1/Account/OAuthApps/{sid}/Secret", rotate_secret)
-        .post("/v1/Account/AuthToken", rotate_auth_token)
-        .get("/v1/Account/Users", list_users)
-        .post("/v1/Account/Users", create_user)
-}
+pub use routes::router;
 
 enum ApiError {
     OAuth(OAuthError),

@@ -16,7 +16,7 @@ use tollgate_core::token::Issued;
 use crate::dialect::{Dialect, ErrorStyle};
 use crate::extract::Input;
 use crate::openapi::{
-    Op, Spec, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
+    Op, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
     string, strings_or_objects, twilio_error, twilio_or_page,
 };
 use crate::params::{self, Params};
@@ -24,9 +24,10 @@ use crate::render::{self, DeviceBody, no_store_json, rfc2822};
 use crate::routes::Routes;
 use crate::state::AppState;
 use crate::{device, pages, token, userinfo};
-use utoipa::openapi::HttpMethod;
 
 pub struct TwilioV1;
+
+const TAG: &str = "twilio v1";
 
 impl Dialect for TwilioV1 {
     const NAME: &'static str = "twilio_v1";
@@ -38,14 +39,30 @@ impl Dialect for TwilioV1 {
 
     fn routes() -> Routes {
         let authorize = Routes::new()
-            .get("/v1/authorize", pages::authorize::authorize::<Self>)
+            .route(authorize_op(), pages::authorize::authorize::<Self>)
             .map(pages::secured);
+        let discovery_op = Op::get("/v1/.well-known/openid-configuration", TAG)
+            .summary("Discovery in the v1 spec's names")
+            .respond(
+                "200",
+                json("Discovery", object(vec![("issuer", string(), true)])),
+            );
+        let certs_op = Op::get("/v1/certs", TAG).summary("Signing keys").respond(
+            "200",
+            json(
+                "Keys",
+                object(vec![
+                    ("keys", strings_or_objects(), true),
+                    ("url", string(), true),
+                ]),
+            ),
+        );
         Routes::new()
-            .get("/v1/.well-known/openid-configuration", discovery)
-            .get("/v1/certs", certs)
-            .post("/v1/token", token::token::<Self>)
-            .post("/v1/device/code", device::device_authorization::<Self>)
-            .get("/v1/userinfo", userinfo::get::<Self>)
+            .route(discovery_op, discovery)
+            .route(certs_op, certs)
+            .route(token_op(), token::token::<Self>)
+            .route(device_op(), device::device_authorization::<Self>)
+            .route(userinfo_op(), userinfo::get::<Self>)
             .merge(authorize)
     }
 
@@ -159,129 +176,6 @@ impl Dialect for TwilioV1 {
         no_store_json(StatusCode::OK, body)
     }
 
-    fn describe(spec: &mut Spec) {
-        let err = json("Twilio error", twilio_error());
-        let token = object(vec![
-            ("access_token", nullable_string(), true),
-            ("refresh_token", nullable_string(), true),
-            ("id_token", nullable_string(), true),
-            ("access_token_expires_at", nullable_string(), true),
-            ("refresh_token_expires_at", nullable_string(), true),
-            ("token_type", string(), true),
-            ("expires_in", integer(), true),
-        ]);
-        spec.add(
-            Op::new(HttpMethod::Post, "/v1/token", "twilio v1")
-                .summary(
-                    "Twilio OAuth v1 token (201; AccountSid:AuthToken may replace ClientSecret)",
-                )
-                .body(body(
-                    vec![form(&[
-                        ("GrantType", true),
-                        ("ClientSid", false),
-                        ("ClientId", false),
-                        ("ClientSecret", false),
-                        ("Code", false),
-                        ("CodeVerifier", false),
-                        ("DeviceCode", false),
-                        ("DeviceId", false),
-                        ("RefreshToken", false),
-                        ("RedirectUri", false),
-                        ("Scope", false),
-                        ("Audience", false),
-                        ("Resource", false),
-                        ("ClientAssertionType", false),
-                        ("ClientAssertion", false),
-                    ])],
-                    true,
-                ))
-                .respond("201", json("Tokens", token))
-                .respond_all(TWILIO_ERRORS, &err),
-        );
-        spec.add(
-            Op::new(HttpMethod::Post, "/v1/device/code", "twilio v1")
-                .summary("Twilio OAuth v1 device code")
-                .body(body(
-                    vec![form(&[
-                        ("ClientSid", true),
-                        ("ClientSecret", false),
-                        ("ClientAssertionType", false),
-                        ("ClientAssertion", false),
-                        ("Scopes", true),
-                        ("Audiences", false),
-                    ])],
-                    true,
-                ))
-                .respond(
-                    "201",
-                    json(
-                        "Device and user codes",
-                        crate::openapi::device_authorization(),
-                    ),
-                )
-                .respond_all(TWILIO_ERRORS, &err),
-        );
-        let info = object(vec![
-            ("user_sid", string(), true),
-            ("first_name", nullable_string(), true),
-            ("last_name", nullable_string(), true),
-            ("friendly_name", nullable_string(), true),
-            ("email", nullable_string(), true),
-            ("url", string(), true),
-        ]);
-        spec.add(
-            Op::new(HttpMethod::Get, "/v1/userinfo", "twilio v1")
-                .summary("Twilio OAuth v1 userinfo")
-                .respond("200", json("The user", info))
-                .respond_all(&["400", "401", "403"], &err),
-        );
-        spec.add(
-            Op::new(
-                HttpMethod::Get,
-                "/v1/.well-known/openid-configuration",
-                "twilio v1",
-            )
-            .summary("Discovery in the v1 spec's names")
-            .respond(
-                "200",
-                json("Discovery", object(vec![("issuer", string(), true)])),
-            ),
-        );
-        spec.add(
-            Op::new(HttpMethod::Get, "/v1/certs", "twilio v1")
-                .summary("Signing keys")
-                .respond(
-                    "200",
-                    json(
-                        "Keys",
-                        object(vec![
-                            ("keys", strings_or_objects(), true),
-                            ("url", string(), true),
-                        ]),
-                    ),
-                ),
-        );
-        spec.add(
-            Op::new(HttpMethod::Get, "/v1/authorize", "twilio v1")
-                .summary("Twilio OAuth v1 authorize: 302 with {redirect_to}")
-                .query(&[
-                    ("ResponseType", false),
-                    ("ClientId", false),
-                    ("ClientSid", false),
-                    ("RedirectUri", false),
-                    ("Scope", false),
-                    ("State", false),
-                    ("Nonce", false),
-                    ("CodeChallenge", false),
-                    ("CodeChallengeMethod", false),
-                    ("Prompt", false),
-                ])
-                .respond("200", html("Consent page"))
-                .respond("302", redirect_to())
-                .respond("400", twilio_or_page()),
-        );
-    }
-
     fn authorize_redirect(url: &str, issuer: &str) -> Response {
         render::twilio_redirect(url, issuer)
     }
@@ -373,4 +267,102 @@ async fn certs(State(state): State<AppState>) -> Response {
     let keys = state.engine.key_set();
     let url = Value::String(format!("{}/v1/certs", state.engine.issuer()));
     render::jwks_response(format!(r#"{{"keys":{},"url":{url}}}"#, keys.keys_json()))
+}
+
+fn twilio_errors(op: Op) -> Op {
+    op.respond_all(TWILIO_ERRORS, &json("Twilio error", twilio_error()))
+}
+
+fn token_op() -> Op {
+    let token = object(vec![
+        ("access_token", nullable_string(), true),
+        ("refresh_token", nullable_string(), true),
+        ("id_token", nullable_string(), true),
+        ("access_token_expires_at", nullable_string(), true),
+        ("refresh_token_expires_at", nullable_string(), true),
+        ("token_type", string(), true),
+        ("expires_in", integer(), true),
+    ]);
+    let fields = form(&[
+        ("GrantType", true),
+        ("ClientSid", false),
+        ("ClientId", false),
+        ("ClientSecret", false),
+        ("Code", false),
+        ("CodeVerifier", false),
+        ("DeviceCode", false),
+        ("DeviceId", false),
+        ("RefreshToken", false),
+        ("RedirectUri", false),
+        ("Scope", false),
+        ("Audience", false),
+        ("Resource", false),
+        ("ClientAssertionType", false),
+        ("ClientAssertion", false),
+    ]);
+    twilio_errors(
+        Op::post("/v1/token", TAG)
+            .summary("Twilio OAuth v1 token (201; AccountSid:AuthToken may replace ClientSecret)")
+            .body(body(vec![fields], true))
+            .respond("201", json("Tokens", token)),
+    )
+}
+
+fn device_op() -> Op {
+    let fields = form(&[
+        ("ClientSid", true),
+        ("ClientSecret", false),
+        ("ClientAssertionType", false),
+        ("ClientAssertion", false),
+        ("Scopes", true),
+        ("Audiences", false),
+    ]);
+    let codes = json(
+        "Device and user codes",
+        crate::openapi::device_authorization(),
+    );
+    twilio_errors(
+        Op::post("/v1/device/code", TAG)
+            .summary("Twilio OAuth v1 device code")
+            .body(body(vec![fields], true))
+            .respond("201", codes),
+    )
+}
+
+fn userinfo_op() -> Op {
+    let info = object(vec![
+        ("user_sid", string(), true),
+        ("first_name", nullable_string(), true),
+        ("last_name", nullable_string(), true),
+        ("friendly_name", nullable_string(), true),
+        ("email", nullable_string(), true),
+        ("url", string(), true),
+    ]);
+    Op::get("/v1/userinfo", TAG)
+        .summary("Twilio OAuth v1 userinfo")
+        .respond("200", json("The user", info))
+        .respond_all(
+            &["400", "401", "403"],
+            &json("Twilio error", twilio_error()),
+        )
+}
+
+fn authorize_op() -> Op {
+    Op::get("/v1/authorize", TAG)
+        .summary("Twilio OAuth v1 authorize: 302 with {redirect_to}")
+        .query(&[
+            ("ResponseType", false),
+            ("ClientId", false),
+            ("ClientSid", false),
+            ("RedirectUri", false),
+            ("Scope", false),
+            ("State", false),
+            ("Nonce", false),
+            ("CodeChallenge", false),
+            ("CodeChallengeMethod", false),
+            ("Prompt", false),
+        ])
+        .respond("200", html("Consent page"))
+        .respond("302", redirect_to())
+        .respond("400", twilio_or_page())
 }

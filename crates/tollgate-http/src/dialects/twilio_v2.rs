@@ -12,16 +12,17 @@ use tollgate_core::token::Issued;
 use crate::dialect::{Dialect, ErrorStyle};
 use crate::extract::Input;
 use crate::openapi::{
-    Op, Spec, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
+    Op, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
     string, twilio_error, twilio_or_page,
 };
 use crate::params::{self, Params};
 use crate::render::{self, no_store_json};
 use crate::routes::Routes;
 use crate::{pages, token};
-use utoipa::openapi::HttpMethod;
 
 pub struct TwilioV2;
+
+const TAG: &str = "twilio v2";
 
 impl Dialect for TwilioV2 {
     const NAME: &'static str = "twilio_v2";
@@ -31,10 +32,10 @@ impl Dialect for TwilioV2 {
 
     fn routes() -> Routes {
         let authorize = Routes::new()
-            .get("/v2/authorize", pages::authorize::authorize::<Self>)
+            .route(authorize_op(), pages::authorize::authorize::<Self>)
             .map(pages::secured);
         Routes::new()
-            .post("/v2/token", token::token::<Self>)
+            .route(token_op(), token::token::<Self>)
             .merge(authorize)
     }
 
@@ -89,60 +90,6 @@ impl Dialect for TwilioV2 {
         params::snake_case_authorize(query)
     }
 
-    fn describe(spec: &mut Spec) {
-        let err = json("Twilio error", twilio_error());
-        let fields = [
-            ("grant_type", true),
-            ("client_id", false),
-            ("client_secret", false),
-            ("code", false),
-            ("redirect_uri", false),
-            ("audience", false),
-            ("refresh_token", false),
-            ("scope", false),
-            ("code_verifier", false),
-            ("account_sid", false),
-            ("device_code", false),
-            ("device_id", false),
-            ("client_assertion_type", false),
-            ("client_assertion", false),
-            ("resource", false),
-        ];
-        let token = object(vec![
-            ("access_token", string(), true),
-            ("refresh_token", nullable_string(), true),
-            ("id_token", nullable_string(), true),
-            ("token_type", string(), true),
-            ("expires_in", integer(), true),
-        ]);
-        spec.add(
-            Op::new(HttpMethod::Post, "/v2/token", "twilio v2")
-                .summary("Twilio OAuth v2 token")
-                .query(&[("account_sid", false)])
-                .body(body(vec![form(&fields)], true))
-                .respond("200", json("Tokens", token))
-                .respond_all(TWILIO_ERRORS, &err),
-        );
-        spec.add(
-            Op::new(HttpMethod::Get, "/v2/authorize", "twilio v2")
-                .summary("Twilio OAuth v2 authorize: 302 with {redirect_to}")
-                .query(&[
-                    ("response_type", false),
-                    ("client_id", false),
-                    ("redirect_uri", false),
-                    ("scope", false),
-                    ("state", false),
-                    ("code_challenge", false),
-                    ("code_challenge_method", false),
-                    ("nonce", false),
-                    ("prompt", false),
-                ])
-                .respond("200", html("Consent page"))
-                .respond("302", redirect_to())
-                .respond("400", twilio_or_page()),
-        );
-    }
-
     fn authorize_redirect(url: &str, issuer: &str) -> Response {
         render::twilio_redirect(url, issuer)
     }
@@ -171,4 +118,56 @@ struct V2Token<'a> {
     id_token: Option<&'a str>,
     token_type: &'static str,
     expires_in: i64,
+}
+
+fn token_op() -> Op {
+    let fields = [
+        ("grant_type", true),
+        ("client_id", false),
+        ("client_secret", false),
+        ("code", false),
+        ("redirect_uri", false),
+        ("audience", false),
+        ("refresh_token", false),
+        ("scope", false),
+        ("code_verifier", false),
+        ("account_sid", false),
+        ("device_code", false),
+        ("device_id", false),
+        ("client_assertion_type", false),
+        ("client_assertion", false),
+        ("resource", false),
+    ];
+    let token = object(vec![
+        ("access_token", string(), true),
+        ("refresh_token", nullable_string(), true),
+        ("id_token", nullable_string(), true),
+        ("token_type", string(), true),
+        ("expires_in", integer(), true),
+    ]);
+    Op::post("/v2/token", TAG)
+        .summary("Twilio OAuth v2 token")
+        .query(&[("account_sid", false)])
+        .body(body(vec![form(&fields)], true))
+        .respond("200", json("Tokens", token))
+        .respond_all(TWILIO_ERRORS, &json("Twilio error", twilio_error()))
+}
+
+fn authorize_op() -> Op {
+    Op::get("/v2/authorize", TAG)
+        .summary("Twilio OAuth v2 authorize: 302 with {redirect_to}")
+        .query(&[
+            ("response_type", false),
+            ("client_id", false),
+            ("redirect_uri", false),
+            ("scope", false),
+            ("state", false),
+            ("code_challenge", false),
+            ("code_challenge_method", false),
+            ("nonce", false),
+            ("prompt", false),
+        ])
+        .respond("200", html("Consent page"))
+        .respond("302", redirect_to())
+        .respond("400", twilio_or_page())
 }

@@ -135,7 +135,7 @@ fn with_retry_after(mut resp: Response, secs: i64) -> Response {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        use crate::pages::message;
+        use crate::page_shell::message;
         match self {
             PageError::Message {
                 status,

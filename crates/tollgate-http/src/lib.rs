@@ -14,6 +14,7 @@ pub mod extract;
 pub mod limiter;
 pub mod openapi;
 pub mod ops;
+pub mod page_shell;
 pub mod pages;
 pub mod par;
 pub mod params;

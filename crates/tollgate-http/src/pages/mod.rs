@@ -12,23 +12,19 @@ mod routes;
 
 pub use routes::router;
 
-use askama::Template;
-use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use tollgate_core::secret::{Secret, SecretDigest};
 use tollgate_core::session::SignedIn;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::PageError;
+pub use crate::page_shell::secured;
+pub(crate) use crate::page_shell::{CSP, MessagePage, html, message};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tollgate_session";
 pub const CSRF_COOKIE: &str = "tollgate_csrf";
-
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The pages' CSP with one more `form-action` target: a form whose submission ends in a
 /// redirect to the client (sign-in, consent) must be allowed to follow it.
@@ -52,55 +48,6 @@ pub(crate) fn with_csp(mut resp: Response, csp: Option<HeaderValue>) -> Response
             .insert(header::CONTENT_SECURITY_POLICY, v);
     }
     resp
-}
-
-/// The pages' security headers, for page routes a dialect registers (its authorize route).
-pub fn secured(router: Router<AppState>) -> Router<AppState> {
-    let header =
-        |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
-    router
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
-        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(header(header::CACHE_CONTROL, "no-store"))
-}
-
-#[derive(Template)]
-#[template(path = "message.html")]
-pub(crate) struct MessagePage<'a> {
-    pub heading: &'a str,
-    pub message: &'a str,
-    pub logout_csrf: Option<&'a str>,
-    /// Offer a link to the console (the reader is an administrator).
-    pub console: bool,
-}
-
-pub(crate) fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
-    match page {
-        Ok(body) => (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
-}
-
-pub(crate) fn message(status: StatusCode, heading: &str, text: &str) -> Response {
-    let page = MessagePage {
-        heading,
-        message: text,
-        logout_csrf: None,
-        console: false,
-    };
-    html(status, page.render())
 }
 
 /// A page form whose CSRF token checked out, with the browser's cookies.

@@ -118,17 +118,6 @@ pub fn rfc6749_error() -> Schema {
     ])
 }
 
-/// `{code, message, more_info, status}`, with `throttled_until` on 429.
-pub fn twilio_error() -> Schema {
-    object(vec![
-        ("code", integer(), true),
-        ("message", string(), true),
-        ("more_info", string(), true),
-        ("status", integer(), true),
-        ("throttled_until", string(), false),
-    ])
-}
-
 /// The operations of the registered routes.
 #[derive(Default)]
 pub struct Spec {
@@ -295,43 +284,6 @@ pub fn redirect(description: &str) -> Response {
 
 /// The token/revoke/introspect error statuses of an RFC 6749 route taking form bodies.
 pub const RFC_FORM_ERRORS: &[&str] = &["400", "401", "413", "415", "429", "503"];
-/// The error statuses of a Twilio route.
-pub const TWILIO_ERRORS: &[&str] = &["400", "401", "429", "503"];
-
-/// The Twilio authorize redirect: `Location` and `{"redirect_to": …}`.
-pub fn redirect_to() -> Response {
-    ResponseBuilder::new()
-        .description("Redirect; the body repeats the target for SDKs")
-        .header(
-            "location",
-            utoipa::openapi::HeaderBuilder::new()
-                .schema(string())
-                .build(),
-        )
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(object(vec![("redirect_to", string(), true)])))
-                .build(),
-        )
-        .build()
-}
-
-/// A Twilio error for API callers, the error page for browsers.
-pub fn twilio_or_page() -> Response {
-    ResponseBuilder::new()
-        .description("Twilio error (an HTML page when the caller asks for text/html)")
-        .content(
-            "application/json",
-            ContentBuilder::new().schema(Some(twilio_error())).build(),
-        )
-        .content(
-            "text/html; charset=utf-8",
-            ContentBuilder::new().schema(Some(string())).build(),
-        )
-        .build()
-}
-
 /// RFC 8628 section 3.2's device authorization response.
 pub fn device_authorization() -> Schema {
     object(vec![

@@ -13,7 +13,7 @@ use tollgate_core::engine::ClientAuth;
 use crate::dialect::Dialect;
 use crate::error::HttpError;
 use crate::extract::{Credentials, DialectForm};
-use crate::params::{self, Params};
+use crate::params::Params;
 use crate::render::{NO_STORE, no_store_json};
 use crate::state::AppState;
 
@@ -25,8 +25,7 @@ struct TokenManagementRequest {
 }
 
 impl TokenManagementRequest {
-    fn read(creds: Option<(String, String)>, p: &Params) -> Result<Self, OAuthError> {
-        let client = params::snake_case_client(creds, p)?;
+    fn read(client: Option<ClientAuth>, p: &Params) -> Result<Self, OAuthError> {
         let token = p
             .one("token")?
             .filter(|t| !t.is_empty())
@@ -43,11 +42,11 @@ impl TokenManagementRequest {
 async fn authenticated(
     state: &AppState,
     peer: SocketAddr,
-    creds: Option<(String, String)>,
+    client: Option<ClientAuth>,
     form: &Params,
     path: &str,
 ) -> Result<(AuthenticatedClient, TokenManagementRequest), OAuthError> {
-    let mut req = TokenManagementRequest::read(creds, form)?;
+    let mut req = TokenManagementRequest::read(client, form)?;
     if let Some(c) = &mut req.client {
         c.endpoint = Some(state.endpoint_url(path));
     }
@@ -68,7 +67,8 @@ pub async fn revoke<D: Dialect>(
     Credentials(auth, ..): Credentials<D>,
     DialectForm(form, ..): DialectForm<D>,
 ) -> Result<Response, HttpError<D>> {
-    let (client, req) = authenticated(&state, peer, auth.basic(), &form, uri.path()).await?;
+    let client = D::client_auth(&auth, &form)?;
+    let (client, req) = authenticated(&state, peer, client, &form, uri.path()).await?;
     let engine = &state.engine;
     engine
         .revoke(&client, &req.token, req.hint.as_deref())
@@ -83,7 +83,8 @@ pub async fn introspect<D: Dialect>(
     Credentials(auth, ..): Credentials<D>,
     DialectForm(form, ..): DialectForm<D>,
 ) -> Result<Response, HttpError<D>> {
-    let (client, req) = authenticated(&state, peer, auth.basic(), &form, uri.path()).await?;
+    let client = D::client_auth(&auth, &form)?;
+    let (client, req) = authenticated(&state, peer, client, &form, uri.path()).await?;
     let engine = &state.engine;
     let info = engine
         .introspect(&client, &req.token, req.hint.as_deref())

@@ -17,10 +17,11 @@ use tollgate_core::model::{
 use tollgate_core::secret::Secret;
 use tollgate_core::{ErrorKind, OAuthError};
 
+use crate::dialects::twilio;
 use crate::error::Rejection;
 use crate::extract::{json_body, read_bytes};
 use crate::params::{self, Authorization};
-use crate::render::{self, NO_STORE, rfc2822};
+use crate::render::{NO_STORE, rfc2822};
 use crate::state::AppState;
 
 mod routes;
@@ -58,9 +59,9 @@ impl From<Rejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::NotFound => render::twilio_not_found(),
+            ApiError::NotFound => twilio::not_found(),
             ApiError::OAuth(e) => {
-                let mut resp = render::twilio_error(&e);
+                let mut resp = twilio::error(&e);
                 if matches!(e.kind, ErrorKind::InvalidClient) {
                     resp.headers_mut().insert(
                         header::WWW_AUTHENTICATE,

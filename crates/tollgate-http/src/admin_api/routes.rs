@@ -8,14 +8,14 @@ use super::{
     create, create_user, delete, fetch, list, list_users, rotate_auth_token, rotate_secret, update,
 };
 use crate::openapi::{
-    Op, body, boolean, empty, integer, json, nullable_string, object, string, strings, twilio_error,
+    Op, body, boolean, empty, integer, json, nullable_string, object, string, strings,
 };
 use crate::routes::Routes;
 
 const TAG: &str = "admin";
 
 pub fn router() -> Routes {
-    let err = json("Twilio error", twilio_error());
+    let err = json("Twilio error", crate::dialects::twilio::error_schema());
     Routes::new()
         .merge(apps(&err))
         .merge(one_app(&err))

@@ -9,17 +9,17 @@ use serde_json::{Value, json};
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
 use tollgate_core::device::{DeviceAuthorization, DeviceRequest};
-use tollgate_core::engine::TokenRequest;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::oidc::UserInfo;
 use tollgate_core::token::Issued;
 
+use super::twilio;
 use crate::dialect::{Dialect, ErrorStyle};
 use crate::extract::Input;
 use crate::openapi::{
-    Op, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
-    string, strings_or_objects, twilio_error, twilio_or_page,
+    Op, body, form, integer, json, nullable_string, object, string, strings_or_objects,
 };
-use crate::params::{self, Params};
+use crate::params::{self, Authorization, Params};
 use crate::render::{self, DeviceBody, no_store_json, rfc2822};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -70,26 +70,29 @@ impl Dialect for TwilioV1 {
         path.starts_with("/v1/")
     }
 
+    fn client_auth(auth: &Authorization, p: &Params) -> Result<Option<ClientAuth>, OAuthError> {
+        let (_account, basic) = auth.split_account();
+        let client_id = required_client_id(p, basic.is_some())?;
+        params::client_auth_or_assertion(
+            basic,
+            client_id,
+            p.one("ClientSecret")?,
+            p.one("ClientAssertionType")?,
+            p.one("ClientAssertion")?,
+        )
+    }
+
     fn token_request(input: &Input) -> Result<TokenRequest, OAuthError> {
         let p = input.form();
         let (account_auth, basic) = input.auth.split_account();
-        let client_id = client_id(p)?;
-        if client_id.is_none() && basic.is_none() {
-            return Err(OAuthError::invalid_request("ClientSid is required"));
-        }
+        // A missing client is reported before anything else.
+        required_client_id(p, basic.is_some())?;
         Ok(TokenRequest {
             grant_type: p.one("GrantType")?,
-            client: params::client_auth_or_assertion(
-                basic,
-                client_id,
-                p.one("ClientSecret")?,
-                p.one("ClientAssertionType")?,
-                p.one("ClientAssertion")?,
-            )?,
+            client: Self::client_auth(&input.auth, p)?,
             account_auth,
             scope: p.one("Scope")?,
             audience: p.one("Audience")?.into_iter().collect(),
-            account_sid: None,
             code: p.one("Code")?,
             redirect_uri: p.one("RedirectUri")?,
             redirect_uri_optional: true,
@@ -98,7 +101,7 @@ impl Dialect for TwilioV1 {
             device_code: p.one("DeviceCode")?,
             device_id: p.one("DeviceId")?,
             resource: p.all("Resource"),
-            dpop: None,
+            ..TokenRequest::default()
         })
     }
 
@@ -134,22 +137,13 @@ impl Dialect for TwilioV1 {
     fn device_request(input: &Input) -> Result<DeviceRequest, OAuthError> {
         let p = input.form();
         let (account_auth, basic) = input.auth.split_account();
-        let client_id = client_id(p)?;
-        if client_id.is_none() && basic.is_none() {
-            return Err(OAuthError::invalid_request("ClientSid is required"));
-        }
+        required_client_id(p, basic.is_some())?;
         let scopes = p.all("Scopes");
         if scopes.iter().all(|s| s.trim().is_empty()) {
             return Err(OAuthError::invalid_request("Scopes is required"));
         }
         Ok(DeviceRequest {
-            client: params::client_auth_or_assertion(
-                basic,
-                client_id,
-                p.one("ClientSecret")?,
-                p.one("ClientAssertionType")?,
-                p.one("ClientAssertion")?,
-            )?,
+            client: Self::client_auth(&input.auth, p)?,
             account_auth,
             scopes,
             audiences: p.all("Audiences"),
@@ -177,29 +171,34 @@ impl Dialect for TwilioV1 {
     }
 
     fn authorize_redirect(url: &str, issuer: &str) -> Response {
-        render::twilio_redirect(url, issuer)
+        twilio::redirect(url, issuer)
     }
 
     fn authorize_error(err: &OAuthError) -> Option<Response> {
-        Some(render::twilio_error(err))
+        Some(twilio::error(err))
     }
 
     fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {
-        render::twilio_error(err)
+        twilio::error(err)
     }
 
     fn not_found() -> Response {
-        render::twilio_not_found()
+        twilio::not_found()
     }
 
     fn method_not_allowed() -> Response {
-        render::twilio_method_not_allowed()
+        twilio::method_not_allowed()
     }
 }
 
-/// `ClientId` is the newer v1 spec's name for `ClientSid`.
-fn client_id(p: &Params) -> Result<Option<String>, OAuthError> {
-    p.one_of(&["ClientSid", "ClientId"])
+/// `ClientSid` (or `ClientId`, the newer v1 spec's name for it), required unless HTTP Basic
+/// names the client.
+fn required_client_id(p: &Params, basic: bool) -> Result<Option<String>, OAuthError> {
+    let id = p.one_of(&["ClientSid", "ClientId"])?;
+    if id.is_none() && !basic {
+        return Err(OAuthError::invalid_request("ClientSid is required"));
+    }
+    Ok(id)
 }
 
 /// 201 with RFC 2822 expiry dates in GMT.
@@ -269,10 +268,6 @@ async fn certs(State(state): State<AppState>) -> Response {
     render::jwks_response(format!(r#"{{"keys":{},"url":{url}}}"#, keys.keys_json()))
 }
 
-fn twilio_errors(op: Op) -> Op {
-    op.respond_all(TWILIO_ERRORS, &json("Twilio error", twilio_error()))
-}
-
 fn token_op() -> Op {
     let token = object(vec![
         ("access_token", nullable_string(), true),
@@ -300,11 +295,12 @@ fn token_op() -> Op {
         ("ClientAssertionType", false),
         ("ClientAssertion", false),
     ]);
-    twilio_errors(
+    twilio::errors(
         Op::post("/v1/token", TAG)
             .summary("Twilio OAuth v1 token (201; AccountSid:AuthToken may replace ClientSecret)")
             .body(body(vec![fields], true))
             .respond("201", json("Tokens", token)),
+        twilio::ERRORS,
     )
 }
 
@@ -321,11 +317,12 @@ fn device_op() -> Op {
         "Device and user codes",
         crate::openapi::device_authorization(),
     );
-    twilio_errors(
+    twilio::errors(
         Op::post("/v1/device/code", TAG)
             .summary("Twilio OAuth v1 device code")
             .body(body(vec![fields], true))
             .respond("201", codes),
+        twilio::ERRORS,
     )
 }
 
@@ -338,31 +335,28 @@ fn userinfo_op() -> Op {
         ("email", nullable_string(), true),
         ("url", string(), true),
     ]);
-    Op::get("/v1/userinfo", TAG)
+    let op = Op::get("/v1/userinfo", TAG)
         .summary("Twilio OAuth v1 userinfo")
-        .respond("200", json("The user", info))
-        .respond_all(
-            &["400", "401", "403"],
-            &json("Twilio error", twilio_error()),
-        )
+        .respond("200", json("The user", info));
+    twilio::errors(op, &["400", "401", "403"])
 }
 
 fn authorize_op() -> Op {
-    Op::get("/v1/authorize", TAG)
-        .summary("Twilio OAuth v1 authorize: 302 with {redirect_to}")
-        .query(&[
-            ("ResponseType", false),
-            ("ClientId", false),
-            ("ClientSid", false),
-            ("RedirectUri", false),
-            ("Scope", false),
-            ("State", false),
-            ("Nonce", false),
-            ("CodeChallenge", false),
-            ("CodeChallengeMethod", false),
-            ("Prompt", false),
-        ])
-        .respond("200", html("Consent page"))
-        .respond("302", redirect_to())
-        .respond("400", twilio_or_page())
+    twilio::authorize_op(
+        "/v1/authorize",
+        TAG,
+        "Twilio OAuth v1 authorize: 302 with {redirect_to}",
+    )
+    .query(&[
+        ("ResponseType", false),
+        ("ClientId", false),
+        ("ClientSid", false),
+        ("RedirectUri", false),
+        ("Scope", false),
+        ("State", false),
+        ("Nonce", false),
+        ("CodeChallenge", false),
+        ("CodeChallengeMethod", false),
+        ("Prompt", false),
+    ])
 }

@@ -6,17 +6,15 @@ use axum::response::Response;
 use serde::Serialize;
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
-use tollgate_core::engine::TokenRequest;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::token::Issued;
 
+use super::twilio;
 use crate::dialect::{Dialect, ErrorStyle};
 use crate::extract::Input;
-use crate::openapi::{
-    Op, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
-    string, twilio_error, twilio_or_page,
-};
-use crate::params::{self, Params};
-use crate::render::{self, no_store_json};
+use crate::openapi::{Op, body, form, integer, json, nullable_string, object, string};
+use crate::params::{self, Authorization, Params};
+use crate::render::no_store_json;
 use crate::routes::Routes;
 use crate::{pages, token};
 
@@ -43,10 +41,14 @@ impl Dialect for TwilioV2 {
         path.starts_with("/v2/")
     }
 
+    fn client_auth(auth: &Authorization, form: &Params) -> Result<Option<ClientAuth>, OAuthError> {
+        // Twilio's SDKs send an empty Authorization header or their account credentials here.
+        let (_account, basic) = auth.split_account();
+        params::snake_case_client(basic, form)
+    }
+
     fn token_request(input: &Input) -> Result<TokenRequest, OAuthError> {
         let p = input.form();
-        // Twilio's SDKs send an empty Authorization header or their account credentials here.
-        let (_account, basic) = input.auth.split_account();
         let account_sid = match (input.query.one("account_sid")?, p.one("account_sid")?) {
             (Some(a), Some(b)) if a != b => {
                 return Err(OAuthError::invalid_request(
@@ -57,8 +59,7 @@ impl Dialect for TwilioV2 {
         };
         Ok(TokenRequest {
             grant_type: p.one("grant_type")?,
-            client: params::snake_case_client(basic, p)?,
-            account_auth: None,
+            client: Self::client_auth(&input.auth, p)?,
             scope: p.one("scope")?,
             audience: p.one("audience")?.into_iter().collect(),
             account_sid,
@@ -68,9 +69,8 @@ impl Dialect for TwilioV2 {
             refresh_token: p.one("refresh_token")?,
             device_code: p.one("device_code")?,
             device_id: p.one("device_id")?,
-            redirect_uri_optional: false,
             resource: p.all("resource"),
-            dpop: None,
+            ..TokenRequest::default()
         })
     }
 
@@ -91,23 +91,23 @@ impl Dialect for TwilioV2 {
     }
 
     fn authorize_redirect(url: &str, issuer: &str) -> Response {
-        render::twilio_redirect(url, issuer)
+        twilio::redirect(url, issuer)
     }
 
     fn authorize_error(err: &OAuthError) -> Option<Response> {
-        Some(render::twilio_error(err))
+        Some(twilio::error(err))
     }
 
     fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {
-        render::twilio_error(err)
+        twilio::error(err)
     }
 
     fn not_found() -> Response {
-        render::twilio_not_found()
+        twilio::not_found()
     }
 
     fn method_not_allowed() -> Response {
-        render::twilio_method_not_allowed()
+        twilio::method_not_allowed()
     }
 }
 
@@ -145,29 +145,29 @@ fn token_op() -> Op {
         ("token_type", string(), true),
         ("expires_in", integer(), true),
     ]);
-    Op::post("/v2/token", TAG)
+    let op = Op::post("/v2/token", TAG)
         .summary("Twilio OAuth v2 token")
         .query(&[("account_sid", false)])
         .body(body(vec![form(&fields)], true))
-        .respond("200", json("Tokens", token))
-        .respond_all(TWILIO_ERRORS, &json("Twilio error", twilio_error()))
+        .respond("200", json("Tokens", token));
+    twilio::errors(op, twilio::ERRORS)
 }
 
 fn authorize_op() -> Op {
-    Op::get("/v2/authorize", TAG)
-        .summary("Twilio OAuth v2 authorize: 302 with {redirect_to}")
-        .query(&[
-            ("response_type", false),
-            ("client_id", false),
-            ("redirect_uri", false),
-            ("scope", false),
-            ("state", false),
-            ("code_challenge", false),
-            ("code_challenge_method", false),
-            ("nonce", false),
-            ("prompt", false),
-        ])
-        .respond("200", html("Consent page"))
-        .respond("302", redirect_to())
-        .respond("400", twilio_or_page())
+    twilio::authorize_op(
+        "/v2/authorize",
+        TAG,
+        "Twilio OAuth v2 authorize: 302 with {redirect_to}",
+    )
+    .query(&[
+        ("response_type", false),
+        ("client_id", false),
+        ("redirect_uri", false),
+        ("scope", false),
+        ("state", false),
+        ("code_challenge", false),
+        ("code_challenge_method", false),
+        ("nonce", false),
+        ("prompt", false),
+    ])
 }

@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
 use tollgate_core::device::{DeviceAuthorization, DeviceRequest};
-use tollgate_core::engine::TokenRequest;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::oidc::{ProfileClaims, UserInfo};
 use tollgate_core::token::Issued;
 
 use crate::dialect::{Dialect, ErrorStyle};
 use crate::extract::{Body, Input, json_object};
-use crate::params::{self, Params};
+use crate::params::{self, Authorization, Params};
 use crate::render::{self, DeviceBody, no_store_json};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -72,9 +72,13 @@ impl Dialect for Standard {
         path.starts_with("/oauth/") || path.starts_with("/.well-known/")
     }
 
+    fn client_auth(auth: &Authorization, form: &Params) -> Result<Option<ClientAuth>, OAuthError> {
+        params::snake_case_client(auth.basic(), form)
+    }
+
     fn token_request(input: &Input) -> Result<TokenRequest, OAuthError> {
         match &input.body {
-            Body::Form(p) => form_token_request(p, input.basic()),
+            Body::Form(p) => form_token_request(&input.auth, p),
             Body::Json(bytes) => json_token_request(bytes, input.basic()),
         }
     }
@@ -99,7 +103,7 @@ impl Dialect for Standard {
     fn device_request(input: &Input) -> Result<DeviceRequest, OAuthError> {
         let p = input.form();
         Ok(DeviceRequest {
-            client: params::snake_case_client(input.basic(), p)?,
+            client: Self::client_auth(&input.auth, p)?,
             account_auth: None,
             scopes: p.one("scope")?.into_iter().collect(),
             audiences: p.all("audience"),
@@ -171,26 +175,19 @@ struct StandardUserInfo {
     claims: ProfileClaims,
 }
 
-fn form_token_request(
-    p: &Params,
-    basic: Option<(String, String)>,
-) -> Result<TokenRequest, OAuthError> {
+fn form_token_request(auth: &Authorization, p: &Params) -> Result<TokenRequest, OAuthError> {
     Ok(TokenRequest {
         grant_type: p.one("grant_type")?,
-        client: params::snake_case_client(basic, p)?,
-        account_auth: None,
+        client: Standard::client_auth(auth, p)?,
         scope: p.one("scope")?,
         audience: p.all("audience"),
-        account_sid: None,
         code: p.one("code")?,
         redirect_uri: p.one("redirect_uri")?,
         code_verifier: p.one("code_verifier")?,
         refresh_token: p.one("refresh_token")?,
         device_code: p.one("device_code")?,
-        device_id: None,
-        redirect_uri_optional: false,
         resource: p.all("resource"),
-        dpop: None,
+        ..TokenRequest::default()
     })
 }
 
@@ -238,19 +235,15 @@ fn json_token_request(
             b.client_assertion_type,
             b.client_assertion,
         )?,
-        account_auth: None,
         scope: b.scope,
         audience: b.audience.into_iter().collect(),
-        account_sid: None,
         code: b.code,
         redirect_uri: b.redirect_uri,
         code_verifier: b.code_verifier,
         refresh_token: b.refresh_token,
         device_code: b.device_code,
-        device_id: None,
-        redirect_uri_optional: false,
         resource: b.resource.into_iter().collect(),
-        dpop: None,
+        ..TokenRequest::default()
     })
 }
 

@@ -15,6 +15,7 @@ use serde_json::json;
 use tracing::Instrument;
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 
+use crate::error::ErrorCause;
 use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -287,6 +288,40 @@ fn route_metrics(route: &str, dialect: &'static str, status: u16) -> (Counter, H
     handles
 }
 
+/// The request's one log line; a server error's cause ([`ErrorCause`]) is logged here and
+/// nowhere else, at error level.
+fn access_log(
+    method: &axum::http::Method,
+    route: &str,
+    status: u16,
+    elapsed: Duration,
+    client_id: &str,
+    cause: Option<&str>,
+) {
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    match cause {
+        Some(error) => tracing::error!(
+            target: "tollgate::access",
+            method = %method,
+            route = %route,
+            status,
+            latency_ms,
+            client_id,
+            error,
+            "request"
+        ),
+        None => tracing::info!(
+            target: "tollgate::access",
+            method = %method,
+            route = %route,
+            status,
+            latency_ms,
+            client_id,
+            "request"
+        ),
+    }
+}
+
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = req
@@ -305,17 +340,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
     let client_id = client.0.get().map_or("-", String::as_str);
-    span.in_scope(|| {
-        tracing::info!(
-            target: "tollgate::access",
-            method = %method,
-            route = %route,
-            status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            client_id,
-            "request"
-        );
-    });
+    let cause = resp.extensions().get::<ErrorCause>().map(|c| c.0.as_str());
+    span.in_scope(|| access_log(&method, route, status, elapsed, client_id, cause));
     let (requests, duration) = route_metrics(route, dialect, status);
     requests.increment(1);
     duration.record(elapsed.as_secs_f64());

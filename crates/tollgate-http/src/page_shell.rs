@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::error::ErrorCause;
 use crate::state::AppState;
 
 pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -45,10 +46,10 @@ pub(crate) fn html(status: StatusCode, page: Result<String, askama::Error>) -> R
             body,
         )
             .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Err(e) => ErrorCause::attach(
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+            || format!("template failed: {e}"),
+        ),
     }
 }
 

@@ -18,7 +18,7 @@ use tollgate_core::secret::Secret;
 use tollgate_core::{ErrorKind, OAuthError};
 
 use crate::dialects::twilio;
-use crate::error::Rejection;
+use crate::error::{ErrorCause, Rejection};
 use crate::extract::{json_body, read_bytes};
 use crate::params::{self, Authorization};
 use crate::render::{NO_STORE, rfc2822};
@@ -31,6 +31,8 @@ pub use routes::router;
 enum ApiError {
     OAuth(OAuthError),
     NotFound,
+    /// A failure of the server's own (keys, randomness), for the access log.
+    Server(String),
 }
 
 impl From<OAuthError> for ApiError {
@@ -45,7 +47,7 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(_) => ApiError::NotFound,
             AdminError::Invalid(m) => ApiError::OAuth(OAuthError::invalid_request(m)),
             AdminError::Store(e) => ApiError::OAuth(e.into()),
-            AdminError::Key(_) | AdminError::Rng(_) => ApiError::OAuth(OAuthError::server_error()),
+            e @ (AdminError::Key(_) | AdminError::Rng(_)) => ApiError::Server(e.to_string()),
         }
     }
 }
@@ -60,6 +62,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::NotFound => twilio::not_found(),
+            ApiError::Server(cause) => {
+                ErrorCause::attach(twilio::error(&OAuthError::server_error()), || cause)
+            }
             ApiError::OAuth(e) => {
                 let mut resp = twilio::error(&e);
                 if matches!(e.kind, ErrorKind::InvalidClient) {
@@ -68,7 +73,7 @@ impl IntoResponse for ApiError {
                         HeaderValue::from_static("Basic realm=\"tollgate\""),
                     );
                 }
-                resp
+                ErrorCause::attach(resp, || e.to_string())
             }
         }
     }

@@ -12,6 +12,7 @@ use tollgate_core::{ErrorKind, OAuthError};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{ContentBuilder, Response as Doc, ResponseBuilder};
 
+use crate::error::ErrorCause;
 use crate::openapi::{Op, html, integer, json, object, string};
 use crate::render::finish_error;
 
@@ -94,7 +95,8 @@ pub fn redirect(url: &str, issuer: &str) -> Response {
         url.to_owned()
     };
     let Ok(location) = HeaderValue::from_str(&absolute) else {
-        return plain(20500, StatusCode::INTERNAL_SERVER_ERROR, "bad redirect");
+        let resp = plain(20500, StatusCode::INTERNAL_SERVER_ERROR, "bad redirect");
+        return ErrorCause::attach(resp, || "the redirect is not a valid Location".into());
     };
     let body = serde_json::json!({ "redirect_to": absolute });
     (

@@ -73,7 +73,9 @@ impl From<AdminError> for ConsoleError {
             AdminError::NotFound(_) => ConsoleError::NotFound,
             AdminError::Invalid(m) => ConsoleError::Page(PageError::bad_request(m)),
             AdminError::Store(e) => ConsoleError::Page(tollgate_core::OAuthError::from(e).into()),
-            AdminError::Key(_) | AdminError::Rng(_) => ConsoleError::Page(PageError::Server),
+            e @ (AdminError::Key(_) | AdminError::Rng(_)) => {
+                ConsoleError::Page(PageError::Server(e.to_string()))
+            }
         }
     }
 }

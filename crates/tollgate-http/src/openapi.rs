@@ -96,12 +96,14 @@ pub fn json(description: &str, schema: Schema) -> Response {
 
 /// An HTML page.
 pub fn html(description: &str) -> Response {
+    text(description, "text/html; charset=utf-8")
+}
+
+/// A text answer (a stylesheet, a script, metrics) in the media type `media`.
+pub fn text(description: &str, media: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
-        .content(
-            "text/html; charset=utf-8",
-            ContentBuilder::new().schema(Some(string())).build(),
-        )
+        .content(media, ContentBuilder::new().schema(Some(string())).build())
         .build()
 }
 
@@ -271,15 +273,26 @@ impl Spec {
 
 /// A redirect to the client or to sign in (`Location`).
 pub fn redirect(description: &str) -> Response {
-    ResponseBuilder::new()
-        .description(description)
-        .header(
-            "location",
-            utoipa::openapi::HeaderBuilder::new()
-                .schema(string())
-                .build(),
+    located(description).build()
+}
+
+/// A redirect whose JSON body also names the target.
+pub fn redirect_with_body(description: &str, schema: Schema) -> Response {
+    located(description)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(schema)).build(),
         )
         .build()
+}
+
+fn located(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).header(
+        "location",
+        utoipa::openapi::HeaderBuilder::new()
+            .schema(string())
+            .build(),
+    )
 }
 
 /// The token/revoke/introspect error statuses of an RFC 6749 route taking form bodies.

@@ -64,14 +64,8 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
 
 /// The operations routes.
 pub fn router() -> crate::routes::Routes {
-    use crate::openapi::{Op, html, json, object, string};
+    use crate::openapi::{Op, html, json, object, string, text};
     let status = json("Status", object(vec![("status", string(), true)]));
-    let text = |description, media| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(media, ContentBuilder::new().schema(Some(string())).build())
-            .build()
-    };
     let op = |path| Op::get(path, "operations");
     crate::routes::Routes::new()
         .route(
@@ -258,12 +252,13 @@ fn route_metrics(route: &str, dialect: &'static str, status: u16) -> (Counter, H
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
     let key = BuildHasherDefault::<DefaultHasher>::default().hash_one((route, dialect, status));
     let map = ROUTE_METRICS.get_or_init(RwLock::default);
-    let found = map.read().ok().and_then(|m| {
-        m.get(&key)?
-            .iter()
-            .find(|((r, d, s), _)| r == route && *d == dialect && *s == status)
-            .map(|(_, h)| h.clone())
-    });
+    let same = |((r, d, s), _): &&((String, &'static str, u16), _)| {
+        r == route && *d == dialect && *s == status
+    };
+    let found = map
+        .read()
+        .ok()
+        .and_then(|m| m.get(&key)?.iter().find(same).map(|(_, h)| h.clone()));
     if let Some(handles) = found {
         return handles;
     }
@@ -278,10 +273,7 @@ fn route_metrics(route: &str, dialect: &'static str, status: u16) -> (Counter, H
     );
     if let Ok(mut m) = map.write() {
         let bucket = m.entry(key).or_default();
-        if !bucket
-            .iter()
-            .any(|((r, d, s), _)| r == route && *d == dialect && *s == status)
-        {
+        if !bucket.iter().any(|entry| same(&entry)) {
             bucket.push(((route.to_owned(), dialect, status), handles.clone()));
         }
     }

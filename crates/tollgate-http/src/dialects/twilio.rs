@@ -13,8 +13,38 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{ContentBuilder, Response as Doc, ResponseBuilder};
 
 use crate::error::ErrorCause;
-use crate::openapi::{Op, html, integer, json, object, string};
+
+/// The [`crate::dialect::Dialect`] methods both Twilio dialects answer alike: Twilio errors,
+/// 404s and 405s, and the `{redirect_to}` authorize redirect. Expands inside an `impl Dialect`.
+macro_rules! twilio_answers {
+    () => {
+        fn authorize_redirect(url: &str, issuer: &str) -> axum::response::Response {
+            $crate::dialects::twilio::redirect(url, issuer)
+        }
+
+        fn authorize_error(err: &tollgate_core::OAuthError) -> Option<axum::response::Response> {
+            Some($crate::dialects::twilio::error(err))
+        }
+
+        fn error_response(
+            err: &tollgate_core::OAuthError,
+            _style: $crate::dialect::ErrorStyle,
+        ) -> axum::response::Response {
+            $crate::dialects::twilio::error(err)
+        }
+
+        fn not_found() -> axum::response::Response {
+            $crate::dialects::twilio::not_found()
+        }
+
+        fn method_not_allowed() -> axum::response::Response {
+            $crate::dialects::twilio::method_not_allowed()
+        }
+    };
+}
+use crate::openapi::{Op, html, integer, json, object, redirect_with_body, string};
 use crate::render::finish_error;
+pub(crate) use twilio_answers;
 
 #[derive(Serialize)]
 struct TwilioErrorBody {
@@ -123,21 +153,8 @@ pub const ERRORS: &[&str] = &["400", "401", "429", "503"];
 
 /// The Twilio authorize redirect: `Location` and `{"redirect_to": …}`.
 pub fn redirect_to() -> Doc {
-    ResponseBuilder::new()
-        .description("Redirect; the body repeats the target for SDKs")
-        .header(
-            "location",
-            utoipa::openapi::HeaderBuilder::new()
-                .schema(string())
-                .build(),
-        )
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(object(vec![("redirect_to", string(), true)])))
-                .build(),
-        )
-        .build()
+    let body = object(vec![("redirect_to", string(), true)]);
+    redirect_with_body("Redirect; the body repeats the target for SDKs", body)
 }
 
 /// A Twilio error for API callers, the error page for browsers.

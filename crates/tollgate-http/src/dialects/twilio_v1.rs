@@ -14,7 +14,7 @@ use tollgate_core::oidc::UserInfo;
 use tollgate_core::token::Issued;
 
 use super::twilio;
-use crate::dialect::{Dialect, ErrorStyle};
+use crate::dialect::Dialect;
 use crate::extract::Input;
 use crate::openapi::{
     Op, body, form, integer, json, nullable_string, object, string, strings_or_objects,
@@ -170,25 +170,7 @@ impl Dialect for TwilioV1 {
         no_store_json(StatusCode::OK, body)
     }
 
-    fn authorize_redirect(url: &str, issuer: &str) -> Response {
-        twilio::redirect(url, issuer)
-    }
-
-    fn authorize_error(err: &OAuthError) -> Option<Response> {
-        Some(twilio::error(err))
-    }
-
-    fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {
-        twilio::error(err)
-    }
-
-    fn not_found() -> Response {
-        twilio::not_found()
-    }
-
-    fn method_not_allowed() -> Response {
-        twilio::method_not_allowed()
-    }
+    twilio::twilio_answers!();
 }
 
 /// `ClientSid` (or `ClientId`, the newer v1 spec's name for it), required unless HTTP Basic

@@ -10,7 +10,7 @@ use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::token::Issued;
 
 use super::twilio;
-use crate::dialect::{Dialect, ErrorStyle};
+use crate::dialect::Dialect;
 use crate::extract::Input;
 use crate::openapi::{Op, body, form, integer, json, nullable_string, object, string};
 use crate::params::{self, Authorization, Params};
@@ -90,25 +90,7 @@ impl Dialect for TwilioV2 {
         params::snake_case_authorize(query)
     }
 
-    fn authorize_redirect(url: &str, issuer: &str) -> Response {
-        twilio::redirect(url, issuer)
-    }
-
-    fn authorize_error(err: &OAuthError) -> Option<Response> {
-        Some(twilio::error(err))
-    }
-
-    fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {
-        twilio::error(err)
-    }
-
-    fn not_found() -> Response {
-        twilio::not_found()
-    }
-
-    fn method_not_allowed() -> Response {
-        twilio::method_not_allowed()
-    }
+    twilio::twilio_answers!();
 }
 
 #[derive(Serialize)]

@@ -1,10 +1,8 @@
 //! The shared page routes, each with its OpenAPI operation (HTML forms; they need a browser's
 //! cookies).
 
-use utoipa::openapi::{ContentBuilder, ResponseBuilder};
-
 use super::{authorize, demo, device, login};
-use crate::openapi::{Op, body, form, html, redirect};
+use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 
 const TAG: &str = "pages";
@@ -12,15 +10,7 @@ const TAG: &str = "pages";
 pub fn router() -> Routes {
     let page = html("A page");
     let refused = |op: Op, statuses: &[&'static str]| op.respond_all(statuses, &page);
-    let css = ResponseBuilder::new()
-        .description("Stylesheet")
-        .content(
-            "text/css; charset=utf-8",
-            ContentBuilder::new()
-                .schema(Some(crate::openapi::string()))
-                .build(),
-        )
-        .build();
+    let css = text("Stylesheet", "text/css; charset=utf-8");
     Routes::new()
         .route(
             Op::get("/", TAG)

@@ -67,13 +67,26 @@ pub fn device() -> Op {
 }
 
 pub fn par() -> Op {
+    // The authorization request's fields (a pushed request has no request_uri) and the
+    // client's credentials.
+    let credentials = [
+        ("client_secret", false),
+        ("client_assertion_type", false),
+        ("client_assertion", false),
+    ];
+    let par_fields: Vec<(&str, bool)> = AUTHORIZE_QUERY
+        .iter()
+        .filter(|(name, _)| *name != "request_uri")
+        .chain(&credentials)
+        .copied()
+        .collect();
     let answer = object(vec![
         ("request_uri", string(), true),
         ("expires_in", integer(), true),
     ]);
     Op::post("/oauth/par", TAG)
         .summary("RFC 9126 pushed authorization request")
-        .body(body(vec![form(PAR_FIELDS)], true))
+        .body(body(vec![form(&par_fields)], true))
         .respond(
             "201",
             json("The request_uri to send the browser with", answer),
@@ -156,22 +169,6 @@ const AUTHORIZE_QUERY: &[(&str, bool)] = &[
     ("prompt", false),
     ("resource", false),
     ("request_uri", false),
-];
-
-const PAR_FIELDS: &[(&str, bool)] = &[
-    ("response_type", false),
-    ("client_id", false),
-    ("client_secret", false),
-    ("client_assertion_type", false),
-    ("client_assertion", false),
-    ("redirect_uri", false),
-    ("scope", false),
-    ("state", false),
-    ("nonce", false),
-    ("code_challenge", false),
-    ("code_challenge_method", false),
-    ("prompt", false),
-    ("resource", false),
 ];
 
 fn token_schema() -> Schema {

@@ -191,6 +191,13 @@ impl Console {
 pub(crate) struct Errors(pub Vec<FieldError>);
 
 impl Errors {
+    /// One problem, with one field.
+    pub fn one(field: &'static str, message: impl Into<String>) -> Self {
+        let mut errors = Self::default();
+        errors.add(field, message);
+        errors
+    }
+
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0
             .iter()

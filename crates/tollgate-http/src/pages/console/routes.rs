@@ -3,10 +3,9 @@
 
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
-use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 
 use super::{CONSOLE_CSP, apps, overview, sessions, users};
-use crate::openapi::{Op, body, form, html, redirect};
+use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 
 const TAG: &str = "console";
@@ -70,15 +69,10 @@ fn with_id(op: Op, name: &'static str) -> Op {
 }
 
 pub fn router() -> Routes {
-    let script = ResponseBuilder::new()
-        .description("The console's copy-button script")
-        .content(
-            "text/javascript; charset=utf-8",
-            ContentBuilder::new()
-                .schema(Some(crate::openapi::string()))
-                .build(),
-        )
-        .build();
+    let script = text(
+        "The console's copy-button script",
+        "text/javascript; charset=utf-8",
+    );
     Routes::new()
         .route(
             get("/console", "Overview of the account", NOTICE),

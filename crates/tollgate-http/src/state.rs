@@ -9,8 +9,14 @@ use tollgate_core::{Engine, ErrorKind, OAuthError};
 use crate::dialect::Registry;
 use crate::limiter::AttemptLimiter;
 use crate::ops::LoggedClient;
-use crate::pages::demo::DemoApp;
 use crate::throttle::Throttle;
+
+/// The demo app's credentials, set by `serve --demo` and shown on its callback page.
+#[derive(Debug, Clone)]
+pub struct DemoApp {
+    pub client_id: String,
+    pub client_secret: String,
+}
 
 /// Shared by every handler.
 #[derive(Clone)]

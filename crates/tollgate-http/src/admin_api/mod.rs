@@ -17,32 +17,22 @@ use tollgate_core::model::{
 use tollgate_core::secret::Secret;
 use tollgate_core::{ErrorKind, OAuthError};
 
-use crate::error::Rejection;
+use crate::dialects::twilio;
+use crate::error::{ErrorCause, Rejection};
 use crate::extract::{json_body, read_bytes};
 use crate::params::{self, Authorization};
-use crate::render::{self, NO_STORE, rfc2822};
+use crate::render::{NO_STORE, rfc2822};
 use crate::state::AppState;
 
-mod describe;
+mod routes;
 
-pub use describe::describe;
-
-pub fn router() -> crate::routes::Routes {
-    crate::routes::Routes::new()
-        .get("/v1/Account/OAuthApps", list)
-        .post("/v1/Account/OAuthApps", create)
-        .get("/v1/Account/OAuthApps/{sid}", fetch)
-        .post("/v1/Account/OAuthApps/{sid}", update)
-        .delete("/v1/Account/OAuthApps/{sid}", delete)
-        .post("/v1/Account/OAuthApps/{sid}/Secret", rotate_secret)
-        .post("/v1/Account/AuthToken", rotate_auth_token)
-        .get("/v1/Account/Users", list_users)
-        .post("/v1/Account/Users", create_user)
-}
+pub use routes::router;
 
 enum ApiError {
     OAuth(OAuthError),
     NotFound,
+    /// A failure of the server's own (keys, randomness), for the access log.
+    Server(String),
 }
 
 impl From<OAuthError> for ApiError {
@@ -57,7 +47,7 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(_) => ApiError::NotFound,
             AdminError::Invalid(m) => ApiError::OAuth(OAuthError::invalid_request(m)),
             AdminError::Store(e) => ApiError::OAuth(e.into()),
-            AdminError::Key(_) | AdminError::Rng(_) => ApiError::OAuth(OAuthError::server_error()),
+            e @ (AdminError::Key(_) | AdminError::Rng(_)) => ApiError::Server(e.to_string()),
         }
     }
 }
@@ -71,16 +61,19 @@ impl From<Rejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::NotFound => render::twilio_not_found(),
+            ApiError::NotFound => twilio::not_found(),
+            ApiError::Server(cause) => {
+                ErrorCause::attach(twilio::error(&OAuthError::server_error()), || cause)
+            }
             ApiError::OAuth(e) => {
-                let mut resp = render::twilio_error(&e);
+                let mut resp = twilio::error(&e);
                 if matches!(e.kind, ErrorKind::InvalidClient) {
                     resp.headers_mut().insert(
                         header::WWW_AUTHENTICATE,
                         HeaderValue::from_static("Basic realm=\"tollgate\""),
                     );
                 }
-                resp
+                ErrorCause::attach(resp, || e.to_string())
             }
         }
     }

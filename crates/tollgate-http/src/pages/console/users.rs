@@ -221,8 +221,7 @@ pub(crate) async fn reset_password(
     let user = own_user(&state, &console, &sid).await?;
     let password = field(&form, "password");
     if let Err(m) = tollgate_core::password::check_policy(&password) {
-        let mut errors = Errors::default();
-        errors.add("password", m);
+        let errors = Errors::one("password", m);
         return Ok(user_page(
             console,
             StatusCode::BAD_REQUEST,

@@ -100,6 +100,26 @@ async fn account(
     Ok(result?)
 }
 
+/// The caller's account, authenticated from the request's `AccountSid:AuthToken`.
+struct ApiAccount(Arc<Account>);
+
+impl axum::extract::FromRequestParts<AppState> for ApiAccount {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match account(state, peer, &parts.headers).await {
+            Ok(a) => Ok(Self(a)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
 /// An app as the API shows it; `secret` only in answers to create and rotate.
 #[derive(Serialize)]
 struct AppView {
@@ -235,10 +255,9 @@ fn caller(account: &Account) -> Caller {
 
 async fn create(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, req.headers()).await?;
     let patch = body::<AppBody>(req).await?.into_patch();
     if patch.friendly_name.is_none() {
         return Err(OAuthError::invalid_request("friendly_name is required").into());
@@ -255,10 +274,8 @@ async fn create(
 
 async fn list(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let apps: Vec<AppView> = state
         .engine
         .node_admin()
@@ -272,22 +289,19 @@ async fn list(
 
 async fn fetch(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     sid: AppSid,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let client = own_app(&state.engine.node_admin(), &caller(&account), &sid.0).await?;
     Ok((NO_STORE, Json(view(&state, &client, None))).into_response())
 }
 
 async fn update(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     sid: AppSid,
+    ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, req.headers()).await?;
     let (admin, me) = (state.engine.node_admin(), caller(&account));
     // Another account's app answers 404 before its body is even read.
     let current = own_app(&admin, &me, &sid.0).await?;
@@ -298,11 +312,9 @@ async fn update(
 
 async fn delete(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     sid: AppSid,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let id = ClientId::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
     let admin = state.engine.node_admin();
     admin.delete_client(&caller(&account), &id).await?;
@@ -311,11 +323,9 @@ async fn delete(
 
 async fn rotate_secret(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     sid: AppSid,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let id = ClientId::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
     let admin = state.engine.node_admin();
     let (client, secret) = admin.rotate_client_secret(&caller(&account), &id).await?;
@@ -329,10 +339,8 @@ async fn rotate_secret(
 
 async fn rotate_auth_token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let admin = state.engine.node_admin();
     let (account, token) = admin.rotate_auth_token(&account.sid).await?;
     let body = serde_json::json!({
@@ -372,10 +380,9 @@ struct UserBody {
 
 async fn create_user(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, req.headers()).await?;
     let b = body::<UserBody>(req).await?;
     let required = |v: Option<String>, name: &str| {
         v.ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
@@ -396,10 +403,8 @@ async fn create_user(
 
 async fn list_users(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let users: Vec<serde_json::Value> = state
         .engine
         .node_admin()

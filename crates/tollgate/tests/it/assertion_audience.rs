@@ -6,8 +6,8 @@ use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 use tollgate_core::Clock;
 
-use crate::fapi_support::{ClientKey, error_of};
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::oauth::error_of;
+use crate::helpers::{Backend, ClientKey, TestApp, spawn_app};
 use crate::on_both_backends;
 
 /// An assertion for `client` with any `aud` value.

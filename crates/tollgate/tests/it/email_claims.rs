@@ -5,9 +5,8 @@
 use serde_json::Value;
 use tollgate_core::admin::Caller;
 
-use crate::authorization_code::{VERIFIER, get_code, json, redeem};
-use crate::browser::Browser;
-use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::oauth::{get_code, json, redeem};
+use crate::helpers::{Backend, Browser, TestApp, TestClient, VERIFIER, spawn_app};
 use crate::on_both_backends;
 
 /// A code flow with `openid email`: the id token's claims and userinfo's answer.

@@ -28,6 +28,7 @@ mod nodes;
 mod operations;
 mod python_sdks;
 mod refresh_props;
+mod resources;
 mod schemathesis;
 mod security;
 mod security_outbound;

@@ -17,6 +17,7 @@ pub fn describe(spec: &mut Spec) {
     one_app(spec, &err);
     auth_token(spec, &err);
     users(spec, &err);
+    super::resources::describe(spec, &err);
 }
 
 /// An app as the API shows it.

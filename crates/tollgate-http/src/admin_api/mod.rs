@@ -24,11 +24,12 @@ use crate::render::{self, NO_STORE, rfc2822};
 use crate::state::AppState;
 
 mod describe;
+mod resources;
 
 pub use describe::describe;
 
 pub fn router() -> crate::routes::Routes {
-    crate::routes::Routes::new()
+    resources::routes(crate::routes::Routes::new())
         .get("/v1/Account/OAuthApps", list)
         .post("/v1/Account/OAuthApps", create)
         .get("/v1/Account/OAuthApps/{sid}", fetch)

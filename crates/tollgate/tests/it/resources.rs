@@ -403,8 +403,131 @@ async fn cli_manages_resources(backend: Backend) {
     assert_eq!(deleted["deleted"], sid.as_str());
 }
 
+/// One admin API call with `AccountSid:AuthToken`: the status and the JSON body (`null` when
+/// empty).
+async fn api(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    creds: (&str, &str),
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .basic_auth(creds.0, Some(creds.1));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, json)
+}
+
+async fn admin_api_manages_resources(backend: Backend) {
+    use reqwest::Method;
+    use serde_json::json;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let a = (app.account.sid.as_str(), app.auth_token.as_str());
+    let (b_account, b_token) = app
+        .server
+        .admin()
+        .create_account(Some("b".into()), Some(app.account.organization_sid.clone()))
+        .await
+        .expect("account b");
+    let b = (b_account.sid.as_str(), b_token.expose());
+    const ROOT: &str = "/v1/Account/Resources";
+
+    let body = json!({"identifier": BILLING, "scopes": ["billing.admin"]});
+    let (status, created) = api(&app, Method::POST, ROOT, b, Some(body.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        (&created["account_sid"], &created["granted_to"]),
+        (&json!(b.0), &json!([]))
+    );
+    let sid = created["sid"].as_str().expect("sid").to_owned();
+    let one = format!("{ROOT}/{sid}");
+
+    // A: taken (without saying by whom), for the resource and for an app naming it.
+    let (status, err) = api(&app, Method::POST, ROOT, a, Some(body)).await;
+    assert_eq!(status, 400);
+    let msg = err["message"].as_str().expect("message");
+    assert!(
+        msg.ends_with("is already registered by another account"),
+        "{msg}"
+    );
+    assert!(!err.to_string().contains(b.0));
+    let app_body = json!({
+        "friendly_name": "a app",
+        "grant_types": ["client_credentials"],
+        "scopes": ["billing.admin"],
+        "audiences": [BILLING],
+    });
+    let apps = "/v1/Account/OAuthApps";
+    let (status, err) = api(&app, Method::POST, apps, a, Some(app_body.clone())).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(!err.to_string().contains(b.0));
+    // B's resource does not exist for A.
+    assert_eq!(api(&app, Method::GET, &one, a, None).await.0, 404);
+    assert_eq!(api(&app, Method::DELETE, &one, a, None).await.0, 404);
+    let (_, listed) = api(&app, Method::GET, ROOT, a, None).await;
+    assert_eq!(listed, json!({"resources": []}));
+    assert_eq!(
+        api(&app, Method::GET, &format!("{ROOT}/nonsense"), a, None)
+            .await
+            .0,
+        404
+    );
+
+    // B grants A: A's new app may name it and gets tokens for it.
+    let grants = format!("{one}/Grants");
+    let (status, granted) = api(
+        &app,
+        Method::POST,
+        &grants,
+        b,
+        Some(json!({"account_sid": a.0})),
+    )
+    .await;
+    assert_eq!(
+        (status, &granted["granted_to"]),
+        (200, &json!([a.0])),
+        "{granted}"
+    );
+    let (status, made) = api(&app, Method::POST, apps, a, Some(app_body)).await;
+    assert_eq!(status, 201, "{made}");
+    let client = TestClient {
+        id: ClientId::parse(made["sid"].as_str().expect("sid")).expect("id"),
+        secret: made["secret"].as_str().expect("secret").to_owned(),
+    };
+    assert_eq!(token(&app, &client, Some(BILLING)).await.0, 200);
+
+    // B revokes: invalid_target at once; the resource cannot go while A's app names it.
+    let grant = format!("{grants}/{}", a.0);
+    let (status, revoked) = api(&app, Method::DELETE, &grant, b, None).await;
+    assert_eq!(
+        (status, &revoked["granted_to"]),
+        (200, &json!([])),
+        "{revoked}"
+    );
+    let (status, body) = token(&app, &client, Some(BILLING)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target"))
+    );
+    assert_eq!(api(&app, Method::DELETE, &grant, b, None).await.0, 404);
+    assert_eq!(api(&app, Method::DELETE, &one, b, None).await.0, 400);
+    let (status, fetched) = api(&app, Method::GET, &one, b, None).await;
+    assert_eq!((status, &fetched["identifier"]), (200, &json!(BILLING)));
+}
+
 on_both_backends!(
     a_resource_belongs_to_the_account_that_registered_it,
     first_use_claims_an_unregistered_audience,
-    cli_manages_resources
+    cli_manages_resources,
+    admin_api_manages_resources
 );

@@ -24,7 +24,8 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "tollgate")
+# TOLLGATE_BIN: another build (say, the previous commit's) measured by the same script.
+BIN = os.environ.get("TOLLGATE_BIN") or os.path.join(ROOT, "target", "release", "tollgate")
 PORT = 18090
 
 

@@ -29,7 +29,8 @@ import onetime
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 WRK_DIR = os.path.join(BENCH, "wrk")
-BIN = os.path.join(ROOT, "target", "release", "tollgate")
+# TOLLGATE_BIN: another build (say, the previous commit's) measured by the same script.
+BIN = os.environ.get("TOLLGATE_BIN") or os.path.join(ROOT, "target", "release", "tollgate")
 TG_PORT, PEER_PORT = 18080, 18081
 PEER_SECRET = "bench-secret-bench-secret-bench-secret-123"
 VERIFIER = "bench-verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"

@@ -246,34 +246,50 @@ impl Engine {
     }
 
     /// RFC 7009. Tokens that are unknown, invalid or another client's are ignored (200 all the
-    /// same, so revocation reveals nothing).
+    /// same, so revocation reveals nothing). The hint only orders the search: a refresh token
+    /// sent with `token_type_hint=access_token` is still found (section 2.1).
     pub async fn revoke(
         &self,
         caller: &Client,
         token: &str,
         hint: Option<&str>,
     ) -> Result<(), OAuthError> {
-        let now = self.clock.now();
-        if hint != Some("access_token") && !looks_like_jwt(token) {
-            let digest = SecretDigest::of(token);
-            if let Some((_, family)) = self.store.refresh_token(&digest).await? {
-                if family.client_id == caller.id {
-                    self.store.revoke_refresh_family(&family.id, now).await?;
-                }
-                return Ok(());
-            }
+        let refresh_first = hint != Some("access_token");
+        if refresh_first && self.revoke_refresh(caller, token).await? {
+            return Ok(());
         }
-        if let Some(at) = self.inspect_access_token(token).await?
-            && at.client_id == caller.id.as_str()
-        {
-            if looks_like_jwt(token) {
-                self.revoke_access_token(&at.jti, at.exp).await?;
-            } else {
-                self.store
-                    .revoke_opaque_token(&SecretDigest::of(token), now)
-                    .await?;
+        if let Some(at) = self.inspect_access_token(token).await? {
+            if at.client_id == caller.id.as_str() {
+                if looks_like_jwt(token) {
+                    self.revoke_access_token(&at.jti, at.exp).await?;
+                } else {
+                    self.store
+                        .revoke_opaque_token(&SecretDigest::of(token), self.clock.now())
+                        .await?;
+                }
             }
+            return Ok(());
+        }
+        if !refresh_first {
+            self.revoke_refresh(caller, token).await?;
         }
         Ok(())
+    }
+
+    /// Revokes the family of a refresh token of the caller's; true when `token` is a refresh
+    /// token at all (the caller's or not).
+    async fn revoke_refresh(&self, caller: &Client, token: &str) -> Result<bool, OAuthError> {
+        if looks_like_jwt(token) {
+            return Ok(false);
+        }
+        let Some((_, family)) = self.store.refresh_token(&SecretDigest::of(token)).await? else {
+            return Ok(false);
+        };
+        if family.client_id == caller.id {
+            self.store
+                .revoke_refresh_family(&family.id, self.clock.now())
+                .await?;
+        }
+        Ok(true)
     }
 }

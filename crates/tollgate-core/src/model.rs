@@ -335,6 +335,9 @@ pub struct User {
     pub friendly_name: Option<String>,
     /// May use the console for its account.
     pub admin: bool,
+    /// OpenID Connect `email_verified`: false until an administrator (or a verification
+    /// link) confirms the address; relying parties must not trust `email` without it.
+    pub email_verified: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

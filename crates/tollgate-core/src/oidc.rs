@@ -36,6 +36,8 @@ pub struct ProfileClaims {
     pub nickname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 impl ProfileClaims {
@@ -50,6 +52,7 @@ impl ProfileClaims {
         }
         if has("email") {
             c.email = Some(user.email.clone());
+            c.email_verified = Some(user.email_verified);
         }
         c
     }

@@ -96,6 +96,13 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
         at: i64,
     ) -> StoreResult<bool>;
+    /// Marks the user's email address verified or not; false when no such user.
+    async fn set_user_email_verified(
+        &self,
+        sid: &UserSid,
+        verified: bool,
+        at: i64,
+    ) -> StoreResult<bool>;
 
     async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()>;
     async fn session(&self, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>>;

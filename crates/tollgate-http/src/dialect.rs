@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
 use tollgate_core::device::{DeviceAuthorization, DeviceRequest};
-use tollgate_core::engine::TokenRequest;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::oidc::UserInfo;
 use tollgate_core::token::Issued;
 
 use crate::extract::Input;
+use crate::params::{Authorization, Params};
 
 /// How an error should look beyond its kind: a status forced by the transport (413, 415) and
 /// whether the request body was JSON (the Optoro statuses). A dialect may ignore either.
@@ -38,23 +39,34 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// Public documents (keys, discovery) any origin may read.
     const CORS_PUBLIC_PATHS: &'static [&'static str] = &[];
 
-    /// The routes this dialect serves, each bound to a generic handler or one of its own.
+    /// The routes this dialect serves, each bound to a generic handler or one of its own and
+    /// registered with its OpenAPI operation.
     fn routes() -> crate::routes::Routes;
     /// Whether an unknown path belongs to this dialect (its 404 and 405 then speak it).
     fn owns_path(path: &str) -> bool;
+
+    /// The client's credentials from the `Authorization` header and a form body, as this
+    /// dialect spells them; token, device, revocation, introspection and PAR requests all read
+    /// them here.
+    fn client_auth(auth: &Authorization, form: &Params) -> Result<Option<ClientAuth>, OAuthError>;
 
     /// A token request as this dialect spells it.
     fn token_request(input: &Input) -> Result<TokenRequest, OAuthError>;
     fn token_response(issued: &Issued) -> Response;
 
     /// Authorization request parameters from a query string.
-    fn authorize_params(_query: &crate::params::Params) -> Result<AuthorizeParams, OAuthError> {
+    fn authorize_params(_query: &Params) -> Result<AuthorizeParams, OAuthError> {
         Err(OAuthError::invalid_request(
             "this API has no authorization endpoint",
         ))
     }
     /// How the authorization endpoint sends the browser on (to the client or to sign in).
     fn authorize_redirect(url: &str, _issuer: &str) -> Response {
+        Redirect::to(url).into_response()
+    }
+    /// How the consent form sends the browser on. The form is a browser's POST, so every
+    /// dialect answers it 303 See Other; the `{redirect_to}` of the Twilio GET is for SDKs.
+    fn consent_redirect(url: &str, _issuer: &str) -> Response {
         Redirect::to(url).into_response()
     }
     /// An authorization request error for a caller that is not a browser; `None` shows the
@@ -78,9 +90,6 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         StatusCode::NOT_FOUND.into_response()
     }
 
-    /// Adds this dialect's routes to the OpenAPI description.
-    fn describe(spec: &mut crate::openapi::Spec);
-
     /// An engine error in this dialect's body and status.
     fn error_response(err: &OAuthError, style: ErrorStyle) -> Response;
     fn not_found() -> Response;
@@ -91,12 +100,20 @@ pub trait Dialect: Sized + Send + Sync + 'static {
 /// about each (authorization URL parsers, path ownership for 404s).
 #[derive(Clone, Default)]
 pub struct Registry {
-    authorize: Vec<(&'static str, AuthorizeParser)>,
+    authorize: Vec<AuthorizeEndpoint>,
     fallbacks: Vec<Fallback>,
     cors: crate::cors::CorsPaths,
 }
 
-pub type AuthorizeParser = fn(&crate::params::Params) -> Result<AuthorizeParams, OAuthError>;
+pub type AuthorizeParser = fn(&Params) -> Result<AuthorizeParams, OAuthError>;
+
+/// A dialect's authorization endpoint, as the shared consent form needs it.
+#[derive(Clone, Copy)]
+pub struct AuthorizeEndpoint {
+    pub path: &'static str,
+    pub parse: AuthorizeParser,
+    pub consent_redirect: fn(&str, &str) -> Response,
+}
 
 #[derive(Clone, Copy)]
 struct Fallback {
@@ -109,7 +126,11 @@ struct Fallback {
 impl Registry {
     pub fn register<D: Dialect>(&mut self) {
         if let Some(path) = D::AUTHORIZE_PATH {
-            self.authorize.push((path, D::authorize_params));
+            self.authorize.push(AuthorizeEndpoint {
+                path,
+                parse: D::authorize_params,
+                consent_redirect: D::consent_redirect,
+            });
         }
         self.cors.client.extend_from_slice(D::CORS_CLIENT_PATHS);
         self.cors.public.extend_from_slice(D::CORS_PUBLIC_PATHS);
@@ -121,12 +142,9 @@ impl Registry {
         });
     }
 
-    /// The parser of the dialect whose authorization endpoint is `path`.
-    pub fn authorize_parser(&self, path: &str) -> Option<AuthorizeParser> {
-        self.authorize
-            .iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, parse)| *parse)
+    /// The authorization endpoint at `path`, if a dialect registered one there.
+    pub fn authorize_endpoint(&self, path: &str) -> Option<AuthorizeEndpoint> {
+        self.authorize.iter().find(|e| e.path == path).copied()
     }
 
     /// The cross-origin paths every registered dialect declared.
@@ -135,7 +153,7 @@ impl Registry {
     }
 
     pub fn authorize_paths(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.authorize.iter().map(|(p, _)| *p)
+        self.authorize.iter().map(|e| e.path)
     }
 
     /// The dialect a path belongs to, for metrics; shared routes are `pages` or `ops`.

@@ -9,6 +9,22 @@ use tollgate_core::OAuthError;
 
 use crate::dialect::{Dialect, ErrorStyle};
 
+/// Why a request failed on the server's side, carried on the response so the access log
+/// ([`crate::ops::observe`]) writes it in the request's one line; nothing logs it earlier.
+/// Holds error messages only, never a secret.
+#[derive(Clone, Debug)]
+pub struct ErrorCause(pub String);
+
+impl ErrorCause {
+    /// Attaches a cause to a server error (5xx); other answers need none.
+    pub fn attach(mut resp: Response, cause: impl FnOnce() -> String) -> Response {
+        if resp.status().is_server_error() {
+            resp.extensions_mut().insert(ErrorCause(cause()));
+        }
+        resp
+    }
+}
+
 /// An engine error on its way out in dialect `D`'s format.
 pub struct HttpError<D> {
     pub error: OAuthError,
@@ -67,7 +83,8 @@ impl<D> From<Rejection> for HttpError<D> {
 
 impl<D: Dialect> IntoResponse for HttpError<D> {
     fn into_response(self) -> Response {
-        D::error_response(&self.error, self.style)
+        let resp = D::error_response(&self.error, self.style);
+        ErrorCause::attach(resp, || self.error.to_string())
     }
 }
 
@@ -86,8 +103,8 @@ pub enum PageError {
     TooMany(&'static str, i64),
     /// The server is busy (all password checks in use); retry in a moment.
     Busy,
-    /// The server failed; details are logged, not shown.
-    Server,
+    /// The server failed; the cause goes to the access log, not to the page.
+    Server(String),
 }
 
 impl PageError {
@@ -108,7 +125,7 @@ impl PageError {
             PageError::Csrf => OAuthError::invalid_request("the CSRF token is missing or wrong"),
             PageError::TooMany(text, _) => OAuthError::invalid_request(*text),
             PageError::Busy => OAuthError::invalid_request("the server is busy"),
-            PageError::Server => OAuthError::server_error(),
+            PageError::Server(_) => OAuthError::server_error(),
         }
     }
 }
@@ -120,8 +137,7 @@ impl From<OAuthError> for PageError {
         {
             return PageError::Busy;
         }
-        tracing::error!(error = %e, "page failed");
-        PageError::Server
+        PageError::Server(e.to_string())
     }
 }
 
@@ -135,7 +151,7 @@ fn with_retry_after(mut resp: Response, secs: i64) -> Response {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        use crate::pages::message;
+        use crate::page_shell::message;
         match self {
             PageError::Message {
                 status,
@@ -160,11 +176,35 @@ impl IntoResponse for PageError {
                 ),
                 1,
             ),
-            PageError::Server => message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The server could not complete the request. Try again later.",
+            PageError::Server(cause) => ErrorCause::attach(
+                message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The server could not complete the request. Try again later.",
+                ),
+                || cause,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialects::Standard;
+
+    fn cause(resp: &Response) -> Option<String> {
+        resp.extensions().get::<ErrorCause>().map(|c| c.0.clone())
+    }
+
+    /// Server errors carry their cause to the access log; client errors carry none.
+    #[test]
+    fn only_server_errors_carry_a_cause() {
+        let server = HttpError::<Standard>::from(OAuthError::server_error()).into_response();
+        assert!(cause(&server).is_some_and(|c| c.starts_with("server_error")));
+        let client = HttpError::<Standard>::from(OAuthError::invalid_request("x")).into_response();
+        assert_eq!(cause(&client), None);
+        let page = PageError::Server("store failure: disk full".into()).into_response();
+        assert_eq!(cause(&page).as_deref(), Some("store failure: disk full"));
     }
 }

@@ -1,6 +1,6 @@
-//! The OpenAPI 3.1 description of every route, built from the code: each dialect unit
-//! describes its own routes ([`crate::dialect::Dialect::describe`]), the shared pages, admin
-//! API and operations routes are described here. Served at `/openapi.json`, rendered at `/docs`.
+//! The OpenAPI 3.1 description of every route, built from the code: each route is registered
+//! together with its [`Op`] ([`crate::routes::Routes::route`]), and the [`Spec`] is built from
+//! the registered routes. Served at `/openapi.json`, rendered at `/docs`.
 
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
@@ -96,12 +96,14 @@ pub fn json(description: &str, schema: Schema) -> Response {
 
 /// An HTML page.
 pub fn html(description: &str) -> Response {
+    text(description, "text/html; charset=utf-8")
+}
+
+/// A text answer (a stylesheet, a script, metrics) in the media type `media`.
+pub fn text(description: &str, media: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
-        .content(
-            "text/html; charset=utf-8",
-            ContentBuilder::new().schema(Some(string())).build(),
-        )
+        .content(media, ContentBuilder::new().schema(Some(string())).build())
         .build()
 }
 
@@ -118,24 +120,14 @@ pub fn rfc6749_error() -> Schema {
     ])
 }
 
-/// `{code, message, more_info, status}`, with `throttled_until` on 429.
-pub fn twilio_error() -> Schema {
-    object(vec![
-        ("code", integer(), true),
-        ("message", string(), true),
-        ("more_info", string(), true),
-        ("status", integer(), true),
-        ("throttled_until", string(), false),
-    ])
-}
-
-/// Collects operations; each route is described where it is defined.
+/// The operations of the registered routes.
 #[derive(Default)]
 pub struct Spec {
     paths: Paths,
 }
 
-/// One operation.
+/// One operation: its method and path are the route's.
+#[derive(Clone)]
 pub struct Op {
     pub method: HttpMethod,
     pub path: &'static str,
@@ -159,6 +151,15 @@ impl Op {
             body: None,
             responses: Vec::new(),
         }
+    }
+    pub fn get(path: &'static str, tag: &'static str) -> Self {
+        Self::new(HttpMethod::Get, path, tag)
+    }
+    pub fn post(path: &'static str, tag: &'static str) -> Self {
+        Self::new(HttpMethod::Post, path, tag)
+    }
+    pub fn delete(path: &'static str, tag: &'static str) -> Self {
+        Self::new(HttpMethod::Delete, path, tag)
     }
     pub fn summary(mut self, s: &'static str) -> Self {
         self.summary = s;
@@ -190,6 +191,14 @@ impl Op {
 }
 
 impl Spec {
+    pub fn of(ops: impl IntoIterator<Item = Op>) -> Self {
+        let mut spec = Self::default();
+        for op in ops {
+            spec.add(op);
+        }
+        spec
+    }
+
     pub fn add(&mut self, op: Op) {
         let mut responses = ResponsesBuilder::new();
         for (status, r) in op.responses {
@@ -228,7 +237,7 @@ impl Spec {
             .add_path_operation(op.path, vec![op.method], b.build());
     }
 
-    /// `(path, method)` of every operation, for the test that compares it with the router.
+    /// `(path, method)` of every operation.
     pub fn operations(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (path, item) in &self.paths.paths {
@@ -264,56 +273,30 @@ impl Spec {
 
 /// A redirect to the client or to sign in (`Location`).
 pub fn redirect(description: &str) -> Response {
-    ResponseBuilder::new()
-        .description(description)
-        .header(
-            "location",
-            utoipa::openapi::HeaderBuilder::new()
-                .schema(string())
-                .build(),
+    located(description).build()
+}
+
+/// A redirect whose JSON body also names the target.
+pub fn redirect_with_body(description: &str, schema: Schema) -> Response {
+    located(description)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(schema)).build(),
         )
         .build()
+}
+
+fn located(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).header(
+        "location",
+        utoipa::openapi::HeaderBuilder::new()
+            .schema(string())
+            .build(),
+    )
 }
 
 /// The token/revoke/introspect error statuses of an RFC 6749 route taking form bodies.
 pub const RFC_FORM_ERRORS: &[&str] = &["400", "401", "413", "415", "429", "503"];
-/// The error statuses of a Twilio route.
-pub const TWILIO_ERRORS: &[&str] = &["400", "401", "429", "503"];
-
-/// The Twilio authorize redirect: `Location` and `{"redirect_to": …}`.
-pub fn redirect_to() -> Response {
-    ResponseBuilder::new()
-        .description("Redirect; the body repeats the target for SDKs")
-        .header(
-            "location",
-            utoipa::openapi::HeaderBuilder::new()
-                .schema(string())
-                .build(),
-        )
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(object(vec![("redirect_to", string(), true)])))
-                .build(),
-        )
-        .build()
-}
-
-/// A Twilio error for API callers, the error page for browsers.
-pub fn twilio_or_page() -> Response {
-    ResponseBuilder::new()
-        .description("Twilio error (an HTML page when the caller asks for text/html)")
-        .content(
-            "application/json",
-            ContentBuilder::new().schema(Some(twilio_error())).build(),
-        )
-        .content(
-            "text/html; charset=utf-8",
-            ContentBuilder::new().schema(Some(string())).build(),
-        )
-        .build()
-}
-
 /// RFC 8628 section 3.2's device authorization response.
 pub fn device_authorization() -> Schema {
     object(vec![

@@ -13,7 +13,9 @@ use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use tracing::Instrument;
+use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 
+use crate::error::ErrorCause;
 use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -62,66 +64,53 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
 
 /// The operations routes.
 pub fn router() -> crate::routes::Routes {
-    crate::routes::Routes::new()
-        .get("/healthz", healthz)
-        .get("/readyz", readyz)
-        .get("/metrics", metrics_text)
-        .get("/openapi.json", openapi_json)
-        .get("/docs", docs)
-        .get("/docs.js", docs_js)
-}
-
-pub fn describe(spec: &mut crate::openapi::Spec) {
-    use crate::openapi::{Op, html, json, object, string};
-    use utoipa::openapi::{ContentBuilder, HttpMethod, ResponseBuilder};
+    use crate::openapi::{Op, html, json, object, string, text};
     let status = json("Status", object(vec![("status", string(), true)]));
-    spec.add(
-        Op::new(HttpMethod::Get, "/healthz", "operations")
-            .summary("The process is alive")
-            .respond("200", status.clone()),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/readyz", "operations")
-            .summary("The store answers and a signing key is loaded")
-            .respond("200", status.clone())
-            .respond("503", status),
-    );
-    let text = ResponseBuilder::new()
-        .description("Prometheus text format")
-        .content(
-            "text/plain; version=0.0.4",
-            ContentBuilder::new().schema(Some(string())).build(),
+    let op = |path| Op::get(path, "operations");
+    crate::routes::Routes::new()
+        .route(
+            op("/healthz")
+                .summary("The process is alive")
+                .respond("200", status.clone()),
+            healthz,
         )
-        .build();
-    spec.add(
-        Op::new(HttpMethod::Get, "/metrics", "operations")
-            .summary("Prometheus metrics")
-            .respond("200", text),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/openapi.json", "operations")
-            .summary("This description")
-            .respond(
+        .route(
+            op("/readyz")
+                .summary("The store answers and a signing key is loaded")
+                .respond("200", status.clone())
+                .respond("503", status),
+            readyz,
+        )
+        .route(
+            op("/metrics").summary("Prometheus metrics").respond(
+                "200",
+                text("Prometheus text format", "text/plain; version=0.0.4"),
+            ),
+            metrics_text,
+        )
+        .route(
+            op("/openapi.json").summary("This description").respond(
                 "200",
                 json("OpenAPI 3.1", object(vec![("openapi", string(), true)])),
             ),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/docs", "operations")
-            .summary("This description as a page (no network needed)")
-            .respond("200", html("API reference")),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/docs.js", "operations")
-            .summary("The script of /docs")
-            .respond(
+            openapi_json,
+        )
+        .route(
+            op("/docs")
+                .summary("This description as a page (no network needed)")
+                .respond("200", html("API reference")),
+            docs,
+        )
+        .route(
+            op("/docs.js").summary("The script of /docs").respond(
                 "200",
                 ResponseBuilder::new()
                     .description("JavaScript")
                     .content("text/javascript", ContentBuilder::new().build())
                     .build(),
             ),
-    );
+            docs_js,
+        )
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Response {
@@ -170,7 +159,29 @@ pub async fn docs_js() -> Response {
         .into_response()
 }
 
-pub async fn metrics_text() -> Response {
+/// `/metrics`; with `metrics_token` set, only for `Authorization: Bearer <token>` (compared in
+/// constant time), so the OAuth listener does not publish traffic figures to anyone.
+pub async fn metrics_text(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(expected) = &state.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let same: bool =
+            subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), expected.as_bytes()).into();
+        if !same {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+                "metrics need the configured bearer token (metrics_token)",
+            )
+                .into_response();
+        }
+    }
     match install_metrics() {
         Some(h) => (
             [(
@@ -263,12 +274,13 @@ fn route_metrics(route: &str, dialect: &'static str, status: u16) -> (Counter, H
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
     let key = BuildHasherDefault::<DefaultHasher>::default().hash_one((route, dialect, status));
     let map = ROUTE_METRICS.get_or_init(RwLock::default);
-    let found = map.read().ok().and_then(|m| {
-        m.get(&key)?
-            .iter()
-            .find(|((r, d, s), _)| r == route && *d == dialect && *s == status)
-            .map(|(_, h)| h.clone())
-    });
+    let same = |((r, d, s), _): &&((String, &'static str, u16), _)| {
+        r == route && *d == dialect && *s == status
+    };
+    let found = map
+        .read()
+        .ok()
+        .and_then(|m| m.get(&key)?.iter().find(same).map(|(_, h)| h.clone()));
     if let Some(handles) = found {
         return handles;
     }
@@ -283,14 +295,45 @@ fn route_metrics(route: &str, dialect: &'static str, status: u16) -> (Counter, H
     );
     if let Ok(mut m) = map.write() {
         let bucket = m.entry(key).or_default();
-        if !bucket
-            .iter()
-            .any(|((r, d, s), _)| r == route && *d == dialect && *s == status)
-        {
+        if !bucket.iter().any(|entry| same(&entry)) {
             bucket.push(((route.to_owned(), dialect, status), handles.clone()));
         }
     }
     handles
+}
+
+/// The request's one log line; a server error's cause ([`ErrorCause`]) is logged here and
+/// nowhere else, at error level.
+fn access_log(
+    method: &axum::http::Method,
+    route: &str,
+    status: u16,
+    elapsed: Duration,
+    client_id: &str,
+    cause: Option<&str>,
+) {
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    match cause {
+        Some(error) => tracing::error!(
+            target: "tollgate::access",
+            method = %method,
+            route = %route,
+            status,
+            latency_ms,
+            client_id,
+            error,
+            "request"
+        ),
+        None => tracing::info!(
+            target: "tollgate::access",
+            method = %method,
+            route = %route,
+            status,
+            latency_ms,
+            client_id,
+            "request"
+        ),
+    }
 }
 
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -311,17 +354,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
     let client_id = client.0.get().map_or("-", String::as_str);
-    span.in_scope(|| {
-        tracing::info!(
-            target: "tollgate::access",
-            method = %method,
-            route = %route,
-            status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            client_id,
-            "request"
-        );
-    });
+    let cause = resp.extensions().get::<ErrorCause>().map(|c| c.0.as_str());
+    span.in_scope(|| access_log(&method, route, status, elapsed, client_id, cause));
     let (requests, duration) = route_metrics(route, dialect, status);
     requests.increment(1);
     duration.record(elapsed.as_secs_f64());

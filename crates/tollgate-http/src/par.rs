@@ -11,7 +11,6 @@ use axum::response::Response;
 use crate::dialect::Dialect;
 use crate::error::HttpError;
 use crate::extract::DialectRequest;
-use crate::params;
 use crate::render::no_store_json;
 use crate::state::AppState;
 
@@ -21,7 +20,7 @@ pub async fn push<D: Dialect>(
     DialectRequest(input, ..): DialectRequest<D>,
 ) -> Result<Response, HttpError<D>> {
     let form = input.form();
-    let mut client = params::snake_case_client(input.basic(), form)?;
+    let mut client = D::client_auth(&input.auth, form)?;
     state.bind_request(&mut client, &input);
     let params = D::authorize_params(form)?;
     let engine = &state.engine;

@@ -1,12 +1,13 @@
-//! Response shapes shared by several dialects: the RFC 6749 error body, Twilio's error body,
-//! JWKS documents and the no-store headers. Which dialect uses which is the dialect's choice.
+//! Response shapes shared by several dialects: the RFC 6749 error body, JWKS documents, the
+//! device authorization body and the no-store headers (Twilio's shapes are in
+//! [`crate::dialects::twilio`]). Which dialect uses which is the dialect's choice.
 
 use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::{Rfc2822, Rfc3339};
+use time::format_description::well_known::Rfc2822;
 use tollgate_core::{ErrorKind, OAuthError};
 
 /// Token responses and their errors must not be cached (RFC 6749 section 5.1).
@@ -52,98 +53,8 @@ pub fn rfc6749_status(kind: ErrorKind, unacceptable: StatusCode) -> StatusCode {
     }
 }
 
-#[derive(Serialize)]
-struct TwilioErrorBody {
-    code: u32,
-    message: String,
-    more_info: String,
-    status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    throttled_until: Option<String>,
-}
-
-/// Twilio error code and HTTP status for an engine error.
-pub fn twilio_code(kind: ErrorKind) -> (u32, StatusCode) {
-    match kind {
-        ErrorKind::InvalidClient | ErrorKind::InvalidToken => (20003, StatusCode::UNAUTHORIZED),
-        ErrorKind::InsufficientScope => (20403, StatusCode::FORBIDDEN),
-        ErrorKind::TooManyRequests { .. } => (20429, StatusCode::TOO_MANY_REQUESTS),
-        ErrorKind::ServerError => (20500, StatusCode::INTERNAL_SERVER_ERROR),
-        ErrorKind::TemporarilyUnavailable { .. } => (20503, StatusCode::SERVICE_UNAVAILABLE),
-        _ => (20001, StatusCode::BAD_REQUEST),
-    }
-}
-
-/// `{code, message, more_info, status}`; `message` begins with the RFC 6749 code.
-pub fn twilio_error(err: &OAuthError) -> Response {
-    let (code, status) = twilio_code(err.kind);
-    let throttled_until = match err.kind {
-        ErrorKind::TooManyRequests { until, .. } => OffsetDateTime::from_unix_timestamp(until)
-            .ok()
-            .and_then(|t| t.format(&Rfc3339).ok()),
-        _ => None,
-    };
-    let body = TwilioErrorBody {
-        code,
-        message: err.to_string(),
-        more_info: more_info(code),
-        status: status.as_u16(),
-        throttled_until,
-    };
-    finish_error((status, Json(body)).into_response(), err)
-}
-
-fn more_info(code: u32) -> String {
-    format!("https://www.twilio.com/docs/errors/{code}")
-}
-
-/// A Twilio error that is not an OAuth error (unknown route, wrong method).
-pub fn twilio_plain(code: u32, status: StatusCode, message: &str) -> Response {
-    let body = TwilioErrorBody {
-        code,
-        message: message.to_owned(),
-        more_info: more_info(code),
-        status: status.as_u16(),
-        throttled_until: None,
-    };
-    (status, Json(body)).into_response()
-}
-
-pub fn twilio_not_found() -> Response {
-    twilio_plain(
-        20404,
-        StatusCode::NOT_FOUND,
-        "The requested resource was not found",
-    )
-}
-
-pub fn twilio_method_not_allowed() -> Response {
-    twilio_plain(20004, StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
-}
-
-/// The Twilio authorize answer: `302 Found` with `Location` and the v2 spec's
-/// `{"redirect_to": …}` body, so a browser follows it and an SDK reads it. Relative targets
-/// (the sign-in page) are made absolute on the issuer.
-pub fn twilio_redirect(url: &str, issuer: &str) -> Response {
-    let absolute = if url.starts_with('/') {
-        format!("{issuer}{url}")
-    } else {
-        url.to_owned()
-    };
-    let Ok(location) = HeaderValue::from_str(&absolute) else {
-        return twilio_plain(20500, StatusCode::INTERNAL_SERVER_ERROR, "bad redirect");
-    };
-    let body = serde_json::json!({ "redirect_to": absolute });
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response()
-}
-
 /// No-store, and `Retry-After` on 429s.
-fn finish_error(mut resp: Response, err: &OAuthError) -> Response {
+pub(crate) fn finish_error(mut resp: Response, err: &OAuthError) -> Response {
     let retry_after = match err.kind {
         ErrorKind::TooManyRequests { retry_after, .. }
         | ErrorKind::TemporarilyUnavailable { retry_after } => Some(retry_after),

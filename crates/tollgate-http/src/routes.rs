@@ -1,23 +1,25 @@
-//! A route table that remembers what it registers, so the OpenAPI description can be checked
-//! against the routes actually served.
+//! A route table whose every route is registered together with its OpenAPI operation, so the
+//! description cannot drift from the routes served.
 
 use axum::Router;
 use axum::handler::Handler;
-use axum::routing::{delete as on_delete, get as on_get, post as on_post};
+use axum::routing::{MethodFilter, on};
+use utoipa::openapi::HttpMethod;
 
+use crate::openapi::{Op, Spec};
 use crate::state::AppState;
 
-/// The router being built and the `(method, path)` of every route in it.
+/// The router being built and the operation of every route in it.
 pub struct Routes {
     pub router: Router<AppState>,
-    pub served: Vec<(&'static str, &'static str)>,
+    pub ops: Vec<Op>,
 }
 
 impl Default for Routes {
     fn default() -> Self {
         Self {
             router: Router::new(),
-            served: Vec::new(),
+            ops: Vec::new(),
         }
     }
 }
@@ -27,39 +29,20 @@ impl Routes {
         Self::default()
     }
 
-    pub fn get<H, T>(mut self, path: &'static str, handler: H) -> Self
+    /// Serves `handler` on the operation's method and path, and describes it with `op`.
+    pub fn route<H, T>(mut self, op: Op, handler: H) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
-        self.router = self.router.route(path, on_get(handler));
-        self.served.push(("GET", path));
-        self
-    }
-
-    pub fn post<H, T>(mut self, path: &'static str, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        self.router = self.router.route(path, on_post(handler));
-        self.served.push(("POST", path));
-        self
-    }
-
-    pub fn delete<H, T>(mut self, path: &'static str, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        self.router = self.router.route(path, on_delete(handler));
-        self.served.push(("DELETE", path));
+        self.router = self.router.route(op.path, on(filter(&op.method), handler));
+        self.ops.push(op);
         self
     }
 
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);
-        self.served.extend(other.served);
+        self.ops.extend(other.ops);
         self
     }
 
@@ -67,5 +50,23 @@ impl Routes {
     pub fn map(mut self, f: impl FnOnce(Router<AppState>) -> Router<AppState>) -> Self {
         self.router = f(self.router);
         self
+    }
+
+    /// The OpenAPI description of the routes registered.
+    pub fn spec(&self) -> Spec {
+        Spec::of(self.ops.iter().cloned())
+    }
+}
+
+fn filter(method: &HttpMethod) -> MethodFilter {
+    match method {
+        HttpMethod::Get => MethodFilter::GET,
+        HttpMethod::Post => MethodFilter::POST,
+        HttpMethod::Put => MethodFilter::PUT,
+        HttpMethod::Delete => MethodFilter::DELETE,
+        HttpMethod::Options => MethodFilter::OPTIONS,
+        HttpMethod::Head => MethodFilter::HEAD,
+        HttpMethod::Patch => MethodFilter::PATCH,
+        HttpMethod::Trace => MethodFilter::TRACE,
     }
 }

@@ -9,8 +9,14 @@ use tollgate_core::{Engine, ErrorKind, OAuthError};
 use crate::dialect::Registry;
 use crate::limiter::AttemptLimiter;
 use crate::ops::LoggedClient;
-use crate::pages::demo::DemoApp;
 use crate::throttle::Throttle;
+
+/// The demo app's credentials, set by `serve --demo` and shown on its callback page.
+#[derive(Debug, Clone)]
+pub struct DemoApp {
+    pub client_id: String,
+    pub client_secret: String,
+}
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -28,6 +34,8 @@ pub struct AppState {
     pub proxies: crate::client_ip::ProxyPolicy,
     /// The OpenAPI document, rendered once.
     pub openapi: Arc<str>,
+    /// When set, `/metrics` answers only this bearer token.
+    pub metrics_token: Option<Arc<str>>,
     /// The demo app of `serve --demo`, for its callback page.
     pub demo: Arc<std::sync::RwLock<Option<DemoApp>>>,
 }
@@ -42,6 +50,7 @@ impl AppState {
             throttle: Arc::new(Throttle::new(None, None)),
             proxies: crate::client_ip::ProxyPolicy::default(),
             openapi: Arc::from("{}"),
+            metrics_token: None,
             demo: Arc::default(),
         }
     }

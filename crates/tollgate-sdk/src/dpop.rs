@@ -1,9 +1,6 @@
 //! RFC 9449 DPoP for both ends: a [`DpopKey`] signs proofs for the token provider and for
 //! calls to a resource; the validator checks proofs presented with DPoP-bound tokens.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
@@ -120,12 +117,6 @@ struct ProofClaims {
     ath: Option<String>,
 }
 
-/// Proof `jti`s seen recently, so a captured proof cannot be replayed here.
-#[derive(Default)]
-pub(crate) struct ReplayCache {
-    seen: Mutex<HashMap<String, i64>>,
-}
-
 const WINDOW: i64 = 60;
 
 fn invalid(m: &str) -> ValidationError {
@@ -142,7 +133,7 @@ pub(crate) fn verify(
     token: &str,
     jkt: &str,
     now: i64,
-    replay: &ReplayCache,
+    replay: &dyn crate::replay::ReplayCache,
 ) -> Result<(), ValidationError> {
     let jwt = req
         .proof
@@ -194,15 +185,7 @@ pub(crate) fn verify(
     if c.ath.as_deref() != Some(access_token_hash(token).as_str()) {
         return Err(invalid("the proof's ath does not match the token"));
     }
-    let mut seen = replay
-        .seen
-        .lock()
-        .map_err(|_| ValidationError::Unavailable("replay cache".into()))?;
-    seen.retain(|_, until| *until > now);
-    if seen
-        .insert(format!("{jkt}:{}", c.jti), c.iat + WINDOW + 1)
-        .is_some()
-    {
+    if !replay.check_and_remember(&format!("{jkt}:{}", c.jti), c.iat + WINDOW + 1) {
         return Err(invalid("the proof was already used"));
     }
     Ok(())

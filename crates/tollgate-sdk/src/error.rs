@@ -14,6 +14,16 @@ pub enum SdkError {
     Malformed(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// RFC 8414 section 3.3: the discovery document names another issuer than the one asked,
+    /// so its keys and endpoints cannot be trusted for this one.
+    #[error("the discovery document of {configured} names the issuer {discovered}")]
+    IssuerMismatch {
+        configured: String,
+        discovered: String,
+    },
+    /// Redirects are never followed: one would carry client credentials to another host.
+    #[error("{url} answered a {status} redirect, which is not followed")]
+    Redirected { status: u16, url: String },
 }
 
 /// Why a bearer token was not accepted; maps onto RFC 6750's error codes.

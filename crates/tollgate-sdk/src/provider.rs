@@ -300,6 +300,7 @@ impl TokenProvider {
                 continue;
             }
             let retry = match resp {
+                Ok(r) if r.status().is_redirection() => return Err(crate::redirected(&r)),
                 Ok(r) if r.status().is_success() => return parse_token(r.json().await?),
                 Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
                     retry_after(&r).unwrap_or(wait)

@@ -10,6 +10,8 @@ use serde_json::Value;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::{SdkError, ValidationError};
+use crate::introspection::Introspection;
+use crate::replay::{MemoryReplayCache, ReplayCache};
 
 /// The claims of an accepted token.
 #[derive(Debug, Clone, Deserialize)]
@@ -64,17 +66,18 @@ struct Inner {
     http: reqwest::Client,
     issuer: String,
     jwks_uri: String,
-    introspection_endpoint: Option<String>,
+    introspection: Option<Introspection>,
     audience: String,
+    /// The accounts whose tokens are accepted; empty accepts every account's.
+    accounts: Vec<String>,
     leeway: u64,
     refetch_interval: Duration,
-    introspect_as: Option<(String, String)>,
     check_revocation: bool,
     now: Now,
     keys: RwLock<Keys>,
     refetching: Mutex<()>,
     /// DPoP proof `jti`s seen recently.
-    replay: crate::dpop::ReplayCache,
+    replay: Arc<dyn ReplayCache>,
 }
 
 /// Validates bearer tokens of one issuer for one audience. Cheap to clone.
@@ -96,16 +99,32 @@ pub struct ValidatorBuilder {
     now: Now,
     issuer: String,
     audience: Option<String>,
+    accounts: Vec<String>,
     leeway: u64,
     refetch_interval: Duration,
     introspect_as: Option<(String, String)>,
     check_revocation: bool,
+    replay: Option<Arc<dyn ReplayCache>>,
 }
 
 impl ValidatorBuilder {
     /// The `aud` this API answers to (required).
     pub fn audience(mut self, aud: impl Into<String>) -> Self {
         self.audience = Some(aud.into());
+        self
+    }
+    /// Accept only tokens acting for this Twilio account (their `account_sid` claim). Every
+    /// account on a Tollgate server shares its issuer, and another account's client can ask
+    /// for the same audience string, so without this an API of one tenant accepts the tokens
+    /// of all. Call it again to accept several accounts.
+    pub fn account(mut self, account_sid: impl Into<String>) -> Self {
+        self.accounts.push(account_sid.into());
+        self
+    }
+    /// Where DPoP proofs are remembered against replay (default: this process's memory, see
+    /// [`ReplayCache`]); share one between the replicas of an API.
+    pub fn replay_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
+        self.replay = Some(cache);
         self
     }
     /// Clock skew allowed on `exp` and `nbf` (default 30 s).
@@ -145,27 +164,43 @@ impl ValidatorBuilder {
             .ok_or_else(|| SdkError::Config("audience(…) is required".into()))?;
         let http = crate::http_client()?;
         let base = self.issuer.trim_end_matches('/');
-        let doc: Value = http
-            .get(format!("{base}/.well-known/openid-configuration"))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let doc: Value = crate::refuse_redirect(
+            http.get(format!("{base}/.well-known/openid-configuration"))
+                .send()
+                .await?,
+        )?
+        .error_for_status()?
+        .json()
+        .await?;
         let field = |name: &str| doc[name].as_str().map(str::to_owned);
         let issuer = field("issuer").ok_or_else(|| SdkError::Malformed("no issuer".into()))?;
+        // RFC 8414 section 3.3; a trailing slash typed after the issuer is forgiven.
+        if issuer != self.issuer && issuer != base {
+            return Err(SdkError::IssuerMismatch {
+                configured: self.issuer,
+                discovered: issuer,
+            });
+        }
         let jwks_uri =
             field("jwks_uri").ok_or_else(|| SdkError::Malformed("no jwks_uri".into()))?;
+        let introspection = match (field("introspection_endpoint"), self.introspect_as) {
+            (Some(endpoint), Some((client_id, secret))) => Some(Introspection {
+                endpoint,
+                client_id,
+                secret,
+            }),
+            _ => None,
+        };
         let v = Validator {
             inner: Arc::new(Inner {
                 http,
                 issuer,
                 jwks_uri,
-                introspection_endpoint: field("introspection_endpoint"),
+                introspection,
                 audience,
+                accounts: self.accounts,
                 leeway: self.leeway,
                 refetch_interval: self.refetch_interval,
-                introspect_as: self.introspect_as,
                 check_revocation: self.check_revocation,
                 now: self.now,
                 keys: RwLock::new(Keys {
@@ -173,7 +208,9 @@ impl ValidatorBuilder {
                     fetched: None,
                 }),
                 refetching: Mutex::new(()),
-                replay: Default::default(),
+                replay: self
+                    .replay
+                    .unwrap_or_else(|| Arc::new(MemoryReplayCache::new())),
             }),
         };
         v.refetch_keys(true).await?;
@@ -187,10 +224,12 @@ impl Validator {
             now: Arc::new(system_now),
             issuer: issuer.into(),
             audience: None,
+            accounts: Vec::new(),
             leeway: 30,
             refetch_interval: Duration::from_secs(10),
             introspect_as: None,
             check_revocation: false,
+            replay: None,
         }
     }
 
@@ -232,7 +271,7 @@ impl Validator {
             token,
             &bound,
             (self.inner.now)(),
-            &self.inner.replay,
+            self.inner.replay.as_ref(),
         )?;
         Ok(claims)
     }
@@ -251,6 +290,17 @@ impl Validator {
         } else {
             self.introspect(token).await?
         };
+        let accounts = &self.inner.accounts;
+        if !accounts.is_empty()
+            && !claims
+                .account_sid
+                .as_ref()
+                .is_some_and(|sid| accounts.contains(sid))
+        {
+            return Err(ValidationError::InvalidToken(
+                "the token acts for another account".into(),
+            ));
+        }
         if let Some(missing) = required.iter().find(|s| !claims.has_scope(s)) {
             return Err(ValidationError::InsufficientScope(format!(
                 "the token lacks the {missing:?} scope"
@@ -332,15 +382,11 @@ impl Validator {
         if recent && !force {
             return Ok(());
         }
-        let set: JwkSet = self
-            .inner
-            .http
-            .get(&self.inner.jwks_uri)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let set: JwkSet =
+            crate::refuse_redirect(self.inner.http.get(&self.inner.jwks_uri).send().await?)?
+                .error_for_status()?
+                .json()
+                .await?;
         *self.inner.keys.write().await = Keys {
             set,
             fetched: Some(Instant::now()),
@@ -350,52 +396,18 @@ impl Validator {
 
     /// RFC 7662: an inactive answer is an invalid token.
     async fn introspect(&self, token: &str) -> Result<Claims, ValidationError> {
-        let (Some(endpoint), Some((id, secret))) = (
-            &self.inner.introspection_endpoint,
-            &self.inner.introspect_as,
-        ) else {
+        let Some(introspection) = &self.inner.introspection else {
             return Err(ValidationError::InvalidToken(
                 "not a JWT, and no introspection is configured".into(),
             ));
         };
-        let unavailable = |e: reqwest::Error| ValidationError::Unavailable(e.to_string());
-        let resp = self
-            .inner
-            .http
-            .post(endpoint)
-            .basic_auth(id, Some(secret))
-            .form(&[("token", token)])
-            .send()
+        introspection
+            .ask(
+                &self.inner.http,
+                token,
+                &self.inner.issuer,
+                &self.inner.audience,
+            )
             .await
-            .map_err(unavailable)?;
-        if !resp.status().is_success() {
-            return Err(ValidationError::Unavailable(format!(
-                "introspection answered {}",
-                resp.status()
-            )));
-        }
-        let body: Value = resp.json().await.map_err(unavailable)?;
-        if body["active"] != Value::Bool(true) {
-            return Err(ValidationError::InvalidToken(
-                "the token is not active (expired or revoked)".into(),
-            ));
-        }
-        if body["iss"].as_str().is_some_and(|i| i != self.inner.issuer) {
-            return Err(ValidationError::InvalidToken("another issuer".into()));
-        }
-        let aud_ok = match &body["aud"] {
-            Value::String(a) => a == &self.inner.audience,
-            Value::Array(list) => list
-                .iter()
-                .any(|a| a.as_str() == Some(&self.inner.audience)),
-            _ => true,
-        };
-        if !aud_ok {
-            return Err(ValidationError::InvalidToken(
-                "the token is for another audience".into(),
-            ));
-        }
-        serde_json::from_value(body)
-            .map_err(|_| ValidationError::InvalidToken("unexpected introspection answer".into()))
     }
 }

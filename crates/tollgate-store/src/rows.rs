@@ -214,6 +214,7 @@ pub(crate) struct MaybeUser {
     pub(crate) u_created_at: Option<i64>,
     pub(crate) u_updated_at: Option<i64>,
     pub(crate) u_admin: Option<i64>,
+    pub(crate) u_email_verified: Option<i64>,
 }
 
 impl MaybeUser {
@@ -229,6 +230,7 @@ impl MaybeUser {
             u_created_at: r.get("u_created_at")?,
             u_updated_at: r.get("u_updated_at")?,
             u_admin: r.get("u_admin")?,
+            u_email_verified: r.get("u_email_verified")?,
         })
     }
 
@@ -252,6 +254,7 @@ impl MaybeUser {
             created_at: self.u_created_at.unwrap_or_default(),
             updated_at: self.u_updated_at.unwrap_or_default(),
             admin: self.u_admin.unwrap_or_default(),
+            email_verified: self.u_email_verified.unwrap_or_default(),
         }
         .try_into()
         .map(Some)
@@ -297,6 +300,7 @@ pub(crate) struct UserRow {
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
     pub(crate) admin: i64,
+    pub(crate) email_verified: i64,
 }
 
 impl UserRow {
@@ -313,6 +317,7 @@ impl UserRow {
             created_at: r.get("created_at")?,
             updated_at: r.get("updated_at")?,
             admin: r.get("admin")?,
+            email_verified: r.get("email_verified")?,
         })
     }
 }
@@ -330,6 +335,7 @@ impl TryFrom<UserRow> for User {
             last_name: r.last_name,
             friendly_name: r.friendly_name,
             admin: r.admin != 0,
+            email_verified: r.email_verified != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

@@ -12,7 +12,7 @@ macro_rules! code_columns {
 macro_rules! user_columns {
     () => {
         "sid, account_sid, email, password_hash, first_name, last_name, friendly_name, \
-         created_at, updated_at, admin"
+         created_at, updated_at, admin, email_verified"
     };
 }
 pub(crate) use user_columns;
@@ -54,7 +54,8 @@ pub(crate) const SELECT_TOKEN_FAMILY_USER: &str = concat!(
     ", u.sid AS u_sid, u.account_sid AS u_account_sid, u.email AS u_email, \
      u.password_hash AS u_password_hash, u.first_name AS u_first_name, \
      u.last_name AS u_last_name, u.friendly_name AS u_friendly_name, \
-     u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.admin AS u_admin",
+     u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.admin AS u_admin, \
+     u.email_verified AS u_email_verified",
     token_family_from!(),
     " LEFT JOIN users u ON u.sid = f.user_sid WHERE t.digest = $1"
 );

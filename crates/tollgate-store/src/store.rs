@@ -210,6 +210,18 @@ impl<G: Grants> Store for SqlStore<G> {
         )
         .await
     }
+    async fn set_user_email_verified(
+        &self,
+        sid: &UserSid,
+        verified: bool,
+        at: i64,
+    ) -> StoreResult<bool> {
+        metered(
+            "set_user_email_verified",
+            users::set_user_email_verified(&self.db, sid, verified, at),
+        )
+        .await
+    }
     async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()> {
         metered("insert_session", users::insert_session(&self.db, session)).await
     }

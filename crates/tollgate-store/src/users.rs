@@ -14,7 +14,7 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
     let q = sqlx::query(concat!(
         "INSERT INTO users (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(u.sid.as_str())
     .bind(u.account_sid.as_str())
@@ -25,7 +25,8 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
     .bind(&u.friendly_name)
     .bind(u.created_at)
     .bind(u.updated_at)
-    .bind(i64::from(u.admin));
+    .bind(i64::from(u.admin))
+    .bind(i64::from(u.email_verified));
     write(db, q).await.map(|_| ())
 }
 
@@ -118,6 +119,19 @@ pub(crate) async fn set_user_password(
         .map_err(backend_err)?;
     tx.commit().await.map_err(backend_err)?;
     Ok(done)
+}
+
+pub(crate) async fn set_user_email_verified(
+    db: &Db,
+    sid: &UserSid,
+    verified: bool,
+    at: i64,
+) -> StoreResult<bool> {
+    let q = sqlx::query("UPDATE users SET email_verified = $2, updated_at = $3 WHERE sid = $1")
+        .bind(sid.as_str())
+        .bind(i64::from(verified))
+        .bind(at);
+    Ok(write(db, q).await? > 0)
 }
 
 pub(crate) async fn insert_session(db: &Db, s: &BrowserSession) -> StoreResult<()> {

@@ -26,8 +26,10 @@ pub fn redact_url(raw: &str) -> String {
 pub fn redacted(config: &Config) -> Value {
     let mut v = serde_json::to_value(config).unwrap_or(Value::Null);
     if let Some(obj) = v.as_object_mut() {
-        if obj.get("key_encryption_key").is_some_and(|k| !k.is_null()) {
-            obj.insert("key_encryption_key".into(), Value::from("<redacted>"));
+        for secret in ["key_encryption_key", "metrics_token"] {
+            if obj.get(secret).is_some_and(|k| !k.is_null()) {
+                obj.insert(secret.into(), Value::from("<redacted>"));
+            }
         }
         if let Some(Value::String(url)) = obj.get("database_url") {
             let safe = redact_url(url);

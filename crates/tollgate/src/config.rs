@@ -62,6 +62,9 @@ pub struct Config {
     pub log_format: String,
     /// Record Prometheus metrics and serve them at `/metrics` (off: `/metrics` answers 404).
     pub metrics: bool,
+    /// A bearer token `/metrics` requires (`Authorization: Bearer …`); unset, `/metrics` is
+    /// open to whoever reaches the listener.
+    pub metrics_token: Option<String>,
     /// Hosts and networks (`keys.internal`, `10.1.2.0/24`) outbound fetches (client
     /// `jwks_uri`s) may reach although they resolve to private or otherwise special addresses.
     pub outbound_allow: Vec<String>,
@@ -96,6 +99,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: "text".into(),
             metrics: true,
+            metrics_token: None,
             outbound_allow: Vec::new(),
             outbound_allow_loopback_http: false,
         }

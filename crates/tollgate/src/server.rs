@@ -244,6 +244,7 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         tollgate_http::ops::disable_metrics();
     }
     let mut state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
+    state.metrics_token = context.config.metrics_token.as_deref().map(Arc::from);
     state.proxies = tollgate_http::client_ip::ProxyPolicy {
         trusted: Arc::from(context.config.trusted_proxies.clone()),
         header: context.config.client_ip_header,

@@ -118,6 +118,7 @@ pub struct UserView {
     pub friendly_name: Option<String>,
     /// An administrator of the account (may use the console).
     pub admin: bool,
+    pub email_verified: bool,
     pub created_at: i64,
 }
 
@@ -131,6 +132,7 @@ impl From<&User> for UserView {
             last_name: u.last_name.clone(),
             friendly_name: u.friendly_name.clone(),
             admin: u.admin,
+            email_verified: u.email_verified,
             created_at: u.created_at,
         }
     }

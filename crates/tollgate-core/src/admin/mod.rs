@@ -21,7 +21,7 @@ use crate::store::{Store, StoreError};
 
 pub use clients::{ClientPatch, ClientSpec};
 pub use resources::ResourceSpec;
-pub use users::UserSpec;
+pub use users::{EMAIL_TAKEN, UserSpec};
 pub use validate::{
     FieldError, MAX_ACCESS_TOKEN_TTL, client_problems, redirect_uri_allowed, user_problems,
 };

@@ -17,33 +17,23 @@ use tollgate_core::model::{
 use tollgate_core::secret::Secret;
 use tollgate_core::{ErrorKind, OAuthError};
 
-use crate::error::Rejection;
+use crate::dialects::twilio;
+use crate::error::{ErrorCause, Rejection};
 use crate::extract::{json_body, read_bytes};
 use crate::params::{self, Authorization};
-use crate::render::{self, NO_STORE, rfc2822};
+use crate::render::{NO_STORE, rfc2822};
 use crate::state::AppState;
 
-mod describe;
 mod resources;
+mod routes;
 
-pub use describe::describe;
-
-pub fn router() -> crate::routes::Routes {
-    resources::routes(crate::routes::Routes::new())
-        .get("/v1/Account/OAuthApps", list)
-        .post("/v1/Account/OAuthApps", create)
-        .get("/v1/Account/OAuthApps/{sid}", fetch)
-        .post("/v1/Account/OAuthApps/{sid}", update)
-        .delete("/v1/Account/OAuthApps/{sid}", delete)
-        .post("/v1/Account/OAuthApps/{sid}/Secret", rotate_secret)
-        .post("/v1/Account/AuthToken", rotate_auth_token)
-        .get("/v1/Account/Users", list_users)
-        .post("/v1/Account/Users", create_user)
-}
+pub use routes::router;
 
 enum ApiError {
     OAuth(OAuthError),
     NotFound,
+    /// A failure of the server's own (keys, randomness), for the access log.
+    Server(String),
 }
 
 impl From<OAuthError> for ApiError {
@@ -58,7 +48,7 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(_) => ApiError::NotFound,
             AdminError::Invalid(m) => ApiError::OAuth(OAuthError::invalid_request(m)),
             AdminError::Store(e) => ApiError::OAuth(e.into()),
-            AdminError::Key(_) | AdminError::Rng(_) => ApiError::OAuth(OAuthError::server_error()),
+            e @ (AdminError::Key(_) | AdminError::Rng(_)) => ApiError::Server(e.to_string()),
         }
     }
 }
@@ -72,16 +62,19 @@ impl From<Rejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::NotFound => render::twilio_not_found(),
+            ApiError::NotFound => twilio::not_found(),
+            ApiError::Server(cause) => {
+                ErrorCause::attach(twilio::error(&OAuthError::server_error()), || cause)
+            }
             ApiError::OAuth(e) => {
-                let mut resp = render::twilio_error(&e);
+                let mut resp = twilio::error(&e);
                 if matches!(e.kind, ErrorKind::InvalidClient) {
                     resp.headers_mut().insert(
                         header::WWW_AUTHENTICATE,
                         HeaderValue::from_static("Basic realm=\"tollgate\""),
                     );
                 }
-                resp
+                ErrorCause::attach(resp, || e.to_string())
             }
         }
     }
@@ -275,7 +268,7 @@ async fn list(
         .iter()
         .map(|c| view(&state, c, None))
         .collect();
-    Ok(Json(serde_json::json!({ "oauth_apps": apps })).into_response())
+    Ok((NO_STORE, Json(serde_json::json!({ "oauth_apps": apps }))).into_response())
 }
 
 async fn fetch(
@@ -286,7 +279,7 @@ async fn fetch(
 ) -> Result<Response, ApiError> {
     let account = account(&state, peer, &headers).await?;
     let client = own_app(&state.engine.node_admin(), &caller(&account), &sid.0).await?;
-    Ok(Json(view(&state, &client, None)).into_response())
+    Ok((NO_STORE, Json(view(&state, &client, None))).into_response())
 }
 
 async fn update(
@@ -301,7 +294,7 @@ async fn update(
     let current = own_app(&admin, &me, &sid.0).await?;
     let patch = body::<AppBody>(req).await?.into_patch();
     let client = admin.update_client(&me, &current.id, patch).await?;
-    Ok(Json(view(&state, &client, None)).into_response())
+    Ok((NO_STORE, Json(view(&state, &client, None))).into_response())
 }
 
 async fn delete(
@@ -357,6 +350,7 @@ fn user_view(u: &tollgate_core::model::User) -> serde_json::Value {
         "sid": u.sid,
         "account_sid": u.account_sid,
         "email": u.email,
+        "email_verified": u.email_verified,
         "first_name": u.first_name,
         "last_name": u.last_name,
         "friendly_name": u.friendly_name,
@@ -374,6 +368,7 @@ struct UserBody {
     last_name: Option<String>,
     friendly_name: Option<String>,
     admin: Option<bool>,
+    email_verified: Option<bool>,
 }
 
 async fn create_user(
@@ -394,9 +389,10 @@ async fn create_user(
         friendly_name: b.friendly_name,
         account_sid: Some(account.sid.clone()),
         admin: b.admin.unwrap_or(false),
+        email_verified: b.email_verified.unwrap_or(false),
     };
     let user = state.engine.node_admin().create_user(spec).await?;
-    Ok((StatusCode::CREATED, Json(user_view(&user))).into_response())
+    Ok((StatusCode::CREATED, NO_STORE, Json(user_view(&user))).into_response())
 }
 
 async fn list_users(
@@ -413,5 +409,5 @@ async fn list_users(
         .iter()
         .map(user_view)
         .collect();
-    Ok(Json(serde_json::json!({ "users": users })).into_response())
+    Ok((NO_STORE, Json(serde_json::json!({ "users": users }))).into_response())
 }

@@ -12,28 +12,21 @@ use tollgate_core::OAuthError;
 use tollgate_core::admin::ResourceSpec;
 use tollgate_core::ids::{AccountSid, ResourceSid};
 use tollgate_core::model::Resource;
+use utoipa::openapi::Response as ApiResponse;
 use utoipa::openapi::schema::Schema;
-use utoipa::openapi::{HttpMethod, Response as ApiResponse};
 
 use super::{ApiError, account, body, caller};
-use crate::openapi::{Op, Spec, json, nullable_string, object, string, strings};
+use crate::openapi::{
+    Op, array_of, body as request_body, empty, json, nullable_string, object, string, strings,
+};
 use crate::render::rfc2822;
+use crate::routes::Routes;
 use crate::state::AppState;
 
 const BASE: &str = "/v1/Account/Resources";
 const ONE: &str = "/v1/Account/Resources/{sid}";
 const GRANTS: &str = "/v1/Account/Resources/{sid}/Grants";
 const GRANT: &str = "/v1/Account/Resources/{sid}/Grants/{account_sid}";
-
-pub(super) fn routes(routes: crate::routes::Routes) -> crate::routes::Routes {
-    routes
-        .get(BASE, list)
-        .post(BASE, create)
-        .get(ONE, fetch)
-        .delete(ONE, delete)
-        .post(GRANTS, grant)
-        .delete(GRANT, revoke)
-}
 
 #[derive(Serialize)]
 struct ResourceView {
@@ -202,61 +195,67 @@ fn resource() -> Schema {
     ])
 }
 
-/// The resource endpoints in the OpenAPI document.
-pub(super) fn describe(spec: &mut Spec, err: &ApiResponse) {
-    use crate::openapi::{array_of, body, empty};
+/// The resource endpoints, each with its OpenAPI operation.
+pub(super) fn routes(err: &ApiResponse) -> Routes {
     let tag = "admin";
     let one = || json("The resource", resource());
-    let list = object(vec![("resources", array_of(resource()), true)]);
-    let create = object(vec![
+    let list_body = object(vec![("resources", array_of(resource()), true)]);
+    let create_body = object(vec![
         ("identifier", string(), true),
         ("friendly_name", string(), false),
         ("scopes", strings(), false),
     ]);
-    let grant = object(vec![("account_sid", string(), true)]);
-    spec.add(
-        Op::new(HttpMethod::Get, BASE, tag)
-            .summary("The account's API resources (audiences) and whom they are granted to")
-            .respond("200", json("Resources", list))
-            .respond_all(&["401", "429"], err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Post, BASE, tag)
-            .summary(
-                "Register an API resource; the first account to register an identifier owns it",
-            )
-            .body(body(vec![("application/json", create)], true))
-            .respond("201", one())
-            .respond_all(&["400", "401", "429"], err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, ONE, tag)
-            .path_param("sid")
-            .summary("One resource")
-            .respond("200", one())
-            .respond_all(&["401", "404", "429"], err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Delete, ONE, tag)
-            .path_param("sid")
-            .summary("Delete a resource no app names any more")
-            .respond("204", empty("Deleted"))
-            .respond_all(&["400", "401", "404", "429"], err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Post, GRANTS, tag)
-            .path_param("sid")
-            .summary("Let another account's apps name the resource")
-            .body(body(vec![("application/json", grant)], true))
-            .respond("200", one())
-            .respond_all(&["400", "401", "404", "429"], err),
-    );
-    spec.add(
-        Op::new(HttpMethod::Delete, GRANT, tag)
-            .path_param("sid")
-            .path_param("account_sid")
-            .summary("Revoke a grant: that account's apps get invalid_target for it")
-            .respond("200", one())
-            .respond_all(&["400", "401", "404", "429"], err),
-    );
+    let grant_body = object(vec![("account_sid", string(), true)]);
+    Routes::new()
+        .route(
+            Op::get(BASE, tag)
+                .summary("The account's API resources (audiences) and whom they are granted to")
+                .respond("200", json("Resources", list_body))
+                .respond_all(&["401", "429"], err),
+            list,
+        )
+        .route(
+            Op::post(BASE, tag)
+                .summary(
+                    "Register an API resource; the first account to register an identifier owns it",
+                )
+                .body(request_body(vec![("application/json", create_body)], true))
+                .respond("201", one())
+                .respond_all(&["400", "401", "429"], err),
+            create,
+        )
+        .route(
+            Op::get(ONE, tag)
+                .path_param("sid")
+                .summary("One resource")
+                .respond("200", one())
+                .respond_all(&["401", "404", "429"], err),
+            fetch,
+        )
+        .route(
+            Op::delete(ONE, tag)
+                .path_param("sid")
+                .summary("Delete a resource no app names any more")
+                .respond("204", empty("Deleted"))
+                .respond_all(&["400", "401", "404", "429"], err),
+            delete,
+        )
+        .route(
+            Op::post(GRANTS, tag)
+                .path_param("sid")
+                .summary("Let another account's apps name the resource")
+                .body(request_body(vec![("application/json", grant_body)], true))
+                .respond("200", one())
+                .respond_all(&["400", "401", "404", "429"], err),
+            grant,
+        )
+        .route(
+            Op::delete(GRANT, tag)
+                .path_param("sid")
+                .path_param("account_sid")
+                .summary("Revoke a grant: that account's apps get invalid_target for it")
+                .respond("200", one())
+                .respond_all(&["400", "401", "404", "429"], err),
+            revoke,
+        )
 }

@@ -1,6 +1,8 @@
-//! The dialect units. Each implements [`crate::dialect::Dialect`] and imports no other.
+//! The dialect units. Each implements [`crate::dialect::Dialect`] and imports no other;
+//! [`twilio`] is not a dialect but the shapes Twilio's APIs share.
 
 pub mod standard;
+pub mod twilio;
 pub mod twilio_v1;
 pub mod twilio_v2;
 

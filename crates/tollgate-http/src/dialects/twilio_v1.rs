@@ -9,24 +9,25 @@ use serde_json::{Value, json};
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
 use tollgate_core::device::{DeviceAuthorization, DeviceRequest};
-use tollgate_core::engine::TokenRequest;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::oidc::UserInfo;
 use tollgate_core::token::Issued;
 
-use crate::dialect::{Dialect, ErrorStyle};
+use super::twilio;
+use crate::dialect::Dialect;
 use crate::extract::Input;
 use crate::openapi::{
-    Op, Spec, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
-    string, strings_or_objects, twilio_error, twilio_or_page,
+    Op, body, form, integer, json, nullable_string, object, string, strings_or_objects,
 };
-use crate::params::{self, Params};
+use crate::params::{self, Authorization, Params};
 use crate::render::{self, DeviceBody, no_store_json, rfc2822};
 use crate::routes::Routes;
 use crate::state::AppState;
 use crate::{device, pages, token, userinfo};
-use utoipa::openapi::HttpMethod;
 
 pub struct TwilioV1;
+
+const TAG: &str = "twilio v1";
 
 impl Dialect for TwilioV1 {
     const NAME: &'static str = "twilio_v1";
@@ -38,14 +39,30 @@ impl Dialect for TwilioV1 {
 
     fn routes() -> Routes {
         let authorize = Routes::new()
-            .get("/v1/authorize", pages::authorize::authorize::<Self>)
+            .route(authorize_op(), pages::authorize::authorize::<Self>)
             .map(pages::secured);
+        let discovery_op = Op::get("/v1/.well-known/openid-configuration", TAG)
+            .summary("Discovery in the v1 spec's names")
+            .respond(
+                "200",
+                json("Discovery", object(vec![("issuer", string(), true)])),
+            );
+        let certs_op = Op::get("/v1/certs", TAG).summary("Signing keys").respond(
+            "200",
+            json(
+                "Keys",
+                object(vec![
+                    ("keys", strings_or_objects(), true),
+                    ("url", string(), true),
+                ]),
+            ),
+        );
         Routes::new()
-            .get("/v1/.well-known/openid-configuration", discovery)
-            .get("/v1/certs", certs)
-            .post("/v1/token", token::token::<Self>)
-            .post("/v1/device/code", device::device_authorization::<Self>)
-            .get("/v1/userinfo", userinfo::get::<Self>)
+            .route(discovery_op, discovery)
+            .route(certs_op, certs)
+            .route(token_op(), token::token::<Self>)
+            .route(device_op(), device::device_authorization::<Self>)
+            .route(userinfo_op(), userinfo::get::<Self>)
             .merge(authorize)
     }
 
@@ -53,26 +70,29 @@ impl Dialect for TwilioV1 {
         path.starts_with("/v1/")
     }
 
+    fn client_auth(auth: &Authorization, p: &Params) -> Result<Option<ClientAuth>, OAuthError> {
+        let (_account, basic) = auth.split_account();
+        let client_id = required_client_id(p, basic.is_some())?;
+        params::client_auth_or_assertion(
+            basic,
+            client_id,
+            p.one("ClientSecret")?,
+            p.one("ClientAssertionType")?,
+            p.one("ClientAssertion")?,
+        )
+    }
+
     fn token_request(input: &Input) -> Result<TokenRequest, OAuthError> {
         let p = input.form();
         let (account_auth, basic) = input.auth.split_account();
-        let client_id = client_id(p)?;
-        if client_id.is_none() && basic.is_none() {
-            return Err(OAuthError::invalid_request("ClientSid is required"));
-        }
+        // A missing client is reported before anything else.
+        required_client_id(p, basic.is_some())?;
         Ok(TokenRequest {
             grant_type: p.one("GrantType")?,
-            client: params::client_auth_or_assertion(
-                basic,
-                client_id,
-                p.one("ClientSecret")?,
-                p.one("ClientAssertionType")?,
-                p.one("ClientAssertion")?,
-            )?,
+            client: Self::client_auth(&input.auth, p)?,
             account_auth,
             scope: p.one("Scope")?,
             audience: p.one("Audience")?.into_iter().collect(),
-            account_sid: None,
             code: p.one("Code")?,
             redirect_uri: p.one("RedirectUri")?,
             redirect_uri_optional: true,
@@ -81,7 +101,7 @@ impl Dialect for TwilioV1 {
             device_code: p.one("DeviceCode")?,
             device_id: p.one("DeviceId")?,
             resource: p.all("Resource"),
-            dpop: None,
+            ..TokenRequest::default()
         })
     }
 
@@ -117,22 +137,13 @@ impl Dialect for TwilioV1 {
     fn device_request(input: &Input) -> Result<DeviceRequest, OAuthError> {
         let p = input.form();
         let (account_auth, basic) = input.auth.split_account();
-        let client_id = client_id(p)?;
-        if client_id.is_none() && basic.is_none() {
-            return Err(OAuthError::invalid_request("ClientSid is required"));
-        }
+        required_client_id(p, basic.is_some())?;
         let scopes = p.all("Scopes");
         if scopes.iter().all(|s| s.trim().is_empty()) {
             return Err(OAuthError::invalid_request("Scopes is required"));
         }
         Ok(DeviceRequest {
-            client: params::client_auth_or_assertion(
-                basic,
-                client_id,
-                p.one("ClientSecret")?,
-                p.one("ClientAssertionType")?,
-                p.one("ClientAssertion")?,
-            )?,
+            client: Self::client_auth(&input.auth, p)?,
             account_auth,
             scopes,
             audiences: p.all("Audiences"),
@@ -159,153 +170,17 @@ impl Dialect for TwilioV1 {
         no_store_json(StatusCode::OK, body)
     }
 
-    fn describe(spec: &mut Spec) {
-        let err = json("Twilio error", twilio_error());
-        let token = object(vec![
-            ("access_token", nullable_string(), true),
-            ("refresh_token", nullable_string(), true),
-            ("id_token", nullable_string(), true),
-            ("access_token_expires_at", nullable_string(), true),
-            ("refresh_token_expires_at", nullable_string(), true),
-            ("token_type", string(), true),
-            ("expires_in", integer(), true),
-        ]);
-        spec.add(
-            Op::new(HttpMethod::Post, "/v1/token", "twilio v1")
-                .summary(
-                    "Twilio OAuth v1 token (201; AccountSid:AuthToken may replace ClientSecret)",
-                )
-                .body(body(
-                    vec![form(&[
-                        ("GrantType", true),
-                        ("ClientSid", false),
-                        ("ClientId", false),
-                        ("ClientSecret", false),
-                        ("Code", false),
-                        ("CodeVerifier", false),
-                        ("DeviceCode", false),
-                        ("DeviceId", false),
-                        ("RefreshToken", false),
-                        ("RedirectUri", false),
-                        ("Scope", false),
-                        ("Audience", false),
-                        ("Resource", false),
-                        ("ClientAssertionType", false),
-                        ("ClientAssertion", false),
-                    ])],
-                    true,
-                ))
-                .respond("201", json("Tokens", token))
-                .respond_all(TWILIO_ERRORS, &err),
-        );
-        spec.add(
-            Op::new(HttpMethod::Post, "/v1/device/code", "twilio v1")
-                .summary("Twilio OAuth v1 device code")
-                .body(body(
-                    vec![form(&[
-                        ("ClientSid", true),
-                        ("ClientSecret", false),
-                        ("ClientAssertionType", false),
-                        ("ClientAssertion", false),
-                        ("Scopes", true),
-                        ("Audiences", false),
-                    ])],
-                    true,
-                ))
-                .respond(
-                    "201",
-                    json(
-                        "Device and user codes",
-                        crate::openapi::device_authorization(),
-                    ),
-                )
-                .respond_all(TWILIO_ERRORS, &err),
-        );
-        let info = object(vec![
-            ("user_sid", string(), true),
-            ("first_name", nullable_string(), true),
-            ("last_name", nullable_string(), true),
-            ("friendly_name", nullable_string(), true),
-            ("email", nullable_string(), true),
-            ("url", string(), true),
-        ]);
-        spec.add(
-            Op::new(HttpMethod::Get, "/v1/userinfo", "twilio v1")
-                .summary("Twilio OAuth v1 userinfo")
-                .respond("200", json("The user", info))
-                .respond_all(&["400", "401", "403"], &err),
-        );
-        spec.add(
-            Op::new(
-                HttpMethod::Get,
-                "/v1/.well-known/openid-configuration",
-                "twilio v1",
-            )
-            .summary("Discovery in the v1 spec's names")
-            .respond(
-                "200",
-                json("Discovery", object(vec![("issuer", string(), true)])),
-            ),
-        );
-        spec.add(
-            Op::new(HttpMethod::Get, "/v1/certs", "twilio v1")
-                .summary("Signing keys")
-                .respond(
-                    "200",
-                    json(
-                        "Keys",
-                        object(vec![
-                            ("keys", strings_or_objects(), true),
-                            ("url", string(), true),
-                        ]),
-                    ),
-                ),
-        );
-        spec.add(
-            Op::new(HttpMethod::Get, "/v1/authorize", "twilio v1")
-                .summary("Twilio OAuth v1 authorize: 302 with {redirect_to}")
-                .query(&[
-                    ("ResponseType", false),
-                    ("ClientId", false),
-                    ("ClientSid", false),
-                    ("RedirectUri", false),
-                    ("Scope", false),
-                    ("State", false),
-                    ("Nonce", false),
-                    ("CodeChallenge", false),
-                    ("CodeChallengeMethod", false),
-                    ("Prompt", false),
-                ])
-                .respond("200", html("Consent page"))
-                .respond("302", redirect_to())
-                .respond("400", twilio_or_page()),
-        );
-    }
-
-    fn authorize_redirect(url: &str, issuer: &str) -> Response {
-        render::twilio_redirect(url, issuer)
-    }
-
-    fn authorize_error(err: &OAuthError) -> Option<Response> {
-        Some(render::twilio_error(err))
-    }
-
-    fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {
-        render::twilio_error(err)
-    }
-
-    fn not_found() -> Response {
-        render::twilio_not_found()
-    }
-
-    fn method_not_allowed() -> Response {
-        render::twilio_method_not_allowed()
-    }
+    twilio::twilio_answers!();
 }
 
-/// `ClientId` is the newer v1 spec's name for `ClientSid`.
-fn client_id(p: &Params) -> Result<Option<String>, OAuthError> {
-    p.one_of(&["ClientSid", "ClientId"])
+/// `ClientSid` (or `ClientId`, the newer v1 spec's name for it), required unless HTTP Basic
+/// names the client.
+fn required_client_id(p: &Params, basic: bool) -> Result<Option<String>, OAuthError> {
+    let id = p.one_of(&["ClientSid", "ClientId"])?;
+    if id.is_none() && !basic {
+        return Err(OAuthError::invalid_request("ClientSid is required"));
+    }
+    Ok(id)
 }
 
 /// 201 with RFC 2822 expiry dates in GMT.
@@ -332,7 +207,7 @@ struct V1UserInfo {
 }
 
 /// The ID token's claims (the v1 discovery document describes ID tokens).
-const ID_TOKEN_CLAIMS: [&str; 13] = [
+const ID_TOKEN_CLAIMS: [&str; 14] = [
     "sub",
     "iss",
     "aud",
@@ -346,6 +221,7 @@ const ID_TOKEN_CLAIMS: [&str; 13] = [
     "family_name",
     "nickname",
     "email",
+    "email_verified",
 ];
 
 /// `/v1/.well-known/openid-configuration` in the v1 spec's field names.
@@ -373,4 +249,97 @@ async fn certs(State(state): State<AppState>) -> Response {
     let keys = state.engine.key_set();
     let url = Value::String(format!("{}/v1/certs", state.engine.issuer()));
     render::jwks_response(format!(r#"{{"keys":{},"url":{url}}}"#, keys.keys_json()))
+}
+
+fn token_op() -> Op {
+    let token = object(vec![
+        ("access_token", nullable_string(), true),
+        ("refresh_token", nullable_string(), true),
+        ("id_token", nullable_string(), true),
+        ("access_token_expires_at", nullable_string(), true),
+        ("refresh_token_expires_at", nullable_string(), true),
+        ("token_type", string(), true),
+        ("expires_in", integer(), true),
+    ]);
+    let fields = form(&[
+        ("GrantType", true),
+        ("ClientSid", false),
+        ("ClientId", false),
+        ("ClientSecret", false),
+        ("Code", false),
+        ("CodeVerifier", false),
+        ("DeviceCode", false),
+        ("DeviceId", false),
+        ("RefreshToken", false),
+        ("RedirectUri", false),
+        ("Scope", false),
+        ("Audience", false),
+        ("Resource", false),
+        ("ClientAssertionType", false),
+        ("ClientAssertion", false),
+    ]);
+    twilio::errors(
+        Op::post("/v1/token", TAG)
+            .summary("Twilio OAuth v1 token (201; AccountSid:AuthToken may replace ClientSecret)")
+            .body(body(vec![fields], true))
+            .respond("201", json("Tokens", token)),
+        twilio::ERRORS,
+    )
+}
+
+fn device_op() -> Op {
+    let fields = form(&[
+        ("ClientSid", true),
+        ("ClientSecret", false),
+        ("ClientAssertionType", false),
+        ("ClientAssertion", false),
+        ("Scopes", true),
+        ("Audiences", false),
+    ]);
+    let codes = json(
+        "Device and user codes",
+        crate::openapi::device_authorization(),
+    );
+    twilio::errors(
+        Op::post("/v1/device/code", TAG)
+            .summary("Twilio OAuth v1 device code")
+            .body(body(vec![fields], true))
+            .respond("201", codes),
+        twilio::ERRORS,
+    )
+}
+
+fn userinfo_op() -> Op {
+    let info = object(vec![
+        ("user_sid", string(), true),
+        ("first_name", nullable_string(), true),
+        ("last_name", nullable_string(), true),
+        ("friendly_name", nullable_string(), true),
+        ("email", nullable_string(), true),
+        ("url", string(), true),
+    ]);
+    let op = Op::get("/v1/userinfo", TAG)
+        .summary("Twilio OAuth v1 userinfo")
+        .respond("200", json("The user", info));
+    twilio::errors(op, &["400", "401", "403"])
+}
+
+fn authorize_op() -> Op {
+    twilio::authorize_op(
+        "/v1/authorize",
+        TAG,
+        "Twilio OAuth v1 authorize: 302 with {redirect_to}",
+    )
+    .query(&[
+        ("ResponseType", false),
+        ("ClientId", false),
+        ("ClientSid", false),
+        ("RedirectUri", false),
+        ("Scope", false),
+        ("State", false),
+        ("Nonce", false),
+        ("CodeChallenge", false),
+        ("CodeChallengeMethod", false),
+        ("Prompt", false),
+    ])
 }

@@ -6,22 +6,21 @@ use axum::response::Response;
 use serde::Serialize;
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
-use tollgate_core::engine::TokenRequest;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::token::Issued;
 
-use crate::dialect::{Dialect, ErrorStyle};
+use super::twilio;
+use crate::dialect::Dialect;
 use crate::extract::Input;
-use crate::openapi::{
-    Op, Spec, TWILIO_ERRORS, body, form, html, integer, json, nullable_string, object, redirect_to,
-    string, twilio_error, twilio_or_page,
-};
-use crate::params::{self, Params};
-use crate::render::{self, no_store_json};
+use crate::openapi::{Op, body, form, integer, json, nullable_string, object, string};
+use crate::params::{self, Authorization, Params};
+use crate::render::no_store_json;
 use crate::routes::Routes;
 use crate::{pages, token};
-use utoipa::openapi::HttpMethod;
 
 pub struct TwilioV2;
+
+const TAG: &str = "twilio v2";
 
 impl Dialect for TwilioV2 {
     const NAME: &'static str = "twilio_v2";
@@ -31,10 +30,10 @@ impl Dialect for TwilioV2 {
 
     fn routes() -> Routes {
         let authorize = Routes::new()
-            .get("/v2/authorize", pages::authorize::authorize::<Self>)
+            .route(authorize_op(), pages::authorize::authorize::<Self>)
             .map(pages::secured);
         Routes::new()
-            .post("/v2/token", token::token::<Self>)
+            .route(token_op(), token::token::<Self>)
             .merge(authorize)
     }
 
@@ -42,10 +41,14 @@ impl Dialect for TwilioV2 {
         path.starts_with("/v2/")
     }
 
+    fn client_auth(auth: &Authorization, form: &Params) -> Result<Option<ClientAuth>, OAuthError> {
+        // Twilio's SDKs send an empty Authorization header or their account credentials here.
+        let (_account, basic) = auth.split_account();
+        params::snake_case_client(basic, form)
+    }
+
     fn token_request(input: &Input) -> Result<TokenRequest, OAuthError> {
         let p = input.form();
-        // Twilio's SDKs send an empty Authorization header or their account credentials here.
-        let (_account, basic) = input.auth.split_account();
         let account_sid = match (input.query.one("account_sid")?, p.one("account_sid")?) {
             (Some(a), Some(b)) if a != b => {
                 return Err(OAuthError::invalid_request(
@@ -56,8 +59,7 @@ impl Dialect for TwilioV2 {
         };
         Ok(TokenRequest {
             grant_type: p.one("grant_type")?,
-            client: params::snake_case_client(basic, p)?,
-            account_auth: None,
+            client: Self::client_auth(&input.auth, p)?,
             scope: p.one("scope")?,
             audience: p.one("audience")?.into_iter().collect(),
             account_sid,
@@ -67,9 +69,8 @@ impl Dialect for TwilioV2 {
             refresh_token: p.one("refresh_token")?,
             device_code: p.one("device_code")?,
             device_id: p.one("device_id")?,
-            redirect_uri_optional: false,
             resource: p.all("resource"),
-            dpop: None,
+            ..TokenRequest::default()
         })
     }
 
@@ -89,79 +90,7 @@ impl Dialect for TwilioV2 {
         params::snake_case_authorize(query)
     }
 
-    fn describe(spec: &mut Spec) {
-        let err = json("Twilio error", twilio_error());
-        let fields = [
-            ("grant_type", true),
-            ("client_id", false),
-            ("client_secret", false),
-            ("code", false),
-            ("redirect_uri", false),
-            ("audience", false),
-            ("refresh_token", false),
-            ("scope", false),
-            ("code_verifier", false),
-            ("account_sid", false),
-            ("device_code", false),
-            ("device_id", false),
-            ("client_assertion_type", false),
-            ("client_assertion", false),
-            ("resource", false),
-        ];
-        let token = object(vec![
-            ("access_token", string(), true),
-            ("refresh_token", nullable_string(), true),
-            ("id_token", nullable_string(), true),
-            ("token_type", string(), true),
-            ("expires_in", integer(), true),
-        ]);
-        spec.add(
-            Op::new(HttpMethod::Post, "/v2/token", "twilio v2")
-                .summary("Twilio OAuth v2 token")
-                .query(&[("account_sid", false)])
-                .body(body(vec![form(&fields)], true))
-                .respond("200", json("Tokens", token))
-                .respond_all(TWILIO_ERRORS, &err),
-        );
-        spec.add(
-            Op::new(HttpMethod::Get, "/v2/authorize", "twilio v2")
-                .summary("Twilio OAuth v2 authorize: 302 with {redirect_to}")
-                .query(&[
-                    ("response_type", false),
-                    ("client_id", false),
-                    ("redirect_uri", false),
-                    ("scope", false),
-                    ("state", false),
-                    ("code_challenge", false),
-                    ("code_challenge_method", false),
-                    ("nonce", false),
-                    ("prompt", false),
-                ])
-                .respond("200", html("Consent page"))
-                .respond("302", redirect_to())
-                .respond("400", twilio_or_page()),
-        );
-    }
-
-    fn authorize_redirect(url: &str, issuer: &str) -> Response {
-        render::twilio_redirect(url, issuer)
-    }
-
-    fn authorize_error(err: &OAuthError) -> Option<Response> {
-        Some(render::twilio_error(err))
-    }
-
-    fn error_response(err: &OAuthError, _style: ErrorStyle) -> Response {
-        render::twilio_error(err)
-    }
-
-    fn not_found() -> Response {
-        render::twilio_not_found()
-    }
-
-    fn method_not_allowed() -> Response {
-        render::twilio_method_not_allowed()
-    }
+    twilio::twilio_answers!();
 }
 
 #[derive(Serialize)]
@@ -171,4 +100,56 @@ struct V2Token<'a> {
     id_token: Option<&'a str>,
     token_type: &'static str,
     expires_in: i64,
+}
+
+fn token_op() -> Op {
+    let fields = [
+        ("grant_type", true),
+        ("client_id", false),
+        ("client_secret", false),
+        ("code", false),
+        ("redirect_uri", false),
+        ("audience", false),
+        ("refresh_token", false),
+        ("scope", false),
+        ("code_verifier", false),
+        ("account_sid", false),
+        ("device_code", false),
+        ("device_id", false),
+        ("client_assertion_type", false),
+        ("client_assertion", false),
+        ("resource", false),
+    ];
+    let token = object(vec![
+        ("access_token", string(), true),
+        ("refresh_token", nullable_string(), true),
+        ("id_token", nullable_string(), true),
+        ("token_type", string(), true),
+        ("expires_in", integer(), true),
+    ]);
+    let op = Op::post("/v2/token", TAG)
+        .summary("Twilio OAuth v2 token")
+        .query(&[("account_sid", false)])
+        .body(body(vec![form(&fields)], true))
+        .respond("200", json("Tokens", token));
+    twilio::errors(op, twilio::ERRORS)
+}
+
+fn authorize_op() -> Op {
+    twilio::authorize_op(
+        "/v2/authorize",
+        TAG,
+        "Twilio OAuth v2 authorize: 302 with {redirect_to}",
+    )
+    .query(&[
+        ("response_type", false),
+        ("client_id", false),
+        ("redirect_uri", false),
+        ("scope", false),
+        ("state", false),
+        ("code_challenge", false),
+        ("code_challenge_method", false),
+        ("nonce", false),
+        ("prompt", false),
+    ])
 }

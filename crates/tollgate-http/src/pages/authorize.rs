@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use tollgate_core::authorize::{AuthorizeError, AuthorizeParams, ValidAuthorization};
 use tollgate_core::session::SignedIn;
@@ -160,8 +160,8 @@ fn consent_page(
 /// The client redirect URI an authorization URL of ours would end on, if it is valid.
 pub(crate) async fn redirect_target(state: &AppState, target: &str) -> Option<String> {
     let (path, query) = target.split_once('?')?;
-    let parse = state.dialects.authorize_parser(path)?;
-    let params = parse(&Params::parse(query.as_bytes())).ok()?;
+    let endpoint = state.dialects.authorize_endpoint(path)?;
+    let params = (endpoint.parse)(&Params::parse(query.as_bytes())).ok()?;
     let valid = state.engine.validate_authorization(&params).await.ok()?;
     Some(valid.redirect_uri)
 }
@@ -178,20 +178,22 @@ pub async fn consent_submit(
         return Ok(login_redirect(&target));
     };
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let parse = state
+    let endpoint = state
         .dialects
-        .authorize_parser(path)
+        .authorize_endpoint(path)
         .ok_or_else(|| PageError::bad_request("The authorization request is missing."))?;
-    let valid = match validate(&state, parse(&Params::parse(query.as_bytes()))).await? {
+    let issuer = state.engine.issuer();
+    let params = (endpoint.parse)(&Params::parse(query.as_bytes()));
+    let valid = match validate(&state, params).await? {
         Ok(v) => v,
-        Err(url) => return Ok(Redirect::to(&url).into_response()),
+        Err(url) => return Ok((endpoint.consent_redirect)(&url, issuer)),
     };
     let url = if field("decision").as_deref() == Some("approve") {
         state.engine.remember_consent(&who.user, &valid).await?;
         issue(&state, &valid, &who).await
     } else {
         let err = OAuthError::new(ErrorKind::AccessDenied, "the user denied the request");
-        valid.error_redirect(state.engine.issuer(), &err)
+        valid.error_redirect(issuer, &err)
     };
-    Ok(Redirect::to(&url).into_response())
+    Ok((endpoint.consent_redirect)(&url, issuer))
 }

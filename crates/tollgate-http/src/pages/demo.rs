@@ -14,12 +14,7 @@ use crate::state::AppState;
 /// The demo app's redirect path.
 pub const CALLBACK_PATH: &str = "/demo/callback";
 
-/// The demo app's credentials, set by `serve --demo`.
-#[derive(Debug, Clone)]
-pub struct DemoApp {
-    pub client_id: String,
-    pub client_secret: String,
-}
+pub use crate::state::DemoApp;
 
 #[derive(Template)]
 #[template(path = "demo_callback.html")]

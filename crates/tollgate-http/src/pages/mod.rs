@@ -8,24 +8,23 @@ pub mod demo;
 pub mod device;
 mod fresh_login;
 pub mod login;
+mod routes;
 
-use askama::Template;
-use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+pub use routes::router;
+
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use tollgate_core::secret::{Secret, SecretDigest};
 use tollgate_core::session::SignedIn;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::PageError;
+pub use crate::page_shell::secured;
+pub(crate) use crate::page_shell::{CSP, MessagePage, html, message};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tollgate_session";
 pub const CSRF_COOKIE: &str = "tollgate_csrf";
-
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The pages' CSP with one more `form-action` target: a form whose submission ends in a
 /// redirect to the client (sign-in, consent) must be allowed to follow it.
@@ -49,188 +48,6 @@ pub(crate) fn with_csp(mut resp: Response, csp: Option<HeaderValue>) -> Response
             .insert(header::CONTENT_SECURITY_POLICY, v);
     }
     resp
-}
-
-/// The shared page routes.
-pub fn router() -> crate::routes::Routes {
-    crate::routes::Routes::new()
-        .get("/", login::home)
-        .get("/login", login::login_page)
-        .post("/login", login::login_submit)
-        .post("/consent", authorize::consent_submit)
-        .get("/logout", login::logout_page)
-        .post("/logout", login::logout_submit)
-        .get("/assets/tollgate.css", css)
-        .get("/device", device::device_page)
-        .post("/device", device::device_submit)
-        .post("/device/decision", device::device_decision)
-        .get(demo::CALLBACK_PATH, demo::callback)
-        .map(secured)
-}
-
-/// The shared pages in the OpenAPI description (HTML forms; they need a browser's cookies).
-pub fn describe(spec: &mut crate::openapi::Spec) {
-    use crate::openapi::{Op, body, form, html, redirect};
-    use utoipa::openapi::{ContentBuilder, HttpMethod, ResponseBuilder};
-    let page = html("A page");
-    let refused = |op: Op, statuses: &[&'static str]| op.respond_all(statuses, &page);
-    spec.add(
-        Op::new(HttpMethod::Get, "/", "pages")
-            .summary("Home")
-            .respond("200", page.clone()),
-    );
-    spec.add(
-        Op::new(HttpMethod::Get, "/login", "pages")
-            .summary("Sign-in form")
-            .query(&[("continue", false)])
-            .respond("200", page.clone()),
-    );
-    spec.add(refused(
-        Op::new(HttpMethod::Post, "/login", "pages")
-            .summary("Sign in")
-            .body(body(
-                vec![form(&[
-                    ("csrf", true),
-                    ("continue", false),
-                    ("email", true),
-                    ("password", true),
-                ])],
-                true,
-            ))
-            .respond("303", redirect("Signed in")),
-        &["400", "401", "403", "413", "429", "503"],
-    ));
-    spec.add(refused(
-        Op::new(HttpMethod::Post, "/consent", "pages")
-            .summary("Approve or deny an authorization request")
-            .body(body(
-                vec![form(&[
-                    ("csrf", true),
-                    ("continue", true),
-                    ("decision", true),
-                ])],
-                true,
-            ))
-            .respond("303", redirect("Back to the client, or to sign in")),
-        &["400", "403", "413"],
-    ));
-    spec.add(
-        Op::new(HttpMethod::Get, "/logout", "pages")
-            .summary("Sign-out page")
-            .respond("200", page.clone()),
-    );
-    spec.add(refused(
-        Op::new(HttpMethod::Post, "/logout", "pages")
-            .summary("Sign out")
-            .body(body(vec![form(&[("csrf", true)])], true))
-            .respond("200", page.clone()),
-        &["400", "403", "413"],
-    ));
-    let css = ResponseBuilder::new()
-        .description("Stylesheet")
-        .content(
-            "text/css; charset=utf-8",
-            ContentBuilder::new()
-                .schema(Some(crate::openapi::string()))
-                .build(),
-        )
-        .build();
-    spec.add(
-        Op::new(HttpMethod::Get, "/assets/tollgate.css", "pages")
-            .summary("Stylesheet")
-            .respond("200", css),
-    );
-    spec.add(refused(
-        Op::new(HttpMethod::Get, "/device", "pages")
-            .summary("Enter or confirm a device code")
-            .query(&[("user_code", false)])
-            .respond("200", page.clone())
-            .respond("303", redirect("To sign in")),
-        &["400", "429"],
-    ));
-    spec.add(refused(
-        Op::new(HttpMethod::Post, "/device", "pages")
-            .summary("Submit a device code")
-            .body(body(
-                vec![form(&[("csrf", true), ("user_code", true)])],
-                true,
-            ))
-            .respond("200", page.clone())
-            .respond("303", redirect("To sign in")),
-        &["400", "403", "413", "429"],
-    ));
-    spec.add(refused(
-        Op::new(HttpMethod::Post, "/device/decision", "pages")
-            .summary("Approve or deny a confirmed device")
-            .body(body(
-                vec![form(&[
-                    ("csrf", true),
-                    ("user_code", true),
-                    ("confirm", true),
-                    ("decision", true),
-                ])],
-                true,
-            ))
-            .respond("200", page.clone())
-            .respond("303", redirect("To sign in")),
-        &["400", "403", "413", "429"],
-    ));
-    spec.add(
-        Op::new(HttpMethod::Get, demo::CALLBACK_PATH, "pages")
-            .summary("Where serve --demo's authorization URL lands")
-            .query(&[("code", false), ("state", false), ("error", false)])
-            .respond("200", page.clone())
-            .respond("404", page),
-    );
-}
-
-/// The pages' security headers, for page routes a dialect registers (its authorize route).
-pub fn secured(router: Router<AppState>) -> Router<AppState> {
-    let header =
-        |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
-    router
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
-        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(header(header::CACHE_CONTROL, "no-store"))
-}
-
-#[derive(Template)]
-#[template(path = "message.html")]
-pub(crate) struct MessagePage<'a> {
-    pub heading: &'a str,
-    pub message: &'a str,
-    pub logout_csrf: Option<&'a str>,
-    /// Offer a link to the console (the reader is an administrator).
-    pub console: bool,
-}
-
-pub(crate) fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
-    match page {
-        Ok(body) => (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
-}
-
-pub(crate) fn message(status: StatusCode, heading: &str, text: &str) -> Response {
-    let page = MessagePage {
-        heading,
-        message: text,
-        logout_csrf: None,
-        console: false,
-    };
-    html(status, page.render())
 }
 
 /// A page form whose CSRF token checked out, with the browser's cookies.

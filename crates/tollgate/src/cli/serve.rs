@@ -181,6 +181,7 @@ async fn demo_user(admin: &Admin) -> Result<Option<(String, String)>, CliError> 
             friendly_name: None,
             account_sid: None,
             admin: false,
+            email_verified: false,
         })
         .await?;
     Ok(Some((EMAIL.into(), password)))

@@ -22,6 +22,13 @@ pub enum UserCommand {
     Delete {
         sid: UserSid,
     },
+    /// Mark the user's email address verified (`email_verified` in id tokens and userinfo);
+    /// `--unverified` takes it back.
+    VerifyEmail {
+        sid: UserSid,
+        #[arg(long)]
+        unverified: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +49,9 @@ pub struct UserCreateArgs {
     /// Make the user an administrator of the account (may sign in to /console).
     #[arg(long)]
     pub admin: bool,
+    /// The address is known to be the user's (`email_verified: true`).
+    #[arg(long)]
+    pub email_verified: bool,
 }
 
 pub(super) async fn run(admin: &Admin, cmd: UserCommand) -> Result<Output, CliError> {
@@ -50,6 +60,12 @@ pub(super) async fn run(admin: &Admin, cmd: UserCommand) -> Result<Output, CliEr
         UserCommand::List { account } => list(admin, account.as_ref()).await,
         UserCommand::Show { sid } => show(admin, &sid).await,
         UserCommand::Delete { sid } => delete(admin, &sid).await,
+        UserCommand::VerifyEmail { sid, unverified } => {
+            let user = admin
+                .set_email_verified(&Caller::Operator, &sid, !unverified)
+                .await?;
+            Ok(one(&UserView::from(&user)))
+        }
     }
 }
 
@@ -62,6 +78,7 @@ async fn create(admin: &Admin, args: UserCreateArgs) -> Result<Output, CliError>
         friendly_name: args.friendly_name,
         account_sid: args.account,
         admin: args.admin,
+        email_verified: args.email_verified,
     };
     Ok(one(&UserView::from(&admin.create_user(spec).await?)))
 }

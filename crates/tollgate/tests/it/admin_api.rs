@@ -307,7 +307,7 @@ async fn users_and_administrators(backend: Backend) {
         "/v1/Account/Users",
         creds,
         Some(
-            json!({"email": "Boss@Example.com", "password": crate::browser::PASSWORD,
+            json!({"email": "Boss@Example.com", "password": crate::helpers::PASSWORD,
                     "first_name": "Grace", "admin": true}),
         ),
     )

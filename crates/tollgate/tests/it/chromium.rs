@@ -1,93 +1,15 @@
 //! Headless Chromium (Debian's `chromium` and `chromium-driver`) driven over WebDriver:
 //! sign in and consent with the keyboard, land on a local redirect URI, redeem the code.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
 use axum::Router;
 use axum::routing::get;
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::Mutex;
+use serde_json::Value;
 use tollgate_core::authorize::s256;
 
-use crate::browser::{PASSWORD, query_param};
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::chromium::{click, element, enter, text_of, wait_for_url, with_chrome};
+use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param};
 use crate::on_both_backends;
-
-/// One browser at a time: two cores are not enough for parallel Chromiums and the rest.
-pub(crate) static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
-
-const VERIFIER: &str = "chromium-test-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
-
-pub(crate) struct Chrome {
-    pub(crate) client: Client,
-    _driver: Child,
-    _profile: tempfile::TempDir,
-}
-
-pub(crate) async fn start_chrome() -> Option<Chrome> {
-    let (driver_bin, chrome_bin) = ("/usr/bin/chromedriver", "/usr/bin/chromium");
-    if !std::path::Path::new(driver_bin).exists() || !std::path::Path::new(chrome_bin).exists() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI needs chromium and chromium-driver"
-        );
-        eprintln!("skipping browser test: install Debian's chromium and chromium-driver");
-        return None;
-    }
-    let mut driver = Command::new(driver_bin)
-        .arg("--port=0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chromedriver");
-    let mut lines = BufReader::new(driver.stdout.take().expect("stdout")).lines();
-    let port = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                return rest.trim_end_matches('.').trim().parse::<u16>().ok();
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .expect("chromedriver port");
-    let profile = tempfile::tempdir().expect("profile dir");
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chrome_bin,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1000,800",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        },
-    });
-    let Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session");
-    Some(Chrome {
-        client,
-        _driver: driver,
-        _profile: profile,
-    })
-}
 
 /// A stand-in for the client application's redirect handler.
 async fn callback_server() -> String {
@@ -103,31 +25,8 @@ async fn callback_server() -> String {
     format!("http://{addr}/cb")
 }
 
-pub(crate) async fn wait_for_url(client: &Client, prefix: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let url = client.current_url().await.expect("url").to_string();
-        if url.starts_with(prefix) {
-            return url;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "never reached {prefix}; at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-pub(crate) fn enter() -> String {
-    char::from(Key::Enter).to_string()
-}
-
 async fn login_consent_and_deny_in_chromium(backend: Backend) {
-    let _one = ONE_BROWSER.lock().await;
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let Some(chrome) = start_chrome().await else {
+    let Some((_one, app, chrome)) = with_chrome(backend).await else {
         return;
     };
     let b = &chrome.client;
@@ -150,11 +49,7 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
 
     // Sign in with the keyboard only: type, Tab, type, Enter.
     b.goto(&authorize).await.expect("open authorize");
-    let email = b
-        .wait()
-        .for_element(Locator::Id("email"))
-        .await
-        .expect("login form");
+    let email = element(b, "email").await;
     email
         .send_keys("chrome@example.com")
         .await
@@ -173,18 +68,8 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
     password.send_keys(&enter()).await.expect("submit");
 
     // Consent names the scopes in plain words; approve with Enter.
-    let approve = b
-        .wait()
-        .for_element(Locator::Id("approve"))
-        .await
-        .expect("consent page");
-    let scopes = b
-        .find(Locator::Id("scopes"))
-        .await
-        .expect("scope list")
-        .text()
-        .await
-        .expect("text");
+    let approve = element(b, "approve").await;
+    let scopes = text_of(b, "scopes").await;
     assert!(scopes.contains("See your email address"), "{scopes}");
     if let Ok(png) = b.screenshot().await {
         let _ = std::fs::write(std::env::temp_dir().join("tollgate-consent.png"), png);
@@ -192,10 +77,7 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
     approve.send_keys(&enter()).await.expect("approve");
 
     let landed = wait_for_url(b, &callback).await;
-    b.wait()
-        .for_element(Locator::Id("done"))
-        .await
-        .expect("callback page rendered");
+    element(b, "done").await;
     assert_eq!(
         query_param(&landed, "state").as_deref(),
         Some("from-chromium")
@@ -226,12 +108,7 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
     b.goto(&format!("{authorize}&prompt=consent"))
         .await
         .expect("open authorize");
-    let deny = b
-        .wait()
-        .for_element(Locator::Id("deny"))
-        .await
-        .expect("consent page");
-    deny.click().await.expect("deny");
+    click(b, "deny").await;
     let landed = wait_for_url(b, &callback).await;
     assert_eq!(
         query_param(&landed, "error").as_deref(),
@@ -247,54 +124,16 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
 
 /// The `/device` page: a TV shows a code, the user enters it, approves (and denies another).
 async fn device_approve_and_deny_in_chromium(backend: Backend) {
-    let _one = ONE_BROWSER.lock().await;
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let Some(chrome) = start_chrome().await else {
+    let Some((_one, app, chrome)) = with_chrome(backend).await else {
         return;
     };
     let b = &chrome.client;
-    let client = app
-        .client_with(|s| {
-            s.grant_types = vec![tollgate_core::model::GrantType::DeviceCode];
-            s.scopes = vec!["read".into()];
-        })
-        .await;
+    let client = app.device_client().await;
     app.user("tv@example.com").await;
-    let start = || async {
-        let d: Value = app
-            .post_form(
-                "/oauth/device_authorization",
-                &[
-                    ("client_id", client.id.as_str()),
-                    ("client_secret", &client.secret),
-                    ("scope", "read"),
-                ],
-            )
-            .await
-            .json()
-            .await
-            .expect("device authorization");
-        d
-    };
-    let (app, client) = (&app, &client);
-    let poll = |code: String| async move {
-        let body: Value = app
-            .post_form(
-                "/oauth/token",
-                &[
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                    ("device_code", &code),
-                    ("client_id", client.id.as_str()),
-                    ("client_secret", &client.secret),
-                ],
-            )
-            .await
-            .json()
-            .await
-            .expect("poll");
-        body
+    let start = || app.start_device(&client, "read");
+    let poll = |code: String| {
+        let (app, client) = (&app, &client);
+        async move { app.poll_device(client, &code).await.1 }
     };
 
     // Approve: open the bare verification URI, sign in, type the code (lower case, no dash).
@@ -302,23 +141,14 @@ async fn device_approve_and_deny_in_chromium(backend: Backend) {
     b.goto(d["verification_uri"].as_str().expect("uri"))
         .await
         .expect("open /device");
-    let email = b
-        .wait()
-        .for_element(Locator::Id("email"))
-        .await
-        .expect("login first");
+    let email = element(b, "email").await;
     email.send_keys("tv@example.com").await.expect("email");
-    b.find(Locator::Id("password"))
+    element(b, "password")
         .await
-        .expect("password")
         .send_keys(&format!("{PASSWORD}{}", enter()))
         .await
         .expect("password");
-    let field = b
-        .wait()
-        .for_element(Locator::Id("user_code"))
-        .await
-        .expect("code form");
+    let field = element(b, "user_code").await;
     let typed = d["user_code"]
         .as_str()
         .expect("code")
@@ -328,33 +158,18 @@ async fn device_approve_and_deny_in_chromium(backend: Backend) {
         .send_keys(&format!("{typed}{}", enter()))
         .await
         .expect("type code");
-    let shown = b
-        .wait()
-        .for_element(Locator::Id("shown-code"))
-        .await
-        .expect("confirmation")
-        .text()
-        .await
-        .expect("text");
+    let shown = text_of(b, "shown-code").await;
     assert_eq!(
         shown,
         d["user_code"].as_str().expect("code"),
         "the page shows the code to compare"
     );
-    b.find(Locator::Id("approve"))
+    element(b, "approve")
         .await
-        .expect("approve")
         .send_keys(&enter())
         .await
         .expect("approve");
-    let msg = b
-        .wait()
-        .for_element(Locator::Id("message"))
-        .await
-        .expect("done")
-        .text()
-        .await
-        .expect("text");
+    let msg = text_of(b, "message").await;
     assert!(msg.contains("return to your device"), "{msg}");
     assert!(
         poll(d["device_code"].as_str().expect("dc").to_owned()).await["access_token"]
@@ -367,17 +182,8 @@ async fn device_approve_and_deny_in_chromium(backend: Backend) {
     b.goto(d["verification_uri_complete"].as_str().expect("uri"))
         .await
         .expect("open");
-    b.wait()
-        .for_element(Locator::Id("deny"))
-        .await
-        .expect("confirmation")
-        .click()
-        .await
-        .expect("deny");
-    b.wait()
-        .for_element(Locator::Id("message"))
-        .await
-        .expect("done");
+    click(b, "deny").await;
+    element(b, "message").await;
     assert_eq!(
         poll(d["device_code"].as_str().expect("dc").to_owned()).await["error"],
         "access_denied"

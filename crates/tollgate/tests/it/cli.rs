@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{Backend, TestApp, eventually, spawn_app_with, spawn_on};
+use crate::helpers::{Backend, PASSWORD, TestApp, eventually, spawn_app_with, spawn_on};
 use crate::on_both_backends;
 
 /// DESIGN section 3: a CLI change takes effect on every node within 2 seconds.
@@ -256,7 +256,7 @@ async fn cli_users(backend: Backend) {
             "--email",
             "Ada@Example.com",
             "--password",
-            "correct horse battery",
+            PASSWORD,
             "--first-name",
             "Ada",
             "--last-name",
@@ -329,7 +329,7 @@ async fn cli_users(backend: Backend) {
     assert!(
         app.server
             .engine
-            .check_password("ADA@example.com", "correct horse battery")
+            .check_password("ADA@example.com", PASSWORD)
             .await
             .expect("check")
             .is_some()

@@ -5,35 +5,11 @@
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::Value;
-use tollgate_core::admin::UserSpec;
 
-use crate::authorization_code::{get_code, redeem, refresh};
-use crate::browser::{Browser, PASSWORD, Visit, hidden};
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::{Browser, PASSWORD, Visit, hidden};
+use crate::helpers::{get_code, redeem, refresh};
 use crate::on_both_backends;
-
-impl TestApp {
-    /// An administrator of the test account (or of `account`).
-    pub async fn admin_user(
-        &self,
-        email: &str,
-        account: Option<&tollgate_core::ids::AccountSid>,
-    ) -> tollgate_core::model::User {
-        self.server
-            .admin()
-            .create_user(UserSpec {
-                email: email.into(),
-                password: PASSWORD.into(),
-                first_name: Some("Grace".into()),
-                last_name: Some("Hopper".into()),
-                account_sid: Some(account.unwrap_or(&self.account.sid).clone()),
-                admin: true,
-                ..UserSpec::default()
-            })
-            .await
-            .expect("admin user")
-    }
-}
 
 /// The `value` of the element with this `id` (an input), unescaped.
 pub fn value_of(html: &str, id: &str) -> Option<String> {
@@ -77,18 +53,6 @@ async fn submit(b: &Browser, html: &str, path: &str, fields: &[(&str, &str)]) ->
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend_from_slice(fields);
     b.post(path, &form).await
-}
-
-async fn v2_token(app: &TestApp, id: &str, secret: &str) -> reqwest::Response {
-    app.post_form(
-        "/v2/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ],
-    )
-    .await
 }
 
 async fn only_administrators_enter(backend: Backend) {
@@ -223,7 +187,8 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     let html = resp.text().await.expect("html");
     let id = value_of(&html, "client-id").expect("client id");
     let secret = value_of(&html, "client-secret").expect("secret shown once");
-    let token: Value = v2_token(&app, &id, &secret)
+    let token: Value = app
+        .client_credentials_at("/v2/token", &id, &secret)
         .await
         .json()
         .await
@@ -257,7 +222,8 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let (_, detail) = page(&b, &format!("/console/apps/{id}?notice=saved")).await;
     assert!(detail.contains("Changes saved") && detail.contains("Billing v2"));
-    let token: Value = v2_token(&app, &id, &secret)
+    let token: Value = app
+        .client_credentials_at("/v2/token", &id, &secret)
         .await
         .json()
         .await
@@ -272,11 +238,7 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::OK);
     let rotated = value_of(&resp.text().await.expect("html"), "client-secret").expect("secret");
     assert_ne!(rotated, secret);
-    assert_eq!(v2_token(&app, &id, &rotated).await.status(), StatusCode::OK);
-    assert_eq!(
-        v2_token(&app, &id, &secret).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    app.assert_secret_rotated(&id, &secret, &rotated).await;
 
     // Another account's app is neither listed nor reachable.
     let (other, _) = app
@@ -324,7 +286,9 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     let resp = submit(&b, &detail, &path, &[("confirm", "yes")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        v2_token(&app, &id, &rotated).await.status(),
+        app.client_credentials_at("/v2/token", &id, &rotated)
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED
     );
     assert!(
@@ -386,16 +350,11 @@ async fn users_sessions_and_overview(backend: Backend) {
         "ada@example.com",
     )
     .await;
-    let tokens: Value = redeem(
-        &app,
-        &client,
-        &code,
-        Some(crate::authorization_code::VERIFIER),
-    )
-    .await
-    .json()
-    .await
-    .expect("tokens");
+    let tokens: Value = redeem(&app, &client, &code, Some(crate::helpers::VERIFIER))
+        .await
+        .json()
+        .await
+        .expect("tokens");
     let refresh_token = tokens["refresh_token"]
         .as_str()
         .expect("refresh")

@@ -9,9 +9,10 @@ use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::browser::PASSWORD;
-use crate::chromium::{ONE_BROWSER, enter, start_chrome, wait_for_url};
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::Backend;
+use crate::helpers::chromium::{
+    click, sign_in, text_of, type_into, value_of, wait_for_url, with_chrome,
+};
 use crate::on_both_backends;
 
 const AXE: &str = concat!(
@@ -63,71 +64,8 @@ async fn axe(b: &Client, source: Option<&str>, screen: &str) {
     );
 }
 
-async fn text_of(b: &Client, id: &str) -> String {
-    b.wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .text()
-        .await
-        .expect("text")
-}
-
-async fn value_of(b: &Client, id: &str) -> String {
-    b.wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .prop("value")
-        .await
-        .expect("value")
-        .unwrap_or_default()
-}
-
-async fn click(b: &Client, id: &str) {
-    b.wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click #{id}: {e}"));
-}
-
-async fn type_into(b: &Client, id: &str, text: &str) {
-    let field = b
-        .wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
-
-async fn sign_in(b: &Client, app: &TestApp, email: &str) {
-    b.goto(&app.url("/console")).await.expect("open console");
-    type_into(b, "email", email).await;
-    type_into(b, "password", &format!("{PASSWORD}{}", enter())).await;
-}
-
-async fn v2_token(app: &TestApp, id: &str, secret: &str) -> reqwest::Response {
-    app.post_form(
-        "/v2/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ],
-    )
-    .await
-}
-
 async fn console_in_chromium(backend: Backend) {
-    let _one = ONE_BROWSER.lock().await;
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let Some(chrome) = start_chrome().await else {
+    let Some((_one, app, chrome)) = with_chrome(backend).await else {
         return;
     };
     let axe_js = axe_source();
@@ -180,7 +118,8 @@ async fn console_in_chromium(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     axe(b, axe_js, "secret").await;
-    let token: Value = v2_token(&app, &id, &secret)
+    let token: Value = app
+        .client_credentials_at("/v2/token", &id, &secret)
         .await
         .json()
         .await
@@ -194,11 +133,7 @@ async fn console_in_chromium(backend: Backend) {
     click(b, "rotate").await;
     let rotated = value_of(b, "client-secret").await;
     assert_ne!(rotated, secret);
-    assert_eq!(
-        v2_token(&app, &id, &secret).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(v2_token(&app, &id, &rotated).await.status(), StatusCode::OK);
+    app.assert_secret_rotated(&id, &secret, &rotated).await;
 
     // Another account's app is never listed.
     click(b, "nav-apps").await;
@@ -247,13 +182,7 @@ async fn console_in_chromium(backend: Backend) {
         .await
         .expect("text");
     assert_eq!(heading, "Administrators only");
-    let status = app
-        .http
-        .get(app.url("/console"))
-        .send()
-        .await
-        .expect("console")
-        .status();
+    let status = app.get("/console").await.status();
     assert_eq!(status, StatusCode::SEE_OTHER, "signed out: to sign in");
 
     chrome.client.close().await.expect("close browser");

@@ -1,101 +1,21 @@
 //! RFC 8628 end to end: codes, every polling answer on every token route, the `/device` page.
 
-use reqwest::header::LOCATION;
 use serde_json::Value;
-use tollgate_core::model::GrantType;
 
-use crate::browser::{Browser, PASSWORD, Visit, hidden};
-use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, DEVICE_GRANT, Visit, hidden};
 use crate::on_both_backends;
-
-const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-async fn device_client(app: &TestApp) -> TestClient {
-    app.client_with(|s| {
-        s.grant_types = vec![GrantType::DeviceCode, GrantType::RefreshToken];
-        s.scopes = vec!["read".into()];
-    })
-    .await
-}
-
-async fn start(app: &TestApp, c: &TestClient, scope: &str) -> Value {
-    let resp = app
-        .post_form(
-            "/oauth/device_authorization",
-            &[
-                ("client_id", c.id.as_str()),
-                ("client_secret", &c.secret),
-                ("scope", scope),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    resp.json().await.expect("json")
-}
-
-async fn poll(app: &TestApp, c: &TestClient, device_code: &str) -> (u16, Value) {
-    let resp = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", GRANT),
-                ("device_code", device_code),
-                ("client_id", c.id.as_str()),
-                ("client_secret", &c.secret),
-            ],
-        )
-        .await;
-    let status = resp.status().as_u16();
-    (status, resp.json().await.expect("json"))
-}
-
-/// Signs in (when asked) and answers the confirmation page for `user_code`.
-async fn answer(browser: &Browser, user_code: &str, email: &str, decision: &str) -> String {
-    let mut visit = browser
-        .visit(&format!("/device?user_code={user_code}"))
-        .await;
-    if let Visit::Page { url, html, .. } = &visit
-        && url.contains("/login")
-    {
-        let resp = browser.login(url, html, email, PASSWORD).await;
-        assert_eq!(resp.status(), 303);
-        visit = browser
-            .visit(resp.headers()[LOCATION].to_str().expect("loc"))
-            .await;
-    }
-    let Visit::Page { html, status, .. } = visit else {
-        panic!("device page expected")
-    };
-    assert_eq!(status, 200, "{html}");
-    assert!(html.contains("id=\"approve\""), "confirmation page: {html}");
-    let csrf = hidden(&html, "csrf").expect("csrf");
-    let code = hidden(&html, "user_code").expect("code");
-    let confirm = hidden(&html, "confirm").expect("confirm");
-    let resp = browser
-        .post(
-            "/device/decision",
-            &[
-                ("csrf", &csrf),
-                ("user_code", &code),
-                ("confirm", &confirm),
-                ("decision", decision),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    resp.text().await.expect("html")
-}
 
 async fn device_flow_on_every_route(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let c = device_client(&app).await;
+    let c = app.device_client().await;
     app.user("tv@example.com").await;
     let browser = Browser::new(&app);
 
     // Standard: codes, pending, slow_down, approval, tokens once.
-    let d = start(&app, &c, "openid read").await;
+    let d = app.start_device(&c, "openid read").await;
     let user_code = d["user_code"].as_str().expect("user_code");
     assert!(user_code.len() == 9 && user_code.as_bytes()[4] == b'-');
     assert!(
@@ -112,19 +32,21 @@ async fn device_flow_on_every_route(backend: Backend) {
     assert_eq!(d["expires_in"], 600);
     assert_eq!(d["interval"], 5);
     let device_code = d["device_code"].as_str().expect("device_code");
-    let (status, body) = poll(&app, &c, device_code).await;
+    let (status, body) = app.poll_device(&c, device_code).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("authorization_pending"))
     );
-    let (status, body) = poll(&app, &c, device_code).await;
+    let (status, body) = app.poll_device(&c, device_code).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("slow_down")));
 
     // The user types the code in lower case without the dash.
     let typed = user_code.replace('-', "").to_lowercase();
-    let done = answer(&browser, &typed, "tv@example.com", "approve").await;
+    let done = browser
+        .answer_device(&typed, "tv@example.com", "approve")
+        .await;
     assert!(done.contains("return to your device"));
-    let (status, body) = poll(&app, &c, device_code).await;
+    let (status, body) = app.poll_device(&c, device_code).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["refresh_token"].as_str().is_some() && body["id_token"].as_str().is_some());
     let claims = app
@@ -132,7 +54,7 @@ async fn device_flow_on_every_route(backend: Backend) {
         .await;
     assert_eq!(claims["scope"], "openid read");
     assert!(claims["sub"].as_str().is_some_and(|s| s.starts_with("US")));
-    let (status, body) = poll(&app, &c, device_code).await;
+    let (status, body) = app.poll_device(&c, device_code).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
@@ -142,17 +64,16 @@ async fn device_flow_on_every_route(backend: Backend) {
     // Twilio v1: repeated Scopes, account credentials instead of a client secret, 201; polling
     // on /v1/token with DeviceCode and DeviceId.
     let resp = app
-        .http
-        .post(app.url("/v1/device/code"))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
-        .form(&[
-            ("ClientSid", c.id.as_str()),
-            ("Scopes", "openid"),
-            ("Scopes", "read"),
-        ])
-        .send()
-        .await
-        .expect("v1 device code");
+        .post_basic(
+            "/v1/device/code",
+            (app.account.sid.as_str(), &app.auth_token),
+            &[
+                ("ClientSid", c.id.as_str()),
+                ("Scopes", "openid"),
+                ("Scopes", "read"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 201);
     let d: Value = resp.json().await.expect("json");
     let v1_poll = |code: String| {
@@ -163,7 +84,7 @@ async fn device_flow_on_every_route(backend: Backend) {
                 .post_form(
                     "/v1/token",
                     &[
-                        ("GrantType", GRANT),
+                        ("GrantType", DEVICE_GRANT),
                         ("ClientSid", c.id.as_str()),
                         ("ClientSecret", &c.secret),
                         ("DeviceCode", &code),
@@ -183,31 +104,31 @@ async fn device_flow_on_every_route(backend: Backend) {
             .as_str()
             .is_some_and(|m| m.starts_with("authorization_pending:"))
     );
-    answer(
-        &browser,
-        d["user_code"].as_str().expect("uc"),
-        "tv@example.com",
-        "approve",
-    )
-    .await;
+    browser
+        .answer_device(
+            d["user_code"].as_str().expect("uc"),
+            "tv@example.com",
+            "approve",
+        )
+        .await;
     let (status, body) = v1_poll(code).await;
     assert_eq!(status, 201, "{body}");
     assert!(body["access_token_expires_at"].as_str().is_some());
 
     // Twilio v2 polling, and the user denying.
-    let d = start(&app, &c, "read").await;
-    answer(
-        &browser,
-        d["user_code"].as_str().expect("uc"),
-        "tv@example.com",
-        "deny",
-    )
-    .await;
+    let d = app.start_device(&c, "read").await;
+    browser
+        .answer_device(
+            d["user_code"].as_str().expect("uc"),
+            "tv@example.com",
+            "deny",
+        )
+        .await;
     let resp = app
         .post_form(
             "/v2/token",
             &[
-                ("grant_type", GRANT),
+                ("grant_type", DEVICE_GRANT),
                 ("device_code", d["device_code"].as_str().expect("dc")),
                 ("client_id", c.id.as_str()),
                 ("client_secret", &c.secret),
@@ -223,9 +144,11 @@ async fn device_flow_on_every_route(backend: Backend) {
     );
 
     // Another client cannot poll this device code; clients without the grant cannot start one.
-    let other = device_client(&app).await;
-    let d = start(&app, &c, "read").await;
-    let (status, body) = poll(&app, &other, d["device_code"].as_str().expect("dc")).await;
+    let other = app.device_client().await;
+    let d = app.start_device(&c, "read").await;
+    let (status, body) = app
+        .poll_device(&other, d["device_code"].as_str().expect("dc"))
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -254,31 +177,24 @@ async fn device_codes_expire(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |cfg| cfg.engine.device_code_ttl = 1).await else {
         return;
     };
-    let c = device_client(&app).await;
+    let c = app.device_client().await;
     app.user("late@example.com").await;
-    let d = start(&app, &c, "read").await;
+    let d = app.start_device(&c, "read").await;
     app.advance(2);
-    let (status, body) = poll(&app, &c, d["device_code"].as_str().expect("dc")).await;
+    let (status, body) = app
+        .poll_device(&c, d["device_code"].as_str().expect("dc"))
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("expired_token"))
     );
     // The page no longer accepts the code either.
     let browser = Browser::new(&app);
-    let Visit::Page { url, html, .. } = browser
-        .visit(&format!(
-            "/device?user_code={}",
-            d["user_code"].as_str().expect("uc")
-        ))
-        .await
-    else {
-        panic!("login")
-    };
-    let resp = browser
-        .login(&url, &html, "late@example.com", PASSWORD)
-        .await;
     let Visit::Page { status, html, .. } = browser
-        .visit(resp.headers()[LOCATION].to_str().expect("loc"))
+        .sign_in_at(
+            &format!("/device?user_code={}", d["user_code"].as_str().expect("uc")),
+            "late@example.com",
+        )
         .await
     else {
         panic!("page")
@@ -293,16 +209,7 @@ async fn wrong_user_codes_are_rate_limited(backend: Backend) {
     };
     app.user("guess@example.com").await;
     let browser = Browser::new(&app);
-    let Visit::Page { url, html, .. } = browser.visit("/device").await else {
-        panic!("login")
-    };
-    let resp = browser
-        .login(&url, &html, "guess@example.com", PASSWORD)
-        .await;
-    let Visit::Page { html, .. } = browser
-        .visit(resp.headers()[LOCATION].to_str().expect("loc"))
-        .await
-    else {
+    let Visit::Page { html, .. } = browser.sign_in_at("/device", "guess@example.com").await else {
         panic!("page")
     };
     let csrf = hidden(&html, "csrf").expect("csrf");

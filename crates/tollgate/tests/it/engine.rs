@@ -14,12 +14,10 @@ use tollgate_core::session::SignedIn;
 use tollgate_core::token::Issued;
 use tollgate_core::{Engine, EngineConfig, ErrorKind, OAuthError, SystemRng};
 
-use crate::helpers::{Backend, fresh_database};
+use crate::helpers::{Backend, PASSWORD, REDIRECT, VERIFIER, fresh_database};
 use crate::on_both_backends;
 
 const START: i64 = 1_800_000_000;
-const REDIRECT: &str = "https://app.example/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1ftJeZ4CVP-mJ92K1ftJeZ4CV";
 
 struct Harness {
     engine: Arc<Engine>,
@@ -76,7 +74,7 @@ async fn harness(backend: Backend) -> Option<Harness> {
     admin
         .create_user(UserSpec {
             email: "grant@example.com".into(),
-            password: "correct horse battery".into(),
+            password: PASSWORD.into(),
             account_sid: Some(account.sid.clone()),
             admin: false,
             ..UserSpec::default()
@@ -85,7 +83,7 @@ async fn harness(backend: Backend) -> Option<Harness> {
         .expect("user");
     engine.sync().await.expect("sync");
     let (_, who) = engine
-        .login("grant@example.com", "correct horse battery")
+        .login("grant@example.com", PASSWORD)
         .await
         .expect("login")
         .expect("credentials");
@@ -127,39 +125,40 @@ impl Harness {
         code.1.into_owned()
     }
 
+    /// `req` for `grant_type`, from this harness's client.
+    async fn grant(&self, grant_type: &str, req: TokenRequest) -> Result<Issued, OAuthError> {
+        let req = TokenRequest {
+            grant_type: Some(grant_type.into()),
+            client: Some(self.client.clone()),
+            ..req
+        };
+        self.engine.token(req).await
+    }
+
     async fn redeem(&self, code: &str) -> Result<Issued, OAuthError> {
-        self.engine
-            .token(TokenRequest {
-                grant_type: Some("authorization_code".into()),
-                client: Some(self.client.clone()),
-                code: Some(code.into()),
-                redirect_uri: Some(REDIRECT.into()),
-                code_verifier: Some(VERIFIER.into()),
-                ..TokenRequest::default()
-            })
-            .await
+        let req = TokenRequest {
+            code: Some(code.into()),
+            redirect_uri: Some(REDIRECT.into()),
+            code_verifier: Some(VERIFIER.into()),
+            ..TokenRequest::default()
+        };
+        self.grant("authorization_code", req).await
     }
 
     async fn refresh(&self, token: &str) -> Result<Issued, OAuthError> {
-        self.engine
-            .token(TokenRequest {
-                grant_type: Some("refresh_token".into()),
-                client: Some(self.client.clone()),
-                refresh_token: Some(token.into()),
-                ..TokenRequest::default()
-            })
-            .await
+        let req = TokenRequest {
+            refresh_token: Some(token.into()),
+            ..TokenRequest::default()
+        };
+        self.grant("refresh_token", req).await
     }
 
     async fn poll(&self, device_code: &str) -> Result<Issued, OAuthError> {
-        self.engine
-            .token(TokenRequest {
-                grant_type: Some("urn:ietf:params:oauth:grant-type:device_code".into()),
-                client: Some(self.client.clone()),
-                device_code: Some(device_code.into()),
-                ..TokenRequest::default()
-            })
-            .await
+        let req = TokenRequest {
+            device_code: Some(device_code.into()),
+            ..TokenRequest::default()
+        };
+        self.grant(crate::helpers::DEVICE_GRANT, req).await
     }
 }
 
@@ -329,7 +328,25 @@ async fn continued_grants_follow_the_clients_current_scopes(backend: Backend) {
     );
 }
 
+/// RFC 7009 section 2.1: the hint only orders the search; a refresh token sent as
+/// `token_type_hint=access_token` is still revoked.
+async fn a_mismatched_revocation_hint_still_revokes(backend: Backend) {
+    let Some(h) = harness(backend).await else {
+        return;
+    };
+    let issued = h.redeem(&h.code().await).await.expect("tokens");
+    let refresh = issued.refresh_token.expect("refresh token");
+    let id = tollgate_core::ids::ClientId::parse(&h.client.client_id).expect("id");
+    let client = h.engine.client(&id).expect("client");
+    h.engine
+        .revoke(&client, &refresh, Some("access_token"))
+        .await
+        .expect("revoke");
+    assert_eq!(kind(h.refresh(&refresh).await), ErrorKind::InvalidGrant);
+}
+
 on_both_backends!(
+    a_mismatched_revocation_hint_still_revokes,
     codes_are_single_use_and_expire,
     refresh_grace_and_reuse,
     device_polling,

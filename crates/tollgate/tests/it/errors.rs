@@ -188,13 +188,12 @@ async fn client_authentication_failures(backend: Backend) {
     .await;
     // Basic with a wrong secret.
     let resp = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(c.id.as_str(), Some("nope"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("request");
+        .post_basic(
+            "/oauth/token",
+            (c.id.as_str(), "nope"),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
     rfc_error(resp, 401, "invalid_client").await;
     // Malformed Basic.
     let resp = app
@@ -381,33 +380,15 @@ async fn malformed_requests(backend: Backend) {
     .await;
 
     // Unknown routes and methods keep the dialect.
-    let resp = app
-        .http
-        .get(app.url("/v1/nothing-here"))
-        .send()
-        .await
-        .expect("request");
+    let resp = app.get("/v1/nothing-here").await;
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["code"], 20404);
-    let resp = app
-        .http
-        .get(app.url("/v2/token"))
-        .send()
-        .await
-        .expect("request");
+    let resp = app.get("/v2/token").await;
     assert_eq!(resp.status(), 405);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["code"], 20004);
-    assert_eq!(
-        app.http
-            .get(app.url("/oauth/token"))
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        405
-    );
+    assert_eq!(app.get("/oauth/token").await.status(), 405);
 }
 
 /// Hostile input never produces a 5xx and never issues a token.

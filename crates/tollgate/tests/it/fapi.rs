@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 use tollgate_core::authorize::s256;
 use tollgate_core::model::{GrantType, TokenEndpointAuthMethod};
 
-use crate::browser::{Browser, REDIRECT, query_param};
-use crate::fapi_support::{ClientKey, VERIFIER, ath, error_of};
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, REDIRECT, query_param};
+use crate::helpers::{ClientKey, VERIFIER, ath, error_of};
 use crate::on_both_backends;
 
 const JWT_BEARER: &str = tollgate_core::client_assertion::JWT_BEARER;
@@ -310,13 +310,7 @@ async fn par_code_flow(
     ];
     form.extend(resources.iter().map(|r| ("resource", (*r).to_owned())));
     form.extend(client_auth());
-    let resp = app
-        .http
-        .post(app.url("/oauth/par"))
-        .form(&form)
-        .send()
-        .await
-        .expect("par");
+    let resp = app.post_pairs("/oauth/par", &form).await;
     assert_eq!(resp.status(), 201);
     let pushed: Value = resp.json().await.expect("json");
     let request_uri = pushed["request_uri"].as_str().expect("request_uri");
@@ -621,13 +615,7 @@ async fn fapi_profile(backend: Backend) {
         ("redirect_uri", REDIRECT.to_owned()),
     ];
     form.extend(auth());
-    let resp = app
-        .http
-        .post(app.url("/oauth/par"))
-        .form(&form)
-        .send()
-        .await
-        .expect("par");
+    let resp = app.post_pairs("/oauth/par", &form).await;
     let (status, error, why) = error_of(resp).await;
     assert_eq!((status, error.as_str()), (400, "invalid_request"), "{why}");
     // No DPoP at the token endpoint: refused.
@@ -639,13 +627,7 @@ async fn fapi_profile(backend: Backend) {
         ("refresh_token", rt.to_owned()),
     ];
     form.extend(auth());
-    let resp = app
-        .http
-        .post(app.url("/oauth/token"))
-        .form(&form)
-        .send()
-        .await
-        .expect("token");
+    let resp = app.post_pairs("/oauth/token", &form).await;
     let (status, error, _) = error_of(resp).await;
     assert_eq!((status, error.as_str()), (400, "invalid_dpop_proof"));
     // Discovery advertises what the profile needs.

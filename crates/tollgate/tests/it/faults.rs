@@ -136,14 +136,7 @@ async fn postgres_restart_is_survived() {
     assert_eq!(app.get_json("/readyz").await["status"], "ready");
 
     assert!(pg.stop(), "pg_ctl stop");
-    let down = eventually(GUARD, || async {
-        app.http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 503)
-    })
-    .await;
+    let down = eventually(GUARD, || async { app.readyz_is(503).await }).await;
     assert!(down.is_some(), "readyz says 503 while PostgreSQL is down");
     // The token hot path needs no database.
     assert_eq!(app.client_credentials(&id, &secret).await.status(), 200);
@@ -184,11 +177,7 @@ async fn postgres_restart_is_survived() {
 
     assert!(pg.start(), "pg_ctl start again");
     let back = eventually(Duration::from_secs(5), || async {
-        app.http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
+        app.readyz_is(200).await
     })
     .await;
     assert!(

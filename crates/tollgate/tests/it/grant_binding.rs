@@ -4,33 +4,24 @@
 
 use serde_json::Value;
 
-use crate::authorization_code::{VERIFIER, get_code, json, redeem, refresh};
-use crate::browser::Browser;
-use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::{
+    Backend, Browser, TestApp, TestClient, VERIFIER, code_flow, json, read_code, redeem, refresh,
+    refresh_token_in, spawn_app,
+};
 use crate::on_both_backends;
 
 async fn tokens(app: &TestApp, client: &TestClient, email: &str) -> Value {
     let browser = Browser::new(app);
-    let code = get_code(&browser, "/oauth/authorize", client, "read", email).await;
+    let code = read_code(&browser, client, email).await;
     json(redeem(app, client, &code, Some(VERIFIER)).await, 200).await
 }
 
 async fn foreign_clients_cannot_burn_a_code(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, client, browser)) = code_flow(backend, "victim@example.com").await else {
         return;
     };
-    let client = app.code_client(false).await;
     let foreign = app.code_client(false).await;
-    app.user("victim@example.com").await;
-    let browser = Browser::new(&app);
-    let code = get_code(
-        &browser,
-        "/oauth/authorize",
-        &client,
-        "read",
-        "victim@example.com",
-    )
-    .await;
+    let code = read_code(&browser, &client, "victim@example.com").await;
     // Presented first by another client: refused, and the code is still good.
     let err = json(redeem(&app, &foreign, &code, None).await, 400).await;
     assert_eq!(err["error"], "invalid_grant");
@@ -41,19 +32,11 @@ async fn foreign_clients_cannot_burn_a_code(backend: Backend) {
     )
     .await;
     assert_eq!(bad["error"], "invalid_grant");
-    let issued = json(redeem(&app, &client, &code, Some(VERIFIER)).await, 200).await;
-    let rt = issued["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_owned();
+    let rt = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
     // A foreign replay after redemption revokes nothing.
     let err = json(redeem(&app, &foreign, &code, None).await, 400).await;
     assert_eq!(err["error"], "invalid_grant");
-    let rotated = json(refresh(&app, &client, &rt).await, 200).await;
-    let next = rotated["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_owned();
+    let next = refresh_token_in(refresh(&app, &client, &rt).await).await;
     // The code's own client replaying it is a replay: the grant it made is revoked.
     let err = json(redeem(&app, &client, &code, Some(VERIFIER)).await, 400).await;
     assert_eq!(err["error"], "invalid_grant");
@@ -65,25 +48,17 @@ async fn foreign_clients_cannot_burn_a_code(backend: Backend) {
 }
 
 async fn refresh_forks_do_not_outlive_the_grace_window(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, client, _)) = code_flow(backend, "fork@example.com").await else {
         return;
     };
-    let client = app.code_client(false).await;
-    app.user("fork@example.com").await;
     // A legitimate use at t=0 and a thief's at t=3 s: both answered, neither branch lives on.
     let a = tokens(&app, &client, "fork@example.com").await["refresh_token"]
         .as_str()
         .expect("a")
         .to_owned();
-    let legit = json(refresh(&app, &client, &a).await, 200).await["refresh_token"]
-        .as_str()
-        .expect("legit")
-        .to_owned();
+    let legit = refresh_token_in(refresh(&app, &client, &a).await).await;
     app.advance(3);
-    let thief = json(refresh(&app, &client, &a).await, 200).await["refresh_token"]
-        .as_str()
-        .expect("thief")
-        .to_owned();
+    let thief = refresh_token_in(refresh(&app, &client, &a).await).await;
     app.advance(20);
     assert_eq!(
         refresh(&app, &client, &legit).await.status(),
@@ -141,32 +116,24 @@ async fn clients_can_require_pkce(backend: Backend) {
     let strict = app
         .client_with(|s| {
             s.grant_types = vec![tollgate_core::model::GrantType::AuthorizationCode];
-            s.redirect_uris = vec![crate::browser::REDIRECT.into()];
+            s.redirect_uris = vec![crate::helpers::REDIRECT.into()];
             s.scopes = vec!["read".into()];
             s.require_pkce = true;
         })
         .await;
     app.user("pkce@example.com").await;
     let browser = Browser::new(&app);
-    let url =
-        crate::authorization_code::authorize_url("/oauth/authorize", &strict, &[("scope", "read")]);
-    let crate::browser::Visit::Left(back) = browser.visit(&url).await else {
+    let url = crate::helpers::authorize_url("/oauth/authorize", &strict, &[("scope", "read")]);
+    let crate::helpers::Visit::Left(back) = browser.visit(&url).await else {
         panic!("redirected back with an error")
     };
     assert_eq!(
-        crate::browser::query_param(&back, "error").as_deref(),
+        crate::helpers::query_param(&back, "error").as_deref(),
         Some("invalid_request"),
         "{back}"
     );
     // With PKCE the same client signs in as usual.
-    get_code(
-        &browser,
-        "/oauth/authorize",
-        &strict,
-        "read",
-        "pkce@example.com",
-    )
-    .await;
+    read_code(&browser, &strict, "pkce@example.com").await;
 }
 
 on_both_backends!(

@@ -14,14 +14,7 @@ async fn kid_of(token: &str) -> String {
 }
 
 async fn token(app: &TestApp) -> String {
-    let c = app.client().await;
-    let body: Value = app
-        .client_credentials(c.id.as_str(), &c.secret)
-        .await
-        .json()
-        .await
-        .expect("json");
-    body["access_token"].as_str().expect("token").to_owned()
+    app.access_token(&app.client().await).await
 }
 
 /// `tollgate key rotate`, configured like the server (tokens live `ttl` seconds).

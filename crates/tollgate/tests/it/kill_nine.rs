@@ -9,8 +9,9 @@ use serde_json::Value;
 use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::browser::{Browser, PASSWORD, REDIRECT, query_param};
+use crate::helpers::post_basic;
 use crate::helpers::{Backend, fresh_database};
+use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::on_both_backends;
 
 const GUARD: Duration = Duration::from_secs(30);
@@ -192,16 +193,16 @@ async fn kill_nine_loses_nothing(backend: Backend) {
     );
     // Every access token received before the kill is still active (none has expired yet).
     for at in &received_access {
-        let v: Value = http
-            .post(format!("{base}/oauth/introspect"))
-            .basic_auth(&id, Some(&secret))
-            .form(&[("token", at.as_str())])
-            .send()
-            .await
-            .expect("introspect")
-            .json()
-            .await
-            .expect("json");
+        let v: Value = post_basic(
+            &http,
+            format!("{base}/oauth/introspect"),
+            (&id, &secret),
+            &[("token", at.as_str())],
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
         assert_eq!(v["active"], true, "an access token was lost");
     }
     server.start_kill().expect("kill");

@@ -9,9 +9,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::browser::{Browser, REDIRECT};
-use crate::fapi_support::ClientKey;
+use crate::helpers::ClientKey;
 use crate::helpers::{Backend, spawn_app_with};
+use crate::helpers::{Browser, REDIRECT};
 use crate::on_both_backends;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node");

@@ -15,8 +15,8 @@ use tollgate_core::maintenance::RotationPolicy;
 use tollgate_core::model::GrantType;
 use tollgate_core::{OffsetClock, SystemRng};
 
-use crate::browser::{Browser, PASSWORD, REDIRECT, Visit, hidden, query_param};
-use crate::helpers::{Backend, eventually, fresh_database};
+use crate::helpers::{Backend, eventually, fresh_database, post_basic};
+use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 
 /// DESIGN section 5: other nodes see a change within a second.
 const WITHIN: Duration = Duration::from_secs(1);
@@ -57,12 +57,13 @@ async fn node(url: &str, kek: &str) -> Node {
 }
 
 async fn token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> reqwest::Response {
-    http.post(format!("{base}/oauth/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("token request")
+    post_basic(
+        http,
+        format!("{base}/oauth/token"),
+        (id, secret),
+        &[("grant_type", "client_credentials")],
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -137,16 +138,17 @@ async fn three_nodes_act_as_one() {
     let redeem = |base: String, code: String| {
         let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
         async move {
-            http.post(format!("{base}/oauth/token"))
-                .basic_auth(&id, Some(&secret))
-                .form(&[
+            post_basic(
+                &http,
+                format!("{base}/oauth/token"),
+                (&id, &secret),
+                &[
                     ("grant_type", "authorization_code"),
                     ("code", code.as_str()),
                     ("redirect_uri", REDIRECT),
-                ])
-                .send()
-                .await
-                .expect("redeem")
+                ],
+            )
+            .await
         }
     };
     assert_eq!(redeem(n2.base.clone(), code.clone()).await.status(), 200);
@@ -171,16 +173,16 @@ async fn three_nodes_act_as_one() {
         let (http, base) = (http.clone(), nodes[i % 3].base.clone());
         let (id, secret, rt) = (id.clone(), secret.clone(), rt.clone());
         tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(format!("{base}/oauth/token"))
-                .basic_auth(&id, Some(&secret))
-                .form(&[
+            let r = post_basic(
+                &http,
+                format!("{base}/oauth/token"),
+                (&id, &secret),
+                &[
                     ("grant_type", "refresh_token"),
                     ("refresh_token", rt.as_str()),
-                ])
-                .send()
-                .await
-                .expect("refresh");
+                ],
+            )
+            .await;
             let status = r.status().as_u16();
             let v: Value = r.json().await.expect("json");
             (status, v["refresh_token"].as_str().map(str::to_owned))
@@ -197,16 +199,16 @@ async fn three_nodes_act_as_one() {
     }
     let mut live = 0;
     for (i, s) in successors.iter().enumerate() {
-        let r = http
-            .post(format!("{}/oauth/token", nodes[i % 3].base))
-            .basic_auth(&id, Some(&secret))
-            .form(&[
+        let r = post_basic(
+            &http,
+            format!("{}/oauth/token", nodes[i % 3].base),
+            (&id, &secret),
+            &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", s.as_str()),
-            ])
-            .send()
-            .await
-            .expect("refresh");
+            ],
+        )
+        .await;
         if r.status() == 200 {
             live += 1;
         }
@@ -224,63 +226,45 @@ async fn three_nodes_act_as_one() {
         .expect("json");
     let at = t["access_token"].as_str().expect("token").to_owned();
     let introspect = || async {
-        let v: Value = http
-            .post(format!("{}/oauth/introspect", n3.base))
-            .basic_auth(&id, Some(&secret))
-            .form(&[("token", at.as_str())])
-            .send()
-            .await
-            .expect("introspect")
-            .json()
-            .await
-            .expect("json");
+        let v: Value = post_basic(
+            &http,
+            format!("{}/oauth/introspect", n3.base),
+            (&id, &secret),
+            &[("token", at.as_str())],
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
         v["active"] == true
     };
     assert!(introspect().await, "active before");
-    let revoked = http
-        .post(format!("{}/oauth/revoke", n1.base))
-        .basic_auth(&id, Some(&secret))
-        .form(&[("token", at.as_str())])
-        .send()
-        .await
-        .expect("revoke");
+    let revoked = post_basic(
+        &http,
+        format!("{}/oauth/revoke", n1.base),
+        (&id, &secret),
+        &[("token", at.as_str())],
+    )
+    .await;
     assert_eq!(revoked.status(), 200);
     let seen = eventually(WITHIN, || async { !introspect().await }).await;
     assert!(seen.is_some(), "node 3 saw the revocation within a second");
 
     // A device grant started on node 1, approved on node 2, polled on node 3.
-    let d: Value = http
-        .post(format!("{}/oauth/device_authorization", n1.base))
-        .basic_auth(&id, Some(&secret))
-        .form(&[("scope", "read")])
-        .send()
-        .await
-        .expect("device")
-        .json()
-        .await
-        .expect("json");
+    let d: Value = post_basic(
+        &http,
+        format!("{}/oauth/device_authorization", n1.base),
+        (&id, &secret),
+        &[("scope", "read")],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     let user_code = d["user_code"].as_str().expect("user code");
     let b2 = Browser::for_base(&n2.base);
-    let mut visit = b2.visit(&format!("/device?user_code={user_code}")).await;
-    if let Visit::Page { url, html, .. } = &visit
-        && url.contains("/login")
-    {
-        let resp = b2.login(url, html, "nodes@example.com", PASSWORD).await;
-        visit = b2
-            .visit(resp.headers()["location"].to_str().expect("loc"))
-            .await;
-    }
-    let Visit::Page { html, .. } = visit else {
-        panic!("confirmation page")
-    };
-    let form = [
-        ("csrf", hidden(&html, "csrf").expect("csrf")),
-        ("user_code", hidden(&html, "user_code").expect("code")),
-        ("confirm", hidden(&html, "confirm").expect("confirm")),
-        ("decision", "approve".to_owned()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(b2.post("/device/decision", &form).await.status(), 200);
+    b2.answer_device(user_code, "nodes@example.com", "approve")
+        .await;
     let polled: Value = http
         .post(format!("{}/oauth/token", n3.base))
         .basic_auth(&id, Some(&secret))

@@ -9,8 +9,9 @@ use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::browser::{Browser, PASSWORD, REDIRECT, query_param};
+use crate::helpers::post_basic;
 use crate::helpers::{Backend, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::on_both_backends;
 
 const GUARD: Duration = Duration::from_secs(30);
@@ -54,12 +55,7 @@ async fn health_metrics_and_request_ids(backend: Backend) {
         401
     );
     let metrics = || async {
-        let resp = app
-            .http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .expect("metrics");
+        let resp = app.get("/metrics").await;
         assert!(
             resp.headers()["content-type"]
                 .to_str()
@@ -114,7 +110,7 @@ async fn health_metrics_and_request_ids(backend: Backend) {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
-    let page = app.http.get(app.url("/docs")).send().await.expect("docs");
+    let page = app.get("/docs").await;
     assert_eq!(page.status(), 200);
     assert!(
         page.headers()["content-type"]
@@ -139,12 +135,7 @@ async fn health_metrics_and_request_ids(backend: Backend) {
         !html.contains("<script>"),
         "the script is served from /docs.js"
     );
-    let js = app
-        .http
-        .get(app.url("/docs.js"))
-        .send()
-        .await
-        .expect("docs.js");
+    let js = app.get("/docs.js").await;
     assert_eq!(js.status(), 200);
     assert!(js.text().await.expect("js").contains("openapi.json"));
     assert!(
@@ -191,14 +182,7 @@ async fn readiness_follows_the_database(backend: Backend) {
     .execute(&mut admin)
     .await
     .expect("terminate");
-    let down = eventually(GUARD, || async {
-        app.http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 503)
-    })
-    .await;
+    let down = eventually(GUARD, || async { app.readyz_is(503).await }).await;
     run(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"))
         .execute(&mut admin)
         .await
@@ -207,14 +191,7 @@ async fn readiness_follows_the_database(backend: Backend) {
         down.is_some(),
         "readyz said 503 while the database was unreachable"
     );
-    let up = eventually(GUARD, || async {
-        app.http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
-    .await;
+    let up = eventually(GUARD, || async { app.readyz_is(200).await }).await;
     assert!(up.is_some(), "ready again once the database is back");
 }
 
@@ -268,7 +245,7 @@ async fn client_limit_keys_on_the_authenticated_client(backend: Backend) {
     else {
         return;
     };
-    let key = crate::fapi_support::ClientKey::es256();
+    let key = crate::helpers::ClientKey::es256();
     let c = app.key_client(&key).await;
     let aud = app.url("/oauth/token");
     let mut statuses = Vec::new();
@@ -454,16 +431,16 @@ async fn logs_keep_secrets_and_shutdown_drains() {
     })
     .await;
     assert!(token.is_some(), "the CLI's client works on the server");
-    let t: Value = http
-        .post(format!("{base}/oauth/token"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let t: Value = post_basic(
+        &http,
+        format!("{base}/oauth/token"),
+        (&client_id, &secret),
+        &[("grant_type", "client_credentials")],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     secrets.push(t["access_token"].as_str().expect("at").to_owned());
     // The authorization code flow: a password, a code, a refresh token.
     let browser = Browser::for_base(&base);
@@ -473,32 +450,32 @@ async fn logs_keep_secrets_and_shutdown_drains() {
     let back = browser.authorize(&url, "logs@example.com").await;
     let code = query_param(&back, "code").expect("code");
     secrets.push(code.clone());
-    let tokens: Value = http
-        .post(format!("{base}/oauth/token"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[
+    let tokens: Value = post_basic(
+        &http,
+        format!("{base}/oauth/token"),
+        (&client_id, &secret),
+        &[
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .expect("redeem")
-        .json()
-        .await
-        .expect("json");
+        ],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     let refresh = tokens["refresh_token"]
         .as_str()
         .expect("refresh")
         .to_owned();
     secrets.push(refresh.clone());
-    let _ = http
-        .post(format!("{base}/oauth/introspect"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[("token", refresh.as_str())])
-        .send()
-        .await
-        .expect("introspect");
+    let _ = post_basic(
+        &http,
+        format!("{base}/oauth/introspect"),
+        (&client_id, &secret),
+        &[("token", refresh.as_str())],
+    )
+    .await;
 
     // Requests in flight at SIGTERM: their bodies are still arriving when the signal lands.
     let addr = base.trim_start_matches("http://").to_owned();

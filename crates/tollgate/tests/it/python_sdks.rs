@@ -4,8 +4,8 @@
 
 use tollgate_core::model::GrantType;
 
-use crate::browser::{PASSWORD, REDIRECT};
 use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{PASSWORD, REDIRECT};
 use crate::on_both_backends;
 
 async fn twilio_python_and_authlib(backend: Backend) {

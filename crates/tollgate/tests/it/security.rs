@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PropConfig, TestRunner};
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION};
+use reqwest::header::{CONTENT_TYPE, COOKIE};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tollgate_core::model::GrantType;
 
-use crate::browser::{Browser, PASSWORD, Visit, hidden};
+use crate::helpers::post_basic;
 use crate::helpers::{Backend, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, PASSWORD, Visit, hidden};
 use crate::on_both_backends;
 
 /// A hang guard, not a timing assertion: a closed connection must be seen well within it.
@@ -197,41 +197,16 @@ async fn device_code_guesses_share_one_limit(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |c| c.auth_failures_per_minute = 10).await else {
         return;
     };
-    let dev = app
-        .client_with(|s| {
-            s.grant_types = vec![GrantType::DeviceCode];
-            s.scopes = vec!["read".into()];
-        })
-        .await;
+    let dev = app.device_client().await;
     app.user("guesser@example.com").await;
     let browser = Browser::new(&app);
-    let Visit::Page { url, html, .. } = browser.visit("/device").await else {
-        panic!("login")
-    };
-    let resp = browser
-        .login(&url, &html, "guesser@example.com", PASSWORD)
-        .await;
-    let Visit::Page { html, .. } = browser
-        .visit(resp.headers()[LOCATION].to_str().expect("loc"))
-        .await
+    let Visit::Page { html, .. } = browser.sign_in_at("/device", "guesser@example.com").await
     else {
         panic!("device page")
     };
     let csrf = hidden(&html, "csrf").expect("csrf");
     // A real device waits; its code must not be decidable by guessing.
-    let d: Value = app
-        .post_form(
-            "/oauth/device_authorization",
-            &[
-                ("client_id", dev.id.as_str()),
-                ("client_secret", &dev.secret),
-                ("scope", "read"),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .expect("device");
+    let d = app.start_device(&dev, "read").await;
     let real = d["user_code"].as_str().expect("user_code").to_owned();
     let unconfirmed = browser
         .post(
@@ -273,18 +248,9 @@ async fn device_code_guesses_share_one_limit(backend: Backend) {
         }
     }
     assert!(limited, "guessing hit the limit");
-    let poll = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("device_code", d["device_code"].as_str().expect("dc")),
-                ("client_id", dev.id.as_str()),
-                ("client_secret", &dev.secret),
-            ],
-        )
+    let (_, b) = app
+        .poll_device(&dev, d["device_code"].as_str().expect("dc"))
         .await;
-    let b: Value = poll.json().await.expect("json");
     assert_eq!(
         b["error"], "authorization_pending",
         "the real device was not decided"
@@ -475,12 +441,7 @@ async fn other_accounts_apps_look_unknown_on_v1_device_code(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let dev = app
-        .client_with(|s| {
-            s.grant_types = vec![GrantType::DeviceCode];
-            s.scopes = vec!["read".into()];
-        })
-        .await;
+    let dev = app.device_client().await;
     let (other, token) = app
         .server
         .admin()
@@ -492,13 +453,13 @@ async fn other_accounts_apps_look_unknown_on_v1_device_code(backend: Backend) {
         let url = app.url("/v1/device/code");
         let (sid, token) = (other.sid.to_string(), token.expose().to_owned());
         async move {
-            let resp = http
-                .post(url)
-                .basic_auth(sid, Some(token))
-                .form(&[("ClientSid", client.as_str()), ("Scopes", "read")])
-                .send()
-                .await
-                .expect("post");
+            let resp = post_basic(
+                &http,
+                url,
+                (&sid, &token),
+                &[("ClientSid", client.as_str()), ("Scopes", "read")],
+            )
+            .await;
             (
                 resp.status().as_u16(),
                 resp.json::<Value>().await.expect("json")["message"].clone(),

@@ -14,8 +14,8 @@ use tollgate_core::client_assertion::JWKS_URI_FAILED;
 use tollgate_core::ids::ClientId;
 use tollgate_core::model::TokenEndpointAuthMethod;
 
-use crate::fapi_support::{ClientKey, error_of};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{ClientKey, error_of};
 use crate::on_both_backends;
 
 /// A listener on `ip` answering every connection with `response` (holding it open when

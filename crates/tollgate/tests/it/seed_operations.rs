@@ -2,17 +2,16 @@
 //! answers, v1 account credentials, optional RedirectUri, Audience, required fields, JSON
 //! bodies, read-through lookups, CORS and the demo callback.
 
-use reqwest::header::{ACCEPT, LOCATION};
+use reqwest::header::ACCEPT;
 use serde_json::{Value, json};
 use tollgate_core::admin::ClientSpec;
 use tollgate_core::authorize::s256;
 use tollgate_core::model::GrantType;
 
-use crate::browser::{Browser, REDIRECT, query_param};
+use crate::helpers::location;
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::{Browser, REDIRECT, VERIFIER, query_param};
 use crate::on_both_backends;
-
-const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1ftJeZ4CVP-mJ92K1ftJeZ4CV";
 
 async fn body(resp: reqwest::Response, status: u16) -> Value {
     assert_eq!(resp.status().as_u16(), status, "status");
@@ -52,10 +51,7 @@ async fn authorize_answers_302_with_redirect_to(backend: Backend) {
     for path in [&v2, &v1] {
         let resp = sdk_get(&app, path).await;
         assert_eq!(resp.status(), 302, "{path}");
-        let location = resp.headers()[LOCATION]
-            .to_str()
-            .expect("location")
-            .to_owned();
+        let location = location(&resp).to_owned();
         let b: Value = resp.json().await.expect("json");
         assert_eq!(b["redirect_to"], location.as_str());
         assert!(location.starts_with(&format!("{}/login?continue=", app.base)));
@@ -143,13 +139,12 @@ async fn v1_account_credentials_stand_in_for_the_secret(backend: Backend) {
         })
         .await;
     let resp = app
-        .http
-        .post(app.url("/v1/device/code"))
-        .basic_auth(&account, Some(&app.auth_token))
-        .form(&[("ClientSid", dev.id.as_str()), ("Scopes", "read")])
-        .send()
-        .await
-        .expect("device code");
+        .post_basic(
+            "/v1/device/code",
+            (&account, &app.auth_token),
+            &[("ClientSid", dev.id.as_str()), ("Scopes", "read")],
+        )
+        .await;
     let d = body(resp, 201).await;
     let device_code = d["device_code"].as_str().expect("device_code");
     let poll = [
@@ -372,12 +367,7 @@ async fn demo_callback_shows_the_code(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let missing = app
-        .http
-        .get(app.url("/demo/callback?code=x"))
-        .send()
-        .await
-        .expect("GET");
+    let missing = app.get("/demo/callback?code=x").await;
     assert_eq!(missing.status(), 404);
     app.server
         .state
@@ -385,12 +375,7 @@ async fn demo_callback_shows_the_code(backend: Backend) {
             client_id: "OQ0123".into(),
             client_secret: "s3cret".into(),
         });
-    let page = app
-        .http
-        .get(app.url("/demo/callback?code=abc123&state=demo"))
-        .send()
-        .await
-        .expect("GET");
+    let page = app.get("/demo/callback?code=abc123&state=demo").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
     assert!(

@@ -3,36 +3,41 @@
 
 use tollgate_core::authorize::s256;
 
-use crate::authorization_code::{VERIFIER, authorize_url};
-use crate::browser::{Browser, Visit, query_param};
-use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
+use crate::helpers::{Backend, TestApp, TestClient, code_flow, spawn_app};
+use crate::helpers::{Browser, Visit, query_param};
+use crate::helpers::{VERIFIER, authorize_url};
 use crate::on_both_backends;
 
-/// Signs `browser` in and approves the client once, so later requests need neither.
-async fn signed_in_with_consent(app: &TestApp, c: &TestClient) -> Browser {
-    let browser = Browser::new(app);
-    app.user("login@example.com").await;
-    let url = authorize_url("/oauth/authorize", c, &[("scope", "read")]);
+/// A server and an app, a browser signed in that approved the app once (so later requests
+/// need neither), and an authorization request with `prompt=login`.
+async fn signed_in_with_consent(
+    backend: Backend,
+) -> Option<(TestApp, TestClient, Browser, String)> {
+    let (app, c, browser) = code_flow(backend, "login@example.com").await?;
+    let url = authorize_url("/oauth/authorize", &c, &[("scope", "read")]);
     let back = browser.authorize(&url, "login@example.com").await;
     assert!(query_param(&back, "code").is_some(), "{back}");
-    browser
-}
-
-/// `prompt=login` sends a signed-in person to sign in again, and the sign-in made for the
-/// request satisfies it: the browser comes back with a code instead of looping.
-async fn prompt_login_is_satisfied_once_per_request(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let c = app.code_client(false).await;
-    let browser = signed_in_with_consent(&app, &c).await;
     let url = authorize_url(
         "/oauth/authorize",
         &c,
         &[("scope", "read"), ("prompt", "login")],
     );
+    Some((app, c, browser, url))
+}
+
+/// Whether `url` leads to the login page.
+async fn asks_to_sign_in(browser: &Browser, url: &str) -> bool {
+    matches!(browser.visit(url).await, Visit::Page { ref url, .. } if url.contains("/login"))
+}
+
+/// `prompt=login` sends a signed-in person to sign in again, and the sign-in made for the
+/// request satisfies it: the browser comes back with a code instead of looping.
+async fn prompt_login_is_satisfied_once_per_request(backend: Backend) {
+    let Some((app, c, browser, url)) = signed_in_with_consent(backend).await else {
+        return;
+    };
     assert!(
-        matches!(browser.visit(&url).await, Visit::Page { ref url, .. } if url.contains("/login")),
+        asks_to_sign_in(&browser, &url).await,
         "a fresh sign-in is asked for"
     );
     let back = browser.authorize(&url, "login@example.com").await;
@@ -43,7 +48,7 @@ async fn prompt_login_is_satisfied_once_per_request(backend: Backend) {
         ("response_type", "code"),
         ("client_id", c.id.as_str()),
         ("client_secret", c.secret.as_str()),
-        ("redirect_uri", crate::browser::REDIRECT),
+        ("redirect_uri", crate::helpers::REDIRECT),
         ("scope", "read"),
         ("prompt", "login"),
         ("code_challenge", &s256(VERIFIER)),
@@ -59,7 +64,7 @@ async fn prompt_login_is_satisfied_once_per_request(backend: Backend) {
         form_urlencoded::byte_serialize(request_uri.as_bytes()).collect::<String>()
     );
     assert!(
-        matches!(browser.visit(&url).await, Visit::Page { ref url, .. } if url.contains("/login")),
+        asks_to_sign_in(&browser, &url).await,
         "a fresh sign-in is asked for a pushed request too"
     );
     let back = browser.authorize(&url, "login@example.com").await;
@@ -71,22 +76,12 @@ async fn prompt_login_is_satisfied_once_per_request(backend: Backend) {
 
 /// A marker copied from one request, or forged, does not stand in for a fresh sign-in.
 async fn a_forged_login_marker_is_not_believed(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((_app, _, browser, url)) = signed_in_with_consent(backend).await else {
         return;
     };
-    let c = app.code_client(false).await;
-    let browser = signed_in_with_consent(&app, &c).await;
-    let url = authorize_url(
-        "/oauth/authorize",
-        &c,
-        &[("scope", "read"), ("prompt", "login")],
-    );
     for forged in ["0.AAAA", "0", "99999999999.x"] {
         let marked = format!("{url}&tg_login_after={forged}");
-        assert!(
-            matches!(browser.visit(&marked).await, Visit::Page { ref url, .. } if url.contains("/login")),
-            "{forged}"
-        );
+        assert!(asks_to_sign_in(&browser, &marked).await, "{forged}");
     }
 }
 
@@ -103,14 +98,7 @@ fn session_cookie(resp: &reqwest::Response) -> String {
 }
 
 async fn sign_in(browser: &Browser, email: &str) -> String {
-    let Visit::Page { url, html, .. } = browser.visit("/login").await else {
-        panic!("login page")
-    };
-    let resp = browser
-        .login(&url, &html, email, crate::browser::PASSWORD)
-        .await;
-    assert_eq!(resp.status(), 303);
-    session_cookie(&resp)
+    session_cookie(&browser.sign_in("/login", email).await)
 }
 
 /// Signing in again gives a new session id and ends the one the browser held.

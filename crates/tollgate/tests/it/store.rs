@@ -292,6 +292,7 @@ pub(crate) fn user(account: &AccountSid, rng: &dyn Rng, email: &str) -> User {
         last_name: None,
         friendly_name: Some("O'Brien \u{1f600}".into()),
         admin: false,
+        email_verified: true,
         created_at: 5,
         updated_at: 5,
     }

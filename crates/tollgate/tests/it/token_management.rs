@@ -4,19 +4,18 @@
 use serde_json::Value;
 use tollgate_core::model::TokenFormat;
 
-use crate::browser::{Browser, REDIRECT, query_param};
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with, spawn_on};
+use crate::helpers::{Browser, REDIRECT, query_param};
 use crate::on_both_backends;
 
 async fn introspect(app: &TestApp, caller: &TestClient, token: &str) -> Value {
     let resp = app
-        .http
-        .post(app.url("/oauth/introspect"))
-        .basic_auth(caller.id.as_str(), Some(&caller.secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .expect("introspect");
+        .post_basic(
+            "/oauth/introspect",
+            (caller.id.as_str(), &caller.secret),
+            &[("token", token)],
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     resp.json().await.expect("json")
@@ -37,16 +36,6 @@ async fn revoke(app: &TestApp, caller: &TestClient, token: &str, hint: Option<&s
         .as_u16()
 }
 
-async fn cc_token(app: &TestApp, c: &TestClient) -> String {
-    let body: Value = app
-        .client_credentials(c.id.as_str(), &c.secret)
-        .await
-        .json()
-        .await
-        .expect("json");
-    body["access_token"].as_str().expect("token").to_owned()
-}
-
 async fn jwt_access_tokens(backend: Backend) {
     let Some(a) = spawn_app(backend).await else {
         return;
@@ -63,7 +52,7 @@ async fn jwt_access_tokens(backend: Backend) {
         .client_with(|s| s.account_sid = Some(stranger_account.sid.clone()))
         .await;
 
-    let token = cc_token(&a, &app_client).await;
+    let token = a.access_token(&app_client).await;
     let i = introspect(&a, &resource_server, &token).await;
     assert_eq!(i["active"], true);
     assert_eq!(i["client_id"], app_client.id.as_str());
@@ -118,7 +107,7 @@ async fn jwt_access_tokens(backend: Backend) {
         false
     );
     // Revoking one token does not stop the client getting new ones, on either node.
-    let fresh = cc_token(&b, &app_client).await;
+    let fresh = b.access_token(&app_client).await;
     assert_eq!(
         introspect(&a, &resource_server, &fresh).await["active"],
         true
@@ -242,7 +231,7 @@ async fn expired_tokens_and_bad_callers(backend: Backend) {
         return;
     };
     let c = app.client().await;
-    let token = cc_token(&app, &c).await;
+    let token = app.access_token(&c).await;
     assert_eq!(introspect(&app, &c, &token).await["active"], true);
     app.advance(2);
     assert_eq!(
@@ -259,22 +248,20 @@ async fn expired_tokens_and_bad_callers(backend: Backend) {
         .await;
     assert_eq!(resp.status(), 401, "public clients may not introspect");
     let resp = app
-        .http
-        .post(app.url("/oauth/introspect"))
-        .basic_auth(c.id.as_str(), Some("wrong"))
-        .form(&[("token", &token)])
-        .send()
-        .await
-        .expect("req");
+        .post_basic(
+            "/oauth/introspect",
+            (c.id.as_str(), "wrong"),
+            &[("token", &token)],
+        )
+        .await;
     assert_eq!(resp.status(), 401);
     let resp = app
-        .http
-        .post(app.url("/oauth/revoke"))
-        .basic_auth(c.id.as_str(), Some(&c.secret))
-        .form(&[("token_type_hint", "access_token")])
-        .send()
-        .await
-        .expect("req");
+        .post_basic(
+            "/oauth/revoke",
+            (c.id.as_str(), &c.secret),
+            &[("token_type_hint", "access_token")],
+        )
+        .await;
     assert_eq!(resp.status(), 400, "token is required");
     let resp = app
         .http

@@ -1,6 +1,7 @@
 //! The standard dialect: RFC 6749 form bodies and Optoro-style JSON bodies on `/oauth/*`,
 //! discovery on `/.well-known/*`.
 
+mod api;
 mod discovery;
 
 use axum::extract::State;
@@ -10,22 +11,17 @@ use serde::{Deserialize, Serialize};
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
 use tollgate_core::device::{DeviceAuthorization, DeviceRequest};
-use tollgate_core::engine::TokenRequest;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::oidc::{ProfileClaims, UserInfo};
 use tollgate_core::token::Issued;
 
 use crate::dialect::{Dialect, ErrorStyle};
 use crate::extract::{Body, Input, json_object};
-use crate::openapi::{
-    Op, RFC_FORM_ERRORS, Spec, any, body, empty, form, html, integer, json, nullable_string,
-    object, redirect, rfc6749_error, string,
-};
-use crate::params::{self, Params};
+use crate::params::{self, Authorization, Params};
 use crate::render::{self, DeviceBody, no_store_json};
 use crate::routes::Routes;
 use crate::state::AppState;
 use crate::{device, pages, par, token, token_management, userinfo};
-use utoipa::openapi::HttpMethod;
 
 pub struct Standard;
 
@@ -49,27 +45,24 @@ impl Dialect for Standard {
 
     fn routes() -> Routes {
         let authorize = Routes::new()
-            .get("/oauth/authorize", pages::authorize::authorize::<Self>)
+            .route(api::authorize(), pages::authorize::authorize::<Self>)
             .map(pages::secured);
         Routes::new()
-            .post("/oauth/token", token::token::<Self>)
-            .post("/oauth/par", par::push::<Self>)
-            .post(
-                "/oauth/device_authorization",
-                device::device_authorization::<Self>,
-            )
-            .post("/oauth/revoke", token_management::revoke::<Self>)
-            .post("/oauth/introspect", token_management::introspect::<Self>)
-            .get("/oauth/userinfo", userinfo::get::<Self>)
-            .post("/oauth/userinfo", userinfo::post::<Self>)
-            .get("/oauth/jwks", jwks)
-            .get("/.well-known/jwks.json", jwks)
-            .get(
-                "/.well-known/openid-configuration",
+            .route(api::token(), token::token::<Self>)
+            .route(api::par(), par::push::<Self>)
+            .route(api::device(), device::device_authorization::<Self>)
+            .route(api::revoke(), token_management::revoke::<Self>)
+            .route(api::introspect(), token_management::introspect::<Self>)
+            .route(api::userinfo_get(), userinfo::get::<Self>)
+            .route(api::userinfo_post(), userinfo::post::<Self>)
+            .route(api::jwks("/oauth/jwks"), jwks)
+            .route(api::jwks("/.well-known/jwks.json"), jwks)
+            .route(
+                api::discovery("/.well-known/openid-configuration"),
                 discovery::openid_configuration,
             )
-            .get(
-                "/.well-known/oauth-authorization-server",
+            .route(
+                api::discovery("/.well-known/oauth-authorization-server"),
                 discovery::authorization_server_metadata,
             )
             .merge(authorize)
@@ -79,9 +72,13 @@ impl Dialect for Standard {
         path.starts_with("/oauth/") || path.starts_with("/.well-known/")
     }
 
+    fn client_auth(auth: &Authorization, form: &Params) -> Result<Option<ClientAuth>, OAuthError> {
+        params::snake_case_client(auth.basic(), form)
+    }
+
     fn token_request(input: &Input) -> Result<TokenRequest, OAuthError> {
         match &input.body {
-            Body::Form(p) => form_token_request(p, input.basic()),
+            Body::Form(p) => form_token_request(&input.auth, p),
             Body::Json(bytes) => json_token_request(bytes, input.basic()),
         }
     }
@@ -106,7 +103,7 @@ impl Dialect for Standard {
     fn device_request(input: &Input) -> Result<DeviceRequest, OAuthError> {
         let p = input.form();
         Ok(DeviceRequest {
-            client: params::snake_case_client(input.basic(), p)?,
+            client: Self::client_auth(&input.auth, p)?,
             account_auth: None,
             scopes: p.one("scope")?.into_iter().collect(),
             audiences: p.all("audience"),
@@ -123,147 +120,6 @@ impl Dialect for Standard {
             sub: info.user.sid.to_string(),
         };
         no_store_json(StatusCode::OK, body)
-    }
-
-    fn describe(spec: &mut Spec) {
-        let token_fields: Vec<(&'static str, bool)> = vec![
-            ("grant_type", true),
-            ("client_id", false),
-            ("client_secret", false),
-            ("scope", false),
-            ("audience", false),
-            ("code", false),
-            ("redirect_uri", false),
-            ("code_verifier", false),
-            ("refresh_token", false),
-            ("device_code", false),
-            ("client_assertion_type", false),
-            ("client_assertion", false),
-            ("resource", false),
-        ];
-        let json_fields = token_fields
-            .iter()
-            .map(|(n, r)| (*n, string(), *r))
-            .collect();
-        let err = json("RFC 6749 error", rfc6749_error());
-        spec.add(
-            Op::new(HttpMethod::Post, "/oauth/token", "standard")
-                .summary("Token endpoint (RFC 6749 form, or the Optoro JSON body)")
-                .body(body(
-                    vec![
-                        form(&token_fields),
-                        ("application/json", object(json_fields)),
-                    ],
-                    true,
-                ))
-                .respond("200", json("Tokens", token_schema()))
-                .respond_all(&["400", "401", "413", "415", "422", "429", "503"], &err),
-        );
-        spec.add(
-            Op::new(HttpMethod::Post, "/oauth/device_authorization", "standard")
-                .summary("RFC 8628 device authorization")
-                .body(body(
-                    vec![form(&[
-                        ("client_id", false),
-                        ("client_secret", false),
-                        ("client_assertion_type", false),
-                        ("client_assertion", false),
-                        ("scope", false),
-                        ("audience", false),
-                    ])],
-                    true,
-                ))
-                .respond(
-                    "200",
-                    json(
-                        "Device and user codes",
-                        crate::openapi::device_authorization(),
-                    ),
-                )
-                .respond_all(RFC_FORM_ERRORS, &err),
-        );
-        let token_mgmt = [
-            ("token", true),
-            ("token_type_hint", false),
-            ("client_id", false),
-            ("client_secret", false),
-            ("client_assertion_type", false),
-            ("client_assertion", false),
-        ];
-        spec.add(
-            Op::new(HttpMethod::Post, "/oauth/par", "standard")
-                .summary("RFC 9126 pushed authorization request")
-                .body(body(vec![form(PAR_FIELDS)], true))
-                .respond(
-                    "201",
-                    json(
-                        "The request_uri to send the browser with",
-                        object(vec![
-                            ("request_uri", string(), true),
-                            ("expires_in", integer(), true),
-                        ]),
-                    ),
-                )
-                .respond_all(RFC_FORM_ERRORS, &err),
-        );
-        spec.add(
-            Op::new(HttpMethod::Post, "/oauth/revoke", "standard")
-                .summary("RFC 7009 revocation")
-                .body(body(vec![form(&token_mgmt)], true))
-                .respond("200", empty("Revoked (or unknown)"))
-                .respond_all(RFC_FORM_ERRORS, &err),
-        );
-        spec.add(
-            Op::new(HttpMethod::Post, "/oauth/introspect", "standard")
-                .summary("RFC 7662 introspection")
-                .body(body(vec![form(&token_mgmt)], true))
-                .respond("200", json("Token state", introspection_schema()))
-                .respond_all(RFC_FORM_ERRORS, &err),
-        );
-        let info = json("Claims", userinfo_schema());
-        spec.add(
-            Op::new(HttpMethod::Get, "/oauth/userinfo", "standard")
-                .summary("OIDC userinfo (Authorization: Bearer)")
-                .respond("200", info.clone())
-                .respond_all(&["400", "401", "403"], &err),
-        );
-        spec.add(
-            Op::new(HttpMethod::Post, "/oauth/userinfo", "standard")
-                .summary("OIDC userinfo (Bearer header or form access_token)")
-                .body(body(vec![form(&[("access_token", false)])], false))
-                .respond("200", info)
-                .respond_all(&["400", "401", "403", "413"], &err),
-        );
-        let jwks = json("JSON Web Key Set", object(vec![("keys", any_list(), true)]));
-        for path in ["/oauth/jwks", "/.well-known/jwks.json"] {
-            spec.add(
-                Op::new(HttpMethod::Get, path, "standard")
-                    .summary("Signing keys")
-                    .respond("200", jwks.clone()),
-            );
-        }
-        let doc = json(
-            "Discovery document",
-            object(vec![("issuer", string(), true)]),
-        );
-        for path in [
-            "/.well-known/openid-configuration",
-            "/.well-known/oauth-authorization-server",
-        ] {
-            spec.add(
-                Op::new(HttpMethod::Get, path, "standard")
-                    .summary("Discovery")
-                    .respond("200", doc.clone()),
-            );
-        }
-        spec.add(
-            Op::new(HttpMethod::Get, "/oauth/authorize", "standard")
-                .summary("Authorization endpoint (a browser page)")
-                .query(AUTHORIZE_QUERY)
-                .respond("200", html("Consent page"))
-                .respond("303", redirect("To sign in, or back to the client"))
-                .respond("400", html("The request cannot be sent back to the client")),
-        );
     }
 
     fn error_response(err: &OAuthError, style: ErrorStyle) -> Response {
@@ -290,81 +146,6 @@ impl Dialect for Standard {
         });
         (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
     }
-}
-
-const AUTHORIZE_QUERY: &[(&str, bool)] = &[
-    ("response_type", false),
-    ("client_id", false),
-    ("redirect_uri", false),
-    ("scope", false),
-    ("state", false),
-    ("nonce", false),
-    ("code_challenge", false),
-    ("code_challenge_method", false),
-    ("prompt", false),
-    ("resource", false),
-    ("request_uri", false),
-];
-
-const PAR_FIELDS: &[(&str, bool)] = &[
-    ("response_type", false),
-    ("client_id", false),
-    ("client_secret", false),
-    ("client_assertion_type", false),
-    ("client_assertion", false),
-    ("redirect_uri", false),
-    ("scope", false),
-    ("state", false),
-    ("nonce", false),
-    ("code_challenge", false),
-    ("code_challenge_method", false),
-    ("prompt", false),
-    ("resource", false),
-];
-
-fn any_list() -> utoipa::openapi::schema::Schema {
-    crate::openapi::array_of(any())
-}
-
-fn token_schema() -> utoipa::openapi::schema::Schema {
-    object(vec![
-        ("access_token", string(), true),
-        ("token_type", string(), true),
-        ("expires_in", integer(), true),
-        ("scope", string(), true),
-        ("created_at", integer(), true),
-        ("refresh_token", string(), false),
-        ("id_token", string(), false),
-    ])
-}
-
-fn introspection_schema() -> utoipa::openapi::schema::Schema {
-    object(vec![
-        ("active", crate::openapi::boolean(), true),
-        ("scope", string(), false),
-        ("client_id", string(), false),
-        ("token_type", string(), false),
-        ("exp", integer(), false),
-        ("iat", integer(), false),
-        ("nbf", integer(), false),
-        ("sub", string(), false),
-        ("aud", any(), false),
-        ("iss", string(), false),
-        ("jti", string(), false),
-        ("account_sid", nullable_string(), false),
-        ("cnf", object(vec![("jkt", string(), true)]), false),
-    ])
-}
-
-fn userinfo_schema() -> utoipa::openapi::schema::Schema {
-    object(vec![
-        ("sub", string(), true),
-        ("name", string(), false),
-        ("given_name", string(), false),
-        ("family_name", string(), false),
-        ("nickname", string(), false),
-        ("email", string(), false),
-    ])
 }
 
 /// The answer to any path no dialect owns.
@@ -394,26 +175,19 @@ struct StandardUserInfo {
     claims: ProfileClaims,
 }
 
-fn form_token_request(
-    p: &Params,
-    basic: Option<(String, String)>,
-) -> Result<TokenRequest, OAuthError> {
+fn form_token_request(auth: &Authorization, p: &Params) -> Result<TokenRequest, OAuthError> {
     Ok(TokenRequest {
         grant_type: p.one("grant_type")?,
-        client: params::snake_case_client(basic, p)?,
-        account_auth: None,
+        client: Standard::client_auth(auth, p)?,
         scope: p.one("scope")?,
         audience: p.all("audience"),
-        account_sid: None,
         code: p.one("code")?,
         redirect_uri: p.one("redirect_uri")?,
         code_verifier: p.one("code_verifier")?,
         refresh_token: p.one("refresh_token")?,
         device_code: p.one("device_code")?,
-        device_id: None,
-        redirect_uri_optional: false,
         resource: p.all("resource"),
-        dpop: None,
+        ..TokenRequest::default()
     })
 }
 
@@ -461,19 +235,15 @@ fn json_token_request(
             b.client_assertion_type,
             b.client_assertion,
         )?,
-        account_auth: None,
         scope: b.scope,
         audience: b.audience.into_iter().collect(),
-        account_sid: None,
         code: b.code,
         redirect_uri: b.redirect_uri,
         code_verifier: b.code_verifier,
         refresh_token: b.refresh_token,
         device_code: b.device_code,
-        device_id: None,
-        redirect_uri_optional: false,
         resource: b.resource.into_iter().collect(),
-        dpop: None,
+        ..TokenRequest::default()
     })
 }
 

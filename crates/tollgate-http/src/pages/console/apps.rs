@@ -340,8 +340,7 @@ pub(crate) async fn create(
             false,
         )),
         Err(AdminError::Invalid(m)) => {
-            let mut errors = Errors::default();
-            errors.add("form", m);
+            let errors = Errors::one("form", m);
             Ok(new_page(console, StatusCode::BAD_REQUEST, typed, errors))
         }
         Err(e) => Err(e.into()),
@@ -433,8 +432,7 @@ pub(crate) async fn update(
             &format!("/console/apps/{}?notice=saved", updated.id),
         )),
         Err(AdminError::Invalid(m)) => {
-            let mut errors = Errors::default();
-            errors.add("form", m);
+            let errors = Errors::one("form", m);
             Ok(app_page(
                 console,
                 StatusCode::BAD_REQUEST,
@@ -470,8 +468,7 @@ pub(crate) async fn delete(
 ) -> ConsoleResult {
     let client = own_app(&state, &console, &sid).await?;
     if field(&form, "confirm") != "yes" {
-        let mut errors = Errors::default();
-        errors.add("confirm", "tick the box to confirm that the app should go");
+        let errors = Errors::one("confirm", "tick the box to confirm that the app should go");
         let current = AppForm::of(&client);
         return Ok(app_page(
             console,

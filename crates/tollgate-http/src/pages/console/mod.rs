@@ -6,23 +6,22 @@
 //! own account: another account's app or user answers as not found.
 
 mod apps;
-mod describe;
 mod overview;
+mod routes;
 mod sessions;
 mod users;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use tollgate_core::admin::{AdminError, Caller, FieldError};
 use tollgate_core::ids::AccountSid;
 use tollgate_core::session::SignedIn;
-use tower_http::set_header::SetResponseHeaderLayer;
 
-pub use describe::describe;
+pub use routes::router;
 
 use super::{MessagePage, csrf_token, html, login_redirect, message, signed_in};
 use crate::error::PageError;
@@ -32,33 +31,6 @@ use crate::state::AppState;
 const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
                            script-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
                            form-action 'self'";
-
-pub fn router() -> crate::routes::Routes {
-    crate::routes::Routes::new()
-        .get("/console", overview::page)
-        .get("/console/apps", apps::list)
-        .post("/console/apps", apps::create)
-        .get("/console/apps/new", apps::new_form)
-        .get("/console/apps/{sid}", apps::show)
-        .post("/console/apps/{sid}", apps::update)
-        .post("/console/apps/{sid}/secret", apps::rotate)
-        .post("/console/apps/{sid}/delete", apps::delete)
-        .get("/console/users", users::list)
-        .post("/console/users", users::create)
-        .get("/console/users/{sid}", users::show)
-        .post("/console/users/{sid}/password", users::reset_password)
-        .post("/console/users/{sid}/delete", users::delete)
-        .get("/console/sessions", sessions::list)
-        .post("/console/sessions/{id}/revoke", sessions::revoke)
-        .get("/assets/console.js", script)
-        .map(|r| {
-            r.layer(SetResponseHeaderLayer::overriding(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CONSOLE_CSP),
-            ))
-        })
-        .map(super::secured)
-}
 
 /// Whether a sign-in may continue to `target`: a console page.
 pub(crate) fn is_console_path(target: &str) -> bool {
@@ -101,7 +73,9 @@ impl From<AdminError> for ConsoleError {
             AdminError::NotFound(_) => ConsoleError::NotFound,
             AdminError::Invalid(m) => ConsoleError::Page(PageError::bad_request(m)),
             AdminError::Store(e) => ConsoleError::Page(tollgate_core::OAuthError::from(e).into()),
-            AdminError::Key(_) | AdminError::Rng(_) => ConsoleError::Page(PageError::Server),
+            e @ (AdminError::Key(_) | AdminError::Rng(_)) => {
+                ConsoleError::Page(PageError::Server(e.to_string()))
+            }
         }
     }
 }
@@ -217,6 +191,13 @@ impl Console {
 pub(crate) struct Errors(pub Vec<FieldError>);
 
 impl Errors {
+    /// One problem, with one field.
+    pub fn one(field: &'static str, message: impl Into<String>) -> Self {
+        let mut errors = Self::default();
+        errors.add(field, message);
+        errors
+    }
+
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0
             .iter()

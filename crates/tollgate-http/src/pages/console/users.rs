@@ -125,6 +125,8 @@ pub(crate) async fn create(
         friendly_name: None,
         account_sid: Some(console.account.clone()),
         admin: typed.admin,
+        // Nothing in the console proves the address yet (see `tollgate user verify-email`).
+        email_verified: false,
     };
     let mut errors = Errors::default();
     for p in user_problems(&spec) {
@@ -138,7 +140,7 @@ pub(crate) async fn create(
             .await?
             .is_some()
     {
-        errors.add("email", "a user with this email already exists");
+        errors.add("email", tollgate_core::admin::EMAIL_TAKEN);
     }
     if !errors.is_empty() {
         return list_page(
@@ -219,8 +221,7 @@ pub(crate) async fn reset_password(
     let user = own_user(&state, &console, &sid).await?;
     let password = field(&form, "password");
     if let Err(m) = tollgate_core::password::check_policy(&password) {
-        let mut errors = Errors::default();
-        errors.add("password", m);
+        let errors = Errors::one("password", m);
         return Ok(user_page(
             console,
             StatusCode::BAD_REQUEST,

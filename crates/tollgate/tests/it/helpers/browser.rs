@@ -1,15 +1,10 @@
 //! A cookie-keeping HTTP client that walks the login and consent pages the way a browser
-//! submits their forms (headless Chromium tests live in `chromium.rs`).
+//! submits their forms (headless Chromium is driven through `chromium.rs`).
 
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
-use tollgate_core::admin::UserSpec;
-use tollgate_core::model::GrantType;
 
-use crate::helpers::{TestApp, TestClient};
-
-pub const PASSWORD: &str = "correct horse battery";
-pub const REDIRECT: &str = "http://127.0.0.1/cb";
+use super::{PASSWORD, TestApp};
 
 pub struct Browser {
     pub http: reqwest::Client,
@@ -58,6 +53,11 @@ fn unescape(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A redirect's `Location`.
+pub fn location(resp: &reqwest::Response) -> &str {
+    resp.headers()[LOCATION].to_str().expect("location")
 }
 
 pub fn query_param(url: &str, name: &str) -> Option<String> {
@@ -163,6 +163,34 @@ impl Browser {
         .await
     }
 
+    /// Submits the login form that `url` leads to, as `email`; the sign-in must succeed.
+    pub async fn sign_in(&self, url: &str, email: &str) -> reqwest::Response {
+        let Visit::Page { url, html, .. } = self.visit(url).await else {
+            panic!("the login page expected at {url}")
+        };
+        let resp = self.login(&url, &html, email, PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login succeeds");
+        resp
+    }
+
+    /// `sign_in`, then follows where the server sends the browser.
+    pub async fn sign_in_at(&self, url: &str, email: &str) -> Visit {
+        let resp = self.sign_in(url, email).await;
+        self.visit(location(&resp)).await
+    }
+
+    /// Visits `url`, signing in as `email` if it leads to the login page.
+    pub async fn visit_as(&self, url: &str, email: &str) -> Visit {
+        match self.visit(url).await {
+            Visit::Page { url, html, .. } if url.contains("/login") => {
+                let resp = self.login(&url, &html, email, PASSWORD).await;
+                assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login succeeds");
+                self.visit(location(&resp)).await
+            }
+            other => other,
+        }
+    }
+
     /// Signs in (if asked), approves consent (if asked) and returns where the server sent the browser.
     pub async fn authorize(&self, authorize_url: &str, email: &str) -> String {
         let mut visit = self.visit(authorize_url).await;
@@ -172,18 +200,11 @@ impl Browser {
                 Visit::Page { url, html, .. } if url.contains("/login") => {
                     let resp = self.login(&url, &html, email, PASSWORD).await;
                     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login succeeds");
-                    let next = resp.headers()[LOCATION]
-                        .to_str()
-                        .expect("location")
-                        .to_owned();
-                    visit = self.visit(&next).await;
+                    visit = self.visit(location(&resp)).await;
                 }
                 Visit::Page { html, .. } if html.contains("id=\"approve\"") => {
                     let resp = self.decide(&html, "approve").await;
-                    return resp.headers()[LOCATION]
-                        .to_str()
-                        .expect("location")
-                        .to_owned();
+                    return location(&resp).to_owned();
                 }
                 Visit::Page { url, status, html } => {
                     panic!("unexpected page {url} ({status}): {html}")
@@ -215,34 +236,4 @@ pub enum Visit {
         html: String,
     },
     Left(String),
-}
-
-impl TestApp {
-    /// A user in the test account with the shared test password.
-    pub async fn user(&self, email: &str) -> tollgate_core::model::User {
-        self.server
-            .admin()
-            .create_user(UserSpec {
-                email: email.into(),
-                password: PASSWORD.into(),
-                first_name: Some("Ada".into()),
-                last_name: Some("Lovelace".into()),
-                friendly_name: Some("ada".into()),
-                account_sid: Some(self.account.sid.clone()),
-                admin: false,
-            })
-            .await
-            .expect("user")
-    }
-
-    /// An authorization-code client (with refresh) redirecting to a loopback `/cb`.
-    pub async fn code_client(&self, public: bool) -> TestClient {
-        self.client_with(|s| {
-            s.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
-            s.redirect_uris = vec![REDIRECT.into(), "https://app.example/callback".into()];
-            s.scopes = vec!["read".into()];
-            s.public = public;
-        })
-        .await
-    }
 }

@@ -1,5 +1,22 @@
 //! `spawn_app()`: a real Tollgate on `127.0.0.1:0` over a fresh database, plus helpers to
-//! verify what it issues.
+//! verify what it issues. Everything the tests share lives below this module and is
+//! re-exported here: `use crate::helpers::{…}` reaches all of it.
+
+pub mod browser;
+pub mod chromium;
+pub mod clients;
+pub mod device;
+pub mod keys;
+pub mod oauth;
+
+pub use browser::{Browser, Visit, hidden, location, query_param};
+pub use clients::{PASSWORD, REDIRECT, VERIFIER};
+pub use device::DEVICE_GRANT;
+pub use keys::{ClientKey, ath};
+pub use oauth::{
+    authorize_url, code_flow, code_flow_with, error_of, get_code, json, jwt_claims, post_basic,
+    read_code, redeem, refresh, refresh_token_in,
+};
 
 use std::time::{Duration, Instant};
 
@@ -10,9 +27,8 @@ use sqlx::Connection;
 use tempfile::TempDir;
 use tollgate::config::Config;
 use tollgate::server::{self, RunningServer};
-use tollgate_core::admin::ClientSpec;
-use tollgate_core::ids::{AccountSid, ClientId};
-use tollgate_core::model::{Account, GrantType};
+use tollgate_core::ids::ClientId;
+use tollgate_core::model::Account;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -188,48 +204,6 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// A confidential client_credentials app with scopes `read write` in the test account.
-    pub async fn client(&self) -> TestClient {
-        self.client_with(|_| {}).await
-    }
-
-    pub async fn client_with(&self, tweak: impl FnOnce(&mut ClientSpec)) -> TestClient {
-        let mut spec = ClientSpec {
-            friendly_name: "test app".into(),
-            account_sid: Some(self.account.sid.clone()),
-            grant_types: vec![GrantType::ClientCredentials],
-            scopes: vec!["read".into(), "write".into()],
-            ..ClientSpec::default()
-        };
-        tweak(&mut spec);
-        let (c, secret) = self
-            .server
-            .admin()
-            .create_client(spec)
-            .await
-            .expect("create client");
-        self.server.engine.sync().await.expect("sync");
-        TestClient {
-            id: c.id,
-            secret: secret.map(|s| s.expose().to_owned()).unwrap_or_default(),
-        }
-    }
-
-    /// Another account in the same organization as the test account.
-    pub async fn sibling_account(&self) -> AccountSid {
-        let (a, _) = self
-            .server
-            .admin()
-            .create_account(
-                Some("sibling".into()),
-                Some(self.account.organization_sid.clone()),
-            )
-            .await
-            .expect("sibling account");
-        self.server.engine.sync().await.expect("sync");
-        a.sid
-    }
-
     pub async fn jwks(&self) -> JwkSet {
         self.http
             .get(self.url("/oauth/jwks"))
@@ -269,37 +243,9 @@ impl TestApp {
     }
 
     pub async fn get_json_with_bearer(&self, path: &str, token: &str) -> Value {
-        let resp = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
+        let resp = self.get_with_bearer(path, token).await;
         assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
         resp.json().await.expect("JSON body")
-    }
-
-    /// A form client_credentials request on `/oauth/token` with `client_secret_post`.
-    pub async fn client_credentials(&self, id: &str, secret: &str) -> reqwest::Response {
-        self.post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-            ],
-        )
-        .await
-    }
-
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .expect("request")
     }
 }
 

@@ -1,0 +1,3 @@
+-- OpenID Connect email_verified: false until the address is shown to belong to the user (an
+-- administrator or, later, a verification link says so).
+ALTER TABLE users ADD COLUMN email_verified BIGINT NOT NULL DEFAULT 0;

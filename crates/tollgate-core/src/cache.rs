@@ -1,13 +1,13 @@
-//! In-memory copies of clients and accounts so the token hot path reads no database, kept
-//! fresh from the store's change feed.
+//! In-memory copies of clients, accounts and API resources so the token hot path reads no
+//! database, kept fresh from the store's change feed.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use dashmap::DashMap;
 
-use crate::ids::{AccountSid, ClientId};
-use crate::model::{Account, Change, Client, Entity};
+use crate::ids::{AccountSid, ClientId, ResourceSid};
+use crate::model::{Account, Change, Client, Entity, Resource};
 use crate::store::{Store, StoreResult};
 
 /// How long an id the store did not know is answered from memory, and how many such ids are
@@ -19,6 +19,9 @@ const NEGATIVE_MAX: usize = 10_000;
 pub struct Directory {
     clients: DashMap<ClientId, Arc<Client>>,
     accounts: DashMap<AccountSid, Arc<Account>>,
+    /// Every registered resource, by identifier (the audience a client names). Complete, not
+    /// read-through: an identifier missing here is one nobody registered.
+    resources: DashMap<String, Arc<Resource>>,
     /// Ids the store did not have, until the given time.
     missing_clients: DashMap<ClientId, i64>,
     missing_accounts: DashMap<AccountSid, i64>,
@@ -116,6 +119,11 @@ impl Directory {
         })
     }
 
+    /// The resource registered under `identifier`, if any.
+    pub fn resource(&self, identifier: &str) -> Option<Arc<Resource>> {
+        self.resources.get(identifier).map(|r| r.clone())
+    }
+
     pub fn sizes(&self) -> (usize, usize) {
         (self.clients.len(), self.accounts.len())
     }
@@ -127,6 +135,11 @@ impl Directory {
     pub async fn load_all(&self, store: &dyn Store) -> StoreResult<()> {
         let accounts = store.accounts().await?;
         let clients = store.clients(None).await?;
+        let resources = store.resources(None).await?;
+        self.resources.clear();
+        for r in resources {
+            self.resources.insert(r.identifier.clone(), Arc::new(r));
+        }
         self.accounts.clear();
         for a in accounts {
             self.accounts.insert(a.sid.clone(), Arc::new(a));
@@ -169,7 +182,25 @@ impl Directory {
                     }
                 }
             }
+            Entity::Resource => {
+                let Ok(sid) = ResourceSid::parse(&change.id) else {
+                    return Ok(());
+                };
+                self.refresh_resource(store, &sid).await?;
+            }
             Entity::SigningKey | Entity::Revocation => {}
+        }
+        Ok(())
+    }
+
+    /// Re-reads one resource with its grants. Identifiers never change, so a deleted one is
+    /// found by its SID.
+    async fn refresh_resource(&self, store: &dyn Store, sid: &ResourceSid) -> StoreResult<()> {
+        match store.resource(sid).await? {
+            Some(r) => {
+                self.resources.insert(r.identifier.clone(), Arc::new(r));
+            }
+            None => self.resources.retain(|_, r| r.sid != *sid),
         }
         Ok(())
     }

@@ -95,6 +95,8 @@ sid!(/// An end user who logs in to the pages.
     UserSid, "US", "user SID");
 sid!(/// An OAuth app; its SID is the `client_id`.
     ClientId, "OQ", "client id");
+sid!(/// An API resource (an audience) registered to one account.
+    ResourceSid, "RS", "resource SID");
 
 #[cfg(test)]
 mod tests {

@@ -263,6 +263,8 @@ pub enum Entity {
     SigningKey,
     /// A revoked access token; the id is `<expires_at>:<jti>`.
     Revocation,
+    /// An API resource or its grants; the id is the resource SID.
+    Resource,
 }
 
 impl Entity {
@@ -272,6 +274,7 @@ impl Entity {
             Entity::Account => "account",
             Entity::SigningKey => "key",
             Entity::Revocation => "revocation",
+            Entity::Resource => "resource",
         }
     }
 
@@ -281,8 +284,33 @@ impl Entity {
             "account" => Some(Entity::Account),
             "key" => Some(Entity::SigningKey),
             "revocation" => Some(Entity::Revocation),
+            "resource" => Some(Entity::Resource),
             _ => None,
         }
+    }
+}
+
+/// An API resource (RFC 8707; an access token's `aud`): its identifier belongs to one account,
+/// whose clients may name it, and to the accounts it is granted to (DESIGN section 14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub sid: crate::ids::ResourceSid,
+    /// The audience URI; unique across the server.
+    pub identifier: String,
+    pub account_sid: AccountSid,
+    pub friendly_name: String,
+    /// Scopes the resource defines (descriptive: clients still register their own).
+    pub scopes: Vec<String>,
+    /// Other accounts whose clients may name it.
+    pub granted_to: Vec<AccountSid>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Resource {
+    /// Whether clients of `account` may have tokens for this resource.
+    pub fn usable_by(&self, account: &AccountSid) -> bool {
+        self.account_sid == *account || self.granted_to.contains(account)
     }
 }
 

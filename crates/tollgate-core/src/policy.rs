@@ -86,7 +86,8 @@ impl Engine {
     }
 
     /// Requested audiences must all be registered for the client; none requested means all
-    /// of them, or the issuer when it has none.
+    /// of them, or the issuer when it has none. Each must also be usable by the client's
+    /// account now ([`Self::resource_usable`]).
     pub(crate) fn audience(
         &self,
         client: &Client,
@@ -94,11 +95,13 @@ impl Engine {
     ) -> Result<Vec<String>, OAuthError> {
         let requested: Vec<&String> = requested.iter().filter(|a| !a.is_empty()).collect();
         if requested.is_empty() {
-            return Ok(if client.audiences.is_empty() {
-                vec![self.config.issuer.clone()]
-            } else {
-                client.audiences.clone()
-            });
+            if client.audiences.is_empty() {
+                return Ok(vec![self.config.issuer.clone()]);
+            }
+            for aud in &client.audiences {
+                self.resource_usable(client, aud)?;
+            }
+            return Ok(client.audiences.clone());
         }
         let mut out: Vec<String> = Vec::with_capacity(requested.len());
         for aud in requested {
@@ -111,11 +114,32 @@ impl Engine {
                     ),
                 ));
             }
+            self.resource_usable(client, aud)?;
             if !out.contains(aud) {
                 out.push(aud.clone());
             }
         }
         Ok(out)
+    }
+
+    /// DESIGN section 14: a registered resource is for its own account's clients and the
+    /// accounts it is granted to, as the directory has it now (a revoked grant stops the next
+    /// token). An identifier nobody registered cannot have been squatted, so it stays usable;
+    /// the issuer is never a resource.
+    fn resource_usable(&self, client: &Client, aud: &str) -> Result<(), OAuthError> {
+        if aud == self.config.issuer {
+            return Ok(());
+        }
+        match self.resource(aud) {
+            Some(r) if !r.usable_by(&client.account_sid) => Err(OAuthError::new(
+                ErrorKind::InvalidTarget,
+                format!(
+                    "resource {:?} is not available to this client's account",
+                    truncate(aud)
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// RFC 8707 section 2.2: a token request's `resource`s must be among those granted (or,

@@ -3,12 +3,12 @@
 
 use async_trait::async_trait;
 
-use crate::ids::{AccountSid, ClientId, UserSid};
+use crate::ids::{AccountSid, ClientId, ResourceSid, UserSid};
 use crate::keys::StoredKey;
 use crate::model::{
     Account, ActiveRefreshFamily, AuthorizationCode, BrowserSession, Change, Client,
     CodeRedemption, DeviceGrant, DeviceStatus, OpaqueAccessToken, Organization,
-    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, User,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, Resource, User,
 };
 use crate::secret::SecretDigest;
 
@@ -55,6 +55,24 @@ pub trait Store: Send + Sync + 'static {
     async fn client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
     /// All clients, or those of one account, oldest first.
     async fn clients(&self, account: Option<&AccountSid>) -> StoreResult<Vec<Client>>;
+
+    /// Conflict when the identifier is registered already.
+    async fn insert_resource(&self, resource: &Resource) -> StoreResult<()>;
+    async fn resource(&self, sid: &ResourceSid) -> StoreResult<Option<Resource>>;
+    async fn resource_by_identifier(&self, identifier: &str) -> StoreResult<Option<Resource>>;
+    /// All resources, or those of one account, oldest first, with their grants.
+    async fn resources(&self, account: Option<&AccountSid>) -> StoreResult<Vec<Resource>>;
+    /// Deletes the resource with its grants; false when it does not exist.
+    async fn delete_resource(&self, sid: &ResourceSid) -> StoreResult<bool>;
+    /// Grants (`granted`) or revokes `account`'s use of the resource; false when that was
+    /// already so.
+    async fn set_resource_grant(
+        &self,
+        sid: &ResourceSid,
+        account: &AccountSid,
+        granted: bool,
+        at: i64,
+    ) -> StoreResult<bool>;
 
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()>;
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;

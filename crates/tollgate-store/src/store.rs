@@ -4,19 +4,19 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, ResourceSid, UserSid};
 use tollgate_core::keys::StoredKey;
 use tollgate_core::model::{
     Account, ActiveRefreshFamily, AuthorizationCode, BrowserSession, Change, Client,
     CodeRedemption, DeviceGrant, DeviceStatus, OpaqueAccessToken, Organization,
-    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, User,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, Resource, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
 
 use crate::grants::Grants;
 use crate::sql::{Backend, Db};
-use crate::{accounts, changes, clients, keys, leases, refresh, revocations, users};
+use crate::{accounts, changes, clients, keys, leases, refresh, resources, revocations, users};
 
 /// The cold paths' pools and the grant groups of one backend.
 pub(crate) struct SqlStore<G> {
@@ -111,6 +111,33 @@ impl<G: Grants> Store for SqlStore<G> {
     }
     async fn clients(&self, account: Option<&AccountSid>) -> StoreResult<Vec<Client>> {
         metered("clients", clients::clients(&self.db, account)).await
+    }
+
+    async fn insert_resource(&self, r: &Resource) -> StoreResult<()> {
+        metered("insert_resource", resources::insert_resource(&self.db, r)).await
+    }
+    async fn resource(&self, sid: &ResourceSid) -> StoreResult<Option<Resource>> {
+        metered("resource", resources::resource(&self.db, sid)).await
+    }
+    async fn resource_by_identifier(&self, identifier: &str) -> StoreResult<Option<Resource>> {
+        let found = resources::resource_by_identifier(&self.db, identifier);
+        metered("resource_by_identifier", found).await
+    }
+    async fn resources(&self, account: Option<&AccountSid>) -> StoreResult<Vec<Resource>> {
+        metered("resources", resources::resources(&self.db, account)).await
+    }
+    async fn delete_resource(&self, sid: &ResourceSid) -> StoreResult<bool> {
+        metered("delete_resource", resources::delete_resource(&self.db, sid)).await
+    }
+    async fn set_resource_grant(
+        &self,
+        sid: &ResourceSid,
+        account: &AccountSid,
+        granted: bool,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let write = resources::set_resource_grant(&self.db, sid, account, granted, at);
+        metered("set_resource_grant", write).await
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()> {

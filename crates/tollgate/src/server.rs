@@ -96,8 +96,10 @@ impl Context {
     pub fn admin(&self) -> Admin {
         // A bad allow-list fails `open`; the strict default is the safe fallback here.
         let policy = self.config.outbound_policy().unwrap_or_default();
+        let issuer = Some(self.config.engine.issuer.clone()).filter(|i| !i.is_empty());
         Admin::new(self.store.clone(), self.clock.clone(), self.rng.clone())
             .with_outbound_policy(policy)
+            .with_issuer(issuer)
     }
 
     /// The key-encryption key: from configuration, else from `<data_dir>/key-encryption.key`

@@ -1,10 +1,10 @@
-//! How the CLI shows accounts, clients, users and keys (`--json` and text).
+//! How the CLI shows accounts, clients, users, keys and resources (`--json` and text).
 
 use serde::Serialize;
-use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, ResourceSid, UserSid};
 use tollgate_core::keys::StoredKey;
 use tollgate_core::model::{
-    Account, Client, ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat, User,
+    Account, Client, ClientProfile, GrantType, Resource, TokenEndpointAuthMethod, TokenFormat, User,
 };
 use tollgate_core::secret::Secret;
 
@@ -134,6 +134,34 @@ impl From<&User> for UserView {
             admin: u.admin,
             email_verified: u.email_verified,
             created_at: u.created_at,
+        }
+    }
+}
+
+/// An API resource (audience) and the accounts it is granted to.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceView {
+    pub resource_sid: ResourceSid,
+    pub identifier: String,
+    pub account_sid: AccountSid,
+    pub friendly_name: String,
+    pub scopes: Vec<String>,
+    pub granted_to: Vec<AccountSid>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Resource> for ResourceView {
+    fn from(r: &Resource) -> Self {
+        Self {
+            resource_sid: r.sid.clone(),
+            identifier: r.identifier.clone(),
+            account_sid: r.account_sid.clone(),
+            friendly_name: r.friendly_name.clone(),
+            scopes: r.scopes.clone(),
+            granted_to: r.granted_to.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         }
     }
 }

@@ -156,6 +156,8 @@ impl Admin {
         validate_spec(&spec)?;
         let method = auth_method(&spec)?;
         self.check_jwks_uri(spec.jwks_uri.as_deref())?;
+        let audiences = dedup(spec.audiences);
+        self.claim_audiences(&account_sid, &audiences, &[]).await?;
         // private_key_jwt clients prove themselves with their keys and get no secret.
         let secret = (!spec.public && method != TokenEndpointAuthMethod::PrivateKeyJwt)
             .then(|| Secret::generate(self.rng.as_ref()))
@@ -171,7 +173,7 @@ impl Admin {
             grant_types,
             redirect_uris: dedup(spec.redirect_uris),
             scopes: dedup(spec.scopes),
-            audiences: dedup(spec.audiences),
+            audiences,
             token_format: spec.token_format,
             access_token_ttl: spec.access_token_ttl,
             require_pkce: spec.require_pkce,
@@ -205,8 +207,11 @@ impl Admin {
         }
         let spec = patch.over(&client);
         validate_spec(&spec)?;
+        let kept = client.audiences.clone();
         apply(&mut client, spec)?;
         self.check_jwks_uri(client.jwks_uri.as_deref())?;
+        self.claim_audiences(&client.account_sid, &client.audiences, &kept)
+            .await?;
         client.updated_at = self.clock.now();
         self.store_update(client).await
     }

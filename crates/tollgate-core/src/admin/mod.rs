@@ -4,6 +4,7 @@
 mod accounts;
 mod clients;
 mod keys;
+mod resources;
 mod users;
 mod validate;
 
@@ -19,6 +20,7 @@ use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 
 pub use clients::{ClientPatch, ClientSpec};
+pub use resources::ResourceSpec;
 pub use users::{EMAIL_TAKEN, UserSpec};
 pub use validate::{
     FieldError, MAX_ACCESS_TOKEN_TTL, client_problems, redirect_uri_allowed, user_problems,
@@ -104,6 +106,8 @@ pub struct Admin {
     node: Option<Arc<Engine>>,
     /// What a `jwks_uri` must satisfy: the server's outbound policy, else the strict default.
     outbound: FetchPolicy,
+    /// The default audience, never registered as a resource (`None`: not configured).
+    issuer: Option<String>,
 }
 
 impl Engine {
@@ -125,7 +129,14 @@ impl Admin {
             sealer: None,
             node: None,
             outbound: FetchPolicy::default(),
+            issuer: None,
         }
+    }
+
+    /// The issuer (the default audience), which clients may name and nobody may register.
+    pub fn with_issuer(mut self, issuer: Option<String>) -> Self {
+        self.issuer = issuer.map(|i| i.trim_end_matches('/').to_owned());
+        self
     }
 
     pub fn with_outbound_policy(mut self, policy: FetchPolicy) -> Self {

@@ -123,6 +123,7 @@ impl Engine {
         crate::admin::Admin::new(self.store.clone(), self.clock.clone(), self.rng.clone())
             .with_sealer(self.sealer.clone())
             .with_outbound_policy(self.outbound_policy())
+            .with_issuer(Some(self.config.issuer.clone()))
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -148,6 +149,11 @@ impl Engine {
 
     pub fn client(&self, id: &ClientId) -> Option<Arc<Client>> {
         self.directory.client(id)
+    }
+
+    /// The API resource registered under `identifier`, as this node knows it.
+    pub fn resource(&self, identifier: &str) -> Option<Arc<crate::model::Resource>> {
+        self.directory.resource(identifier)
     }
 
     /// Applies changes other processes made (the admin CLI, other nodes).

@@ -21,6 +21,7 @@ pub fn router() -> Routes {
         .merge(one_app(&err))
         .merge(auth_token(&err))
         .merge(users(&err))
+        .merge(super::resources::routes(&err))
 }
 
 /// An app as the API shows it.

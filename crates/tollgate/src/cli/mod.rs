@@ -4,6 +4,7 @@
 mod accounts;
 mod clients;
 mod keys;
+mod resources;
 mod serve;
 mod users;
 
@@ -21,6 +22,7 @@ use crate::server::{Context, Deps, ServerError};
 pub use accounts::AccountCommand;
 pub use clients::{ClientCommand, ClientCreateArgs};
 pub use keys::KeyCommand;
+pub use resources::ResourceCommand;
 pub use serve::{ServeArgs, serve};
 pub use users::{UserCommand, UserCreateArgs};
 
@@ -73,6 +75,9 @@ pub enum AdminCommand {
     /// Inspect signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage API resources (audiences) and which accounts they are granted to.
+    #[command(subcommand)]
+    Resource(ResourceCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,5 +155,6 @@ pub async fn run_admin(config: Config, command: AdminCommand) -> Result<Output, 
         AdminCommand::Client(cmd) => clients::run(&ctx, cmd).await,
         AdminCommand::User(cmd) => users::run(&ctx.admin(), cmd).await,
         AdminCommand::Key(cmd) => keys::run(&ctx, cmd).await,
+        AdminCommand::Resource(cmd) => resources::run(&ctx.admin(), cmd).await,
     }
 }

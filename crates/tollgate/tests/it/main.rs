@@ -32,6 +32,7 @@ mod operations;
 mod python_sdks;
 mod refresh_props;
 mod refresh_rotation;
+mod resources;
 mod schemathesis;
 mod security;
 mod security_outbound;

@@ -95,9 +95,10 @@ impl AppState {
         peer: SocketAddr,
         auth: impl std::future::Future<Output = Result<AuthenticatedClient, OAuthError>>,
     ) -> Result<AuthenticatedClient, OAuthError> {
-        self.throttle.admit_ip(peer.ip(), self.now())?;
+        let now = self.now();
+        self.throttle.admit_ip(peer.ip(), now)?;
         let client = self.limited(peer, auth).await?;
-        self.throttle.admit_client(client.id(), self.now())?;
+        self.throttle.admit_client(client.id(), now)?;
         Ok(client)
     }
 

@@ -71,11 +71,7 @@ pub struct VerifiedAccessToken {
 
 impl VerifiedAccessToken {
     pub fn scopes(&self) -> Vec<String> {
-        self.scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        crate::scope::tokens(&self.scope)
     }
 }
 

@@ -25,6 +25,15 @@ pub fn is_scope_token(token: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
+/// The tokens of a scope we issued ourselves (validated when it was granted).
+pub fn tokens(issued: &str) -> Vec<String> {
+    issued
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 pub fn join(scopes: &[String]) -> String {
     scopes.join(" ")
 }

@@ -103,11 +103,7 @@ impl AccessTokenInfo {
     }
 
     pub fn scopes(&self) -> Vec<String> {
-        self.scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        crate::scope::tokens(&self.scope)
     }
 }
 

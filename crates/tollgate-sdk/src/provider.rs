@@ -53,9 +53,8 @@ struct Cached {
     renew_at: Instant,
 }
 
-struct Inner {
-    http: reqwest::Client,
-    endpoint: String,
+/// What the builder collects and the provider then works with.
+struct Settings {
     dialect: Dialect,
     client_id: String,
     client_secret: String,
@@ -64,9 +63,15 @@ struct Inner {
     account_sid: Option<String>,
     margin: Duration,
     max_attempts: u32,
-    cached: RwLock<Option<Cached>>,
     /// RFC 9449: tokens are bound to this key.
     dpop: Option<crate::dpop::DpopKey>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    endpoint: String,
+    settings: Settings,
+    cached: RwLock<Option<Cached>>,
     /// Held by the one caller that fetches; the others wait and then read its token.
     fetching: Mutex<()>,
 }
@@ -81,7 +86,7 @@ impl std::fmt::Debug for TokenProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenProvider")
             .field("endpoint", &self.inner.endpoint)
-            .field("client_id", &self.inner.client_id)
+            .field("client_id", &self.inner.settings.client_id)
             .field("client_secret", &"<redacted>")
             .finish()
     }
@@ -89,65 +94,57 @@ impl std::fmt::Debug for TokenProvider {
 
 pub struct TokenProviderBuilder {
     issuer: String,
-    dialect: Dialect,
-    client_id: String,
-    client_secret: String,
-    audience: Option<String>,
-    scope: Option<String>,
-    account_sid: Option<String>,
-    margin: Duration,
-    max_attempts: u32,
-    dpop: Option<crate::dpop::DpopKey>,
+    settings: Settings,
 }
 
 impl TokenProviderBuilder {
     pub fn client_credentials(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.client_id = id.into();
-        self.client_secret = secret.into();
+        self.settings.client_id = id.into();
+        self.settings.client_secret = secret.into();
         self
     }
     pub fn dialect(mut self, dialect: Dialect) -> Self {
-        self.dialect = dialect;
+        self.settings.dialect = dialect;
         self
     }
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
+        self.settings.audience = Some(audience.into());
         self
     }
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = Some(scope.into());
+        self.settings.scope = Some(scope.into());
         self
     }
     /// Twilio v2: the account the token acts for.
     pub fn account_sid(mut self, sid: impl Into<String>) -> Self {
-        self.account_sid = Some(sid.into());
+        self.settings.account_sid = Some(sid.into());
         self
     }
     /// Renew this long before expiry (default 60 s).
     pub fn renew_before_expiry(mut self, margin: Duration) -> Self {
-        self.margin = margin;
+        self.settings.margin = margin;
         self
     }
     /// Attempts per fetch on 429 and 5xx (default 4).
     pub fn max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = n.max(1);
+        self.settings.max_attempts = n.max(1);
         self
     }
 
     /// Obtains DPoP-bound tokens (RFC 9449), proving possession of `key`.
     pub fn dpop(mut self, key: crate::dpop::DpopKey) -> Self {
-        self.dpop = Some(key);
+        self.settings.dpop = Some(key);
         self
     }
 
     pub fn build(self) -> Result<TokenProvider, SdkError> {
-        if self.client_id.is_empty() {
+        if self.settings.client_id.is_empty() {
             return Err(SdkError::Config(
                 "client_credentials(id, secret) is required".into(),
             ));
         }
         let base = self.issuer.trim_end_matches('/');
-        let path = match self.dialect {
+        let path = match self.settings.dialect {
             Dialect::Standard => "/oauth/token",
             Dialect::TwilioV2 => "/v2/token",
             Dialect::TwilioV1 => "/v1/token",
@@ -156,16 +153,8 @@ impl TokenProviderBuilder {
             inner: Arc::new(Inner {
                 http: crate::http_client()?,
                 endpoint: format!("{base}{path}"),
-                dialect: self.dialect,
-                client_id: self.client_id,
-                client_secret: self.client_secret,
-                audience: self.audience,
-                scope: self.scope,
-                account_sid: self.account_sid,
-                margin: self.margin,
-                max_attempts: self.max_attempts,
+                settings: self.settings,
                 cached: RwLock::new(None),
-                dpop: self.dpop,
                 fetching: Mutex::new(()),
             }),
         })
@@ -176,15 +165,17 @@ impl TokenProvider {
     pub fn builder(issuer: impl Into<String>) -> TokenProviderBuilder {
         TokenProviderBuilder {
             issuer: issuer.into(),
-            dialect: Dialect::Standard,
-            client_id: String::new(),
-            client_secret: String::new(),
-            audience: None,
-            scope: None,
-            account_sid: None,
-            margin: Duration::from_secs(60),
-            max_attempts: 4,
-            dpop: None,
+            settings: Settings {
+                dialect: Dialect::Standard,
+                client_id: String::new(),
+                client_secret: String::new(),
+                audience: None,
+                scope: None,
+                account_sid: None,
+                margin: Duration::from_secs(60),
+                max_attempts: 4,
+                dpop: None,
+            },
         }
     }
 
@@ -203,7 +194,7 @@ impl TokenProvider {
             .expires_at
             .duration_since(SystemTime::now())
             .unwrap_or_default();
-        let renew_at = Instant::now() + lifetime.saturating_sub(self.inner.margin);
+        let renew_at = Instant::now() + lifetime.saturating_sub(self.inner.settings.margin);
         *self.inner.cached.write().await = Some(Cached {
             token: token.clone(),
             renew_at,
@@ -231,54 +222,54 @@ impl TokenProvider {
         url: &str,
         token: &AccessToken,
     ) -> Result<Option<String>, SdkError> {
-        match &self.inner.dpop {
+        match &self.inner.settings.dpop {
             Some(k) => k.proof(method, url, Some(token.secret()), None).map(Some),
             None => Ok(None),
         }
     }
 
     fn request(&self, nonce: Option<&str>) -> Result<reqwest::RequestBuilder, SdkError> {
-        let i = &self.inner;
+        let (i, s) = (&self.inner, &self.inner.settings);
         let mut form: Vec<(&str, &str)> = Vec::new();
-        let req = match i.dialect {
+        let req = match s.dialect {
             Dialect::Standard => {
                 form.push(("grant_type", "client_credentials"));
                 i.http.post(&i.endpoint).basic_auth(
-                    form_encode(&i.client_id),
-                    Some(form_encode(&i.client_secret)),
+                    form_encode(&s.client_id),
+                    Some(form_encode(&s.client_secret)),
                 )
             }
             Dialect::TwilioV2 => {
                 form.extend([
                     ("grant_type", "client_credentials"),
-                    ("client_id", i.client_id.as_str()),
-                    ("client_secret", i.client_secret.as_str()),
+                    ("client_id", s.client_id.as_str()),
+                    ("client_secret", s.client_secret.as_str()),
                 ]);
                 i.http.post(&i.endpoint)
             }
             Dialect::TwilioV1 => {
                 form.extend([
                     ("GrantType", "client_credentials"),
-                    ("ClientSid", i.client_id.as_str()),
-                    ("ClientSecret", i.client_secret.as_str()),
+                    ("ClientSid", s.client_id.as_str()),
+                    ("ClientSecret", s.client_secret.as_str()),
                 ]);
                 i.http.post(&i.endpoint)
             }
         };
-        let (aud, scope, account) = match i.dialect {
+        let (aud, scope, account) = match s.dialect {
             Dialect::TwilioV1 => ("Audience", "Scope", None),
             _ => ("audience", "scope", Some("account_sid")),
         };
-        if let Some(a) = &i.audience {
+        if let Some(a) = &s.audience {
             form.push((aud, a));
         }
-        if let Some(s) = &i.scope {
-            form.push((scope, s));
+        if let Some(v) = &s.scope {
+            form.push((scope, v));
         }
-        if let (Some(name), Some(sid)) = (account, &i.account_sid) {
+        if let (Some(name), Some(sid)) = (account, &s.account_sid) {
             form.push((name, sid));
         }
-        let req = match &i.dpop {
+        let req = match &s.dpop {
             Some(k) => req.header("DPoP", k.proof("POST", &i.endpoint, None, nonce)?),
             None => req,
         };
@@ -288,7 +279,7 @@ impl TokenProvider {
     async fn fetch(&self) -> Result<AccessToken, SdkError> {
         let mut wait = Duration::from_millis(200);
         let mut nonce: Option<String> = None;
-        for attempt in 1..=self.inner.max_attempts {
+        for attempt in 1..=self.inner.settings.max_attempts {
             let resp = self.request(nonce.as_deref())?.send().await;
             // RFC 9449 section 8: retry once with the server's nonce.
             if let Ok(r) = &resp
@@ -313,7 +304,7 @@ impl TokenProvider {
                 Err(e) if e.is_connect() || e.is_timeout() => wait,
                 Err(e) => return Err(e.into()),
             };
-            if attempt == self.inner.max_attempts {
+            if attempt == self.inner.settings.max_attempts {
                 return Err(SdkError::GaveUp {
                     attempts: attempt,
                     last_wait: retry,
@@ -328,7 +319,7 @@ impl TokenProvider {
             wait = (wait * 2).min(Duration::from_secs(10));
         }
         Err(SdkError::GaveUp {
-            attempts: self.inner.max_attempts,
+            attempts: self.inner.settings.max_attempts,
             last_wait: wait,
         })
     }

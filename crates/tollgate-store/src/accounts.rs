@@ -5,7 +5,10 @@ use tollgate_core::model::{Account, Entity, Organization};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{StoreError, StoreResult};
 
-use crate::sql::{Db, backend_err, corrupt, parse_id, record_change, write, write_logged};
+use crate::sql::{
+    Db, corrupt, insert_logged, parse_id, read_all, read_number, read_one, read_row, write,
+    write_logged,
+};
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
 macro_rules! columns {
@@ -53,17 +56,12 @@ pub(crate) async fn insert_organization(db: &Db, org: &Organization) -> StoreRes
 }
 
 pub(crate) async fn organization_exists(db: &Db, sid: &OrganizationSid) -> StoreResult<bool> {
-    let row = sqlx::query("SELECT sid FROM organizations WHERE sid = $1")
-        .bind(sid.as_str())
-        .fetch_optional(&db.reader)
-        .await
-        .map_err(backend_err)?;
-    Ok(row.is_some())
+    let q = sqlx::query_as::<_, (String,)>("SELECT sid FROM organizations WHERE sid = $1");
+    Ok(read_row(db, q.bind(sid.as_str())).await?.is_some())
 }
 
 pub(crate) async fn insert_account(db: &Db, a: &Account) -> StoreResult<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO accounts (sid, organization_sid, friendly_name, auth_token_digest, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
     )
@@ -71,26 +69,13 @@ pub(crate) async fn insert_account(db: &Db, a: &Account) -> StoreResult<()> {
     .bind(a.organization_sid.as_str())
     .bind(&a.friendly_name)
     .bind(a.auth_token_digest.to_hex())
-    .bind(a.created_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_err)?;
-    record_change(db, &mut tx, Entity::Account, a.sid.as_str()).await?;
-    tx.commit().await.map_err(backend_err)
+    .bind(a.created_at);
+    insert_logged(db, q, Entity::Account, a.sid.as_str()).await
 }
 
 pub(crate) async fn account(db: &Db, sid: &AccountSid) -> StoreResult<Option<Account>> {
-    sqlx::query_as::<_, AccountRow>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM accounts WHERE sid = $1"
-    ))
-    .bind(sid.as_str())
-    .fetch_optional(&db.reader)
-    .await
-    .map_err(backend_err)?
-    .map(Account::try_from)
-    .transpose()
+    let sql = concat!("SELECT ", columns!(), " FROM accounts WHERE sid = $1");
+    read_one(db, sqlx::query_as::<_, AccountRow>(sql).bind(sid.as_str())).await
 }
 
 pub(crate) async fn accounts(db: &Db) -> StoreResult<Vec<Account>> {
@@ -99,21 +84,11 @@ pub(crate) async fn accounts(db: &Db) -> StoreResult<Vec<Account>> {
         columns!(),
         " FROM accounts ORDER BY created_at, sid"
     );
-    sqlx::query_as::<_, AccountRow>(sql)
-        .fetch_all(&db.reader)
-        .await
-        .map_err(backend_err)?
-        .into_iter()
-        .map(Account::try_from)
-        .collect()
+    read_all(db, sqlx::query_as::<_, AccountRow>(sql)).await
 }
 
 pub(crate) async fn count_accounts(db: &Db) -> StoreResult<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts")
-        .fetch_one(&db.reader)
-        .await
-        .map_err(backend_err)?;
-    Ok(n)
+    read_number(db, sqlx::query_as("SELECT COUNT(*) FROM accounts")).await
 }
 
 pub(crate) async fn set_auth_token(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tollgate_core::model::{Change, Entity};
 use tollgate_core::store::StoreResult;
 
-use crate::sql::{Backend, CHANGES_CHANNEL, Db, backend_err, write};
+use crate::sql::{Backend, CHANGES_CHANNEL, Db, backend_err, read_number, write};
 
 pub(crate) async fn changes_since(db: &Db, after: i64) -> StoreResult<Vec<Change>> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
@@ -27,11 +27,11 @@ pub(crate) async fn changes_since(db: &Db, after: i64) -> StoreResult<Vec<Change
 }
 
 pub(crate) async fn latest_change(db: &Db) -> StoreResult<i64> {
-    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM changes")
-        .fetch_one(&db.reader)
-        .await
-        .map_err(backend_err)?;
-    Ok(seq)
+    read_number(
+        db,
+        sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM changes"),
+    )
+    .await
 }
 
 pub(crate) async fn prune_changes(db: &Db, before: i64) -> StoreResult<u64> {

@@ -10,7 +10,8 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{StoreError, StoreResult};
 
 use crate::sql::{
-    Db, backend_err, corrupt, json_list, parse_id, parse_list, record_change, write_logged,
+    Db, Query, corrupt, insert_logged, json_list, parse_id, parse_list, read_all, read_one,
+    write_logged,
 };
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
@@ -101,39 +102,40 @@ fn grants_json(c: &Client) -> String {
     json_list(&names)
 }
 
+/// Binds what an insert and an update both write, in this order: the statements place
+/// these columns after the ones only an insert writes.
+fn bind_fields<'q>(q: Query<'q>, c: &'q Client) -> Query<'q> {
+    q.bind(&c.friendly_name)
+        .bind(c.secret_digest.map(|d| d.to_hex()))
+        .bind(grants_json(c))
+        .bind(json_list(&c.redirect_uris))
+        .bind(json_list(&c.scopes))
+        .bind(json_list(&c.audiences))
+        .bind(c.token_format.as_str())
+        .bind(c.access_token_ttl.map(i64::from))
+        .bind(c.updated_at)
+        .bind(i64::from(c.require_pkce))
+        .bind(c.auth_method.as_str())
+        .bind(&c.jwks)
+        .bind(&c.jwks_uri)
+        .bind(&c.sealed_secret)
+        .bind(i64::from(c.require_par))
+        .bind(i64::from(c.require_dpop))
+        .bind(c.profile.as_str())
+}
+
 pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query(concat!(
-        "INSERT INTO clients (",
-        columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20)"
-    ))
+    let q = sqlx::query(
+        "INSERT INTO clients (sid, account_sid, created_at, friendly_name, secret_digest, \
+         grant_types, redirect_uris, scopes, audiences, token_format, access_token_ttl, \
+         updated_at, require_pkce, token_endpoint_auth_method, jwks, jwks_uri, sealed_secret, \
+         require_par, require_dpop, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
     .bind(c.id.as_str())
     .bind(c.account_sid.as_str())
-    .bind(&c.friendly_name)
-    .bind(c.secret_digest.map(|d| d.to_hex()))
-    .bind(grants_json(c))
-    .bind(json_list(&c.redirect_uris))
-    .bind(json_list(&c.scopes))
-    .bind(json_list(&c.audiences))
-    .bind(c.token_format.as_str())
-    .bind(c.access_token_ttl.map(i64::from))
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(i64::from(c.require_pkce))
-    .bind(c.auth_method.as_str())
-    .bind(&c.jwks)
-    .bind(&c.jwks_uri)
-    .bind(&c.sealed_secret)
-    .bind(i64::from(c.require_par))
-    .bind(i64::from(c.require_dpop))
-    .bind(c.profile.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_err)?;
-    record_change(db, &mut tx, Entity::Client, c.id.as_str()).await?;
-    tx.commit().await.map_err(backend_err)
+    .bind(c.created_at);
+    insert_logged(db, bind_fields(q, c), Entity::Client, c.id.as_str()).await
 }
 
 pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
@@ -144,25 +146,8 @@ pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
          token_endpoint_auth_method = $12, jwks = $13, jwks_uri = $14, sealed_secret = $15, \
          require_par = $16, require_dpop = $17, profile = $18 WHERE sid = $1",
     )
-    .bind(c.id.as_str())
-    .bind(&c.friendly_name)
-    .bind(c.secret_digest.map(|d| d.to_hex()))
-    .bind(grants_json(c))
-    .bind(json_list(&c.redirect_uris))
-    .bind(json_list(&c.scopes))
-    .bind(json_list(&c.audiences))
-    .bind(c.token_format.as_str())
-    .bind(c.access_token_ttl.map(i64::from))
-    .bind(c.updated_at)
-    .bind(i64::from(c.require_pkce))
-    .bind(c.auth_method.as_str())
-    .bind(&c.jwks)
-    .bind(&c.jwks_uri)
-    .bind(&c.sealed_secret)
-    .bind(i64::from(c.require_par))
-    .bind(i64::from(c.require_dpop))
-    .bind(c.profile.as_str());
-    write_logged(db, q, Entity::Client, c.id.as_str()).await
+    .bind(c.id.as_str());
+    write_logged(db, bind_fields(q, c), Entity::Client, c.id.as_str()).await
 }
 
 pub(crate) async fn delete_client(db: &Db, id: &ClientId) -> StoreResult<bool> {
@@ -171,43 +156,23 @@ pub(crate) async fn delete_client(db: &Db, id: &ClientId) -> StoreResult<bool> {
 }
 
 pub(crate) async fn client(db: &Db, id: &ClientId) -> StoreResult<Option<Client>> {
-    sqlx::query_as::<_, ClientRow>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM clients WHERE sid = $1"
-    ))
-    .bind(id.as_str())
-    .fetch_optional(&db.reader)
-    .await
-    .map_err(backend_err)?
-    .map(Client::try_from)
-    .transpose()
+    let sql = concat!("SELECT ", columns!(), " FROM clients WHERE sid = $1");
+    read_one(db, sqlx::query_as::<_, ClientRow>(sql).bind(id.as_str())).await
 }
 
 pub(crate) async fn clients(db: &Db, account: Option<&AccountSid>) -> StoreResult<Vec<Client>> {
-    let rows = match account {
-        Some(a) => {
-            sqlx::query_as::<_, ClientRow>(concat!(
-                "SELECT ",
-                columns!(),
-                " FROM clients WHERE account_sid = $1 ORDER BY created_at, sid"
-            ))
-            .bind(a.as_str())
-            .fetch_all(&db.reader)
-            .await
-        }
-        None => {
-            sqlx::query_as::<_, ClientRow>(concat!(
-                "SELECT ",
-                columns!(),
-                " FROM clients ORDER BY created_at, sid"
-            ))
-            .fetch_all(&db.reader)
-            .await
-        }
+    let q = match account {
+        Some(a) => sqlx::query_as::<_, ClientRow>(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM clients WHERE account_sid = $1 ORDER BY created_at, sid"
+        ))
+        .bind(a.as_str()),
+        None => sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM clients ORDER BY created_at, sid"
+        )),
     };
-    rows.map_err(backend_err)?
-        .into_iter()
-        .map(Client::try_from)
-        .collect()
+    read_all(db, q).await
 }

@@ -6,7 +6,7 @@ use tollgate_core::keys::{SigningAlgorithm, StoredKey};
 use tollgate_core::model::Entity;
 use tollgate_core::store::{StoreError, StoreResult};
 
-use crate::sql::{Db, backend_err, corrupt, record_change, write_logged};
+use crate::sql::{Db, corrupt, insert_logged, read_all, write_logged};
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
 macro_rules! columns {
@@ -47,8 +47,7 @@ impl TryFrom<KeyRow> for StoredKey {
 }
 
 pub(crate) async fn insert_signing_key(db: &Db, k: &StoredKey) -> StoreResult<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query(concat!(
+    let q = sqlx::query(concat!(
         "INSERT INTO signing_keys (",
         columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -60,12 +59,8 @@ pub(crate) async fn insert_signing_key(db: &Db, k: &StoredKey) -> StoreResult<()
     .bind(k.created_at)
     .bind(k.activates_at)
     .bind(k.retires_at)
-    .bind(k.expires_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_err)?;
-    record_change(db, &mut tx, Entity::SigningKey, &k.kid).await?;
-    tx.commit().await.map_err(backend_err)
+    .bind(k.expires_at);
+    insert_logged(db, q, Entity::SigningKey, &k.kid).await
 }
 
 pub(crate) async fn signing_keys(db: &Db) -> StoreResult<Vec<StoredKey>> {
@@ -74,13 +69,7 @@ pub(crate) async fn signing_keys(db: &Db) -> StoreResult<Vec<StoredKey>> {
         columns!(),
         " FROM signing_keys ORDER BY created_at, kid"
     );
-    sqlx::query_as::<_, KeyRow>(sql)
-        .fetch_all(&db.reader)
-        .await
-        .map_err(backend_err)?
-        .into_iter()
-        .map(StoredKey::try_from)
-        .collect()
+    read_all(db, sqlx::query_as::<_, KeyRow>(sql)).await
 }
 
 pub(crate) async fn delete_signing_key(db: &Db, kid: &str) -> StoreResult<bool> {

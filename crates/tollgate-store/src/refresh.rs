@@ -7,33 +7,26 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use crate::rows::{FamilyRow, TokenFamilyRow};
-use crate::sql::{Db, backend_err};
+use crate::sql::{Db, backend_err, read_number, read_one, read_row};
 use crate::statements::SELECT_TOKEN_FAMILY;
 
 pub(crate) async fn refresh_token(
     db: &Db,
     digest: &SecretDigest,
 ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
-    sqlx::query_as::<_, TokenFamilyRow>(SELECT_TOKEN_FAMILY)
-        .bind(digest.to_hex())
-        .fetch_optional(&db.reader)
-        .await
-        .map_err(backend_err)?
+    let q = sqlx::query_as::<_, TokenFamilyRow>(SELECT_TOKEN_FAMILY).bind(digest.to_hex());
+    read_row(db, q)
+        .await?
         .map(|r| r.into_parts(digest))
         .transpose()
 }
 
 pub(crate) async fn refresh_family(db: &Db, id: &str) -> StoreResult<Option<RefreshFamily>> {
-    sqlx::query_as::<_, FamilyRow>(
+    let q = sqlx::query_as::<_, FamilyRow>(
         "SELECT id, client_id, user_sid, scopes, auth_time, created_at, revoked_at, resources, \
          dpop_jkt FROM refresh_families WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&db.reader)
-    .await
-    .map_err(backend_err)?
-    .map(RefreshFamily::try_from)
-    .transpose()
+    );
+    read_one(db, q.bind(id)).await
 }
 
 // A family is active while it is unrevoked and holds a live token: unexpired, unused and not
@@ -94,11 +87,5 @@ pub(crate) async fn count_active_refresh_families(
     now: i64,
 ) -> StoreResult<i64> {
     let sql = concat!("SELECT COUNT(DISTINCT f.id)", active_families!());
-    let (n,): (i64,) = sqlx::query_as(sql)
-        .bind(account.as_str())
-        .bind(now)
-        .fetch_one(&db.reader)
-        .await
-        .map_err(backend_err)?;
-    Ok(n)
+    read_number(db, sqlx::query_as(sql).bind(account.as_str()).bind(now)).await
 }

@@ -5,7 +5,7 @@ use tollgate_core::model::{Entity, OpaqueAccessToken};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write, write_logged};
+use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, read_row, write, write_logged};
 
 pub(crate) async fn revoke_access_token(db: &Db, jti: &str, expires_at: i64) -> StoreResult<()> {
     let q = sqlx::query(
@@ -29,13 +29,8 @@ pub(crate) async fn revoked_access_tokens(db: &Db, now: i64) -> StoreResult<Vec<
 }
 
 pub(crate) async fn access_token_revoked(db: &Db, jti: &str) -> StoreResult<bool> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT jti FROM revoked_access_tokens WHERE jti = $1")
-            .bind(jti)
-            .fetch_optional(&db.reader)
-            .await
-            .map_err(backend_err)?;
-    Ok(row.is_some())
+    let q = sqlx::query_as::<_, (String,)>("SELECT jti FROM revoked_access_tokens WHERE jti = $1");
+    Ok(read_row(db, q.bind(jti)).await?.is_some())
 }
 
 #[derive(sqlx::FromRow)]
@@ -76,15 +71,13 @@ pub(crate) async fn opaque_token(
     db: &Db,
     digest: &SecretDigest,
 ) -> StoreResult<Option<OpaqueAccessToken>> {
-    let row = sqlx::query_as::<_, OpaqueRow>(
+    let q = sqlx::query_as::<_, OpaqueRow>(
         "SELECT jti, client_id, sub, scope, audiences, account_sid, issued_at, expires_at, \
          revoked_at, dpop_jkt FROM access_tokens WHERE digest = $1",
-    )
-    .bind(digest.to_hex())
-    .fetch_optional(&db.reader)
-    .await
-    .map_err(backend_err)?;
-    let Some(r) = row else { return Ok(None) };
+    );
+    let Some(r) = read_row(db, q.bind(digest.to_hex())).await? else {
+        return Ok(None);
+    };
     Ok(Some(OpaqueAccessToken {
         digest: *digest,
         jti: r.jti,

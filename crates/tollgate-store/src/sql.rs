@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use sqlx::AnyPool;
-use sqlx::{Any, Transaction};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, AnyPool, FromRow, Transaction};
 use tollgate_core::Clock;
 use tollgate_core::model::Entity;
 use tollgate_core::store::{StoreError, StoreResult};
@@ -42,6 +42,8 @@ pub(crate) use sqlite_pragmas;
 pub(crate) const CHANGES_CHANNEL: &str = "tollgate_changes";
 
 pub(crate) type Tx = Transaction<'static, Any>;
+pub(crate) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+pub(crate) type QueryAs<'q, R> = sqlx::query::QueryAs<'q, Any, R, AnyArguments>;
 
 impl Db {
     pub async fn begin(&self) -> StoreResult<Tx> {
@@ -143,7 +145,7 @@ pub(crate) async fn record_change(
 /// Runs one write that may log a change: the change is recorded only when a row was affected.
 pub(crate) async fn write_logged(
     db: &Db,
-    query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    query: Query<'_>,
     entity: Entity,
     id: &str,
 ) -> StoreResult<bool> {
@@ -161,14 +163,62 @@ pub(crate) async fn write_logged(
     Ok(done)
 }
 
-/// A write that changes nothing another node caches.
-pub(crate) async fn write(
+/// An insert other nodes must hear of (it affects its row or fails).
+pub(crate) async fn insert_logged(
     db: &Db,
-    query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-) -> StoreResult<u64> {
+    query: Query<'_>,
+    entity: Entity,
+    id: &str,
+) -> StoreResult<()> {
+    write_logged(db, query, entity, id).await.map(|_| ())
+}
+
+/// A write that changes nothing another node caches.
+pub(crate) async fn write(db: &Db, query: Query<'_>) -> StoreResult<u64> {
     Ok(query
         .execute(&db.writer)
         .await
         .map_err(backend_err)?
         .rows_affected())
+}
+
+/// At most one row, read on the reader pool.
+pub(crate) async fn read_row<R>(db: &Db, query: QueryAs<'_, R>) -> StoreResult<Option<R>>
+where
+    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+{
+    query.fetch_optional(&db.reader).await.map_err(backend_err)
+}
+
+/// A row, when there is one, converted to the model.
+pub(crate) fn to_model<R, T>(row: Option<R>) -> StoreResult<Option<T>>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    row.map(T::try_from).transpose()
+}
+
+/// At most one row, converted to the model.
+pub(crate) async fn read_one<R, T>(db: &Db, query: QueryAs<'_, R>) -> StoreResult<Option<T>>
+where
+    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    T: TryFrom<R, Error = StoreError>,
+{
+    to_model(read_row(db, query).await?)
+}
+
+/// Every row, converted to the model.
+pub(crate) async fn read_all<R, T>(db: &Db, query: QueryAs<'_, R>) -> StoreResult<Vec<T>>
+where
+    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    T: TryFrom<R, Error = StoreError>,
+{
+    let rows = query.fetch_all(&db.reader).await.map_err(backend_err)?;
+    rows.into_iter().map(T::try_from).collect()
+}
+
+/// A single number (a count or a maximum).
+pub(crate) async fn read_number(db: &Db, query: QueryAs<'_, (i64,)>) -> StoreResult<i64> {
+    let (n,) = query.fetch_one(&db.reader).await.map_err(backend_err)?;
+    Ok(n)
 }

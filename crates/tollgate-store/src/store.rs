@@ -14,7 +14,7 @@ use tollgate_core::model::{
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
 
-use crate::grants::Grants;
+use crate::grants::{Grants, Redeem};
 use crate::sql::{Backend, Db};
 use crate::{accounts, changes, clients, keys, leases, refresh, resources, revocations, users};
 
@@ -268,9 +268,8 @@ impl<G: Grants> Store for SqlStore<G> {
         access_jti: &str,
         access_expires_at: i64,
     ) -> StoreResult<CodeRedemption> {
-        self.grants
-            .redeem_code(digest, at, family_id, access_jti, access_expires_at)
-            .await
+        let r = Redeem::new(digest, at, family_id, access_jti, access_expires_at);
+        self.grants.redeem_code(r).await
     }
 
     async fn insert_refresh_family(

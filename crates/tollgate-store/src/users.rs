@@ -5,7 +5,9 @@ use tollgate_core::model::{BrowserSession, User};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, write};
+use crate::sql::{
+    Db, backend_err, json_list, parse_id, parse_list, read_all, read_one, read_row, write,
+};
 
 use crate::rows::UserRow;
 use crate::statements::user_columns as columns;
@@ -31,46 +33,25 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
 }
 
 pub(crate) async fn user_by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {
-    sqlx::query_as::<_, UserRow>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM users WHERE email = $1"
-    ))
-    .bind(email)
-    .fetch_optional(&db.reader)
-    .await
-    .map_err(backend_err)?
-    .map(User::try_from)
-    .transpose()
+    let sql = concat!("SELECT ", columns!(), " FROM users WHERE email = $1");
+    read_one(db, sqlx::query_as::<_, UserRow>(sql).bind(email)).await
 }
 
 pub(crate) async fn users(db: &Db, account: Option<&AccountSid>) -> StoreResult<Vec<User>> {
-    let rows = match account {
-        Some(a) => {
-            sqlx::query_as::<_, UserRow>(concat!(
-                "SELECT ",
-                columns!(),
-                " FROM users WHERE account_sid = $1 ORDER BY created_at, sid"
-            ))
-            .bind(a.as_str())
-            .fetch_all(&db.reader)
-            .await
-        }
-        None => {
-            let sql = concat!(
-                "SELECT ",
-                columns!(),
-                " FROM users ORDER BY created_at, sid"
-            );
-            sqlx::query_as::<_, UserRow>(sql)
-                .fetch_all(&db.reader)
-                .await
-        }
+    let q = match account {
+        Some(a) => sqlx::query_as::<_, UserRow>(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE account_sid = $1 ORDER BY created_at, sid"
+        ))
+        .bind(a.as_str()),
+        None => sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users ORDER BY created_at, sid"
+        )),
     };
-    rows.map_err(backend_err)?
-        .into_iter()
-        .map(User::try_from)
-        .collect()
+    read_all(db, q).await
 }
 
 /// Deletes the user (sessions and consents go with it) and revokes its refresh families.
@@ -158,15 +139,13 @@ struct SessionRow {
 }
 
 pub(crate) async fn session(db: &Db, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>> {
-    let row = sqlx::query_as::<_, SessionRow>(
+    let q = sqlx::query_as::<_, SessionRow>(
         "SELECT user_sid, auth_time, created_at, last_seen_at, expires_at \
          FROM browser_sessions WHERE digest = $1",
-    )
-    .bind(digest.to_hex())
-    .fetch_optional(&db.reader)
-    .await
-    .map_err(backend_err)?;
-    let Some(r) = row else { return Ok(None) };
+    );
+    let Some(r) = read_row(db, q.bind(digest.to_hex())).await? else {
+        return Ok(None);
+    };
     Ok(Some(BrowserSession {
         digest: *digest,
         user_sid: parse_id(&r.user_sid, "user sid", UserSid::parse)?,
@@ -194,13 +173,10 @@ pub(crate) async fn consent(
     user: &UserSid,
     client: &ClientId,
 ) -> StoreResult<Option<Vec<String>>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT scopes FROM consents WHERE user_sid = $1 AND client_id = $2")
-            .bind(user.as_str())
-            .bind(client.as_str())
-            .fetch_optional(&db.reader)
-            .await
-            .map_err(backend_err)?;
+    let q = sqlx::query_as("SELECT scopes FROM consents WHERE user_sid = $1 AND client_id = $2")
+        .bind(user.as_str())
+        .bind(client.as_str());
+    let row: Option<(String,)> = read_row(db, q).await?;
     row.map(|(s,)| parse_list(&s)).transpose()
 }
 

@@ -66,6 +66,24 @@ pub(crate) struct Once {
     pub(super) now: i64,
 }
 
+impl Redeem {
+    pub(crate) fn new(
+        digest: &SecretDigest,
+        at: i64,
+        family: Option<&str>,
+        jti: &str,
+        expires: i64,
+    ) -> Self {
+        Redeem {
+            digest: digest.to_hex(),
+            at,
+            family: family.map(str::to_owned),
+            jti: jti.to_owned(),
+            expires,
+        }
+    }
+}
+
 impl Job {
     pub(super) fn rotate(old: &SecretDigest, next: &RefreshToken, at: i64, grace: i64) -> Self {
         Job::Rotate(Rotate {
@@ -77,22 +95,6 @@ impl Job {
             used: next.used_at,
             at,
             grace,
-        })
-    }
-
-    pub(super) fn redeem(
-        digest: &SecretDigest,
-        at: i64,
-        family: Option<&str>,
-        jti: &str,
-        expires: i64,
-    ) -> Self {
-        Job::Redeem(Redeem {
-            digest: digest.to_hex(),
-            at,
-            family: family.map(str::to_owned),
-            jti: jti.to_owned(),
-            expires,
         })
     }
 

@@ -12,6 +12,7 @@ mod sqlite;
 mod sqlite_writer;
 mod traits;
 
+pub(crate) use jobs::Redeem;
 pub(crate) use postgres::PgGrants;
 pub(crate) use sqlite::SqliteGrants;
 pub(crate) use traits::Grants;

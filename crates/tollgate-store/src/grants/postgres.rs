@@ -16,12 +16,12 @@ use tollgate_core::model::{
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use super::jobs::Job;
+use super::jobs::{Job, Redeem};
 use super::pg_batch::GrantBatches;
 use super::pg_conns::PgConns;
 use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
 use crate::rows::{CodeRow, DeviceRow, PushedRow, TokenFamilyUserRow, UserRow};
-use crate::sql::{backend_err, json_list};
+use crate::sql::{backend_err, json_list, to_model};
 use crate::statements::{
     CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED, POLL_DEVICE,
     REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
@@ -103,22 +103,12 @@ impl CodeStore for PgGrants {
 
     async fn code(&self, digest: &SecretDigest) -> StoreResult<Option<AuthorizationCode>> {
         let q = sqlx::query_as(SELECT_CODE).bind(digest.to_hex());
-        self.fetch_optional::<CodeRow>(q)
-            .await?
-            .map(AuthorizationCode::try_from)
-            .transpose()
+        to_model(self.fetch_optional::<CodeRow>(q).await?)
     }
 
-    async fn redeem_code(
-        &self,
-        digest: &SecretDigest,
-        at: i64,
-        family_id: Option<&str>,
-        access_jti: &str,
-        access_expires_at: i64,
-    ) -> StoreResult<CodeRedemption> {
-        let job = Job::redeem(digest, at, family_id, access_jti, access_expires_at);
-        self.batches.submit(job).await?.redemption(access_jti)
+    async fn redeem_code(&self, r: Redeem) -> StoreResult<CodeRedemption> {
+        let jti = r.jti.clone();
+        self.batches.submit(Job::Redeem(r)).await?.redemption(&jti)
     }
 }
 
@@ -161,10 +151,7 @@ impl RefreshStore for PgGrants {
 
     async fn user(&self, sid: &str) -> StoreResult<Option<User>> {
         let q = sqlx::query_as(SELECT_USER).bind(sid);
-        self.fetch_optional::<UserRow>(q)
-            .await?
-            .map(User::try_from)
-            .transpose()
+        to_model(self.fetch_optional::<UserRow>(q).await?)
     }
 }
 
@@ -224,18 +211,13 @@ impl DeviceGrants for PgGrants {
     }
 
     async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
-        self.pooled_row::<DeviceRow>(sqlx::query_as(SELECT_DEVICE).bind(digest.to_hex()))
-            .await?
-            .map(DeviceGrant::try_from)
-            .transpose()
+        let q = sqlx::query_as(SELECT_DEVICE).bind(digest.to_hex());
+        to_model(self.pooled_row::<DeviceRow>(q).await?)
     }
 
     async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
         let q = sqlx::query_as(SELECT_DEVICE_BY_USER_CODE).bind(user_code);
-        self.pooled_row::<DeviceRow>(q)
-            .await?
-            .map(DeviceGrant::try_from)
-            .transpose()
+        to_model(self.pooled_row::<DeviceRow>(q).await?)
     }
 
     async fn decide_device_grant(

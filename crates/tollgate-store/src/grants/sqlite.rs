@@ -12,11 +12,11 @@ use tollgate_core::model::{
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use super::jobs::{Job, Outcome, Rotate};
+use super::jobs::{Job, Outcome, Redeem, Rotate};
 use super::sqlite_writer::{SqliteWriter, sqlite_err};
 use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
 use crate::rows::{CodeRow, DeviceRow, PushedRow, TokenFamilyUserRow, UserRow};
-use crate::sql::json_list;
+use crate::sql::{json_list, to_model};
 use crate::statements::{
     CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED, POLL_DEVICE,
     REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
@@ -82,22 +82,13 @@ impl CodeStore for SqliteGrants {
     }
 
     async fn code(&self, digest: &SecretDigest) -> StoreResult<Option<AuthorizationCode>> {
-        self.read_one(SELECT_CODE, digest.to_hex(), CodeRow::from_sqlite)
-            .await?
-            .map(AuthorizationCode::try_from)
-            .transpose()
+        let row = self.read_one(SELECT_CODE, digest.to_hex(), CodeRow::from_sqlite);
+        to_model(row.await?)
     }
 
-    async fn redeem_code(
-        &self,
-        digest: &SecretDigest,
-        at: i64,
-        family_id: Option<&str>,
-        access_jti: &str,
-        access_expires_at: i64,
-    ) -> StoreResult<CodeRedemption> {
-        let job = Job::redeem(digest, at, family_id, access_jti, access_expires_at);
-        self.submit(job).await?.redemption(access_jti)
+    async fn redeem_code(&self, r: Redeem) -> StoreResult<CodeRedemption> {
+        let jti = r.jti.clone();
+        self.submit(Job::Redeem(r)).await?.redemption(&jti)
     }
 }
 
@@ -140,10 +131,8 @@ impl RefreshStore for SqliteGrants {
     }
 
     async fn user(&self, sid: &str) -> StoreResult<Option<User>> {
-        self.read_one(SELECT_USER, sid.to_owned(), UserRow::from_sqlite)
-            .await?
-            .map(User::try_from)
-            .transpose()
+        let row = self.read_one(SELECT_USER, sid.to_owned(), UserRow::from_sqlite);
+        to_model(row.await?)
     }
 }
 
@@ -217,18 +206,13 @@ impl DeviceGrants for SqliteGrants {
     }
 
     async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
-        self.read_one(SELECT_DEVICE, digest.to_hex(), DeviceRow::from_sqlite)
-            .await?
-            .map(DeviceGrant::try_from)
-            .transpose()
+        let row = self.read_one(SELECT_DEVICE, digest.to_hex(), DeviceRow::from_sqlite);
+        to_model(row.await?)
     }
 
     async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
         let (sql, key) = (SELECT_DEVICE_BY_USER_CODE, user_code.to_owned());
-        self.read_one(sql, key, DeviceRow::from_sqlite)
-            .await?
-            .map(DeviceGrant::try_from)
-            .transpose()
+        to_model(self.read_one(sql, key, DeviceRow::from_sqlite).await?)
     }
 
     async fn decide_device_grant(

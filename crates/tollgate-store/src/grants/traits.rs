@@ -10,6 +10,8 @@ use tollgate_core::model::{
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
+use super::jobs::Redeem;
+
 /// Authorization codes: single use, with what their redemption issued (for replay revocation).
 pub(crate) trait CodeStore: Send + Sync {
     fn insert_code(&self, code: &AuthorizationCode)
@@ -20,14 +22,7 @@ pub(crate) trait CodeStore: Send + Sync {
         digest: &SecretDigest,
     ) -> impl Future<Output = StoreResult<Option<AuthorizationCode>>> + Send;
     /// Marks a code used, recording what its redemption will issue, in one transaction.
-    fn redeem_code(
-        &self,
-        digest: &SecretDigest,
-        at: i64,
-        family_id: Option<&str>,
-        access_jti: &str,
-        access_expires_at: i64,
-    ) -> impl Future<Output = StoreResult<CodeRedemption>> + Send;
+    fn redeem_code(&self, r: Redeem) -> impl Future<Output = StoreResult<CodeRedemption>> + Send;
 }
 
 /// Refresh families and their tokens. A rotation is one transaction that keeps at most one

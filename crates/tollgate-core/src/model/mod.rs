@@ -1,12 +1,15 @@
-//! The records the engine works on: organizations, accounts and OAuth apps (clients).
+//! The records the engine works on: organizations, accounts, OAuth apps (clients), users, and
+//! what the grants issue and track.
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
-use crate::ids::{AccountSid, ClientId, OrganizationSid};
+use crate::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use crate::secret::SecretDigest;
+
+mod settings;
+pub use settings::{
+    ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat, UnknownGrantType,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
@@ -22,86 +25,6 @@ pub struct Account {
     pub friendly_name: String,
     pub auth_token_digest: SecretDigest,
     pub created_at: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum GrantType {
-    #[serde(rename = "client_credentials")]
-    ClientCredentials,
-    #[serde(rename = "authorization_code")]
-    AuthorizationCode,
-    #[serde(rename = "refresh_token")]
-    RefreshToken,
-    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
-    DeviceCode,
-}
-
-impl GrantType {
-    pub const ALL: [GrantType; 4] = [
-        GrantType::ClientCredentials,
-        GrantType::AuthorizationCode,
-        GrantType::RefreshToken,
-        GrantType::DeviceCode,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::ClientCredentials => "client_credentials",
-            GrantType::AuthorizationCode => "authorization_code",
-            GrantType::RefreshToken => "refresh_token",
-            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
-        }
-    }
-}
-
-impl fmt::Display for GrantType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown grant type {0:?}")]
-pub struct UnknownGrantType(pub String);
-
-impl FromStr for GrantType {
-    type Err = UnknownGrantType;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        GrantType::ALL
-            .into_iter()
-            .find(|g| g.as_str() == s)
-            // `device_code` is the short name Twilio's v1 examples use.
-            .or((s == "device_code").then_some(GrantType::DeviceCode))
-            .ok_or_else(|| UnknownGrantType(s.chars().take(100).collect()))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenFormat {
-    #[default]
-    Jwt,
-    Opaque,
-}
-
-impl TokenFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenFormat::Jwt => "jwt",
-            TokenFormat::Opaque => "opaque",
-        }
-    }
-}
-
-impl FromStr for TokenFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "jwt" => Ok(TokenFormat::Jwt),
-            "opaque" => Ok(TokenFormat::Opaque),
-            other => Err(format!("unknown token format {other:?} (jwt or opaque)")),
-        }
-    }
 }
 
 /// An OAuth app. `secret_digest` is `None` for public clients.
@@ -162,95 +85,6 @@ impl Client {
 
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
-    }
-}
-
-/// RFC 7591 `token_endpoint_auth_method`. The two secret methods accept either way of sending
-/// the secret (as before these settings existed); the JWT methods accept only an assertion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenEndpointAuthMethod {
-    #[default]
-    ClientSecretBasic,
-    ClientSecretPost,
-    /// RFC 7523 with HS256 over the client secret.
-    ClientSecretJwt,
-    /// RFC 7523 signed with one of the client's registered keys.
-    PrivateKeyJwt,
-    /// A public client.
-    None,
-}
-
-impl TokenEndpointAuthMethod {
-    pub const ALL: [TokenEndpointAuthMethod; 5] = [
-        Self::ClientSecretBasic,
-        Self::ClientSecretPost,
-        Self::ClientSecretJwt,
-        Self::PrivateKeyJwt,
-        Self::None,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-            Self::ClientSecretJwt => "client_secret_jwt",
-            Self::PrivateKeyJwt => "private_key_jwt",
-            Self::None => "none",
-        }
-    }
-
-    pub fn uses_assertion(self) -> bool {
-        matches!(self, Self::ClientSecretJwt | Self::PrivateKeyJwt)
-    }
-}
-
-impl FromStr for TokenEndpointAuthMethod {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown token_endpoint_auth_method {:?} (client_secret_basic, \
-                     client_secret_post, client_secret_jwt, private_key_jwt or none)",
-                    s.chars().take(50).collect::<String>()
-                )
-            })
-    }
-}
-
-/// A security profile a client may be put on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClientProfile {
-    #[default]
-    Default,
-    /// FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP, private_key_jwt, ES256/EdDSA/PS256.
-    Fapi2,
-}
-
-impl ClientProfile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Default => "default",
-            Self::Fapi2 => "fapi2",
-        }
-    }
-}
-
-impl FromStr for ClientProfile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "default" => Ok(Self::Default),
-            "fapi2" => Ok(Self::Fapi2),
-            other => Err(format!(
-                "unknown profile {:?} (default or fapi2)",
-                other.chars().take(50).collect::<String>()
-            )),
-        }
     }
 }
 
@@ -384,7 +218,7 @@ pub struct BrowserSession {
 pub struct AuthorizationCode {
     pub digest: SecretDigest,
     pub client_id: ClientId,
-    pub user_sid: crate::ids::UserSid,
+    pub user_sid: UserSid,
     /// The `redirect_uri` of the authorization request, when it carried one.
     pub redirect_uri: Option<String>,
     pub scopes: Vec<String>,
@@ -418,7 +252,7 @@ pub enum CodeRedemption {
 pub struct RefreshFamily {
     pub id: String,
     pub client_id: ClientId,
-    pub user_sid: crate::ids::UserSid,
+    pub user_sid: UserSid,
     pub scopes: Vec<String>,
     pub auth_time: i64,
     pub created_at: i64,
@@ -502,7 +336,7 @@ pub struct DeviceGrant {
     pub interval: i64,
     pub last_polled_at: Option<i64>,
     pub status: DeviceStatus,
-    pub user_sid: Option<crate::ids::UserSid>,
+    pub user_sid: Option<UserSid>,
     pub auth_time: Option<i64>,
     pub device_id: Option<String>,
 }

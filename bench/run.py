@@ -24,11 +24,13 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
+import floor as floor_server
+import measure
 import onetime
+from measure import combine, log, rss_mib, run, signature_floor, wrk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
-WRK_DIR = os.path.join(BENCH, "wrk")
 # TOLLGATE_BIN: another build (say, the previous commit's) measured by the same script.
 BIN = os.environ.get("TOLLGATE_BIN") or os.path.join(ROOT, "target", "release", "tollgate")
 TG_PORT, PEER_PORT = 18080, 18081
@@ -38,75 +40,12 @@ REDIRECT = "http://127.0.0.1/cb"
 PASSWORD = "bench password 123"
 
 
-def log(msg):
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def run(cmd, env=None, check=True):
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if check and out.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
-    return out.stdout
-
-
 def basic(user, secret):
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
 
 
 def s256(verifier):
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_split(pid):
-    """(user, system) CPU seconds of a process (all its threads), from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        # The command name may hold spaces; the fields after it are fixed.
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
-
-
-
-def database_cpu_seconds():
-    """CPU seconds of every PostgreSQL process (backends, WAL writer, checkpointer)."""
-    total = 0.0
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        if raw[raw.index("(") + 1:].startswith("postgres"):
-            fields = raw.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
-
-
-MEASURE_DATABASE = False
-
-
-def signature_floor():
-    """One signature's cost on this machine, in µs, from `openssl speed` (one core)."""
-    floor = {}
-    for algo, label in (("ecdsap256", "ES256"), ("ed25519", "EdDSA")):
-        out = run(["openssl", "speed", "-seconds", "3", algo], check=False)
-        for line in out.splitlines():
-            m = re.search(r"\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)\s*$", line)
-            if m:
-                floor[label] = 1e6 / float(m.group(1))
-    return floor
 
 
 def http_request(port, method, path, body=None, headers=None):
@@ -268,44 +207,34 @@ class Peer:
             self.proc.wait(timeout=10)
 
 
-def wrk(port, path, script, env, duration, connections, threads=2, pid=None):
-    env = dict(os.environ, BENCH_WRK_DIR=WRK_DIR, **env)
-    cpu_before = cpu_split(pid) if pid else None
-    db_before = database_cpu_seconds() if MEASURE_DATABASE and pid else None
-    out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", os.path.join(WRK_DIR, script),
-               f"http://127.0.0.1:{port}{path}"], env=env)
-    line = [l for l in out.splitlines() if l.startswith("{")][-1]
-    r = json.loads(line)
-    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
-    if pid:
-        user, system = cpu_split(pid)
-        r["cpu_s"] = user + system - sum(cpu_before)
-        r["sys_s"] = system - cpu_before[1]
-    if db_before is not None:
-        r["db_s"] = database_cpu_seconds() - db_before
-    return r
-
-
-def combine(runs):
-    return {
-        "rps": statistics.mean(r["rps"] for r in runs),
-        "p50_ms": statistics.mean(r["p50_us"] for r in runs) / 1000,
-        "p99_ms": statistics.mean(r["p99_us"] for r in runs) / 1000,
-        "errors": sum(r["errors"] + r["non2xx"] for r in runs),
-        "requests": sum(r["requests"] for r in runs),
-        # Server CPU per answered request, the figure wrk's share of the cores cannot move.
-        "cpu_us": per_request(runs, "cpu_s"),
-        # Of that, the kernel's (system time: TCP on loopback, epoll, file I/O).
-        "sys_us": per_request(runs, "sys_s"),
-        # PostgreSQL's CPU per request, when Tollgate runs on it.
-        "db_us": per_request(runs, "db_s"),
-    }
-
-
-def per_request(runs, key):
-    if not all(key in r for r in runs):
-        return float("nan")
-    return sum(r[key] for r in runs) * 1e6 / max(1, sum(r["requests"] for r in runs))
+def print_rows(rows, signature):
+    """The scenario table: Tollgate, the floor (bench/floor/) and the peer, side by side."""
+    print("| scenario | Tollgate req/s | p50 ms | p99 ms | CPU µs/req | of it kernel | DB CPU µs/req | errors "
+          "| floor CPU µs/req | × floor | peer req/s | p50 ms | p99 ms | CPU µs/req | errors | req/s ratio | CPU ratio |")
+    print("|---|" + "---:|" * 16)
+    for name, a, b, f in rows:
+        db = "" if a["db_us"] != a["db_us"] else f"{a['db_us']:.1f}"
+        line = f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['cpu_us']:.1f} | {a['sys_us']:.1f} | {db} | {a['errors']} "
+        line += f"| {f['cpu_us']:.1f} | {a['cpu_us'] / f['cpu_us']:.2f}× " if f else "| | "
+        if b:
+            line += (f"| {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {b['cpu_us']:.1f} | {b['errors']} "
+                     f"| {a['rps'] / b['rps']:.1f}× | {b['cpu_us'] / a['cpu_us']:.1f}× less |")
+        else:
+            line += "| n/a | | | | | | |"
+        print(line)
+    print()
+    for label, us in signature.items():
+        print(f"One {label} signature (openssl speed, one core): {us:.1f} µs")
+    cc = next((a["cpu_us"] for name, a, _, _ in rows if name.startswith("client_credentials, form")), None)
+    if cc is None:
+        return
+    if "ES256" in signature:
+        print(f"client_credentials CPU per token / one ES256 signature: {cc:.1f} / {signature['ES256']:.1f} µs = {cc / signature['ES256']:.2f}×")
+    # The write targets are multiples of one client_credentials token's CPU (DESIGN.md section 9).
+    for name, a, _, _ in rows:
+        if name.startswith(("refresh rotation", "authorization_code")):
+            total = a["cpu_us"] + (0 if a["db_us"] != a["db_us"] else a["db_us"])
+            print(f"{name}: (Tollgate + database) CPU / one client_credentials token = {total:.1f} / {cc:.1f} µs = {total / cc:.2f}×")
 
 
 def main():
@@ -332,9 +261,11 @@ def main():
     if not args.no_build:
         log("building tollgate (release)")
         run(["cargo", "build", "--release", "--locked", "-p", "tollgate"])
+    base = floor_server.Floor()
+    if not args.no_build or not os.path.exists(floor_server.BIN):
+        base.build()
     args.postgres_db = None
-    global MEASURE_DATABASE
-    MEASURE_DATABASE = bool(args.postgres)
+    measure.MEASURE_DATABASE = bool(args.postgres)
     if args.postgres:
         name = f"tollgate_bench_{int(time.time())}"
         run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"])
@@ -352,6 +283,7 @@ def main():
         ready_ms = statistics.median(ready)
         tg.start()
         peer.start()
+        base.start()
         time.sleep(0.5)
         idle_rss, peer_idle_rss = rss_mib(tg.proc.pid), rss_mib(peer.proc.pid)
 
@@ -383,6 +315,18 @@ def main():
             ("JWKS", ("/oauth/jwks", "get.lua", {}), ("/jwks", "get.lua", {})),
         ]
         rows = []
+        floor_runs = {}
+
+        def floor_run(name):
+            """The floor's figure for the same work, measured once per kind in this run."""
+            f = floor_server.scenario_for(name, basic, FORM["Content-Type"])
+            if f is None:
+                return None
+            if f[0] not in floor_runs:
+                floor_runs[f[0]] = combine([wrk(floor_server.PORT, *f, duration, conns, pid=base.pid)
+                                            for _ in range(rounds)])
+            return floor_runs[f[0]]
+
         for name, ours, theirs in scenarios:
             if not wanted(name):
                 continue
@@ -391,7 +335,7 @@ def main():
             for _ in range(rounds):
                 a.append(wrk(TG_PORT, ours[0], ours[1], ours[2], duration, conns, pid=tg.proc.pid))
                 b.append(wrk(PEER_PORT, theirs[0], theirs[1], theirs[2], duration, conns, pid=peer.proc.pid))
-            rows.append((name, combine(a), combine(b)))
+            rows.append((name, combine(a), combine(b), floor_run(name)))
 
         # Single-use credentials: every request carries its own, made ahead of each run.
         for name, kind in (("client_credentials, private_key_jwt assertion (ES256)", "assertion"),
@@ -410,7 +354,7 @@ def main():
                 os.unlink(f.name)
                 if a[-1]["requests"] > n:
                     log(f"warning: {a[-1]['requests'] - n} requests ran out of single-use lines (counted as errors)")
-            rows.append((name, combine(a), None))
+            rows.append((name, combine(a), None, floor_run(name)))
 
         def refresh_run(seconds):
             tokens = tg.refresh_tokens(chains)
@@ -424,7 +368,7 @@ def main():
             log("scenario: refresh rotation")
             a = [refresh_run(duration) for _ in range(rounds)]
             rotated = sum(r["requests"] for r in a)
-            rows.append((f"refresh rotation ({chains} chains, {store_name})", combine(a), None))
+            rows.append((f"refresh rotation ({chains} chains, {store_name})", combine(a), None, None))
 
         if wanted("authorization_code"):
             log("scenario: authorization code redemption")
@@ -441,7 +385,7 @@ def main():
                 os.unlink(f.name)
                 if a[-1]["requests"] > len(codes):
                     log(f"warning: {a[-1]['requests'] - len(codes)} requests ran out of codes (counted as errors)")
-            rows.append((f"authorization_code + PKCE redemption ({store_name})", combine(a), None))
+            rows.append((f"authorization_code + PKCE redemption ({store_name})", combine(a), None, None))
 
         issued = sum(r[1]["requests"] for r in rows if r[0].startswith("client_credentials"))
         rss_tokens = rss_rotations = None
@@ -459,6 +403,7 @@ def main():
     finally:
         tg.stop()
         peer.stop()
+        base.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
         if args.postgres:
             run(["psql", args.postgres, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
@@ -467,21 +412,7 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"\nMachine: {os.cpu_count()} cores ({cpu}), {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB; "
           f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; wrk -t2 -c{conns} -d{duration}s, {rounds} alternating round(s) per side\n")
-    print("| scenario | Tollgate req/s | p50 ms | p99 ms | CPU µs/req | of it kernel | DB CPU µs/req | errors | peer req/s | p50 ms | p99 ms | CPU µs/req | errors | req/s ratio | CPU ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, a, b in rows:
-        db = "" if a["db_us"] != a["db_us"] else f"{a['db_us']:.1f}"
-        ours = f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['cpu_us']:.1f} | {a['sys_us']:.1f} | {db} | {a['errors']} "
-        if b:
-            print(ours + f"| {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {b['cpu_us']:.1f} | {b['errors']} | {a['rps'] / b['rps']:.1f}× | {b['cpu_us'] / a['cpu_us']:.1f}× less |")
-        else:
-            print(ours + "| n/a | | | | | | |")
-    print()
-    for label, us in floor.items():
-        print(f"One {label} signature (openssl speed, one core): {us:.1f} µs")
-    if "ES256" in floor and rows and rows[0][0].startswith("client_credentials"):
-        cc = rows[0][1]["cpu_us"]
-        print(f"client_credentials CPU per token / one ES256 signature: {cc:.1f} / {floor['ES256']:.1f} µs = {cc / floor['ES256']:.2f}×")
+    print_rows(rows, floor)
     print()
     print(f"| resource | Tollgate | peer |\n|---|---:|---:|")
     print(f"| RSS idle | {idle_rss:.1f} MiB | {peer_idle_rss:.1f} MiB |")

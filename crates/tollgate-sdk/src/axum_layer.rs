@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
 use crate::error::ValidationError;
+use crate::resource_metadata::ProtectedResource;
 use crate::validator::{Claims, Validator};
 
 /// Refuses requests without a valid bearer token (RFC 6750) and hands the claims to the
@@ -21,6 +22,9 @@ use crate::validator::{Claims, Validator};
 pub struct RequireToken {
     validator: Validator,
     scopes: Arc<[String]>,
+    /// RFC 9728 section 5.1: named in every challenge, so a refused client can discover the
+    /// authorization server.
+    resource_metadata: Option<Arc<str>>,
 }
 
 impl RequireToken {
@@ -28,6 +32,33 @@ impl RequireToken {
         Self {
             validator,
             scopes: Arc::from(Vec::new()),
+            resource_metadata: None,
+        }
+    }
+
+    /// The layer of an API that publishes RFC 9728 metadata: its challenges carry
+    /// `resource_metadata` (serve [`ProtectedResource::router`] beside it).
+    pub fn for_resource(validator: Validator, resource: &ProtectedResource) -> Self {
+        let mut layer = Self::new(validator);
+        layer.resource_metadata = Some(Arc::from(resource.metadata_url()));
+        layer
+    }
+
+    /// 403 `insufficient_scope` naming the scopes a request needs (RFC 6750 section 3), for a
+    /// handler that decides per operation: the client can ask for them and retry (step-up).
+    pub fn insufficient_scope(&self, needed: &[&str]) -> Response {
+        let needed: Vec<String> = needed.iter().map(|s| (*s).to_owned()).collect();
+        let e = ValidationError::InsufficientScope(format!(
+            "this operation needs the scope {:?}",
+            needed.join(" ")
+        ));
+        rejection(&e, &self.challenge(&needed))
+    }
+
+    fn challenge<'a>(&'a self, scopes: &'a [String]) -> Challenge<'a> {
+        Challenge {
+            resource_metadata: self.resource_metadata.as_deref(),
+            scopes,
         }
     }
 
@@ -83,7 +114,7 @@ where
                     req.extensions_mut().insert(claims);
                     inner.call(req).await
                 }
-                Err(e) => Ok(rejection(&e)),
+                Err(e) => Ok(rejection(&e, &guard.challenge(&guard.scopes))),
             }
         })
     }
@@ -108,8 +139,15 @@ fn bearer(value: Option<&HeaderValue>) -> Result<&str, ValidationError> {
     }
 }
 
+/// What a challenge names beside the error: where the resource's metadata is, and which scopes
+/// the request needs.
+struct Challenge<'a> {
+    resource_metadata: Option<&'a str>,
+    scopes: &'a [String],
+}
+
 /// RFC 6750 section 3: the challenge, and a JSON body for people reading it.
-fn rejection(e: &ValidationError) -> Response {
+fn rejection(e: &ValidationError, with: &Challenge<'_>) -> Response {
     let (status, code, description) = match e {
         ValidationError::Missing => (StatusCode::UNAUTHORIZED, None, "a bearer token is required"),
         ValidationError::InvalidToken(d) => {
@@ -131,11 +169,20 @@ fn rejection(e: &ValidationError) -> Response {
             d.as_str(),
         ),
     };
-    let safe = description.replace(['"', '\\'], "'");
-    let challenge = match code {
-        Some(c) => format!("Bearer realm=\"api\", error=\"{c}\", error_description=\"{safe}\""),
-        None => "Bearer realm=\"api\"".to_owned(),
-    };
+    let quoted = |v: &str| v.replace(['"', '\\'], "'");
+    let mut challenge = "Bearer realm=\"api\"".to_owned();
+    if let Some(url) = with.resource_metadata {
+        challenge.push_str(&format!(", resource_metadata=\"{}\"", quoted(url)));
+    }
+    if let Some(c) = code {
+        challenge.push_str(&format!(
+            ", error=\"{c}\", error_description=\"{}\"",
+            quoted(description)
+        ));
+    }
+    if matches!(e, ValidationError::InsufficientScope(_)) && !with.scopes.is_empty() {
+        challenge.push_str(&format!(", scope=\"{}\"", quoted(&with.scopes.join(" "))));
+    }
     let body = serde_json::json!({
         "error": code.unwrap_or("invalid_request"),
         "error_description": description,
@@ -161,6 +208,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
             .cloned()
             .map(Authenticated)
             // Used without the layer: nothing was checked, so nothing is let through.
-            .ok_or_else(|| rejection(&ValidationError::Missing))
+            .ok_or_else(|| {
+                let none = Challenge {
+                    resource_metadata: None,
+                    scopes: &[],
+                };
+                rejection(&ValidationError::Missing, &none)
+            })
     }
 }

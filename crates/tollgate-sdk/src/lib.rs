@@ -63,6 +63,7 @@ mod error;
 mod introspection;
 mod provider;
 mod replay;
+mod resource_metadata;
 mod validator;
 
 pub use axum_layer::{Authenticated, RequireToken};
@@ -70,6 +71,7 @@ pub use dpop::{DpopKey, DpopRequest};
 pub use error::{SdkError, ValidationError};
 pub use provider::{AccessToken, Dialect, TokenProvider, TokenProviderBuilder};
 pub use replay::{MemoryReplayCache, ReplayCache};
+pub use resource_metadata::ProtectedResource;
 pub use validator::{Claims, Now, Validator, ValidatorBuilder};
 
 /// An HTTP client for talking to Tollgate (rustls, webpki roots). It follows no redirect: a

@@ -2,12 +2,16 @@
 //! issuer).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../examples/mcp_server.rs"]
+#[allow(dead_code)]
+mod mcp_server;
 #[path = "../../examples/messages_api.rs"]
 #[allow(dead_code)]
 mod messages_api;
 
 mod dpop;
 mod hardening;
+mod mcp;
 mod provider;
 mod validator;
 

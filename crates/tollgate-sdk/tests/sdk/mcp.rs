@@ -156,7 +156,7 @@ async fn tools_run_for_the_token_and_step_up_names_the_missing_scope() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert_eq!(answer(resp).await["result"]["serverInfo"].is_object(), true);
+    assert!(answer(resp).await["result"]["serverInfo"].is_object());
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     assert!(
         rpc(&url, Some(&narrow), Some(&session), note)

@@ -180,7 +180,15 @@ fn rejection(e: &ValidationError, with: &Challenge<'_>) -> Response {
             quoted(description)
         ));
     }
-    if matches!(e, ValidationError::InsufficientScope(_)) && !with.scopes.is_empty() {
+    // MCP authorization (scope selection): a 401 names the scopes to ask for too, so the
+    // client's first authorization asks for what this API needs, not for everything.
+    let names_scope = matches!(
+        e,
+        ValidationError::InsufficientScope(_)
+            | ValidationError::Missing
+            | ValidationError::InvalidToken(_)
+    );
+    if names_scope && !with.scopes.is_empty() {
         challenge.push_str(&format!(", scope=\"{}\"", quoted(&with.scopes.join(" "))));
     }
     let body = serde_json::json!({

@@ -119,8 +119,9 @@ async fn a_refused_client_is_told_where_the_metadata_is() {
         challenge.contains(&format!("resource_metadata=\"{metadata}\"")),
         "{challenge}"
     );
-    // RFC 6750 section 3.1: no credentials, no error code.
+    // RFC 6750 section 3.1: no credentials, no error code; the scope to ask for first.
     assert!(!challenge.contains("error="), "{challenge}");
+    assert!(challenge.contains("scope=\"mcp:tools\""), "{challenge}");
 
     // A valid token of this issuer for another audience (the issuer's default) is refused:
     // the validator requires `aud` to be this server's own URL.

@@ -148,7 +148,11 @@ async fn layer_and_extractor_answer_rfc_6750() {
     let http = reqwest::Client::new();
     let none = http.get(format!("{api}/me")).send().await.unwrap();
     assert_eq!(none.status(), 401);
-    assert_eq!(none.headers()["www-authenticate"], "Bearer realm=\"api\"");
+    // No error code without credentials (RFC 6750 section 3.1), and the scope to ask for.
+    assert_eq!(
+        none.headers()["www-authenticate"],
+        "Bearer realm=\"api\", scope=\"read\""
+    );
     let bad = http
         .get(format!("{api}/me"))
         .bearer_auth("x.y.z")

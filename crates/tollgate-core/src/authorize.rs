@@ -32,6 +32,16 @@ pub struct AuthorizeParams {
     pub resource: Vec<String>,
     /// RFC 9126: a pushed request stands in for the other parameters.
     pub request_uri: Option<String>,
+    /// OIDC Core 3.1.2.1: the longest time since sign-in the client accepts, in seconds.
+    pub max_age: Option<String>,
+    /// OAuth 2.0 Multiple Response Types / Form Post: how the response is delivered.
+    pub response_mode: Option<String>,
+    /// RFC 9449 section 10: the key thumbprint the code is bound to.
+    pub dpop_jkt: Option<String>,
+    /// RFC 9101: the request as a signed JWT (a request object) by value.
+    pub request: Option<String>,
+    /// Set by the engine alone, once these parameters came out of a verified request object.
+    pub from_request_object: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,6 +67,11 @@ pub struct ValidAuthorization {
     pub resources: Vec<String>,
     /// The pushed request this came from; spent when the code is issued.
     pub pushed: Option<crate::secret::SecretDigest>,
+    /// OIDC Core 3.1.2.1 `max_age` (seconds).
+    pub max_age: Option<i64>,
+    pub response_mode: crate::oidc_params::ResponseMode,
+    /// RFC 9449 section 10: the code may only be redeemed with a proof of this key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Before the redirect URI is trusted an error is shown as a page; after, it is redirected.
@@ -157,7 +172,7 @@ impl ValidAuthorization {
             params.push(("state", s));
         }
         params.push(("iss", issuer));
-        redirect_with(&self.redirect_uri, &params)
+        self.response_mode.deliver(&self.redirect_uri, &params)
     }
 }
 
@@ -206,6 +221,9 @@ pub(crate) fn check(
         prompt: Prompt::default(),
         resources: Vec::new(),
         pushed: None,
+        max_age: None,
+        response_mode: crate::oidc_params::ResponseMode::default(),
+        dpop_jkt: None,
     };
     if valid.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
         valid.state = None;
@@ -215,6 +233,11 @@ pub(crate) fn check(
         let err = OAuthError::new(kind, msg.to_owned());
         Refusal::Redirect(v.error_redirect(issuer, &err), err)
     };
+    // Once the redirect URI is trusted, errors too go back in the requested mode.
+    match crate::oidc_params::response_mode(params) {
+        Ok(mode) => valid.response_mode = mode,
+        Err(msg) => return Err(fail(&valid, ErrorKind::InvalidRequest, msg)),
+    }
     match params.response_type.as_deref() {
         Some("code") => {}
         None | Some("") => {
@@ -229,7 +252,7 @@ pub(crate) fn check(
                 ErrorKind::InvalidRequest,
                 "only response_type=code is supported",
             );
-            let url = redirect_with(
+            let url = valid.response_mode.deliver(
                 &valid.redirect_uri,
                 &[
                     ("error", "unsupported_response_type"),
@@ -282,7 +305,16 @@ pub(crate) fn check(
                 "code_challenge_method must be S256",
             ));
         }
-        (Some(c), _) => {
+        // RFC 7636 section 4.3: without a method the challenge is `plain`, which is not
+        // allowed; refuse rather than reinterpret it as S256.
+        (Some(_), None) => {
+            return Err(fail(
+                &valid,
+                ErrorKind::InvalidRequest,
+                "code_challenge_method is required (S256); plain is not allowed",
+            ));
+        }
+        (Some(c), Some(_)) => {
             if c.len() != 43 || !valid_pkce_string_lenient(c) {
                 return Err(fail(
                     &valid,
@@ -319,7 +351,9 @@ pub(crate) fn check(
             "none" => valid.prompt.none = true,
             "login" => valid.prompt.login = true,
             "consent" => valid.prompt.consent = true,
-            "select_account" => {}
+            // One account per session: choosing an account means signing in again, as
+            // Keycloak treats it.
+            "select_account" => valid.prompt.login = true,
             _ => {
                 return Err(fail(
                     &valid,
@@ -348,6 +382,10 @@ pub(crate) fn check(
             valid.resources.push(r.clone());
         }
     }
+    crate::oidc_params::extend(params, &mut valid).map_err(|m| {
+        let err = OAuthError::invalid_request(m);
+        Refusal::Redirect(valid.error_redirect(issuer, &err), err)
+    })?;
     Ok(valid)
 }
 

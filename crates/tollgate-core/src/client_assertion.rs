@@ -186,7 +186,7 @@ impl Engine {
     }
 
     /// The client key that verifies `alg` with `kid`: inline, or from its `jwks_uri`.
-    async fn client_key(
+    pub(crate) async fn client_key(
         &self,
         client: &Client,
         kid: Option<&str>,

@@ -37,6 +37,10 @@ pub enum ErrorKind {
     TemporarilyUnavailable {
         retry_after: i64,
     },
+    /// RFC 9101 section 6.2: the request object is unsigned, badly signed or invalid.
+    InvalidRequestObject,
+    /// RFC 9101 section 6.2: a `request_uri` this server did not issue (only PAR's are used).
+    RequestUriNotSupported,
 }
 
 impl ErrorKind {
@@ -61,6 +65,8 @@ impl ErrorKind {
             ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
             ErrorKind::UseDpopNonce => "use_dpop_nonce",
             ErrorKind::TemporarilyUnavailable { .. } => "temporarily_unavailable",
+            ErrorKind::InvalidRequestObject => "invalid_request_object",
+            ErrorKind::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }

@@ -88,7 +88,8 @@ impl Maintenance {
         if let Some(lag) = self.engine.sync_lag(now) {
             metrics::gauge!("tollgate_sync_lag_seconds").set(lag as f64);
         }
-        if let Some(key) = self.engine.key_set().signing_key(now) {
+        let alg = self.engine.config().signing_algorithm;
+        if let Some(key) = self.engine.key_set().signing_key(alg, now) {
             let age = now - key.stored.created_at;
             metrics::gauge!("tollgate_signing_key_age_seconds").set(age as f64);
         }
@@ -163,13 +164,13 @@ impl Engine {
         result
     }
 
-    /// Rotates to a new key of the configured algorithm, published `publish_ahead` seconds
-    /// before it signs, and reloads the key set.
+    /// Rotates to new keys of every algorithm (the configured one's is answered), published
+    /// `publish_ahead` seconds before they sign, and reloads the key set.
     pub async fn rotate_signing_key(&self, publish_ahead: i64) -> Result<StoredKey, AdminError> {
         let key = self
             .admin()
             .rotate_signing_key(
-                self.config.signing_algorithm,
+                &self.config.key_algorithms(),
                 &self.sealer,
                 publish_ahead,
                 self.config.access_token_ttl,
@@ -179,16 +180,15 @@ impl Engine {
         Ok(key)
     }
 
-    /// A configured algorithm that differs from the signing key's takes over at once: there
-    /// is no older token of the new algorithm for clients to be caught out by.
+    /// An algorithm without a key that signs now (a newly configured one) gets keys at once:
+    /// there is no older token of that algorithm for clients to be caught out by.
     pub async fn switch_algorithm_if_needed(&self) -> Result<(), AdminError> {
-        let wanted = self.config.signing_algorithm;
-        let signing = |e: &Engine| {
-            e.key_set()
-                .signing_key(e.clock.now())
-                .map(|k| k.stored.algorithm)
+        let wanted = self.config.key_algorithms();
+        let complete = |e: &Engine| {
+            let (set, now) = (e.key_set(), e.clock.now());
+            wanted.iter().all(|a| set.signing_key(*a, now).is_some())
         };
-        if signing(self) == Some(wanted) {
+        if complete(self) {
             return Ok(());
         }
         // Several nodes starting with a new algorithm: one switches, the others see its key.
@@ -200,16 +200,16 @@ impl Engine {
                 .await?
             {
                 self.reload_keys().await?;
-                if signing(self) != Some(wanted) {
+                if !complete(self) {
                     let key = self.rotate_signing_key(0).await?;
-                    tracing::info!(kid = %key.kid, alg = wanted.as_str(), "switched signing algorithm");
+                    tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "switched signing algorithm");
                 }
                 self.store.release_lease(KEY_LEASE, &self.node).await?;
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
             self.reload_keys().await?;
-            if signing(self) == Some(wanted) {
+            if complete(self) {
                 return Ok(());
             }
         }

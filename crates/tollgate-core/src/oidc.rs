@@ -8,6 +8,25 @@ use crate::ids::{ClientId, UserSid};
 use crate::model::{Client, User};
 use crate::token::Audience;
 
+/// Every claim an id_token or the userinfo answer may carry (OIDC Discovery
+/// `claims_supported`): kept beside the structs that serialize them.
+pub const CLAIMS_SUPPORTED: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "azp",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "email",
+    "email_verified",
+];
+
 #[derive(Serialize)]
 struct IdTokenClaims<'a> {
     iss: &'a str,
@@ -108,7 +127,12 @@ impl Engine {
             nonce,
             profile: ProfileClaims::for_scopes(user, scopes),
         };
-        self.sign(&claims, false)
+        // OIDC Registration: the client's id_token_signed_response_alg, else the server's.
+        let alg = client
+            .oidc
+            .id_token_signed_response_alg
+            .unwrap_or(self.config.signing_algorithm);
+        self.sign_as(&claims, false, alg)
     }
 
     /// The bearer check: one of our access tokens, JWT or opaque, still valid.

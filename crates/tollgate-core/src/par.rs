@@ -25,6 +25,7 @@ impl Engine {
         &self,
         client: &crate::client_auth::AuthenticatedClient,
         mut params: AuthorizeParams,
+        proof: Option<&crate::dpop::DpopProof>,
     ) -> Result<PushedAuthorization, OAuthError> {
         if params.request_uri.is_some() {
             return Err(OAuthError::invalid_request(
@@ -38,6 +39,26 @@ impl Engine {
                 ));
             }
             _ => params.client_id = Some(client.id.to_string()),
+        }
+        // RFC 9101 section 5: the pushed parameters may come as a request object.
+        if let Some(jwt) = params.request.take() {
+            params = self
+                .open_request_object(client.client(), &params, &jwt)
+                .await?;
+        } else if client.requires_signed_request_object() {
+            return Err(crate::request_object::unsigned_refused());
+        }
+        // RFC 9449 section 10.1: a proof on the push binds the code to its key.
+        if let Some(proof) = proof {
+            let jkt = self
+                .verify_dpop_proof(proof, None, client.is_fapi())
+                .await?;
+            if params.dpop_jkt.as_deref().is_some_and(|j| j != jkt) {
+                return Err(crate::dpop::invalid_proof(
+                    "dpop_jkt does not match the key of the DPoP proof",
+                ));
+            }
+            params.dpop_jkt = Some(jkt);
         }
         let found = client.client().clone();
         authorize::check(
@@ -113,6 +134,12 @@ impl Engine {
             |id| (id == &client.id).then(|| client.clone()),
             self.issuer(),
         )?;
+        if valid.client.requires_signed_request_object() && !pushed.from_request_object {
+            let err = crate::request_object::unsigned_refused();
+            return Err(AuthorizeError::Redirect(
+                valid.error_redirect(self.issuer(), &err),
+            ));
+        }
         valid.pushed = Some(digest);
         Ok(valid)
     }

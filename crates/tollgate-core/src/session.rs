@@ -31,6 +31,7 @@ impl Engine {
             Some(Ok(id)) => self.find_client(&id).await.ok().flatten(),
             _ => None,
         };
+        let params = &self.front_channel_params(client.as_ref(), params).await?;
         if params.request_uri.is_some() {
             return self.pushed_authorization(params).await;
         }
@@ -39,6 +40,12 @@ impl Engine {
             |id| client.clone().filter(|c| &c.id == id),
             self.issuer(),
         )?;
+        if valid.client.requires_signed_request_object() && !params.from_request_object {
+            let err = crate::request_object::unsigned_refused();
+            return Err(AuthorizeError::Redirect(
+                valid.error_redirect(self.issuer(), &err),
+            ));
+        }
         if valid.client.requires_par() {
             let err = OAuthError::invalid_request(
                 "this client must use a pushed authorization request (RFC 9126)",
@@ -212,6 +219,7 @@ impl Engine {
             access_jti: None,
             access_expires_at: None,
             resources: req.resources.clone(),
+            dpop_jkt: req.dpop_jkt.clone(),
         };
         self.store.insert_code(&record).await?;
         let mut params = vec![("code", code.expose())];
@@ -219,7 +227,7 @@ impl Engine {
             params.push(("state", s));
         }
         params.push(("iss", self.issuer()));
-        Ok(authorize::redirect_with(&req.redirect_uri, &params))
+        Ok(req.response_mode.deliver(&req.redirect_uri, &params))
     }
 
     pub fn client_arc(&self, req: &ValidAuthorization) -> Arc<crate::model::Client> {

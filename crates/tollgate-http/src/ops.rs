@@ -209,7 +209,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let store_ok = tokio::time::timeout(Duration::from_secs(1), engine.ping_store())
         .await
         .is_ok_and(|r| r.is_ok());
-    let keys_ok = engine.key_set().signing_key(state.now()).is_some();
+    let keys_ok = engine
+        .key_set()
+        .signing_key(engine.config().signing_algorithm, state.now())
+        .is_some();
     let body = json!({
         "status": if store_ok && keys_ok { "ready" } else { "unavailable" },
         "store": if store_ok { "ok" } else { "unreachable" },

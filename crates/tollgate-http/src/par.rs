@@ -23,6 +23,7 @@ pub async fn push<D: Dialect>(
     let mut client = D::client_auth(&input.auth, form)?;
     state.bind_request(&mut client, &input);
     let params = D::authorize_params(form)?;
+    let proof = state.dpop_proof("POST", &input);
     let engine = &state.engine;
     let client = state
         .authenticated(
@@ -30,9 +31,15 @@ pub async fn push<D: Dialect>(
             engine.authenticate_for_token_management(client.as_ref()),
         )
         .await?;
-    let pushed = state
+    let result = state
         .engine
-        .push_authorization_request(&client, params)
-        .await?;
-    Ok(no_store_json(StatusCode::CREATED, pushed))
+        .push_authorization_request(&client, params, proof.as_ref())
+        .await;
+    let nonce_wanted = proof.is_some()
+        || matches!(&result, Err(e) if e.kind == tollgate_core::ErrorKind::UseDpopNonce);
+    let resp = match result {
+        Ok(pushed) => no_store_json(StatusCode::CREATED, pushed),
+        Err(e) => axum::response::IntoResponse::into_response(HttpError::<D>::from(e)),
+    };
+    Ok(state.with_dpop_nonce(resp, nonce_wanted))
 }

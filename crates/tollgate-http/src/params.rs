@@ -97,6 +97,11 @@ pub fn snake_case_authorize(p: &Params) -> Result<AuthorizeParams, OAuthError> {
         prompt: p.one("prompt")?,
         resource: p.all("resource"),
         request_uri: p.one("request_uri")?,
+        max_age: p.one("max_age")?,
+        response_mode: p.one("response_mode")?,
+        dpop_jkt: p.one("dpop_jkt")?,
+        request: p.one("request")?,
+        ..AuthorizeParams::default()
     })
 }
 

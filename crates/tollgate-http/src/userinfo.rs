@@ -76,11 +76,21 @@ fn challenge_text(description: &str) -> String {
 
 /// RFC 6750: the token from `Authorization: Bearer`, or a form body's `access_token`.
 pub(crate) fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Result<String, OAuthError> {
-    presented(headers, form).map(|(token, _)| token)
+    presented(headers, form)?
+        .map(|(token, _)| token)
+        .ok_or_else(no_token)
 }
 
-/// The access token and whether it came as `Authorization: DPoP` (RFC 9449 section 7.1).
-fn presented(headers: &HeaderMap, form: Option<&Params>) -> Result<(String, bool), OAuthError> {
+fn no_token() -> OAuthError {
+    OAuthError::new(ErrorKind::InvalidToken, "an access token is required")
+}
+
+/// The access token and whether it came as `Authorization: DPoP` (RFC 9449 section 7.1);
+/// `None` when the request carries no authentication at all.
+fn presented(
+    headers: &HeaderMap,
+    form: Option<&Params>,
+) -> Result<Option<(String, bool)>, OAuthError> {
     let mut dpop = false;
     let header_token = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
@@ -112,12 +122,9 @@ fn presented(headers: &HeaderMap, form: Option<&Params>) -> Result<(String, bool
     };
     match (header_token, body_token) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the access token once")),
-        (Some(t), None) => Ok((t, dpop)),
-        (None, Some(t)) => Ok((t, false)),
-        (None, None) => Err(OAuthError::new(
-            ErrorKind::InvalidToken,
-            "an access token is required",
-        )),
+        (Some(t), None) => Ok(Some((t, dpop))),
+        (None, Some(t)) => Ok(Some((t, false))),
+        (None, None) => Ok(None),
     }
 }
 
@@ -128,8 +135,15 @@ async fn answer<D: Dialect>(
     path: &str,
     form: Option<&Params>,
 ) -> Response {
+    let presented = match presented(headers, form) {
+        Ok(Some(p)) => Ok(p),
+        // RFC 6750 section 3.1: a request without any authentication gets a challenge
+        // without an error code.
+        Ok(None) => return without_authentication::<D>(),
+        Err(e) => Err(e),
+    };
     let result = async {
-        let (token, dpop_scheme) = presented(headers, form)?;
+        let (token, dpop_scheme) = presented?;
         let proof = params::dpop_header(headers)?.map(|jwt| tollgate_core::dpop::DpopProof {
             jwt,
             method: method.to_owned(),
@@ -148,6 +162,16 @@ async fn answer<D: Dialect>(
         Err(e) => BearerError::<D>::from(e).into_response(),
     };
     state.with_dpop_nonce(resp, nonce)
+}
+
+/// 401 with a bare `WWW-Authenticate: Bearer realm="tollgate"` challenge.
+fn without_authentication<D: Dialect>() -> Response {
+    let mut resp = BearerError::<D>::from(no_token()).into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"tollgate\""),
+    );
+    resp
 }
 
 pub async fn get<D: Dialect>(

@@ -20,7 +20,7 @@ macro_rules! columns {
         "sid, account_sid, friendly_name, secret_digest, grant_types, redirect_uris, scopes, \
          audiences, token_format, access_token_ttl, created_at, updated_at, require_pkce, \
          token_endpoint_auth_method, jwks, jwks_uri, sealed_secret, require_par, require_dpop, \
-         profile"
+         profile, id_token_signed_response_alg, require_signed_request_object"
     };
 }
 
@@ -46,6 +46,8 @@ struct ClientRow {
     require_par: i64,
     require_dpop: i64,
     profile: String,
+    id_token_signed_response_alg: Option<String>,
+    require_signed_request_object: i64,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -89,6 +91,13 @@ impl TryFrom<ClientRow> for Client {
             require_par: r.require_par != 0,
             require_dpop: r.require_dpop != 0,
             profile: ClientProfile::from_str(&r.profile).map_err(|_| corrupt("profile"))?,
+            oidc: tollgate_core::model::OidcSettings {
+                id_token_signed_response_alg: r
+                    .id_token_signed_response_alg
+                    .map(|a| a.parse().map_err(|_| corrupt("id token algorithm")))
+                    .transpose()?,
+                require_signed_request_object: r.require_signed_request_object != 0,
+            },
         })
     }
 }
@@ -122,6 +131,8 @@ fn bind_fields<'q>(q: Query<'q>, c: &'q Client) -> Query<'q> {
         .bind(i64::from(c.require_par))
         .bind(i64::from(c.require_dpop))
         .bind(c.profile.as_str())
+        .bind(c.oidc.id_token_signed_response_alg.map(|a| a.as_str()))
+        .bind(i64::from(c.oidc.require_signed_request_object))
 }
 
 pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
@@ -129,8 +140,9 @@ pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
         "INSERT INTO clients (sid, account_sid, created_at, friendly_name, secret_digest, \
          grant_types, redirect_uris, scopes, audiences, token_format, access_token_ttl, \
          updated_at, require_pkce, token_endpoint_auth_method, jwks, jwks_uri, sealed_secret, \
-         require_par, require_dpop, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         require_par, require_dpop, profile, id_token_signed_response_alg, \
+         require_signed_request_object) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
     )
     .bind(c.id.as_str())
     .bind(c.account_sid.as_str())
@@ -144,7 +156,8 @@ pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
          redirect_uris = $5, scopes = $6, audiences = $7, token_format = $8, \
          access_token_ttl = $9, updated_at = $10, require_pkce = $11, \
          token_endpoint_auth_method = $12, jwks = $13, jwks_uri = $14, sealed_secret = $15, \
-         require_par = $16, require_dpop = $17, profile = $18 WHERE sid = $1",
+         require_par = $16, require_dpop = $17, profile = $18, \
+         id_token_signed_response_alg = $19, require_signed_request_object = $20 WHERE sid = $1",
     )
     .bind(c.id.as_str());
     write_logged(db, bind_fields(q, c), Entity::Client, c.id.as_str()).await

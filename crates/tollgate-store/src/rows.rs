@@ -60,6 +60,8 @@ pub(crate) struct CodeRow {
     pub(crate) access_jti: Option<String>,
     pub(crate) access_expires_at: Option<i64>,
     pub(crate) resources: String,
+    #[serde(default)]
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 impl CodeRow {
@@ -81,6 +83,7 @@ impl CodeRow {
             access_jti: r.get("access_jti")?,
             access_expires_at: r.get("access_expires_at")?,
             resources: r.get("resources")?,
+            dpop_jkt: r.get("dpop_jkt")?,
         })
     }
 }
@@ -105,6 +108,7 @@ impl TryFrom<CodeRow> for AuthorizationCode {
             access_jti: r.access_jti,
             access_expires_at: r.access_expires_at,
             resources: parse_list(&r.resources)?,
+            dpop_jkt: r.dpop_jkt,
         })
     }
 }

@@ -6,7 +6,8 @@
 macro_rules! code_columns {
     () => {
         "digest, client_id, user_sid, redirect_uri, scopes, nonce, code_challenge, auth_time, \
-         created_at, expires_at, used_at, family_id, access_jti, access_expires_at, resources"
+         created_at, expires_at, used_at, family_id, access_jti, access_expires_at, resources, \
+         dpop_jkt"
     };
 }
 macro_rules! user_columns {
@@ -38,7 +39,7 @@ macro_rules! token_family_from {
 pub(crate) const INSERT_CODE: &str = concat!(
     "INSERT INTO authorization_codes (",
     code_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 );
 pub(crate) const SELECT_CODE: &str = concat!(
     "SELECT ",

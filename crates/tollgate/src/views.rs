@@ -31,6 +31,9 @@ pub struct ClientView {
     pub require_pushed_authorization_requests: bool,
     pub dpop_bound_access_tokens: bool,
     pub profile: ClientProfile,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<tollgate_core::keys::SigningAlgorithm>,
+    pub require_signed_request_object: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -56,6 +59,8 @@ impl ClientView {
             require_pushed_authorization_requests: c.require_par,
             dpop_bound_access_tokens: c.require_dpop,
             profile: c.profile,
+            id_token_signed_response_alg: c.oidc.id_token_signed_response_alg,
+            require_signed_request_object: c.oidc.require_signed_request_object,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

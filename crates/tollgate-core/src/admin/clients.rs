@@ -29,6 +29,7 @@ pub struct ClientSpec {
     pub require_par: bool,
     pub require_dpop: bool,
     pub profile: ClientProfile,
+    pub oidc: crate::model::OidcSettings,
 }
 
 /// Client settings as a caller gives them: `None` leaves a setting as it is (on update) or
@@ -54,6 +55,8 @@ pub struct ClientPatch {
     pub require_par: Option<bool>,
     pub require_dpop: Option<bool>,
     pub profile: Option<ClientProfile>,
+    pub id_token_signed_response_alg: Option<crate::keys::SigningAlgorithm>,
+    pub require_signed_request_object: Option<bool>,
 }
 
 impl ClientPatch {
@@ -78,6 +81,10 @@ impl ClientPatch {
             require_par: self.require_par.unwrap_or(d.require_par),
             require_dpop: self.require_dpop.unwrap_or(d.require_dpop),
             profile: self.profile.unwrap_or(d.profile),
+            oidc: crate::model::OidcSettings {
+                id_token_signed_response_alg: self.id_token_signed_response_alg,
+                require_signed_request_object: self.require_signed_request_object.unwrap_or(false),
+            },
         }
     }
 
@@ -105,6 +112,14 @@ impl ClientPatch {
             require_par: self.require_par.unwrap_or(c.require_par),
             require_dpop: self.require_dpop.unwrap_or(c.require_dpop),
             profile: self.profile.unwrap_or(c.profile),
+            oidc: crate::model::OidcSettings {
+                id_token_signed_response_alg: self
+                    .id_token_signed_response_alg
+                    .or(c.oidc.id_token_signed_response_alg),
+                require_signed_request_object: self
+                    .require_signed_request_object
+                    .unwrap_or(c.oidc.require_signed_request_object),
+            },
         }
     }
 }
@@ -122,6 +137,7 @@ fn apply(client: &mut Client, spec: ClientSpec) -> AdminResult<()> {
     client.require_par = spec.require_par;
     client.require_dpop = spec.require_dpop;
     client.profile = spec.profile;
+    client.oidc = spec.oidc;
     if spec.jwks.is_some() || spec.jwks_uri.is_some() {
         client.jwks = spec.jwks;
         client.jwks_uri = spec.jwks_uri;
@@ -186,6 +202,7 @@ impl Admin {
             require_par: spec.require_par,
             require_dpop: spec.require_dpop,
             profile: spec.profile,
+            oidc: spec.oidc,
         };
         self.store.insert_client(&client).await?;
         self.written().await?;
@@ -324,6 +341,7 @@ mod tests {
             require_par: true,
             require_dpop: false,
             profile: ClientProfile::Default,
+            oidc: crate::model::OidcSettings::default(),
         }
     }
 

@@ -8,16 +8,20 @@ impl Admin {
         Ok(self.store.signing_keys().await?)
     }
 
-    /// Rotates signing keys: the new key is published now and signs from `now + publish_ahead`;
-    /// current keys stop signing then and stay published until every token they signed has
-    /// expired (`longest_token_ttl` after they stop).
+    /// Rotates signing keys: a new key of each of `algs` (the access-token algorithm first) is
+    /// published now and signs from `now + publish_ahead`; current keys stop signing then and
+    /// stay published until every token they signed has expired (`longest_token_ttl` after
+    /// they stop). Answers the first algorithm's new key.
     pub async fn rotate_signing_key(
         &self,
-        alg: SigningAlgorithm,
+        algs: &[SigningAlgorithm],
         sealer: &KeySealer,
         publish_ahead: i64,
         default_token_ttl: u32,
     ) -> AdminResult<StoredKey> {
+        let first = algs
+            .first()
+            .ok_or_else(|| super::AdminError::Invalid("no key algorithm to rotate".into()))?;
         let now = self.clock.now();
         let longest = self
             .store
@@ -28,14 +32,19 @@ impl Admin {
             .chain([default_token_ttl])
             .max()
             .map_or(i64::from(default_token_ttl), i64::from);
-        let key = LoadedKey::generate(
-            alg,
-            sealer,
-            self.rng.as_ref(),
-            now,
-            now + publish_ahead.max(0),
-        )?;
-        let switch_at = key.stored.activates_at;
+        let activates_at = now + publish_ahead.max(0);
+        let key = LoadedKey::generate(*first, sealer, self.rng.as_ref(), now, activates_at)?;
+        let mut companions = Vec::new();
+        for alg in algs.iter().skip(1).filter(|a| *a != first) {
+            companions.push(LoadedKey::generate(
+                *alg,
+                sealer,
+                self.rng.as_ref(),
+                now,
+                activates_at,
+            )?);
+        }
+        let switch_at = activates_at;
         for old in self.store.signing_keys().await? {
             if old.retires_at.is_none_or(|r| r > switch_at) {
                 self.store
@@ -44,6 +53,9 @@ impl Admin {
             }
         }
         self.store.insert_signing_key(&key.stored).await?;
+        for k in &companions {
+            self.store.insert_signing_key(&k.stored).await?;
+        }
         self.written().await?;
         Ok(key.stored.clone())
     }

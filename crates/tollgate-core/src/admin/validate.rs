@@ -207,6 +207,17 @@ pub fn client_problems(spec: &ClientSpec) -> Vec<FieldError> {
             format!("access token lifetime must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds"),
         ));
     }
+    if let Some(alg) = spec.oidc.id_token_signed_response_alg
+        && !crate::model::ID_TOKEN_ALGORITHMS.contains(&alg)
+    {
+        out.push(problem(
+            "id_token_signed_response_alg",
+            format!(
+                "id_token_signed_response_alg {} is not offered; use ES256 or RS256",
+                alg.as_str()
+            ),
+        ));
+    }
     out
 }
 

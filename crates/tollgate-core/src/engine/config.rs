@@ -61,6 +61,18 @@ impl EngineConfig {
             par_ttl: 60,
         }
     }
+
+    /// Every algorithm the server keeps a signing key of, the configured one first: ES256 and
+    /// RS256 are always there for id tokens (OIDC Discovery section 3 requires RS256).
+    pub fn key_algorithms(&self) -> Vec<SigningAlgorithm> {
+        let mut algs = vec![self.signing_algorithm];
+        for a in crate::model::ID_TOKEN_ALGORITHMS {
+            if !algs.contains(&a) {
+                algs.push(a);
+            }
+        }
+        algs
+    }
 }
 
 /// An engine-level token request: every dialect maps its field names onto this.

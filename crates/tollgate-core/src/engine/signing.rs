@@ -26,10 +26,20 @@ impl Engine {
         claims: &T,
         access_token: bool,
     ) -> Result<String, OAuthError> {
+        self.sign_as(claims, access_token, self.config.signing_algorithm)
+    }
+
+    /// Signs with the current key of `alg` (a client's id-token algorithm).
+    pub(crate) fn sign_as<T: serde::Serialize>(
+        &self,
+        claims: &T,
+        access_token: bool,
+        alg: crate::keys::SigningAlgorithm,
+    ) -> Result<String, OAuthError> {
         let json = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
         let keys = self.keys.current(self.clock.now());
-        let key = keys.signing_key(self.clock.now()).ok_or_else(|| {
-            tracing::error!("no active signing key");
+        let key = keys.signing_key(alg, self.clock.now()).ok_or_else(|| {
+            tracing::error!(alg = alg.as_str(), "no active signing key");
             OAuthError::server_error()
         })?;
         key.sign(&json, access_token)
@@ -47,8 +57,14 @@ pub(super) async fn first_key(
     node: &str,
     now: i64,
 ) -> Result<Vec<crate::keys::StoredKey>, StartError> {
-    let usable =
-        |keys: &[crate::keys::StoredKey]| keys.iter().any(|k| k.expires_at.is_none_or(|e| e > now));
+    // Usable: a key of every algorithm that has not been unpublished.
+    let algs = config.key_algorithms();
+    let usable = |keys: &[crate::keys::StoredKey]| {
+        algs.iter().all(|a| {
+            keys.iter()
+                .any(|k| k.algorithm == *a && k.expires_at.is_none_or(|e| e > now))
+        })
+    };
     for _ in 0..300 {
         let stored = store.signing_keys().await?;
         if usable(&stored) {
@@ -56,14 +72,18 @@ pub(super) async fn first_key(
         }
         if store.try_lease(KEY_LEASE, node, now, now + 30).await? {
             let stored = store.signing_keys().await?;
-            if !usable(&stored) {
-                let key = LoadedKey::generate(config.signing_algorithm, sealer, rng, now, now)?;
+            for alg in &algs {
+                // Only what is missing: a database from before a companion algorithm keeps
+                // its keys and gains the new one.
+                if stored
+                    .iter()
+                    .any(|k| k.algorithm == *alg && k.expires_at.is_none_or(|e| e > now))
+                {
+                    continue;
+                }
+                let key = LoadedKey::generate(*alg, sealer, rng, now, now)?;
                 store.insert_signing_key(&key.stored).await?;
-                tracing::info!(
-                    kid = key.kid(),
-                    alg = config.signing_algorithm.as_str(),
-                    "created signing key"
-                );
+                tracing::info!(kid = key.kid(), alg = alg.as_str(), "created signing key");
             }
             store.release_lease(KEY_LEASE, node).await?;
             return Ok(store.signing_keys().await?);

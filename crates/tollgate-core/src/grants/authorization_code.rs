@@ -62,6 +62,14 @@ impl Grant for AuthorizationCodeGrant {
         }
         if peek.used_at.is_none() {
             check_code_binding(&peek, &p, now)?;
+            // RFC 9449 section 10: a code bound to a key needs a proof of that key.
+            if let Some(bound) = &peek.dpop_jkt
+                && client.dpop_jkt() != Some(bound.as_str())
+            {
+                return Err(invalid_grant(
+                    "the authorization code is bound to a DPoP key: send a proof of that key",
+                ));
+            }
         }
         let prior = Prior {
             scopes: &peek.scopes,

@@ -331,11 +331,13 @@ impl KeySet {
         }
     }
 
-    /// The newest key that is active and not retired.
-    pub fn signing_key(&self, now: i64) -> Option<&Arc<LoadedKey>> {
-        self.keys
-            .iter()
-            .find(|k| k.stored.activates_at <= now && k.stored.retires_at.is_none_or(|r| r > now))
+    /// The newest key of `alg` that is active and not retired.
+    pub fn signing_key(&self, alg: SigningAlgorithm, now: i64) -> Option<&Arc<LoadedKey>> {
+        self.keys.iter().find(|k| {
+            k.stored.algorithm == alg
+                && k.stored.activates_at <= now
+                && k.stored.retires_at.is_none_or(|r| r > now)
+        })
     }
 
     /// `{"keys":[…]}`
@@ -453,13 +455,15 @@ mod tests {
         let (old_kid, next_kid) = (old.kid().to_owned(), next.kid().to_owned());
         let set = KeySet::new(vec![Arc::new(old), Arc::new(next), Arc::new(gone)], 20);
         assert_eq!(set.keys().len(), 2);
+        let es = SigningAlgorithm::ES256;
         assert_eq!(
-            set.signing_key(20).map(|k| k.kid().to_owned()),
+            set.signing_key(es, 20).map(|k| k.kid().to_owned()),
             Some(old_kid)
         );
         assert_eq!(
-            set.signing_key(60).map(|k| k.kid().to_owned()),
+            set.signing_key(es, 60).map(|k| k.kid().to_owned()),
             Some(next_kid)
         );
+        assert!(set.signing_key(SigningAlgorithm::RS256, 60).is_none());
     }
 }

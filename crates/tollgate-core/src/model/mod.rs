@@ -6,7 +6,9 @@ use std::fmt;
 use crate::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use crate::secret::SecretDigest;
 
+mod oidc_settings;
 mod settings;
+pub use oidc_settings::{ID_TOKEN_ALGORITHMS, OidcSettings};
 pub use settings::{
     ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat, UnknownGrantType,
 };
@@ -60,6 +62,8 @@ pub struct Client {
     /// RFC 9449 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
     pub require_dpop: bool,
     pub profile: ClientProfile,
+    /// OpenID Connect settings (id-token algorithm, signed request objects).
+    pub oidc: OidcSettings,
 }
 
 impl Client {
@@ -77,6 +81,11 @@ impl Client {
 
     pub fn requires_dpop(&self) -> bool {
         self.require_dpop || self.is_fapi()
+    }
+
+    /// RFC 9101 section 10.5; FAPI 2.0 Message Signing asks it of FAPI clients too.
+    pub fn requires_signed_request_object(&self) -> bool {
+        self.oidc.require_signed_request_object
     }
 
     pub fn requires_pkce(&self) -> bool {
@@ -235,6 +244,8 @@ pub struct AuthorizationCode {
     pub access_expires_at: Option<i64>,
     /// RFC 8707 resources the authorization request named.
     pub resources: Vec<String>,
+    /// RFC 9449 section 10: redeemed only with a DPoP proof of this key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What redeeming a code found.

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_core::admin::{Admin, AdminError, Caller, ClientPatch, UserSpec};
 use tollgate_core::ids::ClientId;
+use tollgate_core::keys::SigningAlgorithm;
 use tollgate_core::model::{
     Account, Client, ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat,
 };
@@ -143,6 +144,9 @@ struct AppView {
     require_pushed_authorization_requests: bool,
     dpop_bound_access_tokens: bool,
     profile: ClientProfile,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token_signed_response_alg: Option<SigningAlgorithm>,
+    require_signed_request_object: bool,
     date_created: Option<String>,
     date_updated: Option<String>,
     url: String,
@@ -169,6 +173,8 @@ fn view(state: &AppState, c: &Client, secret: Option<&Secret>) -> AppView {
         require_pushed_authorization_requests: c.require_par,
         dpop_bound_access_tokens: c.require_dpop,
         profile: c.profile,
+        id_token_signed_response_alg: c.oidc.id_token_signed_response_alg,
+        require_signed_request_object: c.oidc.require_signed_request_object,
         date_created: rfc2822(c.created_at),
         date_updated: rfc2822(c.updated_at),
         url: format!("{}/v1/Account/OAuthApps/{}", state.engine.issuer(), c.id),
@@ -194,6 +200,8 @@ struct AppBody {
     require_pushed_authorization_requests: Option<bool>,
     dpop_bound_access_tokens: Option<bool>,
     profile: Option<ClientProfile>,
+    id_token_signed_response_alg: Option<SigningAlgorithm>,
+    require_signed_request_object: Option<bool>,
 }
 
 impl AppBody {
@@ -215,6 +223,8 @@ impl AppBody {
             require_par: self.require_pushed_authorization_requests,
             require_dpop: self.dpop_bound_access_tokens,
             profile: self.profile,
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
+            require_signed_request_object: self.require_signed_request_object,
         }
     }
 }

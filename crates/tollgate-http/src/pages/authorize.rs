@@ -9,11 +9,11 @@ use tollgate_core::authorize::{AuthorizeError, AuthorizeParams, ValidAuthorizati
 use tollgate_core::session::SignedIn;
 use tollgate_core::{ErrorKind, OAuthError};
 
-use super::fresh_login;
 use super::{
     CheckedForm, csp_allowing, csrf_token, describe_scope, html, login_redirect, login_url,
     safe_continue, signed_in, with_csp,
 };
+use super::{form_post, fresh_login};
 use crate::dialect::Dialect;
 use crate::error::PageError;
 use crate::params::Params;
@@ -62,7 +62,8 @@ pub async fn authorize<D: Dialect>(
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(Outcome::Redirect(url)) => D::authorize_redirect(&url, state.engine.issuer()),
+        Ok(Outcome::Redirect(url)) => form_post::page(&url)
+            .unwrap_or_else(|| D::authorize_redirect(&url, state.engine.issuer())),
         Ok(Outcome::Page(page)) => page,
         // A browser gets the error page; an API client gets the dialect's error, if it has one.
         Err(e) => match (prefers_html(&headers), D::authorize_error(&e.to_oauth())) {
@@ -89,13 +90,22 @@ async fn decide(
     target: &str,
 ) -> Result<Outcome, PageError> {
     let fresh_login = |w: &SignedIn| fresh_login::satisfied(state, target, w.session.auth_time);
+    // prompt=login, or a sign-in older than max_age (OIDC Core 3.1.2.1), needs a new one.
+    let now = state.now();
+    let needs_new =
+        |w: &SignedIn| valid.prompt.login || valid.sign_in_too_old(w.session.auth_time, now);
     let who = match signed_in(state, &jar).await? {
-        Some(w) if !valid.prompt.login || fresh_login(&w) => w,
+        Some(w) if !needs_new(&w) || fresh_login(&w) => w,
         _ if valid.prompt.none => {
-            let url = redirect_error(state, valid, "login_required", "the user is not signed in");
+            let url = redirect_error(
+                state,
+                valid,
+                "login_required",
+                "the user is not signed in, or not recently enough",
+            );
             return Ok(Outcome::Redirect(url));
         }
-        _ if valid.prompt.login => {
+        _ if valid.prompt.login || valid.max_age.is_some() => {
             let target = fresh_login::mark(state, target);
             return Ok(Outcome::Redirect(login_url(&target)));
         }
@@ -128,7 +138,7 @@ fn redirect_error(
         params.push(("state", s));
     }
     params.push(("iss", state.engine.issuer()));
-    tollgate_core::authorize::redirect_with(&valid.redirect_uri, &params)
+    valid.response_mode.deliver(&valid.redirect_uri, &params)
 }
 
 async fn issue(state: &AppState, valid: &ValidAuthorization, who: &SignedIn) -> String {
@@ -186,7 +196,7 @@ pub async fn consent_submit(
     let params = (endpoint.parse)(&Params::parse(query.as_bytes()));
     let valid = match validate(&state, params).await? {
         Ok(v) => v,
-        Err(url) => return Ok((endpoint.consent_redirect)(&url, issuer)),
+        Err(url) => return Ok(to_client(endpoint.consent_redirect, &url, issuer)),
     };
     let url = if field("decision").as_deref() == Some("approve") {
         state.engine.remember_consent(&who.user, &valid).await?;
@@ -195,5 +205,11 @@ pub async fn consent_submit(
         let err = OAuthError::new(ErrorKind::AccessDenied, "the user denied the request");
         valid.error_redirect(issuer, &err)
     };
-    Ok((endpoint.consent_redirect)(&url, issuer))
+    Ok(to_client(endpoint.consent_redirect, &url, issuer))
+}
+
+/// A response for the client after consent: a self-posting form for form_post, else the
+/// dialect's redirect.
+fn to_client(redirect: fn(&str, &str) -> Response, url: &str, issuer: &str) -> Response {
+    form_post::page(url).unwrap_or_else(|| redirect(url, issuer))
 }

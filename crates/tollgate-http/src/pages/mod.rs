@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod console;
 pub mod demo;
 pub mod device;
+mod form_post;
 mod fresh_login;
 pub mod login;
 mod routes;

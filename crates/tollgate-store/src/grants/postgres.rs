@@ -94,7 +94,8 @@ impl CodeStore for PgGrants {
             .bind(&c.family_id)
             .bind(&c.access_jti)
             .bind(c.access_expires_at)
-            .bind(json_list(&c.resources));
+            .bind(json_list(&c.resources))
+            .bind(&c.dpop_jkt);
         let mut conn = self.conns.get().await?;
         q.execute(&mut conn.conn).await.map_err(backend_err)?;
         conn.done();

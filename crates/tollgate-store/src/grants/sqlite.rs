@@ -73,7 +73,8 @@ impl CodeStore for SqliteGrants {
                         c.family_id,
                         c.access_jti,
                         c.access_expires_at,
-                        json_list(&c.resources)
+                        json_list(&c.resources),
+                        c.dpop_jkt
                     ],
                 )
                 .map(|_| ())

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use tollgate_core::admin::{AdminError, Caller, ClientPatch, ClientSpec};
 use tollgate_core::ids::{AccountSid, ClientId};
+use tollgate_core::keys::SigningAlgorithm;
 use tollgate_core::model::{ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat};
 
 use super::{CliError, Output};
@@ -77,6 +78,12 @@ pub struct ClientCreateArgs {
     /// `fapi2`: the FAPI 2.0 Security Profile (PAR, PKCE, DPoP, private_key_jwt).
     #[arg(long, default_value = "default")]
     pub profile: ClientProfile,
+    /// Sign this client's id tokens with ES256 or RS256 (default: the server's algorithm).
+    #[arg(long)]
+    pub id_token_signed_response_alg: Option<SigningAlgorithm>,
+    /// Accept authorization requests only as signed request objects (RFC 9101).
+    #[arg(long)]
+    pub require_signed_request_object: bool,
 }
 
 impl ClientCreateArgs {
@@ -97,6 +104,8 @@ impl ClientCreateArgs {
             require_par: Some(self.require_par),
             require_dpop: Some(self.require_dpop),
             profile: Some(self.profile),
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
+            require_signed_request_object: Some(self.require_signed_request_object),
         };
         Ok(patch.into_spec(self.account))
     }

@@ -53,17 +53,17 @@ async fn rotate(
     publish_ahead: Option<u32>,
     algorithm: Option<String>,
 ) -> Result<Output, CliError> {
-    let alg = match algorithm {
-        Some(a) => a
+    let mut engine = ctx.config.engine.clone();
+    if let Some(a) = algorithm {
+        engine.signing_algorithm = a
             .parse()
-            .map_err(|e: String| CliError::Server(ServerError::Config(e)))?,
-        None => ctx.config.engine.signing_algorithm,
-    };
+            .map_err(|e: String| CliError::Server(ServerError::Config(e)))?;
+    }
     let ahead = i64::from(publish_ahead.unwrap_or(ctx.config.key_publish_ahead_secs));
     let key = ctx
         .admin()
         .rotate_signing_key(
-            alg,
+            &engine.key_algorithms(),
             &ctx.sealer()?,
             ahead,
             ctx.config.engine.access_token_ttl,

@@ -342,15 +342,19 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     };
     let jwks: Value = app.get_json("/oauth/jwks").await;
     let keys = jwks["keys"].as_array().expect("keys");
-    assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0]["kty"], "EC");
-    assert_eq!(keys[0]["crv"], "P-256");
-    assert_eq!(keys[0]["alg"], "ES256");
-    assert_eq!(keys[0]["use"], "sig");
-    assert!(
-        keys[0].get("d").is_none(),
-        "no private material in the JWKS"
-    );
+    // The ES256 key, and the RS256 key id tokens may be signed with.
+    assert_eq!(keys.len(), 2);
+    let ec = keys.iter().find(|k| k["kty"] == "EC").expect("EC key");
+    assert_eq!(ec["crv"], "P-256");
+    assert_eq!(ec["alg"], "ES256");
+    let rsa = keys.iter().find(|k| k["kty"] == "RSA").expect("RSA key");
+    assert_eq!(rsa["alg"], "RS256");
+    for k in keys {
+        assert_eq!(k["use"], "sig");
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(k.get(private).is_none(), "no private material in the JWKS");
+        }
+    }
 
     let certs: Value = app.get_json("/v1/certs").await;
     assert_eq!(certs["keys"], jwks["keys"]);
@@ -376,7 +380,7 @@ async fn jwks_and_discovery_documents(backend: Backend) {
     );
     assert_eq!(
         oidc["id_token_signing_alg_values_supported"],
-        json!(["ES256"])
+        json!(["ES256", "RS256"])
     );
     let rfc8414: Value = app
         .get_json("/.well-known/oauth-authorization-server")

@@ -105,12 +105,18 @@ async fn eddsa_and_rs256_are_selectable(backend: Backend) {
         let claims = app.verify_access_token(&t).await;
         assert_eq!(claims["iss"], app.base.as_str());
         let jwks = app.get_json("/oauth/jwks").await;
-        assert_eq!(jwks["keys"][0]["kty"], kty);
+        let keys = jwks["keys"].as_array().expect("keys");
+        assert!(keys.iter().any(|k| k["kty"] == kty && k["alg"] == alg));
+        // ES256 and RS256 id-token keys are published beside the access-token key.
+        for companion in ["ES256", "RS256"] {
+            assert!(keys.iter().any(|k| k["alg"] == companion), "{jwks}");
+        }
         let oidc = app.get_json("/.well-known/openid-configuration").await;
-        assert_eq!(
-            oidc["id_token_signing_alg_values_supported"],
-            serde_json::json!([alg])
-        );
+        let algs = oidc["id_token_signing_alg_values_supported"]
+            .as_array()
+            .expect("algs");
+        assert_eq!(algs[0], alg, "the server's algorithm first");
+        assert!(algs.contains(&serde_json::json!("RS256")));
     }
 }
 

@@ -80,6 +80,10 @@ pub(crate) fn client(account: &AccountSid, rng: &dyn Rng, created_at: i64) -> Cl
         require_par: true,
         require_dpop: true,
         profile: tollgate_core::model::ClientProfile::Default,
+        oidc: tollgate_core::model::OidcSettings {
+            id_token_signed_response_alg: Some(tollgate_core::keys::SigningAlgorithm::RS256),
+            require_signed_request_object: true,
+        },
     }
 }
 
@@ -183,6 +187,7 @@ async fn clients_round_trip(backend: Backend) {
     changed.friendly_name = "renamed".into();
     changed.secret_digest = Some(Secret::generate(&rng).expect("rng").digest());
     changed.updated_at = 99;
+    changed.oidc = tollgate_core::model::OidcSettings::default();
     assert!(store.update_client(&changed).await.expect("update"));
     assert_eq!(
         store.client(&c1.id).await.expect("get"),

@@ -35,6 +35,7 @@ async fn codes_redeem_once(backend: Backend) {
         access_jti: None,
         access_expires_at: None,
         resources: vec!["https://api.example".into()],
+        dpop_jkt: Some("j".repeat(43)),
     };
     store.insert_code(&code).await.expect("insert");
     let first = store

@@ -169,6 +169,10 @@ const AUTHORIZE_QUERY: &[(&str, bool)] = &[
     ("prompt", false),
     ("resource", false),
     ("request_uri", false),
+    ("request", false),
+    ("max_age", false),
+    ("response_mode", false),
+    ("dpop_jkt", false),
 ];
 
 fn token_schema() -> Schema {

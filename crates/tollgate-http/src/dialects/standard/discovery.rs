@@ -25,8 +25,10 @@ const ASSERTION_ALGS: [&str; 5] = ["ES256", "EdDSA", "PS256", "RS256", "HS256"];
 const DPOP_ALGS: [&str; 4] = ["ES256", "EdDSA", "PS256", "RS256"];
 const SCOPES: [&str; 4] = tollgate_core::authorize::OIDC_SCOPES;
 
-fn alg(state: &AppState) -> &'static str {
-    state.engine.config().signing_algorithm.as_str()
+/// The id-token algorithms: the server's and every one a client may choose.
+fn id_token_algs(state: &AppState) -> Vec<&'static str> {
+    let algs = state.engine.config().key_algorithms();
+    algs.into_iter().map(|a| a.as_str()).collect()
 }
 
 fn metadata(state: &AppState) -> Value {
@@ -51,11 +53,18 @@ fn metadata(state: &AppState) -> Value {
         "dpop_signing_alg_values_supported": DPOP_ALGS,
         "grant_types_supported": GRANTS,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": tollgate_core::oidc_params::RESPONSE_MODES,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": SCOPES,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "authorization_response_iss_parameter_supported": true,
+        // RFC 9101: request objects by value and through PAR; a request_uri must be PAR's.
+        "request_parameter_supported": true,
+        "request_uri_parameter_supported": false,
+        "request_object_signing_alg_values_supported":
+            tollgate_core::request_object::REQUEST_OBJECT_ALGS,
+        // Per client (`require_signed_request_object`), like PAR.
+        "require_signed_request_object": false,
     })
 }
 
@@ -69,27 +78,18 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
         obj.insert("subject_types_supported".into(), json!(["public"]));
         obj.insert(
             "id_token_signing_alg_values_supported".into(),
-            json!([alg(&state)]),
+            json!(id_token_algs(&state)),
         );
         obj.insert("claims_supported".into(), json!(claims()));
         obj.insert(
             "prompt_values_supported".into(),
-            json!(["none", "login", "consent"]),
+            json!(["none", "login", "consent", "select_account"]),
         );
     }
     Json(doc)
 }
 
-fn claims() -> [&'static str; 9] {
-    [
-        "iss",
-        "sub",
-        "aud",
-        "exp",
-        "iat",
-        "nbf",
-        "jti",
-        "client_id",
-        "scope",
-    ]
+/// OIDC Discovery: the id_token and userinfo claims the server serves (not access-token ones).
+fn claims() -> &'static [&'static str] {
+    tollgate_core::oidc::CLAIMS_SUPPORTED
 }

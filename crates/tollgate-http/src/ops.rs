@@ -213,12 +213,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .key_set()
         .signing_key(engine.config().signing_algorithm, state.now())
         .is_some();
+    // A node whose view of the change log is too old leaves the load balancer's rotation
+    // (DESIGN section 13); a store that answers gets one chance to bring the view up to date.
+    let mut fresh = !engine.view_is_stale(engine.clock().now());
+    if !fresh && store_ok {
+        let synced = tokio::time::timeout(Duration::from_secs(1), engine.sync()).await;
+        fresh = synced.is_ok_and(|r| r.is_ok()) && !engine.view_is_stale(engine.clock().now());
+    }
+    let ready = store_ok && keys_ok && fresh;
     let body = json!({
-        "status": if store_ok && keys_ok { "ready" } else { "unavailable" },
+        "status": if ready { "ready" } else { "unavailable" },
         "store": if store_ok { "ok" } else { "unreachable" },
         "signing_key": if keys_ok { "ok" } else { "missing" },
+        "change_log": if fresh { "current" } else { "stale" },
     });
-    let status = if store_ok && keys_ok {
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

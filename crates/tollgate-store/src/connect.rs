@@ -12,7 +12,8 @@ use crate::sql::{Backend, Db, backend_err, sqlite_pragmas};
 use crate::store::SqlStore;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(crate) static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("./migrations/postgres");
 
 /// These pools serve the cold paths (the grants run on `grants::sqlite`), so each keeps a
 /// 512 KiB page cache instead of 2 MiB.
@@ -69,9 +70,31 @@ async fn sqlite(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Arc<dyn Store>>
     Ok(Arc::new(SqlStore { db, grants }))
 }
 
+/// Brings an existing SQLite database to this version's schema, as a server start would.
+pub(crate) async fn migrate_sqlite(url: &str) -> StoreResult<()> {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(backend_err)?;
+    let result = SQLITE_MIGRATIONS
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()));
+    pool.close().await;
+    result
+}
+
 /// The file a `sqlite:` URL names; none for an in-memory database, which the grant writer
 /// could not share.
-fn sqlite_file(url: &str) -> Option<&str> {
+pub(crate) fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -7,12 +7,14 @@
 //! `connect` picks, so the hot path pays no dynamic dispatch.
 
 mod accounts;
+pub mod backup;
 mod changes;
 mod clients;
 mod connect;
 mod grants;
 mod keys;
 mod leases;
+pub mod migrate;
 mod refresh;
 mod resources;
 mod revocations;

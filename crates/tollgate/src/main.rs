@@ -37,13 +37,12 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Config(_) => return config_check(&config, cli.config.as_deref(), json),
         Command::Serve(args) => cli::serve(config, args.demo, json).await,
-        Command::Admin(command) => cli::run_admin(config, command).await.map(|out| {
-            if json {
-                println!("{}", out.json);
-            } else {
-                print!("{}", out.text);
-            }
-        }),
+        Command::Admin(command) => cli::run_admin(config, command)
+            .await
+            .map(|out| print(&out, json)),
+        Command::Data(command) => cli::run_data(config, command)
+            .await
+            .map(|out| print(&out, json)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,6 +80,14 @@ fn config_check(
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn print(out: &cli::Output, json: bool) {
+    if json {
+        println!("{}", out.json);
+    } else {
+        print!("{}", out.text);
     }
 }
 

@@ -20,6 +20,10 @@ pub struct EngineConfig {
     /// Introspection and userinfo also ask the store whether a token was revoked, closing the
     /// window (well under a second with NOTIFY) in which another node's revocation is unseen.
     pub strict_revocation: bool,
+    /// Bounded staleness (DESIGN section 13): once this node's view of the change log is older
+    /// than this many seconds, introspection and userinfo ask the store whether a token was
+    /// revoked (503 when it cannot be reached) and `/readyz` answers 503. 0: no bound.
+    pub max_staleness_secs: u32,
     /// A browser session ends after this long without activity…
     pub session_idle_secs: u32,
     /// …and after this long in any case.
@@ -52,6 +56,7 @@ impl EngineConfig {
             refresh_grace_secs: 10,
             code_ttl: 60,
             strict_revocation: false,
+            max_staleness_secs: 5,
             session_idle_secs: 30 * 60,
             session_lifetime_secs: 12 * 3600,
             device_code_ttl: 600,

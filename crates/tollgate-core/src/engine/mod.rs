@@ -159,6 +159,8 @@ impl Engine {
     /// Applies changes other processes made (the admin CLI, other nodes).
     pub async fn sync(&self) -> StoreResult<usize> {
         let mut cursor = self.cursor.lock().await;
+        // The view is as fresh as the moment the read began, not when it returned.
+        let started = self.clock.now();
         let changes = self.store.changes_since(cursor.read_from()).await?;
         let fresh = cursor.take_new(changes);
         let mut keys_changed = false;
@@ -173,7 +175,7 @@ impl Engine {
             self.reload_keys().await?;
         }
         self.last_sync
-            .store(self.clock.now(), std::sync::atomic::Ordering::Relaxed);
+            .fetch_max(started, std::sync::atomic::Ordering::Relaxed);
         Ok(fresh.len())
     }
 
@@ -188,7 +190,9 @@ impl Engine {
         if self.revoked.contains_key(jti) {
             return Ok(true);
         }
-        if self.config.strict_revocation {
+        // A view too old to trust (a partition from the store's change log, DESIGN section
+        // 13) is not answered from: the store decides, or the caller gets a 503.
+        if self.config.strict_revocation || self.view_is_stale(self.clock.now()) {
             return Ok(self.store.access_token_revoked(jti).await?);
         }
         Ok(false)
@@ -224,6 +228,12 @@ impl Engine {
     pub fn sync_lag(&self, now: i64) -> Option<i64> {
         let at = self.last_sync.load(std::sync::atomic::Ordering::Relaxed);
         Some((now - at).max(0))
+    }
+
+    /// Whether this node's view of the change log is older than `max_staleness_secs`.
+    pub fn view_is_stale(&self, now: i64) -> bool {
+        let bound = i64::from(self.config.max_staleness_secs);
+        bound > 0 && self.sync_lag(now).is_some_and(|lag| lag > bound)
     }
 
     /// Clients and accounts held in memory, for metrics.

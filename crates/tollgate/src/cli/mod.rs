@@ -2,8 +2,10 @@
 //! per subcommand.
 
 mod accounts;
+mod backup;
 mod clients;
 mod keys;
+mod migrate;
 mod resources;
 mod serve;
 mod users;
@@ -55,6 +57,8 @@ pub enum Command {
     Serve(ServeArgs),
     #[command(flatten)]
     Admin(AdminCommand),
+    #[command(flatten)]
+    Data(DataCommand),
     /// Check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -78,6 +82,17 @@ pub enum AdminCommand {
     /// Manage API resources (audiences) and which accounts they are granted to.
     #[command(subcommand)]
     Resource(ResourceCommand),
+}
+
+/// Moving data: backups, restores, migration between stores, export and import.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Write an online, consistent copy of the SQLite database to FILE (servers may run).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a fresh data directory.
+    Restore(backup::RestoreArgs),
+    /// Copy everything from an SQLite database into an empty PostgreSQL database, verified.
+    Migrate(migrate::MigrateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,5 +171,14 @@ pub async fn run_admin(config: Config, command: AdminCommand) -> Result<Output, 
         AdminCommand::User(cmd) => users::run(&ctx.admin(), cmd).await,
         AdminCommand::Key(cmd) => keys::run(&ctx, cmd).await,
         AdminCommand::Resource(cmd) => resources::run(&ctx.admin(), cmd).await,
+    }
+}
+
+/// Runs one data command; only those that work on a store open it.
+pub async fn run_data(config: Config, command: DataCommand) -> Result<Output, CliError> {
+    match command {
+        DataCommand::Backup(args) => backup::backup(&config, args).await,
+        DataCommand::Restore(args) => backup::restore(config, args).await,
+        DataCommand::Migrate(args) => migrate::migrate(args).await,
     }
 }

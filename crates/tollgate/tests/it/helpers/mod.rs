@@ -8,6 +8,7 @@ pub mod clients;
 pub mod device;
 pub mod keys;
 pub mod oauth;
+pub mod proxy;
 
 pub use browser::{Browser, Visit, hidden, location, query_param};
 pub use clients::{PASSWORD, REDIRECT, VERIFIER};

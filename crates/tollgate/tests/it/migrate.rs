@@ -1,0 +1,149 @@
+//! `tollgate migrate`: a server's SQLite database copied into a fresh PostgreSQL database, and
+//! PostgreSQL nodes started on it at the same public address honour everything the SQLite
+//! server issued: the access token introspects under the same key, the refresh token rotates
+//! and its family's reuse rule holds across nodes, the client secret, the account's auth
+//! token and the user's password all authenticate.
+
+use serde_json::Value;
+
+use crate::helpers::{
+    Backend, Browser, TestApp, VERIFIER, code_flow, fresh_database, json, read_code, redeem,
+    refresh, spawn_on,
+};
+
+async fn tollgate(args: &[&str]) -> (bool, Value) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("--json")
+        .args(args)
+        .output()
+        .await
+        .expect("run tollgate");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let value = serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
+    (out.status.success(), value)
+}
+
+async fn node(url: &str, kek: &str, listen: &str, issuer: &str) -> TestApp {
+    let (kek, listen, issuer) = (kek.to_owned(), listen.to_owned(), issuer.to_owned());
+    spawn_on(url.to_owned(), tempfile::tempdir().expect("dir"), |c| {
+        c.key_encryption_key = Some(kek);
+        c.listen = listen;
+        c.engine.issuer = issuer;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
+    let email = "mover@example.com";
+    let Some((app, client, browser)) = code_flow(Backend::Sqlite, email).await else {
+        return;
+    };
+    let pg_dir = tempfile::tempdir().expect("dir");
+    let Some(pg) = fresh_database(Backend::Postgres, &pg_dir).await else {
+        return;
+    };
+    let code = read_code(&browser, &client, email).await;
+    let first = json(redeem(&app, &client, &code, Some(VERIFIER)).await, 200).await;
+    let refresh_token = first["refresh_token"].as_str().expect("refresh").to_owned();
+    let cc_client = app.client().await;
+    let access_token = app.access_token(&cc_client).await;
+    let kid = jsonwebtoken::decode_header(&access_token)
+        .expect("header")
+        .kid
+        .expect("kid");
+    let kek = std::fs::read_to_string(app.dir.path().join("key-encryption.key")).expect("kek");
+    let (base, addr, account, auth_token) = (
+        app.base.clone(),
+        app.server.addr.to_string(),
+        app.account.sid.to_string(),
+        app.auth_token.clone(),
+    );
+    let sqlite_url = app.database_url.clone();
+    let TestApp { server, dir, .. } = app;
+    server.stop().await.expect("the SQLite server stops");
+
+    let (ok, report) = tollgate(&["migrate", "--from", &sqlite_url, "--to", &pg]).await;
+    assert!(ok, "{report}");
+    let tables = report["tables"].as_array().expect("tables");
+    let rows_of = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t["table"] == name)
+            .and_then(|t| t["rows"].as_u64())
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+    };
+    assert!(rows_of("clients") >= 2 && rows_of("users") == 1 && rows_of("signing_keys") >= 1);
+    assert!(rows_of("refresh_families") == 1 && rows_of("changes") >= 1);
+    assert!(report["change_log_position"].as_i64().expect("position") >= 1);
+    // Only into an empty database.
+    let (ok, refused) = tollgate(&["migrate", "--from", &sqlite_url, "--to", &pg]).await;
+    assert!(!ok, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not empty")),
+        "{refused}"
+    );
+    drop(dir);
+
+    // The same public address, now served from PostgreSQL by two nodes.
+    let n1 = node(&pg, &kek, &addr, &base).await;
+    let n2 = node(&pg, &kek, "127.0.0.1:0", &base).await;
+    assert_eq!(n1.base, base);
+    assert!(n1.jwks().await.find(&kid).is_some(), "the same signing key");
+    let introspected = json(
+        n2.post_basic(
+            "/oauth/introspect",
+            (cc_client.id.as_str(), &cc_client.secret),
+            &[("token", &access_token)],
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(introspected["active"], true, "{introspected}");
+    assert_eq!(
+        n2.client_credentials(cc_client.id.as_str(), &cc_client.secret)
+            .await
+            .status(),
+        200
+    );
+
+    // The refresh token rotates; a reuse past the grace window on another node revokes the
+    // family, so the rotated token stops working too.
+    let rotated = json(refresh(&n1, &client, &refresh_token).await, 200).await;
+    let second = rotated["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    n2.advance(60);
+    let reuse = refresh(&n2, &client, &refresh_token).await;
+    assert_eq!(reuse.status(), 400);
+    let reuse: Value = reuse.json().await.expect("json");
+    assert_eq!(reuse["error"], "invalid_grant");
+    n1.advance(60);
+    assert_eq!(refresh(&n1, &client, &second).await.status(), 400);
+
+    // The account's auth token and the user's password authenticate.
+    let apps = n1
+        .http
+        .get(n1.url("/v1/Account/OAuthApps"))
+        .basic_auth(&account, Some(&auth_token))
+        .send()
+        .await
+        .expect("admin API");
+    assert_eq!(apps.status(), 200);
+    let browser = Browser::new(&n1);
+    let code = read_code(&browser, &client, email).await;
+    let again = json(redeem(&n1, &client, &code, Some(VERIFIER)).await, 200).await;
+    assert!(again["refresh_token"].as_str().is_some());
+    // A new change on PostgreSQL follows the copied change log.
+    let fresh = n1.client().await;
+    assert_eq!(
+        n2.client_credentials(fresh.id.as_str(), &fresh.secret)
+            .await
+            .status(),
+        200
+    );
+}

@@ -14,6 +14,7 @@ mod grants;
 mod keys;
 mod leases;
 mod refresh;
+mod registrations;
 mod resources;
 mod revocations;
 mod rows;

@@ -6,7 +6,11 @@ use std::fmt;
 use crate::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use crate::secret::SecretDigest;
 
+mod registration;
 mod settings;
+pub use registration::{
+    ClientRegistration, ExtraMetadata, InitialAccessToken, RegisteredVia, RegistrationPolicy,
+};
 pub use settings::{
     ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat, UnknownGrantType,
 };

@@ -4,6 +4,7 @@
 mod accounts;
 mod clients;
 mod keys;
+mod registration;
 mod resources;
 mod serve;
 mod users;
@@ -22,6 +23,7 @@ use crate::server::{Context, Deps, ServerError};
 pub use accounts::AccountCommand;
 pub use clients::{ClientCommand, ClientCreateArgs};
 pub use keys::KeyCommand;
+pub use registration::RegistrationCommand;
 pub use resources::ResourceCommand;
 pub use serve::{ServeArgs, serve};
 pub use users::{UserCommand, UserCreateArgs};
@@ -78,6 +80,9 @@ pub enum AdminCommand {
     /// Manage API resources (audiences) and which accounts they are granted to.
     #[command(subcommand)]
     Resource(ResourceCommand),
+    /// Dynamic client registration (RFC 7591): policies and initial access tokens.
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,5 +161,6 @@ pub async fn run_admin(config: Config, command: AdminCommand) -> Result<Output, 
         AdminCommand::User(cmd) => users::run(&ctx.admin(), cmd).await,
         AdminCommand::Key(cmd) => keys::run(&ctx, cmd).await,
         AdminCommand::Resource(cmd) => resources::run(&ctx.admin(), cmd).await,
+        AdminCommand::Registration(cmd) => registration::run(&ctx.admin(), cmd).await,
     }
 }

@@ -32,6 +32,8 @@ mod operations;
 mod python_sdks;
 mod refresh_props;
 mod refresh_rotation;
+mod registration;
+mod registration_management;
 mod resources;
 mod schemathesis;
 mod security;

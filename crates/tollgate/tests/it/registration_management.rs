@@ -292,7 +292,54 @@ async fn the_cli_sets_policies_and_issues_tokens(backend: Backend) {
     assert_eq!(resp.status(), 201);
 }
 
+/// Registered apps are marked in the console's list, and an administrator deletes them there.
+async fn the_console_marks_and_deletes_registered_apps(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    set_policy(&app, RegistrationPolicy::Open).await;
+    let metadata = json!({"redirect_uris": [REDIRECT], "client_name": "Self-registered"});
+    let created = json_of(register(&app, None, &metadata).await, 201).await;
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let token = created["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uri = created["registration_client_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed_kind = app.code_client(true).await;
+
+    app.admin_user("admin@example.com", None).await;
+    let b = crate::console::console_browser(&app, "admin@example.com").await;
+    let list = b.get("/console/apps").await.text().await.unwrap();
+    let row = |sid: &str| {
+        let at = list.find(&format!("<code>{sid}</code>")).expect("listed");
+        list[at..at + list[at..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(row(&id).contains("Public (registered)"), "{}", row(&id));
+    assert!(!row(listed_kind.id.as_str()).contains("registered"));
+
+    let detail = b
+        .get(&format!("/console/apps/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::hidden(&detail, "csrf").expect("csrf");
+    let resp = b
+        .post(
+            &format!("/console/apps/{id}/delete"),
+            &[("csrf", csrf.as_str()), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    unauthorized(with_token(&app, reqwest::Method::GET, &uri, Some(&token), None).await).await;
+}
+
 on_both_backends!(
+    the_console_marks_and_deletes_registered_apps,
     read_update_delete,
     registered_on_one_node_works_on_another,
     the_cli_sets_policies_and_issues_tokens,

@@ -10,6 +10,7 @@ use crate::model::{
     CodeRedemption, DeviceGrant, DeviceStatus, OpaqueAccessToken, Organization,
     PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, Resource, User,
 };
+use crate::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
 use crate::secret::SecretDigest;
 
 #[derive(Debug, thiserror::Error)]
@@ -244,4 +245,35 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<PushedAuthorizationRequest>>;
     /// Marks a pushed request used; false when it already was.
     async fn use_pushed_request(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool>;
+
+    /// RFC 7591: the client and its registration record in one transaction.
+    async fn insert_registered_client(
+        &self,
+        client: &Client,
+        registration: &ClientRegistration,
+    ) -> StoreResult<()>;
+    /// RFC 7592 update of both; false when the client (or its registration) is gone.
+    async fn update_registered_client(
+        &self,
+        client: &Client,
+        registration: &ClientRegistration,
+    ) -> StoreResult<bool>;
+    async fn client_registration(&self, id: &ClientId) -> StoreResult<Option<ClientRegistration>>;
+    /// The dynamically registered clients of one account (or all), by id.
+    async fn registered_clients(&self, account: Option<&AccountSid>) -> StoreResult<Vec<ClientId>>;
+    /// The account's policy; `Off` when never set.
+    async fn registration_policy(&self, account: &AccountSid) -> StoreResult<RegistrationPolicy>;
+    async fn set_registration_policy(
+        &self,
+        account: &AccountSid,
+        policy: RegistrationPolicy,
+        at: i64,
+    ) -> StoreResult<()>;
+    async fn insert_initial_access_token(&self, token: &InitialAccessToken) -> StoreResult<()>;
+    async fn initial_access_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<InitialAccessToken>>;
+    /// Spends one use of an unexpired token atomically; false when none is left.
+    async fn use_initial_access_token(&self, digest: &SecretDigest, now: i64) -> StoreResult<bool>;
 }

@@ -18,6 +18,9 @@ pub struct DemoApp {
     pub client_secret: String,
 }
 
+/// Open registrations an address may make per minute unless configured otherwise.
+pub const DEFAULT_OPEN_REGISTRATIONS_PER_MINUTE: u32 = 10;
+
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -38,6 +41,10 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// The demo app of `serve --demo`, for its callback page.
     pub demo: Arc<std::sync::RwLock<Option<DemoApp>>>,
+    /// RFC 7591: where open registrations land, and whether they may be confidential.
+    pub registration: Arc<tollgate_core::admin::RegistrationSettings>,
+    /// Open registrations per minute per address.
+    pub registration_limiter: Arc<AttemptLimiter>,
 }
 
 impl AppState {
@@ -52,6 +59,10 @@ impl AppState {
             openapi: Arc::from("{}"),
             metrics_token: None,
             demo: Arc::default(),
+            registration: Arc::default(),
+            registration_limiter: Arc::new(AttemptLimiter::per_minute(
+                DEFAULT_OPEN_REGISTRATIONS_PER_MINUTE,
+            )),
         }
     }
 
@@ -178,6 +189,7 @@ impl AppState {
         self.throttle.prune();
         self.auth_limiter.prune(now);
         self.device_code_limiter.prune(now);
+        self.registration_limiter.prune(now);
         metrics::gauge!("tollgate_cache_entries", "cache" => "auth_limiter")
             .set(self.auth_limiter.len() as f64);
         metrics::gauge!("tollgate_cache_entries", "cache" => "device_code_limiter")

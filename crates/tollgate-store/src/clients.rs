@@ -135,7 +135,8 @@ fn bind_fields<'q>(q: Query<'q>, c: &'q Client) -> Query<'q> {
         .bind(i64::from(c.oidc.require_signed_request_object))
 }
 
-pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
+/// The insert of one client, for [`insert_client`] and for a registration's transaction.
+pub(crate) fn insert_statement(c: &Client) -> Query<'_> {
     let q = sqlx::query(
         "INSERT INTO clients (sid, account_sid, created_at, friendly_name, secret_digest, \
          grant_types, redirect_uris, scopes, audiences, token_format, access_token_ttl, \
@@ -147,10 +148,15 @@ pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
     .bind(c.id.as_str())
     .bind(c.account_sid.as_str())
     .bind(c.created_at);
-    insert_logged(db, bind_fields(q, c), Entity::Client, c.id.as_str()).await
+    bind_fields(q, c)
 }
 
-pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
+pub(crate) async fn insert_client(db: &Db, c: &Client) -> StoreResult<()> {
+    insert_logged(db, insert_statement(c), Entity::Client, c.id.as_str()).await
+}
+
+/// The update of one client, for [`update_client`] and for a registration's transaction.
+pub(crate) fn update_statement(c: &Client) -> Query<'_> {
     let q = sqlx::query(
         "UPDATE clients SET friendly_name = $2, secret_digest = $3, grant_types = $4, \
          redirect_uris = $5, scopes = $6, audiences = $7, token_format = $8, \
@@ -160,7 +166,11 @@ pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
          id_token_signed_response_alg = $19, require_signed_request_object = $20 WHERE sid = $1",
     )
     .bind(c.id.as_str());
-    write_logged(db, bind_fields(q, c), Entity::Client, c.id.as_str()).await
+    bind_fields(q, c)
+}
+
+pub(crate) async fn update_client(db: &Db, c: &Client) -> StoreResult<bool> {
+    write_logged(db, update_statement(c), Entity::Client, c.id.as_str()).await
 }
 
 pub(crate) async fn delete_client(db: &Db, id: &ClientId) -> StoreResult<bool> {

@@ -16,6 +16,7 @@ mod keys;
 mod leases;
 pub mod migrate;
 mod refresh;
+mod registrations;
 mod resources;
 mod revocations;
 mod rows;

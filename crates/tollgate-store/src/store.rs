@@ -15,8 +15,10 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
 
 use crate::grants::{Grants, Redeem};
+use crate::registrations;
 use crate::sql::{Backend, Db};
 use crate::{accounts, changes, clients, keys, leases, refresh, resources, revocations, users};
+use tollgate_core::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
 
 /// The cold paths' pools and the grant groups of one backend.
 pub(crate) struct SqlStore<G> {
@@ -487,5 +489,58 @@ impl<G: Grants> Store for SqlStore<G> {
             self.grants.consume_device_grant(digest, device_id),
         )
         .await
+    }
+
+    async fn insert_registered_client(
+        &self,
+        client: &Client,
+        registration: &ClientRegistration,
+    ) -> StoreResult<()> {
+        let write = registrations::insert_registered_client(&self.db, client, registration);
+        metered("insert_registered_client", write).await
+    }
+    async fn update_registered_client(
+        &self,
+        client: &Client,
+        registration: &ClientRegistration,
+    ) -> StoreResult<bool> {
+        let write = registrations::update_registered_client(&self.db, client, registration);
+        metered("update_registered_client", write).await
+    }
+    async fn client_registration(&self, id: &ClientId) -> StoreResult<Option<ClientRegistration>> {
+        let read = registrations::client_registration(&self.db, id);
+        metered("client_registration", read).await
+    }
+    async fn registered_clients(&self, account: Option<&AccountSid>) -> StoreResult<Vec<ClientId>> {
+        let read = registrations::registered_clients(&self.db, account);
+        metered("registered_clients", read).await
+    }
+    async fn registration_policy(&self, account: &AccountSid) -> StoreResult<RegistrationPolicy> {
+        let read = registrations::registration_policy(&self.db, account);
+        metered("registration_policy", read).await
+    }
+    async fn set_registration_policy(
+        &self,
+        account: &AccountSid,
+        policy: RegistrationPolicy,
+        at: i64,
+    ) -> StoreResult<()> {
+        let write = registrations::set_registration_policy(&self.db, account, policy, at);
+        metered("set_registration_policy", write).await
+    }
+    async fn insert_initial_access_token(&self, token: &InitialAccessToken) -> StoreResult<()> {
+        let write = registrations::insert_initial_access_token(&self.db, token);
+        metered("insert_initial_access_token", write).await
+    }
+    async fn initial_access_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<InitialAccessToken>> {
+        let read = registrations::initial_access_token(&self.db, digest);
+        metered("initial_access_token", read).await
+    }
+    async fn use_initial_access_token(&self, digest: &SecretDigest, now: i64) -> StoreResult<bool> {
+        let write = registrations::use_initial_access_token(&self.db, digest, now);
+        metered("use_initial_access_token", write).await
     }
 }

@@ -70,6 +70,13 @@ pub struct Config {
     pub outbound_allow: Vec<String>,
     /// Development only: outbound fetches may reach loopback addresses, over `http` too.
     pub outbound_allow_loopback_http: bool,
+    /// RFC 7591: the account (`AC…`) open dynamic registrations land in (unset: the only
+    /// account). That account's registration policy must be `open`.
+    pub registration_account: Option<String>,
+    /// Open registration may create confidential clients too (by default public ones only).
+    pub registration_open_confidential: bool,
+    /// Open registrations allowed per minute per address.
+    pub registration_open_per_minute: u32,
 }
 
 impl Default for Config {
@@ -102,6 +109,10 @@ impl Default for Config {
             metrics_token: None,
             outbound_allow: Vec::new(),
             outbound_allow_loopback_http: false,
+            registration_account: None,
+            registration_open_confidential: false,
+            registration_open_per_minute:
+                tollgate_http::state::DEFAULT_OPEN_REGISTRATIONS_PER_MINUTE,
         }
     }
 }
@@ -174,6 +185,24 @@ impl Config {
     }
 
     /// The policy of every outbound fetch (DESIGN section 14).
+    /// Where open registrations land, and whether they may be confidential.
+    pub fn registration(
+        &self,
+    ) -> Result<tollgate_core::admin::RegistrationSettings, crate::server::ServerError> {
+        let open_account = match self.registration_account.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(tollgate_core::ids::AccountSid::parse(raw).map_err(|_| {
+                crate::server::ServerError::Config(format!(
+                    "registration_account {raw:?} is not an Account SID (AC…)"
+                ))
+            })?),
+        };
+        Ok(tollgate_core::admin::RegistrationSettings {
+            open_account,
+            open_confidential: self.registration_open_confidential,
+        })
+    }
+
     pub fn outbound_policy(
         &self,
     ) -> Result<tollgate_core::fetch::FetchPolicy, crate::server::ServerError> {

@@ -64,6 +64,7 @@ impl Context {
     pub async fn open(config: Config, deps: Deps) -> Result<Self, ServerError> {
         let clock = deps.clock.clone();
         config.outbound_policy()?;
+        config.registration()?;
         if config.uses_sqlite_default() {
             create_private_dir(&config.data_dir)?;
         }
@@ -256,6 +257,10 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
     state.throttle = Arc::new(tollgate_http::throttle::Throttle::new(
         limit(c.rate_limit_per_ip, c.rate_limit_per_ip_burst),
         limit(c.rate_limit_per_client, c.rate_limit_per_client_burst),
+    ));
+    state.registration = Arc::new(c.registration()?);
+    state.registration_limiter = Arc::new(tollgate_http::limiter::AttemptLimiter::per_minute(
+        c.registration_open_per_minute,
     ));
     let mut app = tollgate_http::app(state.clone());
     let tls = context.config.tls()?;

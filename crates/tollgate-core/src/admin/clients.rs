@@ -167,6 +167,17 @@ fn apply(client: &mut Client, spec: ClientSpec) -> AdminResult<()> {
 
 impl Admin {
     pub async fn create_client(&self, spec: ClientSpec) -> AdminResult<(Client, Option<Secret>)> {
+        let (client, secret) = self.new_client(spec).await?;
+        self.store.insert_client(&client).await?;
+        self.written().await?;
+        Ok((client, secret))
+    }
+
+    /// A new client from checked settings, with its secret; not stored yet.
+    pub(super) async fn new_client(
+        &self,
+        spec: ClientSpec,
+    ) -> AdminResult<(Client, Option<Secret>)> {
         let account_sid = self.owning_account(spec.account_sid.clone()).await?;
         let grant_types = normalise_grants(&spec)?;
         validate_spec(&spec)?;
@@ -204,8 +215,6 @@ impl Admin {
             profile: spec.profile,
             oidc: spec.oidc,
         };
-        self.store.insert_client(&client).await?;
-        self.written().await?;
         Ok((client, secret))
     }
 
@@ -216,7 +225,17 @@ impl Admin {
         id: &ClientId,
         patch: ClientPatch,
     ) -> AdminResult<Client> {
-        let mut client = self.client_for(caller, id).await?;
+        let client = self.client_for(caller, id).await?;
+        let client = self.patched(client, patch).await?;
+        self.store_update(client).await
+    }
+
+    /// The client with the patch's settings checked and applied; not stored yet.
+    pub(super) async fn patched(
+        &self,
+        mut client: Client,
+        patch: ClientPatch,
+    ) -> AdminResult<Client> {
         if patch.public.is_some_and(|p| p != client.is_public()) {
             return Err(AdminError::Invalid(
                 "an app cannot change between public and confidential".into(),
@@ -230,7 +249,7 @@ impl Admin {
         self.claim_audiences(&client.account_sid, &client.audiences, &kept)
             .await?;
         client.updated_at = self.clock.now();
-        self.store_update(client).await
+        Ok(client)
     }
 
     async fn store_update(&self, client: Client) -> AdminResult<Client> {

@@ -4,6 +4,8 @@
 mod accounts;
 mod clients;
 mod keys;
+mod registration;
+mod registration_metadata;
 mod resources;
 mod users;
 mod validate;
@@ -20,6 +22,11 @@ use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 
 pub use clients::{ClientPatch, ClientSpec};
+pub use registration::{
+    DEFAULT_CLIENT_NAME, Registered, Registrant, RegistrationError, RegistrationResult,
+    RegistrationSettings,
+};
+pub use registration_metadata::{ClientMetadata, MetadataError, MetadataErrorCode, parse_metadata};
 pub use resources::ResourceSpec;
 pub use users::{EMAIL_TAKEN, UserSpec};
 pub use validate::{

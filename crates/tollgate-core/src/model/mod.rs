@@ -9,6 +9,10 @@ use crate::secret::SecretDigest;
 mod oidc_settings;
 mod settings;
 pub use oidc_settings::{ID_TOKEN_ALGORITHMS, OidcSettings};
+mod registration;
+pub use registration::{
+    ClientRegistration, ExtraMetadata, InitialAccessToken, RegisteredVia, RegistrationPolicy,
+};
 pub use settings::{
     ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat, UnknownGrantType,
 };

@@ -25,6 +25,7 @@ use crate::params::{self, Authorization};
 use crate::render::{NO_STORE, rfc2822};
 use crate::state::AppState;
 
+mod registration;
 mod resources;
 mod routes;
 

@@ -22,6 +22,7 @@ pub fn router() -> Routes {
         .merge(auth_token(&err))
         .merge(users(&err))
         .merge(super::resources::routes(&err))
+        .merge(super::registration::routes(&err))
 }
 
 /// An app as the API shows it.

@@ -6,6 +6,7 @@ mod backup;
 mod clients;
 mod keys;
 mod migrate;
+mod registration;
 mod resources;
 mod serve;
 mod users;
@@ -24,6 +25,7 @@ use crate::server::{Context, Deps, ServerError};
 pub use accounts::AccountCommand;
 pub use clients::{ClientCommand, ClientCreateArgs};
 pub use keys::KeyCommand;
+pub use registration::RegistrationCommand;
 pub use resources::ResourceCommand;
 pub use serve::{ServeArgs, serve};
 pub use users::{UserCommand, UserCreateArgs};
@@ -82,6 +84,9 @@ pub enum AdminCommand {
     /// Manage API resources (audiences) and which accounts they are granted to.
     #[command(subcommand)]
     Resource(ResourceCommand),
+    /// Dynamic client registration (RFC 7591): policies and initial access tokens.
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
 }
 
 /// Moving data: backups, restores, migration between stores, export and import.
@@ -171,6 +176,7 @@ pub async fn run_admin(config: Config, command: AdminCommand) -> Result<Output, 
         AdminCommand::User(cmd) => users::run(&ctx.admin(), cmd).await,
         AdminCommand::Key(cmd) => keys::run(&ctx, cmd).await,
         AdminCommand::Resource(cmd) => resources::run(&ctx.admin(), cmd).await,
+        AdminCommand::Registration(cmd) => registration::run(&ctx.admin(), cmd).await,
     }
 }
 

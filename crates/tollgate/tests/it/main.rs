@@ -38,6 +38,8 @@ mod python_sdks;
 mod refresh_props;
 mod refresh_rotation;
 mod request_objects;
+mod registration;
+mod registration_management;
 mod resources;
 mod response_modes;
 mod rs256_id_tokens;

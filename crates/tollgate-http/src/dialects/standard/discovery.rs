@@ -48,6 +48,7 @@ fn metadata(state: &AppState) -> Value {
         "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "registration_endpoint": format!("{iss}/oauth/register"),
         // Per client (`require_pushed_authorization_requests`); not for every client.
         "require_pushed_authorization_requests": false,
         "dpop_signing_alg_values_supported": DPOP_ALGS,

@@ -3,6 +3,7 @@
 
 mod api;
 mod discovery;
+mod registration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -40,6 +41,7 @@ impl Dialect for Standard {
         "/.well-known/jwks.json",
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
+        registration::REGISTER,
     ];
     const JSON_BODIES: bool = true;
 
@@ -66,6 +68,7 @@ impl Dialect for Standard {
                 discovery::authorization_server_metadata,
             )
             .merge(authorize)
+            .merge(registration_routes())
     }
 
     fn owns_path(path: &str) -> bool {
@@ -146,6 +149,15 @@ impl Dialect for Standard {
         });
         (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
     }
+}
+
+/// RFC 7591 registration and RFC 7592 management.
+fn registration_routes() -> Routes {
+    Routes::new()
+        .route(registration::register_op(), registration::register)
+        .route(registration::read_op(), registration::read)
+        .route(registration::replace_op(), registration::replace)
+        .route(registration::delete_op(), registration::delete)
 }
 
 /// The answer to any path no dialect owns.

@@ -194,6 +194,15 @@ fn kind(c: &Client) -> &'static str {
     }
 }
 
+/// The kind, marked when the app registered itself (RFC 7591).
+fn registered_kind(c: &Client, registered: bool) -> &'static str {
+    match (registered, c.is_public()) {
+        (false, _) => kind(c),
+        (true, true) => "Public (registered)",
+        (true, false) => "Confidential (registered)",
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/apps.html")]
 struct ListPage {
@@ -243,16 +252,17 @@ pub(crate) async fn list(
     console: Console,
     RawQuery(query): RawQuery,
 ) -> ConsoleResult {
-    let apps = state
-        .engine
-        .node_admin()
+    let admin = state.engine.node_admin();
+    // RFC 7591: apps that registered themselves are marked, so they can be reviewed.
+    let registered = admin.registered_clients(&console.caller()).await?;
+    let apps = admin
         .clients(Some(&console.account))
         .await?
         .iter()
         .map(|c| AppRow {
             sid: c.id.to_string(),
             name: c.friendly_name.clone(),
-            kind: kind(c),
+            kind: registered_kind(c, registered.contains(&c.id)),
             grants: c
                 .grant_types
                 .iter()

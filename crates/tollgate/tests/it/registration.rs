@@ -1,0 +1,437 @@
+//! RFC 7591 dynamic client registration at `POST /oauth/register`: every section 3.2.2 error,
+//! the three per-account policies (off, initial access token, open), the open policy's limits
+//! and records, and a registered public client completing the code flow.
+
+use serde_json::{Value, json};
+use tollgate_core::admin::Caller;
+use tollgate_core::authorize::s256;
+use tollgate_core::ids::ClientId;
+use tollgate_core::model::{RegisteredVia, RegistrationPolicy};
+
+use crate::helpers::{
+    Backend, Browser, REDIRECT, TestApp, TestClient, VERIFIER, json as json_of, query_param,
+    spawn_app, spawn_app_with,
+};
+use crate::on_both_backends;
+
+pub(crate) async fn set_policy(app: &TestApp, policy: RegistrationPolicy) {
+    app.server
+        .admin()
+        .set_registration_policy(&Caller::Operator, None, policy)
+        .await
+        .expect("policy");
+}
+
+/// POSTs client metadata, with an initial access token when given.
+pub(crate) async fn register(
+    app: &TestApp,
+    token: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    let mut req = app.http.post(app.url("/oauth/register")).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("register")
+}
+
+/// An initial access token from the account admin API.
+pub(crate) async fn initial_access_token(app: &TestApp, uses: u32) -> String {
+    let resp = app
+        .http
+        .post(app.url("/v1/Account/Registration/InitialAccessTokens"))
+        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .json(&json!({"uses": uses, "ttl": 600}))
+        .send()
+        .await
+        .expect("issue");
+    let body = json_of(resp, 201).await;
+    body["initial_access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
+async fn error_code(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    assert_eq!(
+        resp.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    let body: Value = resp.json().await.expect("json error");
+    assert!(body["error_description"].is_string(), "{body}");
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+fn public_client() -> Value {
+    json!({
+        "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "client_name": "Registered CLI",
+    })
+}
+
+async fn every_rfc7591_error_case(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| c.registration_open_per_minute = 1000).await else {
+        return;
+    };
+    set_policy(&app, RegistrationPolicy::Open).await;
+    let iat = initial_access_token(&app, 50).await;
+    let cases: Vec<(Value, bool, &str)> = vec![
+        // (metadata, with the initial access token, expected error)
+        (json!({}), false, "invalid_redirect_uri"),
+        (
+            json!({"redirect_uris": "http://127.0.0.1/cb"}),
+            false,
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["javascript:alert(1)"]}),
+            false,
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example/cb#frag"]}),
+            false,
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["http://app.example/cb"]}),
+            false,
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["com.example.app:/cb"]}),
+            false,
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["http://app.example/cb"], "application_type": "native"}),
+            false,
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "application_type": "desktop"}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "grant_types": ["password"]}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "grant_types": ["implicit"]}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "response_types": ["token"]}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "response_types": ["code"]}),
+            true,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "tls_client_auth"}),
+            true,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt"}),
+            true,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt",
+                   "jwks": {"keys": []}, "jwks_uri": "https://keys.example/jwks"}),
+            true,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt",
+                   "jwks": "not a key set"}),
+            true,
+            "invalid_client_metadata",
+        ),
+        (
+            // The outbound policy refuses private addresses.
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt",
+                   "jwks_uri": "https://10.1.2.3/jwks"}),
+            true,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "client_uri": "ftp://app.example/"}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "logo_uri": 7}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "scope": "read \"write\""}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "client_name": ""}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "contacts": [1]}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "post_logout_redirect_uris": ["javascript:x"]}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "backchannel_logout_uri": "not a url"}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "software_statement": "eyJhbGciOiJub25lIn0.e30."}),
+            false,
+            "unapproved_software_statement",
+        ),
+        // Open registration: public clients, user-delegated grants, defined scopes only.
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_basic"}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+            false,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "scope": "admin"}),
+            false,
+            "invalid_client_metadata",
+        ),
+    ];
+    for (metadata, with_token, expected) in cases {
+        let resp = register(&app, with_token.then_some(iat.as_str()), &metadata).await;
+        let (status, error) = error_code(resp).await;
+        assert_eq!((status, error.as_str()), (400, expected), "{metadata}");
+    }
+    // Not JSON, or not an object.
+    for (ct, body) in [
+        ("application/x-www-form-urlencoded", "redirect_uris=x"),
+        ("application/json", "[1, 2]"),
+        ("application/json", "{\"redirect_uris\": "),
+    ] {
+        let resp = app
+            .http
+            .post(app.url("/oauth/register"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(
+            error_code(resp).await,
+            (400, "invalid_client_metadata".into()),
+            "{body}"
+        );
+    }
+    assert!(
+        app.server
+            .admin()
+            .registered_clients(&Caller::Operator)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn the_three_policies(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| c.registration_open_per_minute = 3).await else {
+        return;
+    };
+    // Off (the default): nobody registers, and no token can be issued.
+    let resp = register(&app, None, &public_client()).await;
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\""),
+        "{challenge}"
+    );
+    assert_eq!(error_code(resp).await.1, "invalid_token");
+    let refused = app
+        .http
+        .post(app.url("/v1/Account/Registration/InitialAccessTokens"))
+        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400, "no tokens while registration is off");
+
+    // Token: only with an initial access token the administrator issued, once.
+    let resp = app
+        .http
+        .post(app.url("/v1/Account/Registration"))
+        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .json(&json!({"policy": "token"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(resp, 200).await["policy"], "token");
+    assert_eq!(register(&app, None, &public_client()).await.status(), 401);
+    assert_eq!(
+        register(&app, Some("made-up"), &public_client())
+            .await
+            .status(),
+        401
+    );
+    let iat = initial_access_token(&app, 1).await;
+    let confidential = json!({
+        "grant_types": ["client_credentials"],
+        "client_name": "Billing worker",
+        "scope": "read",
+    });
+    let resp = register(&app, Some(&iat), &confidential).await;
+    let body = json_of(resp, 201).await;
+    assert_eq!(body["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(body["client_secret_expires_at"], 0);
+    assert_eq!(body["response_types"], json!([]));
+    let (id, secret) = (
+        body["client_id"].as_str().unwrap(),
+        body["client_secret"].as_str().unwrap(),
+    );
+    let token = app.client_credentials(id, secret).await;
+    let token = json_of(token, 200).await;
+    assert_eq!(token["scope"], "read");
+    assert_eq!(
+        register(&app, Some(&iat), &confidential).await.status(),
+        401,
+        "a one-use token is spent"
+    );
+    let iat = initial_access_token(&app, 5).await;
+    app.advance(601);
+    assert_eq!(
+        register(&app, Some(&iat), &confidential).await.status(),
+        401,
+        "expired"
+    );
+
+    // Open: anyone registers public clients, recorded with the address, rate limited.
+    set_policy(&app, RegistrationPolicy::Open).await;
+    let resp = register(&app, None, &json!({"redirect_uris": [REDIRECT]})).await;
+    let body = json_of(resp, 201).await;
+    assert_eq!(
+        body["token_endpoint_auth_method"], "none",
+        "public substituted"
+    );
+    assert!(body.get("client_secret").is_none());
+    assert_eq!(body["grant_types"], json!(["authorization_code"]));
+    let id = ClientId::parse(body["client_id"].as_str().unwrap()).unwrap();
+    let record = app
+        .server
+        .admin()
+        .registered_clients(&Caller::Operator)
+        .await
+        .unwrap();
+    assert!(record.contains(&id));
+    let stored = app
+        .server
+        .context
+        .store
+        .client_registration(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.via, RegisteredVia::Open);
+    assert_eq!(stored.registered_from.as_deref(), Some("127.0.0.1"));
+    // The budget is three a minute: the clock moved on since the refused attempts above.
+    assert_eq!(register(&app, None, &public_client()).await.status(), 201);
+    assert_eq!(register(&app, None, &public_client()).await.status(), 201);
+    let limited = register(&app, None, &public_client()).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    // A token holder is not limited.
+    let iat = initial_access_token(&app, 1).await;
+    assert_eq!(
+        register(&app, Some(&iat), &public_client()).await.status(),
+        201
+    );
+}
+
+/// A client registered by open registration signs a user in with PKCE at once.
+async fn a_registered_public_client_completes_the_code_flow(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    set_policy(&app, RegistrationPolicy::Open).await;
+    app.user("dcr@example.com").await;
+    let mut metadata = public_client();
+    metadata["scope"] = json!("openid profile");
+    metadata["application_type"] = json!("native");
+    metadata["redirect_uris"] = json!(["http://127.0.0.1:43117/cb", "com.example.app:/cb"]);
+    let body = json_of(register(&app, None, &metadata).await, 201).await;
+    assert_eq!(body["client_name"], "Registered CLI");
+    assert_eq!(body["application_type"], "native");
+    assert_eq!(body["scope"], "openid profile");
+    let client = TestClient {
+        id: ClientId::parse(body["client_id"].as_str().unwrap()).unwrap(),
+        secret: String::new(),
+    };
+    let browser = Browser::new(&app);
+    // RFC 8252 section 7.3: the loopback redirect matches on any port.
+    let chosen = "http://127.0.0.1:50999/cb";
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client.id.as_str())
+        .append_pair("redirect_uri", chosen)
+        .append_pair("scope", "openid")
+        .append_pair("state", "s1")
+        .append_pair("code_challenge", &s256(VERIFIER))
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let url = format!("/oauth/authorize?{query}");
+    let location = browser.authorize(&url, "dcr@example.com").await;
+    assert!(location.starts_with(chosen), "{location}");
+    assert_eq!(query_param(&location, "state").as_deref(), Some("s1"));
+    let code = query_param(&location, "code").expect("code");
+    let resp = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", chosen),
+                ("client_id", client.id.as_str()),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    let tokens = json_of(resp, 200).await;
+    assert!(tokens["id_token"].is_string());
+}
+
+on_both_backends!(
+    every_rfc7591_error_case,
+    the_three_policies,
+    a_registered_public_client_completes_the_code_flow,
+);

@@ -12,6 +12,7 @@ mod messages_api;
 mod dpop;
 mod hardening;
 mod mcp;
+mod mcp_clients;
 mod provider;
 mod validator;
 

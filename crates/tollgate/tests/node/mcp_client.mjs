@@ -79,6 +79,7 @@ const provider = {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
+      scope: 'mcp:tools notes:write',
     };
   },
   ...(metadataUrl ? { clientMetadataUrl: metadataUrl } : {}),
@@ -110,7 +111,7 @@ async function connect() {
   } catch (e) {
     if (!(e instanceof UnauthorizedError)) throw e;
     const code = lastCallback.searchParams.get('code');
-    say('callback', { iss: lastCallback.searchParams.get('iss'), has_code: Boolean(code) });
+    say('callback', { iss: lastCallback.searchParams.get('iss'), has_code: Boolean(code), error: lastCallback.searchParams.get('error'), error_description: lastCallback.searchParams.get('error_description') });
     await transport.finishAuth(code);
     return connect();
   }

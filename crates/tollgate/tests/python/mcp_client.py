@@ -97,7 +97,8 @@ async def main():
         callback.update(await browse(url))
 
     async def callback_handler():
-        say("callback", iss=callback.get("iss", [None])[0], has_code="code" in callback)
+        say("callback", iss=callback.get("iss", [None])[0], has_code="code" in callback,
+            error=callback.get("error", [None])[0], error_description=callback.get("error_description", [None])[0])
         return AuthorizationCodeResult(code=callback["code"][0], state=callback.get("state", [None])[0],
                                        iss=callback.get("iss", [None])[0])
 
@@ -106,7 +107,7 @@ async def main():
         client_metadata=OAuthClientMetadata(
             client_name="MCP interop (Python SDK)", redirect_uris=[REDIRECT],
             grant_types=["authorization_code", "refresh_token"], response_types=["code"],
-            token_endpoint_auth_method="none"),
+            token_endpoint_auth_method="none", scope="mcp:tools notes:write"),
         storage=store, redirect_handler=redirect_handler, callback_handler=callback_handler)
     async with httpx2.AsyncClient(auth=auth, timeout=30) as http:
         async with streamable_http_client(MCP_URL, http_client=http) as (read, write):

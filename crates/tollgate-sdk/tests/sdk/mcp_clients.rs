@@ -1,0 +1,162 @@
+//! The official MCP SDKs (TypeScript and Python) against the example MCP server and Tollgate,
+//! configured with nothing but the MCP server's URL: discovery, dynamic registration,
+//! authorization code + PKCE + resource through the real sign-in pages, tool calls, step-up.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+use tollgate_core::admin::{Caller, ResourceSpec, UserSpec};
+use tollgate_core::model::RegistrationPolicy;
+use tollgate_sdk::ProtectedResource;
+
+use crate::{Tollgate, mcp_server, tollgate};
+
+const EMAIL: &str = "mcp-user@example.com";
+const PASSWORD: &str = "a long enough password 42";
+
+/// Tollgate with a user, the MCP server's URL registered as a resource of the account, open
+/// registration; and the example MCP server.
+async fn setup() -> (Tollgate, String, String) {
+    let tg = tollgate().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let admin = tg.server.admin();
+    let account = tollgate_core::ids::AccountSid::parse(&tg.account).unwrap();
+    let user = admin
+        .create_user(UserSpec {
+            email: EMAIL.into(),
+            password: PASSWORD.into(),
+            ..UserSpec::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .create_resource(
+            &Caller::Account(account.clone()),
+            ResourceSpec {
+                identifier: url.clone(),
+                scopes: vec![mcp_server::BASE_SCOPE.into(), "notes:write".into()],
+                ..ResourceSpec::default()
+            },
+        )
+        .await
+        .unwrap();
+    admin
+        .set_registration_policy(&Caller::Operator, Some(account), RegistrationPolicy::Open)
+        .await
+        .unwrap();
+    tg.server.engine.sync().await.unwrap();
+    let resource = ProtectedResource::new(&url, &tg.base)
+        .unwrap()
+        .scopes([mcp_server::BASE_SCOPE, "notes:write"]);
+    let validator = resource.validator().build().await.unwrap();
+    let router = mcp_server::router(&resource, validator);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (tg, url, user.sid.to_string())
+}
+
+fn tests_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tollgate/tests")
+}
+
+/// Runs a client script off the async runtime; its JSON lines, by step.
+async fn run(mut cmd: Command) -> Vec<Value> {
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn step<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["step"] == name)
+        .unwrap_or_else(|| panic!("no {name:?} step in {lines:#?}"))
+}
+
+/// What every MCP client must have seen, whichever SDK it is.
+fn check_flow(lines: &[Value], tg: &Tollgate, url: &str, user: &str) {
+    assert_eq!(step(lines, "registered")["dynamic"], true);
+    let authorize = step(lines, "authorize");
+    assert_eq!(authorize["resource"], url, "RFC 8707 resource");
+    assert_eq!(authorize["method"], "S256");
+    // The first authorization asks for what the 401 named, not for everything.
+    assert_eq!(authorize["scope"], mcp_server::BASE_SCOPE);
+    assert_eq!(
+        step(lines, "callback")["iss"],
+        tg.base.as_str(),
+        "RFC 9207 iss"
+    );
+    let token = step(lines, "token");
+    assert_eq!(token["aud"], url);
+    assert_eq!(token["iss"], tg.base.as_str());
+    assert_eq!(
+        step(lines, "tools")["names"],
+        serde_json::json!(["add_note", "whoami"])
+    );
+    assert_eq!(step(lines, "whoami")["result"]["sub"], user);
+    let stepped = step(lines, "stepped_up")["scope"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(stepped.split(' ').any(|s| s == "notes:write"), "{stepped}");
+    let note = step(lines, "add_note");
+    assert_eq!(note["is_error"], false, "{note}");
+    assert!(
+        note["result"].as_str().unwrap().ends_with("note(s) kept"),
+        "{note}"
+    );
+    step(lines, "done");
+}
+
+fn required(tool: &str) -> bool {
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    if !ci {
+        eprintln!("skipping: {tool} is not set up (CI=true makes this a failure)");
+    }
+    ci
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_registers_signs_in_and_steps_up() {
+    let script = tests_dir().join("node/mcp_client.mjs");
+    let installed = tests_dir()
+        .join("node/node_modules/@modelcontextprotocol/sdk")
+        .exists();
+    if !installed && !required("npm ci in crates/tollgate/tests/node") {
+        return;
+    }
+    let (tg, url, user) = setup().await;
+    let mut cmd = Command::new("node");
+    cmd.arg(script).args([&url, EMAIL, PASSWORD]);
+    let lines = run(cmd).await;
+    check_flow(&lines, &tg, &url, &user);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_registers_signs_in_and_steps_up() {
+    let Ok(python) = std::env::var("TOLLGATE_TEST_PYTHON") else {
+        assert!(
+            !required("TOLLGATE_TEST_PYTHON"),
+            "TOLLGATE_TEST_PYTHON is not set"
+        );
+        return;
+    };
+    let (tg, url, user) = setup().await;
+    let mut cmd = Command::new(python);
+    cmd.arg(tests_dir().join("python/mcp_client.py"))
+        .args([&url, EMAIL, PASSWORD]);
+    let lines = run(cmd).await;
+    check_flow(&lines, &tg, &url, &user);
+}

@@ -73,14 +73,21 @@ async fn three_nodes_act_as_one() {
         return;
     };
     let kek = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 32]);
-    // Started together on an empty database: one first key.
+    // Started together on an empty database: one first key of each algorithm (the ES256
+    // access-token key and the RS256 id-token key).
     let (n1, n2, n3) = tokio::join!(node(&url, &kek), node(&url, &kek), node(&url, &kek));
     let nodes = [&n1, &n2, &n3];
-    assert_eq!(
-        n1.server.admin().keys().await.expect("keys").len(),
-        1,
-        "one first key"
-    );
+    let mut algs: Vec<&str> = n1
+        .server
+        .admin()
+        .keys()
+        .await
+        .expect("keys")
+        .iter()
+        .map(|k| k.algorithm.as_str())
+        .collect();
+    algs.sort_unstable();
+    assert_eq!(algs, ["ES256", "RS256"], "one first key of each algorithm");
 
     let admin = n1.server.admin();
     let (account, _) = admin
@@ -283,7 +290,7 @@ async fn three_nodes_act_as_one() {
         .expect("json");
     assert!(polled["access_token"].is_string(), "{polled}");
 
-    // All three rotate at the same moment: exactly one new key.
+    // All three rotate at the same moment: exactly one new key of each algorithm.
     let policy = RotationPolicy {
         every_secs: 1,
         publish_ahead_secs: 0,
@@ -303,7 +310,7 @@ async fn three_nodes_act_as_one() {
         .filter(Option::is_some)
         .count();
     assert_eq!(created, 1, "one node rotated");
-    assert_eq!(admin.keys().await.expect("keys").len(), 2);
+    assert_eq!(admin.keys().await.expect("keys").len(), 4);
     for n in nodes {
         n.server.engine.sync().await.expect("sync");
         assert_eq!(token(&http, &n.base, &id, &secret).await.status(), 200);

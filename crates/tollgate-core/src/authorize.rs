@@ -32,6 +32,8 @@ pub struct AuthorizeParams {
     pub resource: Vec<String>,
     /// RFC 9126: a pushed request stands in for the other parameters.
     pub request_uri: Option<String>,
+    /// OIDC Core section 3.1.2.1: the sign-in strengths asked for, in order of preference.
+    pub acr_values: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,6 +59,9 @@ pub struct ValidAuthorization {
     pub resources: Vec<String>,
     /// The pushed request this came from; spent when the code is issued.
     pub pushed: Option<crate::secret::SecretDigest>,
+    /// Requested `acr` values (a voluntary claim: a sign-in that meets none is still accepted
+    /// once a fresh sign-in could not do better).
+    pub acr_values: Vec<String>,
 }
 
 /// Before the redirect URI is trusted an error is shown as a page; after, it is redirected.
@@ -206,6 +211,7 @@ pub(crate) fn check(
         prompt: Prompt::default(),
         resources: Vec::new(),
         pushed: None,
+        acr_values: Vec::new(),
     };
     if valid.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
         valid.state = None;
@@ -336,6 +342,15 @@ pub(crate) fn check(
             "prompt=none cannot be combined with other values",
         ));
     }
+    let acr_values = params.acr_values.as_deref().unwrap_or_default();
+    if acr_values.len() > MAX_PARAM {
+        return Err(fail(
+            &valid,
+            ErrorKind::InvalidRequest,
+            "acr_values is too long",
+        ));
+    }
+    valid.acr_values = crate::scope::tokens(acr_values);
     for r in params.resource.iter().filter(|r| !r.is_empty()) {
         if !valid.client.audiences.contains(r) {
             return Err(fail(

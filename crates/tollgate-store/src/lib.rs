@@ -17,6 +17,7 @@ mod refresh;
 mod resources;
 mod revocations;
 mod rows;
+mod sign_in;
 mod sql;
 mod statements;
 mod store;

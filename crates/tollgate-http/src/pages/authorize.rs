@@ -89,13 +89,17 @@ async fn decide(
     target: &str,
 ) -> Result<Outcome, PageError> {
     let fresh_login = |w: &SignedIn| fresh_login::satisfied(state, target, w.session.auth_time);
+    // A sign-in weaker than `acr_values` asks for is made again (step-up); when a fresh one
+    // could not do better (no second factor set up), it is accepted: `acr` is voluntary.
+    let strong_enough = |w: &SignedIn| w.authn().satisfies(&valid.acr_values) || fresh_login(w);
     let who = match signed_in(state, &jar).await? {
-        Some(w) if !valid.prompt.login || fresh_login(&w) => w,
+        Some(w) if (!valid.prompt.login || fresh_login(&w)) && strong_enough(&w) => w,
         _ if valid.prompt.none => {
             let url = redirect_error(state, valid, "login_required", "the user is not signed in");
             return Ok(Outcome::Redirect(url));
         }
-        _ if valid.prompt.login => {
+        // Signed in, but not freshly or strongly enough.
+        w if w.is_some() || valid.prompt.login => {
             let target = fresh_login::mark(state, target);
             return Ok(Outcome::Redirect(login_url(&target)));
         }

@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod account_chromium;
+mod account_page;
 mod admin_api;
 mod assertion_audience;
 mod authorization_code;
@@ -34,6 +36,7 @@ mod refresh_props;
 mod refresh_rotation;
 mod resources;
 mod schemathesis;
+mod second_factor;
 mod security;
 mod security_outbound;
 mod seed_operations;

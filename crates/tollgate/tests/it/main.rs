@@ -41,6 +41,7 @@ mod security;
 mod security_outbound;
 mod seed_operations;
 mod sign_in_requirements;
+mod sign_in_store;
 mod store;
 mod store_faults;
 mod store_grants;

@@ -4,7 +4,7 @@
 
 use crate::clock::random_bytes;
 use crate::engine::Engine;
-use crate::error::{ErrorKind, OAuthError};
+use crate::error::OAuthError;
 use crate::model::{SignInSettings, User};
 use crate::secret::SecretDigest;
 use crate::totp;
@@ -169,15 +169,4 @@ impl Engine {
         }
         Ok(SecondFactorCheck::Wrong)
     }
-}
-
-/// The error a locked second factor gets where an error is needed.
-pub fn locked_error(until: i64, now: i64) -> OAuthError {
-    OAuthError::new(
-        ErrorKind::TooManyRequests {
-            until,
-            retry_after: (until - now).max(1),
-        },
-        "too many wrong codes; try again later",
-    )
 }

@@ -42,6 +42,8 @@ pub struct AuthorizeParams {
     pub request: Option<String>,
     /// Set by the engine alone, once these parameters came out of a verified request object.
     pub from_request_object: bool,
+    /// OIDC Core section 3.1.2.1: the sign-in strengths asked for, in order of preference.
+    pub acr_values: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,6 +74,9 @@ pub struct ValidAuthorization {
     pub response_mode: crate::oidc_params::ResponseMode,
     /// RFC 9449 section 10: the code may only be redeemed with a proof of this key.
     pub dpop_jkt: Option<String>,
+    /// Requested `acr` values (a voluntary claim: a sign-in that meets none is still accepted
+    /// once a fresh sign-in could not do better).
+    pub acr_values: Vec<String>,
 }
 
 /// Before the redirect URI is trusted an error is shown as a page; after, it is redirected.
@@ -224,6 +229,7 @@ pub(crate) fn check(
         max_age: None,
         response_mode: crate::oidc_params::ResponseMode::default(),
         dpop_jkt: None,
+        acr_values: Vec::new(),
     };
     if valid.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
         valid.state = None;
@@ -370,6 +376,15 @@ pub(crate) fn check(
             "prompt=none cannot be combined with other values",
         ));
     }
+    let acr_values = params.acr_values.as_deref().unwrap_or_default();
+    if acr_values.len() > MAX_PARAM {
+        return Err(fail(
+            &valid,
+            ErrorKind::InvalidRequest,
+            "acr_values is too long",
+        ));
+    }
+    valid.acr_values = crate::scope::tokens(acr_values);
     for r in params.resource.iter().filter(|r| !r.is_empty()) {
         if !valid.client.audiences.contains(r) {
             return Err(fail(

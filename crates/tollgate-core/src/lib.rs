@@ -3,6 +3,7 @@
 //! Nothing here knows about HTTP or SQL. Dialects turn requests into [`engine::TokenRequest`]s
 //! and render [`engine::Issued`] or [`error::OAuthError`]; stores implement [`store::Store`].
 
+pub mod account;
 pub mod activity;
 pub mod admin;
 pub mod authorize;
@@ -31,10 +32,12 @@ pub mod password;
 pub mod policy;
 pub mod request_object;
 pub mod scope;
+pub mod second_factor;
 pub mod secret;
 pub mod session;
 pub mod store;
 pub mod token;
+pub mod totp;
 
 /// Private parsers the fuzz targets in `fuzz/` call directly; not a stable API.
 #[doc(hidden)]

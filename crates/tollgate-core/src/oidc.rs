@@ -38,6 +38,11 @@ struct IdTokenClaims<'a> {
     auth_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
+    /// OIDC Core section 2: how the sign-in was made, when the code's sign-in is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<&'a [String]>,
     #[serde(flatten)]
     profile: ProfileClaims,
 }
@@ -113,6 +118,7 @@ impl Engine {
         scopes: &[String],
         auth_time: i64,
         nonce: Option<&str>,
+        authn: Option<&crate::model::Authn>,
     ) -> Result<String, OAuthError> {
         let now = self.clock.now();
         let aud = [client.id.as_str().to_owned()];
@@ -125,6 +131,8 @@ impl Engine {
             iat: now,
             auth_time,
             nonce,
+            acr: authn.map(|a| a.acr()),
+            amr: authn.map(|a| a.amr.as_slice()),
             profile: ProfileClaims::for_scopes(user, scopes),
         };
         // OIDC Registration: the client's id_token_signed_response_alg, else the server's.

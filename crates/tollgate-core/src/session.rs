@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::authorize::{self, AuthorizeError, AuthorizeParams, ValidAuthorization};
 use crate::engine::Engine;
 use crate::error::OAuthError;
-use crate::model::{AuthorizationCode, BrowserSession, User};
+use crate::model::{Authn, AuthorizationCode, BrowserSession, User};
 use crate::password;
 use crate::secret::{Secret, SecretDigest};
 
@@ -14,6 +14,24 @@ use crate::secret::{Secret, SecretDigest};
 pub struct SignedIn {
     pub session: BrowserSession,
     pub user: User,
+}
+
+/// Where a correct password leads.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in: the session's cookie value and the session.
+    Done(Secret, SignedIn),
+    /// The user's policy asks for a second factor first; `enrol` when none is set up yet.
+    SecondFactor { user: User, enrol: bool },
+}
+
+impl SignedIn {
+    /// What this session's sign-in proved.
+    pub fn authn(&self) -> Authn {
+        Authn {
+            amr: self.session.amr.clone(),
+        }
+    }
 }
 
 /// Login failed; deliberately says nothing about which part was wrong.
@@ -94,15 +112,33 @@ impl Engine {
         Ok(user.filter(|_| ok))
     }
 
-    /// Verifies credentials and opens a session; returns the cookie value.
+    /// Verifies credentials; opens a session when the password is all the user's policy
+    /// asks for, or says a second factor (or its setup) comes first.
     pub async fn login(
         &self,
         email: &str,
         password: &str,
-    ) -> Result<Result<(Secret, SignedIn), LoginFailed>, OAuthError> {
+    ) -> Result<Result<SignIn, LoginFailed>, OAuthError> {
         let Some(user) = self.check_password(email, password).await? else {
             return Ok(Err(LoginFailed));
         };
+        let settings = self.store.sign_in_settings(&user.sid).await?;
+        if settings.second_factor_due() {
+            return Ok(Ok(SignIn::SecondFactor {
+                enrol: !settings.has_totp(),
+                user,
+            }));
+        }
+        let (secret, who) = self.open_session(user, Authn::password()).await?;
+        Ok(Ok(SignIn::Done(secret, who)))
+    }
+
+    /// Opens a browser session for a completed sign-in; returns the cookie value.
+    pub async fn open_session(
+        &self,
+        user: User,
+        authn: Authn,
+    ) -> Result<(Secret, SignedIn), OAuthError> {
         let now = self.clock.now();
         let secret = Secret::generate(self.rng.as_ref())?;
         let session = BrowserSession {
@@ -112,9 +148,10 @@ impl Engine {
             created_at: now,
             last_seen_at: now,
             expires_at: now + i64::from(self.config.session_lifetime_secs),
+            amr: authn.amr,
         };
         self.store.insert_session(&session).await?;
-        Ok(Ok((secret, SignedIn { session, user })))
+        Ok((secret, SignedIn { session, user }))
     }
 
     /// The session behind a cookie value, if it is still alive (idle and absolute limits).
@@ -222,6 +259,12 @@ impl Engine {
             dpop_jkt: req.dpop_jkt.clone(),
         };
         self.store.insert_code(&record).await?;
+        // Only a sign-in beyond a password is recorded; no record reads as `pwd`.
+        if who.authn() != Authn::password() {
+            self.store
+                .insert_code_authn(&record.digest, &who.session.amr, record.expires_at)
+                .await?;
+        }
         let mut params = vec![("code", code.expose())];
         if let Some(s) = &req.state {
             params.push(("state", s));

@@ -8,7 +8,8 @@ use crate::keys::StoredKey;
 use crate::model::{
     Account, ActiveRefreshFamily, AuthorizationCode, BrowserSession, Change, Client,
     CodeRedemption, DeviceGrant, DeviceStatus, OpaqueAccessToken, Organization,
-    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, Resource, User,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, Resource,
+    SignInPolicy, SignInSettings, User,
 };
 use crate::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
 use crate::secret::SecretDigest;
@@ -109,6 +110,65 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>>;
     async fn touch_session(&self, digest: &SecretDigest, at: i64) -> StoreResult<()>;
     async fn delete_session(&self, digest: &SecretDigest) -> StoreResult<()>;
+    /// The user's unexpired browser sessions, newest first.
+    async fn user_sessions(&self, user: &UserSid, now: i64) -> StoreResult<Vec<BrowserSession>>;
+    /// Ends every session of the user but `keep`; returns how many ended.
+    async fn delete_user_sessions(
+        &self,
+        user: &UserSid,
+        keep: Option<&SecretDigest>,
+    ) -> StoreResult<u64>;
+    /// The apps the user consented to: client, scopes and when, newest first.
+    async fn user_consents(&self, user: &UserSid)
+    -> StoreResult<Vec<(ClientId, Vec<String>, i64)>>;
+    /// Withdraws the user's consent to `client` and revokes the refresh families the client
+    /// holds for the user; false when there was neither.
+    async fn revoke_user_grant(
+        &self,
+        user: &UserSid,
+        client: &ClientId,
+        at: i64,
+    ) -> StoreResult<bool>;
+
+    /// The user's sign-in settings (the defaults when none are stored).
+    async fn sign_in_settings(&self, user: &UserSid) -> StoreResult<SignInSettings>;
+    async fn set_sign_in_policy(
+        &self,
+        user: &UserSid,
+        policy: SignInPolicy,
+        at: i64,
+    ) -> StoreResult<()>;
+    /// Sets (or with `None` removes) the sealed RFC 6238 secret, with `last_step` already
+    /// used, and replaces the recovery codes with these digests, in one transaction.
+    async fn set_totp(
+        &self,
+        user: &UserSid,
+        sealed: Option<&str>,
+        last_step: i64,
+        recovery_digests: &[String],
+        at: i64,
+    ) -> StoreResult<()>;
+    /// Accepts a time step later than the last accepted one and clears the failures; false
+    /// when it is not later (a replayed code).
+    async fn accept_totp_step(&self, user: &UserSid, step: i64, at: i64) -> StoreResult<bool>;
+    /// Spends an unused recovery code by digest; false when unknown or already used.
+    async fn use_recovery_code(&self, user: &UserSid, digest: &str, at: i64) -> StoreResult<bool>;
+    /// Counts a failed second-factor attempt; the `limit`th locks until `lock_until`.
+    async fn second_factor_failed(
+        &self,
+        user: &UserSid,
+        limit: i64,
+        lock_until: i64,
+        at: i64,
+    ) -> StoreResult<()>;
+    /// Records how the sign-in behind an authorization code was made (`amr`).
+    async fn insert_code_authn(
+        &self,
+        code: &SecretDigest,
+        amr: &[String],
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    async fn code_authn(&self, code: &SecretDigest) -> StoreResult<Option<Vec<String>>>;
 
     async fn consent(&self, user: &UserSid, client: &ClientId) -> StoreResult<Option<Vec<String>>>;
     async fn put_consent(

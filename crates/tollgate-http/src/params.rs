@@ -97,6 +97,7 @@ pub fn snake_case_authorize(p: &Params) -> Result<AuthorizeParams, OAuthError> {
         prompt: p.one("prompt")?,
         resource: p.all("resource"),
         request_uri: p.one("request_uri")?,
+        acr_values: p.one("acr_values")?,
         max_age: p.one("max_age")?,
         response_mode: p.one("response_mode")?,
         dpop_jkt: p.one("dpop_jkt")?,

@@ -9,7 +9,8 @@ use tollgate_core::keys::StoredKey;
 use tollgate_core::model::{
     Account, ActiveRefreshFamily, AuthorizationCode, BrowserSession, Change, Client,
     CodeRedemption, DeviceGrant, DeviceStatus, OpaqueAccessToken, Organization,
-    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, Resource, User,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, Resource,
+    SignInPolicy, SignInSettings, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{Store, StoreError, StoreResult};
@@ -17,7 +18,9 @@ use tollgate_core::store::{Store, StoreError, StoreResult};
 use crate::grants::{Grants, Redeem};
 use crate::registrations;
 use crate::sql::{Backend, Db};
-use crate::{accounts, changes, clients, keys, leases, refresh, resources, revocations, users};
+use crate::{
+    accounts, changes, clients, keys, leases, refresh, resources, revocations, sign_in, users,
+};
 use tollgate_core::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
 
 /// The cold paths' pools and the grant groups of one backend.
@@ -211,6 +214,113 @@ impl<G: Grants> Store for SqlStore<G> {
             users::set_user_password(&self.db, sid, password_hash, at),
         )
         .await
+    }
+    async fn user_sessions(&self, user: &UserSid, now: i64) -> StoreResult<Vec<BrowserSession>> {
+        metered("user_sessions", users::user_sessions(&self.db, user, now)).await
+    }
+    async fn delete_user_sessions(
+        &self,
+        user: &UserSid,
+        keep: Option<&SecretDigest>,
+    ) -> StoreResult<u64> {
+        metered(
+            "delete_user_sessions",
+            users::delete_user_sessions(&self.db, user, keep),
+        )
+        .await
+    }
+    async fn user_consents(
+        &self,
+        user: &UserSid,
+    ) -> StoreResult<Vec<(ClientId, Vec<String>, i64)>> {
+        metered("user_consents", users::user_consents(&self.db, user)).await
+    }
+    async fn revoke_user_grant(
+        &self,
+        user: &UserSid,
+        client: &ClientId,
+        at: i64,
+    ) -> StoreResult<bool> {
+        metered(
+            "revoke_user_grant",
+            users::revoke_user_grant(&self.db, user, client, at),
+        )
+        .await
+    }
+    async fn sign_in_settings(&self, user: &UserSid) -> StoreResult<SignInSettings> {
+        metered(
+            "sign_in_settings",
+            sign_in::sign_in_settings(&self.db, user),
+        )
+        .await
+    }
+    async fn set_sign_in_policy(
+        &self,
+        user: &UserSid,
+        policy: SignInPolicy,
+        at: i64,
+    ) -> StoreResult<()> {
+        metered(
+            "set_sign_in_policy",
+            sign_in::set_sign_in_policy(&self.db, user, policy, at),
+        )
+        .await
+    }
+    async fn set_totp(
+        &self,
+        user: &UserSid,
+        sealed: Option<&str>,
+        last_step: i64,
+        recovery_digests: &[String],
+        at: i64,
+    ) -> StoreResult<()> {
+        metered(
+            "set_totp",
+            sign_in::set_totp(&self.db, user, sealed, last_step, recovery_digests, at),
+        )
+        .await
+    }
+    async fn accept_totp_step(&self, user: &UserSid, step: i64, at: i64) -> StoreResult<bool> {
+        metered(
+            "accept_totp_step",
+            sign_in::accept_totp_step(&self.db, user, step, at),
+        )
+        .await
+    }
+    async fn use_recovery_code(&self, user: &UserSid, digest: &str, at: i64) -> StoreResult<bool> {
+        metered(
+            "use_recovery_code",
+            sign_in::use_recovery_code(&self.db, user, digest, at),
+        )
+        .await
+    }
+    async fn second_factor_failed(
+        &self,
+        user: &UserSid,
+        limit: i64,
+        lock_until: i64,
+        at: i64,
+    ) -> StoreResult<()> {
+        metered(
+            "second_factor_failed",
+            sign_in::second_factor_failed(&self.db, user, limit, lock_until, at),
+        )
+        .await
+    }
+    async fn insert_code_authn(
+        &self,
+        code: &SecretDigest,
+        amr: &[String],
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        metered(
+            "insert_code_authn",
+            sign_in::insert_code_authn(&self.db, code, amr, expires_at),
+        )
+        .await
+    }
+    async fn code_authn(&self, code: &SecretDigest) -> StoreResult<Option<Vec<String>>> {
+        metered("code_authn", sign_in::code_authn(&self.db, code)).await
     }
     async fn set_user_email_verified(
         &self,

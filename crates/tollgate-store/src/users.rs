@@ -118,14 +118,15 @@ pub(crate) async fn set_user_email_verified(
 pub(crate) async fn insert_session(db: &Db, s: &BrowserSession) -> StoreResult<()> {
     let q = sqlx::query(
         "INSERT INTO browser_sessions (digest, user_sid, auth_time, created_at, last_seen_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+         expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(s.digest.to_hex())
     .bind(s.user_sid.as_str())
     .bind(s.auth_time)
     .bind(s.created_at)
     .bind(s.last_seen_at)
-    .bind(s.expires_at);
+    .bind(s.expires_at)
+    .bind(json_list(&s.amr));
     write(db, q).await.map(|_| ())
 }
 
@@ -136,11 +137,12 @@ struct SessionRow {
     created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
+    amr: String,
 }
 
 pub(crate) async fn session(db: &Db, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>> {
     let q = sqlx::query_as::<_, SessionRow>(
-        "SELECT user_sid, auth_time, created_at, last_seen_at, expires_at \
+        "SELECT user_sid, auth_time, created_at, last_seen_at, expires_at, amr \
          FROM browser_sessions WHERE digest = $1",
     );
     let Some(r) = read_row(db, q.bind(digest.to_hex())).await? else {
@@ -153,6 +155,7 @@ pub(crate) async fn session(db: &Db, digest: &SecretDigest) -> StoreResult<Optio
         created_at: r.created_at,
         last_seen_at: r.last_seen_at,
         expires_at: r.expires_at,
+        amr: parse_list(&r.amr)?,
     }))
 }
 
@@ -197,4 +200,109 @@ pub(crate) async fn put_consent(
     .bind(json_list(scopes))
     .bind(at);
     write(db, q).await.map(|_| ())
+}
+
+#[derive(sqlx::FromRow)]
+struct UserSessionRow {
+    digest: String,
+    auth_time: i64,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    amr: String,
+}
+
+/// The user's unexpired browser sessions, newest first.
+pub(crate) async fn user_sessions(
+    db: &Db,
+    user: &UserSid,
+    now: i64,
+) -> StoreResult<Vec<BrowserSession>> {
+    let q = sqlx::query_as::<_, UserSessionRow>(
+        "SELECT digest, auth_time, created_at, last_seen_at, expires_at, amr \
+         FROM browser_sessions WHERE user_sid = $1 AND expires_at > $2 \
+         ORDER BY created_at DESC, digest",
+    )
+    .bind(user.as_str())
+    .bind(now);
+    let rows = q.fetch_all(&db.reader).await.map_err(backend_err)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(BrowserSession {
+                digest: SecretDigest::from_hex(&r.digest)
+                    .ok_or_else(|| crate::sql::corrupt("session digest"))?,
+                user_sid: user.clone(),
+                auth_time: r.auth_time,
+                created_at: r.created_at,
+                last_seen_at: r.last_seen_at,
+                expires_at: r.expires_at,
+                amr: parse_list(&r.amr)?,
+            })
+        })
+        .collect()
+}
+
+/// Ends the user's sessions but `keep`; returns how many ended.
+pub(crate) async fn delete_user_sessions(
+    db: &Db,
+    user: &UserSid,
+    keep: Option<&SecretDigest>,
+) -> StoreResult<u64> {
+    let q = sqlx::query("DELETE FROM browser_sessions WHERE user_sid = $1 AND digest <> $2")
+        .bind(user.as_str())
+        .bind(keep.map(SecretDigest::to_hex).unwrap_or_default());
+    write(db, q).await
+}
+
+/// The apps the user consented to: client, scopes, when.
+pub(crate) async fn user_consents(
+    db: &Db,
+    user: &UserSid,
+) -> StoreResult<Vec<(ClientId, Vec<String>, i64)>> {
+    let q = sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT client_id, scopes, granted_at FROM consents WHERE user_sid = $1 \
+         ORDER BY granted_at DESC, client_id",
+    )
+    .bind(user.as_str());
+    let rows = q.fetch_all(&db.reader).await.map_err(backend_err)?;
+    rows.into_iter()
+        .map(|(c, s, at)| {
+            Ok((
+                parse_id(&c, "client id", ClientId::parse)?,
+                parse_list(&s)?,
+                at,
+            ))
+        })
+        .collect()
+}
+
+/// Withdraws the user's consent to the app and revokes the refresh families it holds for
+/// the user, in one transaction; false when there was neither.
+pub(crate) async fn revoke_user_grant(
+    db: &Db,
+    user: &UserSid,
+    client: &ClientId,
+    at: i64,
+) -> StoreResult<bool> {
+    let mut tx = db.begin().await?;
+    let consents = sqlx::query("DELETE FROM consents WHERE user_sid = $1 AND client_id = $2")
+        .bind(user.as_str())
+        .bind(client.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?
+        .rows_affected();
+    let families = sqlx::query(
+        "UPDATE refresh_families SET revoked_at = $3 \
+         WHERE user_sid = $1 AND client_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(user.as_str())
+    .bind(client.as_str())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?
+    .rows_affected();
+    tx.commit().await.map_err(backend_err)?;
+    Ok(consents + families > 0)
 }

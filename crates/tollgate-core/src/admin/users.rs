@@ -111,6 +111,20 @@ impl Admin {
         self.user_for(caller, sid).await
     }
 
+    /// Sets whether the user signs in with a password only, or with a second factor when
+    /// one is set up (`optional`), or always (`required`: set up at the next sign-in).
+    pub async fn set_sign_in_policy(
+        &self,
+        caller: &Caller,
+        sid: &UserSid,
+        policy: crate::model::SignInPolicy,
+    ) -> AdminResult<crate::model::SignInSettings> {
+        self.user_for(caller, sid).await?;
+        let now = self.clock.now();
+        self.store.set_sign_in_policy(sid, policy, now).await?;
+        Ok(self.store.sign_in_settings(sid).await?)
+    }
+
     /// Sets a new password and ends the user's browser sessions.
     pub async fn reset_password(&self, sid: &UserSid, password: String) -> AdminResult<()> {
         crate::password::check_policy(&password).map_err(AdminError::Invalid)?;

@@ -6,7 +6,7 @@ use crate::authorize::{s256, valid_pkce_string};
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::{Engine, TokenRequest};
 use crate::error::OAuthError;
-use crate::model::{AuthorizationCode, CodeRedemption, GrantType};
+use crate::model::{Authn, AuthorizationCode, CodeRedemption, GrantType};
 use crate::policy::Prior;
 use crate::secret::SecretDigest;
 use crate::token::Issued;
@@ -90,6 +90,13 @@ impl Grant for AuthorizationCodeGrant {
                 record.resources.clone()
             },
         });
+        // Only an id_token says how the user signed in; no record means a password.
+        let authn = if decision.scopes.iter().any(|s| s == "openid") {
+            let amr = engine.store.code_authn(&digest).await?;
+            Some(amr.map_or_else(Authn::password, |amr| Authn { amr }))
+        } else {
+            None
+        };
         let grant = UserGrant {
             user: &user,
             decision: &decision,
@@ -97,6 +104,7 @@ impl Grant for AuthorizationCodeGrant {
             family,
             auth_time: record.auth_time,
             nonce: record.nonce.as_deref(),
+            authn,
         };
         engine.issue_for_user(client, grant).await
     }

@@ -147,6 +147,7 @@ async fn approved(
         family,
         auth_time: grant.auth_time.unwrap_or(now),
         nonce: None,
+        authn: None,
     };
     engine.issue_for_user(client, g).await
 }

@@ -74,6 +74,7 @@ impl Grant for RefreshTokenGrant {
             family: None,
             auth_time: family.auth_time,
             nonce: None,
+            authn: None,
         };
         let mut issued = engine.issue_for_user(client, grant).await?;
         issued.refresh_token = Some(secret.expose().to_owned());

@@ -27,6 +27,8 @@ pub(crate) struct UserGrant<'a> {
     pub family: Option<NewFamily>,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
+    /// How the user signed in, where known (the code flow): `acr` and `amr` in the id_token.
+    pub authn: Option<crate::model::Authn>,
 }
 
 impl Engine {
@@ -50,8 +52,14 @@ impl Engine {
                 .await?;
         }
         if g.decision.scopes.iter().any(|s| s == "openid") {
-            issued.id_token =
-                Some(self.id_token(client, g.user, &g.decision.scopes, g.auth_time, g.nonce)?);
+            issued.id_token = Some(self.id_token(
+                client,
+                g.user,
+                &g.decision.scopes,
+                g.auth_time,
+                g.nonce,
+                g.authn.as_ref(),
+            )?);
         }
         Ok(issued)
     }

@@ -62,6 +62,21 @@ impl KeySealer {
             .ok()
     }
 
+    /// Seals a user's RFC 6238 secret, bound to the user (a sealed secret copied onto another
+    /// user does not open).
+    pub fn seal_totp_secret(
+        &self,
+        user_sid: &str,
+        secret: &[u8],
+        rng: &dyn Rng,
+    ) -> Result<String, KeyError> {
+        self.seal(&format!("totp:{user_sid}"), secret, rng)
+    }
+
+    pub fn open_totp_secret(&self, user_sid: &str, sealed: &str) -> Option<Vec<u8>> {
+        self.open(&format!("totp:{user_sid}"), sealed).ok()
+    }
+
     pub(super) fn seal(
         &self,
         kid: &str,

@@ -13,9 +13,11 @@ mod registration;
 pub use registration::{
     ClientRegistration, ExtraMetadata, InitialAccessToken, RegisteredVia, RegistrationPolicy,
 };
+mod sign_in;
 pub use settings::{
     ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat, UnknownGrantType,
 };
+pub use sign_in::{ACR_MFA, ACR_PASSWORD, Authn, SignInPolicy, SignInSettings};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
@@ -224,6 +226,8 @@ pub struct BrowserSession {
     pub last_seen_at: i64,
     /// Absolute end of the session, whatever its activity.
     pub expires_at: i64,
+    /// How the person signed in (RFC 8176 method references: `pwd`, `otp`, `mfa`).
+    pub amr: Vec<String>,
 }
 
 /// An issued authorization code (RFC 6749 section 4.1), stored by digest.

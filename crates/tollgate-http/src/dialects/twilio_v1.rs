@@ -131,6 +131,7 @@ impl Dialect for TwilioV1 {
             prompt: p.one("Prompt")?,
             resource: p.all("Resource"),
             request_uri: None,
+            acr_values: p.one("AcrValues")?,
             ..AuthorizeParams::default()
         })
     }

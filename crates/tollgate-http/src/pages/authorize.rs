@@ -94,8 +94,11 @@ async fn decide(
     let now = state.now();
     let needs_new =
         |w: &SignedIn| valid.prompt.login || valid.sign_in_too_old(w.session.auth_time, now);
+    // A sign-in weaker than `acr_values` asks for is made again (step-up); when a fresh one
+    // could not do better (no second factor set up), it is accepted: `acr` is voluntary.
+    let strong_enough = |w: &SignedIn| w.authn().satisfies(&valid.acr_values) || fresh_login(w);
     let who = match signed_in(state, &jar).await? {
-        Some(w) if !needs_new(&w) || fresh_login(&w) => w,
+        Some(w) if (!needs_new(&w) || fresh_login(&w)) && strong_enough(&w) => w,
         _ if valid.prompt.none => {
             let url = redirect_error(
                 state,
@@ -105,7 +108,8 @@ async fn decide(
             );
             return Ok(Outcome::Redirect(url));
         }
-        _ if valid.prompt.login || valid.max_age.is_some() => {
+        // Signed in, but not freshly or strongly enough; or max_age asks for a fresh sign-in.
+        w if w.is_some() || valid.prompt.login || valid.max_age.is_some() => {
             let target = fresh_login::mark(state, target);
             return Ok(Outcome::Redirect(login_url(&target)));
         }

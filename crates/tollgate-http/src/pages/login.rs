@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
+use tollgate_core::session::SignIn;
 
 use super::{
     CheckedForm, MessagePage, SESSION_COOKIE, cookie, csrf_token, field, html, message,
@@ -74,7 +75,10 @@ pub async fn login_submit(
         state.auth_limiter.refund(&ip);
     }
     match outcome? {
-        Ok((secret, _)) => {
+        Ok(SignIn::SecondFactor { user, enrol }) => {
+            super::second_factor::second_step(&state, jar, &user, enrol, &target)
+        }
+        Ok(SignIn::Done(secret, _)) => {
             // A new session on every sign-in, and the one this browser held is ended: a
             // session id planted or seen before the sign-in is worth nothing after it.
             if let Some(old) = session_value(&state, &jar) {

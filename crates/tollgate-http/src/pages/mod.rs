@@ -2,6 +2,7 @@
 //! them, and device verification. They work without JavaScript, carry CSRF tokens and strict
 //! headers. The authorization endpoint is generic over the dialect; everything else is shared.
 
+pub mod account;
 pub mod authorize;
 pub mod console;
 pub mod demo;
@@ -10,6 +11,7 @@ mod form_post;
 mod fresh_login;
 pub mod login;
 mod routes;
+pub mod second_factor;
 
 pub use routes::router;
 
@@ -202,7 +204,8 @@ pub(crate) fn safe_continue(state: &AppState, target: &str) -> bool {
     };
     let known = (query.is_some() && state.dialects.authorize_paths().any(|p| p == path))
         || path == "/device"
-        || console::is_console_path(target);
+        || console::is_console_path(target)
+        || account::is_account_path(target);
     known && !target.contains(['\\', '\r', '\n', '#'])
 }
 

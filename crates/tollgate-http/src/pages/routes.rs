@@ -1,7 +1,7 @@
 //! The shared page routes, each with its OpenAPI operation (HTML forms; they need a browser's
 //! cookies).
 
-use super::{authorize, demo, device, login};
+use super::{account, authorize, demo, device, login, second_factor};
 use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 
@@ -19,6 +19,7 @@ pub fn router() -> Routes {
             login::home,
         )
         .merge(sign_in(&page))
+        .merge(second_factor_pages(&page))
         .route(
             refused(consent(), &["400", "403", "413"]),
             authorize::consent_submit,
@@ -86,6 +87,111 @@ fn sign_in(page: &utoipa::openapi::Response) -> Routes {
                 .respond("200", page.clone())
                 .respond_all(&["400", "403", "413"], page),
             login::logout_submit,
+        )
+}
+
+/// The second step of a sign-in and the account page's second factor.
+fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
+    let statuses = ["400", "401", "403", "413", "429", "503"];
+    let code = form(&[
+        ("csrf", true),
+        ("continue", false),
+        ("pending", true),
+        ("code", true),
+    ]);
+    let setup = form(&[
+        ("csrf", true),
+        ("continue", false),
+        ("pending", false),
+        ("setup", true),
+        ("code", true),
+    ]);
+    Routes::new()
+        .route(
+            Op::post("/login/code", TAG)
+                .summary("Sign in: the one-time or recovery code after the password")
+                .body(body(vec![code], true))
+                .respond("303", redirect("Signed in"))
+                .respond_all(&statuses, page),
+            second_factor::code_submit,
+        )
+        .route(
+            Op::post("/login/setup", TAG)
+                .summary("Sign in: confirm the one-time code setup the policy requires")
+                .body(body(vec![setup.clone()], true))
+                .respond("200", page.clone())
+                .respond_all(&statuses, page),
+            second_factor::setup_submit,
+        )
+        .route(
+            Op::get(account::PATH, TAG)
+                .summary("The signed-in person's account page")
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in")),
+            account::account_page,
+        )
+        .route(
+            Op::get("/account/two-factor", TAG)
+                .summary("Set up one-time codes: QR code and key")
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond("400", page.clone()),
+            account::setup_page_get,
+        )
+        .route(
+            Op::post("/account/two-factor", TAG)
+                .summary("Confirm one-time codes with a code from the app")
+                .body(body(vec![setup], true))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&statuses, page),
+            account::setup_submit,
+        )
+        .route(
+            Op::post("/account/two-factor/remove", TAG)
+                .summary("Remove one-time codes and recovery codes")
+                .body(body(vec![form(&[("csrf", true)])], true))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&["400", "403", "413"], page),
+            account::remove_submit,
+        )
+        .route(
+            Op::post("/account/password", TAG)
+                .summary("Change the password (other sessions are signed out)")
+                .body(body(
+                    vec![form(&[
+                        ("csrf", true),
+                        ("current_password", true),
+                        ("new_password", true),
+                    ])],
+                    true,
+                ))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&statuses, page),
+            account::password_submit,
+        )
+        .route(
+            Op::post("/account/sessions/end", TAG)
+                .summary("Sign out one session, or every other one (`others`)")
+                .body(body(vec![form(&[("csrf", true), ("session", true)])], true))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&["400", "403", "413"], page),
+            account::end_session_submit,
+        )
+        .route(
+            Op::post("/account/apps/revoke", TAG)
+                .summary("Revoke an app's access: consent and refresh tokens")
+                .body(body(
+                    vec![form(&[("csrf", true), ("client_id", true)])],
+                    true,
+                ))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&["400", "403", "413"], page),
+            account::revoke_app_submit,
         )
 }
 

@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 use tollgate_core::admin::{Admin, Caller, UserSpec};
 use tollgate_core::ids::{AccountSid, UserSid};
+use tollgate_core::model::SignInPolicy;
 
 use super::{CliError, Output};
 use crate::views::UserView;
@@ -28,6 +29,12 @@ pub enum UserCommand {
         sid: UserSid,
         #[arg(long)]
         unverified: bool,
+    },
+    /// Set how the user signs in: `password` (no second factor), `optional` (one-time codes
+    /// once set up) or `required` (set up at the next sign-in).
+    SignInPolicy {
+        sid: UserSid,
+        policy: SignInPolicy,
     },
 }
 
@@ -65,6 +72,27 @@ pub(super) async fn run(admin: &Admin, cmd: UserCommand) -> Result<Output, CliEr
                 .set_email_verified(&Caller::Operator, &sid, !unverified)
                 .await?;
             Ok(one(&UserView::from(&user)))
+        }
+        UserCommand::SignInPolicy { sid, policy } => {
+            let settings = admin
+                .set_sign_in_policy(&Caller::Operator, &sid, policy)
+                .await?;
+            let view = serde_json::json!({
+                "user_sid": sid.as_str(),
+                "sign_in_policy": settings.policy.as_str(),
+                "totp": settings.has_totp(),
+                "recovery_codes_left": settings.recovery_codes_left,
+            });
+            let text = format!(
+                "user_sid:       {sid}\nsign_in_policy: {}\ntotp:           {}\n",
+                settings.policy,
+                if settings.has_totp() {
+                    "set up"
+                } else {
+                    "none"
+                }
+            );
+            Ok(Output::one(&view, text))
         }
     }
 }

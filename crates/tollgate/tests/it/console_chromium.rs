@@ -21,7 +21,7 @@ const AXE: &str = concat!(
 );
 
 /// axe-core's source, or `None` outside CI when `npm ci` has not run.
-fn axe_source() -> Option<String> {
+pub(crate) fn axe_source() -> Option<String> {
     match std::fs::read_to_string(AXE) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -37,7 +37,7 @@ fn axe_source() -> Option<String> {
 }
 
 /// Runs axe-core in the current page; fails on any serious or critical violation.
-async fn axe(b: &Client, source: Option<&str>, screen: &str) {
+pub(crate) async fn axe(b: &Client, source: Option<&str>, screen: &str) {
     let Some(source) = source else { return };
     // WebDriver scripts run outside the page's CSP, so the strict policy stays as it is.
     b.execute(&format!("{source}\n;return true;"), vec![])

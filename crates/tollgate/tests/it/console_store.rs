@@ -52,6 +52,7 @@ async fn admin_flag_and_password_reset(backend: Backend) {
         created_at: 10,
         last_seen_at: 10,
         expires_at: 10_000,
+        amr: vec!["pwd".into()],
     };
     let (s1, s2) = (session(&plain), session(&admin));
     store.insert_session(&s1).await.expect("session");

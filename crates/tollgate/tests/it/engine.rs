@@ -82,11 +82,14 @@ async fn harness(backend: Backend) -> Option<Harness> {
         .await
         .expect("user");
     engine.sync().await.expect("sync");
-    let (_, who) = engine
+    let tollgate_core::session::SignIn::Done(_, who) = engine
         .login("grant@example.com", PASSWORD)
         .await
         .expect("login")
-        .expect("credentials");
+        .expect("credentials")
+    else {
+        panic!("a password-only sign-in")
+    };
     let client =
         ClientAuth::with_secret(client.id.to_string(), secret.map(|s| s.expose().to_owned()));
     Some(Harness {

@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod account_chromium;
+mod account_page;
 mod admin_api;
 mod assertion_audience;
 mod authorization_code;
@@ -44,10 +46,12 @@ mod resources;
 mod response_modes;
 mod rs256_id_tokens;
 mod schemathesis;
+mod second_factor;
 mod security;
 mod security_outbound;
 mod seed_operations;
 mod sign_in_requirements;
+mod sign_in_store;
 mod staleness;
 mod store;
 mod store_faults;

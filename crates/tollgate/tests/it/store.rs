@@ -336,6 +336,7 @@ async fn users_sessions_and_consents(backend: Backend) {
         created_at: 10,
         last_seen_at: 10,
         expires_at: 100,
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
     };
     store.insert_session(&s).await.expect("session");
     assert_eq!(

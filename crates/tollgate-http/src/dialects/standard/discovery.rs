@@ -86,6 +86,13 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
             "prompt_values_supported".into(),
             json!(["none", "login", "consent", "select_account"]),
         );
+        obj.insert(
+            "acr_values_supported".into(),
+            json!([
+                tollgate_core::model::ACR_PASSWORD,
+                tollgate_core::model::ACR_MFA
+            ]),
+        );
     }
     Json(doc)
 }

@@ -20,7 +20,7 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
 }
 
 /// Undoes HTML character references (`&amp;`, `&#x2f;`, `&#39;`, …).
-fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('&') {

@@ -1,0 +1,210 @@
+//! The sign-in settings, second-factor and account-page queries on SQLite and PostgreSQL:
+//! defaults, a time step accepted once, recovery codes spent once and replaced with a new
+//! setup, the failure count locking at its limit, the code's sign-in methods, and a user's
+//! sessions and grants.
+
+use tollgate_core::model::{BrowserSession, RefreshFamily, RefreshToken, SignInPolicy};
+use tollgate_core::secret::Secret;
+
+use crate::helpers::Backend;
+use crate::on_both_backends;
+use crate::store::{account, client, open, rng, user};
+
+async fn sign_in_queries(backend: Backend) {
+    let Some((store, _dir)) = open(backend).await else {
+        return;
+    };
+    let rng = rng();
+    let a = account(store.as_ref(), &rng).await;
+    let u = user(&a.sid, &rng, "factors@example.com");
+    store.insert_user(&u).await.expect("user");
+
+    let none = store.sign_in_settings(&u.sid).await.expect("defaults");
+    assert_eq!(none.policy, SignInPolicy::Optional);
+    assert!(!none.has_totp() && !none.second_factor_due());
+
+    store
+        .set_sign_in_policy(&u.sid, SignInPolicy::Required, 5)
+        .await
+        .expect("policy");
+    let digests = vec!["d1".to_owned(), "d2".to_owned()];
+    store
+        .set_totp(&u.sid, Some("sealed"), 100, &digests, 6)
+        .await
+        .expect("totp");
+    let s = store.sign_in_settings(&u.sid).await.expect("settings");
+    assert_eq!(
+        s.policy,
+        SignInPolicy::Required,
+        "the setup keeps the policy"
+    );
+    assert_eq!(s.totp_sealed.as_deref(), Some("sealed"));
+    assert_eq!((s.totp_last_step, s.recovery_codes_left), (100, 2));
+
+    // A step is accepted once, and never one at or before the last.
+    assert!(!store.accept_totp_step(&u.sid, 100, 7).await.expect("same"));
+    assert!(store.accept_totp_step(&u.sid, 101, 7).await.expect("next"));
+    assert!(!store.accept_totp_step(&u.sid, 101, 7).await.expect("again"));
+    assert!(store.use_recovery_code(&u.sid, "d1", 8).await.expect("d1"));
+    assert!(
+        !store
+            .use_recovery_code(&u.sid, "d1", 8)
+            .await
+            .expect("d1 again")
+    );
+    assert!(
+        !store
+            .use_recovery_code(&u.sid, "nope", 8)
+            .await
+            .expect("unknown")
+    );
+    assert_eq!(
+        store
+            .sign_in_settings(&u.sid)
+            .await
+            .expect("s")
+            .recovery_codes_left,
+        1
+    );
+
+    // Failures count up to the limit, which locks and starts the count again.
+    for _ in 0..2 {
+        store
+            .second_factor_failed(&u.sid, 3, 500, 9)
+            .await
+            .expect("fail");
+    }
+    let s = store.sign_in_settings(&u.sid).await.expect("settings");
+    assert_eq!((s.failures, s.locked_until), (2, 0));
+    store
+        .second_factor_failed(&u.sid, 3, 500, 9)
+        .await
+        .expect("fail");
+    let s = store.sign_in_settings(&u.sid).await.expect("settings");
+    assert_eq!((s.failures, s.locked_until), (0, 500));
+    store
+        .second_factor_failed(&u.sid, 3, 900, 10)
+        .await
+        .expect("fail");
+    assert!(store.accept_totp_step(&u.sid, 102, 11).await.expect("ok"));
+    assert_eq!(store.sign_in_settings(&u.sid).await.expect("s").failures, 0);
+
+    // Removing the setup removes its recovery codes.
+    store
+        .set_totp(&u.sid, None, 0, &[], 12)
+        .await
+        .expect("remove");
+    let s = store.sign_in_settings(&u.sid).await.expect("settings");
+    assert!(!s.has_totp());
+    assert_eq!(s.recovery_codes_left, 0);
+    assert!(
+        !store
+            .use_recovery_code(&u.sid, "d2", 13)
+            .await
+            .expect("gone")
+    );
+    assert!(
+        !store
+            .accept_totp_step(&u.sid, 200, 13)
+            .await
+            .expect("no secret")
+    );
+
+    // The sign-in methods behind a code.
+    let code = Secret::generate(&rng).expect("rng").digest();
+    assert_eq!(store.code_authn(&code).await.expect("none"), None);
+    let amr = vec!["pwd".to_owned(), "otp".to_owned(), "mfa".to_owned()];
+    store
+        .insert_code_authn(&code, &amr, 60)
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.code_authn(&code).await.expect("read"),
+        Some(amr.clone())
+    );
+
+    // The user's sessions: listed newest first, expired ones not; all but one ended.
+    let session = |created: i64, expires: i64| BrowserSession {
+        digest: Secret::generate(&rng).expect("rng").digest(),
+        user_sid: u.sid.clone(),
+        auth_time: created,
+        created_at: created,
+        last_seen_at: created,
+        expires_at: expires,
+        amr: amr.clone(),
+    };
+    let (s1, s2, old) = (session(20, 1000), session(30, 1000), session(1, 15));
+    for s in [&s1, &s2, &old] {
+        store.insert_session(s).await.expect("session");
+    }
+    let listed = store.user_sessions(&u.sid, 16).await.expect("sessions");
+    assert_eq!(listed, vec![s2.clone(), s1.clone()]);
+    assert_eq!(
+        store
+            .delete_user_sessions(&u.sid, Some(&s2.digest))
+            .await
+            .expect("end"),
+        2
+    );
+    assert_eq!(
+        store.user_sessions(&u.sid, 16).await.expect("left"),
+        vec![s2]
+    );
+
+    // Grants: consent listed; revoking withdraws it and revokes the client's families.
+    let c = client(&a.sid, &rng, 1);
+    store.insert_client(&c).await.expect("client");
+    store
+        .put_consent(&u.sid, &c.id, &["openid".into()], 40)
+        .await
+        .expect("consent");
+    let listed = store.user_consents(&u.sid).await.expect("consents");
+    assert_eq!(listed, vec![(c.id.clone(), vec!["openid".to_owned()], 40)]);
+    let fam = RefreshFamily {
+        id: "fam-account".into(),
+        client_id: c.id.clone(),
+        user_sid: u.sid.clone(),
+        scopes: vec![],
+        auth_time: 1,
+        created_at: 1,
+        revoked_at: None,
+        resources: vec![],
+        dpop_jkt: None,
+    };
+    let t = RefreshToken {
+        digest: Secret::generate(&rng).expect("rng").digest(),
+        family_id: fam.id.clone(),
+        created_at: 1,
+        expires_at: 1000,
+        used_at: None,
+    };
+    store.insert_refresh_family(&fam, &t).await.expect("family");
+    assert!(
+        store
+            .revoke_user_grant(&u.sid, &c.id, 50)
+            .await
+            .expect("revoke")
+    );
+    assert!(store.user_consents(&u.sid).await.expect("none").is_empty());
+    let fam = store.refresh_family("fam-account").await.expect("read");
+    assert_eq!(fam.and_then(|f| f.revoked_at), Some(50));
+    assert!(
+        !store
+            .revoke_user_grant(&u.sid, &c.id, 51)
+            .await
+            .expect("nothing left")
+    );
+
+    // Deleting the user takes its settings and codes with it.
+    assert!(store.delete_user(&u.sid, 60).await.expect("delete"));
+    assert_eq!(
+        store
+            .sign_in_settings(&u.sid)
+            .await
+            .expect("defaults")
+            .policy,
+        SignInPolicy::Optional
+    );
+}
+
+on_both_backends!(sign_in_queries);

@@ -244,6 +244,7 @@ impl Spec {
             let methods = [
                 ("GET", item.get.is_some()),
                 ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
                 ("DELETE", item.delete.is_some()),
             ];
             for (m, present) in methods {

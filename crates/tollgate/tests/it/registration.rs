@@ -430,7 +430,42 @@ async fn a_registered_public_client_completes_the_code_flow(backend: Backend) {
     assert!(tokens["id_token"].is_string());
 }
 
+/// Discovery names the registration endpoint, and an issuer with a path also publishes its
+/// metadata at the RFC 8414 section 3.1 path form.
+async fn discovery_advertises_registration_and_the_path_form(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.engine.issuer = "http://tollgate.test/tenant".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let root = app
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
+    assert_eq!(
+        root["registration_endpoint"],
+        "http://tollgate.test/tenant/oauth/register"
+    );
+    assert_eq!(root["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(root["authorization_response_iss_parameter_supported"], true);
+    let oidc = app.get_json("/.well-known/openid-configuration").await;
+    assert_eq!(oidc["registration_endpoint"], root["registration_endpoint"]);
+    let at_path = app
+        .get_json("/.well-known/oauth-authorization-server/tenant")
+        .await;
+    assert_eq!(at_path, root);
+    let other = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server/other"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}
+
 on_both_backends!(
+    discovery_advertises_registration_and_the_path_form,
     every_rfc7591_error_case,
     the_three_policies,
     a_registered_public_client_completes_the_code_flow,

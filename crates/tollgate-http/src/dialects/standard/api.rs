@@ -148,6 +148,11 @@ pub fn discovery(path: &'static str) -> Op {
         .respond("200", json("Discovery document", doc))
 }
 
+/// The standard 404 body (`{error, error_description}`).
+pub fn not_found_response() -> Response {
+    json("No such document", rfc6749_error())
+}
+
 pub fn authorize() -> Op {
     Op::get("/oauth/authorize", TAG)
         .summary("Authorization endpoint (a browser page)")

@@ -73,6 +73,24 @@ pub async fn authorization_server_metadata(State(state): State<AppState>) -> Jso
     Json(metadata(&state))
 }
 
+/// RFC 8414 section 3.1: an issuer with a path (`https://host/tenant`) publishes its metadata
+/// at `/.well-known/oauth-authorization-server/tenant`; any other path is no document of ours.
+pub async fn authorization_server_metadata_at_path(
+    State(state): State<AppState>,
+    path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let issuer_path = url::Url::parse(state.engine.issuer())
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    match path {
+        Ok(axum::extract::Path(p)) if !issuer_path.is_empty() && format!("/{p}") == issuer_path => {
+            Json(metadata(&state)).into_response()
+        }
+        _ => super::not_found(),
+    }
+}
+
 pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
     let mut doc = metadata(&state);
     if let Some(obj) = doc.as_object_mut() {

@@ -67,6 +67,12 @@ impl Dialect for Standard {
                 api::discovery("/.well-known/oauth-authorization-server"),
                 discovery::authorization_server_metadata,
             )
+            .route(
+                api::discovery("/.well-known/oauth-authorization-server/{path}")
+                    .path_param("path")
+                    .respond("404", api::not_found_response()),
+                discovery::authorization_server_metadata_at_path,
+            )
             .merge(authorize)
             .merge(registration_routes())
     }

@@ -5,6 +5,7 @@ mod accounts;
 mod clients;
 mod keys;
 mod resources;
+mod transfer;
 mod users;
 mod validate;
 
@@ -21,6 +22,7 @@ use crate::store::{Store, StoreError};
 
 pub use clients::{ClientPatch, ClientSpec};
 pub use resources::ResourceSpec;
+pub use transfer::{AccountExport, EXPORT_FORMAT, ImportReport};
 pub use users::{EMAIL_TAKEN, UserSpec};
 pub use validate::{
     FieldError, MAX_ACCESS_TOKEN_TTL, client_problems, redirect_uri_allowed, user_problems,

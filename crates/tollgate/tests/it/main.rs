@@ -45,3 +45,4 @@ mod store;
 mod store_faults;
 mod store_grants;
 mod token_management;
+mod transfer;

@@ -19,6 +19,7 @@ mod device;
 mod email_claims;
 mod engine;
 mod errors;
+mod failover;
 mod fapi;
 mod faults;
 mod grant_binding;

@@ -167,7 +167,17 @@ fn apply(client: &mut Client, spec: ClientSpec) -> AdminResult<()> {
 
 impl Admin {
     pub async fn create_client(&self, spec: ClientSpec) -> AdminResult<(Client, Option<Secret>)> {
-        let (client, secret) = self.new_client(spec).await?;
+        let id = ClientId::generate(self.rng.as_ref())?;
+        self.create_client_as(spec, id).await
+    }
+
+    /// Creates a client under an identifier it already has elsewhere (`tollgate import`).
+    pub(super) async fn create_client_as(
+        &self,
+        spec: ClientSpec,
+        id: ClientId,
+    ) -> AdminResult<(Client, Option<Secret>)> {
+        let (client, secret) = self.new_client(spec, id).await?;
         self.store.insert_client(&client).await?;
         self.written().await?;
         Ok((client, secret))
@@ -177,6 +187,7 @@ impl Admin {
     pub(super) async fn new_client(
         &self,
         spec: ClientSpec,
+        id: ClientId,
     ) -> AdminResult<(Client, Option<Secret>)> {
         let account_sid = self.owning_account(spec.account_sid.clone()).await?;
         let grant_types = normalise_grants(&spec)?;
@@ -190,7 +201,6 @@ impl Admin {
             .then(|| Secret::generate(self.rng.as_ref()))
             .transpose()?;
         let now = self.clock.now();
-        let id = ClientId::generate(self.rng.as_ref())?;
         let sealed_secret = self.seal_if_needed(method, &id, secret.as_ref())?;
         let client = Client {
             id,

@@ -7,6 +7,7 @@ mod keys;
 mod registration;
 mod registration_metadata;
 mod resources;
+mod transfer;
 mod users;
 mod validate;
 
@@ -28,6 +29,7 @@ pub use registration::{
 };
 pub use registration_metadata::{ClientMetadata, MetadataError, MetadataErrorCode, parse_metadata};
 pub use resources::ResourceSpec;
+pub use transfer::{AccountExport, EXPORT_FORMAT, ImportReport};
 pub use users::{EMAIL_TAKEN, UserSpec};
 pub use validate::{
     FieldError, MAX_ACCESS_TOKEN_TTL, client_problems, redirect_uri_allowed, user_problems,

@@ -99,7 +99,9 @@ impl Admin {
                 .await?;
         }
         let spec = spec_of(&meta, account.clone());
-        let (client, client_secret) = self.new_client(spec).await?;
+        let (client, client_secret) = self
+            .new_client(spec, ClientId::generate(self.rng.as_ref())?)
+            .await?;
         let registration_token = Secret::generate(self.rng.as_ref()).map_err(AdminError::from)?;
         let now = self.clock.now();
         let registration = ClientRegistration {

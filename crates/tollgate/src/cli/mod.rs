@@ -9,6 +9,7 @@ mod migrate;
 mod registration;
 mod resources;
 mod serve;
+mod transfer;
 mod users;
 
 use std::fmt::Display;
@@ -98,6 +99,10 @@ pub enum DataCommand {
     Restore(backup::RestoreArgs),
     /// Copy everything from an SQLite database into an empty PostgreSQL database, verified.
     Migrate(migrate::MigrateArgs),
+    /// Print an account's clients, users and resources as JSON (no client secrets).
+    Export(transfer::ExportArgs),
+    /// Apply an export: create what is missing, update what differs; twice changes nothing.
+    Import(transfer::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,5 +191,11 @@ pub async fn run_data(config: Config, command: DataCommand) -> Result<Output, Cl
         DataCommand::Backup(args) => backup::backup(&config, args).await,
         DataCommand::Restore(args) => backup::restore(config, args).await,
         DataCommand::Migrate(args) => migrate::migrate(args).await,
+        DataCommand::Export(args) => {
+            transfer::export(&Context::open(config, Deps::system()).await?, args).await
+        }
+        DataCommand::Import(args) => {
+            transfer::import(&Context::open(config, Deps::system()).await?, args).await
+        }
     }
 }

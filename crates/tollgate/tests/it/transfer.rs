@@ -1,0 +1,221 @@
+//! `tollgate export` of an account and `tollgate import` of it into another environment, on
+//! both stores: clients keep their ids (a new secret is shown once), users come without
+//! password hashes unless asked, and importing the same document again changes nothing.
+
+use serde_json::Value;
+
+use crate::helpers::{
+    Backend, Browser, TestApp, TestClient, code_flow, read_code, redeem, spawn_app,
+};
+use crate::helpers::{VERIFIER, json};
+use crate::on_both_backends;
+
+async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .arg("--data-dir")
+        .arg(app.dir.path())
+        .arg("--json")
+        .args(args)
+        .output()
+        .await
+        .expect("run tollgate");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let value = serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
+    (out.status.success(), value)
+}
+
+async fn latest_change(app: &TestApp) -> i64 {
+    app.server
+        .context
+        .store
+        .latest_change()
+        .await
+        .expect("change log")
+}
+
+async fn export_import_is_idempotent(backend: Backend) {
+    let email = "carried@example.com";
+    let Some((a, code_client, _)) = code_flow(backend, email).await else {
+        return;
+    };
+    let cc = a
+        .client_with(|s| s.audiences = vec!["https://api.example".into()])
+        .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let plain = dir.path().join("plain.json");
+    let with_passwords = dir.path().join("with-passwords.json");
+    let account = a.account.sid.to_string();
+    let (ok, out) = tollgate(
+        &a,
+        &[
+            "export",
+            "--account",
+            &account,
+            "-o",
+            plain.to_str().expect("path"),
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(out["clients"], 2, "{out}");
+    let (ok, out) = tollgate(
+        &a,
+        &[
+            "export",
+            "--account",
+            &account,
+            "--with-passwords",
+            "-o",
+            with_passwords.to_str().expect("path"),
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plain).expect("read")).expect("json");
+    assert_eq!(doc["format"], "tollgate-export/1");
+    assert!(doc["users"][0].get("password_hash").is_none(), "{doc}");
+    let text = std::fs::read_to_string(&plain).expect("read");
+    assert!(
+        !text.contains(&cc.secret) && !text.contains("$argon2"),
+        "no secrets"
+    );
+    let with: Value =
+        serde_json::from_str(&std::fs::read_to_string(&with_passwords).expect("read"))
+            .expect("json");
+    assert!(
+        with["users"][0]["password_hash"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("$argon2"))
+    );
+
+    // Another environment: its own database and account.
+    let Some(b) = spawn_app(backend).await else {
+        return;
+    };
+    let into = b.account.sid.to_string();
+    let (ok, first) = tollgate(
+        &b,
+        &["import", plain.to_str().expect("path"), "--account", &into],
+    )
+    .await;
+    assert!(ok, "{first}");
+    assert!(
+        first["created"].as_array().expect("created").len() >= 3,
+        "{first}"
+    );
+    let secret = first["client_secrets"][cc.id.as_str()]
+        .as_str()
+        .expect("new secret")
+        .to_owned();
+    assert_eq!(
+        b.client_credentials(cc.id.as_str(), &secret).await.status(),
+        200,
+        "the same client id authenticates with the secret shown once"
+    );
+    assert_eq!(
+        b.client_credentials(cc.id.as_str(), &cc.secret)
+            .await
+            .status(),
+        401
+    );
+
+    // The same document again: nothing written.
+    let before = latest_change(&b).await;
+    let (ok, second) = tollgate(
+        &b,
+        &["import", plain.to_str().expect("path"), "--account", &into],
+    )
+    .await;
+    assert!(ok, "{second}");
+    assert_eq!(second["created"], serde_json::json!([]), "{second}");
+    assert_eq!(second["updated"], serde_json::json!([]), "{second}");
+    assert_eq!(latest_change(&b).await, before, "no change logged");
+
+    // Passwords when asked: the user signs in on the other environment.
+    let (ok, third) = tollgate(
+        &b,
+        &[
+            "import",
+            with_passwords.to_str().expect("path"),
+            "--account",
+            &into,
+        ],
+    )
+    .await;
+    assert!(ok, "{third}");
+    assert_eq!(
+        third["updated"].as_array().expect("updated").len(),
+        1,
+        "{third}"
+    );
+    b.server.engine.sync().await.expect("sync");
+    let code_secret = first["client_secrets"][code_client.id.as_str()]
+        .as_str()
+        .expect("code client secret")
+        .to_owned();
+    let imported = TestClient {
+        id: code_client.id.clone(),
+        secret: code_secret,
+    };
+    let browser = Browser::new(&b);
+    let code = read_code(&browser, &imported, email).await;
+    json(redeem(&b, &imported, &code, Some(VERIFIER)).await, 200).await;
+    let (ok, fourth) = tollgate(
+        &b,
+        &[
+            "import",
+            with_passwords.to_str().expect("path"),
+            "--account",
+            &into,
+        ],
+    )
+    .await;
+    assert!(ok, "{fourth}");
+    assert_eq!(fourth["created"], serde_json::json!([]), "{fourth}");
+    assert_eq!(fourth["updated"], serde_json::json!([]), "{fourth}");
+
+    // A changed setting in the document is applied, and only that client is touched.
+    let mut edited = doc.clone();
+    for c in edited["clients"].as_array_mut().expect("clients") {
+        if c["client_id"] == cc.id.as_str() {
+            c["friendly_name"] = "renamed in git".into();
+        }
+    }
+    let edited_file = dir.path().join("edited.json");
+    std::fs::write(&edited_file, edited.to_string()).expect("write");
+    let (ok, fifth) = tollgate(
+        &b,
+        &[
+            "import",
+            edited_file.to_str().expect("path"),
+            "--account",
+            &into,
+        ],
+    )
+    .await;
+    assert!(ok, "{fifth}");
+    assert_eq!(
+        fifth["updated"],
+        serde_json::json!([cc.id.as_str()]),
+        "{fifth}"
+    );
+    let renamed = b.server.admin().client(&cc.id).await.expect("client");
+    assert_eq!(renamed.friendly_name, "renamed in git");
+
+    // Garbage is refused with a clear error.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"format\":\"something else\"}").expect("write");
+    let (ok, refused) = tollgate(&b, &["import", junk.to_str().expect("path")]).await;
+    assert!(!ok);
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("export")),
+        "{refused}"
+    );
+}
+
+on_both_backends!(export_import_is_idempotent);

@@ -184,6 +184,7 @@ impl ValidAuthorization {
 pub(crate) fn check(
     params: &AuthorizeParams,
     lookup: impl Fn(&ClientId) -> Option<Arc<Client>>,
+    may_name_resource: impl Fn(&Client, &str) -> bool,
     issuer: &str,
 ) -> Result<ValidAuthorization, Refusal> {
     let page = |m: &str| Refusal::Page(m.to_owned());
@@ -386,7 +387,7 @@ pub(crate) fn check(
     }
     valid.acr_values = crate::scope::tokens(acr_values);
     for r in params.resource.iter().filter(|r| !r.is_empty()) {
-        if !valid.client.audiences.contains(r) {
+        if !may_name_resource(&valid.client, r) {
             return Err(fail(
                 &valid,
                 ErrorKind::InvalidTarget,

@@ -19,6 +19,8 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "iat",
     "auth_time",
     "nonce",
+    "acr",
+    "amr",
     "name",
     "given_name",
     "family_name",

@@ -64,6 +64,7 @@ impl Engine {
         authorize::check(
             &params,
             |id| (id == &found.id).then(|| found.clone()),
+            |c, r| self.may_name_resource(c, r),
             self.issuer(),
         )
         .map_err(authorize::Refusal::into_error)?;
@@ -132,6 +133,7 @@ impl Engine {
         let mut valid = authorize::check(
             &pushed,
             |id| (id == &client.id).then(|| client.clone()),
+            |c, r| self.may_name_resource(c, r),
             self.issuer(),
         )?;
         if valid.client.requires_signed_request_object() && !pushed.from_request_object {

@@ -105,7 +105,7 @@ impl Engine {
         }
         let mut out: Vec<String> = Vec::with_capacity(requested.len());
         for aud in requested {
-            if !client.audiences.contains(aud) {
+            if !self.may_name_resource(client, aud) {
                 return Err(OAuthError::new(
                     ErrorKind::InvalidTarget,
                     format!(
@@ -120,6 +120,15 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// RFC 8707 for every client: a resource the client lists, or one registered to (or granted
+    /// to) its account, so a client that registered itself can ask for the account's APIs.
+    pub(crate) fn may_name_resource(&self, client: &Client, aud: &str) -> bool {
+        client.audiences.iter().any(|a| a == aud)
+            || self
+                .resource(aud)
+                .is_some_and(|r| r.usable_by(&client.account_sid))
     }
 
     /// DESIGN section 14: a registered resource is for its own account's clients and the

@@ -56,6 +56,7 @@ impl Engine {
         let valid = authorize::check(
             params,
             |id| client.clone().filter(|c| &c.id == id),
+            |c, r| self.may_name_resource(c, r),
             self.issuer(),
         )?;
         if valid.client.requires_signed_request_object() && !params.from_request_object {

@@ -100,7 +100,10 @@ impl Admin {
         }
         let spec = spec_of(&meta, account.clone());
         let (client, client_secret) = self
-            .new_client(spec, ClientId::generate(self.rng.as_ref())?)
+            .new_client(
+                spec,
+                ClientId::generate(self.rng.as_ref()).map_err(AdminError::from)?,
+            )
             .await?;
         let registration_token = Secret::generate(self.rng.as_ref()).map_err(AdminError::from)?;
         let now = self.clock.now();
@@ -229,6 +232,19 @@ impl Admin {
             ))
             .into());
         }
+        // MCP clients register with the scope of their first challenge and step up later; each
+        // token still carries only what its user consents to. So an open registration may use
+        // every scope the account's resources define, and OpenID Connect's (RFC 7591 section
+        // 3.2.1 lets the server answer with the scope it registered).
+        let mut usable: Vec<String> = OIDC_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        for r in resources.iter().filter(|r| r.usable_by(account)) {
+            for s in &r.scopes {
+                if !usable.contains(s) {
+                    usable.push(s.clone());
+                }
+            }
+        }
+        meta.scopes = usable;
         Ok(())
     }
 

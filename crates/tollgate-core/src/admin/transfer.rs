@@ -69,6 +69,10 @@ pub struct ClientRecord {
     pub require_dpop: bool,
     #[serde(default)]
     pub profile: ClientProfile,
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<crate::keys::SigningAlgorithm>,
+    #[serde(default)]
+    pub require_signed_request_object: bool,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +131,8 @@ impl ClientRecord {
             require_par: c.require_par,
             require_dpop: c.require_dpop,
             profile: c.profile,
+            id_token_signed_response_alg: c.oidc.id_token_signed_response_alg,
+            require_signed_request_object: c.oidc.require_signed_request_object,
         }
     }
 
@@ -147,6 +153,8 @@ impl ClientRecord {
             require_par: Some(self.require_par),
             require_dpop: Some(self.require_dpop),
             profile: Some(self.profile),
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
+            require_signed_request_object: Some(self.require_signed_request_object),
         }
     }
 }

@@ -392,7 +392,9 @@ async fn a_registered_public_client_completes_the_code_flow(backend: Backend) {
     let body = json_of(register(&app, None, &metadata).await, 201).await;
     assert_eq!(body["client_name"], "Registered CLI");
     assert_eq!(body["application_type"], "native");
-    assert_eq!(body["scope"], "openid profile");
+    // Open registration registers every scope the account defines (here only OpenID
+    // Connect's), so a client can step up later; consent still decides each token.
+    assert_eq!(body["scope"], "openid profile email offline_access");
     let client = TestClient {
         id: ClientId::parse(body["client_id"].as_str().unwrap()).unwrap(),
         secret: String::new(),

@@ -26,8 +26,13 @@ function remember(res) {
 const cookies = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 const field = (html, name) => {
   const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
-  return m ? m[1].replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#x2F;', '/').replaceAll('&#x3D;', '=').replaceAll('&#x2B;', '+') : undefined;
+  return m ? unescape(m[1]) : undefined;
 };
+// HTML character references, as a browser decodes attribute values.
+const unescape = (v) => v
+  .replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(parseInt(h, 16)))
+  .replace(/&#([0-9]+);/g, (_, d) => String.fromCodePoint(parseInt(d, 10)))
+  .replaceAll('&quot;', '"').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 const formAction = (html) => (html.match(/<form[^>]*method="post"[^>]*action="([^"]*)"/i) || html.match(/<form[^>]*action="([^"]*)"[^>]*method="post"/i) || [])[1];
 
 async function browse(start) {
@@ -62,7 +67,7 @@ async function browse(start) {
     } else {
       throw new Error(`unexpected page at ${url}: ${html.slice(0, 300)}`);
     }
-    url = new URL(formAction(html) || url.pathname, url);
+    url = new URL(unescape(formAction(html) || url.pathname), url);
     method = 'POST'; body = form.toString();
   }
   throw new Error('too many hops');
@@ -76,7 +81,10 @@ const provider = {
     return {
       client_name: 'MCP interop (TypeScript SDK)',
       redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'],
+      // Without refresh tokens: this SDK answers a step-up challenge by refreshing when it
+      // holds a refresh token, and a refresh may never widen the scope (RFC 6749 section 6),
+      // so the step-up would fail against any standard server.
+      grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
       scope: 'mcp:tools notes:write',

@@ -121,7 +121,7 @@ async def main():
                 say("whoami", result=json.loads(who.content[0].text))
                 note = await session.call_tool("add_note", {"text": "hello from Python"})
                 say("stepped_up", scope=claims(store.tokens.access_token)["scope"])
-                say("add_note", result=note.content[0].text, is_error=bool(note.isError))
+                say("add_note", result=note.content[0].text, is_error=bool(getattr(note, "is_error", False)))
     say("done")
 
 

@@ -64,6 +64,9 @@ pub trait Store: Send + Sync + 'static {
     async fn resource_by_identifier(&self, identifier: &str) -> StoreResult<Option<Resource>>;
     /// All resources, or those of one account, oldest first, with their grants.
     async fn resources(&self, account: Option<&AccountSid>) -> StoreResult<Vec<Resource>>;
+    /// Replaces the resource's name and scopes (logged for other nodes); false when it does
+    /// not exist.
+    async fn update_resource(&self, resource: &Resource) -> StoreResult<bool>;
     /// Deletes the resource with its grants; false when it does not exist.
     async fn delete_resource(&self, sid: &ResourceSid) -> StoreResult<bool>;
     /// Grants (`granted`) or revokes `account`'s use of the resource; false when that was
@@ -98,6 +101,9 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
         at: i64,
     ) -> StoreResult<bool>;
+    /// Replaces the user's email address, names and administrator flag; false when no such
+    /// user, `Conflict` when another user has the address.
+    async fn update_user_profile(&self, user: &User, at: i64) -> StoreResult<bool>;
     /// Marks the user's email address verified or not; false when no such user.
     async fn set_user_email_verified(
         &self,

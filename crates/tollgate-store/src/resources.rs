@@ -63,6 +63,17 @@ pub(crate) async fn insert_resource(db: &Db, r: &Resource) -> StoreResult<()> {
     tx.commit().await.map_err(backend_err)
 }
 
+pub(crate) async fn update_resource(db: &Db, r: &Resource) -> StoreResult<bool> {
+    let q = sqlx::query(
+        "UPDATE resources SET friendly_name = $2, scopes = $3, updated_at = $4 WHERE sid = $1",
+    )
+    .bind(r.sid.as_str())
+    .bind(&r.friendly_name)
+    .bind(json_list(&r.scopes))
+    .bind(r.updated_at);
+    write_logged(db, q, Entity::Resource, r.sid.as_str()).await
+}
+
 pub(crate) async fn resource(db: &Db, sid: &ResourceSid) -> StoreResult<Option<Resource>> {
     let row = sqlx::query_as::<_, ResourceRow>(concat!(
         "SELECT ",

@@ -121,6 +121,9 @@ impl<G: Grants> Store for SqlStore<G> {
     async fn insert_resource(&self, r: &Resource) -> StoreResult<()> {
         metered("insert_resource", resources::insert_resource(&self.db, r)).await
     }
+    async fn update_resource(&self, r: &Resource) -> StoreResult<bool> {
+        metered("update_resource", resources::update_resource(&self.db, r)).await
+    }
     async fn resource(&self, sid: &ResourceSid) -> StoreResult<Option<Resource>> {
         metered("resource", resources::resource(&self.db, sid)).await
     }
@@ -188,6 +191,13 @@ impl<G: Grants> Store for SqlStore<G> {
         metered("prune_expired", changes::prune_expired(&self.db, now)).await
     }
 
+    async fn update_user_profile(&self, user: &User, at: i64) -> StoreResult<bool> {
+        metered(
+            "update_user_profile",
+            users::update_user_profile(&self.db, user, at),
+        )
+        .await
+    }
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         metered("insert_user", users::insert_user(&self.db, user)).await
     }

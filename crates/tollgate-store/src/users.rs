@@ -102,6 +102,21 @@ pub(crate) async fn set_user_password(
     Ok(done)
 }
 
+pub(crate) async fn update_user_profile(db: &Db, u: &User, at: i64) -> StoreResult<bool> {
+    let q = sqlx::query(
+        "UPDATE users SET email = $2, first_name = $3, last_name = $4, friendly_name = $5, \
+         admin = $6, updated_at = $7 WHERE sid = $1",
+    )
+    .bind(u.sid.as_str())
+    .bind(&u.email)
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(&u.friendly_name)
+    .bind(i64::from(u.admin))
+    .bind(at);
+    Ok(write(db, q).await? > 0)
+}
+
 pub(crate) async fn set_user_email_verified(
     db: &Db,
     sid: &UserSid,

@@ -262,7 +262,7 @@ impl Admin {
         Ok(client)
     }
 
-    async fn store_update(&self, client: Client) -> AdminResult<Client> {
+    pub(super) async fn store_update(&self, client: Client) -> AdminResult<Client> {
         if !self.store.update_client(&client).await? {
             return Err(AdminError::NotFound(format!("client {}", client.id)));
         }

@@ -96,6 +96,35 @@ impl Admin {
         Ok(resource)
     }
 
+    /// Brings a resource's name and scopes to `friendly_name` and `scopes` (`tollgate
+    /// import`); false when they were so already (nothing written).
+    pub(super) async fn converge_resource(
+        &self,
+        mut resource: Resource,
+        friendly_name: String,
+        scopes: Vec<String>,
+    ) -> AdminResult<bool> {
+        if let Some(s) = scopes.iter().find(|s| !scope::is_scope_token(s)) {
+            return Err(AdminError::Invalid(format!(
+                "scope {:?} is not a valid scope token",
+                shorten(s)
+            )));
+        }
+        check_text("friendly_name", &friendly_name)?;
+        let scopes = dedup(scopes);
+        if resource.friendly_name == friendly_name && resource.scopes == scopes {
+            return Ok(false);
+        }
+        resource.friendly_name = friendly_name;
+        resource.scopes = scopes;
+        resource.updated_at = self.clock.now();
+        if !self.store.update_resource(&resource).await? {
+            return Err(AdminError::NotFound(format!("resource {}", resource.sid)));
+        }
+        self.written().await?;
+        Ok(true)
+    }
+
     fn already(&self, existing: &Resource, account: &AccountSid) -> AdminError {
         if existing.account_sid == *account {
             AdminError::Invalid(format!(

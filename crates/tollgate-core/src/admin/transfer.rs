@@ -1,7 +1,9 @@
 //! `tollgate export` / `tollgate import` (DESIGN section 13): an account's clients, users and
 //! resources as JSON an operator can keep in version control and apply to any environment.
-//! Client secrets never leave; password hashes only when asked. Importing the same document
-//! twice changes nothing the second time (no write, no change-log entry).
+//! Client secrets never leave; password hashes only when asked. An import converges: records
+//! that exist are brought to the document's state (a client's settings, a user's address,
+//! names, administrator flag and verification, a resource's name and scopes), so importing the
+//! same document twice changes nothing the second time (no write, no change-log entry).
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,10 @@ pub struct AccountExport {
 pub struct AccountRecord {
     pub sid: AccountSid,
     pub friendly_name: String,
+    /// Who may register clients (`tollgate registration policy`); a document without it
+    /// leaves the target's policy as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_policy: Option<crate::model::RegistrationPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +188,7 @@ impl Admin {
         with_passwords: bool,
     ) -> AdminResult<AccountExport> {
         let account = self.account(sid).await?;
+        let registration_policy = self.store.registration_policy(sid).await?;
         let mut resources: Vec<ResourceRecord> = self
             .resources(&Caller::Operator, Some(sid))
             .await?
@@ -213,6 +220,7 @@ impl Admin {
             account: AccountRecord {
                 sid: account.sid,
                 friendly_name: account.friendly_name,
+                registration_policy: Some(registration_policy),
             },
             resources,
             clients,
@@ -237,6 +245,13 @@ impl Admin {
         let account = into.unwrap_or(doc.account.sid);
         self.account(&account).await?;
         let mut report = ImportReport::default();
+        if let Some(policy) = doc.account.registration_policy
+            && self.store.registration_policy(&account).await? != policy
+        {
+            self.set_registration_policy(&Caller::Operator, Some(account.clone()), policy)
+                .await?;
+            report.updated.push(account.to_string());
+        }
         for r in doc.resources {
             self.import_resource(&account, r, &mut report).await?;
         }
@@ -257,7 +272,15 @@ impl Admin {
     ) -> AdminResult<()> {
         match self.store.resource_by_identifier(&r.identifier).await? {
             Some(have) if &have.account_sid == account => {
-                report.unchanged.push(have.sid.to_string());
+                let sid = have.sid.to_string();
+                if self
+                    .converge_resource(have, r.friendly_name, r.scopes)
+                    .await?
+                {
+                    report.updated.push(sid);
+                } else {
+                    report.unchanged.push(sid);
+                }
             }
             Some(_) => {
                 return Err(AdminError::Invalid(format!(
@@ -290,14 +313,14 @@ impl Admin {
             Some(have) if &have.account_sid != account => Err(AdminError::Invalid(format!(
                 "client {id} belongs to another account here"
             ))),
-            Some(have) if ClientRecord::of(&have) == c => {
-                report.unchanged.push(id.to_string());
-                Ok(())
-            }
-            Some(_) => {
-                self.update_client(&Caller::Operator, &id, c.patch())
-                    .await?;
-                report.updated.push(id.to_string());
+            Some(have) => {
+                let next = self.converged_client(have.clone(), &c).await?;
+                if ClientRecord::of(&next) == ClientRecord::of(&have) {
+                    report.unchanged.push(id.to_string());
+                } else {
+                    self.store_update(next).await?;
+                    report.updated.push(id.to_string());
+                }
                 Ok(())
             }
             None => {
@@ -312,6 +335,19 @@ impl Admin {
                 Ok(())
             }
         }
+    }
+
+    /// The client with the record's settings, checked; not stored. A patch keeps what it does
+    /// not name; the record names everything, so what it leaves out is cleared.
+    async fn converged_client(&self, have: Client, c: &ClientRecord) -> AdminResult<Client> {
+        let mut next = self.patched(have, c.patch()).await?;
+        next.oidc.id_token_signed_response_alg = c.id_token_signed_response_alg;
+        if c.jwks.is_none() && c.jwks_uri.is_none() {
+            next.jwks = None;
+            next.jwks_uri = None;
+        }
+        super::validate::check_client_security(&next)?;
+        Ok(next)
     }
 
     async fn import_user(
@@ -329,8 +365,28 @@ impl Admin {
                 u.user_sid
             )));
         }
-        let mut changed = false;
         let now = self.clock.now();
+        let profile = User {
+            email: u.email.trim().to_lowercase(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            friendly_name: u.friendly_name.clone(),
+            admin: u.admin,
+            ..have.clone()
+        };
+        let mut changed = profile != have;
+        if changed {
+            match self.store.update_user_profile(&profile, now).await {
+                Err(crate::store::StoreError::Conflict(_)) => {
+                    return Err(AdminError::Invalid(format!(
+                        "user {}: {}",
+                        have.sid,
+                        super::EMAIL_TAKEN
+                    )));
+                }
+                other => other?,
+            };
+        }
         if let Some(hash) = u
             .password_hash
             .as_deref()

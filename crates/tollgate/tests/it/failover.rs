@@ -2,21 +2,23 @@
 //! Patroni with `synchronous_mode` (as the `postgres` user, in temporary directories, on free
 //! ports — never the shared cluster), HAProxy routing to the primary by Patroni's REST check,
 //! and three Tollgate nodes. A client loop of client_credentials, refresh rotations and code
-//! redemptions runs while the primary's postmaster is killed (SIGKILL) and later switched over
-//! by plan. Checked: client_credentials answered every time; store routes answered 200 or 503
-//! in their format; every acknowledged refresh token still rotates and none of their
-//! predecessors does (no chain forked); a revocation reaches every node.
+//! redemptions runs throughout an unplanned failover (the leader's Patroni and postmaster die by
+//! SIGKILL, so the standby is promoted once the leader key expires), the lost member's return
+//! as a replica (pg_rewind), and a planned switchover back. Checked at each stage: which member
+//! leads; client_credentials answered every time; store routes answered 200 or 503 in their
+//! format; every node rotates refresh tokens again; a revocation reaches every node. At the end:
+//! every acknowledged refresh token still rotates and none of their predecessors does (nothing
+//! lost, no chain forked). The timings are printed (`--nocapture`).
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::helpers::ha_cluster::{GUARD, have_tools, member_with, topology};
+use crate::helpers::ha_cluster::{GUARD, Topology, have_tools, topology};
 use crate::helpers::{
     Browser, REDIRECT, TestApp, TestClient, VERIFIER, authorize_url, eventually, json, query_param,
     read_code, redeem, refresh, spawn_on,
@@ -30,10 +32,47 @@ struct Tally {
     chains: Vec<Vec<String>>,
     /// Rotations acknowledged since the last `mark`.
     rotations_since_mark: Vec<usize>,
+    /// When each acknowledged rotation came back, and from which node.
+    rotated_at: Vec<(usize, Instant)>,
+    /// Codes redeemed (200).
+    redeemed: usize,
+    /// The longest request and what it was.
+    longest: (Duration, String),
+    /// Store-route answers that were 503 (in format).
+    refusals: usize,
+}
+
+impl Tally {
+    fn took(&mut self, started: Instant, what: impl FnOnce() -> String) {
+        let took = started.elapsed();
+        if took > self.longest.0 {
+            self.longest = (took, what());
+        }
+    }
+
+    /// When the first rotation after `since` came back, and when every node had had one.
+    fn rotations_after(
+        &self,
+        since: Instant,
+        nodes: usize,
+    ) -> (Option<Duration>, Option<Duration>) {
+        let after = |i: Option<usize>| {
+            self.rotated_at
+                .iter()
+                .filter(|(n, at)| *at >= since && i.is_none_or(|i| i == *n))
+                .map(|(_, at)| *at - since)
+                .min()
+        };
+        let every = (0..nodes)
+            .map(|i| after(Some(i)))
+            .collect::<Option<Vec<_>>>();
+        (after(None), every.and_then(|e| e.into_iter().max()))
+    }
 }
 
 /// A 503 must be in the RFC format with `Retry-After`.
 async fn check_refusal(resp: reqwest::Response, what: &str, tally: &Mutex<Tally>) {
+    tally.lock().await.refusals += 1;
     let retry = resp.headers().contains_key("retry-after");
     let body: Value = resp.json().await.unwrap_or_default();
     if body["error"] != "temporarily_unavailable" || !retry {
@@ -58,12 +97,17 @@ async fn client_loop(
         round += 1;
         let i = round % nodes.len();
         let n = &nodes[i];
-        match n
+        let started = Instant::now();
+        let status = n
             .client_credentials(cc.id.as_str(), &cc.secret)
             .await
             .status()
-            .as_u16()
-        {
+            .as_u16();
+        tally
+            .lock()
+            .await
+            .took(started, || format!("client_credentials on node {i}"));
+        match status {
             200 => {}
             other => tally
                 .lock()
@@ -76,7 +120,12 @@ async fn client_loop(
             .last()
             .cloned()
             .expect("token");
+        let started = Instant::now();
         let resp = refresh(n, &code, &current).await;
+        tally
+            .lock()
+            .await
+            .took(started, || format!("refresh on node {i}"));
         match resp.status().as_u16() {
             200 => {
                 let body: Value = resp.json().await.expect("json");
@@ -84,6 +133,7 @@ async fn client_loop(
                 let mut t = tally.lock().await;
                 t.chains[chain].push(next);
                 t.rotations_since_mark[i] += 1;
+                t.rotated_at.push((i, Instant::now()));
             }
             503 => check_refusal(resp, "refresh", &tally).await,
             other => {
@@ -109,16 +159,28 @@ async fn client_loop(
                     ]
                 )
             );
-            match browser.http.get(&url).send().await {
+            let started = Instant::now();
+            let authorized = browser.http.get(&url).send().await;
+            tally
+                .lock()
+                .await
+                .took(started, || format!("authorize on node {i}"));
+            match authorized {
                 Ok(resp) if resp.status().is_redirection() => {
                     let to = resp.headers()["location"]
                         .to_str()
                         .unwrap_or_default()
                         .to_owned();
                     if let (true, Some(c)) = (to.starts_with(REDIRECT), query_param(&to, "code")) {
+                        let started = Instant::now();
                         let r = redeem(n, &code, &c, Some(VERIFIER)).await;
+                        tally
+                            .lock()
+                            .await
+                            .took(started, || format!("redemption on node {i}"));
                         match r.status().as_u16() {
-                            200 | 503 => {}
+                            200 => tally.lock().await.redeemed += 1,
+                            503 => check_refusal(r, "redeem", &tally).await,
                             other => tally
                                 .lock()
                                 .await
@@ -164,13 +226,69 @@ async fn every_node_rotates(tally: &Mutex<Tally>) -> bool {
     .is_some()
 }
 
+/// A revocation on node 0 reaches every node; how long the slowest took.
+async fn revocation_reaches_every_node(nodes: &[TestApp], cc: &TestClient) -> Duration {
+    let token = nodes[0].access_token(cc).await;
+    let revoked = nodes[0]
+        .post_form(
+            "/oauth/revoke",
+            &[
+                ("token", token.as_str()),
+                ("client_id", cc.id.as_str()),
+                ("client_secret", cc.secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status(), 200);
+    let mut slowest = Duration::ZERO;
+    for n in nodes {
+        let seen = eventually(Duration::from_secs(5), || async {
+            let r = n
+                .post_basic(
+                    "/oauth/introspect",
+                    (cc.id.as_str(), &cc.secret),
+                    &[("token", &token)],
+                )
+                .await;
+            r.status() == 200 && r.json::<Value>().await.is_ok_and(|b| b["active"] == false)
+        })
+        .await;
+        slowest =
+            slowest.max(seen.unwrap_or_else(|| panic!("the revocation reached node {}", n.base)));
+    }
+    slowest
+}
+
+/// Waits until Patroni reports `name` as the running leader; how long that took.
+async fn leader_becomes(http: &reqwest::Client, topo: &Topology, name: &str) -> Duration {
+    let took = eventually(GUARD, || async {
+        topo.with_role(http, "leader").await.as_deref() == Some(name)
+    })
+    .await;
+    took.unwrap_or_else(|| panic!("{name} leads: {}", topo.member(name).log()))
+}
+
+/// Waits until Patroni reports `name` as the running synchronous standby.
+async fn standby_becomes(http: &reqwest::Client, topo: &Topology, name: &str) -> Duration {
+    let took = eventually(GUARD, || async {
+        topo.with_role(http, "sync_standby").await.as_deref() == Some(name)
+    })
+    .await;
+    took.unwrap_or_else(|| {
+        panic!(
+            "{name} is the synchronous standby: {}",
+            topo.member(name).log()
+        )
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failover_and_switchover_lose_nothing() {
     if !have_tools() {
         return;
     }
     let http = reqwest::Client::new();
-    let topo = topology(&http).await;
+    let mut topo = topology(&http).await;
     let url = format!("postgres://postgres@127.0.0.1:{}/postgres", topo.port);
     let kek = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([3u8; 32]);
     let mut nodes = Vec::new();
@@ -217,51 +335,63 @@ async fn failover_and_switchover_lose_nothing() {
         every_node_rotates(&tally).await,
         "rotations before the failure"
     );
-    // Unplanned: the primary's postmaster dies.
-    let leader = member_with(&http, topo.members[0].rest, "leader")
-        .await
-        .expect("leader");
-    let data = &topo
-        .members
-        .iter()
-        .find(|m| m.name == leader)
-        .expect("member")
-        .data;
-    let pid = std::fs::read_to_string(data.join("postmaster.pid")).expect("postmaster.pid");
-    let pid = pid.lines().next().expect("pid").trim().to_owned();
-    assert!(
-        Command::new("kill")
-            .args(["-9", &pid])
-            .status()
-            .is_ok_and(|s| s.success())
+    let (first, second) = ("m1", "m2");
+    assert_eq!(
+        topo.with_role(&http, "leader").await.as_deref(),
+        Some(first)
     );
+    assert_eq!(
+        topo.with_role(&http, "sync_standby").await.as_deref(),
+        Some(second)
+    );
+
+    // Unplanned: the leader's machine is lost (Patroni and postmaster by SIGKILL). Its leader
+    // key expires after the TTL and the synchronous standby is promoted.
+    let killed = Instant::now();
+    topo.kill_member(first);
+    let to_leader = leader_becomes(&http, &topo, second).await;
+    let promoted = Instant::now();
     assert!(
         every_node_rotates(&tally).await,
-        "every node rotates again after the failure"
+        "every node rotates again after the failover"
     );
-    // Planned: a switchover to the standby.
-    let standby = eventually(GUARD, || async {
-        member_with(&http, topo.members[0].rest, "sync_standby")
-            .await
-            .is_some()
-    })
-    .await;
-    assert!(standby.is_some(), "a synchronous standby again");
-    let leader = member_with(&http, topo.members[0].rest, "leader")
-        .await
-        .expect("leader");
-    let candidate = member_with(&http, topo.members[0].rest, "sync_standby")
-        .await
-        .expect("standby");
-    let rest = topo
-        .members
-        .iter()
-        .find(|m| m.name == leader)
-        .expect("member")
-        .rest;
+    let (first_rotation, every_rotation) = tally.lock().await.rotations_after(promoted, 3);
+    let failover_revocation = revocation_reaches_every_node(&nodes, &cc).await;
+    let (failover_longest, refused) = {
+        let mut t = tally.lock().await;
+        (
+            std::mem::take(&mut t.longest),
+            std::mem::take(&mut t.refusals),
+        )
+    };
+    eprintln!(
+        "failover: {second} led {to_leader:?} after the kill; first rotation {first_rotation:?} \
+         after, every node {every_rotation:?} after; longest request {:?} ({}); {refused} \
+         refusals (503); a revocation reached every node in {failover_revocation:?}; {:?} \
+         since the kill",
+        failover_longest.0,
+        failover_longest.1,
+        killed.elapsed()
+    );
+
+    // The lost member comes back and rejoins as a replica (pg_rewind), then the synchronous
+    // standby; the leader stays where it is.
+    topo.restart_member(first);
+    let rejoined = standby_becomes(&http, &topo, first).await;
+    assert_eq!(
+        topo.with_role(&http, "leader").await.as_deref(),
+        Some(second)
+    );
+    eprintln!("rejoin: {first} was the synchronous standby {rejoined:?} after its restart");
+
+    // Planned: a switchover back to the first member.
+    let started = Instant::now();
     let switched = http
-        .post(format!("http://127.0.0.1:{rest}/switchover"))
-        .json(&serde_json::json!({"leader": leader, "candidate": candidate}))
+        .post(format!(
+            "http://127.0.0.1:{}/switchover",
+            topo.member(second).rest
+        ))
+        .json(&serde_json::json!({"leader": second, "candidate": first}))
         .send()
         .await
         .expect("switchover");
@@ -271,10 +401,31 @@ async fn failover_and_switchover_lose_nothing() {
         "{}",
         switched.text().await.unwrap_or_default()
     );
+    leader_becomes(&http, &topo, first).await;
+    let to_leader = started.elapsed();
+    let promoted = Instant::now();
     assert!(
         every_node_rotates(&tally).await,
         "every node rotates after the switchover"
     );
+    let (first_rotation, every_rotation) = tally.lock().await.rotations_after(promoted, 3);
+    let switchover_revocation = revocation_reaches_every_node(&nodes, &cc).await;
+    let (switchover_longest, refused) = {
+        let mut t = tally.lock().await;
+        (
+            std::mem::take(&mut t.longest),
+            std::mem::take(&mut t.refusals),
+        )
+    };
+    eprintln!(
+        "switchover: {first} led {to_leader:?} after the request; first rotation \
+         {first_rotation:?} after, every node {every_rotation:?} after; longest request {:?} \
+         ({}); {refused} refusals (503); a revocation reached every node in \
+         {switchover_revocation:?}",
+        switchover_longest.0, switchover_longest.1
+    );
+    // The former leader follows again.
+    standby_becomes(&http, &topo, second).await;
     stop.store(true, Ordering::SeqCst);
     looping.await.expect("client loop");
 
@@ -289,6 +440,7 @@ async fn failover_and_switchover_lose_nothing() {
         "answers outside 200/503-in-format: {:?}",
         t.bad_answers
     );
+    assert!(t.redeemed > 3, "codes were redeemed through the test");
     // Nothing acknowledged was lost and no chain forked: the newest token of each chain
     // rotates; its predecessor (past the grace window) is refused.
     for chain in &t.chains {
@@ -306,33 +458,6 @@ async fn failover_and_switchover_lose_nothing() {
             400,
             "no fork from a lost rotation"
         );
-    }
-    // A revocation reaches every node.
-    let token = nodes[0].access_token(&cc).await;
-    let revoked = nodes[0]
-        .post_form(
-            "/oauth/revoke",
-            &[
-                ("token", token.as_str()),
-                ("client_id", cc.id.as_str()),
-                ("client_secret", cc.secret.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(revoked.status(), 200);
-    for n in nodes.iter() {
-        let seen = eventually(Duration::from_secs(5), || async {
-            let r = n
-                .post_basic(
-                    "/oauth/introspect",
-                    (cc.id.as_str(), &cc.secret),
-                    &[("token", &token)],
-                )
-                .await;
-            r.status() == 200 && r.json::<Value>().await.is_ok_and(|b| b["active"] == false)
-        })
-        .await;
-        assert!(seen.is_some(), "the revocation reached node {}", n.base);
     }
 }
 

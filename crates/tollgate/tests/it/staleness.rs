@@ -11,7 +11,10 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::helpers::proxy::TcpProxy;
-use crate::helpers::{Backend, TestApp, TestClient, eventually, fresh_database, spawn_on};
+use crate::helpers::{
+    Backend, Browser, TestApp, TestClient, VERIFIER, eventually, fresh_database, get_code, json,
+    redeem, spawn_on,
+};
 
 /// The default bound, which these tests rely on.
 const MAX_STALENESS: i64 = 5;
@@ -177,6 +180,157 @@ async fn a_stale_node_reads_revocations_from_the_store() {
     );
     // Readiness brings the view up to date when the store answers.
     assert!(b.readyz_is(200).await);
+}
+
+/// An `openid` access token for a user of `app`'s account, from a code flow on `app`.
+async fn userinfo_token(app: &TestApp, code: &TestClient, email: &str) -> String {
+    let browser = Browser::new(app);
+    let c = get_code(&browser, "/oauth/authorize", code, "openid read", email).await;
+    json(redeem(app, code, &c, Some(VERIFIER)).await, 200).await["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+/// A userinfo answer is 401 `invalid_token` with its challenge.
+async fn refused_as_invalid(resp: reqwest::Response) -> bool {
+    resp.status() == 401
+        && resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|h| h.contains("error=\"invalid_token\""))
+}
+
+/// Userinfo follows the same bound as introspection: a partitioned node never answers 200 for
+/// a token revoked elsewhere, in either dialect; it answers 503 in the dialect's format, and
+/// once the link returns it refuses the token and serves fresh ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(url) = fresh_database(Backend::Postgres, &dir).await else {
+        return;
+    };
+    let a = node(url.clone(), 200).await;
+    let proxy = TcpProxy::start(upstream_of(&url).await).await;
+    let b = node(proxy.route(&url), 200).await;
+    let code = a.code_client(false).await;
+    let email = "partition@example.com";
+    a.user(email).await;
+    b.server.engine.sync().await.expect("sync");
+    let token = userinfo_token(&a, &code, email).await;
+    assert_eq!(
+        json(b.get_with_bearer("/oauth/userinfo", &token).await, 200).await["email"],
+        Value::Null
+    );
+
+    proxy.cut();
+    revoke(&a, &code, &token).await;
+    // Registered elsewhere after the cut: a client the cut-off node has never held.
+    let newcomer = a.client().await;
+    assert!(refused_as_invalid(a.get_with_bearer("/oauth/userinfo", &token).await).await);
+
+    b.advance(MAX_STALENESS + 1);
+    for _ in 0..3 {
+        let resp = b.get_with_bearer("/oauth/userinfo", &token).await;
+        assert_eq!(
+            resp.status(),
+            503,
+            "a stale, cut-off node answered userinfo"
+        );
+        assert!(resp.headers().contains_key("retry-after"));
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+        let resp = b.get_with_bearer("/v1/userinfo", &token).await;
+        assert_eq!(
+            resp.status(),
+            503,
+            "a stale, cut-off node answered v1 userinfo"
+        );
+        assert!(resp.headers().contains_key("retry-after"));
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["code"], 20503, "{body}");
+        assert_eq!(body["status"], 503, "{body}");
+    }
+    assert!(b.readyz_is(503).await);
+    // A client lookup that misses the cache cannot reach the store: 503, not `invalid_client`.
+    let resp = b
+        .client_credentials(newcomer.id.as_str(), &newcomer.secret)
+        .await;
+    assert_eq!(resp.status(), 503, "an unknown client on a cut-off node");
+    assert!(resp.headers().contains_key("retry-after"));
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+
+    proxy.restore();
+    let healed = eventually(Duration::from_secs(20), || async {
+        refused_as_invalid(b.get_with_bearer("/oauth/userinfo", &token).await).await
+    })
+    .await;
+    assert!(
+        healed.is_some(),
+        "the node refuses the revoked token once the link returns"
+    );
+    let resp = b.get_with_bearer("/v1/userinfo", &token).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.json::<Value>().await.expect("json")["code"], 20003);
+    let ready = eventually(Duration::from_secs(20), || async { b.readyz_is(200).await }).await;
+    assert!(ready.is_some(), "readyz is 200 again with no restart");
+    // A connection the partition broke may still fail one request in format (a 503); then
+    // the node serves fresh tokens again.
+    let fresh = userinfo_token(&a, &code, email).await;
+    let served = eventually(Duration::from_secs(5), || async {
+        let resp = b.get_with_bearer("/oauth/userinfo", &fresh).await;
+        match resp.status().as_u16() {
+            200 => true,
+            503 => {
+                let body: Value = resp.json().await.expect("json");
+                assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+                false
+            }
+            other => panic!("userinfo after the link returned: {other}"),
+        }
+    })
+    .await;
+    assert!(served.is_some(), "userinfo answers again");
+    let info = json(b.get_with_bearer("/oauth/userinfo", &fresh).await, 200).await;
+    assert_eq!(
+        b.client_credentials(newcomer.id.as_str(), &newcomer.secret)
+            .await
+            .status(),
+        200,
+        "the newcomer is found once the store answers"
+    );
+    assert!(info["sub"].as_str().is_some_and(|s| s.starts_with("US")));
+}
+
+/// A stale node (it polls the change log every ten minutes) past the bound asks the store
+/// whether a userinfo token was revoked, and refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_node_reads_userinfo_revocations_from_the_store() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(url) = fresh_database(Backend::Sqlite, &dir).await else {
+        return;
+    };
+    let a = node(url.clone(), 200).await;
+    let b = node(url, 600_000).await;
+    let code = a.code_client(false).await;
+    let email = "stale@example.com";
+    a.user(email).await;
+    b.server.engine.sync().await.expect("sync");
+    let token = userinfo_token(&a, &code, email).await;
+    json(b.get_with_bearer("/oauth/userinfo", &token).await, 200).await;
+    revoke(&a, &code, &token).await;
+    // Within the bound the node answers from its view, which has not seen the revocation.
+    assert_eq!(
+        b.get_with_bearer("/oauth/userinfo", &token).await.status(),
+        200
+    );
+    b.advance(MAX_STALENESS + 1);
+    assert!(
+        refused_as_invalid(b.get_with_bearer("/oauth/userinfo", &token).await).await,
+        "a stale node asked the store"
+    );
 }
 
 async fn active_on(app: &TestApp, caller: &TestClient, token: &str) -> bool {

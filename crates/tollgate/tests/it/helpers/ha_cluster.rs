@@ -46,7 +46,92 @@ pub struct Member {
     pub name: String,
     pub rest: u16,
     pub data: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
     patroni: std::process::Child,
+}
+
+impl Member {
+    /// Patroni as the `postgres` user; its output is appended to the member's log.
+    fn spawn_patroni(config: &Path, log: &Path, home: &Path) -> std::process::Child {
+        let (uid, gid) = postgres_ids();
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log");
+        let err = out.try_clone().expect("log");
+        // Patroni itself is the child (not a runuser wrapper), so the test can stop it.
+        Command::new("patroni")
+            .arg(config)
+            .uid(uid)
+            .gid(gid)
+            .env("HOME", home)
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("patroni")
+    }
+
+    /// The running postmaster's pid, from its pid file.
+    fn postmaster_pid(&self) -> Option<String> {
+        let pid = std::fs::read_to_string(self.data.join("postmaster.pid")).ok()?;
+        pid.lines().next().map(|l| l.trim().to_owned())
+    }
+
+    /// What the member's Patroni wrote.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Topology {
+    pub fn member(&self, name: &str) -> &Member {
+        self.members
+            .iter()
+            .find(|m| m.name == name)
+            .expect("a member of that name")
+    }
+
+    /// An unplanned loss of the whole member: its Patroni and its postmaster die by SIGKILL,
+    /// so nothing restarts PostgreSQL there and its leader key expires after the TTL.
+    pub fn kill_member(&mut self, name: &str) {
+        let m = self
+            .members
+            .iter_mut()
+            .find(|m| m.name == name)
+            .expect("a member of that name");
+        let pid = m.postmaster_pid().expect("postmaster.pid");
+        let _ = m.patroni.kill();
+        let _ = m.patroni.wait();
+        let killed = Command::new("kill").args(["-9", &pid]).status();
+        assert!(killed.is_ok_and(|s| s.success()), "SIGKILL the postmaster");
+    }
+
+    /// The member whose role is `role`, as any member's Patroni still answering reports it.
+    pub async fn with_role(&self, http: &reqwest::Client, role: &str) -> Option<String> {
+        for m in &self.members {
+            if let Some(c) = cluster(http, m.rest).await {
+                return c["members"]
+                    .as_array()?
+                    .iter()
+                    .find(|m| m["role"] == role && m["state"] == "running")
+                    .and_then(|m| m["name"].as_str().map(str::to_owned));
+            }
+        }
+        None
+    }
+
+    /// Starts the member's Patroni again (after [`Topology::kill_member`]).
+    pub fn restart_member(&mut self, name: &str) {
+        let home = self.dir.path().to_path_buf();
+        let m = self
+            .members
+            .iter_mut()
+            .find(|m| m.name == name)
+            .expect("a member of that name");
+        m.patroni = Member::spawn_patroni(&m.config, &m.log, &home);
+    }
 }
 
 pub struct Topology {
@@ -54,7 +139,7 @@ pub struct Topology {
     pub members: Vec<Member>,
     haproxy: Option<std::process::Child>,
     pub port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Topology {
@@ -225,7 +310,7 @@ pub async fn topology(http: &reqwest::Client) -> Topology {
         members: Vec::new(),
         haproxy: None,
         port: free_port(),
-        _dir: dir,
+        dir,
     };
     for (i, (rest, pg)) in ports.iter().enumerate() {
         let name = format!("m{}", i + 1);
@@ -240,22 +325,17 @@ pub async fn topology(http: &reqwest::Client) -> Topology {
         .arg(&d)
         .status();
     assert!(chown.is_ok_and(|s| s.success()), "chown to postgres");
-    let postgres = postgres_ids();
     for (i, (rest, _)) in ports.iter().enumerate() {
         let name = format!("m{}", i + 1);
-        // Patroni itself is the child (not a runuser wrapper), so the test can stop it.
-        let patroni = spawn_logged(
-            Command::new("patroni")
-                .arg(d.join(format!("{name}.yml")))
-                .uid(postgres.0)
-                .gid(postgres.1)
-                .env("HOME", &d),
-            &d.join(format!("{name}.log")),
-        );
+        let config = d.join(format!("{name}.yml"));
+        let log = d.join(format!("{name}.log"));
+        let patroni = Member::spawn_patroni(&config, &log, &d);
         topo.members.push(Member {
             name: name.clone(),
             rest: *rest,
             data: d.join(&name),
+            config,
+            log,
             patroni,
         });
         let want = if i == 0 { "leader" } else { "sync_standby" };

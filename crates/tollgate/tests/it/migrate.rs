@@ -2,13 +2,14 @@
 //! PostgreSQL nodes started on it at the same public address honour everything the SQLite
 //! server issued: the access token introspects under the same key, the refresh token rotates
 //! and its family's reuse rule holds across nodes, the client secret, the account's auth
-//! token and the user's password all authenticate.
+//! token and the user's password all authenticate; a code issued before the move redeems after
+//! it, a revoked access token stays revoked, and the browser's session still signs it in.
 
 use serde_json::Value;
 
 use crate::helpers::{
-    Backend, Browser, TestApp, VERIFIER, code_flow, fresh_database, json, read_code, redeem,
-    refresh, spawn_on,
+    Backend, Browser, REDIRECT, TestApp, VERIFIER, authorize_url, code_flow, fresh_database, json,
+    query_param, read_code, redeem, refresh, spawn_on,
 };
 
 async fn tollgate(args: &[&str]) -> (bool, Value) {
@@ -48,6 +49,20 @@ async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
     let refresh_token = first["refresh_token"].as_str().expect("refresh").to_owned();
     let cc_client = app.client().await;
     let access_token = app.access_token(&cc_client).await;
+    // Issued on SQLite and used only after the move: a live code, a revoked access token.
+    let live_code = read_code(&browser, &client, email).await;
+    let revoked_token = app.access_token(&cc_client).await;
+    let revoked = app
+        .post_form(
+            "/oauth/revoke",
+            &[
+                ("token", revoked_token.as_str()),
+                ("client_id", cc_client.id.as_str()),
+                ("client_secret", cc_client.secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status(), 200);
     let kid = jsonwebtoken::decode_header(&access_token)
         .expect("header")
         .kid
@@ -103,6 +118,46 @@ async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
     )
     .await;
     assert_eq!(introspected["active"], true, "{introspected}");
+    let still_revoked = json(
+        n1.post_basic(
+            "/oauth/introspect",
+            (cc_client.id.as_str(), &cc_client.secret),
+            &[("token", &revoked_token)],
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(still_revoked["active"], false, "{still_revoked}");
+    json(redeem(&n2, &client, &live_code, Some(VERIFIER)).await, 200).await;
+    // The browser's session from SQLite: authorize answers with a code, no sign-in page.
+    let url = format!(
+        "{}{}",
+        n1.base,
+        authorize_url(
+            "/oauth/authorize",
+            &client,
+            &[
+                ("scope", "read"),
+                ("code_challenge", &tollgate_core::authorize::s256(VERIFIER)),
+                ("code_challenge_method", "S256"),
+            ]
+        )
+    );
+    let resp = browser.http.get(&url).send().await.expect("authorize");
+    let to = resp
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        resp.status().is_redirection() && to.starts_with(REDIRECT),
+        "the session carried over: {} {to}",
+        resp.status()
+    );
+    let carried = query_param(&to, "code").expect("code");
+    json(redeem(&n1, &client, &carried, Some(VERIFIER)).await, 200).await;
     assert_eq!(
         n2.client_credentials(cc_client.id.as_str(), &cc_client.secret)
             .await

@@ -37,8 +37,10 @@ impl TryFrom<TokenRow> for EmailToken {
 
     fn try_from(r: TokenRow) -> StoreResult<Self> {
         Ok(EmailToken {
-            digest: SecretDigest::from_hex(&r.digest).ok_or_else(|| corrupt("email link digest"))?,
-            purpose: EmailPurpose::parse(&r.purpose).ok_or_else(|| corrupt("email link purpose"))?,
+            digest: SecretDigest::from_hex(&r.digest)
+                .ok_or_else(|| corrupt("email link digest"))?,
+            purpose: EmailPurpose::parse(&r.purpose)
+                .ok_or_else(|| corrupt("email link purpose"))?,
             user_sid: parse_id(&r.user_sid, "user sid", UserSid::parse)?,
             email: r.email,
             created_at: r.created_at,
@@ -55,7 +57,11 @@ macro_rules! columns {
 }
 
 pub(crate) async fn email_token(db: &Db, digest: &SecretDigest) -> StoreResult<Option<EmailToken>> {
-    let sql = concat!("SELECT ", columns!(), " FROM email_tokens WHERE digest = $1");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM email_tokens WHERE digest = $1"
+    );
     let q = sqlx::query_as::<_, TokenRow>(sql).bind(digest.to_hex());
     read_row(db, q).await?.map(EmailToken::try_from).transpose()
 }

@@ -19,7 +19,8 @@ use crate::grants::{Grants, Redeem};
 use crate::registrations;
 use crate::sql::{Backend, Db};
 use crate::{
-    accounts, changes, clients, email_tokens, keys, leases, refresh, resources, revocations, sign_in, users,
+    accounts, changes, clients, email_tokens, keys, leases, refresh, resources, revocations,
+    sign_in, users,
 };
 use tollgate_core::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
 

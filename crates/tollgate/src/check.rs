@@ -129,7 +129,10 @@ pub async fn mail_status(config: &Config) -> (String, bool) {
     use tollgate_core::mail::Mailer as _;
     match mailer.check().await {
         Ok(()) => (format!("mail: the SMTP server at {server} answers"), false),
-        Err(e) => (format!("mail: the SMTP server at {server} cannot be used: {e}"), true),
+        Err(e) => (
+            format!("mail: the SMTP server at {server} cannot be used: {e}"),
+            true,
+        ),
     }
 }
 

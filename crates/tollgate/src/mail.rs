@@ -9,8 +9,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -197,12 +197,15 @@ mod tests {
     #[test]
     fn urls_name_the_tls_mode_and_default_ports() {
         let s = SmtpSettings::parse("smtp://mail.example:2525", "a@example.com", None).unwrap();
-        assert_eq!((s.tls, s.port, s.username.clone()), (SmtpTls::None, 2525, None));
-        let s = SmtpSettings::parse("smtp://mail.example?tls=required", "a@example.com", None)
-            .unwrap();
+        assert_eq!(
+            (s.tls, s.port, s.username.clone()),
+            (SmtpTls::None, 2525, None)
+        );
+        let s =
+            SmtpSettings::parse("smtp://mail.example?tls=required", "a@example.com", None).unwrap();
         assert_eq!((s.tls, s.port), (SmtpTls::StartTls, 587));
-        let s = SmtpSettings::parse("smtps://u%40x:p%2Fw@mail.example", "a@example.com", None)
-            .unwrap();
+        let s =
+            SmtpSettings::parse("smtps://u%40x:p%2Fw@mail.example", "a@example.com", None).unwrap();
         assert_eq!((s.tls, s.port), (SmtpTls::Tls, 465));
         assert_eq!(s.username.as_deref(), Some("u@x"));
         assert_eq!(s.password.as_deref(), Some("p/w"));
@@ -213,11 +216,11 @@ mod tests {
 
     #[test]
     fn the_password_is_neither_debugged_nor_in_errors() {
-        let s = SmtpSettings::parse("smtp://u:hunter22@mail.example", "a@example.com", None)
-            .unwrap();
+        let s =
+            SmtpSettings::parse("smtp://u:hunter22@mail.example", "a@example.com", None).unwrap();
         assert!(!format!("{s:?}").contains("hunter22"));
-        let e = SmtpSettings::parse("smtp://u:hunter22@mail.example?tls=x", "a@b.c", None)
-            .unwrap_err();
+        let e =
+            SmtpSettings::parse("smtp://u:hunter22@mail.example?tls=x", "a@b.c", None).unwrap_err();
         assert!(!e.contains("hunter22"), "{e}");
         let e = SmtpSettings::parse("smtp://u:hunter22@mail.example", "bad", None).unwrap_err();
         assert!(!e.contains("hunter22"), "{e}");

@@ -111,7 +111,8 @@ impl Mailroom {
         let Some(user) = user else {
             return Ok(());
         };
-        let (value, token) = self.new_link(EmailPurpose::ResetPassword, &user, RESET_PASSWORD_TTL)?;
+        let (value, token) =
+            self.new_link(EmailPurpose::ResetPassword, &user, RESET_PASSWORD_TTL)?;
         let mail = Mail {
             to: user.email.clone(),
             subject: "Reset your password".into(),
@@ -151,8 +152,8 @@ impl Mailroom {
             Some(u) if u.email == token.email => u,
             _ => return Ok(Err(ResetRefused::Link)),
         };
-        let salt: [u8; 16] =
-            crate::clock::random_bytes(self.rng.as_ref()).map_err(|_| OAuthError::server_error())?;
+        let salt: [u8; 16] = crate::clock::random_bytes(self.rng.as_ref())
+            .map_err(|_| OAuthError::server_error())?;
         let hash = tokio::task::spawn_blocking(move || crate::password::hash(&password, &salt))
             .await
             .ok()
@@ -160,7 +161,10 @@ impl Mailroom {
             .ok_or_else(OAuthError::server_error)?;
         let now = self.clock.now();
         self.store.set_user_password(&user.sid, &hash, now).await?;
-        let families = self.store.revoke_user_refresh_families(&user.sid, now).await?;
+        let families = self
+            .store
+            .revoke_user_refresh_families(&user.sid, now)
+            .await?;
         tracing::info!(user = %user.sid, families, "password reset by email link");
         Ok(Ok(user))
     }

@@ -9,8 +9,11 @@ use crate::secret::{Secret, SecretDigest};
 
 impl Mailroom {
     fn link_mac(&self, purpose: EmailPurpose, secret: &str) -> String {
-        self.sealer
-            .mac(&[b"email-link", purpose.as_str().as_bytes(), secret.as_bytes()])
+        self.sealer.mac(&[
+            b"email-link",
+            purpose.as_str().as_bytes(),
+            secret.as_bytes(),
+        ])
     }
 
     /// A fresh link value and the record to store for it (not yet stored).
@@ -45,14 +48,22 @@ impl Mailroom {
         if secret.len() != 43 || mac.is_empty() || mac.len() > 64 {
             return None;
         }
-        let parts: [&[u8]; 3] = [b"email-link", purpose.as_str().as_bytes(), secret.as_bytes()];
+        let parts: [&[u8]; 3] = [
+            b"email-link",
+            purpose.as_str().as_bytes(),
+            secret.as_bytes(),
+        ];
         self.sealer
             .verify_mac(&parts, mac)
             .then(|| SecretDigest::of(secret))
     }
 
     /// Whether the link would be accepted now (unused, unexpired), without spending it.
-    pub async fn link_usable(&self, purpose: EmailPurpose, value: &str) -> Result<bool, OAuthError> {
+    pub async fn link_usable(
+        &self,
+        purpose: EmailPurpose,
+        value: &str,
+    ) -> Result<bool, OAuthError> {
         let Some(digest) = self.authentic(purpose, value) else {
             return Ok(false);
         };

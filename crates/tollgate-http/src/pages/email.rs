@@ -52,7 +52,10 @@ fn bad_link() -> Response {
 }
 
 fn token_in(query: Option<String>) -> String {
-    field(&Params::parse(query.unwrap_or_default().as_bytes()), "token")
+    field(
+        &Params::parse(query.unwrap_or_default().as_bytes()),
+        "token",
+    )
 }
 
 pub async fn forgot_page(State(state): State<AppState>, jar: CookieJar) -> Response {
@@ -119,7 +122,10 @@ pub async fn reset_page(
 ) -> Result<Response, PageError> {
     let token = token_in(query);
     let room = state.engine.mailroom();
-    if !room.link_usable(EmailPurpose::ResetPassword, &token).await? {
+    if !room
+        .link_usable(EmailPurpose::ResetPassword, &token)
+        .await?
+    {
         return Ok(bad_link());
     }
     Ok(reset_form(&state, jar, &token, StatusCode::OK, None))
@@ -133,7 +139,13 @@ pub async fn reset_submit(
     let password = field(&form, "new_password");
     if password != field(&form, "confirm_password") {
         let error = Some("The two passwords are not the same.");
-        return Ok(reset_form(&state, jar, &token, StatusCode::BAD_REQUEST, error));
+        return Ok(reset_form(
+            &state,
+            jar,
+            &token,
+            StatusCode::BAD_REQUEST,
+            error,
+        ));
     }
     let room = state.engine.mailroom();
     match room.reset_password(&token, password).await? {

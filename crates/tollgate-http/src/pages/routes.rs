@@ -249,10 +249,7 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
         .route(
             Op::post("/account/verify-email", TAG)
                 .summary("Confirm an email address with a verification link")
-                .body(body(
-                    vec![form(&[("csrf", true), ("token", true)])],
-                    true,
-                ))
+                .body(body(vec![form(&[("csrf", true), ("token", true)])], true))
                 .respond("200", page.clone())
                 .respond_all(&["400", "403", "413", "503"], page),
             email::verify_submit,

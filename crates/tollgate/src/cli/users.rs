@@ -78,9 +78,7 @@ pub(super) async fn run(admin: &Admin, cmd: UserCommand) -> Result<Output, CliEr
             Ok(one(&UserView::from(&user)))
         }
         UserCommand::SendVerification { sid } => {
-            let sent = admin
-                .resend_verification(&Caller::Operator, &sid)
-                .await?;
+            let sent = admin.resend_verification(&Caller::Operator, &sid).await?;
             let text = if sent {
                 format!("verification mail sent to the address of {sid}\n")
             } else {

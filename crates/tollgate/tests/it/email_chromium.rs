@@ -6,9 +6,11 @@ use tollgate::config::Concealed;
 
 use crate::console_chromium::{axe, axe_source};
 use crate::email_verification::FROM;
-use crate::helpers::chromium::{click, enter, text_of, type_into, wait_for_url, with_chrome_config};
-use crate::helpers::smtp::SmtpSink;
 use crate::helpers::Backend;
+use crate::helpers::chromium::{
+    click, enter, text_of, type_into, wait_for_url, with_chrome_config,
+};
+use crate::helpers::smtp::SmtpSink;
 use crate::on_both_backends;
 
 async fn mail_pages_in_chromium(backend: Backend) {
@@ -26,7 +28,11 @@ async fn mail_pages_in_chromium(backend: Backend) {
     let axe_js = axe_js.as_deref();
     let b = &chrome.client;
     app.user("mailed@example.com").await;
-    let verify = sink.next().await.link("/account/verify-email").expect("link");
+    let verify = sink
+        .next()
+        .await
+        .link("/account/verify-email")
+        .expect("link");
 
     b.goto(&app.url(&verify)).await.expect("open link");
     axe(b, axe_js, "confirm email").await;
@@ -50,7 +56,12 @@ async fn mail_pages_in_chromium(backend: Backend) {
     assert!(text_of(b, "error").await.contains("8 to 256"));
     axe(b, axe_js, "new password refused").await;
     type_into(b, "new-password", "a new long passphrase").await;
-    type_into(b, "confirm-password", &format!("a new long passphrase{}", enter())).await;
+    type_into(
+        b,
+        "confirm-password",
+        &format!("a new long passphrase{}", enter()),
+    )
+    .await;
     assert!(text_of(b, "message").await.contains("password is changed"));
     axe(b, axe_js, "password changed").await;
 

@@ -41,13 +41,21 @@ async fn email_links_are_single_use(backend: Backend) {
     let spend = |purpose, now| {
         let store = store.clone();
         let digest = verify.digest;
-        async move { store.use_email_token(&digest, purpose, now).await.expect("use") }
+        async move {
+            store
+                .use_email_token(&digest, purpose, now)
+                .await
+                .expect("use")
+        }
     };
     assert_eq!(spend(EmailPurpose::ResetPassword, 50).await, None);
     assert_eq!(spend(EmailPurpose::VerifyEmail, 100).await, None);
     // Once.
     let used = spend(EmailPurpose::VerifyEmail, 60).await.expect("spent");
-    assert_eq!((used.user_sid.clone(), used.email.clone()), (u.sid.clone(), u.email.clone()));
+    assert_eq!(
+        (used.user_sid.clone(), used.email.clone()),
+        (u.sid.clone(), u.email.clone())
+    );
     assert_eq!(spend(EmailPurpose::VerifyEmail, 61).await, None);
     let read = store.email_token(&verify.digest).await.expect("read");
     assert_eq!(read.and_then(|t| t.used_at), Some(60));
@@ -115,7 +123,11 @@ async fn a_users_refresh_families_are_revoked_together(backend: Backend) {
     let n = store.revoke_user_refresh_families(&u.sid, 77).await;
     assert_eq!(n.expect("revoke"), 2);
     for (id, revoked) in [("f1", Some(77)), ("f2", Some(77)), ("f3", None)] {
-        let fam = store.refresh_family(id).await.expect("read").expect("family");
+        let fam = store
+            .refresh_family(id)
+            .await
+            .expect("read")
+            .expect("family");
         assert_eq!(fam.revoked_at, revoked, "{id}");
     }
     // Again: nothing left to revoke, the first revocation time stays.

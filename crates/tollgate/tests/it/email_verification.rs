@@ -68,7 +68,11 @@ async fn verification_link_verifies_once(backend: Backend) {
 
     let mail = sink.next().await;
     assert_eq!(mail.to, vec![email.to_owned()]);
-    assert!(mail.from.contains("no-reply@tollgate.test"), "{}", mail.from);
+    assert!(
+        mail.from.contains("no-reply@tollgate.test"),
+        "{}",
+        mail.from
+    );
     assert_eq!(mail.auth_user.as_deref(), Some("mailer"), "SMTP AUTH used");
     assert_eq!(
         mail.header("subject").as_deref(),
@@ -76,7 +80,10 @@ async fn verification_link_verifies_once(backend: Backend) {
     );
     let link = mail.link("/account/verify-email").expect("a link");
     let (id, info) = claims(&app, &c, email).await;
-    assert_eq!((&id["email_verified"], &info["email_verified"]), (&json!(false), &json!(false)));
+    assert_eq!(
+        (&id["email_verified"], &info["email_verified"]),
+        (&json!(false), &json!(false))
+    );
 
     // Opening the link changes nothing (mail scanners open links); the button confirms.
     let browser = Browser::new(&app);
@@ -94,10 +101,16 @@ async fn verification_link_verifies_once(backend: Backend) {
     // Once only: the link is refused, and so is submitting its form again.
     let (status, _) = open_link(&browser, &link).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(confirm(&browser, &page).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        confirm(&browser, &page).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     // A link whose MAC was tampered with never reaches the store.
     let forged = format!("{}x", link.trim_end_matches(|c: char| c != '.'));
-    assert_eq!(open_link(&browser, &forged).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        open_link(&browser, &forged).await.0,
+        StatusCode::BAD_REQUEST
+    );
     // A form without this browser's CSRF token is refused.
     let token = hidden(&page, "token").expect("token");
     let no_csrf = browser
@@ -112,13 +125,20 @@ async fn an_expired_verification_link_is_refused(backend: Backend) {
         return;
     };
     let user = app.user("late@example.com").await;
-    let link = sink.next().await.link("/account/verify-email").expect("link");
+    let link = sink
+        .next()
+        .await
+        .link("/account/verify-email")
+        .expect("link");
     let browser = Browser::new(&app);
     let (status, page) = open_link(&browser, &link).await;
     assert_eq!(status, 200);
     app.advance(VERIFY_EMAIL_TTL + 1);
     assert_eq!(open_link(&browser, &link).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(confirm(&browser, &page).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        confirm(&browser, &page).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     let still = app.server.admin().user(&user.sid).await.expect("user");
     assert!(!still.email_verified);
 
@@ -134,10 +154,21 @@ async fn an_expired_verification_link_is_refused(backend: Backend) {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["verification_sent"], true, "{body}");
-    let link = sink.next().await.link("/account/verify-email").expect("link");
+    let link = sink
+        .next()
+        .await
+        .link("/account/verify-email")
+        .expect("link");
     let (_, page) = open_link(&browser, &link).await;
     assert_eq!(confirm(&browser, &page).await.status(), 200);
-    assert!(app.server.admin().user(&user.sid).await.expect("user").email_verified);
+    assert!(
+        app.server
+            .admin()
+            .user(&user.sid)
+            .await
+            .expect("user")
+            .email_verified
+    );
 }
 
 async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
@@ -147,15 +178,27 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
     let user = app.user("nomail@example.com").await;
     let browser = Browser::new(&app);
     let login = browser.get("/login").await.text().await.expect("html");
-    assert!(!login.contains("forgot-password"), "no reset offered without mail");
+    assert!(
+        !login.contains("forgot-password"),
+        "no reset offered without mail"
+    );
     let (status, page) = open_link(&browser, "/password-reset").await;
     assert_eq!(status, 200);
     assert!(page.contains("does not send email"), "{page}");
     let csrf = hidden(&login, "csrf").expect("csrf");
     let posted = browser
-        .post("/password-reset", &[("csrf", &csrf), ("email", "nomail@example.com")])
+        .post(
+            "/password-reset",
+            &[("csrf", &csrf), ("email", "nomail@example.com")],
+        )
         .await;
-    assert!(posted.text().await.expect("html").contains("does not send email"));
+    assert!(
+        posted
+            .text()
+            .await
+            .expect("html")
+            .contains("does not send email")
+    );
 
     let (status, text) = {
         let (s, _) = tollgate::check::mail_status(&tollgate::config::Config::default()).await;
@@ -165,7 +208,10 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
 
     // The account's administrator vouches for the address through the admin API.
     let update = |body: Value, account: (String, String)| {
-        let (http, url) = (app.http.clone(), app.url(&format!("/v1/Account/Users/{}", user.sid)));
+        let (http, url) = (
+            app.http.clone(),
+            app.url(&format!("/v1/Account/Users/{}", user.sid)),
+        );
         async move {
             http.post(url)
                 .basic_auth(account.0, Some(account.1))
@@ -184,7 +230,14 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["email_verified"], true, "{body}");
-    assert!(app.server.admin().user(&user.sid).await.expect("user").email_verified);
+    assert!(
+        app.server
+            .admin()
+            .user(&user.sid)
+            .await
+            .expect("user")
+            .email_verified
+    );
     let unknown = update(json!({ "colour": "red" }), mine).await;
     assert_eq!(unknown.status(), 400);
 
@@ -199,7 +252,14 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
     let theirs = (other.sid.as_str().to_owned(), token.expose().to_owned());
     let refused = update(json!({ "email_verified": false }), theirs).await;
     assert_eq!(refused.status(), 404);
-    assert!(app.server.admin().user(&user.sid).await.expect("user").email_verified);
+    assert!(
+        app.server
+            .admin()
+            .user(&user.sid)
+            .await
+            .expect("user")
+            .email_verified
+    );
 }
 
 on_both_backends!(

@@ -21,7 +21,12 @@ const EMAIL: &str = "reset@example.com";
 const NEW_PASSWORD: &str = "a much better passphrase";
 
 async fn ask_for_reset(browser: &Browser, email: &str) -> (StatusCode, String) {
-    let form = browser.get("/password-reset").await.text().await.expect("html");
+    let form = browser
+        .get("/password-reset")
+        .await
+        .text()
+        .await
+        .expect("html");
     let csrf = hidden(&form, "csrf").expect("csrf");
     let resp = browser
         .post("/password-reset", &[("csrf", &csrf), ("email", email)])
@@ -71,7 +76,11 @@ async fn reset_by_email_revokes_everything(backend: Backend) {
     assert_eq!(unknown, known, "nothing tells the two apart");
     let mail = sink.next().await;
     assert_eq!(mail.to, vec![EMAIL.to_owned()]);
-    assert_eq!(sink.received(), 2, "nothing was mailed for the unknown address");
+    assert_eq!(
+        sink.received(),
+        2,
+        "nothing was mailed for the unknown address"
+    );
     let link = mail.link("/password-reset/new").expect("reset link");
 
     let page = anon.get(&link).await;
@@ -102,7 +111,12 @@ async fn reset_by_email_revokes_everything(backend: Backend) {
 
     // The link is spent.
     assert_eq!(anon.get(&link).await.status(), StatusCode::BAD_REQUEST);
-    let again = set_password(&anon, &page, "yet another passphrase", "yet another passphrase");
+    let again = set_password(
+        &anon,
+        &page,
+        "yet another passphrase",
+        "yet another passphrase",
+    );
     assert_eq!(again.await.status(), StatusCode::BAD_REQUEST);
     // The app's refresh token is revoked, the old session is over.
     let (status, error, _) = error_of(refresh(&app, &client, &refresh_token).await).await;
@@ -189,10 +203,17 @@ async fn adding_one_time_codes_mails_a_notice(backend: Backend) {
     let notice = sink.next().await;
     assert_eq!(notice.to, vec![EMAIL.to_owned()]);
     assert!(
-        notice.header("subject").unwrap_or_default().contains("sign-in method"),
+        notice
+            .header("subject")
+            .unwrap_or_default()
+            .contains("sign-in method"),
         "{notice:?}"
     );
-    assert!(notice.text().contains("One-time codes"), "{}", notice.text());
+    assert!(
+        notice.text().contains("One-time codes"),
+        "{}",
+        notice.text()
+    );
 }
 
 fn base32(s: &str) -> Vec<u8> {
@@ -219,7 +240,9 @@ on_both_backends!(
 async fn config_check_greets_the_smtp_server() {
     let sink = SmtpSink::start().await;
     let config = Config {
-        smtp_url: Some(Concealed(sink.url().replace("smtp://", "smtp://u:hunter22@"))),
+        smtp_url: Some(Concealed(
+            sink.url().replace("smtp://", "smtp://u:hunter22@"),
+        )),
         smtp_from: Some(FROM.into()),
         ..Config::default()
     };
@@ -234,7 +257,9 @@ async fn config_check_greets_the_smtp_server() {
     assert!(!format!("{config:?}").contains("hunter22"));
 
     // Nothing listening: a problem, said plainly.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
     let config = Config {
@@ -249,7 +274,10 @@ async fn config_check_greets_the_smtp_server() {
         ..config
     };
     let problems = tollgate::check::problems(&config, None);
-    assert!(problems.iter().any(|p| p.contains("smtp_from")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("smtp_from")),
+        "{problems:?}"
+    );
 }
 
 /// The command an operator runs: `tollgate config check` greets the SMTP server named in the
@@ -272,17 +300,28 @@ async fn the_config_check_command_reports_mail() {
         }
         cmd.output()
     };
-    let out = run(Some(sink.url().replace("smtp://", "smtp://mailer@"))).await.expect("run");
+    let out = run(Some(sink.url().replace("smtp://", "smtp://mailer@")))
+        .await
+        .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(!stdout.contains("hunter22"), "{stdout}");
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
-    assert!(v["mail"].as_str().unwrap_or_default().contains("answers"), "{v}");
+    assert!(
+        v["mail"].as_str().unwrap_or_default().contains("answers"),
+        "{v}"
+    );
     assert_eq!(v["config"]["smtp_password"], "<redacted>");
     assert_eq!(sink.received(), 0);
 
     let off = run(None).await.expect("run");
     let v: serde_json::Value = serde_json::from_slice(&off.stdout).expect("json");
     assert!(off.status.success());
-    assert!(v["mail"].as_str().unwrap_or_default().contains("not configured"), "{v}");
+    assert!(
+        v["mail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not configured"),
+        "{v}"
+    );
 }

@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use tollgate_core::mail::{EmailPurpose, ResetRefused};
 
-use super::{CheckedForm, csrf_token, field, html, message};
+use super::{CheckedForm, csrf_token, field, html, message, signed_in};
 use crate::error::PageError;
 use crate::params::Params;
 use crate::state::AppState;
@@ -46,6 +46,8 @@ const SENT: &str = "If an account uses that address, a link to choose a new pass
 const BAD_LINK: &str = "This link is not valid: it was used already, it expired, or it was \
      not copied whole. Ask for a new one.";
 const TOO_MANY_RESETS: &str = "Too many password reset requests. Wait a minute and try again.";
+const TOO_MANY_LINKS: &str = "Too many links asked for. Wait a minute and try again.";
+const CONFIRM_HEADING: &str = "Confirm your email address";
 
 fn bad_link() -> Response {
     message(StatusCode::BAD_REQUEST, "Link not valid", BAD_LINK)
@@ -198,4 +200,35 @@ pub async fn verify_submit(
         )),
         None => Ok(bad_link()),
     }
+}
+
+/// The account page's "email me a link": a new verification link for the signed-in person,
+/// a few a minute at most.
+pub async fn verify_send(
+    State(state): State<AppState>,
+    CheckedForm { jar, .. }: CheckedForm,
+) -> Result<Response, PageError> {
+    let Some(who) = signed_in(&state, &jar).await? else {
+        return Ok(Redirect::to("/login?continue=%2Faccount").into_response());
+    };
+    if !state.engine.mail_configured() {
+        let text = "This server does not send email. Ask your administrator to confirm your \
+                    address.";
+        return Ok(message(StatusCode::OK, CONFIRM_HEADING, text));
+    }
+    let now = state.now();
+    let key = format!("verify:{}", who.user.sid);
+    if let Err(until) = state.reset_limiter.acquire(key, now) {
+        return Err(PageError::TooMany(TOO_MANY_LINKS, until - now));
+    }
+    let sent = state.engine.mailroom().send_verification(&who.user).await?;
+    let text = if sent {
+        format!(
+            "A link to confirm {} is on its way. It works once, for 24 hours.",
+            who.user.email
+        )
+    } else {
+        format!("{} is confirmed already.", who.user.email)
+    };
+    Ok(message(StatusCode::OK, CONFIRM_HEADING, &text))
 }

@@ -254,6 +254,15 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
                 .respond_all(&["400", "403", "413", "503"], page),
             email::verify_submit,
         )
+        .route(
+            Op::post("/account/verify-email/send", TAG)
+                .summary("Email the signed-in person a new link to confirm their address")
+                .body(body(vec![form(&[("csrf", true)])], true))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&["400", "403", "413", "429", "503"], page),
+            email::verify_send,
+        )
 }
 
 /// Device verification: enter the code, confirm it, decide.

@@ -10,7 +10,9 @@ use tollgate_core::mail::VERIFY_EMAIL_TTL;
 
 use crate::email_claims::claims;
 use crate::helpers::smtp::SmtpSink;
-use crate::helpers::{Backend, Browser, PASSWORD, TestApp, hidden, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Backend, Browser, PASSWORD, TestApp, Visit, hidden, spawn_app, spawn_app_with,
+};
 use crate::on_both_backends;
 
 pub(crate) const FROM: &str = "Tollgate <no-reply@tollgate.test>";
@@ -142,7 +144,23 @@ async fn an_expired_verification_link_is_refused(backend: Backend) {
     let still = app.server.admin().user(&user.sid).await.expect("user");
     assert!(!still.email_verified);
 
-    // A new link can be asked for (admin API), and it works.
+    // A new link can be asked for: by the person on the account page…
+    let Visit::Page { html, .. } = browser.visit_as("/account", "late@example.com").await else {
+        panic!("account page")
+    };
+    assert!(html.contains("id=\"send-verification\""), "{html}");
+    let csrf = hidden(&html, "csrf").expect("csrf");
+    let asked = browser
+        .post("/account/verify-email/send", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().await.expect("html").contains("on its way"));
+    let mine = sink
+        .next()
+        .await
+        .link("/account/verify-email")
+        .expect("link");
+    // …or by an administrator (admin API); either link works.
     let resp = app
         .http
         .post(app.url(&format!("/v1/Account/Users/{}", user.sid)))
@@ -154,21 +172,18 @@ async fn an_expired_verification_link_is_refused(backend: Backend) {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["verification_sent"], true, "{body}");
-    let link = sink
-        .next()
+    sink.next()
         .await
         .link("/account/verify-email")
         .expect("link");
-    let (_, page) = open_link(&browser, &link).await;
+    let (_, page) = open_link(&browser, &mine).await;
     assert_eq!(confirm(&browser, &page).await.status(), 200);
-    assert!(
-        app.server
-            .admin()
-            .user(&user.sid)
-            .await
-            .expect("user")
-            .email_verified
-    );
+    let verified = app.server.admin().user(&user.sid).await.expect("user");
+    assert!(verified.email_verified);
+    let Visit::Page { html, .. } = browser.visit("/account").await else {
+        panic!("account page")
+    };
+    assert!(!html.contains("send-verification"), "verified: no button");
 }
 
 async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
@@ -205,6 +220,23 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
         (s.contains("not configured"), s)
     };
     assert!(status, "{text}");
+
+    // The account page's button says so too.
+    let Visit::Page { html, .. } = browser.visit_as("/account", "nomail@example.com").await else {
+        panic!("account page")
+    };
+    let csrf = hidden(&html, "csrf").expect("csrf");
+    let asked = browser
+        .post("/account/verify-email/send", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(asked.status(), 200);
+    assert!(
+        asked
+            .text()
+            .await
+            .expect("html")
+            .contains("does not send email")
+    );
 
     // The account's administrator vouches for the address through the admin API.
     let update = |body: Value, account: (String, String)| {
@@ -262,7 +294,64 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
     );
 }
 
+/// `tollgate user create` mails the link itself (same database and key-encryption key as the
+/// server, which then accepts it); `user send-verification` says when there is nothing to send.
+async fn the_cli_mails_verification_links(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = app_with_mail(backend, &sink).await else {
+        return;
+    };
+    let cli = |args: Vec<String>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        cmd.arg("--database-url")
+            .arg(&app.database_url)
+            .arg("--data-dir")
+            .arg(app.dir.path())
+            .arg("--json")
+            .args(args)
+            .env("TOLLGATE_ISSUER", &app.base)
+            .env("TOLLGATE_SMTP_URL", sink.url())
+            .env("TOLLGATE_SMTP_FROM", FROM);
+        async move {
+            let out = cmd.output().await.expect("run tollgate");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).expect("json")
+        }
+    };
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let created = cli(args(&[
+        "user",
+        "create",
+        "--email",
+        "cli@example.com",
+        "--password",
+        PASSWORD,
+    ]))
+    .await;
+    let sid = created["user_sid"].as_str().expect("sid").to_owned();
+    let mail = sink.next().await;
+    assert_eq!(mail.to, vec!["cli@example.com".to_owned()]);
+    let link = mail.link("/account/verify-email").expect("link");
+    assert!(
+        mail.text().contains(&format!("{}{link}", app.base)),
+        "{}",
+        mail.text()
+    );
+    let browser = Browser::new(&app);
+    let (status, page) = open_link(&browser, &link).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(confirm(&browser, &page).await.status(), 200);
+    let again = cli(args(&["user", "send-verification", &sid])).await;
+    assert_eq!(again["sent"], false, "verified already: {again}");
+    assert_eq!(sink.received(), 1);
+}
+
 on_both_backends!(
+    the_cli_mails_verification_links,
     verification_link_verifies_once,
     an_expired_verification_link_is_refused,
     without_smtp_mail_is_off_and_admins_vouch,

@@ -23,6 +23,7 @@ pub mod introspection;
 pub mod jose;
 mod jwks;
 pub mod keys;
+pub mod mail;
 pub mod maintenance;
 pub mod model;
 pub mod oidc;

@@ -115,6 +115,8 @@ impl Engine {
         self.store
             .set_totp(&user.sid, Some(&setup.sealed), step, &digests, now)
             .await?;
+        self.mailroom()
+            .notify_second_factor_added(user, crate::mail::SecondFactorKind::Totp);
         Ok(Some(codes))
     }
 

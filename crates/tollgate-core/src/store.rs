@@ -112,6 +112,23 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
     ) -> StoreResult<bool>;
 
+    /// Stores a single-use email link (its digest only).
+    async fn insert_email_token(&self, token: &crate::mail::EmailToken) -> StoreResult<()>;
+    async fn email_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<crate::mail::EmailToken>>;
+    /// Spends an unused, unexpired link made for `purpose`, in one statement (whichever node
+    /// sees it first); `None` otherwise.
+    async fn use_email_token(
+        &self,
+        digest: &SecretDigest,
+        purpose: crate::mail::EmailPurpose,
+        now: i64,
+    ) -> StoreResult<Option<crate::mail::EmailToken>>;
+    /// Revokes every refresh token family of the user; returns how many.
+    async fn revoke_user_refresh_families(&self, user: &UserSid, at: i64) -> StoreResult<u64>;
+
     async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()>;
     async fn session(&self, digest: &SecretDigest) -> StoreResult<Option<BrowserSession>>;
     async fn touch_session(&self, digest: &SecretDigest, at: i64) -> StoreResult<()>;

@@ -45,6 +45,8 @@ pub struct AppState {
     pub registration: Arc<tollgate_core::admin::RegistrationSettings>,
     /// Open registrations per minute per address.
     pub registration_limiter: Arc<AttemptLimiter>,
+    /// Password reset requests, per address (`ip:…`) and per email (`email:…`).
+    pub reset_limiter: Arc<AttemptLimiter<String>>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             registration_limiter: Arc::new(AttemptLimiter::per_minute(
                 DEFAULT_OPEN_REGISTRATIONS_PER_MINUTE,
             )),
+            reset_limiter: Arc::new(AttemptLimiter::per_minute(5)),
         }
     }
 
@@ -190,6 +193,7 @@ impl AppState {
         self.auth_limiter.prune(now);
         self.device_code_limiter.prune(now);
         self.registration_limiter.prune(now);
+        self.reset_limiter.prune(now);
         metrics::gauge!("tollgate_cache_entries", "cache" => "auth_limiter")
             .set(self.auth_limiter.len() as f64);
         metrics::gauge!("tollgate_cache_entries", "cache" => "device_code_limiter")

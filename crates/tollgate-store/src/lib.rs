@@ -11,6 +11,7 @@ pub mod backup;
 mod changes;
 mod clients;
 mod connect;
+mod email_tokens;
 mod grants;
 mod keys;
 mod leases;

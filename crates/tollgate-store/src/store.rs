@@ -19,7 +19,8 @@ use crate::grants::{Grants, Redeem};
 use crate::registrations;
 use crate::sql::{Backend, Db};
 use crate::{
-    accounts, changes, clients, keys, leases, refresh, resources, revocations, sign_in, users,
+    accounts, changes, clients, email_tokens, keys, leases, refresh, resources, revocations,
+    sign_in, users,
 };
 use tollgate_core::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
 
@@ -343,6 +344,29 @@ impl<G: Grants> Store for SqlStore<G> {
             users::set_user_email_verified(&self.db, sid, verified, at),
         )
         .await
+    }
+    async fn insert_email_token(&self, token: &tollgate_core::mail::EmailToken) -> StoreResult<()> {
+        let write = email_tokens::insert_email_token(&self.db, token);
+        metered("insert_email_token", write).await
+    }
+    async fn email_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> StoreResult<Option<tollgate_core::mail::EmailToken>> {
+        metered("email_token", email_tokens::email_token(&self.db, digest)).await
+    }
+    async fn use_email_token(
+        &self,
+        digest: &SecretDigest,
+        purpose: tollgate_core::mail::EmailPurpose,
+        now: i64,
+    ) -> StoreResult<Option<tollgate_core::mail::EmailToken>> {
+        let write = email_tokens::use_email_token(&self.db, digest, purpose, now);
+        metered("use_email_token", write).await
+    }
+    async fn revoke_user_refresh_families(&self, user: &UserSid, at: i64) -> StoreResult<u64> {
+        let write = email_tokens::revoke_user_refresh_families(&self.db, user, at);
+        metered("revoke_user_refresh_families", write).await
     }
     async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()> {
         metered("insert_session", users::insert_session(&self.db, session)).await

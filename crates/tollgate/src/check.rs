@@ -26,14 +26,16 @@ pub fn redact_url(raw: &str) -> String {
 pub fn redacted(config: &Config) -> Value {
     let mut v = serde_json::to_value(config).unwrap_or(Value::Null);
     if let Some(obj) = v.as_object_mut() {
-        for secret in ["key_encryption_key", "metrics_token"] {
+        for secret in ["key_encryption_key", "metrics_token", "smtp_password"] {
             if obj.get(secret).is_some_and(|k| !k.is_null()) {
                 obj.insert(secret.into(), Value::from("<redacted>"));
             }
         }
-        if let Some(Value::String(url)) = obj.get("database_url") {
-            let safe = redact_url(url);
-            obj.insert("database_url".into(), Value::from(safe));
+        for key in ["database_url", "smtp_url"] {
+            if let Some(Value::String(url)) = obj.get(key) {
+                let safe = redact_url(url);
+                obj.insert(key.into(), Value::from(safe));
+            }
         }
     }
     v
@@ -94,10 +96,44 @@ pub fn problems(config: &Config, file: Option<&Path>) -> Vec<String> {
     if let Err(e) = config.outbound_policy() {
         out.push(e.to_string());
     }
+    if let Err(e) = config.smtp() {
+        out.push(e.to_string());
+    }
     if let Some(path) = file_to_check(file) {
         out.extend(unknown_keys(config, &path));
     }
     out
+}
+
+/// Whether mail can go out: with SMTP configured, a connection to the server is made and
+/// greeted (nothing is sent). The answer in plain words, and whether it is a problem.
+pub async fn mail_status(config: &Config) -> (String, bool) {
+    let settings = match config.smtp() {
+        Ok(Some(s)) => s,
+        // Reported among the problems already.
+        Err(_) => return ("mail: the SMTP settings are invalid".into(), false),
+        Ok(None) => {
+            return (
+                "mail: not configured (no smtp_url): no verification or password reset mail; \
+                 mark addresses verified with `tollgate user verify-email`"
+                    .into(),
+                false,
+            );
+        }
+    };
+    let server = format!("{}:{}", settings.host, settings.port);
+    let mailer = match crate::mail::SmtpMailer::new(&settings) {
+        Ok(m) => m,
+        Err(e) => return (format!("mail: {e}"), true),
+    };
+    use tollgate_core::mail::Mailer as _;
+    match mailer.check().await {
+        Ok(()) => (format!("mail: the SMTP server at {server} answers"), false),
+        Err(e) => (
+            format!("mail: the SMTP server at {server} cannot be used: {e}"),
+            true,
+        ),
+    }
 }
 
 fn file_to_check(file: Option<&Path>) -> Option<PathBuf> {

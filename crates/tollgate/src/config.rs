@@ -77,6 +77,32 @@ pub struct Config {
     pub registration_open_confidential: bool,
     /// Open registrations allowed per minute per address.
     pub registration_open_per_minute: u32,
+    /// Outgoing mail (verification, password reset, notices): `smtp://host:port`,
+    /// `smtp://host:port?tls=required` (STARTTLS), `smtps://host:port`; user and password in
+    /// the user info. Unset: no mail.
+    pub smtp_url: Option<Concealed>,
+    /// The sender of that mail, e.g. `Tollgate <no-reply@example.com>`.
+    pub smtp_from: Option<String>,
+    /// The SMTP password, when it is not in `smtp_url`.
+    pub smtp_password: Option<Concealed>,
+    /// Password reset requests allowed per minute per address and per email.
+    pub password_resets_per_minute: u32,
+}
+
+/// A setting that may hold a password: `Debug` never shows it (a URL shows its password
+/// replaced); serialization keeps it, for the configuration sources to merge.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Concealed(pub String);
+
+impl std::fmt::Debug for Concealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.contains("://") {
+            write!(f, "{:?}", crate::check::redact_url(&self.0))
+        } else {
+            f.write_str("\"<redacted>\"")
+        }
+    }
 }
 
 impl Default for Config {
@@ -113,6 +139,10 @@ impl Default for Config {
             registration_open_confidential: false,
             registration_open_per_minute:
                 tollgate_http::state::DEFAULT_OPEN_REGISTRATIONS_PER_MINUTE,
+            smtp_url: None,
+            smtp_from: None,
+            smtp_password: None,
+            password_resets_per_minute: 5,
         }
     }
 }
@@ -211,6 +241,23 @@ impl Config {
             self.outbound_allow_loopback_http,
         )
         .map_err(crate::server::ServerError::Config)
+    }
+
+    /// The SMTP settings; `None` when no `smtp_url` is set (mail is off).
+    pub fn smtp(&self) -> Result<Option<crate::mail::SmtpSettings>, crate::server::ServerError> {
+        let Some(url) = self.smtp_url.as_ref().filter(|u| !u.0.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let from = self.smtp_from.as_deref().unwrap_or_default();
+        if from.trim().is_empty() {
+            return Err(crate::server::ServerError::Config(
+                "smtp_url is set but smtp_from (the sender address) is not".into(),
+            ));
+        }
+        let password = self.smtp_password.as_ref().map(|p| p.0.as_str());
+        crate::mail::SmtpSettings::parse(url.0.trim(), from, password)
+            .map(Some)
+            .map_err(crate::server::ServerError::Config)
     }
 
     pub fn uses_sqlite_default(&self) -> bool {

@@ -5,6 +5,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod listener;
+pub mod mail;
 pub mod outbound;
 pub mod server;
 pub mod views;

@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
     }
 
     let result = match cli.command {
-        Command::Config(_) => return config_check(&config, cli.config.as_deref(), json),
+        Command::Config(_) => return config_check(&config, cli.config.as_deref(), json).await,
         Command::Serve(args) => cli::serve(config, args.demo, json).await,
         Command::Admin(command) => cli::run_admin(config, command)
             .await
@@ -50,23 +50,28 @@ async fn main() -> ExitCode {
     }
 }
 
-fn config_check(
+async fn config_check(
     config: &tollgate::config::Config,
     file: Option<&std::path::Path>,
     json: bool,
 ) -> ExitCode {
     let effective = tollgate::check::redacted(config);
-    let problems = tollgate::check::problems(config, file);
+    let mut problems = tollgate::check::problems(config, file);
+    let (mail, mail_problem) = tollgate::check::mail_status(config).await;
+    if mail_problem {
+        problems.push(mail.clone());
+    }
     if json {
         println!(
             "{}",
-            serde_json::json!({ "config": effective, "problems": problems })
+            serde_json::json!({ "config": effective, "problems": problems, "mail": mail })
         );
     } else {
         println!(
             "{}",
             serde_json::to_string_pretty(&effective).unwrap_or_default()
         );
+        println!("\n{mail}");
         if problems.is_empty() {
             println!("\nNo problems found.");
         } else {

@@ -103,6 +103,38 @@ impl Context {
             .with_issuer(issuer)
     }
 
+    /// The SMTP mailer, when `smtp_url` is set.
+    pub fn mailer(&self) -> Result<Option<Arc<dyn tollgate_core::mail::Mailer>>, ServerError> {
+        match self.config.smtp()? {
+            Some(s) => {
+                let mailer = crate::mail::SmtpMailer::new(&s).map_err(ServerError::Config)?;
+                Ok(Some(Arc::new(mailer)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// [`Context::admin`] that also mails verification links when mail is configured (user
+    /// commands).
+    pub fn mailing_admin(&self) -> Result<Admin, ServerError> {
+        let Some(mailer) = self.mailer()? else {
+            return Ok(self.admin());
+        };
+        let issuer = match self.config.engine.issuer.trim() {
+            "" => format!("http://{}", self.config.listen),
+            i => i.to_owned(),
+        };
+        let room = tollgate_core::mail::Mailroom::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.rng.clone(),
+            Arc::new(self.sealer()?),
+            issuer,
+            Some(mailer),
+        );
+        Ok(self.admin().with_mailroom(room))
+    }
+
     /// The key-encryption key: from configuration, else from `<data_dir>/key-encryption.key`
     /// (created with mode 0600 on first use).
     pub fn sealer(&self) -> Result<KeySealer, ServerError> {
@@ -239,6 +271,12 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
     let fetcher = crate::outbound::HttpFetcher::new(context.config.outbound_policy()?)
         .map_err(|e| ServerError::Config(format!("no outbound HTTP client: {e}")))?;
     engine.set_outbound_fetcher(Arc::new(fetcher));
+    match context.mailer()? {
+        Some(mailer) => engine.set_mailer(mailer),
+        None => tracing::info!(
+            "no smtp_url: no verification or password reset mail (see `tollgate config check`)"
+        ),
+    }
     if context.config.metrics {
         tollgate_http::ops::install_metrics();
     } else {
@@ -261,6 +299,9 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
     state.registration = Arc::new(c.registration()?);
     state.registration_limiter = Arc::new(tollgate_http::limiter::AttemptLimiter::per_minute(
         c.registration_open_per_minute,
+    ));
+    state.reset_limiter = Arc::new(tollgate_http::limiter::AttemptLimiter::per_minute(
+        c.password_resets_per_minute,
     ));
     let mut app = tollgate_http::app(state.clone());
     let tls = context.config.tls()?;

@@ -117,6 +117,8 @@ pub struct Admin {
     outbound: FetchPolicy,
     /// The default audience, never registered as a resource (`None`: not configured).
     issuer: Option<String>,
+    /// Mails verification links for new users' addresses (`None`: no mail from here).
+    mailroom: Option<crate::mail::Mailroom>,
 }
 
 impl Engine {
@@ -139,12 +141,18 @@ impl Admin {
             node: None,
             outbound: FetchPolicy::default(),
             issuer: None,
+            mailroom: None,
         }
     }
 
     /// The issuer (the default audience), which clients may name and nobody may register.
     pub fn with_issuer(mut self, issuer: Option<String>) -> Self {
         self.issuer = issuer.map(|i| i.trim_end_matches('/').to_owned());
+        self
+    }
+
+    pub fn with_mailroom(mut self, mailroom: crate::mail::Mailroom) -> Self {
+        self.mailroom = Some(mailroom);
         self
     }
 

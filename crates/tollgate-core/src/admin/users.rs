@@ -57,7 +57,31 @@ impl Admin {
             other => other?,
         }
         self.written().await?;
+        self.send_verification(&user).await;
         Ok(user)
+    }
+
+    /// Mails a verification link when mail is configured and the address is not vouched for
+    /// already. A mail server that is down does not undo the user: the failure is logged and
+    /// `resend` is the way to try again.
+    async fn send_verification(&self, user: &User) -> bool {
+        let Some(room) = &self.mailroom else {
+            return false;
+        };
+        match room.send_verification(user).await {
+            Ok(sent) => sent,
+            Err(e) => {
+                tracing::warn!(user = %user.sid, error = %e, "no verification mail");
+                false
+            }
+        }
+    }
+
+    /// Mails the user a new verification link; false when mail is not configured or the
+    /// address is verified already.
+    pub async fn resend_verification(&self, caller: &Caller, sid: &UserSid) -> AdminResult<bool> {
+        let user = self.user_for(caller, sid).await?;
+        Ok(self.send_verification(&user).await)
     }
 
     /// Argon2id with a salt from the injected generator, off the async runtime.

@@ -54,6 +54,8 @@ pub struct Engine {
     pub(crate) jwks_cache: crate::jwks::JwksCache,
     /// Every outbound fetch goes through this one fetcher and its policy (DESIGN section 14).
     pub(crate) outbound: std::sync::OnceLock<Arc<dyn crate::fetch::OutboundFetcher>>,
+    /// Delivers the server's own mail (SMTP); unset, nothing is mailed.
+    pub(crate) mailer: std::sync::OnceLock<Arc<dyn crate::mail::Mailer>>,
     /// Tokens this node issued, per account and minute, for the console's overview.
     pub(crate) issued: crate::activity::IssueCounts,
 }
@@ -97,6 +99,7 @@ impl Engine {
             rng,
             jwks_cache: Default::default(),
             outbound: std::sync::OnceLock::new(),
+            mailer: std::sync::OnceLock::new(),
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),
             verified: dashmap::DashMap::new(),
             verified_keys: std::hash::RandomState::new(),
@@ -124,6 +127,7 @@ impl Engine {
             .with_sealer(self.sealer.clone())
             .with_outbound_policy(self.outbound_policy())
             .with_issuer(Some(self.config.issuer.clone()))
+            .with_mailroom(self.mailroom())
     }
 
     pub fn clock(&self) -> &dyn Clock {

@@ -413,6 +413,36 @@ async fn create_user(
     Ok((StatusCode::CREATED, NO_STORE, Json(user_view(&user))).into_response())
 }
 
+/// What an administrator may change on a user here: whether the address is vouched for, and
+/// a new verification mail.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserUpdateBody {
+    email_verified: Option<bool>,
+    send_verification: Option<bool>,
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    sid: AppSid,
+    ApiAccount(account): ApiAccount,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let sid = tollgate_core::ids::UserSid::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
+    let (admin, me) = (state.engine.node_admin(), caller(&account));
+    // Another account's user answers 404 before the body is read.
+    let mut user = admin.user_for(&me, &sid).await?;
+    let b = body::<UserUpdateBody>(req).await?;
+    if let Some(verified) = b.email_verified {
+        user = admin.set_email_verified(&me, &sid, verified).await?;
+    }
+    let mut view = user_view(&user);
+    if b.send_verification == Some(true) {
+        view["verification_sent"] = admin.resend_verification(&me, &sid).await?.into();
+    }
+    Ok((NO_STORE, Json(view)).into_response())
+}
+
 async fn list_users(
     State(state): State<AppState>,
     ApiAccount(account): ApiAccount,

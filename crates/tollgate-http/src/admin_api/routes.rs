@@ -6,6 +6,7 @@ use utoipa::openapi::schema::Schema;
 
 use super::{
     create, create_user, delete, fetch, list, list_users, rotate_auth_token, rotate_secret, update,
+    update_user,
 };
 use crate::openapi::{
     Op, body, boolean, empty, integer, json, nullable_string, object, string, strings,
@@ -164,6 +165,7 @@ fn users(err: &Response) -> Routes {
             ("sid", string(), true),
             ("account_sid", string(), true),
             ("email", string(), true),
+            ("email_verified", boolean(), true),
             ("first_name", nullable_string(), true),
             ("last_name", nullable_string(), true),
             ("friendly_name", nullable_string(), true),
@@ -198,6 +200,7 @@ fn users(err: &Response) -> Routes {
                             ("last_name", string(), false),
                             ("friendly_name", string(), false),
                             ("admin", boolean(), false),
+                            ("email_verified", boolean(), false),
                         ]),
                     )],
                     true,
@@ -205,5 +208,26 @@ fn users(err: &Response) -> Routes {
                 .respond("201", json("The user", user()))
                 .respond_all(&["400", "401", "429", "503"], err),
             create_user,
+        )
+        .route(
+            Op::post("/v1/Account/Users/{sid}", TAG)
+                .path_param("sid")
+                .summary(
+                    "Update a user: email_verified vouches for the address (or takes it back); \
+                     send_verification mails a new verification link",
+                )
+                .body(body(
+                    vec![(
+                        "application/json",
+                        object(vec![
+                            ("email_verified", boolean(), false),
+                            ("send_verification", boolean(), false),
+                        ]),
+                    )],
+                    false,
+                ))
+                .respond("200", json("The user", user()))
+                .respond_all(&["400", "401", "404", "429", "503"], err),
+            update_user,
         )
 }

@@ -24,6 +24,8 @@ struct LoginPage<'a> {
     continue_to: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    /// Offer the password reset (only when mail goes out).
+    forgot: bool,
 }
 
 const TOO_MANY_SIGN_INS: &str =
@@ -44,6 +46,7 @@ pub async fn login_page(
         continue_to: &target,
         email: "",
         error: None,
+        forgot: state.engine.mail_configured(),
     };
     let page = (jar, html(StatusCode::OK, page.render())).into_response();
     // Signing in may end on the client's redirect URI (consent already given).
@@ -97,6 +100,7 @@ pub async fn login_submit(
                 continue_to: &target,
                 email: &email,
                 error: Some("Wrong email or password."),
+                forgot: state.engine.mail_configured(),
             };
             Ok((jar, html(StatusCode::UNAUTHORIZED, page.render())).into_response())
         }

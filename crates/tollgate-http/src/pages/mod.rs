@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod console;
 pub mod demo;
 pub mod device;
+pub mod email;
 mod form_post;
 mod fresh_login;
 pub mod login;

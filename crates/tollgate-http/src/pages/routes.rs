@@ -1,7 +1,7 @@
 //! The shared page routes, each with its OpenAPI operation (HTML forms; they need a browser's
 //! cookies).
 
-use super::{account, authorize, demo, device, login, second_factor};
+use super::{account, authorize, demo, device, email, login, second_factor};
 use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 
@@ -31,6 +31,7 @@ pub fn router() -> Routes {
             super::css,
         )
         .merge(device_pages(&page))
+        .merge(mail_pages(&page))
         .route(
             Op::get(demo::CALLBACK_PATH, TAG)
                 .summary("Where serve --demo's authorization URL lands")
@@ -192,6 +193,75 @@ fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
                 .respond("303", redirect("To sign in"))
                 .respond_all(&["400", "403", "413"], page),
             account::revoke_app_submit,
+        )
+}
+
+/// Where mailed links lead: password reset and address confirmation.
+fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
+    let token = || &[("token", false)][..];
+    Routes::new()
+        .route(
+            Op::get("/password-reset", TAG)
+                .summary("Forgot password: ask for a reset link by email")
+                .respond("200", page.clone()),
+            email::forgot_page,
+        )
+        .route(
+            Op::post("/password-reset", TAG)
+                .summary("Mail a reset link; the same answer whether or not the address is known")
+                .body(body(vec![form(&[("csrf", true), ("email", true)])], true))
+                .respond("200", page.clone())
+                .respond_all(&["400", "403", "413", "429", "503"], page),
+            email::forgot_submit,
+        )
+        .route(
+            Op::get("/password-reset/new", TAG)
+                .summary("The new password form a reset link opens")
+                .query(token())
+                .respond("200", page.clone())
+                .respond("400", page.clone()),
+            email::reset_page,
+        )
+        .route(
+            Op::post("/password-reset/new", TAG)
+                .summary("Set a new password with a reset link (ends every session)")
+                .body(body(
+                    vec![form(&[
+                        ("csrf", true),
+                        ("token", true),
+                        ("new_password", true),
+                        ("confirm_password", true),
+                    ])],
+                    true,
+                ))
+                .respond("200", page.clone())
+                .respond_all(&["400", "403", "413", "503"], page),
+            email::reset_submit,
+        )
+        .route(
+            Op::get("/account/verify-email", TAG)
+                .summary("Confirm an email address: the page a verification link opens")
+                .query(token())
+                .respond("200", page.clone())
+                .respond("400", page.clone()),
+            email::verify_page,
+        )
+        .route(
+            Op::post("/account/verify-email", TAG)
+                .summary("Confirm an email address with a verification link")
+                .body(body(vec![form(&[("csrf", true), ("token", true)])], true))
+                .respond("200", page.clone())
+                .respond_all(&["400", "403", "413", "503"], page),
+            email::verify_submit,
+        )
+        .route(
+            Op::post("/account/verify-email/send", TAG)
+                .summary("Email the signed-in person a new link to confirm their address")
+                .body(body(vec![form(&[("csrf", true)])], true))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&["400", "403", "413", "429", "503"], page),
+            email::verify_send,
         )
 }
 

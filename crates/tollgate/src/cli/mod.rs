@@ -178,7 +178,7 @@ pub async fn run_admin(config: Config, command: AdminCommand) -> Result<Output, 
     match command {
         AdminCommand::Account(cmd) => accounts::run(&ctx.admin(), cmd).await,
         AdminCommand::Client(cmd) => clients::run(&ctx, cmd).await,
-        AdminCommand::User(cmd) => users::run(&ctx.admin(), cmd).await,
+        AdminCommand::User(cmd) => users::run(&ctx.mailing_admin()?, cmd).await,
         AdminCommand::Key(cmd) => keys::run(&ctx, cmd).await,
         AdminCommand::Resource(cmd) => resources::run(&ctx.admin(), cmd).await,
         AdminCommand::Registration(cmd) => registration::run(&ctx.admin(), cmd).await,

@@ -30,6 +30,10 @@ pub enum UserCommand {
         #[arg(long)]
         unverified: bool,
     },
+    /// Mail the user a new link to verify their address (needs `smtp_url`).
+    SendVerification {
+        sid: UserSid,
+    },
     /// Set how the user signs in: `password` (no second factor), `optional` (one-time codes
     /// once set up) or `required` (set up at the next sign-in).
     SignInPolicy {
@@ -72,6 +76,19 @@ pub(super) async fn run(admin: &Admin, cmd: UserCommand) -> Result<Output, CliEr
                 .set_email_verified(&Caller::Operator, &sid, !unverified)
                 .await?;
             Ok(one(&UserView::from(&user)))
+        }
+        UserCommand::SendVerification { sid } => {
+            let sent = admin.resend_verification(&Caller::Operator, &sid).await?;
+            let text = if sent {
+                format!("verification mail sent to the address of {sid}\n")
+            } else {
+                format!(
+                    "no mail sent: mail is not configured (smtp_url), the address of {sid} is \
+                     verified already, or the mail server refused it\n"
+                )
+            };
+            let view = serde_json::json!({ "user_sid": sid.as_str(), "sent": sent });
+            Ok(Output::one(&view, text))
         }
         UserCommand::SignInPolicy { sid, policy } => {
             let settings = admin

@@ -10,7 +10,7 @@ use crate::helpers::{Backend, Browser, TestApp, TestClient, VERIFIER, spawn_app}
 use crate::on_both_backends;
 
 /// A code flow with `openid email`: the id token's claims and userinfo's answer.
-async fn claims(app: &TestApp, c: &TestClient, email: &str) -> (Value, Value) {
+pub(crate) async fn claims(app: &TestApp, c: &TestClient, email: &str) -> (Value, Value) {
     let browser = Browser::new(app);
     let code = get_code(&browser, "/oauth/authorize", c, "openid email", email).await;
     let tokens = json(redeem(app, c, &code, Some(VERIFIER)).await, 200).await;

@@ -106,6 +106,17 @@ pub async fn with_chrome(backend: Backend) -> Option<(MutexGuard<'static, ()>, T
     Some((one, app, chrome))
 }
 
+/// `with_chrome` with a server configured by `tweak`.
+pub async fn with_chrome_config(
+    backend: Backend,
+    tweak: impl FnOnce(&mut tollgate::config::Config),
+) -> Option<(MutexGuard<'static, ()>, TestApp, Chrome)> {
+    let one = ONE_BROWSER.lock().await;
+    let app = crate::helpers::spawn_app_with(backend, tweak).await?;
+    let chrome = start_chrome().await?;
+    Some((one, app, chrome))
+}
+
 pub fn enter() -> String {
     char::from(Key::Enter).to_string()
 }

@@ -10,6 +10,7 @@ pub mod ha_cluster;
 pub mod keys;
 pub mod oauth;
 pub mod proxy;
+pub mod smtp;
 
 pub use browser::{Browser, Visit, hidden, location, query_param};
 pub use clients::{PASSWORD, REDIRECT, VERIFIER};

@@ -57,6 +57,7 @@ pub(crate) async fn prune_expired(db: &Db, now: i64) -> StoreResult<u64> {
         "DELETE FROM pushed_authorization_requests WHERE expires_at < $1 - 3600",
         "DELETE FROM initial_access_tokens WHERE expires_at < $1",
         "DELETE FROM code_authn WHERE expires_at < $1 - 86400",
+        "DELETE FROM session_clients WHERE expires_at < $1",
     ] {
         n += write(db, sqlx::query(sql).bind(now)).await?;
     }

@@ -30,6 +30,8 @@ mod hygiene;
 mod keys;
 mod kill_nine;
 mod login_pages;
+mod logout;
+mod logout_chromium;
 mod max_age;
 mod migrate;
 mod node_openid_client;

@@ -63,7 +63,33 @@ pub async fn end_session_post(
         super::check_csrf(&state, &jar, form.one("csrf").ok().flatten().as_deref())?;
     }
     let params = end_session_params(&form)?;
+    if !confirmed && session_value(&state, &jar).is_none() {
+        // A relying party's cross-site form POST carries no SameSite=Lax session cookie; the
+        // same request as a top-level GET does. Checked first: a bad one is an error page here.
+        state
+            .engine
+            .check_end_session(params.clone())
+            .await
+            .map_err(|e| PageError::bad_request(e.0))?;
+        return Ok(Redirect::to(&as_get(&params)).into_response());
+    }
     end_session(&state, jar, params, confirmed).await
+}
+
+/// The end-session endpoint with `params` in its query.
+fn as_get(p: &EndSessionParams) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("id_token_hint", &p.id_token_hint),
+        ("client_id", &p.client_id),
+        ("post_logout_redirect_uri", &p.post_logout_redirect_uri),
+        ("state", &p.state),
+    ] {
+        if let Some(v) = value {
+            q.append_pair(name, v);
+        }
+    }
+    format!("{PATH}?{}", q.finish())
 }
 
 async fn end_session(

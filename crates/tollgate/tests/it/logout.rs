@@ -1,8 +1,8 @@
-//! OpenID Connect RP-Initiated Logout 1.0 and Back-Channel Logout 1.0 over real HTTP: the
-//! end-session endpoint's checks (an unregistered post-logout URI is an error page, never a
-//! redirect), the confirmation page, `sid` in id tokens (code flow and refresh), refresh
-//! families revoked by a logout, back-channel delivery retried on the server's clock, and a
-//! logout on a second node ending a session made on the first.
+//! OpenID Connect RP-Initiated Logout 1.0 over real HTTP: the end-session endpoint's checks
+//! (an unregistered post-logout URI is an error page, never a redirect), the confirmation
+//! page, `sid` in id tokens (code flow and refresh) and refresh families revoked by a logout.
+//! Also the helpers the other logout tests share: a relying party's back-channel endpoint and
+//! the logout-token check.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use tollgate_core::model::{ClientLogout, GrantType};
 
 use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, TestClient, Visit, eventually, get_code, hidden, json,
-    jwt_claims, location, query_param, redeem, refresh, spawn_app, spawn_app_with, spawn_on,
+    jwt_claims, location, query_param, redeem, refresh, spawn_app, spawn_app_with,
 };
 use crate::on_both_backends;
 
@@ -143,7 +143,13 @@ pub async fn logout_client(app: &TestApp, logout: ClientLogout) -> TestClient {
 }
 
 /// Signs in (or reuses the browser's session), consents, redeems: the token response.
-async fn sign_in_to(app: &TestApp, b: &Browser, c: &TestClient, scope: &str, email: &str) -> Value {
+pub async fn sign_in_to(
+    app: &TestApp,
+    b: &Browser,
+    c: &TestClient,
+    scope: &str,
+    email: &str,
+) -> Value {
     let code = get_code(b, "/oauth/authorize", c, scope, email).await;
     json(
         redeem(app, c, &code, Some(crate::helpers::VERIFIER)).await,
@@ -152,7 +158,7 @@ async fn sign_in_to(app: &TestApp, b: &Browser, c: &TestClient, scope: &str, ema
     .await
 }
 
-fn end_session_url(base: &str, pairs: &[(&str, &str)]) -> String {
+pub fn end_session_url(base: &str, pairs: &[(&str, &str)]) -> String {
     let q = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
@@ -160,7 +166,7 @@ fn end_session_url(base: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// `prompt=none` at authorize: a code while the session lives, `login_required` after.
-async fn silent_authorize(b: &Browser, base: &str, c: &TestClient) -> String {
+pub async fn silent_authorize(b: &Browser, base: &str, c: &TestClient) -> String {
     let url = crate::helpers::authorize_url(
         "/oauth/authorize",
         c,
@@ -240,6 +246,39 @@ async fn post_logout_uri_must_be_registered(backend: Backend) {
         query_param(&silent, "code").is_some(),
         "still signed in: {silent}"
     );
+
+    // A relying party's cross-site form POST arrives without the SameSite=Lax cookie: it is
+    // checked, then sent on as a top-level GET (which carries the cookie).
+    let resp = app
+        .http
+        .post(app.url("/oauth/logout"))
+        .form(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "p"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let again = location(&resp).to_owned();
+    assert!(again.starts_with("/oauth/logout?"), "{again}");
+    assert_eq!(
+        query_param(&app.url(&again), "id_token_hint").as_deref(),
+        Some(hint)
+    );
+    let resp = app
+        .http
+        .post(app.url("/oauth/logout"))
+        .form(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400, "checked before it is sent on");
+    assert!(resp.headers().get("location").is_none());
 
     // Registered: the session ends and the browser goes back with `state`.
     let url = end_session_url(
@@ -392,148 +431,8 @@ async fn sid_refresh_and_families(backend: Backend) {
     );
 }
 
-/// The back-channel endpoint fails first; the server retries on its clock and delivers.
-async fn back_channel_is_retried(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let rp = BackChannel::start(1).await;
-    let c = logout_client(
-        &app,
-        ClientLogout {
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: Some(rp.url.clone()),
-        },
-    )
-    .await;
-    app.user("retry@example.com").await;
-    let b = Browser::new(&app);
-    let tokens = sign_in_to(&app, &b, &c, "openid read", "retry@example.com").await;
-    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
-    let hint = tokens["id_token"].as_str().unwrap();
-    let resp = b
-        .get(&end_session_url(&app.base, &[("id_token_hint", hint)]))
-        .await;
-    assert_eq!(resp.status(), 200);
-    let first = eventually(Duration::from_secs(10), || async { rp.attempts() >= 1 }).await;
-    assert!(first.is_some(), "the first attempt is made at once");
-    let queued = eventually(Duration::from_secs(10), || async {
-        app.server.engine.pending_logouts() == 1
-    })
-    .await;
-    assert!(queued.is_some(), "queued for a retry");
-    // Nothing more until the server's clock reaches the retry.
-    assert_eq!(rp.attempts(), 1);
-    app.advance(tollgate_core::backchannel::RETRY_AFTER[0]);
-    let got = rp.wait_for(1).await;
-    assert_eq!(rp.attempts(), 2);
-    let claims = verify_logout_token(&app, &got[0], c.id.as_str()).await;
-    assert_eq!(claims["sid"], id["sid"]);
-    assert_eq!(claims["sub"], id["sub"]);
-    assert_eq!(app.server.engine.pending_logouts(), 0);
-}
-
-/// A session made on node A ends when the logout lands on node B (same database).
-async fn logout_on_another_node(backend: Backend) {
-    let Some(a) = spawn_app(backend).await else {
-        return;
-    };
-    let kek = std::fs::read_to_string(a.dir.path().join("key-encryption.key")).expect("kek");
-    let b_node = spawn_on(
-        a.database_url.clone(),
-        tempfile::tempdir().expect("dir"),
-        |cfg| {
-            cfg.key_encryption_key = Some(kek.clone());
-            cfg.engine.issuer = a.base.clone();
-        },
-    )
-    .await;
-    let rp = BackChannel::start(0).await;
-    let c = logout_client(
-        &a,
-        ClientLogout {
-            post_logout_redirect_uris: vec![BYE.into()],
-            backchannel_logout_uri: Some(rp.url.clone()),
-        },
-    )
-    .await;
-    a.user("nodes@example.com").await;
-    // One browser: cookies are per host, so it holds the session for both nodes.
-    let browser = Browser::new(&a);
-    let tokens = sign_in_to(&a, &browser, &c, "openid read", "nodes@example.com").await;
-    let hint = tokens["id_token"].as_str().unwrap();
-    b_node.server.engine.sync().await.expect("sync");
-    let resp = browser
-        .get(&end_session_url(
-            &b_node.base,
-            &[
-                ("id_token_hint", hint),
-                ("post_logout_redirect_uri", BYE),
-                ("state", "x"),
-            ],
-        ))
-        .await;
-    assert_eq!(resp.status(), 303, "node B knows the client and the key");
-    assert_eq!(location(&resp), format!("{BYE}?state=x"));
-    let silent = silent_authorize(&browser, &a.base, &c).await;
-    assert_eq!(
-        query_param(&silent, "error").as_deref(),
-        Some("login_required"),
-        "ended on node A too"
-    );
-    // Node B found which clients the session (made on A) signed in to.
-    let got = rp.wait_for(1).await;
-    let claims = verify_logout_token(&a, &got[0], c.id.as_str()).await;
-    assert_eq!(claims["sid"], jwt_claims(hint)["sid"]);
-}
-
-/// Operators set the logout URIs through the admin API; bad ones are refused.
-async fn admin_api_sets_logout_uris(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let c = logout_client(&app, ClientLogout::default()).await;
-    let url = app.url(&format!("/v1/Account/OAuthApps/{}", c.id));
-    let auth = (app.account.sid.as_str().to_owned(), app.auth_token.clone());
-    let send = |body: Value| {
-        app.http
-            .post(url.clone())
-            .basic_auth(&auth.0, Some(&auth.1))
-            .json(&body)
-            .send()
-    };
-    let ok = send(serde_json::json!({
-        "post_logout_redirect_uris": [BYE],
-        "backchannel_logout_uri": "http://127.0.0.1:9/bc"
-    }))
-    .await
-    .unwrap();
-    assert_eq!(ok.status(), 200);
-    let v: Value = ok.json().await.unwrap();
-    assert_eq!(v["post_logout_redirect_uris"], serde_json::json!([BYE]));
-    assert_eq!(v["backchannel_logout_uri"], "http://127.0.0.1:9/bc");
-    for bad in [
-        serde_json::json!({"post_logout_redirect_uris": ["not a url"]}),
-        serde_json::json!({"post_logout_redirect_uris": ["https://a.example/x#frag"]}),
-        serde_json::json!({"backchannel_logout_uri": "ftp://a.example/bc"}),
-    ] {
-        let resp = send(bad.clone()).await.unwrap();
-        assert_eq!(resp.status(), 400, "{bad}");
-    }
-    let cleared: Value = send(serde_json::json!({"backchannel_logout_uri": ""}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(cleared.get("backchannel_logout_uri").is_none(), "{cleared}");
-}
-
 on_both_backends!(
     post_logout_uri_must_be_registered,
     confirmation_page_without_a_hint,
     sid_refresh_and_families,
-    back_channel_is_retried,
-    logout_on_another_node,
-    admin_api_sets_logout_uris,
 );

@@ -32,6 +32,7 @@ mod kill_nine;
 mod login_pages;
 mod logout;
 mod logout_chromium;
+mod logout_delivery;
 mod max_age;
 mod migrate;
 mod node_openid_client;

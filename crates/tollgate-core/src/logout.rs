@@ -191,11 +191,18 @@ impl Engine {
     /// accepts it again), its refresh families without `offline_access` revoked, and each
     /// client it signed in to that has a back-channel logout URI queued for a logout token.
     pub async fn logout(&self, cookie: &str) -> Result<Option<EndedSession>, OAuthError> {
-        let digest = SecretDigest::of(cookie);
-        let Some(session) = self.store.session(&digest).await? else {
+        self.end_session_by_digest(&SecretDigest::of(cookie)).await
+    }
+
+    /// [`Engine::logout`] for a session named by its stored digest (the account page).
+    pub async fn end_session_by_digest(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<EndedSession>, OAuthError> {
+        let Some(session) = self.store.session(digest).await? else {
             return Ok(None);
         };
-        self.store.delete_session(&digest).await?;
+        self.store.delete_session(digest).await?;
         let sid = session.sid();
         let now = self.clock.now();
         let mut ended = EndedSession {

@@ -8,8 +8,8 @@ use serde_json::Value;
 use tollgate_core::model::ClientLogout;
 
 use crate::helpers::{
-    Backend, Browser, REDIRECT, TestClient, eventually, json, jwt_claims, location, query_param,
-    spawn_app, spawn_on,
+    Backend, Browser, REDIRECT, TestClient, Visit, eventually, hidden, json, jwt_claims, location,
+    query_param, spawn_app, spawn_on,
 };
 use crate::logout::{
     BYE, BackChannel, end_session_url, logout_client, sign_in_to, silent_authorize,
@@ -294,7 +294,50 @@ async fn cli_sets_logout_uris(backend: Backend) {
     );
 }
 
+/// Signing out another session from the account page is a logout too: its clients are told.
+async fn account_page_sign_out_elsewhere_is_a_logout(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rp = BackChannel::start(0).await;
+    let c = logout_client(
+        &app,
+        ClientLogout {
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: Some(rp.url.clone()),
+        },
+    )
+    .await;
+    app.user("elsewhere@example.com").await;
+    let laptop = Browser::new(&app);
+    let tokens = sign_in_to(&app, &laptop, &c, "openid read", "elsewhere@example.com").await;
+    let phone = Browser::new(&app);
+    let Visit::Page { html, .. } = phone.visit_as("/account", "elsewhere@example.com").await else {
+        panic!("account page")
+    };
+    let csrf = hidden(&html, "csrf").expect("csrf");
+    let ended = phone
+        .post(
+            "/account/sessions/end",
+            &[("csrf", &csrf), ("session", "others")],
+        )
+        .await;
+    assert_eq!(ended.status(), 200);
+    let got = rp.wait_for(1).await;
+    let claims = verify_logout_token(&app, &got[0], c.id.as_str()).await;
+    assert_eq!(
+        claims["sid"],
+        jwt_claims(tokens["id_token"].as_str().unwrap())["sid"]
+    );
+    let silent = silent_authorize(&laptop, &app.base, &c).await;
+    assert_eq!(
+        query_param(&silent, "error").as_deref(),
+        Some("login_required")
+    );
+}
+
 on_both_backends!(
+    account_page_sign_out_elsewhere_is_a_logout,
     back_channel_is_retried,
     logout_on_another_node,
     admin_api_sets_logout_uris,

@@ -53,17 +53,23 @@ impl Engine {
             .iter()
             .any(|s| s.digest == digest);
         if theirs {
-            self.store.delete_session(&digest).await?;
+            // As a logout: its clients are told and its refresh families revoked.
+            self.end_session_by_digest(&digest).await?;
         }
         Ok(theirs)
     }
 
-    /// Ends every session of the person but this one.
+    /// Ends every session of the person but this one, each as a logout.
     pub async fn end_other_sessions(&self, who: &SignedIn) -> Result<u64, OAuthError> {
-        Ok(self
-            .store
-            .delete_user_sessions(&who.user.sid, Some(&who.session.digest))
-            .await?)
+        let mut ended = 0;
+        for s in self.account_sessions(who).await? {
+            if s.digest != who.session.digest
+                && self.end_session_by_digest(&s.digest).await?.is_some()
+            {
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     pub async fn granted_apps(&self, who: &SignedIn) -> Result<Vec<GrantedApp>, OAuthError> {

@@ -64,7 +64,10 @@ impl Maintenance {
             tokio::select! {
                 _ = ticker.tick() => {}
                 () = wake.notified() => {}
+                () = self.engine.logout_wake().notified() => {}
             }
+            // Back-channel logouts go out on their own task: a slow client never stalls sync.
+            self.engine.deliver_due_logouts();
             if let Err(e) = self.engine.sync().await {
                 metrics::counter!("tollgate_sync_errors_total").increment(1);
                 tracing::warn!(error = %e, "could not read changes from the store");

@@ -21,6 +21,7 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "nonce",
     "acr",
     "amr",
+    "sid",
     "name",
     "given_name",
     "family_name",
@@ -45,6 +46,9 @@ struct IdTokenClaims<'a> {
     acr: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     amr: Option<&'a [String]>,
+    /// OIDC Front/Back-Channel Logout: the browser session the token came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
     #[serde(flatten)]
     profile: ProfileClaims,
 }
@@ -116,14 +120,11 @@ impl Engine {
     pub(crate) fn id_token(
         &self,
         client: &Client,
-        user: &User,
-        scopes: &[String],
-        auth_time: i64,
-        nonce: Option<&str>,
-        authn: Option<&crate::model::Authn>,
+        g: &crate::grants::UserGrant<'_>,
     ) -> Result<String, OAuthError> {
         let now = self.clock.now();
         let aud = [client.id.as_str().to_owned()];
+        let (user, authn) = (g.user, g.authn.as_ref());
         let claims = IdTokenClaims {
             iss: &self.config.issuer,
             sub: user.sid.as_str(),
@@ -131,11 +132,12 @@ impl Engine {
             azp: client.id.as_str(),
             exp: now + i64::from(self.config.access_token_ttl),
             iat: now,
-            auth_time,
-            nonce,
+            auth_time: g.auth_time,
+            nonce: g.nonce,
             acr: authn.map(|a| a.acr()),
             amr: authn.map(|a| a.amr.as_slice()),
-            profile: ProfileClaims::for_scopes(user, scopes),
+            sid: g.session_sid,
+            profile: ProfileClaims::for_scopes(user, &g.decision.scopes),
         };
         // OIDC Registration: the client's id_token_signed_response_alg, else the server's.
         let alg = client

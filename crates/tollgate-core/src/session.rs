@@ -178,10 +178,6 @@ impl Engine {
         Ok(Some(SignedIn { session, user }))
     }
 
-    pub async fn logout(&self, cookie: &str) -> Result<(), OAuthError> {
-        Ok(self.store.delete_session(&SecretDigest::of(cookie)).await?)
-    }
-
     /// True when the user has not yet agreed to every requested scope for this client.
     pub async fn needs_consent(
         &self,
@@ -260,12 +256,15 @@ impl Engine {
             dpop_jkt: req.dpop_jkt.clone(),
         };
         self.store.insert_code(&record).await?;
-        // Only a sign-in beyond a password is recorded; no record reads as `pwd`.
-        if who.authn() != Authn::password() {
-            self.store
-                .insert_code_authn(&record.digest, &who.session.amr, record.expires_at)
-                .await?;
-        }
+        // How the user signed in and from which browser session: `amr`/`acr` and `sid` in the
+        // id token, and the session's record of the clients it signed in to (logout).
+        let sign_in = crate::model::CodeSignIn {
+            amr: who.session.amr.clone(),
+            session_sid: Some(who.session.sid()),
+        };
+        self.store
+            .insert_code_sign_in(&record.digest, &sign_in, record.expires_at)
+            .await?;
         let mut params = vec![("code", code.expose())];
         if let Some(s) = &req.state {
             params.push(("state", s));

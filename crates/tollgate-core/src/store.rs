@@ -192,6 +192,26 @@ pub trait Store: Send + Sync + 'static {
         expires_at: i64,
     ) -> StoreResult<()>;
     async fn code_authn(&self, code: &SecretDigest) -> StoreResult<Option<Vec<String>>>;
+    /// Records the sign-in behind an authorization code with the browser session it came from.
+    async fn insert_code_sign_in(
+        &self,
+        code: &SecretDigest,
+        sign_in: &crate::model::CodeSignIn,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    async fn code_sign_in(
+        &self,
+        code: &SecretDigest,
+    ) -> StoreResult<Option<crate::model::CodeSignIn>>;
+    /// Records that a browser session signed in to a client (OpenID Connect logout).
+    async fn insert_session_client(&self, link: &crate::model::SessionClient) -> StoreResult<()>;
+    /// The clients a browser session signed in to (by its `sid`), oldest first.
+    async fn session_clients(
+        &self,
+        session_sid: &str,
+    ) -> StoreResult<Vec<crate::model::SessionClient>>;
+    /// The `sid` of the browser session a refresh family started from, if any.
+    async fn family_session(&self, family_id: &str) -> StoreResult<Option<String>>;
 
     async fn consent(&self, user: &UserSid, client: &ClientId) -> StoreResult<Option<Vec<String>>>;
     async fn put_consent(

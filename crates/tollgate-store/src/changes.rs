@@ -58,6 +58,7 @@ pub(crate) async fn prune_expired(db: &Db, now: i64) -> StoreResult<u64> {
         "DELETE FROM initial_access_tokens WHERE expires_at < $1",
         "DELETE FROM code_authn WHERE expires_at < $1 - 86400",
         "DELETE FROM email_tokens WHERE expires_at < $1 - 86400",
+        "DELETE FROM session_clients WHERE expires_at < $1",
     ] {
         n += write(db, sqlx::query(sql).bind(now)).await?;
     }

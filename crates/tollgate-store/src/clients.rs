@@ -20,7 +20,8 @@ macro_rules! columns {
         "sid, account_sid, friendly_name, secret_digest, grant_types, redirect_uris, scopes, \
          audiences, token_format, access_token_ttl, created_at, updated_at, require_pkce, \
          token_endpoint_auth_method, jwks, jwks_uri, sealed_secret, require_par, require_dpop, \
-         profile, id_token_signed_response_alg, require_signed_request_object"
+         profile, id_token_signed_response_alg, require_signed_request_object, \
+         post_logout_redirect_uris, backchannel_logout_uri"
     };
 }
 
@@ -48,6 +49,8 @@ struct ClientRow {
     profile: String,
     id_token_signed_response_alg: Option<String>,
     require_signed_request_object: i64,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -98,6 +101,10 @@ impl TryFrom<ClientRow> for Client {
                     .transpose()?,
                 require_signed_request_object: r.require_signed_request_object != 0,
             },
+            logout: tollgate_core::model::ClientLogout {
+                post_logout_redirect_uris: parse_list(&r.post_logout_redirect_uris)?,
+                backchannel_logout_uri: r.backchannel_logout_uri,
+            },
         })
     }
 }
@@ -133,6 +140,8 @@ fn bind_fields<'q>(q: Query<'q>, c: &'q Client) -> Query<'q> {
         .bind(c.profile.as_str())
         .bind(c.oidc.id_token_signed_response_alg.map(|a| a.as_str()))
         .bind(i64::from(c.oidc.require_signed_request_object))
+        .bind(json_list(&c.logout.post_logout_redirect_uris))
+        .bind(&c.logout.backchannel_logout_uri)
 }
 
 /// The insert of one client, for [`insert_client`] and for a registration's transaction.
@@ -142,8 +151,9 @@ pub(crate) fn insert_statement(c: &Client) -> Query<'_> {
          grant_types, redirect_uris, scopes, audiences, token_format, access_token_ttl, \
          updated_at, require_pkce, token_endpoint_auth_method, jwks, jwks_uri, sealed_secret, \
          require_par, require_dpop, profile, id_token_signed_response_alg, \
-         require_signed_request_object) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+         require_signed_request_object, post_logout_redirect_uris, backchannel_logout_uri) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22, $23, $24)",
     )
     .bind(c.id.as_str())
     .bind(c.account_sid.as_str())
@@ -163,7 +173,8 @@ pub(crate) fn update_statement(c: &Client) -> Query<'_> {
          access_token_ttl = $9, updated_at = $10, require_pkce = $11, \
          token_endpoint_auth_method = $12, jwks = $13, jwks_uri = $14, sealed_secret = $15, \
          require_par = $16, require_dpop = $17, profile = $18, \
-         id_token_signed_response_alg = $19, require_signed_request_object = $20 WHERE sid = $1",
+         id_token_signed_response_alg = $19, require_signed_request_object = $20, \
+         post_logout_redirect_uris = $21, backchannel_logout_uri = $22 WHERE sid = $1",
     )
     .bind(c.id.as_str());
     bind_fields(q, c)

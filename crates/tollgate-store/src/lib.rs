@@ -21,6 +21,7 @@ mod registrations;
 mod resources;
 mod revocations;
 mod rows;
+mod sessions;
 mod sign_in;
 mod sql;
 mod statements;

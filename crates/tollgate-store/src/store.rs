@@ -20,9 +20,10 @@ use crate::registrations;
 use crate::sql::{Backend, Db};
 use crate::{
     accounts, changes, clients, email_tokens, keys, leases, refresh, resources, revocations,
-    sign_in, users,
+    sessions, sign_in, users,
 };
 use tollgate_core::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
+use tollgate_core::model::{CodeSignIn, SessionClient};
 
 /// The cold paths' pools and the grant groups of one backend.
 pub(crate) struct SqlStore<G> {
@@ -332,6 +333,42 @@ impl<G: Grants> Store for SqlStore<G> {
     }
     async fn code_authn(&self, code: &SecretDigest) -> StoreResult<Option<Vec<String>>> {
         metered("code_authn", sign_in::code_authn(&self.db, code)).await
+    }
+    async fn insert_code_sign_in(
+        &self,
+        code: &SecretDigest,
+        sign_in: &CodeSignIn,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        metered(
+            "insert_code_sign_in",
+            sessions::insert_code_sign_in(&self.db, code, sign_in, expires_at),
+        )
+        .await
+    }
+    async fn code_sign_in(&self, code: &SecretDigest) -> StoreResult<Option<CodeSignIn>> {
+        metered("code_sign_in", sessions::code_sign_in(&self.db, code)).await
+    }
+    async fn insert_session_client(&self, link: &SessionClient) -> StoreResult<()> {
+        metered(
+            "insert_session_client",
+            sessions::insert_session_client(&self.db, link),
+        )
+        .await
+    }
+    async fn session_clients(&self, session_sid: &str) -> StoreResult<Vec<SessionClient>> {
+        metered(
+            "session_clients",
+            sessions::session_clients(&self.db, session_sid),
+        )
+        .await
+    }
+    async fn family_session(&self, family_id: &str) -> StoreResult<Option<String>> {
+        metered(
+            "family_session",
+            sessions::family_session(&self.db, family_id),
+        )
+        .await
     }
     async fn set_user_email_verified(
         &self,

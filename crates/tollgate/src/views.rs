@@ -34,6 +34,9 @@ pub struct ClientView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<tollgate_core::keys::SigningAlgorithm>,
     pub require_signed_request_object: bool,
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -61,6 +64,8 @@ impl ClientView {
             profile: c.profile,
             id_token_signed_response_alg: c.oidc.id_token_signed_response_alg,
             require_signed_request_object: c.oidc.require_signed_request_object,
+            post_logout_redirect_uris: c.logout.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: c.logout.backchannel_logout_uri.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

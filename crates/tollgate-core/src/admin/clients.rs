@@ -30,6 +30,8 @@ pub struct ClientSpec {
     pub require_dpop: bool,
     pub profile: ClientProfile,
     pub oidc: crate::model::OidcSettings,
+    /// Post-logout redirect URIs and the back-channel logout URI.
+    pub logout: crate::model::ClientLogout,
 }
 
 /// Client settings as a caller gives them: `None` leaves a setting as it is (on update) or
@@ -57,6 +59,9 @@ pub struct ClientPatch {
     pub profile: Option<ClientProfile>,
     pub id_token_signed_response_alg: Option<crate::keys::SigningAlgorithm>,
     pub require_signed_request_object: Option<bool>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// `Some(None)` removes the client's back-channel logout URI.
+    pub backchannel_logout_uri: Option<Option<String>>,
 }
 
 impl ClientPatch {
@@ -84,6 +89,10 @@ impl ClientPatch {
             oidc: crate::model::OidcSettings {
                 id_token_signed_response_alg: self.id_token_signed_response_alg,
                 require_signed_request_object: self.require_signed_request_object.unwrap_or(false),
+            },
+            logout: crate::model::ClientLogout {
+                post_logout_redirect_uris: self.post_logout_redirect_uris.unwrap_or_default(),
+                backchannel_logout_uri: self.backchannel_logout_uri.flatten(),
             },
         }
     }
@@ -120,6 +129,14 @@ impl ClientPatch {
                     .require_signed_request_object
                     .unwrap_or(c.oidc.require_signed_request_object),
             },
+            logout: crate::model::ClientLogout {
+                post_logout_redirect_uris: self
+                    .post_logout_redirect_uris
+                    .unwrap_or_else(|| c.logout.post_logout_redirect_uris.clone()),
+                backchannel_logout_uri: self
+                    .backchannel_logout_uri
+                    .unwrap_or_else(|| c.logout.backchannel_logout_uri.clone()),
+            },
         }
     }
 }
@@ -138,6 +155,10 @@ fn apply(client: &mut Client, spec: ClientSpec) -> AdminResult<()> {
     client.require_dpop = spec.require_dpop;
     client.profile = spec.profile;
     client.oidc = spec.oidc;
+    client.logout = crate::model::ClientLogout {
+        post_logout_redirect_uris: dedup(spec.logout.post_logout_redirect_uris),
+        backchannel_logout_uri: spec.logout.backchannel_logout_uri,
+    };
     if spec.jwks.is_some() || spec.jwks_uri.is_some() {
         client.jwks = spec.jwks;
         client.jwks_uri = spec.jwks_uri;
@@ -194,6 +215,7 @@ impl Admin {
         validate_spec(&spec)?;
         let method = auth_method(&spec)?;
         self.check_jwks_uri(spec.jwks_uri.as_deref())?;
+        self.check_backchannel_uri(spec.logout.backchannel_logout_uri.as_deref())?;
         let audiences = dedup(spec.audiences);
         self.claim_audiences(&account_sid, &audiences, &[]).await?;
         // private_key_jwt clients prove themselves with their keys and get no secret.
@@ -224,6 +246,10 @@ impl Admin {
             require_dpop: spec.require_dpop,
             profile: spec.profile,
             oidc: spec.oidc,
+            logout: crate::model::ClientLogout {
+                post_logout_redirect_uris: dedup(spec.logout.post_logout_redirect_uris),
+                backchannel_logout_uri: spec.logout.backchannel_logout_uri,
+            },
         };
         Ok((client, secret))
     }
@@ -256,6 +282,7 @@ impl Admin {
         let kept = client.audiences.clone();
         apply(&mut client, spec)?;
         self.check_jwks_uri(client.jwks_uri.as_deref())?;
+        self.check_backchannel_uri(client.logout.backchannel_logout_uri.as_deref())?;
         self.claim_audiences(&client.account_sid, &client.audiences, &kept)
             .await?;
         client.updated_at = self.clock.now();
@@ -371,6 +398,7 @@ mod tests {
             require_dpop: false,
             profile: ClientProfile::Default,
             oidc: crate::model::OidcSettings::default(),
+            logout: crate::model::ClientLogout::default(),
         }
     }
 

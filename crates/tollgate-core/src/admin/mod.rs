@@ -169,6 +169,17 @@ impl Admin {
         }
     }
 
+    /// A back-channel logout URI must be one the outbound fetcher will POST to.
+    pub(crate) fn check_backchannel_uri(&self, uri: Option<&str>) -> AdminResult<()> {
+        match uri.map(|u| (u, self.outbound.check_url(u))) {
+            Some((_, Err(e))) => Err(AdminError::Invalid(format!("backchannel_logout_uri {e}"))),
+            Some((u, Ok(parsed))) if parsed.fragment().is_some() || u.len() > 2000 => Err(
+                AdminError::Invalid("backchannel_logout_uri must have no fragment".into()),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     pub fn with_sealer(mut self, sealer: Arc<KeySealer>) -> Self {
         self.sealer = Some(sealer);
         self

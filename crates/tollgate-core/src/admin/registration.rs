@@ -437,6 +437,10 @@ fn spec_of(meta: &ClientMetadata, account: AccountSid) -> ClientSpec {
         auth_method: Some(method),
         jwks: meta.jwks.clone(),
         jwks_uri: meta.jwks_uri.clone(),
+        logout: crate::model::ClientLogout {
+            post_logout_redirect_uris: meta.extra.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: meta.extra.backchannel_logout_uri.clone(),
+        },
         ..ClientSpec::default()
     }
 }
@@ -454,6 +458,8 @@ fn patch_of(meta: &ClientMetadata) -> ClientPatch {
         auth_method: meta.auth_method,
         jwks: meta.jwks.clone(),
         jwks_uri: meta.jwks_uri.clone(),
+        post_logout_redirect_uris: Some(meta.extra.post_logout_redirect_uris.clone()),
+        backchannel_logout_uri: Some(meta.extra.backchannel_logout_uri.clone()),
         ..ClientPatch::default()
     }
 }

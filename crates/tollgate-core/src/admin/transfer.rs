@@ -79,6 +79,10 @@ pub struct ClientRecord {
     pub id_token_signed_response_alg: Option<crate::keys::SigningAlgorithm>,
     #[serde(default)]
     pub require_signed_request_object: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +143,8 @@ impl ClientRecord {
             profile: c.profile,
             id_token_signed_response_alg: c.oidc.id_token_signed_response_alg,
             require_signed_request_object: c.oidc.require_signed_request_object,
+            post_logout_redirect_uris: c.logout.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: c.logout.backchannel_logout_uri.clone(),
         }
     }
 
@@ -161,6 +167,8 @@ impl ClientRecord {
             profile: Some(self.profile),
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             require_signed_request_object: Some(self.require_signed_request_object),
+            post_logout_redirect_uris: Some(self.post_logout_redirect_uris.clone()),
+            backchannel_logout_uri: Some(self.backchannel_logout_uri.clone()),
         }
     }
 }

@@ -180,6 +180,21 @@ pub fn client_problems(spec: &ClientSpec) -> Vec<FieldError> {
             break;
         }
     }
+    for uri in &spec.logout.post_logout_redirect_uris {
+        let found = match url::Url::parse(uri) {
+            Err(e) => Some(format!("post-logout redirect URI {uri:?}: {e}")),
+            Ok(parsed) if parsed.fragment().is_some() => Some(format!(
+                "post-logout redirect URI {uri:?} must not have a fragment"
+            )),
+            Ok(parsed) => redirect_uri_allowed(&parsed)
+                .err()
+                .map(|why| format!("post-logout redirect URI {uri:?}: {why}")),
+        };
+        if let Some(m) = found {
+            out.push(problem("post_logout_redirect_uris", m));
+            break;
+        }
+    }
     if let Some(s) = spec.scopes.iter().find(|s| !scope::is_scope_token(s)) {
         out.push(problem(
             "scopes",

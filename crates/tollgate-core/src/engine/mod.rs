@@ -58,6 +58,8 @@ pub struct Engine {
     pub(crate) mailer: std::sync::OnceLock<Arc<dyn crate::mail::Mailer>>,
     /// Tokens this node issued, per account and minute, for the console's overview.
     pub(crate) issued: crate::activity::IssueCounts,
+    /// Back-channel logout deliveries waiting for their first attempt or a retry.
+    pub(crate) logouts: crate::backchannel::LogoutQueue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,7 @@ impl Engine {
             verified: dashmap::DashMap::new(),
             verified_keys: std::hash::RandomState::new(),
             issued: crate::activity::IssueCounts::default(),
+            logouts: Default::default(),
             last_sync: std::sync::atomic::AtomicI64::new(now),
             node,
             revoked,

@@ -45,6 +45,20 @@ impl Engine {
         key.sign(&json, access_token)
             .ok_or_else(OAuthError::server_error)
     }
+
+    /// A back-channel logout token (`typ: logout+jwt`) under the server's signing algorithm.
+    pub(crate) fn sign_logout_token<T: serde::Serialize>(
+        &self,
+        claims: &T,
+    ) -> Result<String, OAuthError> {
+        let json = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
+        let now = self.clock.now();
+        let keys = self.keys.current(now);
+        let key = keys
+            .signing_key(self.config.signing_algorithm, now)
+            .ok_or_else(OAuthError::server_error)?;
+        key.sign_logout(&json).ok_or_else(OAuthError::server_error)
+    }
 }
 
 /// The signing keys at start. On an empty store exactly one node creates the first key, under

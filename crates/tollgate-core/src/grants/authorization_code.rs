@@ -6,7 +6,7 @@ use crate::authorize::{s256, valid_pkce_string};
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::{Engine, TokenRequest};
 use crate::error::OAuthError;
-use crate::model::{Authn, AuthorizationCode, CodeRedemption, GrantType};
+use crate::model::{Authn, AuthorizationCode, CodeRedemption, GrantType, SessionClient};
 use crate::policy::Prior;
 use crate::secret::SecretDigest;
 use crate::token::Issued;
@@ -90,13 +90,15 @@ impl Grant for AuthorizationCodeGrant {
                 record.resources.clone()
             },
         });
-        // Only an id_token says how the user signed in; no record means a password.
-        let authn = if decision.scopes.iter().any(|s| s == "openid") {
-            let amr = engine.store.code_authn(&digest).await?;
-            Some(amr.map_or_else(Authn::password, |amr| Authn { amr }))
-        } else {
-            None
-        };
+        // How the user signed in (no record means a password) and the browser session.
+        let sign_in = engine.store.code_sign_in(&digest).await?;
+        let session_sid = sign_in.as_ref().and_then(|s| s.session_sid.clone());
+        let authn = decision
+            .scopes
+            .iter()
+            .any(|s| s == "openid")
+            .then(|| sign_in.map_or_else(Authn::password, |s| Authn { amr: s.amr }));
+        let family_id = family.as_ref().map(|f| f.id.clone());
         let grant = UserGrant {
             user: &user,
             decision: &decision,
@@ -105,8 +107,23 @@ impl Grant for AuthorizationCodeGrant {
             auth_time: record.auth_time,
             nonce: record.nonce.as_deref(),
             authn,
+            session_sid: session_sid.as_deref(),
         };
-        engine.issue_for_user(client, grant).await
+        let issued = engine.issue_for_user(client, grant).await?;
+        if let Some(sid) = session_sid {
+            // The session signed in to this client: a logout reaches it and its family.
+            let link = SessionClient {
+                session_sid: sid,
+                client_id: client.id.clone(),
+                family_id,
+                created_at: now,
+                expires_at: now
+                    + i64::from(engine.config.session_lifetime_secs)
+                    + i64::from(engine.config.refresh_token_ttl),
+            };
+            engine.store.insert_session_client(&link).await?;
+        }
+        Ok(issued)
     }
 }
 

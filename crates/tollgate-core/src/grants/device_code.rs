@@ -148,6 +148,7 @@ async fn approved(
         auth_time: grant.auth_time.unwrap_or(now),
         nonce: None,
         authn: None,
+        session_sid: None,
     };
     engine.issue_for_user(client, g).await
 }

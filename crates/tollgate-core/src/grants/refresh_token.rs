@@ -67,6 +67,12 @@ impl Grant for RefreshTokenGrant {
                 "the refresh token was already used; all tokens of this grant are revoked",
             ));
         }
+        // An id token from a family that a browser session started carries that session's sid.
+        let session_sid = if decision.scopes.iter().any(|s| s == "openid") {
+            engine.store.family_session(&family.id).await?
+        } else {
+            None
+        };
         let grant = UserGrant {
             user: &user,
             decision: &decision,
@@ -75,6 +81,7 @@ impl Grant for RefreshTokenGrant {
             auth_time: family.auth_time,
             nonce: None,
             authn: None,
+            session_sid: session_sid.as_deref(),
         };
         let mut issued = engine.issue_for_user(client, grant).await?;
         issued.refresh_token = Some(secret.expose().to_owned());

@@ -29,6 +29,8 @@ pub(crate) struct UserGrant<'a> {
     pub nonce: Option<&'a str>,
     /// How the user signed in, where known (the code flow): `acr` and `amr` in the id_token.
     pub authn: Option<crate::model::Authn>,
+    /// The browser session's `sid`, when the grant came from one.
+    pub session_sid: Option<&'a str>,
 }
 
 impl Engine {
@@ -52,14 +54,7 @@ impl Engine {
                 .await?;
         }
         if g.decision.scopes.iter().any(|s| s == "openid") {
-            issued.id_token = Some(self.id_token(
-                client,
-                g.user,
-                &g.decision.scopes,
-                g.auth_time,
-                g.nonce,
-                g.authn.as_ref(),
-            )?);
+            issued.id_token = Some(self.id_token(client, &g)?);
         }
         Ok(issued)
     }

@@ -112,6 +112,8 @@ pub struct LoadedKey {
     signer: Signer,
     at_jwt_header: String,
     id_token_header: String,
+    /// OpenID Connect Back-Channel Logout 1.0 section 2.4: `typ: logout+jwt`.
+    logout_header: String,
     /// For verifying our own tokens (userinfo, introspection) without re-parsing the JWK.
     decoding: Option<jsonwebtoken::DecodingKey>,
 }
@@ -239,6 +241,7 @@ impl LoadedKey {
         Self {
             at_jwt_header: header("at+jwt"),
             id_token_header: header("JWT"),
+            logout_header: header("logout+jwt"),
             stored,
             signer,
             decoding,
@@ -268,6 +271,15 @@ impl LoadedKey {
         } else {
             &self.id_token_header
         };
+        self.sign_under(header, claims_json)
+    }
+
+    /// A compact JWS over `claims_json` with `typ: logout+jwt` (a back-channel logout token).
+    pub fn sign_logout(&self, claims_json: &[u8]) -> Option<String> {
+        self.sign_under(&self.logout_header, claims_json)
+    }
+
+    fn sign_under(&self, header: &str, claims_json: &[u8]) -> Option<String> {
         let mut out = String::with_capacity(header.len() + claims_json.len() * 4 / 3 + 100);
         out.push_str(header);
         out.push('.');

@@ -8,7 +8,9 @@ use crate::secret::SecretDigest;
 
 mod oidc_settings;
 mod settings;
-pub use oidc_settings::{ID_TOKEN_ALGORITHMS, OidcSettings};
+pub use oidc_settings::{
+    ClientLogout, CodeSignIn, ID_TOKEN_ALGORITHMS, OidcSettings, SessionClient,
+};
 mod registration;
 pub use registration::{
     ClientRegistration, ExtraMetadata, InitialAccessToken, RegisteredVia, RegistrationPolicy,
@@ -70,6 +72,8 @@ pub struct Client {
     pub profile: ClientProfile,
     /// OpenID Connect settings (id-token algorithm, signed request objects).
     pub oidc: OidcSettings,
+    /// Post-logout redirect URIs and the back-channel logout URI.
+    pub logout: ClientLogout,
 }
 
 impl Client {
@@ -228,6 +232,14 @@ pub struct BrowserSession {
     pub expires_at: i64,
     /// How the person signed in (RFC 8176 method references: `pwd`, `otp`, `mfa`).
     pub amr: Vec<String>,
+}
+
+impl BrowserSession {
+    /// The session's OpenID Connect `sid`: stable for the session's life, the same for every
+    /// client, derived one way from the stored digest (never the cookie value itself).
+    pub fn sid(&self) -> String {
+        crate::jose::sha256_b64url(format!("tollgate-sid:{}", self.digest.to_hex()).as_bytes())
+    }
 }
 
 /// An issued authorization code (RFC 6749 section 4.1), stored by digest.

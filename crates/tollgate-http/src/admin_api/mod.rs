@@ -148,6 +148,9 @@ struct AppView {
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token_signed_response_alg: Option<SigningAlgorithm>,
     require_signed_request_object: bool,
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backchannel_logout_uri: Option<String>,
     date_created: Option<String>,
     date_updated: Option<String>,
     url: String,
@@ -176,6 +179,8 @@ fn view(state: &AppState, c: &Client, secret: Option<&Secret>) -> AppView {
         profile: c.profile,
         id_token_signed_response_alg: c.oidc.id_token_signed_response_alg,
         require_signed_request_object: c.oidc.require_signed_request_object,
+        post_logout_redirect_uris: c.logout.post_logout_redirect_uris.clone(),
+        backchannel_logout_uri: c.logout.backchannel_logout_uri.clone(),
         date_created: rfc2822(c.created_at),
         date_updated: rfc2822(c.updated_at),
         url: format!("{}/v1/Account/OAuthApps/{}", state.engine.issuer(), c.id),
@@ -203,6 +208,9 @@ struct AppBody {
     profile: Option<ClientProfile>,
     id_token_signed_response_alg: Option<SigningAlgorithm>,
     require_signed_request_object: Option<bool>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    /// An empty string removes it.
+    backchannel_logout_uri: Option<String>,
 }
 
 impl AppBody {
@@ -226,6 +234,10 @@ impl AppBody {
             profile: self.profile,
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             require_signed_request_object: self.require_signed_request_object,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            backchannel_logout_uri: self
+                .backchannel_logout_uri
+                .map(|u| Some(u).filter(|u| !u.is_empty())),
         }
     }
 }

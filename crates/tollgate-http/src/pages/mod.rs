@@ -8,6 +8,7 @@ pub mod console;
 pub mod demo;
 pub mod device;
 pub mod email;
+pub mod end_session;
 mod form_post;
 mod fresh_login;
 pub mod login;
@@ -170,7 +171,11 @@ fn csrf_for(state: &AppState, nonce: &str, session: &str) -> String {
 }
 
 /// Refuses a form whose CSRF field was not made for this browser and session.
-fn check_csrf(state: &AppState, jar: &CookieJar, field: Option<&str>) -> Result<(), PageError> {
+pub(crate) fn check_csrf(
+    state: &AppState,
+    jar: &CookieJar,
+    field: Option<&str>,
+) -> Result<(), PageError> {
     let nonce = jar.get(&cookie_name(state, CSRF_COOKIE));
     match (nonce, field) {
         (Some(n), Some(f)) if !f.is_empty() => {

@@ -1,7 +1,7 @@
 //! The shared page routes, each with its OpenAPI operation (HTML forms; they need a browser's
 //! cookies).
 
-use super::{account, authorize, demo, device, email, login, second_factor};
+use super::{account, authorize, demo, device, email, end_session, login, second_factor};
 use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 
@@ -88,6 +88,52 @@ fn sign_in(page: &utoipa::openapi::Response) -> Routes {
                 .respond("200", page.clone())
                 .respond_all(&["400", "403", "413"], page),
             login::logout_submit,
+        )
+        .merge(end_session_routes(page))
+}
+
+/// OpenID Connect RP-Initiated Logout 1.0.
+fn end_session_routes(page: &utoipa::openapi::Response) -> Routes {
+    let params = [
+        ("id_token_hint", false),
+        ("client_id", false),
+        ("post_logout_redirect_uri", false),
+        ("state", false),
+        ("ui_locales", false),
+    ];
+    let fields = form(&[
+        ("id_token_hint", false),
+        ("client_id", false),
+        ("post_logout_redirect_uri", false),
+        ("state", false),
+        ("ui_locales", false),
+        ("csrf", false),
+        ("confirm", false),
+    ]);
+    let answers = |op: Op| {
+        op.respond("200", page.clone())
+            .respond(
+                "303",
+                redirect("To the client's registered post-logout redirect URI"),
+            )
+            .respond_all(&["400", "403", "413"], page)
+    };
+    Routes::new()
+        .route(
+            answers(
+                Op::get(end_session::PATH, TAG)
+                    .summary("End session (OpenID Connect RP-Initiated Logout)")
+                    .query(&params),
+            ),
+            end_session::end_session_get,
+        )
+        .route(
+            answers(
+                Op::post(end_session::PATH, TAG)
+                    .summary("End session, by form (RP-Initiated Logout, or the confirmation)")
+                    .body(body(vec![fields], false)),
+            ),
+            end_session::end_session_post,
         )
 }
 

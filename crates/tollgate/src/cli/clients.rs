@@ -30,6 +30,26 @@ pub enum ClientCommand {
     Delete {
         client_id: ClientId,
     },
+    /// Set where OpenID Connect logout may send the browser and where back-channel logout
+    /// tokens go (RP-Initiated and Back-Channel Logout 1.0).
+    SetLogout(ClientLogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientLogoutArgs {
+    pub client_id: ClientId,
+    /// Replaces the post-logout redirect URIs (repeatable; exact match at /oauth/logout).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Removes every post-logout redirect URI.
+    #[arg(long, conflicts_with = "post_logout_redirect_uris")]
+    pub clear_post_logout_redirect_uris: bool,
+    /// Where logout tokens are POSTed (https, or http on a loopback host in development).
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Removes the back-channel logout URI.
+    #[arg(long, conflicts_with = "backchannel_logout_uri")]
+    pub clear_backchannel_logout_uri: bool,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +104,12 @@ pub struct ClientCreateArgs {
     /// Accept authorization requests only as signed request objects (RFC 9101).
     #[arg(long)]
     pub require_signed_request_object: bool,
+    /// Where /oauth/logout may send the browser afterwards (repeatable; exact match).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where back-channel logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0).
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl ClientCreateArgs {
@@ -106,6 +132,8 @@ impl ClientCreateArgs {
             profile: Some(self.profile),
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             require_signed_request_object: Some(self.require_signed_request_object),
+            post_logout_redirect_uris: Some(self.post_logout_redirect_uris),
+            backchannel_logout_uri: Some(self.backchannel_logout_uri),
         };
         Ok(patch.into_spec(self.account))
     }
@@ -132,7 +160,31 @@ pub(super) async fn run(ctx: &Context, cmd: ClientCommand) -> Result<Output, Cli
         ClientCommand::Show { client_id } => show(ctx, &client_id).await,
         ClientCommand::RotateSecret { client_id } => rotate_secret(ctx, &client_id).await,
         ClientCommand::Delete { client_id } => delete(ctx, &client_id).await,
+        ClientCommand::SetLogout(args) => set_logout(ctx, args).await,
     }
+}
+
+async fn set_logout(ctx: &Context, a: ClientLogoutArgs) -> Result<Output, CliError> {
+    let post_logout = if a.clear_post_logout_redirect_uris {
+        Some(Vec::new())
+    } else {
+        Some(a.post_logout_redirect_uris).filter(|v| !v.is_empty())
+    };
+    let backchannel = if a.clear_backchannel_logout_uri {
+        Some(None)
+    } else {
+        a.backchannel_logout_uri.map(Some)
+    };
+    let patch = ClientPatch {
+        post_logout_redirect_uris: post_logout,
+        backchannel_logout_uri: backchannel,
+        ..ClientPatch::default()
+    };
+    let c = ctx
+        .admin()
+        .update_client(&Caller::Operator, &a.client_id, patch)
+        .await?;
+    Ok(one(&ClientView::new(&c, None)))
 }
 
 async fn create(ctx: &Context, args: ClientCreateArgs) -> Result<Output, CliError> {
@@ -194,6 +246,15 @@ fn one(v: &ClientView) -> Output {
         v.public,
         v.token_format.as_str(),
     );
+    if !v.post_logout_redirect_uris.is_empty() {
+        s.push_str(&format!(
+            "post-logout:   {}\n",
+            v.post_logout_redirect_uris.join(" ")
+        ));
+    }
+    if let Some(uri) = &v.backchannel_logout_uri {
+        s.push_str(&format!("back-channel:  {uri}\n"));
+    }
     if let Some(secret) = &v.client_secret {
         s.push_str(&format!(
             "client_secret: {secret}\n(the secret is shown once; store it now)\n"

@@ -12,7 +12,7 @@ use crate::on_both_backends;
 /// DESIGN section 3: a CLI change takes effect on every node within 2 seconds.
 const PROPAGATION: Duration = Duration::from_secs(2);
 
-async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
+pub(crate) async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .arg("--database-url")
         .arg(&app.database_url)

@@ -84,6 +84,10 @@ pub(crate) fn client(account: &AccountSid, rng: &dyn Rng, created_at: i64) -> Cl
             id_token_signed_response_alg: Some(tollgate_core::keys::SigningAlgorithm::RS256),
             require_signed_request_object: true,
         },
+        logout: tollgate_core::model::ClientLogout {
+            post_logout_redirect_uris: vec!["https://app.example/signed-out".into()],
+            backchannel_logout_uri: Some("https://app.example/backchannel".into()),
+        },
     }
 }
 

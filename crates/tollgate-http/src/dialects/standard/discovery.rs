@@ -100,6 +100,14 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
             json!(id_token_algs(&state)),
         );
         obj.insert("claims_supported".into(), json!(claims()));
+        // OpenID Connect RP-Initiated Logout 1.0 and Back-Channel Logout 1.0.
+        let iss = state.engine.issuer();
+        obj.insert(
+            "end_session_endpoint".into(),
+            json!(format!("{iss}{}", crate::pages::end_session::PATH)),
+        );
+        obj.insert("backchannel_logout_supported".into(), json!(true));
+        obj.insert("backchannel_logout_session_supported".into(), json!(true));
         obj.insert(
             "prompt_values_supported".into(),
             json!(["none", "login", "consent", "select_account"]),

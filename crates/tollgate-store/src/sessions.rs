@@ -1,0 +1,90 @@
+//! What OpenID Connect logout needs beside the browser sessions: the session an authorization
+//! code came from, and the clients (with their refresh families) each session signed in to.
+
+use tollgate_core::ids::ClientId;
+use tollgate_core::model::{CodeSignIn, SessionClient};
+use tollgate_core::secret::SecretDigest;
+use tollgate_core::store::{StoreError, StoreResult};
+
+use crate::sql::{Db, json_list, parse_id, parse_list, read_all, read_row, write};
+
+pub(crate) async fn insert_code_sign_in(
+    db: &Db,
+    code: &SecretDigest,
+    s: &CodeSignIn,
+    expires_at: i64,
+) -> StoreResult<()> {
+    let q = sqlx::query(
+        "INSERT INTO code_authn (code_digest, amr, session_sid, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(code.to_hex())
+    .bind(json_list(&s.amr))
+    .bind(&s.session_sid)
+    .bind(expires_at);
+    write(db, q).await.map(|_| ())
+}
+
+pub(crate) async fn code_sign_in(db: &Db, code: &SecretDigest) -> StoreResult<Option<CodeSignIn>> {
+    let q = sqlx::query_as("SELECT amr, session_sid FROM code_authn WHERE code_digest = $1")
+        .bind(code.to_hex());
+    let row: Option<(String, Option<String>)> = read_row(db, q).await?;
+    row.map(|(amr, session_sid)| {
+        Ok(CodeSignIn {
+            amr: parse_list(&amr)?,
+            session_sid,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn insert_session_client(db: &Db, l: &SessionClient) -> StoreResult<()> {
+    let q = sqlx::query(
+        "INSERT INTO session_clients (session_sid, client_sid, family_id, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&l.session_sid)
+    .bind(l.client_id.as_str())
+    .bind(&l.family_id)
+    .bind(l.created_at)
+    .bind(l.expires_at);
+    write(db, q).await.map(|_| ())
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    session_sid: String,
+    client_sid: String,
+    family_id: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<LinkRow> for SessionClient {
+    type Error = StoreError;
+    fn try_from(r: LinkRow) -> StoreResult<Self> {
+        Ok(SessionClient {
+            session_sid: r.session_sid,
+            client_id: parse_id(&r.client_sid, "client sid", ClientId::parse)?,
+            family_id: r.family_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+pub(crate) async fn session_clients(db: &Db, sid: &str) -> StoreResult<Vec<SessionClient>> {
+    let q = sqlx::query_as::<_, LinkRow>(
+        "SELECT session_sid, client_sid, family_id, created_at, expires_at \
+         FROM session_clients WHERE session_sid = $1 ORDER BY created_at, client_sid",
+    )
+    .bind(sid);
+    read_all(db, q).await
+}
+
+pub(crate) async fn family_session(db: &Db, family_id: &str) -> StoreResult<Option<String>> {
+    let q = sqlx::query_as("SELECT session_sid FROM session_clients WHERE family_id = $1")
+        .bind(family_id);
+    let row: Option<(String,)> = read_row(db, q).await?;
+    Ok(row.map(|(s,)| s))
+}

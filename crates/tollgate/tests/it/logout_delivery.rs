@@ -1,0 +1,346 @@
+//! OpenID Connect Back-Channel Logout 1.0 and logout settings over real HTTP: delivery retried
+//! on the server's clock, a logout on a second node ending a session made on the first, and
+//! the logout URIs set by dynamic registration, the CLI and the admin API.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tollgate_core::model::ClientLogout;
+
+use crate::helpers::{
+    Backend, Browser, REDIRECT, TestClient, Visit, eventually, hidden, json, jwt_claims, location,
+    query_param, spawn_app, spawn_on,
+};
+use crate::logout::{
+    BYE, BackChannel, end_session_url, logout_client, sign_in_to, silent_authorize,
+    verify_logout_token,
+};
+use crate::on_both_backends;
+
+/// The back-channel endpoint fails first; the server retries on its clock and delivers.
+async fn back_channel_is_retried(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rp = BackChannel::start(1).await;
+    let c = logout_client(
+        &app,
+        ClientLogout {
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: Some(rp.url.clone()),
+        },
+    )
+    .await;
+    app.user("retry@example.com").await;
+    let b = Browser::new(&app);
+    let tokens = sign_in_to(&app, &b, &c, "openid read", "retry@example.com").await;
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    let hint = tokens["id_token"].as_str().unwrap();
+    let resp = b
+        .get(&end_session_url(&app.base, &[("id_token_hint", hint)]))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let first = eventually(Duration::from_secs(10), || async { rp.attempts() >= 1 }).await;
+    assert!(first.is_some(), "the first attempt is made at once");
+    let queued = eventually(Duration::from_secs(10), || async {
+        app.server.engine.pending_logouts() == 1
+    })
+    .await;
+    assert!(queued.is_some(), "queued for a retry");
+    // Nothing more until the server's clock reaches the retry.
+    assert_eq!(rp.attempts(), 1);
+    app.advance(tollgate_core::backchannel::RETRY_AFTER[0]);
+    let got = rp.wait_for(1).await;
+    assert_eq!(rp.attempts(), 2);
+    let claims = verify_logout_token(&app, &got[0], c.id.as_str()).await;
+    assert_eq!(claims["sid"], id["sid"]);
+    assert_eq!(claims["sub"], id["sub"]);
+    assert_eq!(app.server.engine.pending_logouts(), 0);
+}
+
+/// A session made on node A ends when the logout lands on node B (same database).
+async fn logout_on_another_node(backend: Backend) {
+    let Some(a) = spawn_app(backend).await else {
+        return;
+    };
+    let kek = std::fs::read_to_string(a.dir.path().join("key-encryption.key")).expect("kek");
+    let b_node = spawn_on(
+        a.database_url.clone(),
+        tempfile::tempdir().expect("dir"),
+        |cfg| {
+            cfg.key_encryption_key = Some(kek.clone());
+            cfg.engine.issuer = a.base.clone();
+        },
+    )
+    .await;
+    let rp = BackChannel::start(0).await;
+    let c = logout_client(
+        &a,
+        ClientLogout {
+            post_logout_redirect_uris: vec![BYE.into()],
+            backchannel_logout_uri: Some(rp.url.clone()),
+        },
+    )
+    .await;
+    a.user("nodes@example.com").await;
+    // One browser: cookies are per host, so it holds the session for both nodes.
+    let browser = Browser::new(&a);
+    let tokens = sign_in_to(&a, &browser, &c, "openid read", "nodes@example.com").await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    b_node.server.engine.sync().await.expect("sync");
+    let resp = browser
+        .get(&end_session_url(
+            &b_node.base,
+            &[
+                ("id_token_hint", hint),
+                ("post_logout_redirect_uri", BYE),
+                ("state", "x"),
+            ],
+        ))
+        .await;
+    assert_eq!(resp.status(), 303, "node B knows the client and the key");
+    assert_eq!(location(&resp), format!("{BYE}?state=x"));
+    let silent = silent_authorize(&browser, &a.base, &c).await;
+    assert_eq!(
+        query_param(&silent, "error").as_deref(),
+        Some("login_required"),
+        "ended on node A too"
+    );
+    // Node B found which clients the session (made on A) signed in to.
+    let got = rp.wait_for(1).await;
+    let claims = verify_logout_token(&a, &got[0], c.id.as_str()).await;
+    assert_eq!(claims["sid"], jwt_claims(hint)["sid"]);
+}
+
+/// Operators set the logout URIs through the admin API; bad ones are refused.
+async fn admin_api_sets_logout_uris(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let c = logout_client(&app, ClientLogout::default()).await;
+    let url = app.url(&format!("/v1/Account/OAuthApps/{}", c.id));
+    let auth = (app.account.sid.as_str().to_owned(), app.auth_token.clone());
+    let send = |body: Value| {
+        app.http
+            .post(url.clone())
+            .basic_auth(&auth.0, Some(&auth.1))
+            .json(&body)
+            .send()
+    };
+    let ok = send(serde_json::json!({
+        "post_logout_redirect_uris": [BYE],
+        "backchannel_logout_uri": "http://127.0.0.1:9/bc"
+    }))
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), 200);
+    let v: Value = ok.json().await.unwrap();
+    assert_eq!(v["post_logout_redirect_uris"], serde_json::json!([BYE]));
+    assert_eq!(v["backchannel_logout_uri"], "http://127.0.0.1:9/bc");
+    for bad in [
+        serde_json::json!({"post_logout_redirect_uris": ["not a url"]}),
+        serde_json::json!({"post_logout_redirect_uris": ["https://a.example/x#frag"]}),
+        serde_json::json!({"backchannel_logout_uri": "ftp://a.example/bc"}),
+    ] {
+        let resp = send(bad.clone()).await.unwrap();
+        assert_eq!(resp.status(), 400, "{bad}");
+    }
+    let cleared: Value = send(serde_json::json!({"backchannel_logout_uri": ""}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(cleared.get("backchannel_logout_uri").is_none(), "{cleared}");
+}
+
+/// A dynamically registered client's logout metadata works as an operator's does.
+async fn registered_client_logs_out(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    crate::registration::set_policy(&app, tollgate_core::model::RegistrationPolicy::Token).await;
+    let iat = crate::registration::initial_access_token(&app, 1).await;
+    let rp = BackChannel::start(0).await;
+    let body = serde_json::json!({
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code"],
+        "scope": "read",
+        "post_logout_redirect_uris": [BYE],
+        "backchannel_logout_uri": rp.url,
+    });
+    let registered = json(
+        crate::registration::register(&app, Some(&iat), &body).await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        registered["post_logout_redirect_uris"],
+        serde_json::json!([BYE])
+    );
+    let c = TestClient {
+        id: tollgate_core::ids::ClientId::parse(registered["client_id"].as_str().unwrap()).unwrap(),
+        secret: registered["client_secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    app.user("dcr@example.com").await;
+    let b = Browser::new(&app);
+    let tokens = sign_in_to(&app, &b, &c, "openid read", "dcr@example.com").await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    let resp = b
+        .get(&end_session_url(
+            &app.base,
+            &[("id_token_hint", hint), ("post_logout_redirect_uri", BYE)],
+        ))
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), BYE);
+    let got = rp.wait_for(1).await;
+    let claims = verify_logout_token(&app, &got[0], c.id.as_str()).await;
+    assert_eq!(claims["sid"], jwt_claims(hint)["sid"]);
+}
+
+/// `tollgate client create` and `tollgate client set-logout` set the logout URIs.
+async fn cli_sets_logout_uris(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let tollgate = |args: Vec<String>| {
+        let app = &app;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::cli::tollgate(app, &args).await
+        }
+    };
+    let account = app.account.sid.to_string();
+    let (ok, created) = tollgate(
+        [
+            "client",
+            "create",
+            "--name",
+            "rp",
+            "--account",
+            &account,
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT,
+            "--post-logout-redirect-uri",
+            BYE,
+            "--backchannel-logout-uri",
+            "https://rp.example/backchannel",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert!(ok, "{created}");
+    assert_eq!(
+        created["post_logout_redirect_uris"],
+        serde_json::json!([BYE])
+    );
+    assert_eq!(
+        created["backchannel_logout_uri"],
+        "https://rp.example/backchannel"
+    );
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let (ok, changed) = tollgate(
+        [
+            "client",
+            "set-logout",
+            &id,
+            "--post-logout-redirect-uri",
+            "https://rp.example/bye",
+            "--clear-backchannel-logout-uri",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert!(ok, "{changed}");
+    assert_eq!(
+        changed["post_logout_redirect_uris"],
+        serde_json::json!(["https://rp.example/bye"])
+    );
+    assert!(changed.get("backchannel_logout_uri").is_none(), "{changed}");
+    let (ok, refused) = tollgate(
+        [
+            "client",
+            "set-logout",
+            &id,
+            "--backchannel-logout-uri",
+            "http://10.0.0.1/bc",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert!(!ok, "a private address is refused: {refused}");
+    // The running server sees the change.
+    app.server.engine.sync().await.expect("sync");
+    let id = tollgate_core::ids::ClientId::parse(&id).unwrap();
+    let c = app
+        .server
+        .engine
+        .find_client(&id)
+        .await
+        .unwrap()
+        .expect("client");
+    assert_eq!(
+        c.logout.post_logout_redirect_uris,
+        ["https://rp.example/bye"]
+    );
+}
+
+/// Signing out another session from the account page is a logout too: its clients are told.
+async fn account_page_sign_out_elsewhere_is_a_logout(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rp = BackChannel::start(0).await;
+    let c = logout_client(
+        &app,
+        ClientLogout {
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: Some(rp.url.clone()),
+        },
+    )
+    .await;
+    app.user("elsewhere@example.com").await;
+    let laptop = Browser::new(&app);
+    let tokens = sign_in_to(&app, &laptop, &c, "openid read", "elsewhere@example.com").await;
+    let phone = Browser::new(&app);
+    let Visit::Page { html, .. } = phone.visit_as("/account", "elsewhere@example.com").await else {
+        panic!("account page")
+    };
+    let csrf = hidden(&html, "csrf").expect("csrf");
+    let ended = phone
+        .post(
+            "/account/sessions/end",
+            &[("csrf", &csrf), ("session", "others")],
+        )
+        .await;
+    assert_eq!(ended.status(), 200);
+    let got = rp.wait_for(1).await;
+    let claims = verify_logout_token(&app, &got[0], c.id.as_str()).await;
+    assert_eq!(
+        claims["sid"],
+        jwt_claims(tokens["id_token"].as_str().unwrap())["sid"]
+    );
+    let silent = silent_authorize(&laptop, &app.base, &c).await;
+    assert_eq!(
+        query_param(&silent, "error").as_deref(),
+        Some("login_required")
+    );
+}
+
+on_both_backends!(
+    account_page_sign_out_elsewhere_is_a_logout,
+    back_channel_is_retried,
+    logout_on_another_node,
+    admin_api_sets_logout_uris,
+    registered_client_logs_out,
+    cli_sets_logout_uris,
+);

@@ -14,6 +14,7 @@ mod connect;
 mod grants;
 mod keys;
 mod leases;
+mod passkeys;
 pub mod migrate;
 mod refresh;
 mod registrations;

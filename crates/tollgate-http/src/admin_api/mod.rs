@@ -26,6 +26,7 @@ use crate::render::{NO_STORE, rfc2822};
 use crate::state::AppState;
 
 mod registration;
+mod sign_in;
 mod resources;
 mod routes;
 

@@ -10,6 +10,7 @@ pub mod device;
 mod form_post;
 mod fresh_login;
 pub mod login;
+pub mod passkeys;
 mod routes;
 pub mod second_factor;
 

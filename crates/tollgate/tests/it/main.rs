@@ -36,6 +36,8 @@ mod node_openid_client;
 mod nodes;
 mod op_conformance;
 mod openid_connect;
+mod passkeys_chromium;
+mod passkeys_store;
 mod operations;
 mod python_sdks;
 mod refresh_props;

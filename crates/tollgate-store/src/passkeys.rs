@@ -54,16 +54,16 @@ pub(crate) async fn insert_passkey(db: &Db, p: &StoredPasskey) -> StoreResult<bo
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (credential_id) DO NOTHING"
     ))
-        .bind(&p.credential_id)
-        .bind(p.user_sid.as_str())
-        .bind(&p.user_handle)
-        .bind(&p.name)
-        .bind(&p.passkey)
-        .bind(i64::from(p.backup_eligible))
-        .bind(i64::from(p.backup_state))
-        .bind(p.sign_count)
-        .bind(p.created_at)
-        .bind(p.last_used_at);
+    .bind(&p.credential_id)
+    .bind(p.user_sid.as_str())
+    .bind(&p.user_handle)
+    .bind(&p.name)
+    .bind(&p.passkey)
+    .bind(i64::from(p.backup_eligible))
+    .bind(i64::from(p.backup_state))
+    .bind(p.sign_count)
+    .bind(p.created_at)
+    .bind(p.last_used_at);
     Ok(write(db, q).await? > 0)
 }
 
@@ -82,8 +82,7 @@ pub(crate) async fn passkey(db: &Db, credential_id: &str) -> StoreResult<Option<
         columns!(),
         " FROM passkeys WHERE credential_id = $1"
     );
-    read_one(db, sqlx::query_as::<_, PasskeyRow>(sql).bind(credential_id))
-    .await
+    read_one(db, sqlx::query_as::<_, PasskeyRow>(sql).bind(credential_id)).await
 }
 
 pub(crate) async fn passkey_used(db: &Db, p: &StoredPasskey, at: i64) -> StoreResult<()> {

@@ -26,9 +26,9 @@ use crate::render::{NO_STORE, rfc2822};
 use crate::state::AppState;
 
 mod registration;
-mod sign_in;
 mod resources;
 mod routes;
+mod sign_in;
 
 pub use routes::router;
 

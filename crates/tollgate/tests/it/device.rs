@@ -60,7 +60,10 @@ async fn device_flow_on_every_route(backend: Backend) {
     let id = jwt_claims(body["id_token"].as_str().expect("id token"));
     assert_eq!(
         (&id["amr"], &id["acr"]),
-        (&serde_json::json!(["pwd"]), &serde_json::json!(ACR_PASSWORD)),
+        (
+            &serde_json::json!(["pwd"]),
+            &serde_json::json!(ACR_PASSWORD)
+        ),
         "{id}"
     );
     let refreshed: Value = app

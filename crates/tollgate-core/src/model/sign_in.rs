@@ -206,3 +206,39 @@ impl Authn {
 fn key_method(backup_eligible: bool) -> &'static str {
     if backup_eligible { "swk" } else { "hwk" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_account_policy_holds_unless_the_user_is_stricter() {
+        use SignInPolicy::{Optional, Password, Required};
+        let effective = |a, u| SignInPolicy::effective(a, u);
+        assert_eq!(effective(Password, Optional), Password);
+        assert_eq!(effective(Optional, Optional), Optional);
+        assert_eq!(effective(Required, Optional), Required);
+        assert_eq!(effective(Password, Required), Required);
+        assert_eq!(effective(Optional, Password), Password);
+        assert_eq!(effective(Required, Password), Required);
+    }
+
+    #[test]
+    fn a_passkey_meets_the_passkey_and_two_factor_levels() {
+        let synced = Authn::passkey(true);
+        assert_eq!(synced.amr, ["swk"]);
+        let device = Authn::password_and_passkey(false);
+        assert_eq!(device.amr, ["pwd", "hwk", "mfa"]);
+        for a in [&synced, &device] {
+            assert_eq!(a.acr(), ACR_PASSKEY);
+            assert!(a.satisfies(&[ACR_PASSKEY.to_owned()]));
+            assert!(a.satisfies(&[ACR_MFA.to_owned()]));
+        }
+        let otp = Authn::password_and_otp();
+        assert_eq!(otp.acr(), ACR_MFA);
+        assert!(!otp.satisfies(&[ACR_PASSKEY.to_owned()]));
+        assert!(!Authn::password().satisfies(&[ACR_MFA.to_owned()]));
+        assert_eq!(Authn::passkey(false).describe(), "Passkey");
+        assert_eq!(device.describe(), "Password and passkey");
+    }
+}

@@ -180,7 +180,7 @@ impl Engine {
         } else {
             DeviceStatus::Denied
         };
-        Ok(self
+        let decided = self
             .store
             .decide_device_grant(
                 &grant.user_code,
@@ -188,7 +188,14 @@ impl Engine {
                 &who.user.sid,
                 who.session.auth_time,
             )
-            .await?)
+            .await?;
+        if decided && approve {
+            // The id token the device gets says how the person signed in here.
+            self.store
+                .insert_code_authn(&grant.digest, &who.session.amr, grant.expires_at)
+                .await?;
+        }
+        Ok(decided)
     }
 }
 

@@ -31,6 +31,7 @@ pub mod model;
 pub mod oidc;
 pub mod oidc_params;
 pub mod par;
+pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod request_object;

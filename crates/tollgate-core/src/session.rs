@@ -126,7 +126,7 @@ impl Engine {
         let settings = self.store.sign_in_settings(&user.sid).await?;
         if settings.second_factor_due() {
             return Ok(Ok(SignIn::SecondFactor {
-                enrol: !settings.has_totp(),
+                enrol: !settings.has_second_factor(),
                 user,
             }));
         }

@@ -11,7 +11,7 @@ use crate::model::{
     PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, Resource,
     SignInPolicy, SignInSettings, User,
 };
-use crate::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
+use crate::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy, StoredPasskey};
 use crate::secret::SecretDigest;
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +212,28 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<crate::model::SessionClient>>;
     /// The `sid` of the browser session a refresh family started from, if any.
     async fn family_session(&self, family_id: &str) -> StoreResult<Option<String>>;
+
+    /// Records how the sign-in behind a refresh family was made (`amr`).
+    async fn insert_family_authn(&self, family_id: &str, amr: &[String]) -> StoreResult<()>;
+    async fn family_authn(&self, family_id: &str) -> StoreResult<Option<Vec<String>>>;
+
+    /// Registers a passkey; false when its credential id is already registered (to anyone).
+    async fn insert_passkey(&self, passkey: &StoredPasskey) -> StoreResult<bool>;
+    /// A user's passkeys, oldest first.
+    async fn passkeys(&self, user: &UserSid) -> StoreResult<Vec<StoredPasskey>>;
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<StoredPasskey>>;
+    /// Records a sign-in with a passkey: its updated credential (counter, backup state).
+    async fn passkey_used(&self, passkey: &StoredPasskey, at: i64) -> StoreResult<()>;
+    /// Removes one of `user`'s passkeys; false when they have none by that id.
+    async fn delete_passkey(&self, user: &UserSid, credential_id: &str) -> StoreResult<bool>;
+    /// Sets an account's sign-in policy; false when there is no such account.
+    async fn set_account_sign_in_policy(
+        &self,
+        account: &AccountSid,
+        policy: SignInPolicy,
+        at: i64,
+    ) -> StoreResult<bool>;
+    async fn account_sign_in_policy(&self, account: &AccountSid) -> StoreResult<SignInPolicy>;
 
     async fn consent(&self, user: &UserSid, client: &ClientId) -> StoreResult<Option<Vec<String>>>;
     async fn put_consent(

@@ -16,6 +16,7 @@ mod grants;
 mod keys;
 mod leases;
 pub mod migrate;
+mod passkeys;
 mod refresh;
 mod registrations;
 mod resources;

@@ -24,18 +24,29 @@ pub(crate) async fn sign_in_settings(db: &Db, user: &UserSid) -> StoreResult<Sig
          FROM user_sign_in WHERE user_sid = $1",
     )
     .bind(user.as_str());
+    let account = crate::passkeys::user_account_policy(db, user).await?;
+    let passkeys = crate::passkeys::passkey_count(db, user).await?;
     let Some(r) = read_row(db, q).await? else {
-        return Ok(SignInSettings::default());
+        return Ok(SignInSettings {
+            policy: SignInPolicy::effective(account, SignInPolicy::Optional),
+            account_policy: account,
+            passkeys,
+            ..SignInSettings::default()
+        });
     };
+    let user_policy = r
+        .policy
+        .parse::<SignInPolicy>()
+        .map_err(|_| corrupt("sign-in policy"))?;
     let left = sqlx::query_as(
         "SELECT COUNT(*) FROM recovery_codes WHERE user_sid = $1 AND used_at IS NULL",
     )
     .bind(user.as_str());
     Ok(SignInSettings {
-        policy: r
-            .policy
-            .parse::<SignInPolicy>()
-            .map_err(|_| corrupt("sign-in policy"))?,
+        policy: SignInPolicy::effective(account, user_policy),
+        user_policy,
+        account_policy: account,
+        passkeys,
         totp_sealed: r.totp_sealed,
         totp_created_at: r.totp_created_at,
         totp_last_step: r.totp_last_step,
@@ -192,6 +203,27 @@ pub(crate) async fn insert_code_authn(
 
 pub(crate) async fn code_authn(db: &Db, code: &SecretDigest) -> StoreResult<Option<Vec<String>>> {
     let q = sqlx::query_as("SELECT amr FROM code_authn WHERE code_digest = $1").bind(code.to_hex());
+    let row: Option<(String,)> = read_row(db, q).await?;
+    row.map(|(s,)| parse_list(&s)).transpose()
+}
+
+pub(crate) async fn insert_family_authn(
+    db: &Db,
+    family_id: &str,
+    amr: &[String],
+) -> StoreResult<()> {
+    let q = sqlx::query(
+        "INSERT INTO refresh_family_authn (family_id, amr) VALUES ($1, $2) \
+         ON CONFLICT (family_id) DO NOTHING",
+    )
+    .bind(family_id)
+    .bind(json_list(amr));
+    write(db, q).await.map(|_| ())
+}
+
+pub(crate) async fn family_authn(db: &Db, family_id: &str) -> StoreResult<Option<Vec<String>>> {
+    let q =
+        sqlx::query_as("SELECT amr FROM refresh_family_authn WHERE family_id = $1").bind(family_id);
     let row: Option<(String,)> = read_row(db, q).await?;
     row.map(|(s,)| parse_list(&s)).transpose()
 }

@@ -19,10 +19,12 @@ use crate::grants::{Grants, Redeem};
 use crate::registrations;
 use crate::sql::{Backend, Db};
 use crate::{
-    accounts, changes, clients, email_tokens, keys, leases, refresh, resources, revocations,
-    sessions, sign_in, users,
+    accounts, changes, clients, email_tokens, keys, leases, passkeys, refresh, resources,
+    revocations, sessions, sign_in, users,
 };
-use tollgate_core::model::{ClientRegistration, InitialAccessToken, RegistrationPolicy};
+use tollgate_core::model::{
+    ClientRegistration, InitialAccessToken, RegistrationPolicy, StoredPasskey,
+};
 use tollgate_core::model::{CodeSignIn, SessionClient};
 
 /// The cold paths' pools and the grant groups of one backend.
@@ -367,6 +369,62 @@ impl<G: Grants> Store for SqlStore<G> {
         metered(
             "family_session",
             sessions::family_session(&self.db, family_id),
+        )
+        .await
+    }
+    async fn insert_family_authn(&self, family_id: &str, amr: &[String]) -> StoreResult<()> {
+        metered(
+            "insert_family_authn",
+            sign_in::insert_family_authn(&self.db, family_id, amr),
+        )
+        .await
+    }
+    async fn family_authn(&self, family_id: &str) -> StoreResult<Option<Vec<String>>> {
+        metered("family_authn", sign_in::family_authn(&self.db, family_id)).await
+    }
+    async fn insert_passkey(&self, passkey: &StoredPasskey) -> StoreResult<bool> {
+        metered(
+            "insert_passkey",
+            passkeys::insert_passkey(&self.db, passkey),
+        )
+        .await
+    }
+    async fn passkeys(&self, user: &UserSid) -> StoreResult<Vec<StoredPasskey>> {
+        metered("passkeys", passkeys::passkeys(&self.db, user)).await
+    }
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<StoredPasskey>> {
+        metered("passkey", passkeys::passkey(&self.db, credential_id)).await
+    }
+    async fn passkey_used(&self, passkey: &StoredPasskey, at: i64) -> StoreResult<()> {
+        metered(
+            "passkey_used",
+            passkeys::passkey_used(&self.db, passkey, at),
+        )
+        .await
+    }
+    async fn delete_passkey(&self, user: &UserSid, credential_id: &str) -> StoreResult<bool> {
+        metered(
+            "delete_passkey",
+            passkeys::delete_passkey(&self.db, user, credential_id),
+        )
+        .await
+    }
+    async fn set_account_sign_in_policy(
+        &self,
+        account: &AccountSid,
+        policy: SignInPolicy,
+        at: i64,
+    ) -> StoreResult<bool> {
+        metered(
+            "set_account_sign_in_policy",
+            passkeys::set_account_sign_in_policy(&self.db, account, policy, at),
+        )
+        .await
+    }
+    async fn account_sign_in_policy(&self, account: &AccountSid) -> StoreResult<SignInPolicy> {
+        metered(
+            "account_sign_in_policy",
+            passkeys::account_sign_in_policy(&self.db, account),
         )
         .await
     }

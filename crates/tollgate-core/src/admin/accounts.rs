@@ -1,9 +1,9 @@
 //! Accounts and organizations.
 
 use super::validate::check_text;
-use super::{Admin, AdminError, AdminResult};
+use super::{Admin, AdminError, AdminResult, Caller};
 use crate::ids::{AccountSid, OrganizationSid};
-use crate::model::{Account, Organization};
+use crate::model::{Account, Organization, SignInPolicy};
 use crate::secret::Secret;
 
 impl Admin {
@@ -104,5 +104,37 @@ impl Admin {
                 "there are several accounts: choose one with --account AC…".into(),
             )),
         }
+    }
+}
+
+impl Admin {
+    /// The account's sign-in policy: `password` (no second factor), `optional` (asked for
+    /// once set up) or `required` (set up at the next sign-in). A user's own `required`
+    /// is stricter still.
+    pub async fn sign_in_policy(
+        &self,
+        caller: &Caller,
+        account: Option<AccountSid>,
+    ) -> AdminResult<(AccountSid, SignInPolicy)> {
+        let account = self.policy_account(caller, account).await?;
+        let policy = self.store.account_sign_in_policy(&account).await?;
+        Ok((account, policy))
+    }
+
+    pub async fn set_account_sign_in_policy(
+        &self,
+        caller: &Caller,
+        account: Option<AccountSid>,
+        policy: SignInPolicy,
+    ) -> AdminResult<AccountSid> {
+        let account = self.policy_account(caller, account).await?;
+        if !self
+            .store
+            .set_account_sign_in_policy(&account, policy, self.clock.now())
+            .await?
+        {
+            return Err(AdminError::NotFound(format!("account {account}")));
+        }
+        Ok(account)
     }
 }

@@ -147,7 +147,15 @@ async fn approved(
         family,
         auth_time: grant.auth_time.unwrap_or(now),
         nonce: None,
-        authn: None,
+        authn: Some(
+            engine
+                .store
+                .code_authn(digest)
+                .await?
+                .map_or_else(crate::model::Authn::password, |amr| crate::model::Authn {
+                    amr,
+                }),
+        ),
         session_sid: None,
     };
     engine.issue_for_user(client, g).await

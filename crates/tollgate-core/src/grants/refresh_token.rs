@@ -80,7 +80,11 @@ impl Grant for RefreshTokenGrant {
             family: None,
             auth_time: family.auth_time,
             nonce: None,
-            authn: None,
+            // How the user signed in to start this grant (none recorded: a password).
+            authn: match engine.store.family_authn(&family.id).await? {
+                Some(amr) => Some(crate::model::Authn { amr }),
+                None => Some(crate::model::Authn::password()),
+            },
             session_sid: session_sid.as_deref(),
         };
         let mut issued = engine.issue_for_user(client, grant).await?;

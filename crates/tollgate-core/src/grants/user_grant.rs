@@ -85,6 +85,11 @@ impl Engine {
         };
         let (secret, token) = self.new_refresh_token(&family.id, now)?;
         self.store.insert_refresh_family(&family, &token).await?;
+        if let Some(authn) = &g.authn {
+            self.store
+                .insert_family_authn(&family.id, &authn.amr)
+                .await?;
+        }
         issued.refresh_token = Some(secret.expose().to_owned());
         issued.refresh_token_expires_at = Some(token.expires_at);
         Ok(())

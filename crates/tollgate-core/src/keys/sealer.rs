@@ -77,6 +77,21 @@ impl KeySealer {
         self.open(&format!("totp:{user_sid}"), sealed).ok()
     }
 
+    /// Seals a WebAuthn ceremony's state (its challenge) for the browser to carry back,
+    /// bound to `binding` (the purpose, the user and the browser): any node opens it.
+    pub fn seal_ceremony(
+        &self,
+        binding: &str,
+        state: &[u8],
+        rng: &dyn Rng,
+    ) -> Result<String, KeyError> {
+        self.seal(&format!("webauthn:{binding}"), state, rng)
+    }
+
+    pub fn open_ceremony(&self, binding: &str, sealed: &str) -> Option<Vec<u8>> {
+        self.open(&format!("webauthn:{binding}"), sealed).ok()
+    }
+
     pub(super) fn seal(
         &self,
         kid: &str,

@@ -19,7 +19,9 @@ mod sign_in;
 pub use settings::{
     ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat, UnknownGrantType,
 };
-pub use sign_in::{ACR_MFA, ACR_PASSWORD, Authn, SignInPolicy, SignInSettings};
+pub use sign_in::{ACR_MFA, ACR_PASSKEY, ACR_PASSWORD, Authn, SignInPolicy, SignInSettings};
+mod passkey;
+pub use passkey::StoredPasskey;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {

@@ -28,6 +28,7 @@ use crate::state::AppState;
 mod registration;
 mod resources;
 mod routes;
+mod sign_in;
 
 pub use routes::router;
 

@@ -24,6 +24,7 @@ pub fn router() -> Routes {
         .merge(users(&err))
         .merge(super::resources::routes(&err))
         .merge(super::registration::routes(&err))
+        .merge(super::sign_in::routes(&err))
 }
 
 /// An app as the API shows it.

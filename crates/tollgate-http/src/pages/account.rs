@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use tollgate_core::account::PasswordChangeError;
 use tollgate_core::ids::ClientId;
-use tollgate_core::model::SignInPolicy;
+use tollgate_core::model::{Authn, SignInPolicy};
 use tollgate_core::session::SignedIn;
 
 use super::console::when;
@@ -41,6 +41,16 @@ struct AccountPage<'a> {
     password_error: Option<&'a str>,
     sessions: Vec<SessionRow>,
     apps: Vec<AppRow>,
+    passkeys: Vec<PasskeyRow>,
+    passkey: Option<super::passkeys::PasskeyForm>,
+}
+
+struct PasskeyRow {
+    id: String,
+    name: String,
+    added: String,
+    last_used: String,
+    kind: &'static str,
 }
 
 struct SessionRow {
@@ -63,7 +73,11 @@ pub(crate) fn is_account_path(target: &str) -> bool {
     target == PATH || target == SETUP_PATH
 }
 
-async fn who(state: &AppState, jar: &CookieJar, back: &str) -> Result<SignedIn, Response> {
+pub(crate) async fn who(
+    state: &AppState,
+    jar: &CookieJar,
+    back: &str,
+) -> Result<SignedIn, Response> {
     match signed_in(state, jar).await {
         Ok(Some(w)) => Ok(w),
         Ok(None) => Err(login_redirect(back)),
@@ -71,7 +85,7 @@ async fn who(state: &AppState, jar: &CookieJar, back: &str) -> Result<SignedIn, 
     }
 }
 
-async fn render(
+pub(crate) async fn render(
     state: &AppState,
     jar: CookieJar,
     who: &SignedIn,
@@ -88,11 +102,7 @@ async fn render(
             id: s.digest.to_hex(),
             signed_in: when(s.auth_time),
             last_seen: when(s.last_seen_at),
-            method: if s.amr.iter().any(|m| m == "mfa") {
-                "Password and code"
-            } else {
-                "Password"
-            },
+            method: Authn { amr: s.amr }.describe(),
             current: s.digest == who.session.digest,
         })
         .collect();
@@ -118,7 +128,35 @@ async fn render(
     } else {
         StatusCode::OK
     };
+    let passkeys = state
+        .engine
+        .list_passkeys(&who.user)
+        .await?
+        .into_iter()
+        .map(|k| PasskeyRow {
+            id: k.credential_id,
+            name: k.name,
+            added: when(k.created_at),
+            last_used: k.last_used_at.map_or_else(|| "Never".to_owned(), when),
+            kind: if k.backup_eligible {
+                "Synced"
+            } else {
+                "This device only"
+            },
+        })
+        .collect();
     let (jar, csrf) = csrf_token(state, jar);
+    let passkey = if state.engine.passkeys_available() {
+        let nonce = super::second_factor::csrf_nonce(state, &jar);
+        let ceremony = state
+            .engine
+            .start_passkey_registration(&who.user, &nonce)
+            .await?;
+        Some(super::passkeys::PasskeyForm::from(ceremony))
+    } else {
+        None
+    };
+    let script = passkey.is_some();
     let page = AccountPage {
         csrf: &csrf,
         notice,
@@ -132,8 +170,15 @@ async fn render(
         password_error,
         sessions,
         apps,
+        passkeys,
+        passkey,
     };
-    Ok((jar, html(status, page.render())).into_response())
+    let resp = (jar, html(status, page.render())).into_response();
+    Ok(if script {
+        super::passkeys::allow_script(resp, None)
+    } else {
+        resp
+    })
 }
 
 pub async fn account_page(

@@ -26,6 +26,7 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     /// Offer the password reset (only when mail goes out).
     forgot: bool,
+    passkey: Option<super::passkeys::PasskeyForm>,
 }
 
 const TOO_MANY_SIGN_INS: &str =
@@ -35,26 +36,49 @@ pub async fn login_page(
     State(state): State<AppState>,
     jar: CookieJar,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let q = Params::parse(query.unwrap_or_default().as_bytes());
     let target = Some(field(&q, "continue"))
         .filter(|t| safe_continue(&state, t))
         .unwrap_or_default();
-    let (jar, csrf) = csrf_token(&state, jar);
+    login_form(&state, jar, &target, "", None).await
+}
+
+/// The sign-in page: email and password, and a passkey where the server can offer them.
+pub(crate) async fn login_form(
+    state: &AppState,
+    jar: CookieJar,
+    target: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let (jar, csrf) = csrf_token(state, jar);
+    let passkey = super::passkeys::sign_in_form(state, &jar);
+    let script = passkey.is_some();
     let page = LoginPage {
         csrf: &csrf,
-        continue_to: &target,
-        email: "",
-        error: None,
+        continue_to: target,
+        email,
+        error,
         forgot: state.engine.mail_configured(),
+        passkey,
     };
-    let page = (jar, html(StatusCode::OK, page.render())).into_response();
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let page = (jar, html(status, page.render())).into_response();
     // Signing in may end on the client's redirect URI (consent already given).
-    let csp = match super::authorize::redirect_target(&state, &target).await {
+    let csp = match super::authorize::redirect_target(state, target).await {
         Some(uri) => super::csp_allowing(&uri),
         None => None,
     };
-    super::with_csp(page, csp)
+    Ok(if script {
+        super::passkeys::allow_script(page, csp)
+    } else {
+        super::with_csp(page, csp)
+    })
 }
 
 pub async fn login_submit(
@@ -79,7 +103,7 @@ pub async fn login_submit(
     }
     match outcome? {
         Ok(SignIn::SecondFactor { user, enrol }) => {
-            super::second_factor::second_step(&state, jar, &user, enrol, &target)
+            super::second_factor::second_step(&state, jar, &user, enrol, &target).await
         }
         Ok(SignIn::Done(secret, _)) => {
             // A new session on every sign-in, and the one this browser held is ended: a
@@ -94,15 +118,8 @@ pub async fn login_submit(
             Ok((jar, Redirect::to(to)).into_response())
         }
         Err(_) => {
-            let (jar, csrf) = csrf_token(&state, jar);
-            let page = LoginPage {
-                csrf: &csrf,
-                continue_to: &target,
-                email: &email,
-                error: Some("Wrong email or password."),
-                forgot: state.engine.mail_configured(),
-            };
-            Ok((jar, html(StatusCode::UNAUTHORIZED, page.render())).into_response())
+            let error = Some("Wrong email or password.");
+            login_form(&state, jar, &target, &email, error).await
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod end_session;
 mod form_post;
 mod fresh_login;
 pub mod login;
+pub mod passkeys;
 mod routes;
 pub mod second_factor;
 

@@ -1,7 +1,9 @@
 //! The shared page routes, each with its OpenAPI operation (HTML forms; they need a browser's
 //! cookies).
 
-use super::{account, authorize, demo, device, email, end_session, login, second_factor};
+use super::{
+    account, authorize, demo, device, email, end_session, login, passkeys, second_factor,
+};
 use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 
@@ -20,6 +22,7 @@ pub fn router() -> Routes {
         )
         .merge(sign_in(&page))
         .merge(second_factor_pages(&page))
+        .merge(passkey_pages(&page))
         .route(
             refused(consent(), &["400", "403", "413"]),
             authorize::consent_submit,
@@ -29,6 +32,12 @@ pub fn router() -> Routes {
                 .summary("Stylesheet")
                 .respond("200", css),
             super::css,
+        )
+        .route(
+            Op::get("/assets/passkeys.js", TAG)
+                .summary("The passkey forms' script (the WebAuthn calls)")
+                .respond("200", text("Script", "text/javascript; charset=utf-8")),
+            passkeys::script,
         )
         .merge(device_pages(&page))
         .merge(mail_pages(&page))
@@ -308,6 +317,68 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
                 .respond("303", redirect("To sign in"))
                 .respond_all(&["400", "403", "413", "429", "503"], page),
             email::verify_send,
+        )
+}
+
+/// Passkeys: sign in with one, use one as the second factor, add and delete them.
+fn passkey_pages(page: &utoipa::openapi::Response) -> Routes {
+    let statuses = ["400", "401", "403", "413", "429", "503"];
+    let sign_in = form(&[
+        ("csrf", true),
+        ("continue", false),
+        ("ceremony", true),
+        ("credential", true),
+    ]);
+    let second = form(&[
+        ("csrf", true),
+        ("continue", false),
+        ("pending", true),
+        ("ceremony", true),
+        ("credential", true),
+    ]);
+    let register = form(&[
+        ("csrf", true),
+        ("ceremony", true),
+        ("credential", true),
+        ("name", false),
+    ]);
+    Routes::new()
+        .route(
+            Op::post("/login/passkey", TAG)
+                .summary("Sign in with a passkey (the WebAuthn answer, JSON)")
+                .body(body(vec![sign_in], true))
+                .respond("303", redirect("Signed in"))
+                .respond_all(&statuses, page),
+            passkeys::sign_in_submit,
+        )
+        .route(
+            Op::post("/login/passkey/second", TAG)
+                .summary("Sign in: a passkey as the second factor after the password")
+                .body(body(vec![second], true))
+                .respond("303", redirect("Signed in"))
+                .respond_all(&statuses, page),
+            passkeys::second_factor_submit,
+        )
+        .route(
+            Op::post("/account/passkeys", TAG)
+                .summary("Add a passkey (the WebAuthn answer, JSON)")
+                .body(body(vec![register], true))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&statuses, page),
+            passkeys::register_submit,
+        )
+        .route(
+            Op::post("/account/passkeys/delete", TAG)
+                .summary("Delete one of your passkeys")
+                .body(body(
+                    vec![form(&[("csrf", true), ("credential_id", true)])],
+                    true,
+                ))
+                .respond("200", page.clone())
+                .respond("303", redirect("To sign in"))
+                .respond_all(&["400", "403", "413"], page),
+            passkeys::delete_submit,
         )
 }
 

@@ -14,6 +14,7 @@ use tollgate_core::ids::UserSid;
 use tollgate_core::model::{Authn, User};
 use tollgate_core::second_factor::{SecondFactorCheck, TotpSetup};
 
+use super::passkeys::PasskeyForm;
 use super::{
     CSRF_COOKIE, CheckedForm, SESSION_COOKIE, cookie, cookie_name, csrf_token, field, html,
     safe_continue, session_value,
@@ -35,6 +36,9 @@ struct CodePage<'a> {
     pending: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    passkey: Option<PasskeyForm>,
+    /// One-time codes are set up (else only the passkey is offered).
+    codes: bool,
 }
 
 #[derive(Template)]
@@ -58,7 +62,7 @@ pub(crate) struct RecoveryCodesPage<'a> {
     pub next: &'a str,
 }
 
-fn csrf_nonce(state: &AppState, jar: &CookieJar) -> String {
+pub(crate) fn csrf_nonce(state: &AppState, jar: &CookieJar) -> String {
     jar.get(&cookie_name(state, CSRF_COOKIE))
         .map(|c| c.value().to_owned())
         .unwrap_or_default()
@@ -82,7 +86,7 @@ fn pending_token(state: &AppState, jar: &CookieJar, user: &User) -> String {
 }
 
 /// The user a pending token names, if it is genuine, this browser's and recent.
-async fn pending_user(
+pub(crate) async fn pending_user(
     state: &AppState,
     jar: &CookieJar,
     token: &str,
@@ -113,7 +117,7 @@ async fn pending_user(
     Ok(state.engine.user_by_sid(&sid).await?)
 }
 
-fn expired() -> PageError {
+pub(crate) fn expired() -> PageError {
     PageError::Message {
         status: StatusCode::BAD_REQUEST,
         heading: "Sign-in expired",
@@ -170,7 +174,7 @@ pub(crate) fn setup_page(
 }
 
 /// After the password: the code page, or the setup page when the policy forces one.
-pub(crate) fn second_step(
+pub(crate) async fn second_step(
     state: &AppState,
     jar: CookieJar,
     user: &User,
@@ -200,9 +204,11 @@ pub(crate) fn second_step(
         None,
         StatusCode::OK,
     )
+    .await
 }
 
-fn code_page(
+/// The code page, with a passkey form when the user has passkeys.
+pub(crate) async fn code_page(
     state: &AppState,
     jar: CookieJar,
     user: &User,
@@ -212,18 +218,32 @@ fn code_page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let (jar, csrf) = csrf_token(state, jar);
+    let passkey = state
+        .engine
+        .start_passkey_second_factor(user, &csrf_nonce(state, &jar))
+        .await?
+        .map(PasskeyForm::from);
+    let script = passkey.is_some();
+    let codes = state.engine.sign_in_settings(user).await?.has_totp() || !script;
     let page = CodePage {
         csrf: &csrf,
         continue_to,
         pending,
         email: &user.email,
         error,
+        passkey,
+        codes,
     };
-    Ok((jar, html(status, page.render())).into_response())
+    let resp = (jar, html(status, page.render())).into_response();
+    Ok(if script {
+        super::passkeys::allow_script(resp, None)
+    } else {
+        resp
+    })
 }
 
 /// Opens the session for a finished sign-in, ending the one this browser held.
-async fn finish(
+pub(crate) async fn finish(
     state: &AppState,
     jar: CookieJar,
     user: User,
@@ -238,7 +258,7 @@ async fn finish(
     Ok(jar.add(cookie(state, SESSION_COOKIE, value, Some(max_age))))
 }
 
-fn continue_target(state: &AppState, form: &crate::params::Params) -> String {
+pub(crate) fn continue_target(state: &AppState, form: &crate::params::Params) -> String {
     Some(field(form, "continue"))
         .filter(|t| safe_continue(state, t))
         .unwrap_or_default()
@@ -271,15 +291,18 @@ pub async fn code_submit(
             let to = if target.is_empty() { "/" } else { &target };
             Ok((jar, Redirect::to(to)).into_response())
         }
-        SecondFactorCheck::Wrong => code_page(
-            &state,
-            jar,
-            &user,
-            &pending,
-            &target,
-            Some("That code is not right. Try the current code from your app."),
-            StatusCode::UNAUTHORIZED,
-        ),
+        SecondFactorCheck::Wrong => {
+            code_page(
+                &state,
+                jar,
+                &user,
+                &pending,
+                &target,
+                Some("That code is not right. Try the current code from your app."),
+                StatusCode::UNAUTHORIZED,
+            )
+            .await
+        }
         SecondFactorCheck::Locked { until } => Err(PageError::TooMany(TOO_MANY_CODES, until - now)),
     }
 }

@@ -1,8 +1,10 @@
 //! `tollgate account …`.
 
 use clap::Subcommand;
-use tollgate_core::admin::Admin;
+use serde_json::json;
+use tollgate_core::admin::{Admin, Caller};
 use tollgate_core::ids::{AccountSid, OrganizationSid};
+use tollgate_core::model::SignInPolicy;
 
 use super::{CliError, Output};
 use crate::views::AccountView;
@@ -24,6 +26,13 @@ pub enum AccountCommand {
     RotateToken {
         sid: AccountSid,
     },
+    /// Show the account's sign-in policy, or set it: password (no second factor), optional
+    /// (asked for once a person sets one up) or required (set up at the next sign-in).
+    SignInPolicy {
+        #[arg(long)]
+        account: Option<AccountSid>,
+        policy: Option<SignInPolicy>,
+    },
 }
 
 pub(super) async fn run(admin: &Admin, cmd: AccountCommand) -> Result<Output, CliError> {
@@ -35,6 +44,16 @@ pub(super) async fn run(admin: &Admin, cmd: AccountCommand) -> Result<Output, Cl
         AccountCommand::List => list(admin).await,
         AccountCommand::Show { sid } => show(admin, &sid).await,
         AccountCommand::RotateToken { sid } => rotate_token(admin, &sid).await,
+        AccountCommand::SignInPolicy { account, policy } => {
+            let op = Caller::Operator;
+            let (account, policy) = match policy {
+                None => admin.sign_in_policy(&op, account).await?,
+                Some(p) => (admin.set_account_sign_in_policy(&op, account, p).await?, p),
+            };
+            let view = json!({"account_sid": account.as_str(), "sign_in_policy": policy.as_str()});
+            let text = format!("account_sid:    {account}\nsign_in_policy: {policy}\n");
+            Ok(Output::one(&view, text))
+        }
     }
 }
 

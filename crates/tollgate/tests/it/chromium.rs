@@ -12,7 +12,7 @@ use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param};
 use crate::on_both_backends;
 
 /// A stand-in for the client application's redirect handler.
-async fn callback_server() -> String {
+pub(crate) async fn callback_server() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -236,6 +236,41 @@ async fn cli_accounts_and_keys(backend: Backend) {
     assert!(ok);
     assert_eq!(c["account_sid"], sid);
 
+    // The account's sign-in policy: shown, set, refused when unknown; the admin API reads it.
+    let (ok, policy) = tollgate(&app, &["account", "sign-in-policy", "--account", sid]).await;
+    assert!(ok, "{policy}");
+    assert_eq!(policy["sign_in_policy"], "optional");
+    let home = app.account.sid.to_string();
+    let set = ["account", "sign-in-policy", "--account", &home, "required"];
+    let (ok, policy) = tollgate(&app, &set).await;
+    assert!(ok, "{policy}");
+    assert_eq!(
+        (&policy["account_sid"], &policy["sign_in_policy"]),
+        (&Value::from(home.as_str()), &Value::from("required"))
+    );
+    let shown: Value = app
+        .http
+        .get(app.url("/v1/Account/SignIn"))
+        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .send()
+        .await
+        .expect("admin API")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["sign_in_policy"], "required");
+    let bad = ["account", "sign-in-policy", "--account", &home, "sometimes"];
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .arg("--data-dir")
+        .arg(app.dir.path())
+        .args(bad)
+        .output()
+        .await
+        .expect("run tollgate");
+    assert!(!out.status.success(), "an unknown policy is refused");
+
     let (ok, keys) = tollgate(&app, &["key", "list"]).await;
     assert!(ok);
     let keys = keys["keys"].as_array().expect("keys");

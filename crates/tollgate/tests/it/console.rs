@@ -380,6 +380,43 @@ async fn users_sessions_and_overview(backend: Backend) {
     );
     assert!(overview.contains("id=\"stat-tokens-day\">1<"));
 
+    // The account's sign-in policy, set from the overview; a made-up one is refused.
+    assert!(
+        overview.contains("<option value=\"optional\" selected>"),
+        "{overview}"
+    );
+    let resp = submit(
+        &b,
+        &overview,
+        "/console/sign-in-policy",
+        &[("sign_in_policy", "sometimes")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = submit(
+        &b,
+        &overview,
+        "/console/sign-in-policy",
+        &[("sign_in_policy", "required")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, overview) = page(&b, "/console?notice=saved").await;
+    assert!(
+        overview.contains("<option value=\"required\" selected>"),
+        "{overview}"
+    );
+    let (_, policy) = app
+        .server
+        .admin()
+        .sign_in_policy(
+            &tollgate_core::admin::Caller::Operator,
+            Some(app.account.sid.clone()),
+        )
+        .await
+        .expect("policy");
+    assert_eq!(policy, tollgate_core::model::SignInPolicy::Required);
+
     // Sessions: by user and app; revoking ends the refresh token.
     let (_, sessions) = page(&b, "/console/sessions").await;
     assert!(

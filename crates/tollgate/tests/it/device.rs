@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, spawn_app, spawn_app_with};
+use tollgate_core::model::ACR_PASSWORD;
+
+use crate::helpers::{Backend, jwt_claims, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, DEVICE_GRANT, Visit, hidden};
 use crate::on_both_backends;
 
@@ -54,6 +56,32 @@ async fn device_flow_on_every_route(backend: Backend) {
         .await;
     assert_eq!(claims["scope"], "openid read");
     assert!(claims["sub"].as_str().is_some_and(|s| s.starts_with("US")));
+    // The id token says how the person signed in on /device, and so do refreshed ones.
+    let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+    assert_eq!(
+        (&id["amr"], &id["acr"]),
+        (
+            &serde_json::json!(["pwd"]),
+            &serde_json::json!(ACR_PASSWORD)
+        ),
+        "{id}"
+    );
+    let refreshed: Value = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().expect("rt")),
+                ("client_id", c.id.as_str()),
+                ("client_secret", &c.secret),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .expect("refreshed");
+    let id = jwt_claims(refreshed["id_token"].as_str().expect("id token"));
+    assert_eq!(id["amr"], serde_json::json!(["pwd"]), "{id}");
     let (status, body) = app.poll_device(&c, device_code).await;
     assert_eq!(
         (status, body["error"].as_str()),

@@ -44,6 +44,8 @@ mod op_conformance;
 mod openid_connect;
 mod operations;
 mod password_reset;
+mod passkeys_chromium;
+mod passkeys_store;
 mod python_sdks;
 mod refresh_props;
 mod refresh_rotation;

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_core::Clock;
 use tollgate_core::admin::Caller;
-use tollgate_core::model::{ACR_MFA, ACR_PASSWORD, SignInPolicy};
+use tollgate_core::model::{ACR_MFA, ACR_PASSKEY, ACR_PASSWORD, SignInPolicy};
 use tollgate_core::totp;
 
 use crate::helpers::browser::unescape;
@@ -298,7 +298,7 @@ async fn acr_values_step_up_from_the_account_page(backend: Backend) {
     let doc = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(
         doc["acr_values_supported"],
-        serde_json::json!([ACR_PASSWORD, ACR_MFA])
+        serde_json::json!([ACR_PASSWORD, ACR_MFA, ACR_PASSKEY])
     );
 
     // No second factor yet: asking for one still signs in, with what there is.

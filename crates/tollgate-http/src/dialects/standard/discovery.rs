@@ -116,7 +116,8 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
             "acr_values_supported".into(),
             json!([
                 tollgate_core::model::ACR_PASSWORD,
-                tollgate_core::model::ACR_MFA
+                tollgate_core::model::ACR_MFA,
+                tollgate_core::model::ACR_PASSKEY
             ]),
         );
     }

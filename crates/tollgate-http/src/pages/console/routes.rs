@@ -78,6 +78,14 @@ pub fn router() -> Routes {
             get("/console", "Overview of the account", NOTICE),
             overview::page,
         )
+        .route(
+            post(
+                "/console/sign-in-policy",
+                "Set the account's sign-in policy (password, optional or required)",
+                &[("csrf", true), ("sign_in_policy", true)],
+            ),
+            overview::set_sign_in_policy,
+        )
         .merge(app_routes())
         .merge(user_routes())
         .route(

@@ -20,6 +20,8 @@ pub static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
 
 pub struct Chrome {
     pub client: Client,
+    /// chromedriver's own address, for WebDriver extension commands fantoccini lacks.
+    pub driver: String,
     _driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -78,6 +80,7 @@ pub async fn start_chrome() -> Option<Chrome> {
         .expect("WebDriver session");
     Some(Chrome {
         client,
+        driver: format!("http://127.0.0.1:{port}"),
         _driver: driver,
         _profile: profile,
     })

@@ -24,6 +24,7 @@ pub mod jose;
 mod jwks;
 pub mod keys;
 pub mod maintenance;
+pub mod metadata_document;
 pub mod model;
 pub mod oidc;
 pub mod oidc_params;

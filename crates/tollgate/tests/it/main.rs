@@ -31,6 +31,7 @@ mod keys;
 mod kill_nine;
 mod login_pages;
 mod max_age;
+mod metadata_documents;
 mod migrate;
 mod node_openid_client;
 mod nodes;

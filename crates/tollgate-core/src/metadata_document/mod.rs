@@ -31,7 +31,8 @@ pub const DOCUMENT_FAILED: &str =
 pub struct DocumentClient {
     /// The `client_id`: the document's URL.
     pub url: String,
-    /// The URL's host, shown prominently on the consent page.
+    /// The URL's host (and port, when not the default), shown prominently on the consent
+    /// page.
     pub host: String,
     pub client_uri: Option<String>,
     pub logo_uri: Option<String>,
@@ -86,8 +87,10 @@ impl Engine {
             return Err(DocumentError::Disabled);
         }
         let parsed = check_url(url)?;
-        let host = parsed.host_str().unwrap_or_default().to_owned();
-        if !host_allowed(&self.config.client_metadata_hosts, &host) {
+        if !host_allowed(
+            &self.config.client_metadata_hosts,
+            parsed.host_str().unwrap_or_default(),
+        ) {
             return Err(DocumentError::HostNotAllowed);
         }
         let now = self.clock.now();
@@ -110,7 +113,7 @@ impl Engine {
             }
             None => {}
         }
-        let (resolved, max_age) = match self.fetch_document(url, host).await {
+        let (resolved, max_age) = match self.fetch_document(url, display_host(&parsed)).await {
             Ok((r, max_age)) => (Ok(r), max_age),
             Err(e) => {
                 tracing::info!(document = url, error = %e, "client metadata document refused");
@@ -202,6 +205,15 @@ impl Engine {
         let mut params = params.clone();
         params.client_id = Some(resolved.client.id.to_string());
         Ok(params)
+    }
+}
+
+/// A URL's host, with its port when that is not the scheme's default.
+pub fn display_host(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }
 

@@ -194,7 +194,8 @@ fn same_host_logo(d: &tollgate_core::metadata_document::DocumentClient) -> Optio
     let logo = d.logo_uri.as_deref()?;
     let url = url::Url::parse(logo).ok()?;
     let safe = !logo.contains([';', ',', '\'', ' ']);
-    (url.scheme() == "https" && url.host_str() == Some(d.host.as_str()) && safe).then_some(logo)
+    let same_host = tollgate_core::metadata_document::display_host(&url) == d.host;
+    (url.scheme() == "https" && same_host && safe).then_some(logo)
 }
 
 /// The client redirect URI an authorization URL of ours would end on, if it is valid.

@@ -90,7 +90,8 @@ async fn document_client_signs_in_and_is_cached(backend: Backend) {
     };
     // The consent page names the host the client lives on and that nobody registered it.
     assert!(html.contains("Desk Assistant"), "{html}");
-    assert!(html.contains(r#"<strong id="client-host">127.0.0.1</strong>"#), "{html}");
+    let shown = format!(r#"<strong id="client-host">127.0.0.1:{}</strong>"#, docs.port);
+    assert!(html.contains(&shown), "{html}");
     assert!(html.contains("not an application registered"), "{html}");
     assert!(html.contains("https://assistant.example/"), "{html}");
     let back = location(&browser.decide(&html, "approve").await).to_owned();

@@ -3,10 +3,10 @@
 //! The request is bound to the client and spent when a code is issued from it, so a reload
 //! during sign-in still works but a second code never comes from one push.
 
-use crate::metadata_document::DOCUMENT_FAILED;
 use crate::authorize::{self, AuthorizeError, AuthorizeParams, ValidAuthorization};
 use crate::engine::Engine;
 use crate::error::OAuthError;
+use crate::metadata_document::DOCUMENT_FAILED;
 use crate::model::PushedAuthorizationRequest;
 use crate::secret::SecretDigest;
 
@@ -33,7 +33,11 @@ impl Engine {
                 "request_uri cannot be pushed (RFC 9126 section 2.1)",
             ));
         }
-        if let Some(url) = params.client_id.clone().filter(|u| self.is_document_client(u)) {
+        if let Some(url) = params
+            .client_id
+            .clone()
+            .filter(|u| self.is_document_client(u))
+        {
             let resolved = self
                 .document_client(&url)
                 .await
@@ -43,7 +47,8 @@ impl Engine {
                     "client_id does not match the authenticated client",
                 ));
             }
-            params = Self::document_params(&resolved, &params).map_err(OAuthError::invalid_request)?;
+            params =
+                Self::document_params(&resolved, &params).map_err(OAuthError::invalid_request)?;
         }
         match params.client_id.as_deref() {
             Some(id) if id != client.id.as_str() => {

@@ -213,10 +213,7 @@ impl Config {
             return Ok(Vec::new());
         };
         let bad = |e: String| {
-            crate::server::ServerError::Config(format!(
-                "outbound_ca_file {}: {e}",
-                path.display()
-            ))
+            crate::server::ServerError::Config(format!("outbound_ca_file {}: {e}", path.display()))
         };
         let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
         let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;

@@ -6,6 +6,7 @@ mod clients;
 mod document_client;
 mod keys;
 mod registration;
+mod registration_console;
 mod registration_metadata;
 mod resources;
 mod transfer;

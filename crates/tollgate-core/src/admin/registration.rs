@@ -331,7 +331,7 @@ impl Admin {
     }
 
     /// The caller's account (or, for the operator, the one named or the only one).
-    async fn policy_account(
+    pub(super) async fn policy_account(
         &self,
         caller: &Caller,
         account: Option<AccountSid>,

@@ -194,7 +194,9 @@ impl Engine {
         let listed = &resolved.document.redirect_uris;
         match params.redirect_uri.as_deref().filter(|s| !s.is_empty()) {
             Some(uri) if !listed.iter().any(|r| r == uri) => {
-                return Err("The redirect URI is not listed in the application's metadata document.");
+                return Err(
+                    "The redirect URI is not listed in the application's metadata document.",
+                );
             }
             // A pushed request's redirect URI was checked when it was pushed.
             None if listed.len() != 1 && params.request_uri.is_none() => {

@@ -172,7 +172,10 @@ fn consent_page(
         user_email: &who.user.email,
         scopes: valid.scopes.iter().map(|s| describe_scope(s)).collect(),
         document_host: valid.document.as_ref().map(|d| d.host.as_str()),
-        client_uri: valid.document.as_ref().and_then(|d| d.client_uri.as_deref()),
+        client_uri: valid
+            .document
+            .as_ref()
+            .and_then(|d| d.client_uri.as_deref()),
         logo_uri: valid.document.as_ref().and_then(|d| same_host_logo(d)),
     };
     let logo_origin = page.logo_uri.and_then(|l| url::Url::parse(l).ok());
@@ -180,9 +183,10 @@ fn consent_page(
     let mut csp = csp_allowing(&valid.redirect_uri);
     if let (Some(v), Some(logo)) = (&csp, logo_origin) {
         let origin = logo.origin().ascii_serialization();
-        let widened = v.to_str().ok().map(|s| {
-            s.replacen("img-src 'self'", &format!("img-src 'self' {origin}"), 1)
-        });
+        let widened = v
+            .to_str()
+            .ok()
+            .map(|s| s.replacen("img-src 'self'", &format!("img-src 'self' {origin}"), 1));
         csp = widened.and_then(|s| axum::http::HeaderValue::from_str(&s).ok());
     }
     with_csp(page, csp)

@@ -196,7 +196,12 @@ async fn typescript_sdk_signs_in_by_client_metadata_document() {
     }
     // Without refresh_token: see the provider's clientMetadata in the script.
     let doc = publish("/clients/typescript.json", |u| {
-        client_document(u, "MCP interop (TypeScript SDK)", "http://127.0.0.1:53682/callback", false)
+        client_document(
+            u,
+            "MCP interop (TypeScript SDK)",
+            "http://127.0.0.1:53682/callback",
+            false,
+        )
     })
     .await;
     let (tg, url, user) = setup(Some(&doc)).await;
@@ -216,7 +221,12 @@ async fn python_sdk_signs_in_by_client_metadata_document() {
         return;
     };
     let doc = publish("/clients/python.json", |u| {
-        client_document(u, "MCP interop (Python SDK)", "http://127.0.0.1:53683/callback", true)
+        client_document(
+            u,
+            "MCP interop (Python SDK)",
+            "http://127.0.0.1:53683/callback",
+            true,
+        )
     })
     .await;
     let (tg, url, user) = setup(Some(&doc)).await;

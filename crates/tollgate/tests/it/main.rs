@@ -16,6 +16,7 @@ mod client_credentials;
 mod code_dialects;
 mod console;
 mod console_chromium;
+mod console_registration;
 mod console_store;
 mod device;
 mod dpop_code_binding;

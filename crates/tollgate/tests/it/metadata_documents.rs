@@ -18,7 +18,11 @@ use crate::on_both_backends;
 
 const DOC: &str = "/clients/assistant.json";
 
-async fn app_with_documents(backend: Backend, docs: &DocumentServer, hosts: &[&str]) -> Option<TestApp> {
+async fn app_with_documents(
+    backend: Backend,
+    docs: &DocumentServer,
+    hosts: &[&str],
+) -> Option<TestApp> {
     let ca = docs.ca_file.clone();
     let hosts: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
     spawn_app_with(backend, move |c| {
@@ -77,7 +81,9 @@ async fn document_client_signs_in_and_is_cached(backend: Backend) {
     };
     let client_id = docs.url(DOC);
     docs.publish(DOC, &document(&client_id), Some("public, max-age=600"));
-    let meta = app.get_json("/.well-known/oauth-authorization-server").await;
+    let meta = app
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(meta["client_id_metadata_document_supported"], true);
     app.user("ada@example.com").await;
 
@@ -90,7 +96,10 @@ async fn document_client_signs_in_and_is_cached(backend: Backend) {
     };
     // The consent page names the host the client lives on and that nobody registered it.
     assert!(html.contains("Desk Assistant"), "{html}");
-    let shown = format!(r#"<strong id="client-host">127.0.0.1:{}</strong>"#, docs.port);
+    let shown = format!(
+        r#"<strong id="client-host">127.0.0.1:{}</strong>"#,
+        docs.port
+    );
     assert!(html.contains(&shown), "{html}");
     assert!(html.contains("not an application registered"), "{html}");
     assert!(html.contains("https://assistant.example/"), "{html}");
@@ -152,7 +161,10 @@ async fn document_client_signs_in_and_is_cached(backend: Backend) {
         .await
         .expect("read")
         .expect("registration");
-    assert_eq!(stored.via, tollgate_core::model::RegisteredVia::MetadataDocument);
+    assert_eq!(
+        stored.via,
+        tollgate_core::model::RegisteredVia::MetadataDocument
+    );
     assert_eq!(stored.registered_from.as_deref(), Some(client_id.as_str()));
 }
 
@@ -207,7 +219,10 @@ async fn bad_documents_are_refused(backend: Backend) {
 
     // URLs that are no client id: a dot segment, no path.
     for bad in [
-        format!("https://127.0.0.1:{}/a/../clients/assistant.json", docs.port),
+        format!(
+            "https://127.0.0.1:{}/a/../clients/assistant.json",
+            docs.port
+        ),
         format!("https://127.0.0.1:{}/", docs.port),
     ] {
         refused_at_authorize(&browser, &authorize_url(&bad, REDIRECT)).await;
@@ -243,8 +258,10 @@ async fn off_unless_enabled(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let meta = app.get_json("/.well-known/oauth-authorization-server").await;
-    assert!(meta.get("client_id_metadata_document_supported").is_none());
+    let meta = app
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
+    assert_eq!(meta["client_id_metadata_document_supported"], false);
     let client_id = docs.url(DOC);
     docs.publish(DOC, &document(&client_id), None);
     let browser = Browser::new(&app);

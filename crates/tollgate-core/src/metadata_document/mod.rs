@@ -21,6 +21,8 @@ use crate::model::Client;
 /// hostile URL cannot make the server fetch it over and over.
 const FAILURE_TTL: i64 = 10;
 const ACCEPT: &str = "application/json";
+/// Past this many cached documents, the expired ones are dropped before another is added.
+const MAX_ENTRIES: usize = 10_000;
 
 /// What a client learns when its metadata document cannot be used (details are only logged).
 pub const DOCUMENT_FAILED: &str =
@@ -124,6 +126,10 @@ impl Engine {
             Ok(_) => self.document_ttl(max_age),
             Err(_) => FAILURE_TTL,
         };
+        if self.documents.entries.len() >= MAX_ENTRIES {
+            // Requests naming ever new URLs must not grow the cache without bound.
+            self.documents.entries.retain(|_, e| now < e.until);
+        }
         self.documents.entries.insert(
             url.to_owned(),
             Entry {

@@ -1,6 +1,7 @@
 //! Client ID Metadata Documents: a `client_id` that is an `https` URL is resolved by fetching
 //! its document from a loopback HTTPS server the outbound fetcher trusts; the document is
-//! cached for its `max-age` (clamped) on the server's clock; documents that misname
+//! cached for its `max-age` (clamped) on the server's clock, and works through PAR too;
+//! documents that misname
 //! themselves, use a shared secret or come from a host the operator did not allow are refused
 //! with an error page at authorize (never a redirect) and `invalid_client` at the token
 //! endpoint.
@@ -150,6 +151,42 @@ async fn document_client_signs_in_and_is_cached(backend: Backend) {
     .await;
     json_of(resp, 200).await;
     assert_eq!(docs.hits(DOC), 2);
+
+    // A pushed authorization request (RFC 9126) from the same client, whose redirect URI is
+    // held to the document's list as well.
+    let challenge = s256(VERIFIER);
+    let push = |redirect: &'static str| {
+        let client_id = client_id.clone();
+        let challenge = challenge.clone();
+        let app = &app;
+        async move {
+            let form = [
+                ("client_id", client_id.as_str()),
+                ("response_type", "code"),
+                ("redirect_uri", redirect),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("state", "s-2"),
+            ];
+            app.post_form("/oauth/par", &form).await
+        }
+    };
+    let refused = json_of(push("http://127.0.0.1/elsewhere").await, 400).await;
+    assert_eq!(refused["error"], "invalid_request");
+    let pushed = json_of(push(REDIRECT).await, 201).await;
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &client_id).append_pair(
+        "request_uri",
+        pushed["request_uri"].as_str().expect("request_uri"),
+    );
+    let back = browser
+        .authorize(
+            &format!("/oauth/authorize?{}", q.finish()),
+            "ada@example.com",
+        )
+        .await;
+    assert!(back.starts_with(REDIRECT), "{back}");
+    assert_eq!(query_param(&back, "state").as_deref(), Some("s-2"));
 
     // The client is stored as a dynamically registered one, marked as a document's.
     let id = tollgate_core::admin::document_client_id(&client_id).expect("id");

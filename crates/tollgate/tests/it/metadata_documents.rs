@@ -1,10 +1,9 @@
 //! Client ID Metadata Documents: a `client_id` that is an `https` URL is resolved by fetching
 //! its document from a loopback HTTPS server the outbound fetcher trusts; the document is
 //! cached for its `max-age` (clamped) on the server's clock, and works through PAR too;
-//! documents that misname
-//! themselves, use a shared secret or come from a host the operator did not allow are refused
-//! with an error page at authorize (never a redirect) and `invalid_client` at the token
-//! endpoint.
+//! documents that misname themselves, use a shared secret or come from a host the operator did
+//! not allow are refused with an error page at authorize (never a redirect) and
+//! `invalid_client` at the token endpoint.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

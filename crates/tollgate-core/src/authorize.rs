@@ -77,6 +77,8 @@ pub struct ValidAuthorization {
     /// Requested `acr` values (a voluntary claim: a sign-in that meets none is still accepted
     /// once a fresh sign-in could not do better).
     pub acr_values: Vec<String>,
+    /// The client's metadata document, when its `client_id` is the document's URL.
+    pub document: Option<Arc<crate::metadata_document::DocumentClient>>,
 }
 
 /// Before the redirect URI is trusted an error is shown as a page; after, it is redirected.
@@ -231,6 +233,7 @@ pub(crate) fn check(
         response_mode: crate::oidc_params::ResponseMode::default(),
         dpop_jkt: None,
         acr_values: Vec::new(),
+        document: None,
     };
     if valid.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
         valid.state = None;

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use crate::engine::{ClientAuth, Engine};
 use crate::error::OAuthError;
 use crate::fetch::{FetchPolicy, OutboundFetcher};
-use crate::ids::ClientId;
 use crate::jose::{client_algs, parse_jwks, pick_key, signature_only};
 use crate::model::{Client, TokenEndpointAuthMethod};
 
@@ -129,8 +128,7 @@ impl Engine {
         if !auth.client_id.is_empty() && auth.client_id != sub {
             return Err(fail("client_id does not match the client_assertion's sub"));
         }
-        let id = ClientId::parse(&sub).map_err(|_| unknown())?;
-        let client = self.find_client(&id).await?.ok_or_else(unknown)?;
+        let client = self.client_named(&sub).await?;
         let key = self
             .assertion_key(&client, header.kid.as_deref(), header.alg)
             .await?;

@@ -140,8 +140,7 @@ impl Engine {
             };
             return Ok(AuthenticatedClient::new(client, method));
         }
-        let id = ClientId::parse(&auth.client_id).map_err(|_| unknown())?;
-        let client = self.find_client(&id).await?.ok_or_else(unknown)?;
+        let client = self.client_named(&auth.client_id).await?;
         let method = check_secret(&client, auth.secret.as_deref(), account.as_deref())?;
         Ok(AuthenticatedClient::new(client, method))
     }
@@ -158,6 +157,24 @@ impl Engine {
                 ErrorKind::InvalidClient => e,
                 _ => OAuthError::invalid_client(e.description),
             })
+    }
+
+    /// The client a `client_id` names: a stored client's id, or (when enabled) the URL of its
+    /// metadata document. Unknown and unusable ones alike are `invalid_client`.
+    pub(crate) async fn client_named(&self, client_id: &str) -> Result<Arc<Client>, OAuthError> {
+        if self.is_document_client(client_id) {
+            return match self.document_client(client_id).await {
+                Ok(r) => Ok(r.client),
+                Err(crate::metadata_document::DocumentError::Store) => {
+                    Err(OAuthError::server_error())
+                }
+                Err(_) => Err(OAuthError::invalid_client(
+                    crate::metadata_document::DOCUMENT_FAILED,
+                )),
+            };
+        }
+        let id = ClientId::parse(client_id).map_err(|_| unknown())?;
+        self.find_client(&id).await?.ok_or_else(unknown)
     }
 
     /// Verifies Twilio `AccountSid:AuthToken` credentials.

@@ -183,10 +183,41 @@ impl OutboundRequest {
     }
 }
 
+/// A fetched document and how long its server lets it be cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub body: Vec<u8>,
+    /// `Cache-Control: max-age` in seconds; `Some(0)` for `no-store`/`no-cache`; `None` when
+    /// the answer said nothing.
+    pub max_age: Option<u64>,
+}
+
+/// The `max-age` of a `Cache-Control` header value (`Some(0)` for `no-store`, `no-cache`).
+pub fn cache_max_age(cache_control: &str) -> Option<u64> {
+    let mut max_age = None;
+    for directive in cache_control.split(',') {
+        let directive = directive.trim().to_ascii_lowercase();
+        if directive == "no-store" || directive == "no-cache" {
+            return Some(0);
+        }
+        if let Some(v) = directive.strip_prefix("max-age=") {
+            max_age = v.trim_matches('"').parse::<u64>().ok().or(Some(0));
+        }
+    }
+    max_age
+}
+
 /// Makes outbound requests under a [`FetchPolicy`]; returns the body of a 2xx answer.
 #[async_trait]
 pub trait OutboundFetcher: Send + Sync + 'static {
     async fn fetch(&self, request: OutboundRequest) -> Result<Vec<u8>, FetchError>;
+    /// The same, with the answer's caching lifetime (client metadata documents).
+    async fn fetch_document(&self, request: OutboundRequest) -> Result<Fetched, FetchError> {
+        Ok(Fetched {
+            body: self.fetch(request).await?,
+            max_age: None,
+        })
+    }
     /// The policy it applies (registration checks URLs against its static part).
     fn policy(&self) -> &FetchPolicy;
 }

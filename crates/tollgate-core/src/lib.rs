@@ -27,6 +27,7 @@ pub mod keys;
 pub mod mail;
 pub mod logout;
 pub mod maintenance;
+pub mod metadata_document;
 pub mod model;
 pub mod oidc;
 pub mod oidc_params;

@@ -6,6 +6,7 @@
 use crate::authorize::{self, AuthorizeError, AuthorizeParams, ValidAuthorization};
 use crate::engine::Engine;
 use crate::error::OAuthError;
+use crate::metadata_document::DOCUMENT_FAILED;
 use crate::model::PushedAuthorizationRequest;
 use crate::secret::SecretDigest;
 
@@ -31,6 +32,23 @@ impl Engine {
             return Err(OAuthError::invalid_request(
                 "request_uri cannot be pushed (RFC 9126 section 2.1)",
             ));
+        }
+        if let Some(url) = params
+            .client_id
+            .clone()
+            .filter(|u| self.is_document_client(u))
+        {
+            let resolved = self
+                .document_client(&url)
+                .await
+                .map_err(|_| OAuthError::invalid_client(DOCUMENT_FAILED))?;
+            if resolved.client.id != client.id {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
+            }
+            params =
+                Self::document_params(&resolved, &params).map_err(OAuthError::invalid_request)?;
         }
         match params.client_id.as_deref() {
             Some(id) if id != client.id.as_str() => {

@@ -44,21 +44,47 @@ impl Engine {
         &self,
         params: &AuthorizeParams,
     ) -> Result<ValidAuthorization, AuthorizeError> {
-        // Read a client the directory has not seen yet through to the store first.
-        let client = match params.client_id.as_deref().map(crate::ids::ClientId::parse) {
-            Some(Ok(id)) => self.find_client(&id).await.ok().flatten(),
-            _ => None,
+        let mut document = None;
+        let client = match params.client_id.as_deref() {
+            Some(url) if self.is_document_client(url) => {
+                // Never a redirect: nothing about this client is verified yet.
+                let page = |m: &str| AuthorizeError::Page(m.to_owned());
+                let resolved = self.document_client(url).await.map_err(|_| {
+                    page("The application's client metadata document could not be used.")
+                })?;
+                let client = resolved.client.clone();
+                document = Some(resolved);
+                Some(client)
+            }
+            // Read a client the directory has not seen yet through to the store first.
+            Some(raw) => match crate::ids::ClientId::parse(raw) {
+                Ok(id) => self.find_client(&id).await.ok().flatten(),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let rewritten;
+        let params = match &document {
+            Some(resolved) => {
+                rewritten = Self::document_params(resolved, params)
+                    .map_err(|m| AuthorizeError::Page(m.to_owned()))?;
+                &rewritten
+            }
+            None => params,
         };
         let params = &self.front_channel_params(client.as_ref(), params).await?;
         if params.request_uri.is_some() {
-            return self.pushed_authorization(params).await;
+            let mut valid = self.pushed_authorization(params).await?;
+            valid.document = document.map(|r| r.document);
+            return Ok(valid);
         }
-        let valid = authorize::check(
+        let mut valid = authorize::check(
             params,
             |id| client.clone().filter(|c| &c.id == id),
             |c, r| self.may_name_resource(c, r),
             self.issuer(),
         )?;
+        valid.document = document.map(|r| r.document);
         if valid.client.requires_signed_request_object() && !params.from_request_object {
             let err = crate::request_object::unsigned_refused();
             return Err(AuthorizeError::Redirect(

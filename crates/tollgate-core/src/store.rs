@@ -401,4 +401,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<InitialAccessToken>>;
     /// Spends one use of an unexpired token atomically; false when none is left.
     async fn use_initial_access_token(&self, digest: &SecretDigest, now: i64) -> StoreResult<bool>;
+    /// The account's initial access tokens that are neither expired nor used up.
+    async fn initial_access_tokens(
+        &self,
+        account: &AccountSid,
+        now: i64,
+    ) -> StoreResult<Vec<InitialAccessToken>>;
+    /// Revokes one of the account's initial access tokens; false when there is no such token.
+    async fn delete_initial_access_token(
+        &self,
+        account: &AccountSid,
+        digest: &SecretDigest,
+    ) -> StoreResult<bool>;
 }

@@ -244,3 +244,30 @@ pub(crate) async fn use_initial_access_token(
     .bind(now);
     Ok(write(db, q).await? > 0)
 }
+
+/// The account's initial access tokens that can still register a client.
+pub(crate) async fn initial_access_tokens(
+    db: &Db,
+    account: &AccountSid,
+    now: i64,
+) -> StoreResult<Vec<InitialAccessToken>> {
+    let q = sqlx::query_as::<_, TokenRow>(
+        "SELECT digest, account_sid, created_at, expires_at, remaining \
+         FROM initial_access_tokens WHERE account_sid = $1 AND expires_at > $2 \
+         AND remaining > 0 ORDER BY created_at, digest",
+    )
+    .bind(account.as_str())
+    .bind(now);
+    read_all(db, q).await
+}
+
+pub(crate) async fn delete_initial_access_token(
+    db: &Db,
+    account: &AccountSid,
+    digest: &SecretDigest,
+) -> StoreResult<bool> {
+    let q = sqlx::query("DELETE FROM initial_access_tokens WHERE digest = $1 AND account_sid = $2")
+        .bind(digest.to_hex())
+        .bind(account.as_str());
+    Ok(write(db, q).await? > 0)
+}

@@ -782,4 +782,20 @@ impl<G: Grants> Store for SqlStore<G> {
         let write = registrations::use_initial_access_token(&self.db, digest, now);
         metered("use_initial_access_token", write).await
     }
+    async fn initial_access_tokens(
+        &self,
+        account: &AccountSid,
+        now: i64,
+    ) -> StoreResult<Vec<InitialAccessToken>> {
+        let read = registrations::initial_access_tokens(&self.db, account, now);
+        metered("initial_access_tokens", read).await
+    }
+    async fn delete_initial_access_token(
+        &self,
+        account: &AccountSid,
+        digest: &SecretDigest,
+    ) -> StoreResult<bool> {
+        let write = registrations::delete_initial_access_token(&self.db, account, digest);
+        metered("delete_initial_access_token", write).await
+    }
 }

@@ -70,6 +70,9 @@ pub struct Config {
     pub outbound_allow: Vec<String>,
     /// Development only: outbound fetches may reach loopback addresses, over `http` too.
     pub outbound_allow_loopback_http: bool,
+    /// A PEM file of root certificates outbound fetches trust beside the system's (a private
+    /// or development CA serving client metadata documents or `jwks_uri`s).
+    pub outbound_ca_file: Option<PathBuf>,
     /// RFC 7591: the account (`AC…`) open dynamic registrations land in (unset: the only
     /// account). That account's registration policy must be `open`.
     pub registration_account: Option<String>,
@@ -135,6 +138,7 @@ impl Default for Config {
             metrics_token: None,
             outbound_allow: Vec::new(),
             outbound_allow_loopback_http: false,
+            outbound_ca_file: None,
             registration_account: None,
             registration_open_confidential: false,
             registration_open_per_minute:
@@ -231,6 +235,22 @@ impl Config {
             open_account,
             open_confidential: self.registration_open_confidential,
         })
+    }
+
+    /// The extra roots of `outbound_ca_file`.
+    pub fn outbound_roots(&self) -> Result<Vec<reqwest::Certificate>, crate::server::ServerError> {
+        let Some(path) = &self.outbound_ca_file else {
+            return Ok(Vec::new());
+        };
+        let bad = |e: String| {
+            crate::server::ServerError::Config(format!("outbound_ca_file {}: {e}", path.display()))
+        };
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+        if roots.is_empty() {
+            return Err(bad("holds no certificate".into()));
+        }
+        Ok(roots)
     }
 
     pub fn outbound_policy(

@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use tollgate_core::fetch::{FetchError, FetchPolicy, OutboundFetcher, OutboundRequest};
+use tollgate_core::fetch::{
+    FetchError, FetchPolicy, Fetched, OutboundFetcher, OutboundRequest, cache_max_age,
+};
 
 /// Resolves names and keeps only the addresses the policy permits.
 struct PolicyResolver {
@@ -38,8 +40,20 @@ pub struct HttpFetcher {
 
 impl HttpFetcher {
     pub fn new(policy: FetchPolicy) -> Result<Self, reqwest::Error> {
+        Self::with_roots(policy, Vec::new())
+    }
+
+    /// With root certificates trusted beside the system's (a development or private CA).
+    pub fn with_roots(
+        policy: FetchPolicy,
+        roots: Vec<reqwest::Certificate>,
+    ) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(policy);
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for root in roots {
+            builder = builder.add_root_certificate(root);
+        }
+        let http = builder
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -53,17 +67,14 @@ impl HttpFetcher {
             .build()?;
         Ok(Self { policy, http })
     }
-}
 
-#[async_trait::async_trait]
-impl OutboundFetcher for HttpFetcher {
-    async fn fetch(&self, request: OutboundRequest) -> Result<Vec<u8>, FetchError> {
+    async fn send(&self, request: OutboundRequest) -> Result<Fetched, FetchError> {
         let url = self.policy.check_url(&request.url)?;
         let builder = match &request.form {
             Some(form) => self.http.post(url).form(form),
             None => self.http.get(url),
         };
-        let failed = |e: reqwest::Error| FetchError::Failed(e.without_url().to_string());
+        let failed = |e: reqwest::Error| FetchError::Failed(with_causes(&e.without_url()));
         let mut resp = builder
             .header(reqwest::header::ACCEPT, request.accept)
             .send()
@@ -72,6 +83,13 @@ impl OutboundFetcher for HttpFetcher {
         if !resp.status().is_success() {
             return Err(FetchError::Status(resp.status().as_u16()));
         }
+        let max_age = resp
+            .headers()
+            .get_all(reqwest::header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(cache_max_age)
+            .min();
         let max = self.policy.max_bytes;
         if resp.content_length().is_some_and(|n| n > max as u64) {
             return Err(FetchError::TooLarge(max));
@@ -83,12 +101,35 @@ impl OutboundFetcher for HttpFetcher {
                 return Err(FetchError::TooLarge(max));
             }
         }
-        Ok(body)
+        Ok(Fetched { body, max_age })
+    }
+}
+
+#[async_trait::async_trait]
+impl OutboundFetcher for HttpFetcher {
+    async fn fetch(&self, request: OutboundRequest) -> Result<Vec<u8>, FetchError> {
+        Ok(self.send(request).await?.body)
+    }
+
+    async fn fetch_document(&self, request: OutboundRequest) -> Result<Fetched, FetchError> {
+        self.send(request).await
     }
 
     fn policy(&self) -> &FetchPolicy {
         &self.policy
     }
+}
+
+/// An error and what caused it (the cause is what says "certificate not trusted").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 #[cfg(test)]

@@ -64,6 +64,7 @@ impl Context {
     pub async fn open(config: Config, deps: Deps) -> Result<Self, ServerError> {
         let clock = deps.clock.clone();
         config.outbound_policy()?;
+        config.outbound_roots()?;
         config.registration()?;
         if config.uses_sqlite_default() {
             create_private_dir(&config.data_dir)?;
@@ -257,6 +258,10 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         engine_config.issuer = format!("{scheme}://{addr}");
     }
     engine_config.issuer = engine_config.issuer.trim_end_matches('/').to_owned();
+    if engine_config.client_metadata_account.is_none() {
+        // Client metadata documents land where open registrations do, unless told otherwise.
+        engine_config.client_metadata_account = context.config.registration()?.open_account;
+    }
     let engine = Arc::new(
         Engine::start(
             engine_config,
@@ -268,8 +273,11 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         .await?,
     );
     engine.switch_algorithm_if_needed().await?;
-    let fetcher = crate::outbound::HttpFetcher::new(context.config.outbound_policy()?)
-        .map_err(|e| ServerError::Config(format!("no outbound HTTP client: {e}")))?;
+    let fetcher = crate::outbound::HttpFetcher::with_roots(
+        context.config.outbound_policy()?,
+        context.config.outbound_roots()?,
+    )
+    .map_err(|e| ServerError::Config(format!("no outbound HTTP client: {e}")))?;
     engine.set_outbound_fetcher(Arc::new(fetcher));
     match context.mailer()? {
         Some(mailer) => engine.set_mailer(mailer),

@@ -3,8 +3,10 @@
 
 mod accounts;
 mod clients;
+mod document_client;
 mod keys;
 mod registration;
+mod registration_console;
 mod registration_metadata;
 mod resources;
 mod transfer;
@@ -23,6 +25,7 @@ use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 
 pub use clients::{ClientPatch, ClientSpec};
+pub use document_client::document_client_id;
 pub use registration::{
     DEFAULT_CLIENT_NAME, Registered, Registrant, RegistrationError, RegistrationResult,
     RegistrationSettings,

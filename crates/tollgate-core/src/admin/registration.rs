@@ -236,15 +236,7 @@ impl Admin {
         // token still carries only what its user consents to. So an open registration may use
         // every scope the account's resources define, and OpenID Connect's (RFC 7591 section
         // 3.2.1 lets the server answer with the scope it registered).
-        let mut usable: Vec<String> = OIDC_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-        for r in resources.iter().filter(|r| r.usable_by(account)) {
-            for s in &r.scopes {
-                if !usable.contains(s) {
-                    usable.push(s.clone());
-                }
-            }
-        }
-        meta.scopes = usable;
+        meta.scopes = self.open_scopes(account).await?;
         Ok(())
     }
 

@@ -38,6 +38,20 @@ pub struct EngineConfig {
     pub dpop_proof_window: u32,
     /// RFC 9126 `request_uri`s live this long.
     pub par_ttl: u32,
+    /// Client ID Metadata Documents: a `client_id` that is an `https` URL names a client
+    /// whose metadata is fetched from it.
+    pub client_metadata_documents: bool,
+    /// The hosts such clients may live on: `mcp.example.com`, or `*.example.com` for every
+    /// subdomain. Empty: any host the outbound policy lets the server fetch from.
+    pub client_metadata_hosts: Vec<String>,
+    /// A fetched document is reused for its `Cache-Control: max-age`, but at least this many
+    /// seconds…
+    pub client_metadata_cache_min_secs: u32,
+    /// …and at most this many.
+    pub client_metadata_cache_max_secs: u32,
+    /// The account (`AC…`) such clients belong to, with the scopes its open registration
+    /// grants. Unset: `registration_account`, else the only account.
+    pub client_metadata_account: Option<crate::ids::AccountSid>,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +78,11 @@ impl EngineConfig {
             dpop_nonce: false,
             dpop_proof_window: 60,
             par_ttl: 60,
+            client_metadata_documents: false,
+            client_metadata_hosts: Vec::new(),
+            client_metadata_cache_min_secs: 300,
+            client_metadata_cache_max_secs: 24 * 3600,
+            client_metadata_account: None,
         }
     }
 

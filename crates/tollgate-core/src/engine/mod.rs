@@ -52,6 +52,8 @@ pub struct Engine {
     pub(crate) verified_keys: std::hash::RandomState,
     /// Clients' fetched `jwks_uri` documents.
     pub(crate) jwks_cache: crate::jwks::JwksCache,
+    /// Resolved Client ID Metadata Documents.
+    pub(crate) documents: crate::metadata_document::DocumentCache,
     /// Every outbound fetch goes through this one fetcher and its policy (DESIGN section 14).
     pub(crate) outbound: std::sync::OnceLock<Arc<dyn crate::fetch::OutboundFetcher>>,
     /// Delivers the server's own mail (SMTP); unset, nothing is mailed.
@@ -100,6 +102,7 @@ impl Engine {
             clock,
             rng,
             jwks_cache: Default::default(),
+            documents: Default::default(),
             outbound: std::sync::OnceLock::new(),
             mailer: std::sync::OnceLock::new(),
             cursor: Mutex::new(ChangeCursor::starting_at(latest)),

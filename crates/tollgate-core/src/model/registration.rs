@@ -63,6 +63,9 @@ pub enum RegisteredVia {
     Open,
     /// With an initial access token.
     InitialAccessToken,
+    /// A Client ID Metadata Document: the client's id is the document's URL
+    /// (`registered_from`), its metadata is what the document said when last fetched.
+    MetadataDocument,
 }
 
 impl RegisteredVia {
@@ -70,6 +73,7 @@ impl RegisteredVia {
         match self {
             Self::Open => "open",
             Self::InitialAccessToken => "initial_access_token",
+            Self::MetadataDocument => "metadata_document",
         }
     }
 
@@ -77,6 +81,7 @@ impl RegisteredVia {
         match s {
             "open" => Some(Self::Open),
             "initial_access_token" => Some(Self::InitialAccessToken),
+            "metadata_document" => Some(Self::MetadataDocument),
             _ => None,
         }
     }

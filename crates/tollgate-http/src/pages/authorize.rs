@@ -27,6 +27,11 @@ struct ConsentPage<'a> {
     client_name: &'a str,
     user_email: &'a str,
     scopes: Vec<String>,
+    /// A client known only by its metadata document: its host, shown prominently.
+    document_host: Option<&'a str>,
+    client_uri: Option<&'a str>,
+    /// Shown only when served over https from the document's own host.
+    logo_uri: Option<&'a str>,
 }
 
 /// Where an authorization ends: a redirect (to the client or to sign-in, in the dialect's
@@ -166,9 +171,35 @@ fn consent_page(
         client_name: &valid.client.friendly_name,
         user_email: &who.user.email,
         scopes: valid.scopes.iter().map(|s| describe_scope(s)).collect(),
+        document_host: valid.document.as_ref().map(|d| d.host.as_str()),
+        client_uri: valid
+            .document
+            .as_ref()
+            .and_then(|d| d.client_uri.as_deref()),
+        logo_uri: valid.document.as_ref().and_then(|d| same_host_logo(d)),
     };
+    let logo_origin = page.logo_uri.and_then(|l| url::Url::parse(l).ok());
     let page = (jar, html(StatusCode::OK, page.render())).into_response();
-    with_csp(page, csp_allowing(&valid.redirect_uri))
+    let mut csp = csp_allowing(&valid.redirect_uri);
+    if let (Some(v), Some(logo)) = (&csp, logo_origin) {
+        let origin = logo.origin().ascii_serialization();
+        let widened = v
+            .to_str()
+            .ok()
+            .map(|s| s.replacen("img-src 'self'", &format!("img-src 'self' {origin}"), 1));
+        csp = widened.and_then(|s| axum::http::HeaderValue::from_str(&s).ok());
+    }
+    with_csp(page, csp)
+}
+
+/// A metadata document's `logo_uri`, if it is `https` on the document's own host (no other
+/// host learns who is looking at the page).
+fn same_host_logo(d: &tollgate_core::metadata_document::DocumentClient) -> Option<&str> {
+    let logo = d.logo_uri.as_deref()?;
+    let url = url::Url::parse(logo).ok()?;
+    let safe = !logo.contains([';', ',', '\'', ' ']);
+    let same_host = tollgate_core::metadata_document::display_host(&url) == d.host;
+    (url.scheme() == "https" && same_host && safe).then_some(logo)
 }
 
 /// The client redirect URI an authorization URL of ours would end on, if it is valid.

@@ -9,6 +9,7 @@ mod mcp_server;
 #[allow(dead_code)]
 mod messages_api;
 
+mod documents;
 mod dpop;
 mod hardening;
 mod mcp;
@@ -45,13 +46,18 @@ pub struct App {
 }
 
 pub async fn tollgate() -> Tollgate {
+    tollgate_with(|_| {}).await
+}
+
+pub async fn tollgate_with(tweak: impl FnOnce(&mut Config)) -> Tollgate {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url: Some(format!("sqlite://{}", dir.path().join("t.db").display())),
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
+    tweak(&mut config);
     let deps = Deps {
         clock: Arc::new(OffsetClock::new()),
         rng: Arc::new(SystemRng::default()),

@@ -1,6 +1,7 @@
 //! The official MCP SDKs (TypeScript and Python) against the example MCP server and Tollgate,
-//! configured with nothing but the MCP server's URL: discovery, dynamic registration,
-//! authorization code + PKCE + resource through the real sign-in pages, tool calls, step-up.
+//! configured with nothing but the MCP server's URL: discovery, registration (dynamic, or a
+//! Client ID Metadata Document served on loopback HTTPS), authorization code + PKCE + resource
+//! through the real sign-in pages, tool calls, step-up.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,15 +11,25 @@ use tollgate_core::admin::{Caller, ResourceSpec, UserSpec};
 use tollgate_core::model::RegistrationPolicy;
 use tollgate_sdk::ProtectedResource;
 
-use crate::{Tollgate, mcp_server, tollgate};
+use crate::documents::{DocumentServer, publish};
+use crate::{Tollgate, mcp_server, tollgate_with};
 
 const EMAIL: &str = "mcp-user@example.com";
 const PASSWORD: &str = "a long enough password 42";
 
 /// Tollgate with a user, the MCP server's URL registered as a resource of the account, open
 /// registration; and the example MCP server.
-async fn setup() -> (Tollgate, String, String) {
-    let tg = tollgate().await;
+async fn setup(document: Option<&DocumentServer>) -> (Tollgate, String, String) {
+    let tg = tollgate_with(|c| {
+        if let Some(d) = document {
+            c.engine.client_metadata_documents = true;
+            c.engine.client_metadata_hosts = vec!["127.0.0.1".into()];
+            c.outbound_ca_file = Some(d.ca_file.clone());
+            // The document server is on loopback (development only).
+            c.outbound_allow_loopback_http = true;
+        }
+    })
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     let admin = tg.server.admin();
@@ -86,8 +97,18 @@ fn step<'a>(lines: &'a [Value], name: &str) -> &'a Value {
 }
 
 /// What every MCP client must have seen, whichever SDK it is.
-fn check_flow(lines: &[Value], tg: &Tollgate, url: &str, user: &str) {
-    assert_eq!(step(lines, "registered")["dynamic"], true);
+fn check_flow(lines: &[Value], tg: &Tollgate, url: &str, user: &str, document: Option<&str>) {
+    let registered = step(lines, "registered");
+    match document {
+        None => assert_eq!(registered["dynamic"], true),
+        Some(doc) => {
+            // No registration request: the client id is the document's URL, and the consent
+            // page named the host the document lives on.
+            assert_eq!(registered["dynamic"], false);
+            assert_eq!(registered["client_id"], doc);
+            assert_eq!(step(lines, "consent")["client_host_shown"], true);
+        }
+    }
     let authorize = step(lines, "authorize");
     assert_eq!(authorize["resource"], url, "RFC 8707 resource");
     assert_eq!(authorize["method"], "S256");
@@ -140,11 +161,80 @@ async fn typescript_sdk_registers_signs_in_and_steps_up() {
     if !installed && !required("npm ci in crates/tollgate/tests/node") {
         return;
     }
-    let (tg, url, user) = setup().await;
+    let (tg, url, user) = setup(None).await;
     let mut cmd = Command::new("node");
     cmd.arg(script).args([&url, EMAIL, PASSWORD]);
     let lines = run(cmd).await;
-    check_flow(&lines, &tg, &url, &user);
+    check_flow(&lines, &tg, &url, &user, None);
+}
+
+/// The document a client publishes about itself.
+fn client_document(url: &str, name: &str, redirect: &str, refresh: bool) -> Value {
+    let mut grants = vec!["authorization_code"];
+    if refresh {
+        grants.push("refresh_token");
+    }
+    serde_json::json!({
+        "client_id": url,
+        "client_name": name,
+        "client_uri": "https://modelcontextprotocol.io/",
+        "redirect_uris": [redirect],
+        "grant_types": grants,
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_signs_in_by_client_metadata_document() {
+    let script = tests_dir().join("node/mcp_client.mjs");
+    let installed = tests_dir()
+        .join("node/node_modules/@modelcontextprotocol/sdk")
+        .exists();
+    if !installed && !required("npm ci in crates/tollgate/tests/node") {
+        return;
+    }
+    // Without refresh_token: see the provider's clientMetadata in the script.
+    let doc = publish("/clients/typescript.json", |u| {
+        client_document(
+            u,
+            "MCP interop (TypeScript SDK)",
+            "http://127.0.0.1:53682/callback",
+            false,
+        )
+    })
+    .await;
+    let (tg, url, user) = setup(Some(&doc)).await;
+    let mut cmd = Command::new("node");
+    cmd.arg(script).args([&url, EMAIL, PASSWORD, &doc.url]);
+    let lines = run(cmd).await;
+    check_flow(&lines, &tg, &url, &user, Some(&doc.url));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_signs_in_by_client_metadata_document() {
+    let Ok(python) = std::env::var("TOLLGATE_TEST_PYTHON") else {
+        assert!(
+            !required("TOLLGATE_TEST_PYTHON"),
+            "TOLLGATE_TEST_PYTHON is not set"
+        );
+        return;
+    };
+    let doc = publish("/clients/python.json", |u| {
+        client_document(
+            u,
+            "MCP interop (Python SDK)",
+            "http://127.0.0.1:53683/callback",
+            true,
+        )
+    })
+    .await;
+    let (tg, url, user) = setup(Some(&doc)).await;
+    let mut cmd = Command::new(python);
+    cmd.arg(tests_dir().join("python/mcp_client.py"))
+        .args([&url, EMAIL, PASSWORD, &doc.url]);
+    let lines = run(cmd).await;
+    check_flow(&lines, &tg, &url, &user, Some(&doc.url));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,10 +246,10 @@ async fn python_sdk_registers_signs_in_and_steps_up() {
         );
         return;
     };
-    let (tg, url, user) = setup().await;
+    let (tg, url, user) = setup(None).await;
     let mut cmd = Command::new(python);
     cmd.arg(tests_dir().join("python/mcp_client.py"))
         .args([&url, EMAIL, PASSWORD]);
     let lines = run(cmd).await;
-    check_flow(&lines, &tg, &url, &user);
+    check_flow(&lines, &tg, &url, &user, None);
 }

@@ -41,14 +41,19 @@ pub async fn console_browser(app: &TestApp, email: &str) -> Browser {
     b
 }
 
-async fn page(b: &Browser, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(b: &Browser, path: &str) -> (StatusCode, String) {
     let resp = b.get(path).await;
     let status = resp.status();
     (status, resp.text().await.expect("html"))
 }
 
 /// Submits a console form with the CSRF token from `html`.
-async fn submit(b: &Browser, html: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn submit(
+    b: &Browser,
+    html: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let csrf = hidden(html, "csrf").expect("csrf");
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend_from_slice(fields);

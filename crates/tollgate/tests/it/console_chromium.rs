@@ -158,6 +158,15 @@ async fn console_in_chromium(backend: Backend) {
     click(b, "nav-sessions").await;
     wait_for_url(b, &app.url("/console/sessions")).await;
     axe(b, axe_js, "sessions").await;
+    click(b, "nav-registration").await;
+    wait_for_url(b, &app.url("/console/registration")).await;
+    axe(b, axe_js, "registration").await;
+    click(b, "policy-token").await;
+    click(b, "save-policy").await;
+    wait_for_url(b, &app.url("/console/registration?notice=saved")).await;
+    click(b, "issue-token").await;
+    text_of(b, "tokens").await;
+    axe(b, axe_js, "registration with a token").await;
 
     b.goto(&app.url("/console")).await.expect("overview");
     assert_eq!(text_of(b, "stat-apps").await, "1");

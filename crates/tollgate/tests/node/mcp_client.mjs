@@ -63,7 +63,7 @@ async function browse(start) {
       form.set('password', password);
     } else if (html.includes('name="decision"')) {
       form.set('decision', 'approve');
-      say('consent', { client_host_shown: html.includes(new URL(metadataUrl || 'http://none').host) });
+      say('consent', { client_host_shown: html.includes(`id="client-host">${new URL(metadataUrl || 'http://none').host}<`) });
     } else {
       throw new Error(`unexpected page at ${url}: ${html.slice(0, 300)}`);
     }

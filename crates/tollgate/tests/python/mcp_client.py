@@ -1,10 +1,10 @@
 """The official Python MCP SDK against an MCP server protected by Tollgate.
 
 Configured with nothing but the server's URL: 401 → protected-resource metadata → authorization
-server metadata → dynamic registration → authorization code + PKCE + resource (the user signed
+server metadata → registration (dynamic, or a client metadata document) → authorization code + PKCE + resource (the user signed
 in through Tollgate's real pages) → tool calls, with a step-up for a tool needing more scope.
 
-Usage: python mcp_client.py MCP_URL EMAIL PASSWORD
+Usage: python mcp_client.py MCP_URL EMAIL PASSWORD [CLIENT_METADATA_URL]
 Prints one JSON line per step; exits non-zero on the first failure.
 """
 
@@ -23,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 MCP_URL, EMAIL, PASSWORD = sys.argv[1:4]
+METADATA_URL = sys.argv[4] if len(sys.argv) > 4 else None
 REDIRECT = "http://127.0.0.1:53683/callback"
 
 
@@ -55,6 +56,8 @@ async def browse(url):
                 data.update(email=EMAIL, password=PASSWORD)
             elif 'name="decision"' in page:
                 data["decision"] = "approve"
+                host = urllib.parse.urlparse(METADATA_URL or "http://none").netloc
+                say("consent", client_host_shown=f'id="client-host">{host}<' in page)
             else:
                 raise RuntimeError(f"unexpected page at {url}: {page[:300]}")
             action = re.search(r'<form[^>]*action="([^"]*)"', page)
@@ -78,7 +81,7 @@ class Memory:
 
     async def set_client_info(self, info):
         self.client = info
-        say("registered", client_id=info.client_id, dynamic=True)
+        say("registered", client_id=info.client_id, dynamic=METADATA_URL is None)
 
 
 def claims(token):
@@ -108,7 +111,8 @@ async def main():
             client_name="MCP interop (Python SDK)", redirect_uris=[REDIRECT],
             grant_types=["authorization_code", "refresh_token"], response_types=["code"],
             token_endpoint_auth_method="none", scope="mcp:tools notes:write"),
-        storage=store, redirect_handler=redirect_handler, callback_handler=callback_handler)
+        storage=store, redirect_handler=redirect_handler, callback_handler=callback_handler,
+        client_metadata_url=METADATA_URL)
     async with httpx2.AsyncClient(auth=auth, timeout=30) as http:
         async with streamable_http_client(MCP_URL, http_client=http) as (read, write):
             async with ClientSession(read, write) as session:

@@ -32,6 +32,17 @@ fn id_token_algs(state: &AppState) -> Vec<&'static str> {
 }
 
 fn metadata(state: &AppState) -> Value {
+    let mut doc = base_metadata(state);
+    if let Some(obj) = doc.as_object_mut() {
+        // draft-ietf-oauth-client-id-metadata-document: `true` only when on (false, its
+        // default, is said out loud).
+        let on = state.engine.config().client_metadata_documents;
+        obj.insert("client_id_metadata_document_supported".into(), json!(on));
+    }
+    doc
+}
+
+fn base_metadata(state: &AppState) -> Value {
     let iss = state.engine.issuer();
     json!({
         "issuer": iss,

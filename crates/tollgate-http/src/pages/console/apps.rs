@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use tollgate_core::admin::{AdminError, ClientPatch, client_problems};
 use tollgate_core::ids::ClientId;
-use tollgate_core::model::{Client, GrantType, TokenFormat};
+use tollgate_core::model::{Client, GrantType, RegisteredVia, TokenFormat};
 use tollgate_core::secret::Secret;
 
 use super::{Console, ConsoleError, ConsoleResult, Errors, Frame, PathId, notice, see_other, when};
@@ -194,12 +194,15 @@ fn kind(c: &Client) -> &'static str {
     }
 }
 
-/// The kind, marked when the app registered itself (RFC 7591).
-fn registered_kind(c: &Client, registered: bool) -> &'static str {
-    match (registered, c.is_public()) {
-        (false, _) => kind(c),
-        (true, true) => "Public (registered)",
-        (true, false) => "Confidential (registered)",
+/// The kind, marked when the app registered itself (RFC 7591) or is known by its metadata
+/// document.
+fn registered_kind(c: &Client, via: Option<RegisteredVia>) -> &'static str {
+    match (via, c.is_public()) {
+        (None, _) => kind(c),
+        (Some(RegisteredVia::MetadataDocument), true) => "Public (metadata document)",
+        (Some(RegisteredVia::MetadataDocument), false) => "Confidential (metadata document)",
+        (Some(_), true) => "Public (registered)",
+        (Some(_), false) => "Confidential (registered)",
     }
 }
 
@@ -254,7 +257,8 @@ pub(crate) async fn list(
 ) -> ConsoleResult {
     let admin = state.engine.node_admin();
     // RFC 7591: apps that registered themselves are marked, so they can be reviewed.
-    let registered = admin.registered_clients(&console.caller()).await?;
+    let registered = admin.registrations(&console.caller()).await?;
+    let via = |id: &ClientId| registered.iter().find(|(r, _)| r == id).map(|(_, v)| *v);
     let apps = admin
         .clients(Some(&console.account))
         .await?
@@ -262,7 +266,7 @@ pub(crate) async fn list(
         .map(|c| AppRow {
             sid: c.id.to_string(),
             name: c.friendly_name.clone(),
-            kind: registered_kind(c, registered.contains(&c.id)),
+            kind: registered_kind(c, via(&c.id)),
             grants: c
                 .grant_types
                 .iter()

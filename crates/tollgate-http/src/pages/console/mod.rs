@@ -7,6 +7,7 @@
 
 mod apps;
 mod overview;
+mod registration;
 mod routes;
 mod sessions;
 mod users;
@@ -238,6 +239,7 @@ pub(crate) fn notice(query: Option<&str>) -> Option<&'static str> {
         "user-deleted" => "The user was deleted, signed out and their refresh tokens revoked.",
         "password-reset" => "The password was changed and the user's browser sessions ended.",
         "revoked" => "The session was revoked: its refresh token no longer works.",
+        "token-revoked" => "The initial access token was revoked.",
         _ => return None,
     })
 }

@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{CONSOLE_CSP, apps, overview, sessions, users};
+use super::{CONSOLE_CSP, apps, overview, registration, sessions, users};
 use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 
@@ -107,6 +107,7 @@ pub fn router() -> Routes {
             ),
             sessions::revoke,
         )
+        .merge(registration_routes())
         .route(
             Op::get("/assets/console.js", "pages")
                 .summary("Console script (progressive enhancement)")
@@ -225,5 +226,44 @@ fn user_routes() -> Routes {
                 "sid",
             ),
             users::delete,
+        )
+}
+
+fn registration_routes() -> Routes {
+    Routes::new()
+        .route(
+            get(
+                "/console/registration",
+                "The dynamic registration policy and initial access tokens",
+                NOTICE,
+            ),
+            registration::page,
+        )
+        .route(
+            post(
+                "/console/registration/policy",
+                "Set the registration policy (off, token or open)",
+                &[("csrf", true), ("policy", true)],
+            ),
+            registration::set_policy,
+        )
+        .route(
+            post(
+                "/console/registration/tokens",
+                "Issue an initial access token; the answer shows it once",
+                &[("csrf", true), ("hours", true), ("uses", true)],
+            ),
+            registration::issue,
+        )
+        .route(
+            with_id(
+                post(
+                    "/console/registration/tokens/{id}/revoke",
+                    "Revoke an initial access token",
+                    &[("csrf", true)],
+                ),
+                "id",
+            ),
+            registration::revoke,
         )
 }

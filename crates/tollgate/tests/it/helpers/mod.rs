@@ -6,6 +6,7 @@ pub mod browser;
 pub mod chromium;
 pub mod clients;
 pub mod device;
+pub mod documents;
 pub mod ha_cluster;
 pub mod keys;
 pub mod oauth;

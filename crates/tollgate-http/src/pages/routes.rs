@@ -1,9 +1,7 @@
 //! The shared page routes, each with its OpenAPI operation (HTML forms; they need a browser's
 //! cookies).
 
-use super::{
-    account, authorize, demo, device, email, end_session, login, passkeys, second_factor,
-};
+use super::{account, authorize, demo, device, email, end_session, login, passkeys, second_factor};
 use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 
@@ -22,6 +20,8 @@ pub fn router() -> Routes {
         )
         .merge(sign_in(&page))
         .merge(second_factor_pages(&page))
+        .merge(account_pages(&page))
+        .merge(account_settings_pages(&page))
         .merge(passkey_pages(&page))
         .route(
             refused(consent(), &["400", "403", "413"]),
@@ -146,20 +146,27 @@ fn end_session_routes(page: &utoipa::openapi::Response) -> Routes {
         )
 }
 
-/// The second step of a sign-in and the account page's second factor.
-fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
-    let statuses = ["400", "401", "403", "413", "429", "503"];
-    let code = form(&[
-        ("csrf", true),
-        ("continue", false),
-        ("pending", true),
-        ("code", true),
-    ]);
-    let setup = form(&[
+/// The status codes a second-factor or account form answers with a page.
+const FORM_STATUSES: [&str; 6] = ["400", "401", "403", "413", "429", "503"];
+
+/// The form that confirms a one-time code setup (at sign-in or from the account page).
+fn setup_form() -> (&'static str, utoipa::openapi::schema::Schema) {
+    form(&[
         ("csrf", true),
         ("continue", false),
         ("pending", false),
         ("setup", true),
+        ("code", true),
+    ])
+}
+
+/// The second step of a sign-in.
+fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
+    let statuses = FORM_STATUSES;
+    let code = form(&[
+        ("csrf", true),
+        ("continue", false),
+        ("pending", true),
         ("code", true),
     ]);
     Routes::new()
@@ -174,11 +181,17 @@ fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
         .route(
             Op::post("/login/setup", TAG)
                 .summary("Sign in: confirm the one-time code setup the policy requires")
-                .body(body(vec![setup.clone()], true))
+                .body(body(vec![setup_form()], true))
                 .respond("200", page.clone())
                 .respond_all(&statuses, page),
             second_factor::setup_submit,
         )
+}
+
+/// The account page and its second factor.
+fn account_pages(page: &utoipa::openapi::Response) -> Routes {
+    let statuses = FORM_STATUSES;
+    Routes::new()
         .route(
             Op::get(account::PATH, TAG)
                 .summary("The signed-in person's account page")
@@ -197,7 +210,7 @@ fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
         .route(
             Op::post("/account/two-factor", TAG)
                 .summary("Confirm one-time codes with a code from the app")
-                .body(body(vec![setup], true))
+                .body(body(vec![setup_form()], true))
                 .respond("200", page.clone())
                 .respond("303", redirect("To sign in"))
                 .respond_all(&statuses, page),
@@ -212,6 +225,12 @@ fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
                 .respond_all(&["400", "403", "413"], page),
             account::remove_submit,
         )
+}
+
+/// The account page's password, session and app forms.
+fn account_settings_pages(page: &utoipa::openapi::Response) -> Routes {
+    let statuses = FORM_STATUSES;
+    Routes::new()
         .route(
             Op::post("/account/password", TAG)
                 .summary("Change the password (other sessions are signed out)")
@@ -322,7 +341,7 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
 
 /// Passkeys: sign in with one, use one as the second factor, add and delete them.
 fn passkey_pages(page: &utoipa::openapi::Response) -> Routes {
-    let statuses = ["400", "401", "403", "413", "429", "503"];
+    let statuses = FORM_STATUSES;
     let sign_in = form(&[
         ("csrf", true),
         ("continue", false),

@@ -9,6 +9,7 @@ use crate::error::OAuthError;
 use crate::model::{Authn, AuthorizationCode, CodeRedemption, GrantType, SessionClient};
 use crate::policy::Prior;
 use crate::secret::SecretDigest;
+use crate::store::AuthorizationCodes;
 use crate::token::Issued;
 
 pub struct AuthorizationCodeGrant;
@@ -48,7 +49,7 @@ impl Grant for AuthorizationCodeGrant {
             .transpose()?;
         let jti = engine.random_id::<16>()?;
         let digest = SecretDigest::of(&p.code);
-        let peek = peek(engine, client, &digest, &p, now).await?;
+        let peek = peek(engine.store.as_ref(), client, &digest, &p, now).await?;
         let prior = Prior {
             scopes: &peek.scopes,
             resources: &peek.resources,
@@ -98,7 +99,7 @@ impl Grant for AuthorizationCodeGrant {
 /// Reads the code without spending it and checks that it is this client's and, unless it was
 /// used already (a replay, handled at redemption), its binding.
 async fn peek(
-    engine: &Engine,
+    store: &(impl AuthorizationCodes + ?Sized),
     client: &AuthenticatedClient,
     digest: &SecretDigest,
     p: &CodeParams,
@@ -106,8 +107,7 @@ async fn peek(
 ) -> Result<AuthorizationCode, OAuthError> {
     // Nothing is spent or revoked before the code's binding checks out: a client that is
     // not the code's own cannot burn it or revoke what it issued.
-    let peek = engine
-        .store
+    let peek = store
         .authorization_code(digest)
         .await?
         .ok_or_else(|| invalid_grant("the authorization code is unknown"))?;

@@ -27,8 +27,9 @@ pub use directory::{
 pub use grants::{AccessTokens, AuthorizationCodes, DeviceGrants, PushedRequests, RefreshFamilies};
 pub use people::{BrowserSessions, Consents, EmailTokens, Passkeys, SignInFactors, UserDirectory};
 
-/// All the storage the server uses: every narrow trait below. A grant or service that needs
-/// less names only the traits it reads and writes.
+/// All the storage the server uses: every narrow trait of this module. A grant or service that needs
+/// less names only the traits it reads and writes; a store implements each of them and then
+/// `Store` itself (with an empty `impl`).
 pub trait Store:
     ChangeLog
     + Tenancy
@@ -50,29 +51,8 @@ pub trait Store:
 {
 }
 
-impl<T> Store for T where
-    T: ?Sized
-        + ChangeLog
-        + Tenancy
-        + ClientDirectory
-        + ClientRegistrations
-        + ResourceDirectory
-        + SigningKeys
-        + UserDirectory
-        + EmailTokens
-        + BrowserSessions
-        + Consents
-        + SignInFactors
-        + Passkeys
-        + AuthorizationCodes
-        + RefreshFamilies
-        + AccessTokens
-        + DeviceGrants
-        + PushedRequests
-{
-}
-
-/// The store traits, for callers that call store methods on `dyn Store`.
+/// The store traits, for code generic over a store (methods called on `dyn Store` need no
+/// import).
 pub mod prelude {
     pub use super::{
         AccessTokens, AuthorizationCodes, BrowserSessions, ChangeLog, ClientDirectory,

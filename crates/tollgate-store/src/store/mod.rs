@@ -2,7 +2,7 @@
 //! its narrow traits: cold paths call the table modules with the pools,
 //! the grant hot path calls the backend's grant groups, and every operation is metered.
 
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::{Store, StoreError, StoreResult};
 
 use crate::sql::Db;
 
@@ -15,6 +15,8 @@ pub(crate) struct SqlStore<G> {
     pub(crate) db: Db,
     pub(crate) grants: G,
 }
+
+impl<G: crate::grants::Grants> Store for SqlStore<G> {}
 
 /// Times one store operation and counts its failures, by operation and kind of failure.
 async fn metered<T>(

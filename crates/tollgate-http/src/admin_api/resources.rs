@@ -184,7 +184,6 @@ pub(super) fn routes(err: &ApiResponse) -> Routes {
         ("friendly_name", string(), false),
         ("scopes", strings(), false),
     ]);
-    let grant_body = object(vec![("account_sid", string(), true)]);
     Routes::new()
         .route(
             Op::get(BASE, tag)
@@ -219,6 +218,15 @@ pub(super) fn routes(err: &ApiResponse) -> Routes {
                 .respond_all(&["400", "401", "404", "429"], err),
             delete,
         )
+        .merge(grant_routes(err))
+}
+
+/// Granting a resource to another account and revoking the grant.
+fn grant_routes(err: &ApiResponse) -> Routes {
+    let tag = "admin";
+    let one = || json("The resource", resource());
+    let grant_body = object(vec![("account_sid", string(), true)]);
+    Routes::new()
         .route(
             Op::post(GRANTS, tag)
                 .path_param("sid")

@@ -40,7 +40,8 @@ pub fn router() -> Routes {
             passkeys::script,
         )
         .merge(device_pages(&page))
-        .merge(mail_pages(&page))
+        .merge(password_reset_pages(&page))
+        .merge(verify_email_pages(&page))
         .route(
             Op::get(demo::CALLBACK_PATH, TAG)
                 .summary("Where serve --demo's authorization URL lands")
@@ -270,9 +271,11 @@ fn account_settings_pages(page: &utoipa::openapi::Response) -> Routes {
         )
 }
 
-/// Where mailed links lead: password reset and address confirmation.
-fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
-    let token = || &[("token", false)][..];
+/// The query of a page a mailed link opens.
+const TOKEN_QUERY: &[(&str, bool)] = &[("token", false)];
+
+/// Where a mailed password reset link leads.
+fn password_reset_pages(page: &utoipa::openapi::Response) -> Routes {
     Routes::new()
         .route(
             Op::get("/password-reset", TAG)
@@ -291,7 +294,7 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
         .route(
             Op::get("/password-reset/new", TAG)
                 .summary("The new password form a reset link opens")
-                .query(token())
+                .query(TOKEN_QUERY)
                 .respond("200", page.clone())
                 .respond("400", page.clone()),
             email::reset_page,
@@ -312,10 +315,15 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
                 .respond_all(&["400", "403", "413", "503"], page),
             email::reset_submit,
         )
+}
+
+/// Where a mailed address confirmation link leads.
+fn verify_email_pages(page: &utoipa::openapi::Response) -> Routes {
+    Routes::new()
         .route(
             Op::get("/account/verify-email", TAG)
                 .summary("Confirm an email address: the page a verification link opens")
-                .query(token())
+                .query(TOKEN_QUERY)
                 .respond("200", page.clone())
                 .respond("400", page.clone()),
             email::verify_page,

@@ -190,34 +190,7 @@ pub(crate) fn check(
     issuer: &str,
 ) -> Result<ValidAuthorization, Refusal> {
     let page = |m: &str| Refusal::Page(m.to_owned());
-    let client_id = params
-        .client_id
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| page("The request has no client_id."))?;
-    let client = ClientId::parse(client_id)
-        .ok()
-        .and_then(|id| lookup(&id))
-        .ok_or_else(|| page("The application that sent you here is not registered."))?;
-    let (redirect_uri, given) = match params.redirect_uri.as_deref().filter(|s| !s.is_empty()) {
-        Some(uri) => {
-            if uri.len() > MAX_PARAM
-                || !client
-                    .redirect_uris
-                    .iter()
-                    .any(|r| redirect_uri_matches(r, uri))
-            {
-                return Err(page(
-                    "The redirect URI is not registered for this application.",
-                ));
-            }
-            (uri.to_owned(), true)
-        }
-        None => match client.redirect_uris.as_slice() {
-            [only] => (only.clone(), false),
-            _ => return Err(page("The request has no redirect_uri.")),
-        },
-    };
+    let (client, redirect_uri, given) = trusted_redirect(params, lookup).map_err(page)?;
     let mut valid = ValidAuthorization {
         client,
         redirect_uri,
@@ -243,37 +216,13 @@ pub(crate) fn check(
         let err = OAuthError::new(kind, msg.to_owned());
         Refusal::Redirect(v.error_redirect(issuer, &err), err)
     };
+    let invalid = |v: &ValidAuthorization, msg: &str| fail(v, ErrorKind::InvalidRequest, msg);
     // Once the redirect URI is trusted, errors too go back in the requested mode.
     match crate::oidc_params::response_mode(params) {
         Ok(mode) => valid.response_mode = mode,
-        Err(msg) => return Err(fail(&valid, ErrorKind::InvalidRequest, msg)),
+        Err(msg) => return Err(invalid(&valid, msg)),
     }
-    match params.response_type.as_deref() {
-        Some("code") => {}
-        None | Some("") => {
-            return Err(fail(
-                &valid,
-                ErrorKind::InvalidRequest,
-                "response_type is required",
-            ));
-        }
-        Some(_) => {
-            let err = OAuthError::new(
-                ErrorKind::InvalidRequest,
-                "only response_type=code is supported",
-            );
-            let url = valid.response_mode.deliver(
-                &valid.redirect_uri,
-                &[
-                    ("error", "unsupported_response_type"),
-                    ("error_description", &err.description),
-                    ("state", valid.state.as_deref().unwrap_or_default()),
-                    ("iss", issuer),
-                ],
-            );
-            return Err(Refusal::Redirect(url, err));
-        }
-    }
+    check_response_type(params, &valid, issuer)?;
     if !valid.client.allows(GrantType::AuthorizationCode) {
         return Err(fail(
             &valid,
@@ -295,98 +244,13 @@ pub(crate) fn check(
     }
     valid.scopes = scopes;
     if valid.nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM) {
-        return Err(fail(&valid, ErrorKind::InvalidRequest, "nonce is too long"));
+        return Err(invalid(&valid, "nonce is too long"));
     }
-    match (
-        params.code_challenge.as_deref().filter(|s| !s.is_empty()),
-        params.code_challenge_method.as_deref(),
-    ) {
-        (_, Some("plain")) => {
-            return Err(fail(
-                &valid,
-                ErrorKind::InvalidRequest,
-                "code_challenge_method plain is not allowed; use S256",
-            ));
-        }
-        (_, Some(m)) if m != "S256" => {
-            return Err(fail(
-                &valid,
-                ErrorKind::InvalidRequest,
-                "code_challenge_method must be S256",
-            ));
-        }
-        // RFC 7636 section 4.3: without a method the challenge is `plain`, which is not
-        // allowed; refuse rather than reinterpret it as S256.
-        (Some(_), None) => {
-            return Err(fail(
-                &valid,
-                ErrorKind::InvalidRequest,
-                "code_challenge_method is required (S256); plain is not allowed",
-            ));
-        }
-        (Some(c), Some(_)) => {
-            if c.len() != 43 || !valid_pkce_string_lenient(c) {
-                return Err(fail(
-                    &valid,
-                    ErrorKind::InvalidRequest,
-                    "code_challenge is not a base64url SHA-256 value",
-                ));
-            }
-            valid.code_challenge = Some(c.to_owned());
-        }
-        (None, Some(_)) => {
-            return Err(fail(
-                &valid,
-                ErrorKind::InvalidRequest,
-                "code_challenge_method without code_challenge",
-            ));
-        }
-        (None, None) if valid.client.requires_pkce() => {
-            return Err(fail(
-                &valid,
-                ErrorKind::InvalidRequest,
-                "this client must use PKCE (code_challenge with S256)",
-            ));
-        }
-        (None, None) => {}
-    }
-    for p in params
-        .prompt
-        .as_deref()
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|p| !p.is_empty())
-    {
-        match p {
-            "none" => valid.prompt.none = true,
-            "login" => valid.prompt.login = true,
-            "consent" => valid.prompt.consent = true,
-            // One account per session: choosing an account means signing in again, as
-            // Keycloak treats it.
-            "select_account" => valid.prompt.login = true,
-            _ => {
-                return Err(fail(
-                    &valid,
-                    ErrorKind::InvalidRequest,
-                    "unknown prompt value",
-                ));
-            }
-        }
-    }
-    if valid.prompt.none && (valid.prompt.login || valid.prompt.consent) {
-        return Err(fail(
-            &valid,
-            ErrorKind::InvalidRequest,
-            "prompt=none cannot be combined with other values",
-        ));
-    }
+    valid.code_challenge = code_challenge(params, &valid.client).map_err(|m| invalid(&valid, m))?;
+    valid.prompt = prompt(params).map_err(|m| invalid(&valid, m))?;
     let acr_values = params.acr_values.as_deref().unwrap_or_default();
     if acr_values.len() > MAX_PARAM {
-        return Err(fail(
-            &valid,
-            ErrorKind::InvalidRequest,
-            "acr_values is too long",
-        ));
+        return Err(invalid(&valid, "acr_values is too long"));
     }
     valid.acr_values = crate::scope::tokens(acr_values);
     for r in params.resource.iter().filter(|r| !r.is_empty()) {
@@ -406,6 +270,129 @@ pub(crate) fn check(
         Refusal::Redirect(valid.error_redirect(issuer, &err), err)
     })?;
     Ok(valid)
+}
+
+/// The client and the redirect URI to trust, with whether the request named it; the message
+/// of the page to show when either cannot be trusted.
+fn trusted_redirect(
+    params: &AuthorizeParams,
+    lookup: impl Fn(&ClientId) -> Option<Arc<Client>>,
+) -> Result<(Arc<Client>, String, bool), &'static str> {
+    let client_id = params
+        .client_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or("The request has no client_id.")?;
+    let client = ClientId::parse(client_id)
+        .ok()
+        .and_then(|id| lookup(&id))
+        .ok_or("The application that sent you here is not registered.")?;
+    match params.redirect_uri.as_deref().filter(|s| !s.is_empty()) {
+        Some(uri) => {
+            if uri.len() > MAX_PARAM
+                || !client
+                    .redirect_uris
+                    .iter()
+                    .any(|r| redirect_uri_matches(r, uri))
+            {
+                return Err("The redirect URI is not registered for this application.");
+            }
+            Ok((client, uri.to_owned(), true))
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => {
+                let only = only.clone();
+                Ok((client, only, false))
+            }
+            _ => Err("The request has no redirect_uri."),
+        },
+    }
+}
+
+/// Only `response_type=code`; any other goes back as `unsupported_response_type`.
+fn check_response_type(
+    params: &AuthorizeParams,
+    valid: &ValidAuthorization,
+    issuer: &str,
+) -> Result<(), Refusal> {
+    match params.response_type.as_deref() {
+        Some("code") => Ok(()),
+        None | Some("") => {
+            let err = OAuthError::new(ErrorKind::InvalidRequest, "response_type is required");
+            Err(Refusal::Redirect(valid.error_redirect(issuer, &err), err))
+        }
+        Some(_) => {
+            let err = OAuthError::new(
+                ErrorKind::InvalidRequest,
+                "only response_type=code is supported",
+            );
+            let url = valid.response_mode.deliver(
+                &valid.redirect_uri,
+                &[
+                    ("error", "unsupported_response_type"),
+                    ("error_description", &err.description),
+                    ("state", valid.state.as_deref().unwrap_or_default()),
+                    ("iss", issuer),
+                ],
+            );
+            Err(Refusal::Redirect(url, err))
+        }
+    }
+}
+
+/// The S256 PKCE challenge, if any; the `invalid_request` description otherwise.
+fn code_challenge(
+    params: &AuthorizeParams,
+    client: &Client,
+) -> Result<Option<String>, &'static str> {
+    match (
+        params.code_challenge.as_deref().filter(|s| !s.is_empty()),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (_, Some("plain")) => Err("code_challenge_method plain is not allowed; use S256"),
+        (_, Some(m)) if m != "S256" => Err("code_challenge_method must be S256"),
+        // RFC 7636 section 4.3: without a method the challenge is `plain`, which is not
+        // allowed; refuse rather than reinterpret it as S256.
+        (Some(_), None) => Err("code_challenge_method is required (S256); plain is not allowed"),
+        (Some(c), Some(_)) => {
+            if c.len() != 43 || !valid_pkce_string_lenient(c) {
+                return Err("code_challenge is not a base64url SHA-256 value");
+            }
+            Ok(Some(c.to_owned()))
+        }
+        (None, Some(_)) => Err("code_challenge_method without code_challenge"),
+        (None, None) if client.requires_pkce() => {
+            Err("this client must use PKCE (code_challenge with S256)")
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The `prompt` values; the `invalid_request` description when one is unknown or `none` is
+/// combined with another.
+fn prompt(params: &AuthorizeParams) -> Result<Prompt, &'static str> {
+    let mut prompt = Prompt::default();
+    for p in params
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+    {
+        match p {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            // One account per session: choosing an account means signing in again, as
+            // Keycloak treats it.
+            "select_account" => prompt.login = true,
+            _ => return Err("unknown prompt value"),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err("prompt=none cannot be combined with other values");
+    }
+    Ok(prompt)
 }
 
 fn valid_pkce_string_lenient(s: &str) -> bool {

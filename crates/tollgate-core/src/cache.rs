@@ -8,7 +8,7 @@ use dashmap::DashMap;
 
 use crate::ids::{AccountSid, ClientId, ResourceSid};
 use crate::model::{Account, Change, Client, Entity, Resource};
-use crate::store::{Store, StoreResult};
+use crate::store::{ClientDirectory, ResourceDirectory, Store, StoreResult, Tenancy};
 
 /// How long an id the store did not know is answered from memory, and how many such ids are
 /// remembered: unknown ids cannot hammer the store, and a new record waits at most this long.
@@ -43,7 +43,7 @@ impl Directory {
     /// The client from memory, else from the store (read-through, with a short negative cache).
     pub async fn client_or_load(
         &self,
-        store: &dyn Store,
+        store: &(impl ClientDirectory + ?Sized),
         id: &ClientId,
         now: i64,
     ) -> StoreResult<Option<Arc<Client>>> {
@@ -70,7 +70,7 @@ impl Directory {
     /// The account from memory, else from the store, as for clients.
     pub async fn account_or_load(
         &self,
-        store: &dyn Store,
+        store: &(impl Tenancy + ?Sized),
         sid: &AccountSid,
         now: i64,
     ) -> StoreResult<Option<Arc<Account>>> {
@@ -195,7 +195,11 @@ impl Directory {
 
     /// Re-reads one resource with its grants. Identifiers never change, so a deleted one is
     /// found by its SID.
-    async fn refresh_resource(&self, store: &dyn Store, sid: &ResourceSid) -> StoreResult<()> {
+    async fn refresh_resource(
+        &self,
+        store: &(impl ResourceDirectory + ?Sized),
+        sid: &ResourceSid,
+    ) -> StoreResult<()> {
         match store.resource(sid).await? {
             Some(r) => {
                 self.resources.insert(r.identifier.clone(), Arc::new(r));

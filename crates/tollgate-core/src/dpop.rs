@@ -51,6 +51,47 @@ pub(crate) fn invalid_proof(why: impl Into<std::borrow::Cow<'static, str>>) -> O
     OAuthError::new(ErrorKind::InvalidDpopProof, why)
 }
 
+/// A proof's key thumbprint (`jkt`) and claims, once its header, public key and signature
+/// check out.
+fn signed_claims(jwt: &str, fapi: bool) -> Result<(String, ProofClaims), OAuthError> {
+    let head = jwt
+        .split('.')
+        .next()
+        .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .ok_or_else(|| invalid_proof("the DPoP proof is not a well-formed JWT"))?;
+    if head.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
+        return Err(invalid_proof("the DPoP proof's typ must be dpop+jwt"));
+    }
+    let header = jsonwebtoken::decode_header(jwt)
+        .map_err(|_| invalid_proof("the DPoP proof's header is not understood"))?;
+    if !client_algs(fapi).contains(&header.alg) {
+        return Err(invalid_proof(
+            "the DPoP proof must be signed with an asymmetric algorithm this server accepts",
+        ));
+    }
+    let raw_jwk = head
+        .get("jwk")
+        .ok_or_else(|| invalid_proof("the DPoP proof has no jwk header"))?;
+    if has_private_members(raw_jwk) {
+        return Err(invalid_proof("the DPoP proof's jwk must be a public key"));
+    }
+    let jwk: Jwk = serde_json::from_value(raw_jwk.clone())
+        .map_err(|_| invalid_proof("the DPoP proof's jwk is not understood"))?;
+    if !key_fits(&jwk, header.alg) {
+        return Err(invalid_proof("the DPoP proof's jwk does not fit its alg"));
+    }
+    let jkt = thumbprint(raw_jwk)
+        .ok_or_else(|| invalid_proof("the DPoP proof's jwk is not understood"))?;
+    let key = DecodingKey::from_jwk(&jwk)
+        .map_err(|_| invalid_proof("the DPoP proof's jwk is not understood"))?;
+    let v = signature_only(header.alg);
+    let claims = jsonwebtoken::decode::<ProofClaims>(jwt, &key, &v)
+        .map_err(|_| invalid_proof("the DPoP proof's signature or claims are invalid"))?
+        .claims;
+    Ok((jkt, claims))
+}
+
 impl Engine {
     /// Checks a proof and spends its `jti`; returns the key's thumbprint (`jkt`).
     /// `access_token` is given at resource use, where the proof must carry its `ath`.
@@ -60,42 +101,7 @@ impl Engine {
         access_token: Option<&str>,
         fapi: bool,
     ) -> Result<String, OAuthError> {
-        let jwt = proof.jwt.trim();
-        let head = jwt
-            .split('.')
-            .next()
-            .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .ok_or_else(|| invalid_proof("the DPoP proof is not a well-formed JWT"))?;
-        if head.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
-            return Err(invalid_proof("the DPoP proof's typ must be dpop+jwt"));
-        }
-        let header = jsonwebtoken::decode_header(jwt)
-            .map_err(|_| invalid_proof("the DPoP proof's header is not understood"))?;
-        if !client_algs(fapi).contains(&header.alg) {
-            return Err(invalid_proof(
-                "the DPoP proof must be signed with an asymmetric algorithm this server accepts",
-            ));
-        }
-        let raw_jwk = head
-            .get("jwk")
-            .ok_or_else(|| invalid_proof("the DPoP proof has no jwk header"))?;
-        if has_private_members(raw_jwk) {
-            return Err(invalid_proof("the DPoP proof's jwk must be a public key"));
-        }
-        let jwk: Jwk = serde_json::from_value(raw_jwk.clone())
-            .map_err(|_| invalid_proof("the DPoP proof's jwk is not understood"))?;
-        if !key_fits(&jwk, header.alg) {
-            return Err(invalid_proof("the DPoP proof's jwk does not fit its alg"));
-        }
-        let jkt = thumbprint(raw_jwk)
-            .ok_or_else(|| invalid_proof("the DPoP proof's jwk is not understood"))?;
-        let key = DecodingKey::from_jwk(&jwk)
-            .map_err(|_| invalid_proof("the DPoP proof's jwk is not understood"))?;
-        let v = signature_only(header.alg);
-        let claims = jsonwebtoken::decode::<ProofClaims>(jwt, &key, &v)
-            .map_err(|_| invalid_proof("the DPoP proof's signature or claims are invalid"))?
-            .claims;
+        let (jkt, claims) = signed_claims(proof.jwt.trim(), fapi)?;
         // RFC 9449 section 4.3: method names are case-sensitive (RFC 9110 section 9.1).
         if claims.htm != proof.method {
             return Err(invalid_proof(

@@ -94,31 +94,7 @@ impl Engine {
     ) -> Result<Option<AccessTokenInfo>, OAuthError> {
         let now = self.clock.now();
         if !looks_like_jwt(token) {
-            let Some(t) = self.store.opaque_token(&SecretDigest::of(token)).await? else {
-                return Ok(None);
-            };
-            if t.revoked_at.is_some() || t.expires_at <= now {
-                return Ok(None);
-            }
-            let aud = match t.audiences.as_slice() {
-                [one] => serde_json::Value::String(one.clone()),
-                many => serde_json::json!(many),
-            };
-            return Ok(Some(AccessTokenInfo {
-                iss: self.issuer().to_owned(),
-                sub: t.sub,
-                aud,
-                client_id: t.client_id.to_string(),
-                scope: t.scope,
-                iat: t.issued_at,
-                nbf: Some(t.issued_at),
-                exp: t.expires_at,
-                jti: t.jti,
-                account_sid: t.account_sid,
-                cnf: t
-                    .dpop_jkt
-                    .map(|jkt| crate::token::TokenConfirmation { jkt }),
-            }));
+            return self.inspect_opaque_token(token, now).await;
         }
         // A keyed hash finds the entry and the signature must match too: SHA-256 of the
         // whole token cost more than the rest of an introspection.
@@ -159,6 +135,39 @@ impl Engine {
         };
         self.verified.insert(key, entry);
         Ok(Some(claims))
+    }
+
+    /// An opaque token we recorded, unless revoked or expired.
+    async fn inspect_opaque_token(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<AccessTokenInfo>, OAuthError> {
+        let Some(t) = self.store.opaque_token(&SecretDigest::of(token)).await? else {
+            return Ok(None);
+        };
+        if t.revoked_at.is_some() || t.expires_at <= now {
+            return Ok(None);
+        }
+        let aud = match t.audiences.as_slice() {
+            [one] => serde_json::Value::String(one.clone()),
+            many => serde_json::json!(many),
+        };
+        Ok(Some(AccessTokenInfo {
+            iss: self.issuer().to_owned(),
+            sub: t.sub,
+            aud,
+            client_id: t.client_id.to_string(),
+            scope: t.scope,
+            iat: t.issued_at,
+            nbf: Some(t.issued_at),
+            exp: t.expires_at,
+            jti: t.jti,
+            account_sid: t.account_sid,
+            cnf: t
+                .dpop_jkt
+                .map(|jkt| crate::token::TokenConfirmation { jkt }),
+        }))
     }
 
     /// Whether `caller` may see a token issued to `owner`: clients of the same account may.

@@ -25,47 +25,10 @@ impl Engine {
     pub async fn push_authorization_request(
         &self,
         client: &crate::client_auth::AuthenticatedClient,
-        mut params: AuthorizeParams,
+        params: AuthorizeParams,
         proof: Option<&crate::dpop::DpopProof>,
     ) -> Result<PushedAuthorization, OAuthError> {
-        if params.request_uri.is_some() {
-            return Err(OAuthError::invalid_request(
-                "request_uri cannot be pushed (RFC 9126 section 2.1)",
-            ));
-        }
-        if let Some(url) = params
-            .client_id
-            .clone()
-            .filter(|u| self.is_document_client(u))
-        {
-            let resolved = self
-                .document_client(&url)
-                .await
-                .map_err(|_| OAuthError::invalid_client(DOCUMENT_FAILED))?;
-            if resolved.client.id != client.id {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the authenticated client",
-                ));
-            }
-            params =
-                Self::document_params(&resolved, &params).map_err(OAuthError::invalid_request)?;
-        }
-        match params.client_id.as_deref() {
-            Some(id) if id != client.id.as_str() => {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the authenticated client",
-                ));
-            }
-            _ => params.client_id = Some(client.id.to_string()),
-        }
-        // RFC 9101 section 5: the pushed parameters may come as a request object.
-        if let Some(jwt) = params.request.take() {
-            params = self
-                .open_request_object(client.client(), &params, &jwt)
-                .await?;
-        } else if client.requires_signed_request_object() {
-            return Err(crate::request_object::unsigned_refused());
-        }
+        let mut params = self.pushed_params(client, params).await?;
         // RFC 9449 section 10.1: a proof on the push binds the code to its key.
         if let Some(proof) = proof {
             let jkt = self
@@ -104,6 +67,54 @@ impl Engine {
             request_uri: format!("{REQUEST_URI_PREFIX}{handle}"),
             expires_in: ttl,
         })
+    }
+
+    /// The pushed parameters as the client means them: its own `client_id` (a metadata
+    /// document's parameters resolved) and any request object opened.
+    async fn pushed_params(
+        &self,
+        client: &crate::client_auth::AuthenticatedClient,
+        mut params: AuthorizeParams,
+    ) -> Result<AuthorizeParams, OAuthError> {
+        if params.request_uri.is_some() {
+            return Err(OAuthError::invalid_request(
+                "request_uri cannot be pushed (RFC 9126 section 2.1)",
+            ));
+        }
+        if let Some(url) = params
+            .client_id
+            .clone()
+            .filter(|u| self.is_document_client(u))
+        {
+            let resolved = self
+                .document_client(&url)
+                .await
+                .map_err(|_| OAuthError::invalid_client(DOCUMENT_FAILED))?;
+            if resolved.client.id != client.id {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
+            }
+            params =
+                Self::document_params(&resolved, &params).map_err(OAuthError::invalid_request)?;
+        }
+        match params.client_id.as_deref() {
+            Some(id) if id != client.id.as_str() => {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
+            }
+            _ => params.client_id = Some(client.id.to_string()),
+        }
+        // RFC 9101 section 5: the pushed parameters may come as a request object.
+        if let Some(jwt) = params.request.take() {
+            params = self
+                .open_request_object(client.client(), &params, &jwt)
+                .await?;
+        } else if client.requires_signed_request_object() {
+            return Err(crate::request_object::unsigned_refused());
+        }
+        Ok(params)
     }
 
     /// An authorization request that names a `request_uri`: the pushed parameters, if the

@@ -247,6 +247,54 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
         .map_err(|e| ServerError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     let addr = listener.local_addr()?;
     let context = Context::open(config, deps).await?;
+    let engine = start_engine(&context, addr).await?;
+    if context.config.metrics {
+        tollgate_http::ops::install_metrics();
+    } else {
+        tollgate_http::ops::disable_metrics();
+    }
+    let state = app_state(engine.clone(), &context.config)?;
+    let mut app = tollgate_http::app(state.clone());
+    let tls = context.config.tls()?;
+    if tls.is_some() {
+        // RFC 6797: a server that terminates TLS itself tells browsers to use nothing else.
+        app = app.layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000"),
+            ),
+        );
+    }
+
+    let (shutdown, rx) = watch::channel(false);
+    let limits = context.config.limits();
+    let serve = tokio::spawn(crate::listener::serve(listener, app, limits, tls, rx));
+    let c = &context.config;
+    let rotation = RotationPolicy {
+        every_secs: i64::from(c.key_rotation_days) * 86_400,
+        publish_ahead_secs: i64::from(c.key_publish_ahead_secs),
+    };
+    let sync_every = Duration::from_millis(c.sync_interval_ms.max(50));
+    let maintenance = Maintenance::new(engine.clone(), rotation, sync_every).on_prune({
+        let state = state.clone();
+        Box::new(move |now| state.prune_limiters(now))
+    });
+    let maintenance = tokio::spawn(maintenance.run());
+    tracing::info!(%addr, backend = context.store.backend(), "listening");
+    Ok(RunningServer {
+        addr,
+        engine,
+        state,
+        context,
+        shutdown,
+        serve,
+        maintenance,
+    })
+}
+
+/// Starts the engine on the opened store, with its outbound fetcher and mailer; the issuer
+/// defaults to the address the server listens on.
+async fn start_engine(context: &Context, addr: SocketAddr) -> Result<Arc<Engine>, ServerError> {
     let mut engine_config = context.config.engine.clone();
     if engine_config.issuer.is_empty() {
         // The default issuer follows the scheme the server speaks.
@@ -285,18 +333,17 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
             "no smtp_url: no verification or password reset mail (see `tollgate config check`)"
         ),
     }
-    if context.config.metrics {
-        tollgate_http::ops::install_metrics();
-    } else {
-        tollgate_http::ops::disable_metrics();
-    }
-    let mut state = AppState::new(engine.clone(), context.config.auth_failures_per_minute);
-    state.metrics_token = context.config.metrics_token.as_deref().map(Arc::from);
+    Ok(engine)
+}
+
+/// The HTTP layer's state: proxies, rate limits and attempt limiters from the configuration.
+fn app_state(engine: Arc<Engine>, c: &Config) -> Result<AppState, ServerError> {
+    let mut state = AppState::new(engine, c.auth_failures_per_minute);
+    state.metrics_token = c.metrics_token.as_deref().map(Arc::from);
     state.proxies = tollgate_http::client_ip::ProxyPolicy {
-        trusted: Arc::from(context.config.trusted_proxies.clone()),
-        header: context.config.client_ip_header,
+        trusted: Arc::from(c.trusted_proxies.clone()),
+        header: c.client_ip_header,
     };
-    let c = &context.config;
     let limit = |per_second, burst| {
         (per_second > 0).then_some(tollgate_http::throttle::RateLimit { per_second, burst })
     };
@@ -311,40 +358,5 @@ pub async fn start_with(config: Config, deps: Deps) -> Result<RunningServer, Ser
     state.reset_limiter = Arc::new(tollgate_http::limiter::AttemptLimiter::per_minute(
         c.password_resets_per_minute,
     ));
-    let mut app = tollgate_http::app(state.clone());
-    let tls = context.config.tls()?;
-    if tls.is_some() {
-        // RFC 6797: a server that terminates TLS itself tells browsers to use nothing else.
-        app = app.layer(
-            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-                axum::http::header::STRICT_TRANSPORT_SECURITY,
-                axum::http::HeaderValue::from_static("max-age=31536000"),
-            ),
-        );
-    }
-
-    let (shutdown, rx) = watch::channel(false);
-    let limits = context.config.limits();
-    let serve = tokio::spawn(crate::listener::serve(listener, app, limits, tls, rx));
-    let c = &context.config;
-    let rotation = RotationPolicy {
-        every_secs: i64::from(c.key_rotation_days) * 86_400,
-        publish_ahead_secs: i64::from(c.key_publish_ahead_secs),
-    };
-    let sync_every = Duration::from_millis(c.sync_interval_ms.max(50));
-    let maintenance = Maintenance::new(engine.clone(), rotation, sync_every).on_prune({
-        let state = state.clone();
-        Box::new(move |now| state.prune_limiters(now))
-    });
-    let maintenance = tokio::spawn(maintenance.run());
-    tracing::info!(%addr, backend = context.store.backend(), "listening");
-    Ok(RunningServer {
-        addr,
-        engine,
-        state,
-        context,
-        shutdown,
-        serve,
-        maintenance,
-    })
+    Ok(state)
 }

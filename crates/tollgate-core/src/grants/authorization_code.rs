@@ -9,6 +9,7 @@ use crate::error::OAuthError;
 use crate::model::{Authn, AuthorizationCode, CodeRedemption, GrantType, SessionClient};
 use crate::policy::Prior;
 use crate::secret::SecretDigest;
+use crate::store::AuthorizationCodes;
 use crate::token::Issued;
 
 pub struct AuthorizationCodeGrant;
@@ -48,29 +49,7 @@ impl Grant for AuthorizationCodeGrant {
             .transpose()?;
         let jti = engine.random_id::<16>()?;
         let digest = SecretDigest::of(&p.code);
-        // Nothing is spent or revoked before the code's binding checks out: a client that is
-        // not the code's own cannot burn it or revoke what it issued.
-        let peek = engine
-            .store
-            .authorization_code(&digest)
-            .await?
-            .ok_or_else(|| invalid_grant("the authorization code is unknown"))?;
-        if peek.client_id != client.id {
-            return Err(invalid_grant(
-                "the authorization code was issued to another client",
-            ));
-        }
-        if peek.used_at.is_none() {
-            check_code_binding(&peek, &p, now)?;
-            // RFC 9449 section 10: a code bound to a key needs a proof of that key.
-            if let Some(bound) = &peek.dpop_jkt
-                && client.dpop_jkt() != Some(bound.as_str())
-            {
-                return Err(invalid_grant(
-                    "the authorization code is bound to a DPoP key: send a proof of that key",
-                ));
-            }
-        }
+        let peek = peek(engine.store.as_ref(), client, &digest, &p, now).await?;
         let prior = Prior {
             scopes: &peek.scopes,
             resources: &peek.resources,
@@ -111,20 +90,66 @@ impl Grant for AuthorizationCodeGrant {
         };
         let issued = engine.issue_for_user(client, grant).await?;
         if let Some(sid) = session_sid {
-            // The session signed in to this client: a logout reaches it and its family.
-            let link = SessionClient {
-                session_sid: sid,
-                client_id: client.id.clone(),
-                family_id,
-                created_at: now,
-                expires_at: now
-                    + i64::from(engine.config.session_lifetime_secs)
-                    + i64::from(engine.config.refresh_token_ttl),
-            };
-            engine.store.insert_session_client(&link).await?;
+            link_session(engine, client, sid, family_id, now).await?;
         }
         Ok(issued)
     }
+}
+
+/// Reads the code without spending it and checks that it is this client's and, unless it was
+/// used already (a replay, handled at redemption), its binding.
+async fn peek(
+    store: &(impl AuthorizationCodes + ?Sized),
+    client: &AuthenticatedClient,
+    digest: &SecretDigest,
+    p: &CodeParams,
+    now: i64,
+) -> Result<AuthorizationCode, OAuthError> {
+    // Nothing is spent or revoked before the code's binding checks out: a client that is
+    // not the code's own cannot burn it or revoke what it issued.
+    let peek = store
+        .authorization_code(digest)
+        .await?
+        .ok_or_else(|| invalid_grant("the authorization code is unknown"))?;
+    if peek.client_id != client.id {
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if peek.used_at.is_none() {
+        check_code_binding(&peek, p, now)?;
+        // RFC 9449 section 10: a code bound to a key needs a proof of that key.
+        if let Some(bound) = &peek.dpop_jkt
+            && client.dpop_jkt() != Some(bound.as_str())
+        {
+            return Err(invalid_grant(
+                "the authorization code is bound to a DPoP key: send a proof of that key",
+            ));
+        }
+    }
+    Ok(peek)
+}
+
+/// Records that the browser session signed in to this client: a logout reaches it and its
+/// family.
+async fn link_session(
+    engine: &Engine,
+    client: &AuthenticatedClient,
+    sid: String,
+    family_id: Option<String>,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let link = SessionClient {
+        session_sid: sid,
+        client_id: client.id.clone(),
+        family_id,
+        created_at: now,
+        expires_at: now
+            + i64::from(engine.config.session_lifetime_secs)
+            + i64::from(engine.config.refresh_token_ttl),
+    };
+    engine.store.insert_session_client(&link).await?;
+    Ok(())
 }
 
 /// Spends the code, recording the family and access token it issues; a replay revokes what

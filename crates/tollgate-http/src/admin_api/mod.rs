@@ -252,9 +252,9 @@ async fn body<T: serde::de::DeserializeOwned + Default>(req: Request) -> Result<
 
 /// The `{sid}` path segment; one that cannot be decoded is simply no app of the caller's (404
 /// in Twilio's format, not the router's plain-text rejection).
-struct AppSid(String);
+struct PathSid(String);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AppSid {
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathSid {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -314,7 +314,7 @@ async fn list(
 
 async fn fetch(
     State(state): State<AppState>,
-    sid: AppSid,
+    sid: PathSid,
     ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
     let client = own_app(&state.engine.node_admin(), &caller(&account), &sid.0).await?;
@@ -323,7 +323,7 @@ async fn fetch(
 
 async fn update(
     State(state): State<AppState>,
-    sid: AppSid,
+    sid: PathSid,
     ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {
@@ -337,7 +337,7 @@ async fn update(
 
 async fn delete(
     State(state): State<AppState>,
-    sid: AppSid,
+    sid: PathSid,
     ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
     let id = ClientId::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
@@ -348,7 +348,7 @@ async fn delete(
 
 async fn rotate_secret(
     State(state): State<AppState>,
-    sid: AppSid,
+    sid: PathSid,
     ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
     let id = ClientId::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
@@ -437,7 +437,7 @@ struct UserUpdateBody {
 
 async fn update_user(
     State(state): State<AppState>,
-    sid: AppSid,
+    sid: PathSid,
     ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {

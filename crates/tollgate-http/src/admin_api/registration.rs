@@ -1,11 +1,9 @@
 //! `/v1/Account/Registration`: the caller's RFC 7591 registration policy, and the initial
 //! access tokens it hands to developers (shown once, stored by digest).
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -13,7 +11,7 @@ use tollgate_core::OAuthError;
 use tollgate_core::model::RegistrationPolicy;
 use utoipa::openapi::Response as ApiResponse;
 
-use super::{ApiError, account, body, caller};
+use super::{ApiAccount, ApiError, body, caller};
 use crate::openapi::{Op, body as request_body, integer, json as json_response, object, string};
 use crate::render::NO_STORE;
 use crate::routes::Routes;
@@ -46,10 +44,8 @@ fn policy_view(state: &AppState, account: &str, policy: RegistrationPolicy) -> R
 
 async fn show(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let admin = state.engine.node_admin();
     let (sid, policy) = admin.registration_policy(&caller(&account), None).await?;
     Ok(policy_view(&state, sid.as_str(), policy))
@@ -57,10 +53,9 @@ async fn show(
 
 async fn set(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, req.headers()).await?;
     let policy = body::<PolicyBody>(req)
         .await?
         .policy
@@ -74,10 +69,9 @@ async fn set(
 
 async fn issue(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, req.headers()).await?;
     let b = body::<TokenBody>(req).await?;
     let admin = state.engine.node_admin();
     let (t, secret) = admin

@@ -1,11 +1,9 @@
 //! `/v1/Account/Resources`: the caller's API resources (audiences) and the accounts it grants
 //! them to (DESIGN section 14). Another account's resource answers 404, like its apps.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_core::OAuthError;
@@ -15,7 +13,7 @@ use tollgate_core::model::Resource;
 use utoipa::openapi::Response as ApiResponse;
 use utoipa::openapi::schema::Schema;
 
-use super::{ApiError, account, body, caller};
+use super::{ApiAccount, ApiError, PathSid, body, caller};
 use crate::openapi::{
     Op, array_of, body as request_body, empty, json, nullable_string, object, string, strings,
 };
@@ -76,10 +74,9 @@ fn resource_sid(raw: &str) -> Result<ResourceSid, ApiError> {
 
 async fn create(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, req.headers()).await?;
     let b = body::<ResourceBody>(req).await?;
     let identifier = b
         .identifier
@@ -97,10 +94,8 @@ async fn create(
 
 async fn list(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let admin = state.engine.node_admin();
     let found = admin.resources(&caller(&account), None).await?;
     let views: Vec<ResourceView> = found.iter().map(|r| view(&state, r)).collect();
@@ -109,14 +104,9 @@ async fn list(
 
 async fn fetch(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
+    PathSid(sid): PathSid,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
-    let Ok(Path(sid)) = path else {
-        return Err(ApiError::NotFound);
-    };
     let admin = state.engine.node_admin();
     let r = admin
         .resource_for(&caller(&account), &resource_sid(&sid)?)
@@ -126,14 +116,9 @@ async fn fetch(
 
 async fn delete(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
+    PathSid(sid): PathSid,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
-    let Ok(Path(sid)) = path else {
-        return Err(ApiError::NotFound);
-    };
     let admin = state.engine.node_admin();
     admin
         .delete_resource(&caller(&account), &resource_sid(&sid)?)
@@ -143,14 +128,10 @@ async fn delete(
 
 async fn grant(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    ApiAccount(account): ApiAccount,
+    PathSid(sid): PathSid,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, req.headers()).await?;
-    let Ok(Path(sid)) = path else {
-        return Err(ApiError::NotFound);
-    };
     let (admin, me) = (state.engine.node_admin(), caller(&account));
     // Another account's resource answers 404 before the body is read.
     let sid = admin.resource_for(&me, &resource_sid(&sid)?).await?.sid;
@@ -165,11 +146,9 @@ async fn grant(
 
 async fn revoke(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiAccount(account): ApiAccount,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let Ok(Path((sid, from))) = path else {
         return Err(ApiError::NotFound);
     };
@@ -205,7 +184,6 @@ pub(super) fn routes(err: &ApiResponse) -> Routes {
         ("friendly_name", string(), false),
         ("scopes", strings(), false),
     ]);
-    let grant_body = object(vec![("account_sid", string(), true)]);
     Routes::new()
         .route(
             Op::get(BASE, tag)
@@ -240,6 +218,15 @@ pub(super) fn routes(err: &ApiResponse) -> Routes {
                 .respond_all(&["400", "401", "404", "429"], err),
             delete,
         )
+        .merge(grant_routes(err))
+}
+
+/// Granting a resource to another account and revoking the grant.
+fn grant_routes(err: &ApiResponse) -> Routes {
+    let tag = "admin";
+    let one = || json("The resource", resource());
+    let grant_body = object(vec![("account_sid", string(), true)]);
+    Routes::new()
         .route(
             Op::post(GRANTS, tag)
                 .path_param("sid")

@@ -164,20 +164,35 @@ fn auth_token(err: &Response) -> Routes {
     )
 }
 
+/// A user as the API shows it.
+fn user() -> Schema {
+    object(vec![
+        ("sid", string(), true),
+        ("account_sid", string(), true),
+        ("email", string(), true),
+        ("email_verified", boolean(), true),
+        ("first_name", nullable_string(), true),
+        ("last_name", nullable_string(), true),
+        ("friendly_name", nullable_string(), true),
+        ("admin", boolean(), true),
+        ("date_created", nullable_string(), true),
+    ])
+}
+
+/// The body that creates a user.
+fn new_user() -> Schema {
+    object(vec![
+        ("email", string(), true),
+        ("password", string(), true),
+        ("first_name", string(), false),
+        ("last_name", string(), false),
+        ("friendly_name", string(), false),
+        ("admin", boolean(), false),
+        ("email_verified", boolean(), false),
+    ])
+}
+
 fn users(err: &Response) -> Routes {
-    let user = || {
-        object(vec![
-            ("sid", string(), true),
-            ("account_sid", string(), true),
-            ("email", string(), true),
-            ("email_verified", boolean(), true),
-            ("first_name", nullable_string(), true),
-            ("last_name", nullable_string(), true),
-            ("friendly_name", nullable_string(), true),
-            ("admin", boolean(), true),
-            ("date_created", nullable_string(), true),
-        ])
-    };
     Routes::new()
         .route(
             Op::get("/v1/Account/Users", TAG)
@@ -195,21 +210,7 @@ fn users(err: &Response) -> Routes {
         .route(
             Op::post("/v1/Account/Users", TAG)
                 .summary("Create a user; admin=true makes an administrator of the account")
-                .body(body(
-                    vec![(
-                        "application/json",
-                        object(vec![
-                            ("email", string(), true),
-                            ("password", string(), true),
-                            ("first_name", string(), false),
-                            ("last_name", string(), false),
-                            ("friendly_name", string(), false),
-                            ("admin", boolean(), false),
-                            ("email_verified", boolean(), false),
-                        ]),
-                    )],
-                    true,
-                ))
+                .body(body(vec![("application/json", new_user())], true))
                 .respond("201", json("The user", user()))
                 .respond_all(&["400", "401", "429", "503"], err),
             create_user,

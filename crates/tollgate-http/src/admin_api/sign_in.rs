@@ -1,11 +1,8 @@
 //! `/v1/Account/SignIn`: the caller's sign-in policy (password only, second factor optional,
 //! or second factor required and set up at the next sign-in).
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,7 +11,7 @@ use tollgate_core::ids::AccountSid;
 use tollgate_core::model::SignInPolicy;
 use utoipa::openapi::Response as ApiResponse;
 
-use super::{ApiError, account, body, caller};
+use super::{ApiAccount, ApiError, body, caller};
 use crate::openapi::{Op, body as request_body, json as json_response, object, string};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -37,10 +34,8 @@ fn view(account: &AccountSid, policy: SignInPolicy) -> Response {
 
 async fn show(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, &headers).await?;
     let admin = state.engine.node_admin();
     let (sid, policy) = admin.sign_in_policy(&caller(&account), None).await?;
     Ok(view(&sid, policy))
@@ -48,10 +43,9 @@ async fn show(
 
 async fn set(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiAccount(account): ApiAccount,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let account = account(&state, peer, req.headers()).await?;
     let policy = body::<PolicyBody>(req)
         .await?
         .sign_in_policy

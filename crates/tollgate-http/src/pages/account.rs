@@ -85,15 +85,9 @@ pub(crate) async fn who(
     }
 }
 
-pub(crate) async fn render(
-    state: &AppState,
-    jar: CookieJar,
-    who: &SignedIn,
-    notice: Option<&str>,
-    password_error: Option<&str>,
-) -> Result<Response, PageError> {
-    let settings = state.engine.sign_in_settings(&who.user).await?;
-    let sessions = state
+/// The person's unexpired browser sessions, this one marked.
+async fn session_rows(state: &AppState, who: &SignedIn) -> Result<Vec<SessionRow>, PageError> {
+    let rows = state
         .engine
         .account_sessions(who)
         .await?
@@ -106,7 +100,12 @@ pub(crate) async fn render(
             current: s.digest == who.session.digest,
         })
         .collect();
-    let apps = state
+    Ok(rows)
+}
+
+/// The apps the person consented to, with what each may do.
+async fn app_rows(state: &AppState, who: &SignedIn) -> Result<Vec<AppRow>, PageError> {
+    let rows = state
         .engine
         .granted_apps(who)
         .await?
@@ -123,12 +122,12 @@ pub(crate) async fn render(
             granted: when(a.granted_at),
         })
         .collect();
-    let status = if password_error.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
-    };
-    let passkeys = state
+    Ok(rows)
+}
+
+/// The person's passkeys.
+async fn passkey_rows(state: &AppState, who: &SignedIn) -> Result<Vec<PasskeyRow>, PageError> {
+    let rows = state
         .engine
         .list_passkeys(&who.user)
         .await?
@@ -145,6 +144,25 @@ pub(crate) async fn render(
             },
         })
         .collect();
+    Ok(rows)
+}
+
+pub(crate) async fn render(
+    state: &AppState,
+    jar: CookieJar,
+    who: &SignedIn,
+    notice: Option<&str>,
+    password_error: Option<&str>,
+) -> Result<Response, PageError> {
+    let settings = state.engine.sign_in_settings(&who.user).await?;
+    let sessions = session_rows(state, who).await?;
+    let apps = app_rows(state, who).await?;
+    let status = if password_error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let passkeys = passkey_rows(state, who).await?;
     let (jar, csrf) = csrf_token(state, jar);
     let passkey = if state.engine.passkeys_available() {
         let nonce = super::second_factor::csrf_nonce(state, &jar);

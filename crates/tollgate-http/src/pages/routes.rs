@@ -20,6 +20,8 @@ pub fn router() -> Routes {
         )
         .merge(sign_in(&page))
         .merge(second_factor_pages(&page))
+        .merge(account_pages(&page))
+        .merge(account_settings_pages(&page))
         .merge(passkey_pages(&page))
         .route(
             refused(consent(), &["400", "403", "413"]),
@@ -38,7 +40,8 @@ pub fn router() -> Routes {
             passkeys::script,
         )
         .merge(device_pages(&page))
-        .merge(mail_pages(&page))
+        .merge(password_reset_pages(&page))
+        .merge(verify_email_pages(&page))
         .route(
             Op::get(demo::CALLBACK_PATH, TAG)
                 .summary("Where serve --demo's authorization URL lands")
@@ -144,20 +147,27 @@ fn end_session_routes(page: &utoipa::openapi::Response) -> Routes {
         )
 }
 
-/// The second step of a sign-in and the account page's second factor.
-fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
-    let statuses = ["400", "401", "403", "413", "429", "503"];
-    let code = form(&[
-        ("csrf", true),
-        ("continue", false),
-        ("pending", true),
-        ("code", true),
-    ]);
-    let setup = form(&[
+/// The status codes a second-factor or account form answers with a page.
+const FORM_STATUSES: [&str; 6] = ["400", "401", "403", "413", "429", "503"];
+
+/// The form that confirms a one-time code setup (at sign-in or from the account page).
+fn setup_form() -> (&'static str, utoipa::openapi::schema::Schema) {
+    form(&[
         ("csrf", true),
         ("continue", false),
         ("pending", false),
         ("setup", true),
+        ("code", true),
+    ])
+}
+
+/// The second step of a sign-in.
+fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
+    let statuses = FORM_STATUSES;
+    let code = form(&[
+        ("csrf", true),
+        ("continue", false),
+        ("pending", true),
         ("code", true),
     ]);
     Routes::new()
@@ -172,11 +182,17 @@ fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
         .route(
             Op::post("/login/setup", TAG)
                 .summary("Sign in: confirm the one-time code setup the policy requires")
-                .body(body(vec![setup.clone()], true))
+                .body(body(vec![setup_form()], true))
                 .respond("200", page.clone())
                 .respond_all(&statuses, page),
             second_factor::setup_submit,
         )
+}
+
+/// The account page and its second factor.
+fn account_pages(page: &utoipa::openapi::Response) -> Routes {
+    let statuses = FORM_STATUSES;
+    Routes::new()
         .route(
             Op::get(account::PATH, TAG)
                 .summary("The signed-in person's account page")
@@ -195,7 +211,7 @@ fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
         .route(
             Op::post("/account/two-factor", TAG)
                 .summary("Confirm one-time codes with a code from the app")
-                .body(body(vec![setup], true))
+                .body(body(vec![setup_form()], true))
                 .respond("200", page.clone())
                 .respond("303", redirect("To sign in"))
                 .respond_all(&statuses, page),
@@ -210,6 +226,12 @@ fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
                 .respond_all(&["400", "403", "413"], page),
             account::remove_submit,
         )
+}
+
+/// The account page's password, session and app forms.
+fn account_settings_pages(page: &utoipa::openapi::Response) -> Routes {
+    let statuses = FORM_STATUSES;
+    Routes::new()
         .route(
             Op::post("/account/password", TAG)
                 .summary("Change the password (other sessions are signed out)")
@@ -249,9 +271,11 @@ fn second_factor_pages(page: &utoipa::openapi::Response) -> Routes {
         )
 }
 
-/// Where mailed links lead: password reset and address confirmation.
-fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
-    let token = || &[("token", false)][..];
+/// The query of a page a mailed link opens.
+const TOKEN_QUERY: &[(&str, bool)] = &[("token", false)];
+
+/// Where a mailed password reset link leads.
+fn password_reset_pages(page: &utoipa::openapi::Response) -> Routes {
     Routes::new()
         .route(
             Op::get("/password-reset", TAG)
@@ -270,7 +294,7 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
         .route(
             Op::get("/password-reset/new", TAG)
                 .summary("The new password form a reset link opens")
-                .query(token())
+                .query(TOKEN_QUERY)
                 .respond("200", page.clone())
                 .respond("400", page.clone()),
             email::reset_page,
@@ -291,10 +315,15 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
                 .respond_all(&["400", "403", "413", "503"], page),
             email::reset_submit,
         )
+}
+
+/// Where a mailed address confirmation link leads.
+fn verify_email_pages(page: &utoipa::openapi::Response) -> Routes {
+    Routes::new()
         .route(
             Op::get("/account/verify-email", TAG)
                 .summary("Confirm an email address: the page a verification link opens")
-                .query(token())
+                .query(TOKEN_QUERY)
                 .respond("200", page.clone())
                 .respond("400", page.clone()),
             email::verify_page,
@@ -320,7 +349,7 @@ fn mail_pages(page: &utoipa::openapi::Response) -> Routes {
 
 /// Passkeys: sign in with one, use one as the second factor, add and delete them.
 fn passkey_pages(page: &utoipa::openapi::Response) -> Routes {
-    let statuses = ["400", "401", "403", "413", "429", "503"];
+    let statuses = FORM_STATUSES;
     let sign_in = form(&[
         ("csrf", true),
         ("continue", false),

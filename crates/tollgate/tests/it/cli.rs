@@ -13,16 +13,7 @@ use crate::on_both_backends;
 const PROPAGATION: Duration = Duration::from_secs(2);
 
 pub(crate) async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .arg("--database-url")
-        .arg(&app.database_url)
-        .arg("--data-dir")
-        .arg(app.dir.path())
-        .arg("--json")
-        .args(args)
-        .output()
-        .await
-        .expect("run tollgate");
+    let out = app.cli(args).await;
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(
         stdout.lines().count(),

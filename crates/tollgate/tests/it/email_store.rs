@@ -3,12 +3,11 @@
 //! pruned; a user's refresh token families are revoked together.
 
 use tollgate_core::mail::{EmailPurpose, EmailToken};
-use tollgate_core::model::{RefreshFamily, RefreshToken};
 use tollgate_core::secret::Secret;
 
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::store::{account, client, open, rng, user};
+use crate::store::{account, client, insert_user_family, open, rng, user};
 
 fn link(u: &tollgate_core::model::User, purpose: EmailPurpose, expires_at: i64) -> EmailToken {
     EmailToken {
@@ -100,25 +99,7 @@ async fn a_users_refresh_families_are_revoked_together(backend: Backend) {
     let c = client(&a.sid, &rng, 1);
     store.insert_client(&c).await.expect("client");
     for (id, who) in [("f1", &u), ("f2", &u), ("f3", &other)] {
-        let fam = RefreshFamily {
-            id: id.into(),
-            client_id: c.id.clone(),
-            user_sid: who.sid.clone(),
-            scopes: vec![],
-            auth_time: 1,
-            created_at: 1,
-            revoked_at: None,
-            resources: vec![],
-            dpop_jkt: None,
-        };
-        let t = RefreshToken {
-            digest: Secret::generate(&rng).expect("rng").digest(),
-            family_id: fam.id.clone(),
-            created_at: 1,
-            expires_at: 1000,
-            used_at: None,
-        };
-        store.insert_refresh_family(&fam, &t).await.expect("family");
+        insert_user_family(store.as_ref(), &rng, id, &c.id, &who.sid).await;
     }
     let n = store.revoke_user_refresh_families(&u.sid, 77).await;
     assert_eq!(n.expect("revoke"), 2);

@@ -259,16 +259,7 @@ async fn the_cli_sets_policies_and_issues_tokens(backend: Backend) {
     let run = |args: &'static [&'static str]| {
         let app = &app;
         async move {
-            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-                .arg("--database-url")
-                .arg(&app.database_url)
-                .arg("--data-dir")
-                .arg(app.dir.path())
-                .arg("--json")
-                .args(args)
-                .output()
-                .await
-                .expect("run tollgate");
+            let out = app.cli(args).await;
             // A value clap refuses is reported on stderr, with nothing on stdout.
             let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
             (out.status.success(), v)

@@ -310,16 +310,7 @@ async fn first_use_claims_an_unregistered_audience(backend: Backend) {
 
 /// Runs the CLI on the app's database with `--json`: success and the one JSON object.
 async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .arg("--database-url")
-        .arg(&app.database_url)
-        .arg("--data-dir")
-        .arg(app.dir.path())
-        .arg("--json")
-        .args(args)
-        .output()
-        .await
-        .expect("run tollgate");
+    let out = app.cli(args).await;
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     let stderr = String::from_utf8_lossy(&out.stderr);
     (

@@ -3,12 +3,12 @@
 //! setup, the failure count locking at its limit, the code's sign-in methods, and a user's
 //! sessions and grants.
 
-use tollgate_core::model::{BrowserSession, RefreshFamily, RefreshToken, SignInPolicy};
+use tollgate_core::model::{BrowserSession, SignInPolicy};
 use tollgate_core::secret::Secret;
 
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::store::{account, client, open, rng, user};
+use crate::store::{account, client, insert_user_family, open, rng, user};
 
 async fn sign_in_queries(backend: Backend) {
     let Some((store, _dir)) = open(backend).await else {
@@ -160,25 +160,7 @@ async fn sign_in_queries(backend: Backend) {
         .expect("consent");
     let listed = store.user_consents(&u.sid).await.expect("consents");
     assert_eq!(listed, vec![(c.id.clone(), vec!["openid".to_owned()], 40)]);
-    let fam = RefreshFamily {
-        id: "fam-account".into(),
-        client_id: c.id.clone(),
-        user_sid: u.sid.clone(),
-        scopes: vec![],
-        auth_time: 1,
-        created_at: 1,
-        revoked_at: None,
-        resources: vec![],
-        dpop_jkt: None,
-    };
-    let t = RefreshToken {
-        digest: Secret::generate(&rng).expect("rng").digest(),
-        family_id: fam.id.clone(),
-        created_at: 1,
-        expires_at: 1000,
-        used_at: None,
-    };
-    store.insert_refresh_family(&fam, &t).await.expect("family");
+    insert_user_family(store.as_ref(), &rng, "fam-account", &c.id, &u.sid).await;
     assert!(
         store
             .revoke_user_grant(&u.sid, &c.id, 50)

@@ -291,6 +291,37 @@ async fn every_write_is_in_the_change_feed(backend: Backend) {
     assert_eq!(store.latest_change().await.expect("latest"), last);
 }
 
+/// Starts a refresh family of `user` at `client` with one unused token (expiring at 1000),
+/// which it returns.
+pub(crate) async fn insert_user_family(
+    store: &dyn Store,
+    rng: &dyn Rng,
+    id: &str,
+    client: &ClientId,
+    user: &UserSid,
+) -> RefreshToken {
+    let fam = RefreshFamily {
+        id: id.into(),
+        client_id: client.clone(),
+        user_sid: user.clone(),
+        scopes: vec![],
+        auth_time: 1,
+        created_at: 1,
+        revoked_at: None,
+        resources: vec![],
+        dpop_jkt: None,
+    };
+    let t = RefreshToken {
+        digest: Secret::generate(rng).expect("rng").digest(),
+        family_id: fam.id.clone(),
+        created_at: 1,
+        expires_at: 1000,
+        used_at: None,
+    };
+    store.insert_refresh_family(&fam, &t).await.expect("family");
+    t
+}
+
 pub(crate) fn user(account: &AccountSid, rng: &dyn Rng, email: &str) -> User {
     User {
         sid: UserSid::generate(rng).expect("rng"),
@@ -374,25 +405,7 @@ async fn users_sessions_and_consents(backend: Backend) {
     );
 
     // A refresh family of the user, to see deletion revoke it.
-    let fam = RefreshFamily {
-        id: "fam-del".into(),
-        client_id: c.id.clone(),
-        user_sid: u.sid.clone(),
-        scopes: vec![],
-        auth_time: 1,
-        created_at: 1,
-        revoked_at: None,
-        resources: vec![],
-        dpop_jkt: None,
-    };
-    let t = RefreshToken {
-        digest: Secret::generate(&rng).expect("rng").digest(),
-        family_id: fam.id.clone(),
-        created_at: 1,
-        expires_at: 1000,
-        used_at: None,
-    };
-    store.insert_refresh_family(&fam, &t).await.expect("family");
+    let t = insert_user_family(store.as_ref(), &rng, "fam-del", &c.id, &u.sid).await;
 
     assert!(store.delete_user(&u.sid, 50).await.expect("delete"));
     assert_eq!(store.user(&u.sid).await.expect("gone"), None);

@@ -12,16 +12,7 @@ use crate::helpers::{VERIFIER, json};
 use crate::on_both_backends;
 
 async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .arg("--database-url")
-        .arg(&app.database_url)
-        .arg("--data-dir")
-        .arg(app.dir.path())
-        .arg("--json")
-        .args(args)
-        .output()
-        .await
-        .expect("run tollgate");
+    let out = app.cli(args).await;
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     let value = serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
     (out.status.success(), value)

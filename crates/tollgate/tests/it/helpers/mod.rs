@@ -107,6 +107,22 @@ pub struct TestApp {
     pub rng: std::sync::Arc<SwitchableRng>,
 }
 
+impl TestApp {
+    /// Runs the `tollgate` CLI on this app's database and data directory with `--json`.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .arg("--json")
+            .args(args)
+            .output()
+            .await
+            .expect("run tollgate")
+    }
+}
+
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
 }

@@ -1,9 +1,7 @@
 //! The shared page routes, each with its OpenAPI operation (HTML forms; they need a browser's
 //! cookies).
 
-use super::{
-    account, authorize, demo, device, email, end_session, login, passkeys, second_factor,
-};
+use super::{account, authorize, demo, device, email, end_session, login, passkeys, second_factor};
 use crate::openapi::{Op, body, form, html, redirect, text};
 use crate::routes::Routes;
 

@@ -10,7 +10,7 @@ use tollgate_core::OAuthError;
 use crate::dialect::{Dialect, ErrorStyle};
 
 /// Why a request failed on the server's side, carried on the response so the access log
-/// ([`crate::ops::observe`]) writes it in the request's one line; nothing logs it earlier.
+/// ([`crate::observe`]) writes it in the request's one line; nothing logs it earlier.
 /// Holds error messages only, never a secret.
 #[derive(Clone, Debug)]
 pub struct ErrorCause(pub String);

@@ -65,20 +65,24 @@ impl<D: Dialect, S: Send + Sync> FromRequest<S> for DialectRequest<D> {
     type Rejection = HttpError<D>;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let headers = req.headers().clone();
+        let headers = req.headers();
         let query = Params::parse(req.uri().query().unwrap_or_default().as_bytes());
         let path = req.uri().path().to_owned();
-        let kind = params::body_type(&headers);
+        let kind = params::body_type(headers);
         let json = D::JSON_BODIES && kind == BodyType::Json;
         let style = ErrorStyle { status: None, json };
+        // Read from the headers before the body takes the request (no copy of the headers);
+        // their errors still come after the body's, as before.
+        let auth = params::authorization(headers);
+        let dpop = params::dpop_header(headers);
         let bytes = read_bytes(req, state).await.map_err(|r| styled(r, json))?;
         let body = if json {
             Body::Json(bytes)
         } else {
             Body::Form(form::<D>(kind, &bytes)?)
         };
-        let auth = params::authorization(&headers).map_err(|e| HttpError::new(e, style))?;
-        let dpop = params::dpop_header(&headers).map_err(|e| HttpError::new(e, style))?;
+        let auth = auth.map_err(|e| HttpError::new(e, style))?;
+        let dpop = dpop.map_err(|e| HttpError::new(e, style))?;
         Ok(Self(
             Input {
                 auth,

@@ -12,6 +12,7 @@ pub mod dialects;
 pub mod error;
 pub mod extract;
 pub mod limiter;
+pub mod observe;
 pub mod openapi;
 pub mod ops;
 pub mod page_shell;
@@ -44,9 +45,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, Uri, header};
+use axum::http::Uri;
 use axum::response::Response;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use state::AppState;
 
@@ -101,15 +101,8 @@ pub fn app(mut state: AppState) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
         .layer(cors)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            ops::observe,
-        ))
+        .layer(observe::ObserveLayer::new(&state))
         .with_state(state);
     // Every layer costs every request; this one only does something behind proxies.
     if proxies.is_empty() {

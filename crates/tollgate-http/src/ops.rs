@@ -1,21 +1,16 @@
-//! What an operator watches: `/healthz`, `/readyz`, `/metrics` (Prometheus), and the request
-//! middleware that gives every request an id, an access-log line and its metrics.
+//! What an operator watches: `/healthz`, `/readyz`, `/metrics` (Prometheus). The request layer
+//! that gives every request an id, an access-log line and its metrics is [`crate::observe`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
-use tracing::Instrument;
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 
-use crate::error::ErrorCause;
 use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -240,139 +235,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// A fresh id: this process's random prefix and a counter. Ids need not be secret, only
-/// unique, and a counter costs no system call per request.
-fn new_request_id(state: &AppState) -> String {
-    static PREFIX: OnceLock<String> = OnceLock::new();
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let prefix =
-        PREFIX.get_or_init(
-            || match tollgate_core::clock::random_bytes::<4>(state.engine.rng()) {
-                Ok(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
-                Err(_) => "00000000".to_owned(),
-            },
-        );
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{prefix}{n:012x}")
-}
-
 /// Set by handlers that learn the client, for the access log.
 #[derive(Clone, Default)]
-pub struct LoggedClient(Arc<OnceLock<String>>);
+pub struct LoggedClient(pub(crate) Arc<OnceLock<String>>);
 
 impl LoggedClient {
     pub fn set(&self, client_id: &str) {
         let _ = self.0.set(client_id.chars().take(64).collect());
     }
-}
-
-/// An incoming id we may echo: short, and only characters that cannot forge a log line.
-fn acceptable_id(v: &HeaderValue) -> Option<String> {
-    let s = v.to_str().ok()?;
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-    ok.then(|| s.to_owned())
-}
-
-/// The request metrics' handles by route, dialect and status, registered once: a request
-/// then builds no label strings and makes no registry lookup. The keys are bounded: routes
-/// are the router's patterns ("unmatched" for the rest), statuses a handful.
-type RouteHandles = Vec<((String, &'static str, u16), (Counter, Histogram))>;
-static ROUTE_METRICS: OnceLock<RwLock<HashMap<u64, RouteHandles>>> = OnceLock::new();
-
-fn route_metrics(route: &str, dialect: &'static str, status: u16) -> (Counter, Histogram) {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one((route, dialect, status));
-    let map = ROUTE_METRICS.get_or_init(RwLock::default);
-    let same = |((r, d, s), _): &&((String, &'static str, u16), _)| {
-        r == route && *d == dialect && *s == status
-    };
-    let found = map
-        .read()
-        .ok()
-        .and_then(|m| m.get(&key)?.iter().find(same).map(|(_, h)| h.clone()));
-    if let Some(handles) = found {
-        return handles;
-    }
-    let labels = [
-        ("route", route.to_owned()),
-        ("dialect", dialect.to_owned()),
-        ("status", status.to_string()),
-    ];
-    let handles = (
-        metrics::counter!("tollgate_http_requests_total", &labels),
-        metrics::histogram!("tollgate_http_request_duration_seconds", "route" => route.to_owned()),
-    );
-    if let Ok(mut m) = map.write() {
-        let bucket = m.entry(key).or_default();
-        if !bucket.iter().any(|entry| same(&entry)) {
-            bucket.push(((route.to_owned(), dialect, status), handles.clone()));
-        }
-    }
-    handles
-}
-
-/// The request's one log line; a server error's cause ([`ErrorCause`]) is logged here and
-/// nowhere else, at error level.
-fn access_log(
-    method: &axum::http::Method,
-    route: &str,
-    status: u16,
-    elapsed: Duration,
-    client_id: &str,
-    cause: Option<&str>,
-) {
-    let latency_ms = elapsed.as_secs_f64() * 1000.0;
-    match cause {
-        Some(error) => tracing::error!(
-            target: "tollgate::access",
-            method = %method,
-            route = %route,
-            status,
-            latency_ms,
-            client_id,
-            error,
-            "request"
-        ),
-        None => tracing::info!(
-            target: "tollgate::access",
-            method = %method,
-            route = %route,
-            status,
-            latency_ms,
-            client_id,
-            "request"
-        ),
-    }
-}
-
-pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(acceptable_id)
-        .unwrap_or_else(|| new_request_id(&state));
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let dialect = state.dialects.dialect_of(req.uri().path());
-    let method = req.method().clone();
-    let client = LoggedClient::default();
-    req.extensions_mut().insert(client.clone());
-    let span = tracing::info_span!("request", id = %request_id);
-    let mut resp = next.run(req).instrument(span.clone()).await;
-    let status = resp.status().as_u16();
-    let elapsed = started.elapsed();
-    let client_id = client.0.get().map_or("-", String::as_str);
-    let cause = resp.extensions().get::<ErrorCause>().map(|c| c.0.as_str());
-    span.in_scope(|| access_log(&method, route, status, elapsed, client_id, cause));
-    let (requests, duration) = route_metrics(route, dialect, status);
-    requests.increment(1);
-    duration.record(elapsed.as_secs_f64());
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        resp.headers_mut().insert(REQUEST_ID, v);
-    }
-    resp
 }

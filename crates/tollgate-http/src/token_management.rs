@@ -64,7 +64,9 @@ impl<D: Dialect> FromRequest<AppState> for Managed<D> {
             DialectForm::<D>::from_request(Request::from_parts(parts, body), state)
                 .await
                 .map_err(IntoResponse::into_response)?;
-        authenticate(state, peer, &auth, &form, &path)
+        // Boxed: client authentication's future is large, and the handler's future that
+        // holds it is moved several times on its way to the connection task.
+        Box::pin(authenticate(state, peer, &auth, &form, &path))
             .await
             .map_err(|e| HttpError::<D>::from(e).into_response())
     }
@@ -113,8 +115,6 @@ pub async fn introspect<D: Dialect>(
     m: Managed<D>,
 ) -> Result<Response, HttpError<D>> {
     let engine = &state.engine;
-    let info = engine
-        .introspect(&m.client, &m.token, m.hint.as_deref())
-        .await?;
+    let info = Box::pin(engine.introspect(&m.client, &m.token, m.hint.as_deref())).await?;
     Ok(no_store_json(StatusCode::OK, info))
 }

@@ -5,6 +5,12 @@ use clap::Parser;
 use tollgate::cli::{self, Cli, Command};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc, with few arenas and dirty pages returned after a second (`.cargo/config.toml`):
+/// fewer instructions per request than the system allocator and a smaller resident set.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -298,6 +298,10 @@ async fn failover_and_switchover_lose_nothing() {
             spawn_on(url.clone(), tempfile::tempdir().expect("dir"), |c| {
                 c.key_encryption_key = Some(kek);
                 c.engine.issuer = "http://tollgate.test".into();
+                // A rotation committed on the standby whose answer the kill swallowed is retried
+                // with the old token once the new primary leads (~TTL later); the grace window
+                // must outlast the failover, as the README tells operators.
+                c.engine.refresh_grace_secs = 30;
             })
             .await,
         );

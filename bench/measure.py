@@ -10,7 +10,8 @@ import sys
 BENCH = os.path.dirname(os.path.abspath(__file__))
 WRK_DIR = os.path.join(BENCH, "wrk")
 # Set by run.py when Tollgate runs on PostgreSQL: every wrk run then also counts the database's CPU.
-MEASURE_DATABASE = False
+# The benchmark database's name when Tollgate runs on PostgreSQL: its CPU is measured too.
+MEASURE_DATABASE = None
 
 
 def log(msg):
@@ -44,24 +45,34 @@ def cpu_split(pid):
 
 
 
-def database_cpu_seconds():
-    """CPU seconds of every PostgreSQL process (backends, WAL writer, checkpointer)."""
-    total = 0.0
+def database_cpu_split(db):
+    """PostgreSQL's CPU seconds by kind of process: `connections` (the backends connected to
+    database `db`: Tollgate's statements and commits) and `background` (WAL writer,
+    checkpointer, background writer, autovacuum). Backends of other databases are left out. A
+    process that exits between two readings takes its CPU with it, so short-lived autovacuum
+    workers are undercounted."""
+    split = {"connections": 0.0, "background": 0.0}
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
         try:
             with open(f"/proc/{p}/stat") as f:
                 raw = f.read()
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                title = f.read().decode(errors="replace")
         except OSError:
             continue
         if raw[raw.index("(") + 1:].startswith("postgres"):
             fields = raw.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
-
-
-
+            # A backend's title names its client's address: "postgres: user db 127.0.0.1(port) …".
+            if re.search(r"\d\(\d+\)", title):
+                if f" {db} " not in title:
+                    continue
+                kind = "connections"
+            else:
+                kind = "background"
+            split[kind] += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return split
 
 
 def signature_floor():
@@ -80,7 +91,7 @@ def signature_floor():
 def wrk(port, path, script, env, duration, connections, threads=2, pid=None):
     env = dict(os.environ, BENCH_WRK_DIR=WRK_DIR, **env)
     cpu_before = cpu_split(pid) if pid else None
-    db_before = database_cpu_seconds() if MEASURE_DATABASE and pid else None
+    db_before = database_cpu_split(MEASURE_DATABASE) if MEASURE_DATABASE and pid else None
     out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", os.path.join(WRK_DIR, script),
                f"http://127.0.0.1:{port}{path}"], env=env)
     line = [l for l in out.splitlines() if l.startswith("{")][-1]
@@ -91,7 +102,9 @@ def wrk(port, path, script, env, duration, connections, threads=2, pid=None):
         r["cpu_s"] = user + system - sum(cpu_before)
         r["sys_s"] = system - cpu_before[1]
     if db_before is not None:
-        r["db_s"] = database_cpu_seconds() - db_before
+        db_after = database_cpu_split(MEASURE_DATABASE)
+        r["db_s"] = sum(db_after.values()) - sum(db_before.values())
+        r["db_conn_s"] = db_after["connections"] - db_before["connections"]
     return r
 
 
@@ -108,6 +121,8 @@ def combine(runs):
         "sys_us": per_request(runs, "sys_s"),
         # PostgreSQL's CPU per request, when Tollgate runs on it.
         "db_us": per_request(runs, "db_s"),
+        # Of that, the backends serving Tollgate's connections (the rest is background work).
+        "db_conn_us": per_request(runs, "db_conn_s"),
     }
 
 

@@ -223,6 +223,13 @@ def print_rows(rows, signature):
             line += "| n/a | | | | | | |"
         print(line)
     print()
+    split = [(name, a) for name, a, _, _ in rows if a["db_us"] == a["db_us"] and a["db_us"] >= 1]
+    if split:
+        print("| scenario | PostgreSQL CPU µs/req | of it Tollgate's connections | of it background (WAL writer, checkpointer, autovacuum) |")
+        print("|---|---:|---:|---:|")
+        for name, a in split:
+            print(f"| {name} | {a['db_us']:.1f} | {a['db_conn_us']:.1f} | {a['db_us'] - a['db_conn_us']:.1f} |")
+        print()
     for label, us in signature.items():
         print(f"One {label} signature (openssl speed, one core): {us:.1f} µs")
     cc = next((a["cpu_us"] for name, a, _, _ in rows if name.startswith("client_credentials, form")), None)
@@ -265,12 +272,13 @@ def main():
     if not args.no_build or not os.path.exists(floor_server.BIN):
         base.build()
     args.postgres_db = None
-    measure.MEASURE_DATABASE = bool(args.postgres)
+    measure.MEASURE_DATABASE = None
     if args.postgres:
         name = f"tollgate_bench_{int(time.time())}"
         run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"])
         u = urllib.parse.urlparse(args.postgres)
         args.postgres_db = urllib.parse.urlunparse(u._replace(path=f"/{name}"))
+        measure.MEASURE_DATABASE = name
 
     data_dir = tempfile.mkdtemp(prefix="tollgate-bench-")
     tg, peer = Tollgate(args, data_dir), Peer()

@@ -19,9 +19,9 @@ pub async fn device_authorization<D: Dialect>(
     let mut req = D::device_request(&input)?;
     state.bind_request(&mut req.client, &input);
     let engine = &state.engine;
-    let client = state
-        .authenticated(peer, engine.authenticate_device_client(&req))
-        .await?;
+    // Boxed at the source, like every client authentication: its future is large.
+    let check = Box::pin(engine.authenticate_device_client(&req));
+    let client = state.authenticated(peer, check).await?;
     let granted = engine.authorize_device(&client, req).await?;
     Ok(D::device_response(&granted))
 }

@@ -25,12 +25,9 @@ pub async fn push<D: Dialect>(
     let params = D::authorize_params(form)?;
     let proof = state.dpop_proof("POST", &input);
     let engine = &state.engine;
-    let client = state
-        .authenticated(
-            peer,
-            engine.authenticate_for_token_management(client.as_ref()),
-        )
-        .await?;
+    // Boxed at the source, like every client authentication: its future is large.
+    let check = Box::pin(engine.authenticate_for_token_management(client.as_ref()));
+    let client = state.authenticated(peer, check).await?;
     let result = state
         .engine
         .push_authorization_request(&client, params, proof.as_ref())

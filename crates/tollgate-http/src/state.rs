@@ -98,8 +98,10 @@ impl AppState {
             logged.set(client.id().as_str());
             self.throttle.admit_client(client.id(), now)
         };
-        self.limited(peer, self.engine.token_admitted(req, admit))
-            .await
+        // Boxed at the source: the grants' future is large, and every future that held it
+        // inline would copy it each time it moved.
+        let grant = Box::pin(self.engine.token_admitted(req, admit));
+        self.limited(peer, grant).await
     }
 
     /// Authenticates the client of a device, revocation, introspection or PAR request: the

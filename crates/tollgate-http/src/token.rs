@@ -28,9 +28,7 @@ pub async fn token<D: Dialect>(
     state.bind_request(&mut req.client, &input);
     req.dpop = state.dpop_proof("POST", &input);
     let grant = req.grant_type.clone().unwrap_or_default();
-    // The grant's future is large (every grant's states, the signing); boxed here, it is
-    // written once to the heap instead of copied each time the handler's future moves.
-    let result = Box::pin(state.token(peer, req, &logged)).await;
+    let result = state.token(peer, req, &logged).await;
     record::<D>(&grant, &result);
     let dpop_failed = matches!(&result, Err(e) if e.kind == tollgate_core::ErrorKind::UseDpopNonce);
     let resp = match result {

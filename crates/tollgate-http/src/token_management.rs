@@ -64,9 +64,7 @@ impl<D: Dialect> FromRequest<AppState> for Managed<D> {
             DialectForm::<D>::from_request(Request::from_parts(parts, body), state)
                 .await
                 .map_err(IntoResponse::into_response)?;
-        // Boxed: client authentication's future is large, and the handler's future that
-        // holds it is moved several times on its way to the connection task.
-        Box::pin(authenticate(state, peer, &auth, &form, &path))
+        authenticate(state, peer, &auth, &form, &path)
             .await
             .map_err(|e| HttpError::<D>::from(e).into_response())
     }
@@ -85,12 +83,10 @@ async fn authenticate<D: Dialect>(
         c.endpoint = Some(state.endpoint_url(path));
     }
     let engine = &state.engine;
-    let client = state
-        .authenticated(
-            peer,
-            engine.authenticate_for_token_management(req.client.as_ref()),
-        )
-        .await?;
+    // Boxed at the source: client authentication's future is large, and every future that
+    // held it inline would copy it each time it moved.
+    let check = Box::pin(engine.authenticate_for_token_management(req.client.as_ref()));
+    let client = state.authenticated(peer, check).await?;
     Ok(Managed {
         client,
         token: req.token,

@@ -1,42 +1,30 @@
 //! Passkeys (WebAuthn credentials) per user, and the per-account sign-in policy.
 
+use sqlx::any::AnyRow;
 use tollgate_core::ids::{AccountSid, UserSid};
 use tollgate_core::model::{SignInPolicy, StoredPasskey};
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, corrupt, read_all, read_one, read_row, write};
+use crate::rows::{Columns, by_name};
+use crate::sql::{Db, corrupt, fetch_row, fetch_rows, read_row, write};
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct PasskeyRow {
-    credential_id: String,
-    user_sid: String,
-    user_handle: String,
-    name: String,
-    passkey: String,
-    backup_eligible: i64,
-    backup_state: i64,
-    sign_count: i64,
-    created_at: i64,
-    last_used_at: Option<i64>,
-}
-
-impl TryFrom<PasskeyRow> for StoredPasskey {
-    type Error = StoreError;
-
-    fn try_from(r: PasskeyRow) -> StoreResult<Self> {
-        Ok(StoredPasskey {
-            credential_id: r.credential_id,
-            user_sid: UserSid::parse(&r.user_sid).map_err(|_| corrupt("passkey user"))?,
-            user_handle: r.user_handle,
-            name: r.name,
-            passkey: r.passkey,
-            backup_eligible: r.backup_eligible != 0,
-            backup_state: r.backup_state != 0,
-            sign_count: r.sign_count,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-        })
-    }
+fn passkey_from(r: &AnyRow) -> StoreResult<StoredPasskey> {
+    let user = r.col::<String>("user_sid")?;
+    Ok(by_name!(
+        r,
+        StoredPasskey {
+            credential_id,
+            user_sid: UserSid::parse(&user).map_err(|_| corrupt("passkey user"))?,
+            user_handle,
+            name,
+            passkey,
+            backup_eligible,
+            backup_state,
+            sign_count,
+            created_at,
+            last_used_at,
+        }
+    ))
 }
 
 /// The columns, as a literal (the queries stay static strings).
@@ -73,7 +61,8 @@ pub(crate) async fn passkeys(db: &Db, user: &UserSid) -> StoreResult<Vec<StoredP
         columns!(),
         " FROM passkeys WHERE user_sid = $1 ORDER BY created_at, credential_id"
     );
-    read_all(db, sqlx::query_as::<_, PasskeyRow>(sql).bind(user.as_str())).await
+    let q = sqlx::query(sql).bind(user.as_str());
+    fetch_rows(db, q).await?.iter().map(passkey_from).collect()
 }
 
 pub(crate) async fn passkey(db: &Db, credential_id: &str) -> StoreResult<Option<StoredPasskey>> {
@@ -82,7 +71,12 @@ pub(crate) async fn passkey(db: &Db, credential_id: &str) -> StoreResult<Option<
         columns!(),
         " FROM passkeys WHERE credential_id = $1"
     );
-    read_one(db, sqlx::query_as::<_, PasskeyRow>(sql).bind(credential_id)).await
+    let q = sqlx::query(sql).bind(credential_id);
+    fetch_row(db, q)
+        .await?
+        .as_ref()
+        .map(passkey_from)
+        .transpose()
 }
 
 pub(crate) async fn passkey_used(db: &Db, p: &StoredPasskey, at: i64) -> StoreResult<()> {

@@ -190,31 +190,14 @@ where
     query.fetch_optional(&db.reader).await.map_err(backend_err)
 }
 
-/// A row, when there is one, converted to the model.
-pub(crate) fn to_model<R, T>(row: Option<R>) -> StoreResult<Option<T>>
-where
-    T: TryFrom<R, Error = StoreError>,
-{
-    row.map(T::try_from).transpose()
+/// At most one row, on the reader pool, for reading by column name (`rows`).
+pub(crate) async fn fetch_row(db: &Db, query: Query<'_>) -> StoreResult<Option<AnyRow>> {
+    query.fetch_optional(&db.reader).await.map_err(backend_err)
 }
 
-/// At most one row, converted to the model.
-pub(crate) async fn read_one<R, T>(db: &Db, query: QueryAs<'_, R>) -> StoreResult<Option<T>>
-where
-    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-    T: TryFrom<R, Error = StoreError>,
-{
-    to_model(read_row(db, query).await?)
-}
-
-/// Every row, converted to the model.
-pub(crate) async fn read_all<R, T>(db: &Db, query: QueryAs<'_, R>) -> StoreResult<Vec<T>>
-where
-    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-    T: TryFrom<R, Error = StoreError>,
-{
-    let rows = query.fetch_all(&db.reader).await.map_err(backend_err)?;
-    rows.into_iter().map(T::try_from).collect()
+/// Every row, on the reader pool, for reading by column name (`rows`).
+pub(crate) async fn fetch_rows(db: &Db, query: Query<'_>) -> StoreResult<Vec<AnyRow>> {
+    query.fetch_all(&db.reader).await.map_err(backend_err)
 }
 
 /// A single number (a count or a maximum).

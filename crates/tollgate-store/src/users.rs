@@ -6,10 +6,10 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use crate::sql::{
-    Db, backend_err, json_list, parse_id, parse_list, read_all, read_one, read_row, write,
+    Db, backend_err, fetch_row, fetch_rows, json_list, parse_id, parse_list, read_row, write,
 };
 
-use crate::rows::UserRow;
+use crate::rows;
 use crate::statements::user_columns as columns;
 
 pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
@@ -34,24 +34,25 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
 
 pub(crate) async fn user_by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {
     let sql = concat!("SELECT ", columns!(), " FROM users WHERE email = $1");
-    read_one(db, sqlx::query_as::<_, UserRow>(sql).bind(email)).await
+    let q = sqlx::query(sql).bind(email);
+    fetch_row(db, q).await?.as_ref().map(rows::user).transpose()
 }
 
 pub(crate) async fn users(db: &Db, account: Option<&AccountSid>) -> StoreResult<Vec<User>> {
     let q = match account {
-        Some(a) => sqlx::query_as::<_, UserRow>(concat!(
+        Some(a) => sqlx::query(concat!(
             "SELECT ",
             columns!(),
             " FROM users WHERE account_sid = $1 ORDER BY created_at, sid"
         ))
         .bind(a.as_str()),
-        None => sqlx::query_as(concat!(
+        None => sqlx::query(concat!(
             "SELECT ",
             columns!(),
             " FROM users ORDER BY created_at, sid"
         )),
     };
-    read_all(db, q).await
+    fetch_rows(db, q).await?.iter().map(rows::user).collect()
 }
 
 /// Deletes the user (sessions and consents go with it) and revokes its refresh families.

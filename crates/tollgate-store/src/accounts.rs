@@ -8,7 +8,7 @@ use tollgate_core::store::StoreResult;
 
 use crate::rows::{Columns, by_name};
 use crate::sql::{
-    Db, fetch_row, fetch_rows, insert_logged, read_number, read_row, write, write_logged,
+    Db, insert_logged, read_all, read_number, read_one, read_row, select, write, write_logged,
 };
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
@@ -64,23 +64,13 @@ pub(crate) async fn insert_account(db: &Db, a: &Account) -> StoreResult<()> {
 }
 
 pub(crate) async fn account(db: &Db, sid: &AccountSid) -> StoreResult<Option<Account>> {
-    let sql = concat!("SELECT ", columns!(), " FROM accounts WHERE sid = $1");
-    let q = sqlx::query(sql).bind(sid.as_str());
-    fetch_row(db, q)
-        .await?
-        .as_ref()
-        .map(account_from)
-        .transpose()
+    let q = sqlx::query(select!(columns, "accounts WHERE sid = $1")).bind(sid.as_str());
+    read_one(db, q, account_from).await
 }
 
 pub(crate) async fn accounts(db: &Db) -> StoreResult<Vec<Account>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM accounts ORDER BY created_at, sid"
-    );
-    let rows = fetch_rows(db, sqlx::query(sql)).await?;
-    rows.iter().map(account_from).collect()
+    let q = sqlx::query(select!(columns, "accounts ORDER BY created_at, sid"));
+    read_all(db, q, account_from).await
 }
 
 pub(crate) async fn count_accounts(db: &Db) -> StoreResult<i64> {

@@ -13,7 +13,8 @@ use tollgate_core::store::StoreResult;
 
 use crate::rows::{Columns, by_name};
 use crate::sql::{
-    Db, Query, corrupt, fetch_row, fetch_rows, insert_logged, json_list, write_logged,
+    Db, Query, corrupt, insert_logged, json_list, of_account, read_all, read_one, select,
+    write_logged,
 };
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
@@ -176,28 +177,10 @@ pub(crate) async fn delete_client(db: &Db, id: &ClientId) -> StoreResult<bool> {
 }
 
 pub(crate) async fn client(db: &Db, id: &ClientId) -> StoreResult<Option<Client>> {
-    let sql = concat!("SELECT ", columns!(), " FROM clients WHERE sid = $1");
-    let q = sqlx::query(sql).bind(id.as_str());
-    fetch_row(db, q)
-        .await?
-        .as_ref()
-        .map(client_from)
-        .transpose()
+    let q = sqlx::query(select!(columns, "clients WHERE sid = $1")).bind(id.as_str());
+    read_one(db, q, client_from).await
 }
 
 pub(crate) async fn clients(db: &Db, account: Option<&AccountSid>) -> StoreResult<Vec<Client>> {
-    let q = match account {
-        Some(a) => sqlx::query(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM clients WHERE account_sid = $1 ORDER BY created_at, sid"
-        ))
-        .bind(a.as_str()),
-        None => sqlx::query(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM clients ORDER BY created_at, sid"
-        )),
-    };
-    fetch_rows(db, q).await?.iter().map(client_from).collect()
+    read_all(db, of_account!(account, columns, "clients"), client_from).await
 }

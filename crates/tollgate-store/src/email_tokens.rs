@@ -7,7 +7,7 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use crate::rows::{Columns, by_name};
-use crate::sql::{Db, backend_err, corrupt, fetch_row, write};
+use crate::sql::{Db, backend_err, corrupt, read_one, select, write};
 
 pub(crate) async fn insert_email_token(db: &Db, t: &EmailToken) -> StoreResult<()> {
     let q = sqlx::query(
@@ -46,13 +46,8 @@ macro_rules! columns {
 }
 
 pub(crate) async fn email_token(db: &Db, digest: &SecretDigest) -> StoreResult<Option<EmailToken>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM email_tokens WHERE digest = $1"
-    );
-    let q = sqlx::query(sql).bind(digest.to_hex());
-    fetch_row(db, q).await?.as_ref().map(token_from).transpose()
+    let q = sqlx::query(select!(columns, "email_tokens WHERE digest = $1")).bind(digest.to_hex());
+    read_one(db, q, token_from).await
 }
 
 /// One statement marks the link used and returns it, so of two nodes (or two clicks) only

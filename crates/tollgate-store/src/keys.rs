@@ -8,7 +8,7 @@ use tollgate_core::model::Entity;
 use tollgate_core::store::StoreResult;
 
 use crate::rows::{Columns, by_name};
-use crate::sql::{Db, corrupt, fetch_rows, insert_logged, write_logged};
+use crate::sql::{Db, corrupt, insert_logged, read_all, select, write_logged};
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
 macro_rules! columns {
@@ -54,13 +54,8 @@ pub(crate) async fn insert_signing_key(db: &Db, k: &StoredKey) -> StoreResult<()
 }
 
 pub(crate) async fn signing_keys(db: &Db) -> StoreResult<Vec<StoredKey>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM signing_keys ORDER BY created_at, kid"
-    );
-    let rows = fetch_rows(db, sqlx::query(sql)).await?;
-    rows.iter().map(key_from).collect()
+    let q = sqlx::query(select!(columns, "signing_keys ORDER BY created_at, kid"));
+    read_all(db, q, key_from).await
 }
 
 pub(crate) async fn delete_signing_key(db: &Db, kid: &str) -> StoreResult<bool> {

@@ -6,7 +6,7 @@ use tollgate_core::model::{SignInPolicy, StoredPasskey};
 use tollgate_core::store::StoreResult;
 
 use crate::rows::{Columns, by_name};
-use crate::sql::{Db, corrupt, fetch_row, fetch_rows, read_row, write};
+use crate::sql::{Db, corrupt, read_all, read_one, read_row, select, write};
 
 fn passkey_from(r: &AnyRow) -> StoreResult<StoredPasskey> {
     let user = r.col::<String>("user_sid")?;
@@ -56,27 +56,17 @@ pub(crate) async fn insert_passkey(db: &Db, p: &StoredPasskey) -> StoreResult<bo
 }
 
 pub(crate) async fn passkeys(db: &Db, user: &UserSid) -> StoreResult<Vec<StoredPasskey>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM passkeys WHERE user_sid = $1 ORDER BY created_at, credential_id"
+    let sql = select!(
+        columns,
+        "passkeys WHERE user_sid = $1 ORDER BY created_at, credential_id"
     );
     let q = sqlx::query(sql).bind(user.as_str());
-    fetch_rows(db, q).await?.iter().map(passkey_from).collect()
+    read_all(db, q, passkey_from).await
 }
 
 pub(crate) async fn passkey(db: &Db, credential_id: &str) -> StoreResult<Option<StoredPasskey>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM passkeys WHERE credential_id = $1"
-    );
-    let q = sqlx::query(sql).bind(credential_id);
-    fetch_row(db, q)
-        .await?
-        .as_ref()
-        .map(passkey_from)
-        .transpose()
+    let q = sqlx::query(select!(columns, "passkeys WHERE credential_id = $1")).bind(credential_id);
+    read_one(db, q, passkey_from).await
 }
 
 pub(crate) async fn passkey_used(db: &Db, p: &StoredPasskey, at: i64) -> StoreResult<()> {
@@ -123,7 +113,11 @@ pub(crate) async fn account_sign_in_policy(
 ) -> StoreResult<SignInPolicy> {
     let q =
         sqlx::query_as("SELECT sign_in_policy FROM accounts WHERE sid = $1").bind(account.as_str());
-    let row: Option<(String,)> = read_row(db, q).await?;
+    policy(read_row(db, q).await?)
+}
+
+/// An account's stored policy; optional where none is stored.
+fn policy(row: Option<(String,)>) -> StoreResult<SignInPolicy> {
     row.map_or(Ok(SignInPolicy::Optional), |(p,)| {
         p.parse().map_err(|_| corrupt("account sign-in policy"))
     })
@@ -136,10 +130,7 @@ pub(crate) async fn user_account_policy(db: &Db, user: &UserSid) -> StoreResult<
          WHERE u.sid = $1",
     )
     .bind(user.as_str());
-    let row: Option<(String,)> = read_row(db, q).await?;
-    row.map_or(Ok(SignInPolicy::Optional), |(p,)| {
-        p.parse().map_err(|_| corrupt("account sign-in policy"))
-    })
+    policy(read_row(db, q).await?)
 }
 
 pub(crate) async fn passkey_count(db: &Db, user: &UserSid) -> StoreResult<i64> {

@@ -8,7 +8,7 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use crate::rows::{self, Columns};
-use crate::sql::{Db, fetch_row, fetch_rows, read_number};
+use crate::sql::{Db, fetch_row, read_all, read_number, read_one};
 use crate::statements::SELECT_TOKEN_FAMILY;
 
 pub(crate) async fn refresh_token(
@@ -25,11 +25,7 @@ pub(crate) async fn refresh_family(db: &Db, id: &str) -> StoreResult<Option<Refr
         "SELECT id, client_id, user_sid, scopes, auth_time, created_at, revoked_at, resources, \
          dpop_jkt FROM refresh_families WHERE id = $1",
     );
-    fetch_row(db, q.bind(id))
-        .await?
-        .as_ref()
-        .map(rows::family)
-        .transpose()
+    read_one(db, q.bind(id), rows::family).await
 }
 
 // A family is active while it is unrevoked and holds a live token: unexpired, unused and not
@@ -69,7 +65,7 @@ pub(crate) async fn active_refresh_families(
             expires_at: r.col("expires_at")?,
         })
     };
-    fetch_rows(db, q).await?.iter().map(read).collect()
+    read_all(db, q, read).await
 }
 
 pub(crate) async fn count_active_refresh_families(

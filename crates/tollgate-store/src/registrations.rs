@@ -12,7 +12,7 @@ use tollgate_core::store::StoreResult;
 
 use crate::clients::{insert_statement, update_statement};
 use crate::rows::{Columns, by_name};
-use crate::sql::{Db, backend_err, corrupt, fetch_row, fetch_rows, read_row, record_change, write};
+use crate::sql::{Db, backend_err, corrupt, read_all, read_one, read_row, record_change, write};
 
 fn registration_from(r: &AnyRow) -> StoreResult<ClientRegistration> {
     let (via, metadata) = (
@@ -108,11 +108,7 @@ pub(crate) async fn client_registration(
          created_at, updated_at FROM client_registrations WHERE client_sid = $1",
     )
     .bind(id.as_str());
-    fetch_row(db, q)
-        .await?
-        .as_ref()
-        .map(registration_from)
-        .transpose()
+    read_one(db, q, registration_from).await
 }
 
 pub(crate) async fn registered_clients(
@@ -130,10 +126,7 @@ pub(crate) async fn registered_clients(
             "SELECT client_sid FROM client_registrations ORDER BY created_at, client_sid",
         ),
     };
-    let rows = fetch_rows(db, q).await?;
-    rows.iter()
-        .map(|r| r.id("client_sid", "client sid", ClientId::parse))
-        .collect()
+    read_all(db, q, |r| r.id("client_sid", "client sid", ClientId::parse)).await
 }
 
 pub(crate) async fn registration_policy(
@@ -205,7 +198,7 @@ pub(crate) async fn initial_access_token(
          FROM initial_access_tokens WHERE digest = $1",
     )
     .bind(digest.to_hex());
-    fetch_row(db, q).await?.as_ref().map(token_from).transpose()
+    read_one(db, q, token_from).await
 }
 
 pub(crate) async fn use_initial_access_token(
@@ -235,7 +228,7 @@ pub(crate) async fn initial_access_tokens(
     )
     .bind(account.as_str())
     .bind(now);
-    fetch_rows(db, q).await?.iter().map(token_from).collect()
+    read_all(db, q, token_from).await
 }
 
 pub(crate) async fn delete_initial_access_token(

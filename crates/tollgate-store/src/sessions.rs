@@ -8,7 +8,7 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use crate::rows::{Columns, by_name};
-use crate::sql::{Db, fetch_rows, json_list, parse_list, read_row, write};
+use crate::sql::{Db, json_list, parse_list, read_all, read_row, write};
 
 pub(crate) async fn insert_code_sign_in(
     db: &Db,
@@ -72,7 +72,7 @@ pub(crate) async fn session_clients(db: &Db, sid: &str) -> StoreResult<Vec<Sessi
          FROM session_clients WHERE session_sid = $1 ORDER BY created_at, client_sid",
     )
     .bind(sid);
-    fetch_rows(db, q).await?.iter().map(link_from).collect()
+    read_all(db, q, link_from).await
 }
 
 pub(crate) async fn family_session(db: &Db, family_id: &str) -> StoreResult<Option<String>> {

@@ -2,6 +2,8 @@
 //! placeholders are `$n` in order of first appearance, which sqlx binds on PostgreSQL and
 //! SQLite numbers the same way for rusqlite.
 
+use crate::sql::select;
+
 // Macros so statements built from them stay `&'static str` (sqlx refuses run-time SQL).
 macro_rules! code_columns {
     () => {
@@ -36,12 +38,6 @@ macro_rules! token_family_from {
     };
 }
 
-/// `SELECT <columns> FROM <rest>`, a literal.
-macro_rules! select {
-    ($columns:ident, $rest:literal) => {
-        concat!("SELECT ", $columns!(), " FROM ", $rest)
-    };
-}
 /// `INSERT INTO <table> (<columns>) VALUES (<values>)`, a literal.
 macro_rules! insert {
     ($table:literal, $columns:ident, $values:literal) => {

@@ -1,13 +1,14 @@
 //! Organizations and accounts.
 
+use sqlx::any::AnyRow;
 use tollgate_core::ids::{AccountSid, OrganizationSid};
 use tollgate_core::model::{Account, Entity, Organization};
 use tollgate_core::secret::SecretDigest;
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::StoreResult;
 
+use crate::rows::{Columns, by_name};
 use crate::sql::{
-    Db, corrupt, insert_logged, parse_id, read_all, read_number, read_one, read_row, write,
-    write_logged,
+    Db, insert_logged, read_all, read_number, read_one, read_row, select, write, write_logged,
 };
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
@@ -17,32 +18,21 @@ macro_rules! columns {
     };
 }
 
-#[derive(sqlx::FromRow)]
-struct AccountRow {
-    sid: String,
-    organization_sid: String,
-    friendly_name: String,
-    auth_token_digest: String,
-    created_at: i64,
-}
-
-impl TryFrom<AccountRow> for Account {
-    type Error = StoreError;
-
-    fn try_from(r: AccountRow) -> StoreResult<Self> {
-        Ok(Account {
-            sid: parse_id(&r.sid, "account sid", AccountSid::parse)?,
-            organization_sid: parse_id(
-                &r.organization_sid,
+fn account_from(r: &AnyRow) -> StoreResult<Account> {
+    Ok(by_name!(
+        r,
+        Account {
+            sid: r.id("sid", "account sid", AccountSid::parse)?,
+            organization_sid: r.id(
+                "organization_sid",
                 "organization sid",
-                OrganizationSid::parse,
+                OrganizationSid::parse
             )?,
-            friendly_name: r.friendly_name,
-            auth_token_digest: SecretDigest::from_hex(&r.auth_token_digest)
-                .ok_or_else(|| corrupt("auth token digest"))?,
-            created_at: r.created_at,
-        })
-    }
+            friendly_name,
+            auth_token_digest: r.digest("auth_token_digest", "auth token digest")?,
+            created_at,
+        }
+    ))
 }
 
 pub(crate) async fn insert_organization(db: &Db, org: &Organization) -> StoreResult<()> {
@@ -74,17 +64,13 @@ pub(crate) async fn insert_account(db: &Db, a: &Account) -> StoreResult<()> {
 }
 
 pub(crate) async fn account(db: &Db, sid: &AccountSid) -> StoreResult<Option<Account>> {
-    let sql = concat!("SELECT ", columns!(), " FROM accounts WHERE sid = $1");
-    read_one(db, sqlx::query_as::<_, AccountRow>(sql).bind(sid.as_str())).await
+    let q = sqlx::query(select!(columns, "accounts WHERE sid = $1")).bind(sid.as_str());
+    read_one(db, q, account_from).await
 }
 
 pub(crate) async fn accounts(db: &Db) -> StoreResult<Vec<Account>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM accounts ORDER BY created_at, sid"
-    );
-    read_all(db, sqlx::query_as::<_, AccountRow>(sql)).await
+    let q = sqlx::query(select!(columns, "accounts ORDER BY created_at, sid"));
+    read_all(db, q, account_from).await
 }
 
 pub(crate) async fn count_accounts(db: &Db) -> StoreResult<i64> {

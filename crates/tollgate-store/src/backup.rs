@@ -73,12 +73,7 @@ fn is_tollgate(conn: &Connection) -> StoreResult<bool> {
 /// Writes a consistent copy of the database at `db` to `dst` (which must not exist): first to
 /// a temporary file beside it, renamed into place once complete and checked.
 pub fn backup_sqlite(db: &Path, dst: &Path) -> StoreResult<Copied> {
-    if dst.exists() {
-        return Err(StoreError::Conflict(format!(
-            "{} exists already: name a new file",
-            dst.display()
-        )));
-    }
+    must_be_new(dst, "name a new file")?;
     let src = Connection::open_with_flags(
         db,
         // Read-write (never create): a reader of a WAL database shares its index file.
@@ -87,43 +82,13 @@ pub fn backup_sqlite(db: &Path, dst: &Path) -> StoreResult<Copied> {
     .map_err(err)?;
     src.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(err)?;
-    if !is_tollgate(&src)? {
-        return Err(StoreError::Backend(format!(
-            "{} is not a Tollgate database",
-            db.display()
-        )));
-    }
-    let partial = dst.with_extension("partial");
-    let _ = std::fs::remove_file(&partial);
-    let pages = {
-        let mut out = Connection::open(&partial).map_err(err)?;
-        let pages = copy(&src, &mut out)?;
-        // One self-contained file: no WAL beside it.
-        out.pragma_update(None, "journal_mode", "DELETE")
-            .map_err(err)?;
-        integrity_ok(&out)?;
-        pages
-    };
-    std::fs::File::open(&partial)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io("sync the backup", e))?;
-    std::fs::rename(&partial, dst).map_err(|e| io("move the backup into place", e))?;
-    let bytes = std::fs::metadata(dst).map(|m| m.len()).unwrap_or(0);
-    Ok(Copied {
-        file: dst.to_path_buf(),
-        pages,
-        bytes,
-    })
+    must_be_tollgate(&src, db, "database")?;
+    copy_into_place(&src, dst, Target::Backup)
 }
 
 /// Restores the backup `src` into a new database file `db` (which must not exist).
 pub fn restore_sqlite(src: &Path, db: &Path) -> StoreResult<Copied> {
-    if db.exists() {
-        return Err(StoreError::Conflict(format!(
-            "{} exists already: restore into a fresh data directory",
-            db.display()
-        )));
-    }
+    must_be_new(db, "restore into a fresh data directory")?;
     let backup = Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", src.display())))?;
     integrity_ok(&backup).map_err(|e| match e {
@@ -132,25 +97,65 @@ pub fn restore_sqlite(src: &Path, db: &Path) -> StoreResult<Copied> {
         }
         other => other,
     })?;
-    if !is_tollgate(&backup)? {
-        return Err(StoreError::Backend(format!(
-            "{} is not a Tollgate backup",
-            src.display()
+    must_be_tollgate(&backup, src, "backup")?;
+    copy_into_place(&backup, db, Target::Database)
+}
+
+fn must_be_new(path: &Path, hint: &str) -> StoreResult<()> {
+    if path.exists() {
+        return Err(StoreError::Conflict(format!(
+            "{} exists already: {hint}",
+            path.display()
         )));
     }
-    let partial = db.with_extension("partial");
+    Ok(())
+}
+
+fn must_be_tollgate(conn: &Connection, path: &Path, what: &str) -> StoreResult<()> {
+    if !is_tollgate(conn)? {
+        return Err(StoreError::Backend(format!(
+            "{} is not a Tollgate {what}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// What [`copy_into_place`] writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// One self-contained file (no WAL beside it), checked and synced before it is renamed.
+    Backup,
+    /// A database for servers to open again (WAL).
+    Database,
+}
+
+/// Copies `src` into a temporary file beside `dst`, renamed into place once complete, so
+/// `dst` is never seen half written.
+fn copy_into_place(src: &Connection, dst: &Path, target: Target) -> StoreResult<Copied> {
+    let backup = target == Target::Backup;
+    let partial = dst.with_extension("partial");
     let _ = std::fs::remove_file(&partial);
     let pages = {
         let mut out = Connection::open(&partial).map_err(err)?;
-        let pages = copy(&backup, &mut out)?;
-        out.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
+        let pages = copy(src, &mut out)?;
+        let mode = if backup { "DELETE" } else { "WAL" };
+        out.pragma_update(None, "journal_mode", mode).map_err(err)?;
+        if backup {
+            integrity_ok(&out)?;
+        }
         pages
     };
-    std::fs::rename(&partial, db).map_err(|e| io("move the database into place", e))?;
-    let bytes = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    if backup {
+        std::fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io("sync the backup", e))?;
+    }
+    let what = if backup { "backup" } else { "database" };
+    std::fs::rename(&partial, dst).map_err(|e| io(&format!("move the {what} into place"), e))?;
+    let bytes = std::fs::metadata(dst).map(|m| m.len()).unwrap_or(0);
     Ok(Copied {
-        file: db.to_path_buf(),
+        file: dst.to_path_buf(),
         pages,
         bytes,
     })

@@ -2,15 +2,18 @@
 
 use std::str::FromStr;
 
+use sqlx::any::AnyRow;
 use tollgate_core::ids::{AccountSid, ClientId};
 use tollgate_core::model::{
-    Client, ClientProfile, Entity, GrantType, TokenEndpointAuthMethod, TokenFormat,
+    Client, ClientLogout, ClientProfile, Entity, GrantType, OidcSettings, TokenEndpointAuthMethod,
+    TokenFormat,
 };
 use tollgate_core::secret::SecretDigest;
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::StoreResult;
 
+use crate::rows::{Columns, by_name};
 use crate::sql::{
-    Db, Query, corrupt, insert_logged, json_list, parse_id, parse_list, read_all, read_one,
+    Db, Query, corrupt, insert_logged, json_list, of_account, read_all, read_one, select,
     write_logged,
 };
 
@@ -25,88 +28,72 @@ macro_rules! columns {
     };
 }
 
-#[derive(sqlx::FromRow)]
-struct ClientRow {
-    sid: String,
-    account_sid: String,
-    friendly_name: String,
-    secret_digest: Option<String>,
-    grant_types: String,
-    redirect_uris: String,
-    scopes: String,
-    audiences: String,
-    token_format: String,
-    access_token_ttl: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
-    require_pkce: i64,
-    token_endpoint_auth_method: Option<String>,
-    jwks: Option<String>,
-    jwks_uri: Option<String>,
-    sealed_secret: Option<String>,
-    require_par: i64,
-    require_dpop: i64,
-    profile: String,
-    id_token_signed_response_alg: Option<String>,
-    require_signed_request_object: i64,
-    post_logout_redirect_uris: String,
-    backchannel_logout_uri: Option<String>,
-}
-
-impl TryFrom<ClientRow> for Client {
-    type Error = StoreError;
-
-    fn try_from(r: ClientRow) -> StoreResult<Self> {
-        let grant_types = parse_list(&r.grant_types)?
-            .iter()
-            .map(|g| g.parse::<GrantType>().map_err(|_| corrupt("grant type")))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let secret_digest = match r.secret_digest {
-            Some(h) => Some(SecretDigest::from_hex(&h).ok_or_else(|| corrupt("secret digest"))?),
-            None => None,
-        };
-        let auth_method = match (&r.token_endpoint_auth_method, &secret_digest) {
-            (Some(m), _) => {
-                TokenEndpointAuthMethod::from_str(m).map_err(|_| corrupt("auth method"))?
-            }
-            (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
-            (None, None) => TokenEndpointAuthMethod::None,
-        };
-        Ok(Client {
-            id: parse_id(&r.sid, "client sid", ClientId::parse)?,
-            account_sid: parse_id(&r.account_sid, "account sid", AccountSid::parse)?,
-            friendly_name: r.friendly_name,
-            secret_digest,
-            grant_types,
-            redirect_uris: parse_list(&r.redirect_uris)?,
-            scopes: parse_list(&r.scopes)?,
-            audiences: parse_list(&r.audiences)?,
-            token_format: TokenFormat::from_str(&r.token_format)
+fn client_from(r: &AnyRow) -> StoreResult<Client> {
+    let grants = r
+        .col::<Vec<String>>("grant_types")?
+        .iter()
+        .map(|g| g.parse::<GrantType>().map_err(|_| corrupt("grant type")))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let digest = match r.col::<Option<String>>("secret_digest")? {
+        Some(h) => Some(SecretDigest::from_hex(&h).ok_or_else(|| corrupt("secret digest"))?),
+        None => None,
+    };
+    let method = match (
+        r.col::<Option<String>>("token_endpoint_auth_method")?,
+        &digest,
+    ) {
+        (Some(m), _) => {
+            TokenEndpointAuthMethod::from_str(&m).map_err(|_| corrupt("auth method"))?
+        }
+        (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
+        (None, None) => TokenEndpointAuthMethod::None,
+    };
+    let alg = r.col::<Option<String>>("id_token_signed_response_alg")?;
+    Ok(by_name!(
+        r,
+        Client {
+            id: r.id("sid", "client sid", ClientId::parse)?,
+            account_sid: r.id("account_sid", "account sid", AccountSid::parse)?,
+            friendly_name,
+            secret_digest: digest,
+            grant_types: grants,
+            redirect_uris,
+            scopes,
+            audiences,
+            token_format: TokenFormat::from_str(&r.col::<String>("token_format")?)
                 .map_err(|_| corrupt("token format"))?,
-            access_token_ttl: r.access_token_ttl.and_then(|t| u32::try_from(t).ok()),
-            require_pkce: r.require_pkce != 0,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            auth_method,
-            jwks: r.jwks,
-            jwks_uri: r.jwks_uri,
-            sealed_secret: r.sealed_secret,
-            require_par: r.require_par != 0,
-            require_dpop: r.require_dpop != 0,
-            profile: ClientProfile::from_str(&r.profile).map_err(|_| corrupt("profile"))?,
-            oidc: tollgate_core::model::OidcSettings {
-                id_token_signed_response_alg: r
-                    .id_token_signed_response_alg
-                    .map(|a| a.parse().map_err(|_| corrupt("id token algorithm")))
-                    .transpose()?,
-                require_signed_request_object: r.require_signed_request_object != 0,
-            },
-            logout: tollgate_core::model::ClientLogout {
-                post_logout_redirect_uris: parse_list(&r.post_logout_redirect_uris)?,
-                backchannel_logout_uri: r.backchannel_logout_uri,
-            },
-        })
-    }
+            access_token_ttl: r
+                .col::<Option<i64>>("access_token_ttl")?
+                .and_then(|t| u32::try_from(t).ok()),
+            require_pkce,
+            created_at,
+            updated_at,
+            auth_method: method,
+            jwks,
+            jwks_uri,
+            sealed_secret,
+            require_par,
+            require_dpop,
+            profile: ClientProfile::from_str(&r.col::<String>("profile")?)
+                .map_err(|_| corrupt("profile"))?,
+            oidc: by_name!(
+                r,
+                OidcSettings {
+                    id_token_signed_response_alg: alg
+                        .map(|a| a.parse().map_err(|_| corrupt("id token algorithm")))
+                        .transpose()?,
+                    require_signed_request_object,
+                }
+            ),
+            logout: by_name!(
+                r,
+                ClientLogout {
+                    post_logout_redirect_uris,
+                    backchannel_logout_uri,
+                }
+            ),
+        }
+    ))
 }
 
 fn grants_json(c: &Client) -> String {
@@ -190,23 +177,10 @@ pub(crate) async fn delete_client(db: &Db, id: &ClientId) -> StoreResult<bool> {
 }
 
 pub(crate) async fn client(db: &Db, id: &ClientId) -> StoreResult<Option<Client>> {
-    let sql = concat!("SELECT ", columns!(), " FROM clients WHERE sid = $1");
-    read_one(db, sqlx::query_as::<_, ClientRow>(sql).bind(id.as_str())).await
+    let q = sqlx::query(select!(columns, "clients WHERE sid = $1")).bind(id.as_str());
+    read_one(db, q, client_from).await
 }
 
 pub(crate) async fn clients(db: &Db, account: Option<&AccountSid>) -> StoreResult<Vec<Client>> {
-    let q = match account {
-        Some(a) => sqlx::query_as::<_, ClientRow>(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM clients WHERE account_sid = $1 ORDER BY created_at, sid"
-        ))
-        .bind(a.as_str()),
-        None => sqlx::query_as(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM clients ORDER BY created_at, sid"
-        )),
-    };
-    read_all(db, q).await
+    read_all(db, of_account!(account, columns, "clients"), client_from).await
 }

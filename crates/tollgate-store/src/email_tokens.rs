@@ -1,11 +1,13 @@
 //! Single-use email links (address verification, password reset): digests only.
 
+use sqlx::any::AnyRow;
 use tollgate_core::ids::UserSid;
 use tollgate_core::mail::{EmailPurpose, EmailToken};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, backend_err, corrupt, parse_id, read_row, write};
+use crate::rows::{Columns, by_name};
+use crate::sql::{Db, backend_err, corrupt, read_one, select, write};
 
 pub(crate) async fn insert_email_token(db: &Db, t: &EmailToken) -> StoreResult<()> {
     let q = sqlx::query(
@@ -21,33 +23,20 @@ pub(crate) async fn insert_email_token(db: &Db, t: &EmailToken) -> StoreResult<(
     write(db, q).await.map(|_| ())
 }
 
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    digest: String,
-    purpose: String,
-    user_sid: String,
-    email: String,
-    created_at: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
-}
-
-impl TryFrom<TokenRow> for EmailToken {
-    type Error = tollgate_core::store::StoreError;
-
-    fn try_from(r: TokenRow) -> StoreResult<Self> {
-        Ok(EmailToken {
-            digest: SecretDigest::from_hex(&r.digest)
-                .ok_or_else(|| corrupt("email link digest"))?,
-            purpose: EmailPurpose::parse(&r.purpose)
-                .ok_or_else(|| corrupt("email link purpose"))?,
-            user_sid: parse_id(&r.user_sid, "user sid", UserSid::parse)?,
-            email: r.email,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            used_at: r.used_at,
-        })
-    }
+fn token_from(r: &AnyRow) -> StoreResult<EmailToken> {
+    let purpose = r.col::<String>("purpose")?;
+    Ok(by_name!(
+        r,
+        EmailToken {
+            digest: r.digest("digest", "email link digest")?,
+            purpose: EmailPurpose::parse(&purpose).ok_or_else(|| corrupt("email link purpose"))?,
+            user_sid: r.id("user_sid", "user sid", UserSid::parse)?,
+            email,
+            created_at,
+            expires_at,
+            used_at,
+        }
+    ))
 }
 
 macro_rules! columns {
@@ -57,13 +46,8 @@ macro_rules! columns {
 }
 
 pub(crate) async fn email_token(db: &Db, digest: &SecretDigest) -> StoreResult<Option<EmailToken>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM email_tokens WHERE digest = $1"
-    );
-    let q = sqlx::query_as::<_, TokenRow>(sql).bind(digest.to_hex());
-    read_row(db, q).await?.map(EmailToken::try_from).transpose()
+    let q = sqlx::query(select!(columns, "email_tokens WHERE digest = $1")).bind(digest.to_hex());
+    read_one(db, q, token_from).await
 }
 
 /// One statement marks the link used and returns it, so of two nodes (or two clicks) only
@@ -80,14 +64,14 @@ pub(crate) async fn use_email_token(
          RETURNING ",
         columns!()
     );
-    let row = sqlx::query_as::<_, TokenRow>(sql)
+    let row = sqlx::query(sql)
         .bind(digest.to_hex())
         .bind(purpose.as_str())
         .bind(now)
         .fetch_optional(&db.writer)
         .await
         .map_err(backend_err)?;
-    row.map(EmailToken::try_from).transpose()
+    row.as_ref().map(token_from).transpose()
 }
 
 pub(crate) async fn revoke_user_refresh_families(

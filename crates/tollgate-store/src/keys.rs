@@ -2,11 +2,13 @@
 
 use std::str::FromStr;
 
+use sqlx::any::AnyRow;
 use tollgate_core::keys::{SigningAlgorithm, StoredKey};
 use tollgate_core::model::Entity;
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, corrupt, insert_logged, read_all, write_logged};
+use crate::rows::{Columns, by_name};
+use crate::sql::{Db, corrupt, insert_logged, read_all, select, write_logged};
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
 macro_rules! columns {
@@ -16,34 +18,22 @@ macro_rules! columns {
     };
 }
 
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    kid: String,
-    algorithm: String,
-    sealed_private_key: String,
-    public_jwk: String,
-    created_at: i64,
-    activates_at: i64,
-    retires_at: Option<i64>,
-    expires_at: Option<i64>,
-}
-
-impl TryFrom<KeyRow> for StoredKey {
-    type Error = StoreError;
-
-    fn try_from(r: KeyRow) -> StoreResult<Self> {
-        Ok(StoredKey {
-            kid: r.kid,
-            algorithm: SigningAlgorithm::from_str(&r.algorithm)
+fn key_from(r: &AnyRow) -> StoreResult<StoredKey> {
+    let algorithm = r.col::<String>("algorithm")?;
+    Ok(by_name!(
+        r,
+        StoredKey {
+            kid,
+            algorithm: SigningAlgorithm::from_str(&algorithm)
                 .map_err(|_| corrupt("key algorithm"))?,
-            sealed_private_key: r.sealed_private_key,
-            public_jwk: r.public_jwk,
-            created_at: r.created_at,
-            activates_at: r.activates_at,
-            retires_at: r.retires_at,
-            expires_at: r.expires_at,
-        })
-    }
+            sealed_private_key,
+            public_jwk,
+            created_at,
+            activates_at,
+            retires_at,
+            expires_at,
+        }
+    ))
 }
 
 pub(crate) async fn insert_signing_key(db: &Db, k: &StoredKey) -> StoreResult<()> {
@@ -64,12 +54,8 @@ pub(crate) async fn insert_signing_key(db: &Db, k: &StoredKey) -> StoreResult<()
 }
 
 pub(crate) async fn signing_keys(db: &Db) -> StoreResult<Vec<StoredKey>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM signing_keys ORDER BY created_at, kid"
-    );
-    read_all(db, sqlx::query_as::<_, KeyRow>(sql)).await
+    let q = sqlx::query(select!(columns, "signing_keys ORDER BY created_at, kid"));
+    read_all(db, q, key_from).await
 }
 
 pub(crate) async fn delete_signing_key(db: &Db, kid: &str) -> StoreResult<bool> {

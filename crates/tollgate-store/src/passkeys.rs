@@ -1,42 +1,30 @@
 //! Passkeys (WebAuthn credentials) per user, and the per-account sign-in policy.
 
+use sqlx::any::AnyRow;
 use tollgate_core::ids::{AccountSid, UserSid};
 use tollgate_core::model::{SignInPolicy, StoredPasskey};
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, corrupt, read_all, read_one, read_row, write};
+use crate::rows::{Columns, by_name};
+use crate::sql::{Db, corrupt, read_all, read_one, read_row, select, write};
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct PasskeyRow {
-    credential_id: String,
-    user_sid: String,
-    user_handle: String,
-    name: String,
-    passkey: String,
-    backup_eligible: i64,
-    backup_state: i64,
-    sign_count: i64,
-    created_at: i64,
-    last_used_at: Option<i64>,
-}
-
-impl TryFrom<PasskeyRow> for StoredPasskey {
-    type Error = StoreError;
-
-    fn try_from(r: PasskeyRow) -> StoreResult<Self> {
-        Ok(StoredPasskey {
-            credential_id: r.credential_id,
-            user_sid: UserSid::parse(&r.user_sid).map_err(|_| corrupt("passkey user"))?,
-            user_handle: r.user_handle,
-            name: r.name,
-            passkey: r.passkey,
-            backup_eligible: r.backup_eligible != 0,
-            backup_state: r.backup_state != 0,
-            sign_count: r.sign_count,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-        })
-    }
+fn passkey_from(r: &AnyRow) -> StoreResult<StoredPasskey> {
+    let user = r.col::<String>("user_sid")?;
+    Ok(by_name!(
+        r,
+        StoredPasskey {
+            credential_id,
+            user_sid: UserSid::parse(&user).map_err(|_| corrupt("passkey user"))?,
+            user_handle,
+            name,
+            passkey,
+            backup_eligible,
+            backup_state,
+            sign_count,
+            created_at,
+            last_used_at,
+        }
+    ))
 }
 
 /// The columns, as a literal (the queries stay static strings).
@@ -68,21 +56,17 @@ pub(crate) async fn insert_passkey(db: &Db, p: &StoredPasskey) -> StoreResult<bo
 }
 
 pub(crate) async fn passkeys(db: &Db, user: &UserSid) -> StoreResult<Vec<StoredPasskey>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM passkeys WHERE user_sid = $1 ORDER BY created_at, credential_id"
+    let sql = select!(
+        columns,
+        "passkeys WHERE user_sid = $1 ORDER BY created_at, credential_id"
     );
-    read_all(db, sqlx::query_as::<_, PasskeyRow>(sql).bind(user.as_str())).await
+    let q = sqlx::query(sql).bind(user.as_str());
+    read_all(db, q, passkey_from).await
 }
 
 pub(crate) async fn passkey(db: &Db, credential_id: &str) -> StoreResult<Option<StoredPasskey>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM passkeys WHERE credential_id = $1"
-    );
-    read_one(db, sqlx::query_as::<_, PasskeyRow>(sql).bind(credential_id)).await
+    let q = sqlx::query(select!(columns, "passkeys WHERE credential_id = $1")).bind(credential_id);
+    read_one(db, q, passkey_from).await
 }
 
 pub(crate) async fn passkey_used(db: &Db, p: &StoredPasskey, at: i64) -> StoreResult<()> {
@@ -129,7 +113,11 @@ pub(crate) async fn account_sign_in_policy(
 ) -> StoreResult<SignInPolicy> {
     let q =
         sqlx::query_as("SELECT sign_in_policy FROM accounts WHERE sid = $1").bind(account.as_str());
-    let row: Option<(String,)> = read_row(db, q).await?;
+    policy(read_row(db, q).await?)
+}
+
+/// An account's stored policy; optional where none is stored.
+fn policy(row: Option<(String,)>) -> StoreResult<SignInPolicy> {
     row.map_or(Ok(SignInPolicy::Optional), |(p,)| {
         p.parse().map_err(|_| corrupt("account sign-in policy"))
     })
@@ -142,10 +130,7 @@ pub(crate) async fn user_account_policy(db: &Db, user: &UserSid) -> StoreResult<
          WHERE u.sid = $1",
     )
     .bind(user.as_str());
-    let row: Option<(String,)> = read_row(db, q).await?;
-    row.map_or(Ok(SignInPolicy::Optional), |(p,)| {
-        p.parse().map_err(|_| corrupt("account sign-in policy"))
-    })
+    policy(read_row(db, q).await?)
 }
 
 pub(crate) async fn passkey_count(db: &Db, user: &UserSid) -> StoreResult<i64> {

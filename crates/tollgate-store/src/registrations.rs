@@ -1,47 +1,37 @@
 //! RFC 7591 / 7592 dynamic registration: account policies, initial access tokens and the
 //! registration records of registered clients.
 
+use sqlx::any::AnyRow;
 use tollgate_core::ids::{AccountSid, ClientId};
 use tollgate_core::model::{
     Client, ClientRegistration, Entity, ExtraMetadata, InitialAccessToken, RegisteredVia,
     RegistrationPolicy,
 };
 use tollgate_core::secret::SecretDigest;
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::StoreResult;
 
 use crate::clients::{insert_statement, update_statement};
-use crate::sql::{
-    Db, backend_err, corrupt, parse_id, read_all, read_one, read_row, record_change, write,
-};
+use crate::rows::{Columns, by_name};
+use crate::sql::{Db, backend_err, corrupt, read_all, read_one, read_row, record_change, write};
 
-#[derive(sqlx::FromRow)]
-struct RegistrationRow {
-    client_sid: String,
-    token_digest: String,
-    registered_via: String,
-    registered_from: Option<String>,
-    metadata: String,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TryFrom<RegistrationRow> for ClientRegistration {
-    type Error = StoreError;
-
-    fn try_from(r: RegistrationRow) -> StoreResult<Self> {
-        Ok(ClientRegistration {
-            client_id: parse_id(&r.client_sid, "client sid", ClientId::parse)?,
-            token_digest: SecretDigest::from_hex(&r.token_digest)
-                .ok_or_else(|| corrupt("registration token digest"))?,
-            via: RegisteredVia::parse(&r.registered_via)
-                .ok_or_else(|| corrupt("registered_via"))?,
-            registered_from: r.registered_from,
-            metadata: serde_json::from_str::<ExtraMetadata>(&r.metadata)
+fn registration_from(r: &AnyRow) -> StoreResult<ClientRegistration> {
+    let (via, metadata) = (
+        r.col::<String>("registered_via")?,
+        r.col::<String>("metadata")?,
+    );
+    Ok(by_name!(
+        r,
+        ClientRegistration {
+            client_id: r.id("client_sid", "client sid", ClientId::parse)?,
+            token_digest: r.digest("token_digest", "registration token digest")?,
+            via: RegisteredVia::parse(&via).ok_or_else(|| corrupt("registered_via"))?,
+            registered_from,
+            metadata: serde_json::from_str::<ExtraMetadata>(&metadata)
                 .map_err(|_| corrupt("registration metadata"))?,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
+            created_at,
+            updated_at,
+        }
+    ))
 }
 
 fn metadata_json(r: &ClientRegistration) -> String {
@@ -113,21 +103,12 @@ pub(crate) async fn client_registration(
     db: &Db,
     id: &ClientId,
 ) -> StoreResult<Option<ClientRegistration>> {
-    let q = sqlx::query_as::<_, RegistrationRow>(
+    let q = sqlx::query(
         "SELECT client_sid, token_digest, registered_via, registered_from, metadata, \
          created_at, updated_at FROM client_registrations WHERE client_sid = $1",
     )
     .bind(id.as_str());
-    read_one(db, q).await
-}
-
-struct Sid(ClientId);
-
-impl TryFrom<(String,)> for Sid {
-    type Error = StoreError;
-    fn try_from((s,): (String,)) -> StoreResult<Self> {
-        parse_id(&s, "client sid", ClientId::parse).map(Sid)
-    }
+    read_one(db, q, registration_from).await
 }
 
 pub(crate) async fn registered_clients(
@@ -135,18 +116,17 @@ pub(crate) async fn registered_clients(
     account: Option<&AccountSid>,
 ) -> StoreResult<Vec<ClientId>> {
     let q = match account {
-        Some(a) => sqlx::query_as::<_, (String,)>(
+        Some(a) => sqlx::query(
             "SELECT r.client_sid FROM client_registrations r \
              JOIN clients c ON c.sid = r.client_sid WHERE c.account_sid = $1 \
              ORDER BY r.created_at, r.client_sid",
         )
         .bind(a.as_str()),
-        None => sqlx::query_as(
+        None => sqlx::query(
             "SELECT client_sid FROM client_registrations ORDER BY created_at, client_sid",
         ),
     };
-    let sids: Vec<Sid> = read_all(db, q).await?;
-    Ok(sids.into_iter().map(|Sid(id)| id).collect())
+    read_all(db, q, |r| r.id("client_sid", "client sid", ClientId::parse)).await
 }
 
 pub(crate) async fn registration_policy(
@@ -180,27 +160,17 @@ pub(crate) async fn set_registration_policy(
     write(db, q).await.map(|_| ())
 }
 
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    digest: String,
-    account_sid: String,
-    created_at: i64,
-    expires_at: i64,
-    remaining: i64,
-}
-
-impl TryFrom<TokenRow> for InitialAccessToken {
-    type Error = StoreError;
-    fn try_from(r: TokenRow) -> StoreResult<Self> {
-        Ok(InitialAccessToken {
-            digest: SecretDigest::from_hex(&r.digest)
-                .ok_or_else(|| corrupt("initial access token digest"))?,
-            account_sid: parse_id(&r.account_sid, "account sid", AccountSid::parse)?,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            remaining: r.remaining,
-        })
-    }
+fn token_from(r: &AnyRow) -> StoreResult<InitialAccessToken> {
+    Ok(by_name!(
+        r,
+        InitialAccessToken {
+            digest: r.digest("digest", "initial access token digest")?,
+            account_sid: r.id("account_sid", "account sid", AccountSid::parse)?,
+            created_at,
+            expires_at,
+            remaining,
+        }
+    ))
 }
 
 pub(crate) async fn insert_initial_access_token(
@@ -223,12 +193,12 @@ pub(crate) async fn initial_access_token(
     db: &Db,
     digest: &SecretDigest,
 ) -> StoreResult<Option<InitialAccessToken>> {
-    let q = sqlx::query_as::<_, TokenRow>(
+    let q = sqlx::query(
         "SELECT digest, account_sid, created_at, expires_at, remaining \
          FROM initial_access_tokens WHERE digest = $1",
     )
     .bind(digest.to_hex());
-    read_one(db, q).await
+    read_one(db, q, token_from).await
 }
 
 pub(crate) async fn use_initial_access_token(
@@ -251,14 +221,14 @@ pub(crate) async fn initial_access_tokens(
     account: &AccountSid,
     now: i64,
 ) -> StoreResult<Vec<InitialAccessToken>> {
-    let q = sqlx::query_as::<_, TokenRow>(
+    let q = sqlx::query(
         "SELECT digest, account_sid, created_at, expires_at, remaining \
          FROM initial_access_tokens WHERE account_sid = $1 AND expires_at > $2 \
          AND remaining > 0 ORDER BY created_at, digest",
     )
     .bind(account.as_str())
     .bind(now);
-    read_all(db, q).await
+    read_all(db, q, token_from).await
 }
 
 pub(crate) async fn delete_initial_access_token(

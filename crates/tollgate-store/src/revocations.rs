@@ -5,7 +5,8 @@ use tollgate_core::model::{Entity, OpaqueAccessToken};
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, read_row, write, write_logged};
+use crate::rows::{Columns, by_name};
+use crate::sql::{Db, backend_err, fetch_row, json_list, read_row, write, write_logged};
 
 pub(crate) async fn revoke_access_token(db: &Db, jti: &str, expires_at: i64) -> StoreResult<()> {
     let q = sqlx::query(
@@ -33,20 +34,6 @@ pub(crate) async fn access_token_revoked(db: &Db, jti: &str) -> StoreResult<bool
     Ok(read_row(db, q.bind(jti)).await?.is_some())
 }
 
-#[derive(sqlx::FromRow)]
-struct OpaqueRow {
-    jti: String,
-    client_id: String,
-    sub: String,
-    scope: String,
-    audiences: String,
-    account_sid: Option<String>,
-    issued_at: i64,
-    expires_at: i64,
-    revoked_at: Option<i64>,
-    dpop_jkt: Option<String>,
-}
-
 pub(crate) async fn insert_opaque_token(db: &Db, t: &OpaqueAccessToken) -> StoreResult<()> {
     let q = sqlx::query(
         "INSERT INTO access_tokens (digest, jti, client_id, sub, scope, audiences, account_sid, \
@@ -71,26 +58,29 @@ pub(crate) async fn opaque_token(
     db: &Db,
     digest: &SecretDigest,
 ) -> StoreResult<Option<OpaqueAccessToken>> {
-    let q = sqlx::query_as::<_, OpaqueRow>(
+    let q = sqlx::query(
         "SELECT jti, client_id, sub, scope, audiences, account_sid, issued_at, expires_at, \
          revoked_at, dpop_jkt FROM access_tokens WHERE digest = $1",
     );
-    let Some(r) = read_row(db, q.bind(digest.to_hex())).await? else {
+    let Some(r) = fetch_row(db, q.bind(digest.to_hex())).await? else {
         return Ok(None);
     };
-    Ok(Some(OpaqueAccessToken {
-        digest: *digest,
-        jti: r.jti,
-        client_id: parse_id(&r.client_id, "client id", ClientId::parse)?,
-        sub: r.sub,
-        scope: r.scope,
-        audiences: parse_list(&r.audiences)?,
-        account_sid: r.account_sid,
-        issued_at: r.issued_at,
-        expires_at: r.expires_at,
-        revoked_at: r.revoked_at,
-        dpop_jkt: r.dpop_jkt,
-    }))
+    Ok(Some(by_name!(
+        r,
+        OpaqueAccessToken {
+            digest: *digest,
+            jti,
+            client_id: r.id("client_id", "client id", ClientId::parse)?,
+            sub,
+            scope,
+            audiences,
+            account_sid,
+            issued_at,
+            expires_at,
+            revoked_at,
+            dpop_jkt,
+        }
+    )))
 }
 
 pub(crate) async fn revoke_opaque_token(

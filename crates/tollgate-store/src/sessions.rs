@@ -1,12 +1,14 @@
 //! What OpenID Connect logout needs beside the browser sessions: the session an authorization
 //! code came from, and the clients (with their refresh families) each session signed in to.
 
+use sqlx::any::AnyRow;
 use tollgate_core::ids::ClientId;
 use tollgate_core::model::{CodeSignIn, SessionClient};
 use tollgate_core::secret::SecretDigest;
-use tollgate_core::store::{StoreError, StoreResult};
+use tollgate_core::store::StoreResult;
 
-use crate::sql::{Db, json_list, parse_id, parse_list, read_all, read_row, write};
+use crate::rows::{Columns, by_name};
+use crate::sql::{Db, json_list, parse_list, read_all, read_row, write};
 
 pub(crate) async fn insert_code_sign_in(
     db: &Db,
@@ -51,35 +53,26 @@ pub(crate) async fn insert_session_client(db: &Db, l: &SessionClient) -> StoreRe
     write(db, q).await.map(|_| ())
 }
 
-#[derive(sqlx::FromRow)]
-struct LinkRow {
-    session_sid: String,
-    client_sid: String,
-    family_id: Option<String>,
-    created_at: i64,
-    expires_at: i64,
-}
-
-impl TryFrom<LinkRow> for SessionClient {
-    type Error = StoreError;
-    fn try_from(r: LinkRow) -> StoreResult<Self> {
-        Ok(SessionClient {
-            session_sid: r.session_sid,
-            client_id: parse_id(&r.client_sid, "client sid", ClientId::parse)?,
-            family_id: r.family_id,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-        })
-    }
+fn link_from(r: &AnyRow) -> StoreResult<SessionClient> {
+    Ok(by_name!(
+        r,
+        SessionClient {
+            session_sid,
+            client_id: r.id("client_sid", "client sid", ClientId::parse)?,
+            family_id,
+            created_at,
+            expires_at,
+        }
+    ))
 }
 
 pub(crate) async fn session_clients(db: &Db, sid: &str) -> StoreResult<Vec<SessionClient>> {
-    let q = sqlx::query_as::<_, LinkRow>(
+    let q = sqlx::query(
         "SELECT session_sid, client_sid, family_id, created_at, expires_at \
          FROM session_clients WHERE session_sid = $1 ORDER BY created_at, client_sid",
     )
     .bind(sid);
-    read_all(db, q).await
+    read_all(db, q, link_from).await
 }
 
 pub(crate) async fn family_session(db: &Db, family_id: &str) -> StoreResult<Option<String>> {

@@ -38,6 +38,39 @@ macro_rules! sqlite_pragmas {
 }
 pub(crate) use sqlite_pragmas;
 
+/// `SELECT <columns> FROM <rest>`, a literal (sqlx refuses run-time SQL); `columns` names the
+/// macro that gives the column list.
+macro_rules! select {
+    ($columns:ident, $rest:literal) => {
+        concat!("SELECT ", $columns!(), " FROM ", $rest)
+    };
+}
+pub(crate) use select;
+
+/// The statement for the rows of `table` in one account, or in every account, oldest first.
+macro_rules! of_account {
+    ($account:expr, $columns:ident, $table:literal) => {
+        match $account {
+            Some(a) => sqlx::query(concat!(
+                "SELECT ",
+                $columns!(),
+                " FROM ",
+                $table,
+                " WHERE account_sid = $1 ORDER BY created_at, sid"
+            ))
+            .bind(a.as_str()),
+            None => sqlx::query(concat!(
+                "SELECT ",
+                $columns!(),
+                " FROM ",
+                $table,
+                " ORDER BY created_at, sid"
+            )),
+        }
+    };
+}
+pub(crate) use of_account;
+
 /// The channel change-log writes NOTIFY on PostgreSQL.
 pub(crate) const CHANGES_CHANNEL: &str = "tollgate_changes";
 
@@ -190,31 +223,27 @@ where
     query.fetch_optional(&db.reader).await.map_err(backend_err)
 }
 
-/// A row, when there is one, converted to the model.
-pub(crate) fn to_model<R, T>(row: Option<R>) -> StoreResult<Option<T>>
-where
-    T: TryFrom<R, Error = StoreError>,
-{
-    row.map(T::try_from).transpose()
+/// At most one row, on the reader pool, for reading by column name (`rows`).
+pub(crate) async fn fetch_row(db: &Db, query: Query<'_>) -> StoreResult<Option<AnyRow>> {
+    query.fetch_optional(&db.reader).await.map_err(backend_err)
 }
 
-/// At most one row, converted to the model.
-pub(crate) async fn read_one<R, T>(db: &Db, query: QueryAs<'_, R>) -> StoreResult<Option<T>>
-where
-    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-    T: TryFrom<R, Error = StoreError>,
-{
-    to_model(read_row(db, query).await?)
+/// Every row, on the reader pool, for reading by column name (`rows`).
+pub(crate) async fn fetch_rows(db: &Db, query: Query<'_>) -> StoreResult<Vec<AnyRow>> {
+    query.fetch_all(&db.reader).await.map_err(backend_err)
 }
 
-/// Every row, converted to the model.
-pub(crate) async fn read_all<R, T>(db: &Db, query: QueryAs<'_, R>) -> StoreResult<Vec<T>>
-where
-    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-    T: TryFrom<R, Error = StoreError>,
-{
-    let rows = query.fetch_all(&db.reader).await.map_err(backend_err)?;
-    rows.into_iter().map(T::try_from).collect()
+/// Reads one row into the model, by column name (`rows`).
+pub(crate) type ReadRow<T> = fn(&AnyRow) -> StoreResult<T>;
+
+/// At most one row, on the reader pool, read by `read`.
+pub(crate) async fn read_one<T>(db: &Db, q: Query<'_>, read: ReadRow<T>) -> StoreResult<Option<T>> {
+    fetch_row(db, q).await?.as_ref().map(read).transpose()
+}
+
+/// Every row, on the reader pool, each read by `read`.
+pub(crate) async fn read_all<T>(db: &Db, q: Query<'_>, read: ReadRow<T>) -> StoreResult<Vec<T>> {
+    fetch_rows(db, q).await?.iter().map(read).collect()
 }
 
 /// A single number (a count or a maximum).

@@ -2,6 +2,8 @@
 //! placeholders are `$n` in order of first appearance, which sqlx binds on PostgreSQL and
 //! SQLite numbers the same way for rusqlite.
 
+use crate::sql::select;
+
 // Macros so statements built from them stay `&'static str` (sqlx refuses run-time SQL).
 macro_rules! code_columns {
     () => {
@@ -36,27 +38,34 @@ macro_rules! token_family_from {
     };
 }
 
-pub(crate) const INSERT_CODE: &str = concat!(
-    "INSERT INTO authorization_codes (",
-    code_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+/// `INSERT INTO <table> (<columns>) VALUES (<values>)`, a literal.
+macro_rules! insert {
+    ($table:literal, $columns:ident, $values:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (",
+            $columns!(),
+            ") VALUES (",
+            $values,
+            ")"
+        )
+    };
+}
+
+pub(crate) const INSERT_CODE: &str = insert!(
+    "authorization_codes",
+    code_columns,
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16"
 );
-pub(crate) const SELECT_CODE: &str = concat!(
-    "SELECT ",
-    code_columns!(),
-    " FROM authorization_codes WHERE digest = $1"
-);
-pub(crate) const SELECT_USER: &str =
-    concat!("SELECT ", user_columns!(), " FROM users WHERE sid = $1");
+pub(crate) const SELECT_CODE: &str = select!(code_columns, "authorization_codes WHERE digest = $1");
+pub(crate) const SELECT_USER: &str = select!(user_columns, "users WHERE sid = $1");
 
 /// The token, its family and the family's user (LEFT JOIN: every user column may be NULL).
 pub(crate) const SELECT_TOKEN_FAMILY_USER: &str = concat!(
     token_family_select!(),
-    ", u.sid AS u_sid, u.account_sid AS u_account_sid, u.email AS u_email, \
-     u.password_hash AS u_password_hash, u.first_name AS u_first_name, \
-     u.last_name AS u_last_name, u.friendly_name AS u_friendly_name, \
-     u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.admin AS u_admin, \
-     u.email_verified AS u_email_verified",
+    ", u.sid, u.account_sid, u.email, u.password_hash, u.first_name, u.last_name, \
+     u.friendly_name, u.created_at, u.updated_at, u.admin, u.email_verified",
     token_family_from!(),
     " LEFT JOIN users u ON u.sid = f.user_sid WHERE t.digest = $1"
 );
@@ -76,21 +85,14 @@ pub(crate) const SELECT_PUSHED: &str = "SELECT client_id, params, created_at, ex
 pub(crate) const USE_PUSHED: &str = "UPDATE pushed_authorization_requests SET used_at = $1 \
      WHERE digest = $2 AND used_at IS NULL";
 
-pub(crate) const INSERT_DEVICE: &str = concat!(
-    "INSERT INTO device_grants (",
-    device_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+pub(crate) const INSERT_DEVICE: &str = insert!(
+    "device_grants",
+    device_columns,
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
 );
-pub(crate) const SELECT_DEVICE: &str = concat!(
-    "SELECT ",
-    device_columns!(),
-    " FROM device_grants WHERE digest = $1"
-);
-pub(crate) const SELECT_DEVICE_BY_USER_CODE: &str = concat!(
-    "SELECT ",
-    device_columns!(),
-    " FROM device_grants WHERE user_code = $1"
-);
+pub(crate) const SELECT_DEVICE: &str = select!(device_columns, "device_grants WHERE digest = $1");
+pub(crate) const SELECT_DEVICE_BY_USER_CODE: &str =
+    select!(device_columns, "device_grants WHERE user_code = $1");
 pub(crate) const DECIDE_DEVICE: &str = "UPDATE device_grants SET status = $1, user_sid = $2, \
      auth_time = $3 WHERE user_code = $4 AND status = 'pending'";
 pub(crate) const POLL_DEVICE: &str =

@@ -6,10 +6,11 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use crate::sql::{
-    Db, backend_err, json_list, parse_id, parse_list, read_all, read_one, read_row, write,
+    Db, backend_err, json_list, of_account, parse_id, parse_list, read_all, read_one, read_row,
+    select, write,
 };
 
-use crate::rows::UserRow;
+use crate::rows;
 use crate::statements::user_columns as columns;
 
 pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
@@ -33,25 +34,12 @@ pub(crate) async fn insert_user(db: &Db, u: &User) -> StoreResult<()> {
 }
 
 pub(crate) async fn user_by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {
-    let sql = concat!("SELECT ", columns!(), " FROM users WHERE email = $1");
-    read_one(db, sqlx::query_as::<_, UserRow>(sql).bind(email)).await
+    let q = sqlx::query(select!(columns, "users WHERE email = $1")).bind(email);
+    read_one(db, q, rows::user).await
 }
 
 pub(crate) async fn users(db: &Db, account: Option<&AccountSid>) -> StoreResult<Vec<User>> {
-    let q = match account {
-        Some(a) => sqlx::query_as::<_, UserRow>(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM users WHERE account_sid = $1 ORDER BY created_at, sid"
-        ))
-        .bind(a.as_str()),
-        None => sqlx::query_as(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM users ORDER BY created_at, sid"
-        )),
-    };
-    read_all(db, q).await
+    read_all(db, of_account!(account, columns, "users"), rows::user).await
 }
 
 /// Deletes the user (sessions and consents go with it) and revokes its refresh families.

@@ -6,7 +6,7 @@ use tollgate_core::model::{
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{StoreError, StoreResult};
 
-use crate::rows::CodeRow;
+use crate::rows;
 use crate::sql::{corrupt, json_list};
 
 /// A grant write as both backends queue it. Serialized, it is the job object
@@ -133,8 +133,8 @@ pub(crate) enum Outcome {
     Rotated,
     /// A rotation found a reuse and revoked the family.
     Reused,
-    /// A redemption: the code's row after it, if the code exists.
-    Redeemed(Option<CodeRow>),
+    /// A redemption: the code after it, if the code exists (or why its row does not read).
+    Redeemed(StoreResult<Option<AuthorizationCode>>),
     /// A new family is stored.
     Inserted,
     /// A one-time identifier, spent now for the first time.
@@ -149,10 +149,12 @@ impl Outcome {
         Ok(match (outcome, detail) {
             ("rotated", _) => Outcome::Rotated,
             ("reused", _) => Outcome::Reused,
-            ("found", Some(row)) => Outcome::Redeemed(Some(
-                serde_json::from_str(row).map_err(|_| corrupt("redeemed code row"))?,
-            )),
-            ("unknown", _) => Outcome::Redeemed(None),
+            ("found", Some(row)) => {
+                let row: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(row).map_err(|_| corrupt("redeemed code row"))?;
+                Outcome::Redeemed(rows::code(&row).map(Some))
+            }
+            ("unknown", _) => Outcome::Redeemed(Ok(None)),
             ("done", _) => Outcome::Inserted,
             ("fresh", _) => Outcome::Fresh,
             ("spent", _) => Outcome::Spent,
@@ -170,13 +172,12 @@ impl Outcome {
 
     /// The jti is fresh randomness: the row carries it only if this call spent the code.
     pub(super) fn redemption(self, access_jti: &str) -> StoreResult<CodeRedemption> {
-        let Outcome::Redeemed(row) = self else {
+        let Outcome::Redeemed(code) = self else {
             return Err(mismatch());
         };
-        let Some(row) = row else {
+        let Some(code) = code? else {
             return Ok(CodeRedemption::Unknown);
         };
-        let code = AuthorizationCode::try_from(row)?;
         Ok(if code.access_jti.as_deref() == Some(access_jti) {
             CodeRedemption::Fresh(code)
         } else {

@@ -15,4 +15,5 @@ mod traits;
 pub(crate) use jobs::Redeem;
 pub(crate) use postgres::PgGrants;
 pub(crate) use sqlite::SqliteGrants;
+pub(crate) use sqlite_writer::sqlite_err;
 pub(crate) use traits::Grants;

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use sqlx::Any;
 use sqlx::AnyPool;
 use sqlx::any::AnyArguments;
-use sqlx::{Any, FromRow};
+use sqlx::any::AnyRow;
 use tollgate_core::ids::UserSid;
 use tollgate_core::model::{
     AuthorizationCode, CodeRedemption, DeviceGrant, DeviceStatus, PushedAuthorizationRequest,
@@ -20,8 +21,8 @@ use super::jobs::{Job, Redeem};
 use super::pg_batch::GrantBatches;
 use super::pg_conns::PgConns;
 use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
-use crate::rows::{CodeRow, DeviceRow, PushedRow, TokenFamilyUserRow, UserRow};
-use crate::sql::{backend_err, json_list, to_model};
+use crate::rows;
+use crate::sql::{backend_err, json_list};
 use crate::statements::{
     CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED, POLL_DEVICE,
     REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
@@ -35,7 +36,6 @@ pub(crate) struct PgGrants {
 }
 
 type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
-type QueryAs<'q, O> = sqlx::query::QueryAs<'q, Any, O, AnyArguments>;
 
 impl PgGrants {
     /// Opens nothing yet: hot connections are made on first use. Starts the group commit.
@@ -48,26 +48,32 @@ impl PgGrants {
         }
     }
 
-    /// At most one row, on a hot connection.
-    async fn fetch_optional<O>(&self, query: QueryAs<'_, O>) -> StoreResult<Option<O>>
-    where
-        O: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
+    /// At most one row, on a hot connection, read by `read`.
+    async fn fetch_optional<T>(
+        &self,
+        query: Query<'_>,
+        read: impl FnOnce(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
         let mut c = self.conns.get().await?;
         let row = query
             .fetch_optional(&mut c.conn)
             .await
             .map_err(backend_err)?;
         c.done();
-        Ok(row)
+        row.as_ref().map(read).transpose()
     }
 
     /// At most one row, read on the pool (not hot enough for a hot connection).
-    async fn pooled_row<O>(&self, query: QueryAs<'_, O>) -> StoreResult<Option<O>>
-    where
-        O: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
-        query.fetch_optional(&self.pool).await.map_err(backend_err)
+    async fn pooled_row<T>(
+        &self,
+        query: Query<'_>,
+        read: impl FnOnce(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        row.as_ref().map(read).transpose()
     }
 
     /// Rows affected by one statement on the pool (not hot enough for a hot connection).
@@ -103,8 +109,8 @@ impl CodeStore for PgGrants {
     }
 
     async fn code(&self, digest: &SecretDigest) -> StoreResult<Option<AuthorizationCode>> {
-        let q = sqlx::query_as(SELECT_CODE).bind(digest.to_hex());
-        to_model(self.fetch_optional::<CodeRow>(q).await?)
+        let q = sqlx::query(SELECT_CODE).bind(digest.to_hex());
+        self.fetch_optional(q, rows::code).await
     }
 
     async fn redeem_code(&self, r: Redeem) -> StoreResult<CodeRedemption> {
@@ -127,11 +133,9 @@ impl RefreshStore for PgGrants {
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
-        let q = sqlx::query_as(SELECT_TOKEN_FAMILY_USER).bind(digest.to_hex());
-        self.fetch_optional::<TokenFamilyUserRow>(q)
-            .await?
-            .map(|r| r.into_parts(digest))
-            .transpose()
+        let q = sqlx::query(SELECT_TOKEN_FAMILY_USER).bind(digest.to_hex());
+        let read = |r: &AnyRow| rows::token_family_user(r, digest);
+        self.fetch_optional(q, read).await
     }
 
     async fn rotate_refresh_token(
@@ -150,9 +154,9 @@ impl RefreshStore for PgGrants {
         Ok(self.pooled(q).await? > 0)
     }
 
-    async fn user(&self, sid: &str) -> StoreResult<Option<User>> {
-        let q = sqlx::query_as(SELECT_USER).bind(sid);
-        to_model(self.fetch_optional::<UserRow>(q).await?)
+    async fn user(&self, sid: &UserSid) -> StoreResult<Option<User>> {
+        let q = sqlx::query(SELECT_USER).bind(sid.as_str());
+        self.fetch_optional(q, rows::user).await
     }
 }
 
@@ -179,11 +183,8 @@ impl PushedRequests for PgGrants {
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<PushedAuthorizationRequest>> {
-        let q = sqlx::query_as(SELECT_PUSHED).bind(digest.to_hex());
-        self.pooled_row::<PushedRow>(q)
-            .await?
-            .map(|r| r.into_request(digest))
-            .transpose()
+        let q = sqlx::query(SELECT_PUSHED).bind(digest.to_hex());
+        self.pooled_row(q, |r| rows::pushed(r, digest)).await
     }
 
     async fn use_pushed_request(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
@@ -212,13 +213,13 @@ impl DeviceGrants for PgGrants {
     }
 
     async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
-        let q = sqlx::query_as(SELECT_DEVICE).bind(digest.to_hex());
-        to_model(self.pooled_row::<DeviceRow>(q).await?)
+        let q = sqlx::query(SELECT_DEVICE).bind(digest.to_hex());
+        self.pooled_row(q, rows::device).await
     }
 
     async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
-        let q = sqlx::query_as(SELECT_DEVICE_BY_USER_CODE).bind(user_code);
-        to_model(self.pooled_row::<DeviceRow>(q).await?)
+        let q = sqlx::query(SELECT_DEVICE_BY_USER_CODE).bind(user_code);
+        self.pooled_row(q, rows::device).await
     }
 
     async fn decide_device_grant(

@@ -15,8 +15,8 @@ use tollgate_core::store::StoreResult;
 use super::jobs::{Job, Outcome, Redeem, Rotate};
 use super::sqlite_writer::{SqliteWriter, sqlite_err};
 use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
-use crate::rows::{CodeRow, DeviceRow, PushedRow, TokenFamilyUserRow, UserRow};
-use crate::sql::{json_list, to_model};
+use crate::rows::{self, Named};
+use crate::sql::json_list;
 use crate::statements::{
     CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED, POLL_DEVICE,
     REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
@@ -44,9 +44,10 @@ impl SqliteGrants {
         &self,
         sql: &'static str,
         key: String,
-        read: fn(&Row<'_>) -> rusqlite::Result<R>,
+        read: impl FnOnce(&Named<'_, '_>) -> StoreResult<R> + Send + 'static,
     ) -> StoreResult<Option<R>> {
-        self.writer.read(move |c| row(c, sql, [key], read)).await
+        let found = self.writer.read(move |c| model(c, sql, [key], read));
+        found.await?.transpose()
     }
 }
 
@@ -83,8 +84,10 @@ impl CodeStore for SqliteGrants {
     }
 
     async fn code(&self, digest: &SecretDigest) -> StoreResult<Option<AuthorizationCode>> {
-        let row = self.read_one(SELECT_CODE, digest.to_hex(), CodeRow::from_sqlite);
-        to_model(row.await?)
+        self.read_one(SELECT_CODE, digest.to_hex(), |r: &Named<'_, '_>| {
+            rows::code(r)
+        })
+        .await
     }
 
     async fn redeem_code(&self, r: Redeem) -> StoreResult<CodeRedemption> {
@@ -106,10 +109,9 @@ impl RefreshStore for SqliteGrants {
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<(RefreshToken, RefreshFamily, Option<User>)>> {
-        let hex = digest.to_hex();
-        let read = TokenFamilyUserRow::from_sqlite;
-        let found = self.read_one(SELECT_TOKEN_FAMILY_USER, hex, read).await?;
-        found.map(|r| r.into_parts(digest)).transpose()
+        let (hex, digest) = (digest.to_hex(), *digest);
+        let read = move |r: &Named<'_, '_>| rows::token_family_user(r, &digest);
+        self.read_one(SELECT_TOKEN_FAMILY_USER, hex, read).await
     }
 
     async fn rotate_refresh_token(
@@ -131,9 +133,11 @@ impl RefreshStore for SqliteGrants {
             .await
     }
 
-    async fn user(&self, sid: &str) -> StoreResult<Option<User>> {
-        let row = self.read_one(SELECT_USER, sid.to_owned(), UserRow::from_sqlite);
-        to_model(row.await?)
+    async fn user(&self, sid: &UserSid) -> StoreResult<Option<User>> {
+        self.read_one(SELECT_USER, sid.as_str().to_owned(), |r: &Named<'_, '_>| {
+            rows::user(r)
+        })
+        .await
     }
 }
 
@@ -167,10 +171,9 @@ impl PushedRequests for SqliteGrants {
         &self,
         digest: &SecretDigest,
     ) -> StoreResult<Option<PushedAuthorizationRequest>> {
-        self.read_one(SELECT_PUSHED, digest.to_hex(), PushedRow::from_sqlite)
-            .await?
-            .map(|r| r.into_request(digest))
-            .transpose()
+        let (hex, digest) = (digest.to_hex(), *digest);
+        let read = move |r: &Named<'_, '_>| rows::pushed(r, &digest);
+        self.read_one(SELECT_PUSHED, hex, read).await
     }
 
     async fn use_pushed_request(&self, digest: &SecretDigest, at: i64) -> StoreResult<bool> {
@@ -207,13 +210,16 @@ impl DeviceGrants for SqliteGrants {
     }
 
     async fn device_grant(&self, digest: &SecretDigest) -> StoreResult<Option<DeviceGrant>> {
-        let row = self.read_one(SELECT_DEVICE, digest.to_hex(), DeviceRow::from_sqlite);
-        to_model(row.await?)
+        self.read_one(SELECT_DEVICE, digest.to_hex(), |r: &Named<'_, '_>| {
+            rows::device(r)
+        })
+        .await
     }
 
     async fn device_grant_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
         let (sql, key) = (SELECT_DEVICE_BY_USER_CODE, user_code.to_owned());
-        to_model(self.read_one(sql, key, DeviceRow::from_sqlite).await?)
+        self.read_one(sql, key, |r: &Named<'_, '_>| rows::device(r))
+            .await
     }
 
     async fn decide_device_grant(
@@ -273,6 +279,16 @@ fn row<T>(
         .map_err(sqlite_err)
 }
 
+/// At most one row, read by name: the statement's error, then the reading's.
+fn model<T>(
+    conn: &Connection,
+    sql: &str,
+    p: impl Params,
+    read: impl FnOnce(&Named<'_, '_>) -> StoreResult<T>,
+) -> StoreResult<Option<StoreResult<T>>> {
+    row(conn, sql, p, |r| Ok(read(&Named::new(r))))
+}
+
 /// Runs one queued grant write on the writer thread, inside its savepoint.
 fn run(conn: &Connection, job: Job) -> StoreResult<Outcome> {
     match job {
@@ -283,8 +299,11 @@ fn run(conn: &Connection, job: Job) -> StoreResult<Outcome> {
                 REDEEM,
                 params![j.at, j.family, j.jti, j.expires, j.digest],
             )?;
-            let code = row(conn, SELECT_CODE, [j.digest], CodeRow::from_sqlite)?;
-            Ok(Outcome::Redeemed(code))
+            // A row that does not read is the redemption's error, not the write's.
+            let code = model(conn, SELECT_CODE, [j.digest], |r: &Named<'_, '_>| {
+                rows::code(r)
+            })?;
+            Ok(Outcome::Redeemed(code.transpose()))
         }
         Job::Family(j) => {
             let family = params![

@@ -53,7 +53,7 @@ pub(crate) trait RefreshStore: Send + Sync {
         at: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The user a grant is issued to (read on the grant path, so it runs where grants do).
-    fn user(&self, sid: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn user(&self, sid: &UserSid) -> impl Future<Output = StoreResult<Option<User>>> + Send;
 }
 
 /// One-time identifiers (an assertion's or a DPoP proof's `jti`).

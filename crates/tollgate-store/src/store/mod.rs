@@ -6,6 +6,43 @@ use tollgate_core::store::{Store, StoreError, StoreResult};
 
 use crate::sql::Db;
 
+/// Implements one of the store's traits on [`SqlStore`]. A listed method forwards its
+/// arguments to the function of the same name in a table module (`module::name`, given the
+/// pools first) or in the backend's grant groups (`grants.name`), metered under that name;
+/// methods that do more are written out in the braces.
+macro_rules! forward {
+    (impl $trait:ident; $($entries:tt)*) => {
+        forward! { impl $trait {} $($entries)* }
+    };
+    (impl $trait:ident { $($item:item)* } $($entries:tt)*) => {
+        forward! { @fns $trait [$($item)*] $($entries)* }
+    };
+    (@fns $trait:ident [$($done:tt)*]
+        grants.$name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty; $($rest:tt)*
+    ) => {
+        forward! { @fns $trait [$($done)*
+            async fn $name(&self, $($arg: $ty),*) -> tollgate_core::store::StoreResult<$ret> {
+                $crate::store::metered(stringify!($name), self.grants.$name($($arg),*)).await
+            }
+        ] $($rest)* }
+    };
+    (@fns $trait:ident [$($done:tt)*]
+        $module:ident::$name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty; $($rest:tt)*
+    ) => {
+        forward! { @fns $trait [$($done)*
+            async fn $name(&self, $($arg: $ty),*) -> tollgate_core::store::StoreResult<$ret> {
+                $crate::store::metered(stringify!($name), $module::$name(&self.db, $($arg),*)).await
+            }
+        ] $($rest)* }
+    };
+    (@fns $trait:ident [$($done:tt)*]) => {
+        #[async_trait::async_trait]
+        impl<G: $crate::grants::Grants> $trait for $crate::store::SqlStore<G> {
+            $($done)*
+        }
+    };
+}
+
 mod directory;
 mod grants;
 mod people;

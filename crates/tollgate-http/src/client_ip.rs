@@ -121,14 +121,23 @@ mod tests {
         }
     }
 
+    /// Headers carrying `name: value`.
+    fn headers(name: &'static str, value: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_static(value));
+        h
+    }
+
+    /// The client the proxy at 10.0.0.1 names in `name: value`, reading `header`.
+    fn named(header: ClientIpHeader, name: &'static str, value: &'static str) -> Option<IpAddr> {
+        let proxy: IpAddr = [10, 0, 0, 1].into();
+        policy(header).client_address(proxy, &headers(name, value))
+    }
+
     #[test]
     fn only_a_trusted_peer_may_name_the_client() {
         let xff = policy(ClientIpHeader::XForwardedFor);
-        let mut h = HeaderMap::new();
-        h.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("1.2.3.4, 203.0.113.9, 10.0.0.2"),
-        );
+        let h = headers("x-forwarded-for", "1.2.3.4, 203.0.113.9, 10.0.0.2");
         let proxy: IpAddr = [10, 0, 0, 1].into();
         let stranger: IpAddr = [198, 51, 100, 1].into();
         assert_eq!(
@@ -137,13 +146,9 @@ mod tests {
             "the spoofable left part is not believed"
         );
         assert_eq!(xff.client_address(stranger, &h), None);
-        let mut f = HeaderMap::new();
-        f.insert(
-            "forwarded",
-            HeaderValue::from_static("for=\"[2001:db8::1]:4711\";proto=https"),
-        );
+        let forwarded = "for=\"[2001:db8::1]:4711\";proto=https";
         assert_eq!(
-            policy(ClientIpHeader::Forwarded).client_address(proxy, &f),
+            named(ClientIpHeader::Forwarded, "forwarded", forwarded),
             "2001:db8::1".parse().ok()
         );
     }
@@ -169,24 +174,17 @@ mod tests {
 
     #[test]
     fn a_broken_chain_names_no_one() {
-        let proxy: IpAddr = [10, 0, 0, 1].into();
-        let mut h = HeaderMap::new();
-        h.insert(
+        let xff = named(
+            ClientIpHeader::XForwardedFor,
             "x-forwarded-for",
-            HeaderValue::from_static("203.0.113.9, junk"),
+            "203.0.113.9, junk",
         );
-        assert_eq!(
-            policy(ClientIpHeader::XForwardedFor).client_address(proxy, &h),
-            None
-        );
-        let mut f = HeaderMap::new();
-        f.insert(
+        assert_eq!(xff, None);
+        let forwarded = named(
+            ClientIpHeader::Forwarded,
             "forwarded",
-            HeaderValue::from_static("for=unknown, for=10.0.0.2"),
+            "for=unknown, for=10.0.0.2",
         );
-        assert_eq!(
-            policy(ClientIpHeader::Forwarded).client_address(proxy, &f),
-            None
-        );
+        assert_eq!(forwarded, None);
     }
 }

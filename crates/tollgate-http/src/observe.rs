@@ -251,25 +251,23 @@ fn access_log(
     cause: Option<&str>,
 ) {
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // The same event either way; a failed request's is an error and carries the cause.
+    macro_rules! access {
+        ($level:ident $(, $error:ident)?) => {
+            tracing::$level!(
+                target: "tollgate::access",
+                method = %method,
+                route = %route,
+                status,
+                latency_ms,
+                client_id,
+                $($error,)?
+                "request"
+            )
+        };
+    }
     match cause {
-        Some(error) => tracing::error!(
-            target: "tollgate::access",
-            method = %method,
-            route = %route,
-            status,
-            latency_ms,
-            client_id,
-            error,
-            "request"
-        ),
-        None => tracing::info!(
-            target: "tollgate::access",
-            method = %method,
-            route = %route,
-            status,
-            latency_ms,
-            client_id,
-            "request"
-        ),
+        Some(error) => access!(error, error),
+        None => access!(info),
     }
 }

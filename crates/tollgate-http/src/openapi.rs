@@ -177,6 +177,10 @@ impl Op {
         self.body = Some(body);
         self
     }
+    /// A JSON request body.
+    pub fn json_body(self, schema: Schema, required: bool) -> Self {
+        self.body(body(vec![("application/json", schema)], required))
+    }
     pub fn respond(mut self, status: &'static str, response: Response) -> Self {
         self.responses.push((status, response));
         self

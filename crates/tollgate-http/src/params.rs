@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tollgate_core::OAuthError;
 use tollgate_core::authorize::AuthorizeParams;
+use tollgate_core::engine::{ClientAuth, TokenRequest};
 use tollgate_core::ids::AccountSid;
 
 /// Decoded `application/x-www-form-urlencoded` pairs, in order.
@@ -57,6 +58,18 @@ impl Params {
         Ok(value)
     }
 
+    /// The one value of each of several parameters, read in order.
+    pub fn ones<const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> Result<[Option<String>; N], OAuthError> {
+        let mut values = [const { None }; N];
+        for (value, name) in values.iter_mut().zip(names) {
+            *value = self.one(name)?;
+        }
+        Ok(values)
+    }
+
     /// Every value of a repeatable parameter.
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0
@@ -85,24 +98,113 @@ fn decode_pair(pair: &[u8]) -> (String, String) {
 
 /// An authorization request in RFC 6749's snake_case names (the standard and v2 dialects).
 pub fn snake_case_authorize(p: &Params) -> Result<AuthorizeParams, OAuthError> {
+    let names = [
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "prompt",
+        "code_challenge",
+        "code_challenge_method",
+        "resource",
+        "acr_values",
+    ];
+    let base = authorize_request(p, names, || p.one("client_id"), Some("request_uri"))?;
     Ok(AuthorizeParams {
-        response_type: p.one("response_type")?,
-        client_id: p.one("client_id")?,
-        redirect_uri: p.one("redirect_uri")?,
-        scope: p.one("scope")?,
-        state: p.one("state")?,
-        nonce: p.one("nonce")?,
-        code_challenge: p.one("code_challenge")?,
-        code_challenge_method: p.one("code_challenge_method")?,
-        prompt: p.one("prompt")?,
-        resource: p.all("resource"),
-        request_uri: p.one("request_uri")?,
-        acr_values: p.one("acr_values")?,
         max_age: p.one("max_age")?,
         response_mode: p.one("response_mode")?,
         dpop_jkt: p.one("dpop_jkt")?,
         request: p.one("request")?,
+        ..base
+    })
+}
+
+/// An authorization request's fields as a dialect names them: `response_type`,
+/// `redirect_uri`, `scope`, `state`, `nonce`, `prompt`, `code_challenge`,
+/// `code_challenge_method`, `resource` and `acr_values`. `client_id` reads the client's id
+/// after the response type; `request_uri` (RFC 9126) is read where the dialect has one.
+pub fn authorize_request(
+    p: &Params,
+    names: [&str; 10],
+    client_id: impl FnOnce() -> Result<Option<String>, OAuthError>,
+    request_uri: Option<&str>,
+) -> Result<AuthorizeParams, OAuthError> {
+    let [response_type, redirect, scope, state, nonce, rest @ ..] = names;
+    let [prompt, challenge, method, resource, acr] = rest;
+    let response_type = p.one(response_type)?;
+    let client_id = client_id()?;
+    let read = [redirect, scope, state, nonce, challenge, method, prompt];
+    let [redirect_uri, scope, state, nonce, challenge, method, prompt] = p.ones(read)?;
+    Ok(AuthorizeParams {
+        response_type,
+        client_id,
+        redirect_uri,
+        scope,
+        state,
+        nonce,
+        code_challenge: challenge,
+        code_challenge_method: method,
+        prompt,
+        resource: p.all(resource),
+        request_uri: request_uri.map(|n| p.one(n)).transpose()?.flatten(),
+        acr_values: p.one(acr)?,
         ..AuthorizeParams::default()
+    })
+}
+
+/// RFC 6749's token request fields in snake_case, as [`token_request`] takes them.
+pub const SNAKE_CASE_TOKEN: [&str; 9] = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "device_code",
+    "scope",
+    "audience",
+    "resource",
+];
+
+/// A token request's fields as a dialect names them: `grant_type`, `code`, `redirect_uri`,
+/// `code_verifier`, `refresh_token`, `device_code`, `scope`, `audience` and `resource`
+/// (the grant's fields, then what the token is for). `client`
+/// reads the client's credentials after the grant type; an `audience` that may repeat is a
+/// list (RFC 8707), else one value; `device_id` is read where the dialect has one.
+pub fn token_request(
+    p: &Params,
+    names: [&str; 9],
+    client: impl FnOnce() -> Result<Option<ClientAuth>, OAuthError>,
+    audiences: bool,
+    device_id: Option<&str>,
+) -> Result<TokenRequest, OAuthError> {
+    let [
+        grant_type,
+        code,
+        redirect_uri,
+        verifier,
+        refresh,
+        device,
+        rest @ ..,
+    ] = names;
+    let [scope, audience, resource] = rest;
+    Ok(TokenRequest {
+        grant_type: p.one(grant_type)?,
+        client: client()?,
+        scope: p.one(scope)?,
+        audience: if audiences {
+            p.all(audience)
+        } else {
+            p.one(audience)?.into_iter().collect()
+        },
+        code: p.one(code)?,
+        redirect_uri: p.one(redirect_uri)?,
+        code_verifier: p.one(verifier)?,
+        refresh_token: p.one(refresh)?,
+        device_code: p.one(device)?,
+        device_id: device_id.map(|n| p.one(n)).transpose()?.flatten(),
+        resource: p.all(resource),
+        ..TokenRequest::default()
     })
 }
 
@@ -211,8 +313,7 @@ pub fn client_auth(
     basic: Option<(String, String)>,
     body_id: Option<String>,
     body_secret: Option<String>,
-) -> Result<Option<tollgate_core::engine::ClientAuth>, OAuthError> {
-    use tollgate_core::engine::ClientAuth;
+) -> Result<Option<ClientAuth>, OAuthError> {
     match (basic, body_id, body_secret) {
         (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
             "client credentials were sent both in the Authorization header and in the body; use one method",
@@ -237,7 +338,7 @@ pub fn client_auth_or_assertion(
     body_secret: Option<String>,
     assertion_type: Option<String>,
     assertion: Option<String>,
-) -> Result<Option<tollgate_core::engine::ClientAuth>, OAuthError> {
+) -> Result<Option<ClientAuth>, OAuthError> {
     use tollgate_core::client_assertion::JWT_BEARER;
     if assertion.is_none() && assertion_type.is_none() {
         return client_auth(basic, body_id, body_secret);
@@ -255,7 +356,7 @@ pub fn client_auth_or_assertion(
     let assertion = assertion
         .filter(|a| !a.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("client_assertion is required"))?;
-    Ok(Some(tollgate_core::engine::ClientAuth {
+    Ok(Some(ClientAuth {
         client_id: body_id.unwrap_or_default(),
         secret: None,
         assertion: Some(assertion),
@@ -267,7 +368,7 @@ pub fn client_auth_or_assertion(
 pub fn snake_case_client(
     basic: Option<(String, String)>,
     p: &Params,
-) -> Result<Option<tollgate_core::engine::ClientAuth>, OAuthError> {
+) -> Result<Option<ClientAuth>, OAuthError> {
     client_auth_or_assertion(
         basic,
         p.one("client_id")?,

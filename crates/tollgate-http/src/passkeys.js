@@ -36,33 +36,31 @@
     (o.allowCredentials || []).forEach(function (c) { c.id = bytes(c.id); });
     return o;
   }
-  function registration(cred) {
-    var r = cred.response;
+  // The credential as JSON, its response's buffers in base64url.
+  function credential(cred, response) {
     return JSON.stringify({
       id: cred.id,
       rawId: b64(cred.rawId),
       type: cred.type,
-      response: {
-        attestationObject: b64(r.attestationObject),
-        clientDataJSON: b64(r.clientDataJSON),
-        transports: r.getTransports ? r.getTransports() : []
-      },
+      response: response,
       extensions: {}
+    });
+  }
+  function registration(cred) {
+    var r = cred.response;
+    return credential(cred, {
+      attestationObject: b64(r.attestationObject),
+      clientDataJSON: b64(r.clientDataJSON),
+      transports: r.getTransports ? r.getTransports() : []
     });
   }
   function assertion(cred) {
     var r = cred.response;
-    return JSON.stringify({
-      id: cred.id,
-      rawId: b64(cred.rawId),
-      type: cred.type,
-      response: {
-        authenticatorData: b64(r.authenticatorData),
-        clientDataJSON: b64(r.clientDataJSON),
-        signature: b64(r.signature),
-        userHandle: r.userHandle ? b64(r.userHandle) : null
-      },
-      extensions: {}
+    return credential(cred, {
+      authenticatorData: b64(r.authenticatorData),
+      clientDataJSON: b64(r.clientDataJSON),
+      signature: b64(r.signature),
+      userHandle: r.userHandle ? b64(r.userHandle) : null
     });
   }
   function send(form, value) {

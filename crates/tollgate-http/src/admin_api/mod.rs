@@ -268,10 +268,16 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathSid {
     }
 }
 
+impl PathSid {
+    /// The app the path names; a SID that is no client ID is no app.
+    fn app(&self) -> Result<ClientId, ApiError> {
+        ClientId::parse(&self.0).map_err(|_| ApiError::NotFound)
+    }
+}
+
 /// The caller's own app, or 404 (another account's app is indistinguishable from none).
-async fn own_app(admin: &Admin, caller: &Caller, sid: &str) -> Result<Client, ApiError> {
-    let id = ClientId::parse(sid).map_err(|_| ApiError::NotFound)?;
-    Ok(admin.client_for(caller, &id).await?)
+async fn own_app(admin: &Admin, caller: &Caller, sid: &PathSid) -> Result<Client, ApiError> {
+    Ok(admin.client_for(caller, &sid.app()?).await?)
 }
 
 fn caller(account: &Account) -> Caller {
@@ -317,7 +323,7 @@ async fn fetch(
     sid: PathSid,
     ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let client = own_app(&state.engine.node_admin(), &caller(&account), &sid.0).await?;
+    let client = own_app(&state.engine.node_admin(), &caller(&account), &sid).await?;
     Ok((NO_STORE, Json(view(&state, &client, None))).into_response())
 }
 
@@ -329,7 +335,7 @@ async fn update(
 ) -> Result<Response, ApiError> {
     let (admin, me) = (state.engine.node_admin(), caller(&account));
     // Another account's app answers 404 before its body is even read.
-    let current = own_app(&admin, &me, &sid.0).await?;
+    let current = own_app(&admin, &me, &sid).await?;
     let patch = body::<AppBody>(req).await?.into_patch();
     let client = admin.update_client(&me, &current.id, patch).await?;
     Ok((NO_STORE, Json(view(&state, &client, None))).into_response())
@@ -340,9 +346,12 @@ async fn delete(
     sid: PathSid,
     ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let id = ClientId::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
-    let admin = state.engine.node_admin();
-    admin.delete_client(&caller(&account), &id).await?;
+    let id = sid.app()?;
+    state
+        .engine
+        .node_admin()
+        .delete_client(&caller(&account), &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -351,9 +360,10 @@ async fn rotate_secret(
     sid: PathSid,
     ApiAccount(account): ApiAccount,
 ) -> Result<Response, ApiError> {
-    let id = ClientId::parse(&sid.0).map_err(|_| ApiError::NotFound)?;
     let admin = state.engine.node_admin();
-    let (client, secret) = admin.rotate_client_secret(&caller(&account), &id).await?;
+    let (client, secret) = admin
+        .rotate_client_secret(&caller(&account), &sid.app()?)
+        .await?;
     Ok((
         StatusCode::OK,
         NO_STORE,

@@ -12,7 +12,7 @@ use tollgate_core::model::RegistrationPolicy;
 use utoipa::openapi::Response as ApiResponse;
 
 use super::{ApiAccount, ApiError, body, caller};
-use crate::openapi::{Op, body as request_body, integer, json as json_response, object, string};
+use crate::openapi::{Op, integer, json as json_response, object, string};
 use crate::render::NO_STORE;
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -87,7 +87,6 @@ async fn issue(
 }
 
 pub(super) fn routes(err: &ApiResponse) -> Routes {
-    let tag = "admin";
     let policy = object(vec![
         ("account_sid", string(), true),
         ("policy", string(), true),
@@ -101,28 +100,16 @@ pub(super) fn routes(err: &ApiResponse) -> Routes {
     ]);
     let policy_body = object(vec![("policy", string(), true)]);
     let token_body = object(vec![("ttl", integer(), false), ("uses", integer(), false)]);
-    Routes::new()
-        .route(
-            Op::get(POLICY, tag)
-                .summary("The account's dynamic registration policy (off, token or open)")
-                .respond("200", json_response("The policy", policy.clone()))
-                .respond_all(&["401", "429"], err),
-            show,
-        )
-        .route(
-            Op::post(POLICY, tag)
-                .summary("Set the account's dynamic registration policy")
-                .body(request_body(vec![("application/json", policy_body)], true))
-                .respond("200", json_response("The policy", policy))
-                .respond_all(&["400", "401", "429"], err),
-            set,
-        )
-        .route(
-            Op::post(TOKENS, tag)
-                .summary("Issue an RFC 7591 initial access token (shown once)")
-                .body(request_body(vec![("application/json", token_body)], false))
-                .respond("201", json_response("The token", token))
-                .respond_all(&["400", "401", "429"], err),
-            issue,
-        )
+    let summaries = [
+        "The account's dynamic registration policy (off, token or open)",
+        "Set the account's dynamic registration policy",
+    ];
+    super::routes::policy_routes(POLICY, summaries, (policy, policy_body), err, show, set).route(
+        Op::post(TOKENS, "admin")
+            .summary("Issue an RFC 7591 initial access token (shown once)")
+            .json_body(token_body, false)
+            .respond("201", json_response("The token", token))
+            .respond_all(&["400", "401", "429"], err),
+        issue,
+    )
 }

@@ -1,5 +1,6 @@
 //! The admin API's routes, each with its OpenAPI operation.
 
+use axum::handler::Handler;
 use utoipa::openapi::Response;
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::schema::Schema;
@@ -12,6 +13,7 @@ use crate::openapi::{
     Op, body, boolean, empty, integer, json, nullable_string, object, string, strings,
 };
 use crate::routes::Routes;
+use crate::state::AppState;
 
 const TAG: &str = "admin";
 
@@ -25,6 +27,39 @@ pub fn router() -> Routes {
         .merge(super::resources::routes(&err))
         .merge(super::registration::routes(&err))
         .merge(super::sign_in::routes(&err))
+}
+
+/// The GET and POST of an account's policy: both answer with the policy.
+pub(super) fn policy_routes<S, ST, P, PT>(
+    path: &'static str,
+    [get_summary, post_summary]: [&'static str; 2],
+    (policy, policy_body): (Schema, Schema),
+    err: &Response,
+    show: S,
+    set: P,
+) -> Routes
+where
+    S: Handler<ST, AppState>,
+    ST: 'static,
+    P: Handler<PT, AppState>,
+    PT: 'static,
+{
+    Routes::new()
+        .route(
+            Op::get(path, TAG)
+                .summary(get_summary)
+                .respond("200", json("The policy", policy.clone()))
+                .respond_all(&["401", "429"], err),
+            show,
+        )
+        .route(
+            Op::post(path, TAG)
+                .summary(post_summary)
+                .json_body(policy_body, true)
+                .respond("200", json("The policy", policy))
+                .respond_all(&["400", "401", "429"], err),
+            set,
+        )
 }
 
 /// An app as the API shows it.
@@ -210,7 +245,7 @@ fn users(err: &Response) -> Routes {
         .route(
             Op::post("/v1/Account/Users", TAG)
                 .summary("Create a user; admin=true makes an administrator of the account")
-                .body(body(vec![("application/json", new_user())], true))
+                .json_body(new_user(), true)
                 .respond("201", json("The user", user()))
                 .respond_all(&["400", "401", "429", "503"], err),
             create_user,
@@ -222,16 +257,13 @@ fn users(err: &Response) -> Routes {
                     "Update a user: email_verified vouches for the address (or takes it back); \
                      send_verification mails a new verification link",
                 )
-                .body(body(
-                    vec![(
-                        "application/json",
-                        object(vec![
-                            ("email_verified", boolean(), false),
-                            ("send_verification", boolean(), false),
-                        ]),
-                    )],
+                .json_body(
+                    object(vec![
+                        ("email_verified", boolean(), false),
+                        ("send_verification", boolean(), false),
+                    ]),
                     false,
-                ))
+                )
                 .respond("200", json("The user", user()))
                 .respond_all(&["400", "401", "404", "429", "503"], err),
             update_user,

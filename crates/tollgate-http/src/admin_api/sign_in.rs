@@ -12,7 +12,7 @@ use tollgate_core::model::SignInPolicy;
 use utoipa::openapi::Response as ApiResponse;
 
 use super::{ApiAccount, ApiError, body, caller};
-use crate::openapi::{Op, body as request_body, json as json_response, object, string};
+use crate::openapi::{object, string};
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -65,26 +65,14 @@ async fn set(
 }
 
 pub(super) fn routes(err: &ApiResponse) -> Routes {
-    let tag = "admin";
     let policy = object(vec![
         ("account_sid", string(), true),
         ("sign_in_policy", string(), true),
     ]);
     let policy_body = object(vec![("sign_in_policy", string(), true)]);
-    Routes::new()
-        .route(
-            Op::get(PATH, tag)
-                .summary("The account's sign-in policy (password, optional or required)")
-                .respond("200", json_response("The policy", policy.clone()))
-                .respond_all(&["401", "429"], err),
-            show,
-        )
-        .route(
-            Op::post(PATH, tag)
-                .summary("Set the account's sign-in policy")
-                .body(request_body(vec![("application/json", policy_body)], true))
-                .respond("200", json_response("The policy", policy))
-                .respond_all(&["400", "401", "429"], err),
-            set,
-        )
+    let summaries = [
+        "The account's sign-in policy (password, optional or required)",
+        "Set the account's sign-in policy",
+    ];
+    super::routes::policy_routes(PATH, summaries, (policy, policy_body), err, show, set)
 }

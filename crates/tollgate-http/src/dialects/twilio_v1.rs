@@ -87,21 +87,22 @@ impl Dialect for TwilioV1 {
         let (account_auth, basic) = input.auth.split_account();
         // A missing client is reported before anything else.
         required_client_id(p, basic.is_some())?;
+        let names = [
+            "GrantType",
+            "Code",
+            "RedirectUri",
+            "CodeVerifier",
+            "RefreshToken",
+            "DeviceCode",
+            "Scope",
+            "Audience",
+            "Resource",
+        ];
+        let client = || Self::client_auth(&input.auth, p);
         Ok(TokenRequest {
-            grant_type: p.one("GrantType")?,
-            client: Self::client_auth(&input.auth, p)?,
             account_auth,
-            scope: p.one("Scope")?,
-            audience: p.one("Audience")?.into_iter().collect(),
-            code: p.one("Code")?,
-            redirect_uri: p.one("RedirectUri")?,
             redirect_uri_optional: true,
-            code_verifier: p.one("CodeVerifier")?,
-            refresh_token: p.one("RefreshToken")?,
-            device_code: p.one("DeviceCode")?,
-            device_id: p.one("DeviceId")?,
-            resource: p.all("Resource"),
-            ..TokenRequest::default()
+            ..params::token_request(p, names, client, false, Some("DeviceId"))?
         })
     }
 
@@ -119,21 +120,19 @@ impl Dialect for TwilioV1 {
     }
 
     fn authorize_params(p: &Params) -> Result<AuthorizeParams, OAuthError> {
-        Ok(AuthorizeParams {
-            response_type: p.one("ResponseType")?,
-            client_id: p.one_of(&["ClientId", "ClientSid"])?,
-            redirect_uri: p.one("RedirectUri")?,
-            scope: p.one("Scope")?,
-            state: p.one("State")?,
-            nonce: p.one("Nonce")?,
-            code_challenge: p.one("CodeChallenge")?,
-            code_challenge_method: p.one("CodeChallengeMethod")?,
-            prompt: p.one("Prompt")?,
-            resource: p.all("Resource"),
-            request_uri: None,
-            acr_values: p.one("AcrValues")?,
-            ..AuthorizeParams::default()
-        })
+        let names = [
+            "ResponseType",
+            "RedirectUri",
+            "Scope",
+            "State",
+            "Nonce",
+            "Prompt",
+            "CodeChallenge",
+            "CodeChallengeMethod",
+            "Resource",
+            "AcrValues",
+        ];
+        params::authorize_request(p, names, || p.one_of(&["ClientId", "ClientSid"]), None)
     }
 
     fn device_request(input: &Input) -> Result<DeviceRequest, OAuthError> {

@@ -57,20 +57,11 @@ impl Dialect for TwilioV2 {
             }
             (a, b) => a.or(b),
         };
+        let client = || Self::client_auth(&input.auth, p);
+        let device_id = Some("device_id");
         Ok(TokenRequest {
-            grant_type: p.one("grant_type")?,
-            client: Self::client_auth(&input.auth, p)?,
-            scope: p.one("scope")?,
-            audience: p.one("audience")?.into_iter().collect(),
             account_sid,
-            code: p.one("code")?,
-            redirect_uri: p.one("redirect_uri")?,
-            code_verifier: p.one("code_verifier")?,
-            refresh_token: p.one("refresh_token")?,
-            device_code: p.one("device_code")?,
-            device_id: p.one("device_id")?,
-            resource: p.all("resource"),
-            ..TokenRequest::default()
+            ..params::token_request(p, params::SNAKE_CASE_TOKEN, client, false, device_id)?
         })
     }
 

@@ -73,6 +73,18 @@ pub(crate) fn is_account_path(target: &str) -> bool {
     target == PATH || target == SETUP_PATH
 }
 
+/// The signed-in person; otherwise the handler answers with the redirect to sign in, then
+/// back to `$back`.
+macro_rules! signed_in_or_return {
+    ($state:expr, $jar:expr, $back:expr) => {
+        match $crate::pages::account::who($state, $jar, $back).await {
+            Ok(w) => w,
+            Err(r) => return Ok(r),
+        }
+    };
+}
+pub(crate) use signed_in_or_return;
+
 pub(crate) async fn who(
     state: &AppState,
     jar: &CookieJar,
@@ -85,66 +97,53 @@ pub(crate) async fn who(
     }
 }
 
+/// Each item as a row of the page.
+fn rows<T, R>(items: Vec<T>, row: impl FnMut(T) -> R) -> Vec<R> {
+    items.into_iter().map(row).collect()
+}
+
 /// The person's unexpired browser sessions, this one marked.
 async fn session_rows(state: &AppState, who: &SignedIn) -> Result<Vec<SessionRow>, PageError> {
-    let rows = state
-        .engine
-        .account_sessions(who)
-        .await?
-        .into_iter()
-        .map(|s| SessionRow {
-            id: s.digest.to_hex(),
-            signed_in: when(s.auth_time),
-            last_seen: when(s.last_seen_at),
-            method: Authn { amr: s.amr }.describe(),
-            current: s.digest == who.session.digest,
-        })
-        .collect();
-    Ok(rows)
+    let sessions = state.engine.account_sessions(who).await?;
+    Ok(rows(sessions, |s| SessionRow {
+        id: s.digest.to_hex(),
+        signed_in: when(s.auth_time),
+        last_seen: when(s.last_seen_at),
+        method: Authn { amr: s.amr }.describe(),
+        current: s.digest == who.session.digest,
+    }))
 }
 
 /// The apps the person consented to, with what each may do.
 async fn app_rows(state: &AppState, who: &SignedIn) -> Result<Vec<AppRow>, PageError> {
-    let rows = state
-        .engine
-        .granted_apps(who)
-        .await?
-        .into_iter()
-        .map(|a| AppRow {
-            client_id: a.client_id.to_string(),
-            name: a.name,
-            scopes: a
-                .scopes
-                .iter()
-                .map(|s| describe_scope(s))
-                .collect::<Vec<_>>()
-                .join("; "),
-            granted: when(a.granted_at),
-        })
-        .collect();
-    Ok(rows)
+    let apps = state.engine.granted_apps(who).await?;
+    Ok(rows(apps, |a| AppRow {
+        client_id: a.client_id.to_string(),
+        name: a.name,
+        scopes: a
+            .scopes
+            .iter()
+            .map(|s| describe_scope(s))
+            .collect::<Vec<_>>()
+            .join("; "),
+        granted: when(a.granted_at),
+    }))
 }
 
 /// The person's passkeys.
 async fn passkey_rows(state: &AppState, who: &SignedIn) -> Result<Vec<PasskeyRow>, PageError> {
-    let rows = state
-        .engine
-        .list_passkeys(&who.user)
-        .await?
-        .into_iter()
-        .map(|k| PasskeyRow {
-            id: k.credential_id,
-            name: k.name,
-            added: when(k.created_at),
-            last_used: k.last_used_at.map_or_else(|| "Never".to_owned(), when),
-            kind: if k.backup_eligible {
-                "Synced"
-            } else {
-                "This device only"
-            },
-        })
-        .collect();
-    Ok(rows)
+    let passkeys = state.engine.list_passkeys(&who.user).await?;
+    Ok(rows(passkeys, |k| PasskeyRow {
+        id: k.credential_id,
+        name: k.name,
+        added: when(k.created_at),
+        last_used: k.last_used_at.map_or_else(|| "Never".to_owned(), when),
+        kind: if k.backup_eligible {
+            "Synced"
+        } else {
+            "This device only"
+        },
+    }))
 }
 
 pub(crate) async fn render(
@@ -191,22 +190,14 @@ pub(crate) async fn render(
         passkeys,
         passkey,
     };
-    let resp = (jar, html(status, page.render())).into_response();
-    Ok(if script {
-        super::passkeys::allow_script(resp, None)
-    } else {
-        resp
-    })
+    Ok(super::passkeys::page(jar, status, page.render(), script))
 }
 
 pub async fn account_page(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> Result<Response, PageError> {
-    let who = match who(&state, &jar, PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = signed_in_or_return!(&state, &jar, PATH);
     render(&state, jar, &who, None, None).await
 }
 
@@ -214,10 +205,7 @@ pub async fn setup_page_get(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> Result<Response, PageError> {
-    let who = match who(&state, &jar, SETUP_PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = signed_in_or_return!(&state, &jar, SETUP_PATH);
     let settings = state.engine.sign_in_settings(&who.user).await?;
     if settings.policy == SignInPolicy::Password {
         return Err(PageError::bad_request(
@@ -232,10 +220,7 @@ pub async fn setup_submit(
     State(state): State<AppState>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let who = match who(&state, &jar, SETUP_PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = signed_in_or_return!(&state, &jar, SETUP_PATH);
     let setup = carried_setup(&state, &who.user, &form)?;
     let Some(codes) = state
         .engine
@@ -256,10 +241,7 @@ pub async fn remove_submit(
     State(state): State<AppState>,
     CheckedForm { jar, .. }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let who = match who(&state, &jar, PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = signed_in_or_return!(&state, &jar, PATH);
     state.engine.remove_totp(&who.user).await?;
     render(&state, jar, &who, Some("One-time codes are removed."), None).await
 }
@@ -272,10 +254,7 @@ pub async fn password_submit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let who = match who(&state, &jar, PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = signed_in_or_return!(&state, &jar, PATH);
     // A session left open must not become a free password-guessing oracle.
     let (ip, now) = (peer.ip(), state.now());
     if let Err(until) = state.auth_limiter.acquire(ip, now) {
@@ -309,10 +288,7 @@ pub async fn end_session_submit(
     State(state): State<AppState>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let who = match who(&state, &jar, PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = signed_in_or_return!(&state, &jar, PATH);
     let target = field(&form, "session");
     let notice = if target == "others" {
         state.engine.end_other_sessions(&who).await?;
@@ -329,10 +305,7 @@ pub async fn revoke_app_submit(
     State(state): State<AppState>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let who = match who(&state, &jar, PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = signed_in_or_return!(&state, &jar, PATH);
     let Ok(client) = ClientId::parse(&field(&form, "client_id")) else {
         return Err(PageError::bad_request("That app is not known."));
     };

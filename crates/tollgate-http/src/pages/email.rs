@@ -117,19 +117,25 @@ fn reset_form(
     (jar, html(status, page.render())).into_response()
 }
 
+/// The token of a mailed link that can still be used.
+async fn usable_link(
+    state: &AppState,
+    query: Option<String>,
+    purpose: EmailPurpose,
+) -> Result<Option<String>, PageError> {
+    let token = token_in(query);
+    let usable = state.engine.mailroom().link_usable(purpose, &token).await?;
+    Ok(usable.then_some(token))
+}
+
 pub async fn reset_page(
     State(state): State<AppState>,
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let token = token_in(query);
-    let room = state.engine.mailroom();
-    if !room
-        .link_usable(EmailPurpose::ResetPassword, &token)
-        .await?
-    {
+    let Some(token) = usable_link(&state, query, EmailPurpose::ResetPassword).await? else {
         return Ok(bad_link());
-    }
+    };
     Ok(reset_form(&state, jar, &token, StatusCode::OK, None))
 }
 
@@ -139,15 +145,12 @@ pub async fn reset_submit(
 ) -> Result<Response, PageError> {
     let token = field(&form, "token");
     let password = field(&form, "new_password");
+    let refused = |jar, error: &str| {
+        let status = StatusCode::BAD_REQUEST;
+        Ok(reset_form(&state, jar, &token, status, Some(error)))
+    };
     if password != field(&form, "confirm_password") {
-        let error = Some("The two passwords are not the same.");
-        return Ok(reset_form(
-            &state,
-            jar,
-            &token,
-            StatusCode::BAD_REQUEST,
-            error,
-        ));
+        return refused(jar, "The two passwords are not the same.");
     }
     let room = state.engine.mailroom();
     match room.reset_password(&token, password).await? {
@@ -157,13 +160,7 @@ pub async fn reset_submit(
             "Your password is changed and you are signed out everywhere. Sign in with the new \
              password.",
         )),
-        Err(ResetRefused::Password(problem)) => Ok(reset_form(
-            &state,
-            jar,
-            &token,
-            StatusCode::BAD_REQUEST,
-            Some(&problem),
-        )),
+        Err(ResetRefused::Password(problem)) => refused(jar, &problem),
         Err(ResetRefused::Link) => Ok(bad_link()),
     }
 }
@@ -174,11 +171,9 @@ pub async fn verify_page(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     // Opening the link changes nothing (mail scanners open links); the button does.
-    let token = token_in(query);
-    let room = state.engine.mailroom();
-    if !room.link_usable(EmailPurpose::VerifyEmail, &token).await? {
+    let Some(token) = usable_link(&state, query, EmailPurpose::VerifyEmail).await? else {
         return Ok(bad_link());
-    }
+    };
     let (jar, csrf) = csrf_token(&state, jar);
     let page = VerifyPage {
         csrf: &csrf,

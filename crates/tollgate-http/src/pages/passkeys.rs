@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use tollgate_core::passkey::{Ceremony, PasskeyRefused};
 
-use super::second_factor::{self, continue_target, csrf_nonce, expired, pending_user};
+use super::second_factor::{self, continue_target, csrf_nonce};
 use super::{CSP, CheckedForm, field};
 use crate::error::PageError;
 use crate::state::AppState;
@@ -43,6 +43,21 @@ pub(crate) fn allow_script(mut resp: Response, base: Option<HeaderValue>) -> Res
             .insert(header::CONTENT_SECURITY_POLICY, v);
     }
     resp
+}
+
+/// A rendered page; with the passkey script allowed when it has a passkey form.
+pub(crate) fn page(
+    jar: CookieJar,
+    status: StatusCode,
+    body: Result<String, askama::Error>,
+    script: bool,
+) -> Response {
+    let resp = (jar, super::html(status, body)).into_response();
+    if script {
+        allow_script(resp, None)
+    } else {
+        resp
+    }
 }
 
 pub(crate) async fn script() -> Response {
@@ -97,9 +112,7 @@ pub async fn sign_in_submit(
     match outcome {
         Ok((user, authn)) => {
             state.auth_limiter.refund(&ip);
-            let jar = second_factor::finish(&state, jar, user, authn).await?;
-            let to = if target.is_empty() { "/" } else { &target };
-            Ok((jar, Redirect::to(to)).into_response())
+            second_factor::finish_to(&state, jar, user, authn, &target).await
         }
         Err(why) => super::login::login_form(&state, jar, &target, "", Some(refusal(why))).await,
     }
@@ -110,11 +123,7 @@ pub async fn second_factor_submit(
     State(state): State<AppState>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let target = continue_target(&state, &form);
-    let pending = field(&form, "pending");
-    let Some(user) = pending_user(&state, &jar, &pending).await? else {
-        return Err(expired());
-    };
+    let (target, pending, user) = second_factor::pending_sign_in(&state, &jar, &form).await?;
     let credential = field(&form, "credential");
     let outcome = if credential.is_empty() {
         Err(NO_SCRIPT)
@@ -127,11 +136,7 @@ pub async fn second_factor_submit(
             .map_err(refusal)
     };
     match outcome {
-        Ok(authn) => {
-            let jar = second_factor::finish(&state, jar, user, authn).await?;
-            let to = if target.is_empty() { "/" } else { &target };
-            Ok((jar, Redirect::to(to)).into_response())
-        }
+        Ok(authn) => second_factor::finish_to(&state, jar, user, authn, &target).await,
         Err(text) => {
             second_factor::code_page(
                 &state,
@@ -152,10 +157,7 @@ pub async fn register_submit(
     State(state): State<AppState>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let who = match super::account::who(&state, &jar, super::account::PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = super::account::signed_in_or_return!(&state, &jar, super::account::PATH);
     let credential = field(&form, "credential");
     let notice = if credential.is_empty() {
         NO_SCRIPT
@@ -183,10 +185,7 @@ pub async fn delete_submit(
     State(state): State<AppState>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let who = match super::account::who(&state, &jar, super::account::PATH).await {
-        Ok(w) => w,
-        Err(r) => return Ok(r),
-    };
+    let who = super::account::signed_in_or_return!(&state, &jar, super::account::PATH);
     if !state
         .engine
         .delete_passkey(&who.user, &field(&form, "credential_id"))

@@ -234,12 +234,7 @@ pub(crate) async fn code_page(
         passkey,
         codes,
     };
-    let resp = (jar, html(status, page.render())).into_response();
-    Ok(if script {
-        super::passkeys::allow_script(resp, None)
-    } else {
-        resp
-    })
+    Ok(super::passkeys::page(jar, status, page.render(), script))
 }
 
 /// Opens the session for a finished sign-in, ending the one this browser held.
@@ -258,6 +253,33 @@ pub(crate) async fn finish(
     Ok(jar.add(cookie(state, SESSION_COOKIE, value, Some(max_age))))
 }
 
+/// Opens the session, then continues to `target` (or home).
+pub(crate) async fn finish_to(
+    state: &AppState,
+    jar: CookieJar,
+    user: User,
+    authn: Authn,
+    target: &str,
+) -> Result<Response, PageError> {
+    let jar = finish(state, jar, user, authn).await?;
+    let to = if target.is_empty() { "/" } else { target };
+    Ok((jar, Redirect::to(to)).into_response())
+}
+
+/// A second step's form: where to continue, its pending token and the user it names.
+pub(crate) async fn pending_sign_in(
+    state: &AppState,
+    jar: &CookieJar,
+    form: &crate::params::Params,
+) -> Result<(String, String, User), PageError> {
+    let target = continue_target(state, form);
+    let pending = field(form, "pending");
+    let Some(user) = pending_user(state, jar, &pending).await? else {
+        return Err(expired());
+    };
+    Ok((target, pending, user))
+}
+
 pub(crate) fn continue_target(state: &AppState, form: &crate::params::Params) -> String {
     Some(field(form, "continue"))
         .filter(|t| safe_continue(state, t))
@@ -269,11 +291,7 @@ pub async fn code_submit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let target = continue_target(&state, &form);
-    let pending = field(&form, "pending");
-    let Some(user) = pending_user(&state, &jar, &pending).await? else {
-        return Err(expired());
-    };
+    let (target, pending, user) = pending_sign_in(&state, &jar, &form).await?;
     let now = state.now();
     // The address's failures count too, as for passwords.
     let ip = peer.ip();
@@ -287,9 +305,7 @@ pub async fn code_submit(
     {
         SecondFactorCheck::Accepted => {
             state.auth_limiter.refund(&ip);
-            let jar = finish(&state, jar, user, Authn::password_and_otp()).await?;
-            let to = if target.is_empty() { "/" } else { &target };
-            Ok((jar, Redirect::to(to)).into_response())
+            finish_to(&state, jar, user, Authn::password_and_otp(), &target).await
         }
         SecondFactorCheck::Wrong => {
             code_page(
@@ -323,11 +339,7 @@ pub async fn setup_submit(
     State(state): State<AppState>,
     CheckedForm { form, jar }: CheckedForm,
 ) -> Result<Response, PageError> {
-    let target = continue_target(&state, &form);
-    let pending = field(&form, "pending");
-    let Some(user) = pending_user(&state, &jar, &pending).await? else {
-        return Err(expired());
-    };
+    let (target, pending, user) = pending_sign_in(&state, &jar, &form).await?;
     let setup = carried_setup(&state, &user, &form)?;
     let Some(codes) = state
         .engine

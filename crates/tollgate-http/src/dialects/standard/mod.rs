@@ -194,19 +194,8 @@ struct StandardUserInfo {
 }
 
 fn form_token_request(auth: &Authorization, p: &Params) -> Result<TokenRequest, OAuthError> {
-    Ok(TokenRequest {
-        grant_type: p.one("grant_type")?,
-        client: Standard::client_auth(auth, p)?,
-        scope: p.one("scope")?,
-        audience: p.all("audience"),
-        code: p.one("code")?,
-        redirect_uri: p.one("redirect_uri")?,
-        code_verifier: p.one("code_verifier")?,
-        refresh_token: p.one("refresh_token")?,
-        device_code: p.one("device_code")?,
-        resource: p.all("resource"),
-        ..TokenRequest::default()
-    })
+    let client = || Standard::client_auth(auth, p);
+    params::token_request(p, params::SNAKE_CASE_TOKEN, client, true, None)
 }
 
 /// The Optoro body: strings only, no unknown fields, no repeated fields.

@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -16,7 +16,7 @@ use utoipa::openapi::HttpMethod;
 
 use crate::error::ErrorCause;
 use crate::extract::read_bytes;
-use crate::openapi::{Op, any, body, empty, json as json_response, object, string};
+use crate::openapi::{Op, any, empty, json as json_response, object, string};
 use crate::params::{BodyType, body_type};
 use crate::render::{self, NO_STORE, no_store_json};
 use crate::state::AppState;
@@ -229,30 +229,43 @@ pub async fn register(
             Some(peer.ip().to_string()),
         )
         .await?;
-    let info = information(
-        &state,
-        &registered.client,
-        &registered.registration,
-        Some(&registered),
-    );
-    Ok(no_store_json(StatusCode::CREATED, info))
+    Ok(issued(&state, StatusCode::CREATED, &registered))
 }
 
-fn path_id(path: Result<Path<String>, PathRejection>) -> String {
-    path.map(|Path(id)| id).unwrap_or_default()
+/// The client information response of a registration just made or changed, with its
+/// registration access token.
+fn issued(state: &AppState, status: StatusCode, r: &Registered) -> Response {
+    let info = information(state, &r.client, &r.registration, Some(r));
+    no_store_json(status, info)
+}
+
+/// The client configuration endpoint's client id and registration access token (RFC 7592
+/// section 2); a path that cannot be read names no client.
+pub struct Configuration {
+    id: String,
+    token: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Configuration {
+    type Rejection = RegisterError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, RegisterError> {
+        let token = bearer(&parts.headers)?;
+        let id = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| id)
+            .unwrap_or_default();
+        Ok(Self { id, token })
+    }
 }
 
 /// `GET /oauth/register/{client_id}` (RFC 7592 section 2.1).
 pub async fn read(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    Configuration { id, token }: Configuration,
 ) -> Result<Response, RegisterError> {
-    let token = bearer(&headers)?;
     let admin = state.engine.node_admin();
-    let (client, registration) = admin
-        .registered_client(&path_id(path), token.as_deref())
-        .await?;
+    let (client, registration) = admin.registered_client(&id, token.as_deref()).await?;
     Ok(no_store_json(
         StatusCode::OK,
         information(&state, &client, &registration, None),
@@ -262,11 +275,9 @@ pub async fn read(
 /// `PUT /oauth/register/{client_id}` (RFC 7592 section 2.2).
 pub async fn replace(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    Configuration { id, token }: Configuration,
     req: Request,
 ) -> Result<Response, RegisterError> {
-    let token = bearer(req.headers())?;
-    let id = path_id(path);
     let admin = state.engine.node_admin();
     // The token first: a caller without it learns nothing from the body's checks.
     admin.registered_client(&id, token.as_deref()).await?;
@@ -274,26 +285,16 @@ pub async fn replace(
     let updated = admin
         .update_registration(&id, token.as_deref(), &body)
         .await?;
-    let info = information(
-        &state,
-        &updated.client,
-        &updated.registration,
-        Some(&updated),
-    );
-    Ok(no_store_json(StatusCode::OK, info))
+    Ok(issued(&state, StatusCode::OK, &updated))
 }
 
 /// `DELETE /oauth/register/{client_id}` (RFC 7592 section 2.3).
 pub async fn delete(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    Configuration { id, token }: Configuration,
 ) -> Result<Response, RegisterError> {
-    let token = bearer(&headers)?;
     let admin = state.engine.node_admin();
-    admin
-        .delete_registration(&path_id(path), token.as_deref())
-        .await?;
+    admin.delete_registration(&id, token.as_deref()).await?;
     Ok((StatusCode::NO_CONTENT, NO_STORE).into_response())
 }
 
@@ -339,38 +340,44 @@ fn error_response() -> utoipa::openapi::Response {
 
 const ERRORS: &[&str] = &["400", "401", "413", "429", "503"];
 
-pub fn register_op() -> Op {
-    Op::post(REGISTER, TAG)
-        .summary("RFC 7591 dynamic client registration")
-        .body(body(vec![("application/json", metadata_schema())], true))
-        .respond("201", information_response("The registered client"))
+/// The RFC 7592 client configuration endpoint.
+fn configuration_op(method: HttpMethod, summary: &'static str) -> Op {
+    Op::new(method, CONFIGURATION, TAG)
+        .summary(summary)
+        .path_param("client_id")
+}
+
+/// An operation that takes client metadata and answers with the client's.
+fn with_metadata(op: Op, status: &'static str, what: &str) -> Op {
+    op.json_body(metadata_schema(), true)
+        .respond(status, information_response(what))
         .respond_all(ERRORS, &error_response())
 }
 
+/// The errors of a request without a body.
+const BODYLESS_ERRORS: &[&str] = &["400", "401", "503"];
+
+pub fn register_op() -> Op {
+    let op = Op::post(REGISTER, TAG).summary("RFC 7591 dynamic client registration");
+    with_metadata(op, "201", "The registered client")
+}
+
 pub fn read_op() -> Op {
-    Op::get(CONFIGURATION, TAG)
-        .summary("RFC 7592 read a registered client")
-        .path_param("client_id")
+    configuration_op(HttpMethod::Get, "RFC 7592 read a registered client")
         .respond(
             "200",
             information_response("The client's registered metadata"),
         )
-        .respond_all(&["400", "401", "503"], &error_response())
+        .respond_all(BODYLESS_ERRORS, &error_response())
 }
 
 pub fn replace_op() -> Op {
-    Op::new(HttpMethod::Put, CONFIGURATION, TAG)
-        .summary("RFC 7592 update a registered client")
-        .path_param("client_id")
-        .body(body(vec![("application/json", metadata_schema())], true))
-        .respond("200", information_response("The client's new metadata"))
-        .respond_all(ERRORS, &error_response())
+    let op = configuration_op(HttpMethod::Put, "RFC 7592 update a registered client");
+    with_metadata(op, "200", "The client's new metadata")
 }
 
 pub fn delete_op() -> Op {
-    Op::delete(CONFIGURATION, TAG)
-        .summary("RFC 7592 delete a registered client")
-        .path_param("client_id")
+    configuration_op(HttpMethod::Delete, "RFC 7592 delete a registered client")
         .respond("204", empty("Deleted"))
-        .respond_all(&["400", "401", "503"], &error_response())
+        .respond_all(BODYLESS_ERRORS, &error_response())
 }

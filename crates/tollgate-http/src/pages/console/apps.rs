@@ -276,8 +276,7 @@ pub(crate) async fn list(
             created: when(c.created_at),
         })
         .collect();
-    let mut frame = console.frame("apps");
-    frame.notice = notice(query.as_deref());
+    let frame = console.frame_noting("apps", notice(query.as_deref()));
     let page = ListPage { frame, apps };
     Ok(console.page(StatusCode::OK, page.render()))
 }
@@ -375,10 +374,8 @@ fn app_page(
     errors: Errors,
     notice: Option<&'static str>,
 ) -> Response {
-    let mut frame = console.frame("apps");
-    frame.notice = notice;
     let page = AppPage {
-        frame,
+        frame: console.frame_noting("apps", notice),
         sid: client.id.to_string(),
         kind: kind(client),
         public: client.is_public(),
@@ -389,6 +386,11 @@ fn app_page(
         errors,
     };
     console.page(status, page.render())
+}
+
+/// The app page again, with what is wrong with the form.
+fn refused(console: Console, client: &Client, form: AppForm, errors: Errors) -> Response {
+    app_page(console, StatusCode::BAD_REQUEST, client, form, errors, None)
 }
 
 pub(crate) async fn show(
@@ -424,14 +426,7 @@ pub(crate) async fn update(
     let patch = match typed.patch(client.is_public()) {
         Ok(patch) => patch,
         Err(errors) => {
-            return Ok(app_page(
-                console,
-                StatusCode::BAD_REQUEST,
-                &client,
-                typed,
-                errors,
-                None,
-            ));
+            return Ok(refused(console, &client, typed, errors));
         }
     };
     // The form edits what it shows; the client's security settings (set by the CLI or the
@@ -445,17 +440,7 @@ pub(crate) async fn update(
             console.jar,
             &format!("/console/apps/{}?notice=saved", updated.id),
         )),
-        Err(AdminError::Invalid(m)) => {
-            let errors = Errors::one("form", m);
-            Ok(app_page(
-                console,
-                StatusCode::BAD_REQUEST,
-                &client,
-                typed,
-                errors,
-                None,
-            ))
-        }
+        Err(AdminError::Invalid(m)) => Ok(refused(console, &client, typed, Errors::one("form", m))),
         Err(e) => Err(e.into()),
     }
 }
@@ -483,15 +468,7 @@ pub(crate) async fn delete(
     let client = own_app(&state, &console, &sid).await?;
     if field(&form, "confirm") != "yes" {
         let errors = Errors::one("confirm", "tick the box to confirm that the app should go");
-        let current = AppForm::of(&client);
-        return Ok(app_page(
-            console,
-            StatusCode::BAD_REQUEST,
-            &client,
-            current,
-            errors,
-            None,
-        ));
+        return Ok(refused(console, &client, AppForm::of(&client), errors));
     }
     let admin = state.engine.node_admin();
     admin.delete_client(&console.caller(), &client.id).await?;

@@ -181,6 +181,14 @@ impl Console {
         }
     }
 
+    /// The frame, with a confirmation of what the last action did.
+    pub fn frame_noting(&self, section: &'static str, notice: Option<&'static str>) -> Frame {
+        Frame {
+            notice,
+            ..self.frame(section)
+        }
+    }
+
     /// A rendered page with the cookies the request needs kept (the CSRF nonce).
     pub fn page(self, status: StatusCode, body: Result<String, askama::Error>) -> Response {
         (self.jar, html(status, body)).into_response()

@@ -68,10 +68,8 @@ pub(crate) async fn page(
         .sign_in_policy(&console.caller(), None)
         .await?;
     let now = state.now();
-    let mut frame = console.frame("overview");
-    frame.notice = notice(query.as_deref());
     let page = OverviewPage {
-        frame,
+        frame: console.frame_noting("overview", notice(query.as_deref())),
         keys: overview.keys.iter().map(|k| key_row(k, now)).collect(),
         overview,
         sign_in_policy: policy.as_str(),

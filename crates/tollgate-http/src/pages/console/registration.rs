@@ -52,10 +52,8 @@ async fn render(
             remaining: t.remaining,
         })
         .collect();
-    let mut frame = console.frame("registration");
-    frame.notice = notice_text;
     let page = RegistrationPage {
-        frame,
+        frame: console.frame_noting("registration", notice_text),
         policy: policy.as_str(),
         endpoint: state.endpoint_url("/oauth/register"),
         tokens,

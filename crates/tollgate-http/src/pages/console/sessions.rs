@@ -30,25 +30,24 @@ struct ListPage {
     limit: i64,
 }
 
+/// What the rows show for an app or a user, by id.
+fn by_id<T>(items: Vec<T>, entry: impl FnMut(T) -> (String, String)) -> HashMap<String, String> {
+    items.into_iter().map(entry).collect()
+}
+
 pub(crate) async fn list(
     State(state): State<AppState>,
     console: Console,
     RawQuery(query): RawQuery,
 ) -> ConsoleResult {
-    let admin = state.engine.node_admin();
+    let (admin, account) = (state.engine.node_admin(), Some(&console.account));
     let families = admin.active_sessions(&console.account).await?;
-    let apps: HashMap<String, String> = admin
-        .clients(Some(&console.account))
-        .await?
-        .into_iter()
-        .map(|c| (c.id.to_string(), c.friendly_name))
-        .collect();
-    let users: HashMap<String, String> = admin
-        .users(Some(&console.account))
-        .await?
-        .into_iter()
-        .map(|u| (u.sid.to_string(), u.email))
-        .collect();
+    let apps = by_id(admin.clients(account).await?, |c| {
+        (c.id.to_string(), c.friendly_name)
+    });
+    let users = by_id(admin.users(account).await?, |u| {
+        (u.sid.to_string(), u.email)
+    });
     let sessions = families
         .into_iter()
         .map(|f| {
@@ -74,10 +73,8 @@ pub(crate) async fn list(
             }
         })
         .collect();
-    let mut frame = console.frame("sessions");
-    frame.notice = notice(query.as_deref());
     let page = ListPage {
-        frame,
+        frame: console.frame_noting("sessions", notice(query.as_deref())),
         sessions,
         limit: tollgate_core::console::SESSION_LIST_LIMIT,
     };

@@ -73,10 +73,8 @@ async fn list_page(
         .iter()
         .map(row)
         .collect();
-    let mut frame = console.frame("users");
-    frame.notice = notice;
     let page = ListPage {
-        frame,
+        frame: console.frame_noting("users", notice),
         users,
         form,
         errors,
@@ -184,15 +182,18 @@ fn user_page(
     errors: Errors,
     notice: Option<&'static str>,
 ) -> Response {
-    let mut frame = console.frame("users");
-    frame.notice = notice;
     let page = UserPage {
         myself: user.sid == console.who.user.sid,
-        frame,
+        frame: console.frame_noting("users", notice),
         user: row(user),
         errors,
     };
     console.page(status, page.render())
+}
+
+/// The user page again, with what is wrong with the form.
+fn refused(console: Console, user: &User, errors: Errors) -> Response {
+    user_page(console, StatusCode::BAD_REQUEST, user, errors, None)
 }
 
 pub(crate) async fn show(
@@ -222,13 +223,7 @@ pub(crate) async fn reset_password(
     let password = field(&form, "password");
     if let Err(m) = tollgate_core::password::check_policy(&password) {
         let errors = Errors::one("password", m);
-        return Ok(user_page(
-            console,
-            StatusCode::BAD_REQUEST,
-            &user,
-            errors,
-            None,
-        ));
+        return Ok(refused(console, &user, errors));
     }
     state
         .engine
@@ -257,13 +252,7 @@ pub(crate) async fn delete(
         errors.add("confirm", "tick the box to confirm that the user should go");
     }
     if !errors.is_empty() {
-        return Ok(user_page(
-            console,
-            StatusCode::BAD_REQUEST,
-            &user,
-            errors,
-            None,
-        ));
+        return Ok(refused(console, &user, errors));
     }
     match state.engine.node_admin().delete_user(&user.sid).await {
         Ok(()) | Err(AdminError::NotFound(_)) => {}

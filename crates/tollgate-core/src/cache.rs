@@ -39,6 +39,59 @@ fn recently_missing<K: std::hash::Hash + Eq>(map: &DashMap<K, i64>, key: &K, now
     map.get(key).is_some_and(|until| *until > now)
 }
 
+/// Re-reads `key` after a change to it: kept afresh, or dropped when it is gone.
+async fn reload<K, V>(
+    cache: &DashMap<K, Arc<V>>,
+    missing: &DashMap<K, i64>,
+    key: K,
+    load: impl Future<Output = StoreResult<Option<V>>>,
+) -> StoreResult<()>
+where
+    K: std::hash::Hash + Eq,
+{
+    missing.remove(&key);
+    match load.await? {
+        Some(v) => {
+            cache.insert(key, Arc::new(v));
+        }
+        None => {
+            cache.remove(&key);
+        }
+    }
+    Ok(())
+}
+
+/// `key` from memory, else from `load` (the store), remembering a miss for a short while.
+async fn read_through<K, V>(
+    cache: &DashMap<K, Arc<V>>,
+    missing: &DashMap<K, i64>,
+    key: &K,
+    now: i64,
+    load: impl Future<Output = StoreResult<Option<V>>>,
+) -> StoreResult<Option<Arc<V>>>
+where
+    K: std::hash::Hash + Eq + Clone,
+{
+    if let Some(hit) = cache.get(key).map(|v| v.clone()) {
+        return Ok(Some(hit));
+    }
+    if recently_missing(missing, key, now) {
+        return Ok(None);
+    }
+    match load.await? {
+        Some(v) => {
+            let v = Arc::new(v);
+            missing.remove(key);
+            cache.insert(key.clone(), v.clone());
+            Ok(Some(v))
+        }
+        None => {
+            remember_miss(missing, key.clone(), now);
+            Ok(None)
+        }
+    }
+}
+
 impl Directory {
     /// The client from memory, else from the store (read-through, with a short negative cache).
     pub async fn client_or_load(
@@ -47,24 +100,14 @@ impl Directory {
         id: &ClientId,
         now: i64,
     ) -> StoreResult<Option<Arc<Client>>> {
-        if let Some(c) = self.client(id) {
-            return Ok(Some(c));
-        }
-        if recently_missing(&self.missing_clients, id, now) {
-            return Ok(None);
-        }
-        match store.client(id).await? {
-            Some(c) => {
-                let c = Arc::new(c);
-                self.missing_clients.remove(id);
-                self.clients.insert(id.clone(), c.clone());
-                Ok(Some(c))
-            }
-            None => {
-                remember_miss(&self.missing_clients, id.clone(), now);
-                Ok(None)
-            }
-        }
+        read_through(
+            &self.clients,
+            &self.missing_clients,
+            id,
+            now,
+            store.client(id),
+        )
+        .await
     }
 
     /// The account from memory, else from the store, as for clients.
@@ -74,24 +117,14 @@ impl Directory {
         sid: &AccountSid,
         now: i64,
     ) -> StoreResult<Option<Arc<Account>>> {
-        if let Some(a) = self.account(sid) {
-            return Ok(Some(a));
-        }
-        if recently_missing(&self.missing_accounts, sid, now) {
-            return Ok(None);
-        }
-        match store.account(sid).await? {
-            Some(a) => {
-                let a = Arc::new(a);
-                self.missing_accounts.remove(sid);
-                self.accounts.insert(sid.clone(), a.clone());
-                Ok(Some(a))
-            }
-            None => {
-                remember_miss(&self.missing_accounts, sid.clone(), now);
-                Ok(None)
-            }
-        }
+        read_through(
+            &self.accounts,
+            &self.missing_accounts,
+            sid,
+            now,
+            store.account(sid),
+        )
+        .await
     }
 
     /// Forgets expired negative entries.
@@ -155,31 +188,15 @@ impl Directory {
     pub async fn refresh(&self, store: &dyn Store, change: &Change) -> StoreResult<()> {
         match change.entity {
             Entity::Client => {
-                let Ok(id) = ClientId::parse(&change.id) else {
-                    return Ok(());
-                };
-                self.missing_clients.remove(&id);
-                match store.client(&id).await? {
-                    Some(c) => {
-                        self.clients.insert(id, Arc::new(c));
-                    }
-                    None => {
-                        self.clients.remove(&id);
-                    }
+                if let Ok(id) = ClientId::parse(&change.id) {
+                    let load = store.client(&id);
+                    reload(&self.clients, &self.missing_clients, id.clone(), load).await?;
                 }
             }
             Entity::Account => {
-                let Ok(sid) = AccountSid::parse(&change.id) else {
-                    return Ok(());
-                };
-                self.missing_accounts.remove(&sid);
-                match store.account(&sid).await? {
-                    Some(a) => {
-                        self.accounts.insert(sid, Arc::new(a));
-                    }
-                    None => {
-                        self.accounts.remove(&sid);
-                    }
+                if let Ok(sid) = AccountSid::parse(&change.id) {
+                    let load = store.account(&sid);
+                    reload(&self.accounts, &self.missing_accounts, sid.clone(), load).await?;
                 }
             }
             Entity::Resource => {

@@ -2,116 +2,140 @@
 //! database, kept fresh from the store's change feed.
 
 use std::collections::BTreeSet;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use dashmap::DashMap;
 
 use crate::ids::{AccountSid, ClientId, ResourceSid};
 use crate::model::{Account, Change, Client, Entity, Resource};
-use crate::store::{ClientDirectory, ResourceDirectory, Store, StoreResult, Tenancy};
+use crate::store::{ResourceDirectory, Store, StoreResult};
 
 /// How long an id the store did not know is answered from memory, and how many such ids are
 /// remembered: unknown ids cannot hammer the store, and a new record waits at most this long.
 const NEGATIVE_TTL_SECS: i64 = 1;
 const NEGATIVE_MAX: usize = 10_000;
 
-#[derive(Default)]
-pub struct Directory {
-    clients: DashMap<ClientId, Arc<Client>>,
-    accounts: DashMap<AccountSid, Arc<Account>>,
-    /// Every registered resource, by identifier (the audience a client names). Complete, not
-    /// read-through: an identifier missing here is one nobody registered.
-    resources: DashMap<String, Arc<Resource>>,
+/// Records read through to the store on a miss, with a short negative cache.
+pub struct ReadThrough<K, V> {
+    records: DashMap<K, Arc<V>>,
     /// Ids the store did not have, until the given time.
-    missing_clients: DashMap<ClientId, i64>,
-    missing_accounts: DashMap<AccountSid, i64>,
+    missing: DashMap<K, i64>,
 }
 
-/// Remembers a miss, forgetting everything when full (a flood of random ids).
-fn remember_miss<K: std::hash::Hash + Eq>(map: &DashMap<K, i64>, key: K, now: i64) {
-    if map.len() >= NEGATIVE_MAX {
-        map.clear();
-    }
-    map.insert(key, now + NEGATIVE_TTL_SECS);
-}
-
-fn recently_missing<K: std::hash::Hash + Eq>(map: &DashMap<K, i64>, key: &K, now: i64) -> bool {
-    map.get(key).is_some_and(|until| *until > now)
-}
-
-impl Directory {
-    /// The client from memory, else from the store (read-through, with a short negative cache).
-    pub async fn client_or_load(
-        &self,
-        store: &(impl ClientDirectory + ?Sized),
-        id: &ClientId,
-        now: i64,
-    ) -> StoreResult<Option<Arc<Client>>> {
-        if let Some(c) = self.client(id) {
-            return Ok(Some(c));
+impl<K: Hash + Eq, V> Default for ReadThrough<K, V> {
+    fn default() -> Self {
+        Self {
+            records: DashMap::new(),
+            missing: DashMap::new(),
         }
-        if recently_missing(&self.missing_clients, id, now) {
+    }
+}
+
+impl<K: Hash + Eq + Clone, V> ReadThrough<K, V> {
+    pub fn get(&self, key: &K) -> Option<Arc<V>> {
+        self.records.get(key).map(|v| v.clone())
+    }
+
+    /// `key` from memory, else from `load` (the store), remembering a miss for a short while.
+    pub async fn or_load(
+        &self,
+        key: &K,
+        now: i64,
+        load: impl Future<Output = StoreResult<Option<V>>>,
+    ) -> StoreResult<Option<Arc<V>>> {
+        if let Some(hit) = self.get(key) {
+            return Ok(Some(hit));
+        }
+        if self.missing.get(key).is_some_and(|until| *until > now) {
             return Ok(None);
         }
-        match store.client(id).await? {
-            Some(c) => {
-                let c = Arc::new(c);
-                self.missing_clients.remove(id);
-                self.clients.insert(id.clone(), c.clone());
-                Ok(Some(c))
+        match load.await? {
+            Some(v) => {
+                let v = Arc::new(v);
+                self.missing.remove(key);
+                self.records.insert(key.clone(), v.clone());
+                Ok(Some(v))
             }
             None => {
-                remember_miss(&self.missing_clients, id.clone(), now);
+                // Forgets everything when full (a flood of random ids).
+                if self.missing.len() >= NEGATIVE_MAX {
+                    self.missing.clear();
+                }
+                self.missing.insert(key.clone(), now + NEGATIVE_TTL_SECS);
                 Ok(None)
             }
         }
     }
 
-    /// The account from memory, else from the store, as for clients.
-    pub async fn account_or_load(
+    /// Re-reads `key` after a change to it: kept afresh, or dropped when it is gone.
+    async fn reload(
         &self,
-        store: &(impl Tenancy + ?Sized),
-        sid: &AccountSid,
-        now: i64,
-    ) -> StoreResult<Option<Arc<Account>>> {
-        if let Some(a) = self.account(sid) {
-            return Ok(Some(a));
-        }
-        if recently_missing(&self.missing_accounts, sid, now) {
-            return Ok(None);
-        }
-        match store.account(sid).await? {
-            Some(a) => {
-                let a = Arc::new(a);
-                self.missing_accounts.remove(sid);
-                self.accounts.insert(sid.clone(), a.clone());
-                Ok(Some(a))
+        key: K,
+        load: impl Future<Output = StoreResult<Option<V>>>,
+    ) -> StoreResult<()> {
+        self.missing.remove(&key);
+        match load.await? {
+            Some(v) => {
+                self.records.insert(key, Arc::new(v));
             }
             None => {
-                remember_miss(&self.missing_accounts, sid.clone(), now);
-                Ok(None)
+                self.records.remove(&key);
             }
+        }
+        Ok(())
+    }
+
+    /// Holds exactly `all`.
+    fn replace_all(&self, all: Vec<V>, key: impl Fn(&V) -> K) {
+        self.records.clear();
+        for v in all {
+            self.records.insert(key(&v), Arc::new(v));
         }
     }
 
     /// Forgets expired negative entries.
+    fn prune(&self, now: i64) {
+        self.missing.retain(|_, until| *until > now);
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+#[derive(Default)]
+pub struct Directory {
+    pub clients: ReadThrough<ClientId, Client>,
+    pub accounts: ReadThrough<AccountSid, Account>,
+    /// Every registered resource, by identifier (the audience a client names). Complete, not
+    /// read-through: an identifier missing here is one nobody registered.
+    resources: DashMap<String, Arc<Resource>>,
+}
+
+impl Directory {
+    /// Forgets expired negative entries.
     pub fn prune(&self, now: i64) {
-        self.missing_clients.retain(|_, until| *until > now);
-        self.missing_accounts.retain(|_, until| *until > now);
+        self.clients.prune(now);
+        self.accounts.prune(now);
     }
 
     pub fn client(&self, id: &ClientId) -> Option<Arc<Client>> {
-        self.clients.get(id).map(|c| c.clone())
+        self.clients.get(id)
     }
 
     pub fn account(&self, sid: &AccountSid) -> Option<Arc<Account>> {
-        self.accounts.get(sid).map(|a| a.clone())
+        self.accounts.get(sid)
     }
 
     /// Whether `origin` (`scheme://host[:port]`) is the origin of a registered redirect URI:
     /// the browser apps that may call the token endpoints cross-origin.
     pub fn is_client_origin(&self, origin: &str) -> bool {
-        self.clients.iter().any(|c| {
+        self.clients.records.iter().any(|c| {
             c.redirect_uris
                 .iter()
                 .filter_map(|u| url::Url::parse(u).ok())
@@ -140,14 +164,8 @@ impl Directory {
         for r in resources {
             self.resources.insert(r.identifier.clone(), Arc::new(r));
         }
-        self.accounts.clear();
-        for a in accounts {
-            self.accounts.insert(a.sid.clone(), Arc::new(a));
-        }
-        self.clients.clear();
-        for c in clients {
-            self.clients.insert(c.id.clone(), Arc::new(c));
-        }
+        self.accounts.replace_all(accounts, |a| a.sid.clone());
+        self.clients.replace_all(clients, |c| c.id.clone());
         Ok(())
     }
 
@@ -155,38 +173,21 @@ impl Directory {
     pub async fn refresh(&self, store: &dyn Store, change: &Change) -> StoreResult<()> {
         match change.entity {
             Entity::Client => {
-                let Ok(id) = ClientId::parse(&change.id) else {
-                    return Ok(());
-                };
-                self.missing_clients.remove(&id);
-                match store.client(&id).await? {
-                    Some(c) => {
-                        self.clients.insert(id, Arc::new(c));
-                    }
-                    None => {
-                        self.clients.remove(&id);
-                    }
+                if let Ok(id) = ClientId::parse(&change.id) {
+                    self.clients.reload(id.clone(), store.client(&id)).await?;
                 }
             }
             Entity::Account => {
-                let Ok(sid) = AccountSid::parse(&change.id) else {
-                    return Ok(());
-                };
-                self.missing_accounts.remove(&sid);
-                match store.account(&sid).await? {
-                    Some(a) => {
-                        self.accounts.insert(sid, Arc::new(a));
-                    }
-                    None => {
-                        self.accounts.remove(&sid);
-                    }
+                if let Ok(sid) = AccountSid::parse(&change.id) {
+                    self.accounts
+                        .reload(sid.clone(), store.account(&sid))
+                        .await?;
                 }
             }
             Entity::Resource => {
-                let Ok(sid) = ResourceSid::parse(&change.id) else {
-                    return Ok(());
-                };
-                self.refresh_resource(store, &sid).await?;
+                if let Ok(sid) = ResourceSid::parse(&change.id) {
+                    self.refresh_resource(store, &sid).await?;
+                }
             }
             Entity::SigningKey | Entity::Revocation => {}
         }

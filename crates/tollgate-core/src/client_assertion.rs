@@ -13,6 +13,7 @@ use crate::engine::{ClientAuth, Engine};
 use crate::error::OAuthError;
 use crate::fetch::{FetchPolicy, OutboundFetcher};
 use crate::jose::{client_algs, parse_jwks, pick_key, signature_only};
+use crate::keys::Bound;
 use crate::model::{Client, TokenEndpointAuthMethod};
 
 // engine.rs names the cache and the fetcher here; they live in jwks.rs and fetch.rs.
@@ -173,7 +174,10 @@ impl Engine {
                 let secret = client
                     .sealed_secret
                     .as_deref()
-                    .and_then(|s| self.sealer.open_client_secret(client.id.as_str(), s))
+                    .and_then(|s| {
+                        self.sealer
+                            .open_bound(Bound::ClientSecret(client.id.as_str()), s)
+                    })
                     .ok_or_else(unknown)?;
                 Ok(DecodingKey::from_secret(&secret))
             }

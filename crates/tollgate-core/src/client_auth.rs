@@ -45,17 +45,13 @@ pub enum AuthMethodUsed {
     PrivateKeyJwt,
 }
 
-impl AuthMethodUsed {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::ClientSecret => "client_secret",
-            Self::AccountCredentials => "account_credentials",
-            Self::ClientSecretJwt => "client_secret_jwt",
-            Self::PrivateKeyJwt => "private_key_jwt",
-        }
-    }
-}
+wire_names!(AuthMethodUsed {
+    None => "none",
+    ClientSecret => "client_secret",
+    AccountCredentials => "account_credentials",
+    ClientSecretJwt => "client_secret_jwt",
+    PrivateKeyJwt => "private_key_jwt",
+});
 
 /// A client that has authenticated on this request, with how, and (on a token request) the
 /// DPoP key it proved possession of.

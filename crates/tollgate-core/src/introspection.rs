@@ -14,33 +14,22 @@ use crate::secret::SecretDigest;
 pub use crate::token::AccessTokenInfo;
 
 /// RFC 7662 response; inactive tokens carry nothing but `active: false`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Introspection {
     pub active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_sid: Option<String>,
     /// RFC 9449 section 6.2: the key a DPoP-bound token is bound to.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<crate::token::TokenConfirmation>,
 }
 

@@ -3,6 +3,9 @@
 //! Nothing here knows about HTTP or SQL. Dialects turn requests into [`engine::TokenRequest`]s
 //! and render [`engine::Issued`] or [`error::OAuthError`]; stores implement [`store::Store`].
 
+#[macro_use]
+mod wire;
+
 pub mod account;
 pub mod activity;
 pub mod admin;

@@ -30,6 +30,7 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "email_verified",
 ];
 
+#[serde_with::skip_serializing_none]
 #[derive(Serialize)]
 struct IdTokenClaims<'a> {
     iss: &'a str,
@@ -39,34 +40,25 @@ struct IdTokenClaims<'a> {
     exp: i64,
     iat: i64,
     auth_time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
     /// OIDC Core section 2: how the sign-in was made, when the code's sign-in is known.
-    #[serde(skip_serializing_if = "Option::is_none")]
     acr: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     amr: Option<&'a [String]>,
     /// OIDC Front/Back-Channel Logout: the browser session the token came from.
-    #[serde(skip_serializing_if = "Option::is_none")]
     sid: Option<&'a str>,
     #[serde(flatten)]
     profile: ProfileClaims,
 }
 
 /// Claims released by scope (OIDC Core 5.4).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct ProfileClaims {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
 }
 

@@ -21,6 +21,7 @@ use webauthn_rs::prelude::{
 use crate::clock::random_bytes;
 use crate::engine::Engine;
 use crate::error::OAuthError;
+use crate::keys::Bound;
 use crate::model::{Authn, StoredPasskey, User};
 use crate::secret::SecretDigest;
 
@@ -54,6 +55,22 @@ pub enum PasskeyRefused {
     Invalid,
     /// The credential is already registered.
     Duplicate,
+}
+
+/// `?` for the inner result: returns the refusal as the outcome.
+macro_rules! or_refuse {
+    ($outcome:expr) => {
+        match $outcome {
+            Ok(value) => value,
+            Err(refused) => return Ok(Err(refused)),
+        }
+    };
+}
+
+/// Logs why webauthn refused an answer; the page only says it is invalid.
+fn refused(what: &str, e: impl std::fmt::Display) -> PasskeyRefused {
+    tracing::info!(error = %e, "{what} refused");
+    PasskeyRefused::Invalid
 }
 
 const REGISTER: &str = "register";
@@ -109,8 +126,8 @@ impl Engine {
         };
         let bytes = serde_json::to_vec(&sealed).map_err(|_| OAuthError::server_error())?;
         self.sealer
-            .seal_ceremony(
-                &format!("{purpose}:{user}:{browser}"),
+            .seal_bound(
+                Bound::Ceremony(&format!("{purpose}:{user}:{browser}")),
                 &bytes,
                 self.rng.as_ref(),
             )
@@ -126,7 +143,7 @@ impl Engine {
         sealed: &str,
     ) -> Result<Option<Sealed<S>>, OAuthError> {
         let binding = format!("{purpose}:{user}:{browser}");
-        let Some(bytes) = self.sealer.open_ceremony(&binding, sealed) else {
+        let Some(bytes) = self.sealer.open_bound(Bound::Ceremony(&binding), sealed) else {
             return Ok(None);
         };
         let Ok(opened) = serde_json::from_slice::<Sealed<S>>(&bytes) else {
@@ -141,6 +158,26 @@ impl Engine {
             return Ok(None);
         }
         Ok(Some(opened))
+    }
+
+    /// Spends the ceremony sealed for `[purpose, user, browser]` and reads the authenticator's
+    /// answer to it.
+    async fn ceremony_answer<S: DeserializeOwned, A: DeserializeOwned>(
+        &self,
+        [purpose, user, browser]: [&str; 3],
+        sealed: &str,
+        credential: &str,
+    ) -> Result<Result<(Sealed<S>, A), PasskeyRefused>, OAuthError> {
+        let Some(opened) = self
+            .spend_ceremony::<S>(purpose, user, browser, sealed)
+            .await?
+        else {
+            return Ok(Err(PasskeyRefused::Expired));
+        };
+        let Ok(answer) = serde_json::from_str::<A>(credential) else {
+            return Ok(Err(PasskeyRefused::Invalid));
+        };
+        Ok(Ok((opened, answer)))
     }
 
     pub async fn list_passkeys(&self, user: &User) -> Result<Vec<StoredPasskey>, OAuthError> {
@@ -206,22 +243,18 @@ impl Engine {
         name: &str,
     ) -> Result<Result<StoredPasskey, PasskeyRefused>, OAuthError> {
         let rp = self.rp()?;
-        let Some(opened) = self
-            .spend_ceremony::<PasskeyRegistration>(REGISTER, user.sid.as_str(), browser, sealed)
+        let (opened, answer) = or_refuse!(
+            self.ceremony_answer::<PasskeyRegistration, RegisterPublicKeyCredential>(
+                [REGISTER, user.sid.as_str(), browser],
+                sealed,
+                credential
+            )
             .await?
-        else {
-            return Ok(Err(PasskeyRefused::Expired));
-        };
-        let Ok(answer) = serde_json::from_str::<RegisterPublicKeyCredential>(credential) else {
-            return Ok(Err(PasskeyRefused::Invalid));
-        };
-        let passkey = match rp.finish_passkey_registration(&answer, &opened.state) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::info!(error = %e, "passkey registration refused");
-                return Ok(Err(PasskeyRefused::Invalid));
-            }
-        };
+        );
+        let passkey = or_refuse!(
+            rp.finish_passkey_registration(&answer, &opened.state)
+                .map_err(|e| refused("passkey registration", e))
+        );
         let json = serde_json::to_value(&passkey).map_err(|_| OAuthError::server_error())?;
         let name: String = name.trim().chars().take(NAME_MAX).collect();
         let now = self.clock.now();
@@ -277,15 +310,14 @@ impl Engine {
         credential: &str,
     ) -> Result<Result<(User, Authn), PasskeyRefused>, OAuthError> {
         let rp = self.rp()?;
-        let Some(opened) = self
-            .spend_ceremony::<DiscoverableAuthentication>(SIGN_IN, "", browser, sealed)
+        let (opened, answer) = or_refuse!(
+            self.ceremony_answer::<DiscoverableAuthentication, PublicKeyCredential>(
+                [SIGN_IN, "", browser],
+                sealed,
+                credential
+            )
             .await?
-        else {
-            return Ok(Err(PasskeyRefused::Expired));
-        };
-        let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(credential) else {
-            return Ok(Err(PasskeyRefused::Invalid));
-        };
+        );
         let Ok((handle, id)) = rp.identify_discoverable_authentication(&answer) else {
             return Ok(Err(PasskeyRefused::Invalid));
         };
@@ -297,13 +329,10 @@ impl Engine {
             return Err(OAuthError::server_error());
         };
         let key = DiscoverableKey::from(&passkey);
-        let result = match rp.finish_discoverable_authentication(&answer, opened.state, &[key]) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(error = %e, "passkey sign-in refused");
-                return Ok(Err(PasskeyRefused::Invalid));
-            }
-        };
+        let result = or_refuse!(
+            rp.finish_discoverable_authentication(&answer, opened.state, &[key])
+                .map_err(|e| refused("passkey sign-in", e))
+        );
         let Some(user) = self.store.user(&stored.user_sid).await? else {
             return Ok(Err(PasskeyRefused::Invalid));
         };
@@ -348,22 +377,18 @@ impl Engine {
         credential: &str,
     ) -> Result<Result<Authn, PasskeyRefused>, OAuthError> {
         let rp = self.rp()?;
-        let Some(opened) = self
-            .spend_ceremony::<PasskeyAuthentication>(SECOND, user.sid.as_str(), browser, sealed)
+        let (opened, answer) = or_refuse!(
+            self.ceremony_answer::<PasskeyAuthentication, PublicKeyCredential>(
+                [SECOND, user.sid.as_str(), browser],
+                sealed,
+                credential
+            )
             .await?
-        else {
-            return Ok(Err(PasskeyRefused::Expired));
-        };
-        let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(credential) else {
-            return Ok(Err(PasskeyRefused::Invalid));
-        };
-        let result = match rp.finish_passkey_authentication(&answer, &opened.state) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(error = %e, "passkey second factor refused");
-                return Ok(Err(PasskeyRefused::Invalid));
-            }
-        };
+        );
+        let result = or_refuse!(
+            rp.finish_passkey_authentication(&answer, &opened.state)
+                .map_err(|e| refused("passkey second factor", e))
+        );
         let used = b64(result.cred_id().as_ref());
         let keys = self.user_passkeys(user).await?;
         let Some((stored, mut passkey)) = keys.into_iter().find(|(s, _)| s.credential_id == used)

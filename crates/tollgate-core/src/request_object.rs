@@ -137,24 +137,20 @@ fn merge(
         }
     };
     let mut p = outer.clone();
-    let set = |field: &mut Option<String>, name: &str| -> Result<(), OAuthError> {
-        if let Some(v) = text(name)? {
-            *field = Some(v);
-        }
-        Ok(())
-    };
-    set(&mut p.response_type, "response_type")?;
-    set(&mut p.client_id, "client_id")?;
-    set(&mut p.redirect_uri, "redirect_uri")?;
-    set(&mut p.scope, "scope")?;
-    set(&mut p.state, "state")?;
-    set(&mut p.nonce, "nonce")?;
-    set(&mut p.code_challenge, "code_challenge")?;
-    set(&mut p.code_challenge_method, "code_challenge_method")?;
-    set(&mut p.prompt, "prompt")?;
-    set(&mut p.max_age, "max_age")?;
-    set(&mut p.response_mode, "response_mode")?;
-    set(&mut p.dpop_jkt, "dpop_jkt")?;
+    // Each parameter the object holds replaces the outer one; the claim is named as the field.
+    macro_rules! take {
+        ($($field:ident),+) => {
+            $(
+                if let Some(v) = text(stringify!($field))? {
+                    p.$field = Some(v);
+                }
+            )+
+        };
+    }
+    take! {
+        response_type, client_id, redirect_uri, scope, state, nonce, code_challenge,
+        code_challenge_method, prompt, max_age, response_mode, dpop_jkt
+    }
     match claims.get("resource") {
         None => {}
         Some(Value::String(r)) => p.resource = vec![r.clone()],

@@ -5,6 +5,7 @@
 use crate::clock::random_bytes;
 use crate::engine::Engine;
 use crate::error::OAuthError;
+use crate::keys::Bound;
 use crate::model::{SignInSettings, User};
 use crate::secret::SecretDigest;
 use crate::totp;
@@ -66,7 +67,7 @@ impl Engine {
         let secret: [u8; totp::SECRET_LEN] = random_bytes(self.rng.as_ref())?;
         let sealed = self
             .sealer
-            .seal_totp_secret(user.sid.as_str(), &secret, self.rng.as_ref())
+            .seal_bound(Bound::Totp(user.sid.as_str()), &secret, self.rng.as_ref())
             .map_err(|_| OAuthError::server_error())?;
         Ok(TotpSetup {
             secret: secret.to_vec(),
@@ -76,7 +77,9 @@ impl Engine {
 
     /// The setup behind a confirmation form's sealed secret, if it was sealed to `user`.
     pub fn open_totp_setup(&self, user: &User, sealed: &str) -> Option<TotpSetup> {
-        let secret = self.sealer.open_totp_secret(user.sid.as_str(), sealed)?;
+        let secret = self
+            .sealer
+            .open_bound(Bound::Totp(user.sid.as_str()), sealed)?;
         (secret.len() == totp::SECRET_LEN).then(|| TotpSetup {
             secret,
             sealed: sealed.to_owned(),
@@ -145,7 +148,7 @@ impl Engine {
             let step = settings
                 .totp_sealed
                 .as_deref()
-                .and_then(|s| self.sealer.open_totp_secret(user.sid.as_str(), s))
+                .and_then(|s| self.sealer.open_bound(Bound::Totp(user.sid.as_str()), s))
                 .and_then(|secret| totp::verify(&secret, code, now, settings.totp_last_step));
             match step {
                 Some(step) => self.store.accept_totp_step(&user.sid, step, now).await?,

@@ -152,23 +152,36 @@ impl Default for Config {
 }
 
 /// Values given as flags; only those present override the other sources.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Overrides {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub listen: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(flatten)]
+    pub serve: ServeOverrides,
+}
+
+/// The settings `tollgate serve` takes as flags too.
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, Serialize, clap::Args)]
+pub struct ServeOverrides {
+    /// address:port to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Public base URL (default http://<listen>).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Default access-token lifetime in seconds.
+    #[arg(long)]
     pub access_token_ttl: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// ES256, EdDSA or RS256.
+    #[arg(long)]
     pub signing_algorithm: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// PEM certificate chain: serve HTTPS directly (with --tls-key).
+    #[arg(long)]
     pub tls_cert: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// PEM private key for --tls-cert.
+    #[arg(long)]
     pub tls_key: Option<PathBuf>,
 }
 
@@ -301,7 +314,10 @@ mod tests {
             jail.set_env("TOLLGATE_LISTEN", "127.0.0.1:2");
             jail.set_env("TOLLGATE_ACCESS_TOKEN_TTL", "120");
             let flags = Overrides {
-                listen: Some("127.0.0.1:3".into()),
+                serve: ServeOverrides {
+                    listen: Some("127.0.0.1:3".into()),
+                    ..ServeOverrides::default()
+                },
                 ..Overrides::default()
             };
             let c = Config::load(Some(Path::new("t.toml")), &flags).map_err(|e| *e)?;

@@ -1,10 +1,10 @@
-//! How the CLI shows accounts, clients, users, keys and resources (`--json` and text).
+//! How the CLI shows accounts and clients (`--json` and text); keys, users and resources are
+//! shown as their records serialize.
 
 use serde::Serialize;
-use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid, ResourceSid, UserSid};
-use tollgate_core::keys::StoredKey;
+use tollgate_core::ids::{AccountSid, ClientId, OrganizationSid};
 use tollgate_core::model::{
-    Account, Client, ClientProfile, GrantType, Resource, TokenEndpointAuthMethod, TokenFormat, User,
+    Account, Client, ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat,
 };
 use tollgate_core::secret::Secret;
 
@@ -90,88 +90,6 @@ impl AccountView {
             friendly_name: a.friendly_name.clone(),
             auth_token: token.map(|t| t.expose().to_owned()),
             created_at: a.created_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct KeyView {
-    pub kid: String,
-    pub algorithm: &'static str,
-    pub created_at: i64,
-    pub activates_at: i64,
-    pub retires_at: Option<i64>,
-    pub expires_at: Option<i64>,
-}
-
-impl From<&StoredKey> for KeyView {
-    fn from(k: &StoredKey) -> Self {
-        Self {
-            kid: k.kid.clone(),
-            algorithm: k.algorithm.as_str(),
-            created_at: k.created_at,
-            activates_at: k.activates_at,
-            retires_at: k.retires_at,
-            expires_at: k.expires_at,
-        }
-    }
-}
-
-/// A user as shown to administrators: never the password hash.
-#[derive(Debug, Clone, Serialize)]
-pub struct UserView {
-    pub user_sid: UserSid,
-    pub account_sid: AccountSid,
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub friendly_name: Option<String>,
-    /// An administrator of the account (may use the console).
-    pub admin: bool,
-    pub email_verified: bool,
-    pub created_at: i64,
-}
-
-impl From<&User> for UserView {
-    fn from(u: &User) -> Self {
-        Self {
-            user_sid: u.sid.clone(),
-            account_sid: u.account_sid.clone(),
-            email: u.email.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            friendly_name: u.friendly_name.clone(),
-            admin: u.admin,
-            email_verified: u.email_verified,
-            created_at: u.created_at,
-        }
-    }
-}
-
-/// An API resource (audience) and the accounts it is granted to.
-#[derive(Debug, Clone, Serialize)]
-pub struct ResourceView {
-    pub resource_sid: ResourceSid,
-    pub identifier: String,
-    pub account_sid: AccountSid,
-    pub friendly_name: String,
-    pub scopes: Vec<String>,
-    pub granted_to: Vec<AccountSid>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl From<&Resource> for ResourceView {
-    fn from(r: &Resource) -> Self {
-        Self {
-            resource_sid: r.sid.clone(),
-            identifier: r.identifier.clone(),
-            account_sid: r.account_sid.clone(),
-            friendly_name: r.friendly_name.clone(),
-            scopes: r.scopes.clone(),
-            granted_to: r.granted_to.clone(),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
         }
     }
 }

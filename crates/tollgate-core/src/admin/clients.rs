@@ -3,6 +3,7 @@
 use super::validate::{auth_method, check_client_security, dedup, normalise_grants, validate_spec};
 use super::{Admin, AdminError, AdminResult, Caller};
 use crate::ids::{AccountSid, ClientId};
+use crate::keys::Bound;
 use crate::model::{Client, ClientProfile, GrantType, TokenEndpointAuthMethod, TokenFormat};
 use crate::secret::Secret;
 
@@ -348,9 +349,9 @@ impl Admin {
                 "client_secret_jwt needs the key-encryption key to seal the secret".into(),
             ));
         };
-        Ok(Some(sealer.seal_client_secret(
-            id.as_str(),
-            secret.expose(),
+        Ok(Some(sealer.seal_bound(
+            Bound::ClientSecret(id.as_str()),
+            secret.expose().as_bytes(),
             self.rng.as_ref(),
         )?))
     }

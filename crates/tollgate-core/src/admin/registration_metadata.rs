@@ -21,16 +21,12 @@ pub enum MetadataErrorCode {
     UnapprovedSoftwareStatement,
 }
 
-impl MetadataErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidRedirectUri => "invalid_redirect_uri",
-            Self::InvalidClientMetadata => "invalid_client_metadata",
-            Self::InvalidSoftwareStatement => "invalid_software_statement",
-            Self::UnapprovedSoftwareStatement => "unapproved_software_statement",
-        }
-    }
-}
+wire_names!(MetadataErrorCode {
+    InvalidRedirectUri => "invalid_redirect_uri",
+    InvalidClientMetadata => "invalid_client_metadata",
+    InvalidSoftwareStatement => "invalid_software_statement",
+    UnapprovedSoftwareStatement => "unapproved_software_statement",
+});
 
 /// What is wrong with a registration request's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

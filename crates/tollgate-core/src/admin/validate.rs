@@ -154,6 +154,26 @@ fn text_problem(field: &'static str, what: &str, s: &str) -> Option<FieldError> 
         .map(|e| problem(field, e.to_string()))
 }
 
+/// The first of `uris` that is no absolute redirect URI we accept; `fragment_rule` cites why a
+/// fragment is refused.
+fn uri_problem(
+    field: &'static str,
+    what: &str,
+    fragment_rule: &str,
+    uris: &[String],
+) -> Option<FieldError> {
+    uris.iter().find_map(|uri| {
+        let found = match url::Url::parse(uri) {
+            Err(e) => format!("{what} {uri:?}: {e}"),
+            Ok(parsed) if parsed.fragment().is_some() => {
+                format!("{what} {uri:?} must not have a fragment{fragment_rule}")
+            }
+            Ok(parsed) => format!("{what} {uri:?}: {}", redirect_uri_allowed(&parsed).err()?),
+        };
+        Some(problem(field, found))
+    })
+}
+
 /// Every problem with a client's settings (the grants as they will be stored).
 pub fn client_problems(spec: &ClientSpec) -> Vec<FieldError> {
     let grants = normalise_grants(spec).unwrap_or_default();
@@ -165,36 +185,18 @@ pub fn client_problems(spec: &ClientSpec) -> Vec<FieldError> {
             "a public client cannot use the client_credentials grant",
         ));
     }
-    for uri in &spec.redirect_uris {
-        let found = match url::Url::parse(uri) {
-            Err(e) => Some(format!("redirect URI {uri:?}: {e}")),
-            Ok(parsed) if parsed.fragment().is_some() => Some(format!(
-                "redirect URI {uri:?} must not have a fragment (RFC 6749 section 3.1.2)"
-            )),
-            Ok(parsed) => redirect_uri_allowed(&parsed)
-                .err()
-                .map(|why| format!("redirect URI {uri:?}: {why}")),
-        };
-        if let Some(m) = found {
-            out.push(problem("redirect_uris", m));
-            break;
-        }
-    }
-    for uri in &spec.logout.post_logout_redirect_uris {
-        let found = match url::Url::parse(uri) {
-            Err(e) => Some(format!("post-logout redirect URI {uri:?}: {e}")),
-            Ok(parsed) if parsed.fragment().is_some() => Some(format!(
-                "post-logout redirect URI {uri:?} must not have a fragment"
-            )),
-            Ok(parsed) => redirect_uri_allowed(&parsed)
-                .err()
-                .map(|why| format!("post-logout redirect URI {uri:?}: {why}")),
-        };
-        if let Some(m) = found {
-            out.push(problem("post_logout_redirect_uris", m));
-            break;
-        }
-    }
+    out.extend(uri_problem(
+        "redirect_uris",
+        "redirect URI",
+        " (RFC 6749 section 3.1.2)",
+        &spec.redirect_uris,
+    ));
+    out.extend(uri_problem(
+        "post_logout_redirect_uris",
+        "post-logout redirect URI",
+        "",
+        &spec.logout.post_logout_redirect_uris,
+    ));
     if let Some(s) = spec.scopes.iter().find(|s| !scope::is_scope_token(s)) {
         out.push(problem(
             "scopes",

@@ -258,19 +258,21 @@ impl Engine {
 
     /// A client by id: from memory, or read through to the store on a miss.
     pub async fn find_client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, OAuthError> {
-        let now = self.clock.now();
+        let load = self.store.client(id);
         Ok(self
             .directory
-            .client_or_load(self.store.as_ref(), id, now)
+            .clients
+            .or_load(id, self.clock.now(), load)
             .await?)
     }
 
     /// An account by SID, read through like [`Engine::find_client`].
     pub async fn find_account(&self, sid: &AccountSid) -> Result<Option<Arc<Account>>, OAuthError> {
-        let now = self.clock.now();
+        let load = self.store.account(sid);
         Ok(self
             .directory
-            .account_or_load(self.store.as_ref(), sid, now)
+            .accounts
+            .or_load(sid, self.clock.now(), load)
             .await?)
     }
 

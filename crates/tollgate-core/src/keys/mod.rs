@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Rng;
 
 mod sealer;
-pub use sealer::KeySealer;
+pub use sealer::{Bound, KeySealer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(try_from = "String", into = "String")]
@@ -83,13 +83,16 @@ pub enum KeyError {
 }
 
 /// A key as the store keeps it: the private half sealed with the key-encryption key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized as administrators see it: its id, algorithm and lifetime.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredKey {
     pub kid: String,
     pub algorithm: SigningAlgorithm,
     /// base64(nonce || AES-256-GCM ciphertext of the PKCS#8 DER), kid as associated data.
+    #[serde(skip)]
     pub sealed_private_key: String,
     /// The public JWK, as served.
+    #[serde(skip)]
     pub public_jwk: String,
     pub created_at: i64,
     /// Signs from this time on; published from `created_at`.

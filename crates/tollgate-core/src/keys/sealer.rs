@@ -9,6 +9,29 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use super::KeyError;
 use crate::clock::{Rng, random_bytes};
 
+/// What a sealed secret is bound to (its additional authenticated data).
+#[derive(Debug, Clone, Copy)]
+pub enum Bound<'a> {
+    /// A `client_secret_jwt` client's secret, by client id.
+    ClientSecret(&'a str),
+    /// A user's RFC 6238 secret, by user SID (a sealed secret copied onto another user does not
+    /// open).
+    Totp(&'a str),
+    /// A WebAuthn ceremony's state (its challenge) the browser carries back, by the purpose,
+    /// the user and the browser: any node opens it.
+    Ceremony(&'a str),
+}
+
+impl Bound<'_> {
+    fn aad(self) -> String {
+        match self {
+            Bound::ClientSecret(id) => format!("client-secret:{id}"),
+            Bound::Totp(user) => format!("totp:{user}"),
+            Bound::Ceremony(binding) => format!("webauthn:{binding}"),
+        }
+    }
+}
+
 /// Seals private keys at rest with AES-256-GCM.
 pub struct KeySealer {
     key: LessSafeKey,
@@ -43,53 +66,20 @@ impl KeySealer {
         hmac::verify(&self.mac, &framed(parts), &tag).is_ok()
     }
 
-    /// Seals a `client_secret_jwt` client's secret, bound to the client id.
-    pub fn seal_client_secret(
+    /// Seals a secret bound to what it belongs to: the same bytes sealed for one client, user
+    /// or ceremony never open for another.
+    pub fn seal_bound(
         &self,
-        client_id: &str,
-        secret: &str,
-        rng: &dyn Rng,
-    ) -> Result<String, KeyError> {
-        self.seal(
-            &format!("client-secret:{client_id}"),
-            secret.as_bytes(),
-            rng,
-        )
-    }
-
-    pub fn open_client_secret(&self, client_id: &str, sealed: &str) -> Option<Vec<u8>> {
-        self.open(&format!("client-secret:{client_id}"), sealed)
-            .ok()
-    }
-
-    /// Seals a user's RFC 6238 secret, bound to the user (a sealed secret copied onto another
-    /// user does not open).
-    pub fn seal_totp_secret(
-        &self,
-        user_sid: &str,
+        bound: Bound<'_>,
         secret: &[u8],
         rng: &dyn Rng,
     ) -> Result<String, KeyError> {
-        self.seal(&format!("totp:{user_sid}"), secret, rng)
+        self.seal(&bound.aad(), secret, rng)
     }
 
-    pub fn open_totp_secret(&self, user_sid: &str, sealed: &str) -> Option<Vec<u8>> {
-        self.open(&format!("totp:{user_sid}"), sealed).ok()
-    }
-
-    /// Seals a WebAuthn ceremony's state (its challenge) for the browser to carry back,
-    /// bound to `binding` (the purpose, the user and the browser): any node opens it.
-    pub fn seal_ceremony(
-        &self,
-        binding: &str,
-        state: &[u8],
-        rng: &dyn Rng,
-    ) -> Result<String, KeyError> {
-        self.seal(&format!("webauthn:{binding}"), state, rng)
-    }
-
-    pub fn open_ceremony(&self, binding: &str, sealed: &str) -> Option<Vec<u8>> {
-        self.open(&format!("webauthn:{binding}"), sealed).ok()
+    /// Opens what [`KeySealer::seal_bound`] sealed for the same `bound`.
+    pub fn open_bound(&self, bound: Bound<'_>, sealed: &str) -> Option<Vec<u8>> {
+        self.open(&bound.aad(), sealed).ok()
     }
 
     pub(super) fn seal(

@@ -59,22 +59,10 @@ pub enum EmailPurpose {
     ResetPassword,
 }
 
-impl EmailPurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::VerifyEmail => "verify_email",
-            Self::ResetPassword => "reset_password",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "verify_email" => Some(Self::VerifyEmail),
-            "reset_password" => Some(Self::ResetPassword),
-            _ => None,
-        }
-    }
-}
+wire_names!(EmailPurpose {
+    VerifyEmail => "verify_email",
+    ResetPassword => "reset_password",
+});
 
 /// A link as stored: the digest of its secret, never the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::ids::{AccountSid, ClientId, OrganizationSid, UserSid};
 use crate::secret::SecretDigest;
 
@@ -122,33 +124,20 @@ pub enum Entity {
     Resource,
 }
 
-impl Entity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Entity::Client => "client",
-            Entity::Account => "account",
-            Entity::SigningKey => "key",
-            Entity::Revocation => "revocation",
-            Entity::Resource => "resource",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "client" => Some(Entity::Client),
-            "account" => Some(Entity::Account),
-            "key" => Some(Entity::SigningKey),
-            "revocation" => Some(Entity::Revocation),
-            "resource" => Some(Entity::Resource),
-            _ => None,
-        }
-    }
-}
+wire_names!(Entity {
+    Client => "client",
+    Account => "account",
+    SigningKey => "key",
+    Revocation => "revocation",
+    Resource => "resource",
+});
 
 /// An API resource (RFC 8707; an access token's `aud`): its identifier belongs to one account,
 /// whose clients may name it, and to the accounts it is granted to (DESIGN section 14).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized as administrators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resource {
+    #[serde(rename = "resource_sid")]
     pub sid: crate::ids::ResourceSid,
     /// The audience URI; unique across the server.
     pub identifier: String,
@@ -176,14 +165,17 @@ pub struct Change {
     pub id: String,
 }
 
-/// An end user who signs in on the login page.
-#[derive(Clone, PartialEq, Eq)]
+/// An end user who signs in on the login page. Serialized as administrators see it: never the
+/// password hash.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct User {
+    #[serde(rename = "user_sid")]
     pub sid: crate::ids::UserSid,
     pub account_sid: AccountSid,
     /// Stored lowercased; unique across the server.
     pub email: String,
     /// Argon2id PHC string.
+    #[serde(skip)]
     pub password_hash: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -194,6 +186,7 @@ pub struct User {
     /// link) confirms the address; relying parties must not trust `email` without it.
     pub email_verified: bool,
     pub created_at: i64,
+    #[serde(skip)]
     pub updated_at: i64,
 }
 
@@ -333,26 +326,12 @@ pub enum DeviceStatus {
     Consumed,
 }
 
-impl DeviceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceStatus::Pending => "pending",
-            DeviceStatus::Approved => "approved",
-            DeviceStatus::Denied => "denied",
-            DeviceStatus::Consumed => "consumed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => DeviceStatus::Pending,
-            "approved" => DeviceStatus::Approved,
-            "denied" => DeviceStatus::Denied,
-            "consumed" => DeviceStatus::Consumed,
-            _ => return None,
-        })
-    }
-}
+wire_names!(DeviceStatus {
+    Pending => "pending",
+    Approved => "approved",
+    Denied => "denied",
+    Consumed => "consumed",
+});
 
 /// An RFC 8628 device authorization: the device polls with the device code while the user
 /// enters the user code on the `/device` page.

@@ -3,9 +3,6 @@
 //! [`super::Client`] (the RFC 7592 registration access token and the metadata the engine
 //! does not act on).
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AccountSid, ClientId};
@@ -24,36 +21,14 @@ pub enum RegistrationPolicy {
     Open,
 }
 
-impl RegistrationPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Off => "off",
-            Self::Token => "token",
-            Self::Open => "open",
-        }
-    }
-}
-
-impl fmt::Display for RegistrationPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RegistrationPolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "off" => Ok(Self::Off),
-            "token" => Ok(Self::Token),
-            "open" => Ok(Self::Open),
-            other => Err(format!(
-                "unknown registration policy {:?} (off, token or open)",
-                other.chars().take(50).collect::<String>()
-            )),
-        }
-    }
-}
+wire_names!(RegistrationPolicy {
+    Off => "off",
+    Token => "token",
+    Open => "open",
+} unknown: |s| format!(
+    "unknown registration policy {:?} (off, token or open)",
+    crate::wire::shown(s)
+));
 
 /// How a registered client came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,24 +43,11 @@ pub enum RegisteredVia {
     MetadataDocument,
 }
 
-impl RegisteredVia {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::InitialAccessToken => "initial_access_token",
-            Self::MetadataDocument => "metadata_document",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(Self::Open),
-            "initial_access_token" => Some(Self::InitialAccessToken),
-            "metadata_document" => Some(Self::MetadataDocument),
-            _ => None,
-        }
-    }
-}
+wire_names!(RegisteredVia {
+    Open => "open",
+    InitialAccessToken => "initial_access_token",
+    MetadataDocument => "metadata_document",
+});
 
 /// An RFC 7591 initial access token, stored by digest; good for `remaining` registrations
 /// until `expires_at`.
@@ -100,30 +62,23 @@ pub struct InitialAccessToken {
 
 /// Client metadata the engine stores but does not act on (RFC 7591 section 2 and the OpenID
 /// Connect registration extensions), kept as the client sent it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ExtraMetadata {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tos_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contacts: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub software_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub software_version: Option<String>,
     /// `web` or `native` (OpenID Connect Registration; RFC 8252 for native apps).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_session_required: Option<bool>,
 }
 

@@ -1,7 +1,6 @@
 //! How people sign in: the per-user policy, their second factor, and what a sign-in proved.
 
 use std::fmt;
-use std::str::FromStr;
 
 /// `acr` of a sign-in with one factor (a password).
 pub const ACR_PASSWORD: &str = "urn:tollgate:acr:password";
@@ -35,36 +34,13 @@ impl SignInPolicy {
             (account, SignInPolicy::Optional) => account,
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SignInPolicy::Password => "password",
-            SignInPolicy::Optional => "optional",
-            SignInPolicy::Required => "required",
-        }
-    }
 }
 
-impl fmt::Display for SignInPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SignInPolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "password" => Ok(SignInPolicy::Password),
-            "optional" => Ok(SignInPolicy::Optional),
-            "required" => Ok(SignInPolicy::Required),
-            other => Err(format!(
-                "unknown sign-in policy {other:?} (password, optional or required)"
-            )),
-        }
-    }
-}
+wire_names!(SignInPolicy {
+    Password => "password",
+    Optional => "optional",
+    Required => "required",
+} unknown: |s| format!("unknown sign-in policy {s:?} (password, optional or required)"));
 
 /// A user's sign-in settings as stored (defaults when nothing is stored).
 #[derive(Clone, Default, PartialEq, Eq)]

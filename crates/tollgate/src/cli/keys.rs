@@ -4,7 +4,6 @@ use clap::Subcommand;
 
 use super::{CliError, Output};
 use crate::server::{Context, ServerError};
-use crate::views::KeyView;
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
@@ -33,17 +32,14 @@ pub(super) async fn run(ctx: &Context, cmd: KeyCommand) -> Result<Output, CliErr
 }
 
 async fn list(ctx: &Context) -> Result<Output, CliError> {
-    let keys: Vec<KeyView> = ctx
-        .admin()
-        .keys()
-        .await?
-        .iter()
-        .map(KeyView::from)
-        .collect();
+    let keys = ctx.admin().keys().await?;
     Ok(Output::list("keys", &keys, |k| {
         format!(
             "{}  {}  created {}  signs from {}\n",
-            k.kid, k.algorithm, k.created_at, k.activates_at
+            k.kid,
+            k.algorithm.as_str(),
+            k.created_at,
+            k.activates_at
         )
     }))
 }
@@ -69,10 +65,11 @@ async fn rotate(
             ctx.config.engine.access_token_ttl,
         )
         .await?;
-    let v = KeyView::from(&key);
     let text = format!(
         "new key {} ({}) signs from {}\n",
-        v.kid, v.algorithm, v.activates_at
+        key.kid,
+        key.algorithm.as_str(),
+        key.activates_at
     );
-    Ok(Output::one(&v, text))
+    Ok(Output::one(&key, text))
 }

@@ -130,12 +130,7 @@ impl Cli {
             ..Overrides::default()
         };
         if let Command::Serve(s) = &self.command {
-            flags.listen = s.listen.clone();
-            flags.issuer = s.issuer.clone();
-            flags.access_token_ttl = s.access_token_ttl;
-            flags.signing_algorithm = s.signing_algorithm.clone();
-            flags.tls_cert = s.tls_cert.clone();
-            flags.tls_key = s.tls_key.clone();
+            flags.serve = s.overrides.clone();
         }
         Ok(Config::load(self.config.as_deref(), &flags)?)
     }

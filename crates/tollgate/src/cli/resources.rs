@@ -6,7 +6,6 @@ use tollgate_core::ids::{AccountSid, ResourceSid};
 use tollgate_core::model::Resource;
 
 use super::{CliError, Output};
-use crate::views::ResourceView;
 
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {
@@ -65,9 +64,8 @@ pub(super) async fn run(admin: &Admin, cmd: ResourceCommand) -> Result<Output, C
         }
         ResourceCommand::List { account } => {
             let found = admin.resources(&op, account.as_ref()).await?;
-            let views: Vec<ResourceView> = found.iter().map(ResourceView::from).collect();
-            Ok(Output::list("resources", &views, |v| {
-                format!("{}  {}  {}\n", v.resource_sid, v.account_sid, v.identifier)
+            Ok(Output::list("resources", &found, |r| {
+                format!("{}  {}  {}\n", r.sid, r.account_sid, r.identifier)
             }))
         }
         ResourceCommand::Show { resource } => Ok(one(&find(admin, &resource).await?)),
@@ -97,17 +95,16 @@ async fn find(admin: &Admin, key: &str) -> Result<Resource, CliError> {
     })
 }
 
-fn one(r: &Resource) -> Output {
-    let v = ResourceView::from(r);
+fn one(v: &Resource) -> Output {
     let granted: Vec<&str> = v.granted_to.iter().map(AccountSid::as_str).collect();
     let text = format!(
         "resource_sid: {}\nidentifier:   {}\naccount_sid:  {}\nname:         {}\nscopes:       {}\ngranted to:   {}\n",
-        v.resource_sid,
+        v.sid,
         v.identifier,
         v.account_sid,
         v.friendly_name,
         v.scopes.join(" "),
         granted.join(" ")
     );
-    Output::one(&v, text)
+    Output::one(v, text)
 }

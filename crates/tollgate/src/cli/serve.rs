@@ -1,8 +1,6 @@
 //! `tollgate serve`: start, bootstrap an empty database, and with `--demo` make a demo app and
 //! user a newcomer can try at once.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use serde_json::{Value, json};
 use tollgate_core::admin::{Admin, AdminError, Caller, ClientPatch, UserSpec};
@@ -10,29 +8,13 @@ use tollgate_core::ids::ClientId;
 use tollgate_core::model::GrantType;
 
 use super::CliError;
-use crate::config::Config;
+use crate::config::{Config, ServeOverrides};
 use crate::server::{self, RunningServer};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// address:port to listen on (default 127.0.0.1:8080).
-    #[arg(long)]
-    pub listen: Option<String>,
-    /// Public base URL (default http://<listen>).
-    #[arg(long)]
-    pub issuer: Option<String>,
-    /// Default access-token lifetime in seconds.
-    #[arg(long)]
-    pub access_token_ttl: Option<u32>,
-    /// ES256, EdDSA or RS256.
-    #[arg(long)]
-    pub signing_algorithm: Option<String>,
-    /// PEM certificate chain: serve HTTPS directly (with --tls-key).
-    #[arg(long)]
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key for --tls-cert.
-    #[arg(long)]
-    pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: ServeOverrides,
     /// Also create a demo OAuth app and print a curl command that gets a token.
     #[arg(long)]
     pub demo: bool,

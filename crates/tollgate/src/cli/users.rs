@@ -3,10 +3,9 @@
 use clap::{Args, Subcommand};
 use tollgate_core::admin::{Admin, Caller, UserSpec};
 use tollgate_core::ids::{AccountSid, UserSid};
-use tollgate_core::model::SignInPolicy;
+use tollgate_core::model::{SignInPolicy, User};
 
 use super::{CliError, Output};
-use crate::views::UserView;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -75,7 +74,7 @@ pub(super) async fn run(admin: &Admin, cmd: UserCommand) -> Result<Output, CliEr
             let user = admin
                 .set_email_verified(&Caller::Operator, &sid, !unverified)
                 .await?;
-            Ok(one(&UserView::from(&user)))
+            Ok(one(&user))
         }
         UserCommand::SendVerification { sid } => {
             let sent = admin.resend_verification(&Caller::Operator, &sid).await?;
@@ -125,25 +124,18 @@ async fn create(admin: &Admin, args: UserCreateArgs) -> Result<Output, CliError>
         admin: args.admin,
         email_verified: args.email_verified,
     };
-    Ok(one(&UserView::from(&admin.create_user(spec).await?)))
+    Ok(one(&admin.create_user(spec).await?))
 }
 
 async fn list(admin: &Admin, account: Option<&AccountSid>) -> Result<Output, CliError> {
-    let views: Vec<UserView> = admin
-        .users(account)
-        .await?
-        .iter()
-        .map(UserView::from)
-        .collect();
-    Ok(Output::list("users", &views, |v| {
-        format!("{}  {}  {}\n", v.user_sid, v.account_sid, v.email)
+    let users = admin.users(account).await?;
+    Ok(Output::list("users", &users, |u| {
+        format!("{}  {}  {}\n", u.sid, u.account_sid, u.email)
     }))
 }
 
 async fn show(admin: &Admin, sid: &UserSid) -> Result<Output, CliError> {
-    Ok(one(&UserView::from(
-        &admin.user_for(&Caller::Operator, sid).await?,
-    )))
+    Ok(one(&admin.user_for(&Caller::Operator, sid).await?))
 }
 
 async fn delete(admin: &Admin, sid: &UserSid) -> Result<Output, CliError> {
@@ -151,10 +143,10 @@ async fn delete(admin: &Admin, sid: &UserSid) -> Result<Output, CliError> {
     Ok(Output::deleted(sid))
 }
 
-fn one(v: &UserView) -> Output {
+fn one(v: &User) -> Output {
     let text = format!(
         "user_sid:    {}\naccount_sid: {}\nemail:       {}\nname:        {}\nadmin:       {}\n",
-        v.user_sid,
+        v.sid,
         v.account_sid,
         v.email,
         [&v.first_name, &v.last_name]

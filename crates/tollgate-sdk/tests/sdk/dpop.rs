@@ -5,17 +5,22 @@ use tollgate_sdk::{TokenProvider, ValidationError, Validator};
 
 use crate::*;
 
+/// A provider for `app` holding a fresh DPoP key.
+fn dpop_provider(t: &Tollgate, app: &App) -> TokenProvider {
+    TokenProvider::builder(&t.base)
+        .client_credentials(&app.id, &app.secret)
+        .dpop(tollgate_sdk::DpopKey::generate().unwrap())
+        .build()
+        .unwrap()
+}
+
 /// RFC 9449 end to end: the provider obtains a DPoP-bound token (answering a nonce challenge),
 /// the validator accepts it only as DPoP with a fresh proof of the same key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dpop_bound_tokens_from_provider_to_validator() {
     let t = tollgate().await;
     let app = t.app(|s| s.require_dpop = true).await;
-    let provider = TokenProvider::builder(&t.base)
-        .client_credentials(&app.id, &app.secret)
-        .dpop(tollgate_sdk::DpopKey::generate().unwrap())
-        .build()
-        .unwrap();
+    let provider = dpop_provider(&t, &app);
     let token = provider.token().await.unwrap();
     assert_eq!(token.token_type, "DPoP");
     let validator = t.validator().await;
@@ -43,28 +48,24 @@ async fn dpop_bound_tokens_from_provider_to_validator() {
         .dpop_proof("GET", "https://api.example/other", &token)
         .unwrap()
         .unwrap();
-    let req = tollgate_sdk::DpopRequest {
-        proof: Some(&other),
-        method: "GET",
-        url,
-    };
-    assert!(matches!(
-        validator.validate_dpop(token.secret(), &[], &req).await,
-        Err(ValidationError::InvalidDpopProof(_))
-    ));
     let stranger = tollgate_sdk::DpopKey::generate().unwrap();
     let forged = stranger
         .proof("GET", url, Some(token.secret()), None)
         .unwrap();
-    let req = tollgate_sdk::DpopRequest {
-        proof: Some(&forged),
-        method: "GET",
-        url,
-    };
-    assert!(matches!(
-        validator.validate_dpop(token.secret(), &[], &req).await,
-        Err(ValidationError::InvalidDpopProof(_))
-    ));
+    for (what, proof) in [("another URL", &other), ("another key", &forged)] {
+        let req = tollgate_sdk::DpopRequest {
+            proof: Some(proof),
+            method: "GET",
+            url,
+        };
+        assert!(
+            matches!(
+                validator.validate_dpop(token.secret(), &[], &req).await,
+                Err(ValidationError::InvalidDpopProof(_))
+            ),
+            "{what}"
+        );
+    }
 }
 
 /// Two replicas of an API sharing one replay cache: a proof accepted at one is refused at the
@@ -83,11 +84,7 @@ async fn a_shared_replay_cache_spans_validators() {
     }
     let t = tollgate().await;
     let app = t.app(|s| s.require_dpop = true).await;
-    let provider = TokenProvider::builder(&t.base)
-        .client_credentials(&app.id, &app.secret)
-        .dpop(tollgate_sdk::DpopKey::generate().unwrap())
-        .build()
-        .unwrap();
+    let provider = dpop_provider(&t, &app);
     let token = provider.token().await.unwrap();
     let shared = Arc::new(Counting {
         inner: tollgate_sdk::MemoryReplayCache::new(),

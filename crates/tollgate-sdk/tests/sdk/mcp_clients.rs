@@ -144,6 +144,41 @@ fn check_flow(lines: &[Value], tg: &Tollgate, url: &str, user: &str, document: O
     step(lines, "done");
 }
 
+/// Runs `cmd URL EMAIL PASSWORD [DOCUMENT]` against a fresh server (which knows the client's
+/// document when given) and checks the flow it reports.
+async fn interop(mut cmd: Command, document: Option<&DocumentServer>) {
+    let (tg, url, user) = setup(document).await;
+    cmd.args([&url, EMAIL, PASSWORD]);
+    if let Some(d) = document {
+        cmd.arg(&d.url);
+    }
+    let lines = run(cmd).await;
+    check_flow(&lines, &tg, &url, &user, document.map(|d| d.url.as_str()));
+}
+
+/// The TypeScript client script, once `npm ci` installed its SDK; `None` skips the test,
+/// where that is allowed.
+fn node_script() -> Option<PathBuf> {
+    let installed = tests_dir()
+        .join("node/node_modules/@modelcontextprotocol/sdk")
+        .exists();
+    if !installed && !required("npm ci in crates/tollgate/tests/node") {
+        return None;
+    }
+    Some(tests_dir().join("node/mcp_client.mjs"))
+}
+
+/// The Python with the MCP SDK (`TOLLGATE_TEST_PYTHON`); `None` skips the test, where that
+/// is allowed.
+fn python() -> Option<String> {
+    let found = std::env::var("TOLLGATE_TEST_PYTHON").ok();
+    assert!(
+        found.is_some() || !required("TOLLGATE_TEST_PYTHON"),
+        "TOLLGATE_TEST_PYTHON is not set"
+    );
+    found
+}
+
 fn required(tool: &str) -> bool {
     let ci = std::env::var("CI").as_deref() == Ok("true");
     if !ci {
@@ -154,18 +189,12 @@ fn required(tool: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_registers_signs_in_and_steps_up() {
-    let script = tests_dir().join("node/mcp_client.mjs");
-    let installed = tests_dir()
-        .join("node/node_modules/@modelcontextprotocol/sdk")
-        .exists();
-    if !installed && !required("npm ci in crates/tollgate/tests/node") {
+    let Some(script) = node_script() else {
         return;
-    }
-    let (tg, url, user) = setup(None).await;
+    };
     let mut cmd = Command::new("node");
-    cmd.arg(script).args([&url, EMAIL, PASSWORD]);
-    let lines = run(cmd).await;
-    check_flow(&lines, &tg, &url, &user, None);
+    cmd.arg(script);
+    interop(cmd, None).await;
 }
 
 /// The document a client publishes about itself.
@@ -187,13 +216,9 @@ fn client_document(url: &str, name: &str, redirect: &str, refresh: bool) -> Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_signs_in_by_client_metadata_document() {
-    let script = tests_dir().join("node/mcp_client.mjs");
-    let installed = tests_dir()
-        .join("node/node_modules/@modelcontextprotocol/sdk")
-        .exists();
-    if !installed && !required("npm ci in crates/tollgate/tests/node") {
+    let Some(script) = node_script() else {
         return;
-    }
+    };
     // Without refresh_token: see the provider's clientMetadata in the script.
     let doc = publish("/clients/typescript.json", |u| {
         client_document(
@@ -204,20 +229,14 @@ async fn typescript_sdk_signs_in_by_client_metadata_document() {
         )
     })
     .await;
-    let (tg, url, user) = setup(Some(&doc)).await;
     let mut cmd = Command::new("node");
-    cmd.arg(script).args([&url, EMAIL, PASSWORD, &doc.url]);
-    let lines = run(cmd).await;
-    check_flow(&lines, &tg, &url, &user, Some(&doc.url));
+    cmd.arg(script);
+    interop(cmd, Some(&doc)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_signs_in_by_client_metadata_document() {
-    let Ok(python) = std::env::var("TOLLGATE_TEST_PYTHON") else {
-        assert!(
-            !required("TOLLGATE_TEST_PYTHON"),
-            "TOLLGATE_TEST_PYTHON is not set"
-        );
+    let Some(python) = python() else {
         return;
     };
     let doc = publish("/clients/python.json", |u| {
@@ -229,27 +248,17 @@ async fn python_sdk_signs_in_by_client_metadata_document() {
         )
     })
     .await;
-    let (tg, url, user) = setup(Some(&doc)).await;
     let mut cmd = Command::new(python);
-    cmd.arg(tests_dir().join("python/mcp_client.py"))
-        .args([&url, EMAIL, PASSWORD, &doc.url]);
-    let lines = run(cmd).await;
-    check_flow(&lines, &tg, &url, &user, Some(&doc.url));
+    cmd.arg(tests_dir().join("python/mcp_client.py"));
+    interop(cmd, Some(&doc)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_registers_signs_in_and_steps_up() {
-    let Ok(python) = std::env::var("TOLLGATE_TEST_PYTHON") else {
-        assert!(
-            !required("TOLLGATE_TEST_PYTHON"),
-            "TOLLGATE_TEST_PYTHON is not set"
-        );
+    let Some(python) = python() else {
         return;
     };
-    let (tg, url, user) = setup(None).await;
     let mut cmd = Command::new(python);
-    cmd.arg(tests_dir().join("python/mcp_client.py"))
-        .args([&url, EMAIL, PASSWORD]);
-    let lines = run(cmd).await;
-    check_flow(&lines, &tg, &url, &user, None);
+    cmd.arg(tests_dir().join("python/mcp_client.py"));
+    interop(cmd, None).await;
 }

@@ -123,28 +123,26 @@ async fn opaque_and_revoked_tokens_through_introspection() {
     ));
 }
 
+/// An API answering the token's `sub` at `path` to tokens with `scope`: its base URL.
+async fn serve_sub(t: &Tollgate, path: &str, scope: &'static str) -> String {
+    let validator = t.validator().await;
+    serve(
+        Router::new()
+            .route(
+                path,
+                get(|Authenticated(c): Authenticated| async move { c.sub }),
+            )
+            .layer(RequireToken::new(validator).scopes([scope])),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn layer_and_extractor_answer_rfc_6750() {
     let t = tollgate().await;
     let app = t.app(|s| s.scopes = vec!["read".into()]).await;
-    let api = serve(
-        Router::new()
-            .route(
-                "/me",
-                get(|Authenticated(c): Authenticated| async move { c.sub }),
-            )
-            .layer(RequireToken::new(t.validator().await).scopes(["read"])),
-    )
-    .await;
-    let strict = serve(
-        Router::new()
-            .route(
-                "/admin",
-                get(|Authenticated(c): Authenticated| async move { c.sub }),
-            )
-            .layer(RequireToken::new(t.validator().await).scopes(["admin"])),
-    )
-    .await;
+    let api = serve_sub(&t, "/me", "read").await;
+    let strict = serve_sub(&t, "/admin", "admin").await;
     let http = reqwest::Client::new();
     let none = http.get(format!("{api}/me")).send().await.unwrap();
     assert_eq!(none.status(), 401);

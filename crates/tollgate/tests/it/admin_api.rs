@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;
 
+/// The account's apps.
+const APPS: &str = "/v1/Account/OAuthApps";
+
 async fn call(
     app: &TestApp,
     method: Method,
@@ -51,7 +54,7 @@ async fn every_operation(backend: Backend) {
     let (status, created) = call(
         &app,
         Method::POST,
-        "/v1/Account/OAuthApps",
+        APPS,
         Some(me),
         Some(json!({
             "friendly_name": "Billing service",
@@ -64,6 +67,7 @@ async fn every_operation(backend: Backend) {
     .await;
     assert_eq!(status, 201, "{created}");
     let sid = created["sid"].as_str().expect("sid").to_owned();
+    let app_path = format!("{APPS}/{sid}");
     let secret = created["secret"]
         .as_str()
         .expect("secret shown on create")
@@ -88,19 +92,12 @@ async fn every_operation(backend: Backend) {
         .expect("json");
     assert_eq!(body["expires_in"], 600);
 
-    let (status, listed) = call(&app, Method::GET, "/v1/Account/OAuthApps", Some(me), None).await;
+    let (status, listed) = call(&app, Method::GET, APPS, Some(me), None).await;
     assert_eq!(status, 200);
     let apps = listed["oauth_apps"].as_array().expect("apps");
     assert_eq!(apps.len(), 1);
     assert!(apps[0].get("secret").is_none());
-    let (status, fetched) = call(
-        &app,
-        Method::GET,
-        &format!("/v1/Account/OAuthApps/{sid}"),
-        Some(me),
-        None,
-    )
-    .await;
+    let (status, fetched) = call(&app, Method::GET, &app_path, Some(me), None).await;
     assert_eq!(
         (status, fetched["friendly_name"].as_str()),
         (200, Some("Billing service"))
@@ -109,7 +106,7 @@ async fn every_operation(backend: Backend) {
     let (status, updated) = call(
         &app,
         Method::POST,
-        &format!("/v1/Account/OAuthApps/{sid}"),
+        &app_path,
         Some(me),
         Some(json!({"scopes": ["read", "write"]})),
     )
@@ -136,7 +133,7 @@ async fn every_operation(backend: Backend) {
     let (status, rotated) = call(
         &app,
         Method::POST,
-        &format!("/v1/Account/OAuthApps/{sid}/Secret"),
+        &format!("{app_path}/Secret"),
         Some(me),
         None,
     )
@@ -149,23 +146,9 @@ async fn every_operation(backend: Backend) {
         200
     );
 
-    let (status, _) = call(
-        &app,
-        Method::DELETE,
-        &format!("/v1/Account/OAuthApps/{sid}"),
-        Some(me),
-        None,
-    )
-    .await;
+    let (status, _) = call(&app, Method::DELETE, &app_path, Some(me), None).await;
     assert_eq!(status, 204);
-    let (status, gone) = call(
-        &app,
-        Method::GET,
-        &format!("/v1/Account/OAuthApps/{sid}"),
-        Some(me),
-        None,
-    )
-    .await;
+    let (status, gone) = call(&app, Method::GET, &app_path, Some(me), None).await;
     assert_eq!((status, gone["code"].as_i64()), (404, Some(20404)));
     assert_eq!(
         app.client_credentials(&sid, &new_secret).await.status(),
@@ -176,12 +159,12 @@ async fn every_operation(backend: Backend) {
     let (status, token) = call(&app, Method::POST, "/v1/Account/AuthToken", Some(me), None).await;
     assert_eq!(status, 200);
     let new_token = token["auth_token"].as_str().expect("auth token").to_owned();
-    let (status, body) = call(&app, Method::GET, "/v1/Account/OAuthApps", Some(me), None).await;
+    let (status, body) = call(&app, Method::GET, APPS, Some(me), None).await;
     assert_auth_failed(status, &body);
     let (status, _) = call(
         &app,
         Method::GET,
-        "/v1/Account/OAuthApps",
+        APPS,
         Some((app.account.sid.as_str(), &new_token)),
         None,
     )
@@ -198,28 +181,22 @@ async fn refused_callers_change_nothing(backend: Backend) {
     let (_, created) = call(
         &app,
         Method::POST,
-        "/v1/Account/OAuthApps",
+        APPS,
         Some(me),
         Some(json!({"friendly_name": "Mine"})),
     )
     .await;
     let sid = created["sid"].as_str().expect("sid").to_owned();
-    let (other, other_token) = app
-        .server
-        .admin()
-        .create_account(None, None)
-        .await
-        .expect("account");
-    app.server.engine.sync().await.expect("sync");
+    let (other, other_token) = app.stranger_account().await;
     let other_creds = (other.sid.as_str(), other_token.expose());
-    let app_path = format!("/v1/Account/OAuthApps/{sid}");
+    let app_path = format!("{APPS}/{sid}");
     let secret_path = format!("{app_path}/Secret");
 
     let operations: Vec<(Method, &str, Option<Value>)> = vec![
-        (Method::GET, "/v1/Account/OAuthApps", None),
+        (Method::GET, APPS, None),
         (
             Method::POST,
-            "/v1/Account/OAuthApps",
+            APPS,
             Some(json!({"friendly_name": "Intruder"})),
         ),
         (Method::GET, &app_path, None),
@@ -253,14 +230,7 @@ async fn refused_callers_change_nothing(backend: Backend) {
             "{method} {path}"
         );
     }
-    let (_, theirs) = call(
-        &app,
-        Method::GET,
-        "/v1/Account/OAuthApps",
-        Some(other_creds),
-        None,
-    )
-    .await;
+    let (_, theirs) = call(&app, Method::GET, APPS, Some(other_creds), None).await;
     assert_eq!(theirs["oauth_apps"], json!([]));
 
     // Nothing changed.
@@ -269,7 +239,7 @@ async fn refused_callers_change_nothing(backend: Backend) {
         (status, mine["friendly_name"].as_str()),
         (200, Some("Mine"))
     );
-    let (_, listed) = call(&app, Method::GET, "/v1/Account/OAuthApps", Some(me), None).await;
+    let (_, listed) = call(&app, Method::GET, APPS, Some(me), None).await;
     assert_eq!(listed["oauth_apps"].as_array().map(Vec::len), Some(1));
 
     // Bad bodies are 400 with code 20001.
@@ -279,14 +249,7 @@ async fn refused_callers_change_nothing(backend: Backend) {
         json!({"friendly_name": "x", "public": true, "grant_types": ["client_credentials"]}),
         json!({"friendly_name": "x", "grant_types": ["password"]}),
     ] {
-        let (status, resp) = call(
-            &app,
-            Method::POST,
-            "/v1/Account/OAuthApps",
-            Some(me),
-            Some(body.clone()),
-        )
-        .await;
+        let (status, resp) = call(&app, Method::POST, APPS, Some(me), Some(body.clone())).await;
         assert_eq!(
             (status, resp["code"].as_i64()),
             (400, Some(20001)),

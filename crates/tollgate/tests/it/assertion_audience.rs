@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tollgate_core::Clock;
 
 use crate::helpers::oauth::error_of;
-use crate::helpers::{Backend, ClientKey, TestApp, spawn_app};
+use crate::helpers::{Backend, ClientKey, TestApp, key_app, spawn_app};
 use crate::on_both_backends;
 
 /// An assertion for `client` with any `aud` value.
@@ -51,6 +51,29 @@ async fn introspect_with(app: &TestApp, assertion: &str) -> (u16, String) {
     (status, why)
 }
 
+/// Every `aud` in `refused` is refused with a 401 (whose description names `why_refused`,
+/// when given); every one in `accepted` is accepted.
+async fn check_audiences(
+    app: &TestApp,
+    key: &ClientKey,
+    id: &str,
+    refused: &[Value],
+    why_refused: Option<&str>,
+    accepted: &[Value],
+) {
+    for aud in refused {
+        let (status, why) = introspect_with(app, &assertion(app, key, id, aud.clone())).await;
+        assert_eq!(status, 401, "{aud}: {why}");
+        if let Some(needle) = why_refused {
+            assert!(why.contains(needle), "{why}");
+        }
+    }
+    for aud in accepted {
+        let (status, why) = introspect_with(app, &assertion(app, key, id, aud.clone())).await;
+        assert_eq!(status, 200, "{aud}: {why}");
+    }
+}
+
 async fn fapi_assertions_name_the_issuer_alone(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -60,66 +83,50 @@ async fn fapi_assertions_name_the_issuer_alone(backend: Backend) {
     let id = c.id.as_str();
     let issuer = app.base.clone();
     let endpoint = app.url("/oauth/introspect");
-    for aud in [
+    let refused = [
         json!(endpoint),
         json!(["https://attacker.example/token", issuer]),
         json!([issuer, endpoint]),
         json!([]),
-    ] {
-        let (status, why) = introspect_with(&app, &assertion(&app, &key, id, aud.clone())).await;
-        assert_eq!(status, 401, "{aud}: {why}");
-        assert!(why.contains("issuer alone"), "{why}");
-    }
-    for aud in [json!(issuer), json!([issuer])] {
-        let (status, why) = introspect_with(&app, &assertion(&app, &key, id, aud.clone())).await;
-        assert_eq!(status, 200, "{aud}: {why}");
-    }
+    ];
+    let accepted = [json!(issuer), json!([issuer])];
+    check_audiences(&app, &key, id, &refused, Some("issuer alone"), &accepted).await;
 }
 
 async fn other_assertions_name_nothing_but_issuer_or_endpoint(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, key, c)) = key_app(backend).await else {
         return;
     };
-    let key = ClientKey::es256();
-    let c = app.key_client(&key).await;
     let id = c.id.as_str();
     let issuer = app.base.clone();
     let endpoint = app.url("/oauth/introspect");
-    for aud in [
+    let refused = [
         json!(["https://attacker.example/token", issuer]),
         json!([endpoint, "https://attacker.example/token"]),
         json!("https://attacker.example/token"),
         json!(42),
-    ] {
-        let (status, why) = introspect_with(&app, &assertion(&app, &key, id, aud.clone())).await;
-        assert_eq!(status, 401, "{aud}: {why}");
-    }
-    for aud in [json!(issuer), json!(endpoint), json!([issuer, endpoint])] {
-        let (status, why) = introspect_with(&app, &assertion(&app, &key, id, aud.clone())).await;
-        assert_eq!(status, 200, "{aud}: {why}");
-    }
+    ];
+    let accepted = [json!(issuer), json!(endpoint), json!([issuer, endpoint])];
+    check_audiences(&app, &key, id, &refused, None, &accepted).await;
 }
 
 /// RFC 9449 section 4.3: `htm: "post"` does not match a POST.
 async fn dpop_method_is_case_sensitive(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, key, c)) = key_app(backend).await else {
         return;
     };
-    let key = ClientKey::es256();
-    let c = app.key_client(&key).await;
     let id = c.id.as_str();
     let url = app.url("/oauth/token");
     let lower = key.proof(&app, "post", &url, json!({}));
-    let a = key.assertion(&app, id, &app.base, 60);
-    let (status, error, why) = error_of(app.assertion_token(&a, Some(&lower)).await).await;
+    let (status, error, why) = error_of(app.key_token(&key, id, Some(&lower)).await).await;
     assert_eq!(
         (status, error.as_str()),
         (400, "invalid_dpop_proof"),
         "{why}"
     );
     let exact = key.proof(&app, "POST", &url, json!({}));
-    let a = key.assertion(&app, id, &app.base, 60);
-    assert_eq!(app.assertion_token(&a, Some(&exact)).await.status(), 200);
+    let resp = app.key_token(&key, id, Some(&exact)).await;
+    assert_eq!(resp.status(), 200);
 }
 
 on_both_backends!(

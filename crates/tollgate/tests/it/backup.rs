@@ -4,23 +4,8 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
+use crate::helpers::binary::{assert_refused, run_json};
 use crate::helpers::{Backend, VERIFIER, code_flow, json, read_code, redeem, refresh, spawn_on};
-
-/// Runs the binary with `--json`; (success, the one JSON object it printed).
-async fn tollgate(args: &[&str]) -> (bool, Value) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .arg("--json")
-        .args(args)
-        .env_remove("TOLLGATE_KEY_ENCRYPTION_KEY")
-        .output()
-        .await
-        .expect("run tollgate");
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let value = serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
-    (out.status.success(), value)
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
@@ -59,7 +44,7 @@ async fn backup_while_serving_and_restore_elsewhere() {
     };
     let out = tempfile::tempdir().expect("dir");
     let file = out.path().join("tollgate.backup");
-    let (ok, made) = tollgate(&[
+    let (ok, made) = run_json(&[
         "--database-url",
         &app.database_url,
         "--data-dir",
@@ -72,22 +57,16 @@ async fn backup_while_serving_and_restore_elsewhere() {
     assert!(made["pages"].as_i64().expect("pages") > 0, "{made}");
     writer.await.expect("writer");
     // A second backup never overwrites the first.
-    let (ok, again) = tollgate(&["--database-url", &app.database_url, "backup", path(&file)]).await;
+    let (ok, again) = run_json(&["--database-url", &app.database_url, "backup", path(&file)]).await;
     assert!(!ok && again["error"].as_str().is_some(), "{again}");
 
     let kek = app.dir.path().join("key-encryption.key");
     let fresh = tempfile::tempdir().expect("dir");
     // Without the key-encryption key nothing is restored.
-    let (ok, refused) = tollgate(&["--data-dir", path(fresh.path()), "restore", path(&file)]).await;
-    assert!(!ok, "{refused}");
-    assert!(
-        refused["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("key-encryption key")),
-        "{refused}"
-    );
+    let (ok, refused) = run_json(&["--data-dir", path(fresh.path()), "restore", path(&file)]).await;
+    assert_refused(ok, &refused, "key-encryption key");
     // Nor into a directory that holds something.
-    let (ok, refused) = tollgate(&[
+    let (ok, refused) = run_json(&[
         "--data-dir",
         path(app.dir.path()),
         "restore",
@@ -96,14 +75,8 @@ async fn backup_while_serving_and_restore_elsewhere() {
         path(&kek),
     ])
     .await;
-    assert!(!ok, "{refused}");
-    assert!(
-        refused["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("not empty")),
-        "{refused}"
-    );
-    let (ok, restored) = tollgate(&[
+    assert_refused(ok, &refused, "not empty");
+    let (ok, restored) = run_json(&[
         "--data-dir",
         path(fresh.path()),
         "restore",
@@ -126,22 +99,8 @@ async fn backup_while_serving_and_restore_elsewhere() {
             .as_str()
             .is_some_and(|r| r != refresh_token)
     );
-    assert_eq!(
-        copy.client_credentials(cc_client.id.as_str(), &cc_client.secret)
-            .await
-            .status(),
-        200
-    );
-    let introspected = json(
-        copy.post_basic(
-            "/oauth/introspect",
-            (cc_client.id.as_str(), &cc_client.secret),
-            &[("token", &access_token)],
-        )
-        .await,
-        200,
-    )
-    .await;
+    assert_eq!(copy.token_status(&cc_client).await, 200);
+    let introspected = copy.introspection(&cc_client, &access_token).await;
     assert_eq!(introspected["active"], true, "{introspected}");
     // A stranger's secret does not authenticate on the copy either.
     assert_eq!(
@@ -155,18 +114,12 @@ async fn backup_while_serving_and_restore_elsewhere() {
 #[tokio::test]
 async fn postgres_backups_are_pg_dumps() {
     let out = tempfile::tempdir().expect("dir");
-    let (ok, refused) = tollgate(&[
+    let (ok, refused) = run_json(&[
         "--database-url",
         "postgres://tollgate@127.0.0.1:1/tollgate",
         "backup",
         path(&out.path().join("x")),
     ])
     .await;
-    assert!(!ok);
-    assert!(
-        refused["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("pg_dump")),
-        "{refused}"
-    );
+    assert_refused(ok, &refused, "pg_dump");
 }

@@ -4,9 +4,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, eventually, spawn_app_with, spawn_on};
+use crate::helpers::binary::{banner, cli_answer, tollgate_command};
+use crate::helpers::{Backend, PASSWORD, TestApp, eventually, spawn_app_with};
 use crate::on_both_backends;
 
 /// DESIGN section 3: a CLI change takes effect on every node within 2 seconds.
@@ -14,16 +14,13 @@ const PROPAGATION: Duration = Duration::from_secs(2);
 
 pub(crate) async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
     let out = app.cli(args).await;
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout.lines().count(),
         1,
         "exactly one JSON object: {stdout}"
     );
-    (
-        out.status.success(),
-        serde_json::from_str(&stdout).expect("JSON on stdout"),
-    )
+    cli_answer(&out)
 }
 
 async fn token_status(app: &TestApp, id: &str, secret: &str) -> u16 {
@@ -240,9 +237,7 @@ async fn cli_accounts_and_keys(backend: Backend) {
         (&Value::from(home.as_str()), &Value::from("required"))
     );
     let shown: Value = app
-        .http
-        .get(app.url("/v1/Account/SignIn"))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .as_account(reqwest::Method::GET, "/v1/Account/SignIn")
         .send()
         .await
         .expect("admin API")
@@ -251,11 +246,8 @@ async fn cli_accounts_and_keys(backend: Backend) {
         .expect("json");
     assert_eq!(shown["sign_in_policy"], "required");
     let bad = ["account", "sign-in-policy", "--account", &home, "sometimes"];
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .arg("--database-url")
-        .arg(&app.database_url)
-        .arg("--data-dir")
-        .arg(app.dir.path())
+    let out = app
+        .command()
         .args(bad)
         .output()
         .await
@@ -380,17 +372,8 @@ async fn two_nodes_share_one_database(backend: Backend) {
     let Some(a) = spawn_app_with(backend, |_| {}).await else {
         return;
     };
-    let kek = std::fs::read_to_string(a.dir.path().join("key-encryption.key")).expect("kek");
     // Nodes behind one load balancer share the public issuer URL and the key-encryption key.
-    let b = spawn_on(
-        a.database_url.clone(),
-        tempfile::tempdir().expect("dir"),
-        |c| {
-            c.key_encryption_key = Some(kek.clone());
-            c.engine.issuer = a.base.clone();
-        },
-    )
-    .await;
+    let b = a.second_node(|_| {}).await;
     let jwks_a: Value = a.get_json("/oauth/jwks").await;
     let jwks_b: Value = b.get_json("/oauth/jwks").await;
     assert_eq!(jwks_a, jwks_b, "nodes share signing keys");
@@ -406,9 +389,7 @@ async fn two_nodes_share_one_database(backend: Backend) {
     let resp = b.client_credentials(c.id.as_str(), &c.secret).await;
     let body: Value = resp.json().await.expect("json");
     // Node A verifies node B's token against its own JWKS.
-    let claims = a
-        .verify_access_token(body["access_token"].as_str().expect("token"))
-        .await;
+    let claims = a.verify_token_of(&body).await;
     assert_eq!(claims["client_id"], c.id.as_str());
 }
 
@@ -424,7 +405,7 @@ on_both_backends!(
 async fn demo_prints_a_working_curl() {
     let dir = tempfile::tempdir().expect("dir");
     for round in 0..2 {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        let mut child = tollgate_command()
             .args([
                 "serve",
                 "--demo",
@@ -440,16 +421,7 @@ async fn demo_prints_a_working_curl() {
             .kill_on_drop(true)
             .spawn()
             .expect("start tollgate");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            BufReader::new(stdout).read_line(&mut line),
-        )
-        .await
-        .expect("server prints its banner")
-        .expect("read");
-        let banner: Value = serde_json::from_str(&line).expect("banner JSON");
+        let banner = banner(&mut child).await;
         assert_eq!(
             banner.get("auth_token").is_some(),
             round == 0,

@@ -80,29 +80,30 @@ async fn oauth2_crate_basic_and_post(backend: Backend) {
         );
     }
 
-    let err = oauth2_client(&app, c.id.as_str(), "wrong", AuthType::BasicAuth)
-        .exchange_client_credentials()
-        .request_async(&http)
-        .await
-        .expect_err("wrong secret");
-    match err {
-        RequestTokenError::ServerResponse(r) => {
-            assert_eq!(*r.error(), BasicErrorResponseType::InvalidClient)
+    let refusals = [
+        (
+            "wrong secret",
+            "wrong",
+            None,
+            BasicErrorResponseType::InvalidClient,
+        ),
+        (
+            "unregistered scope",
+            c.secret.as_str(),
+            Some("admin"),
+            BasicErrorResponseType::InvalidScope,
+        ),
+    ];
+    for (what, secret, scope, expected) in refusals {
+        let client = oauth2_client(&app, c.id.as_str(), secret, AuthType::BasicAuth);
+        let mut request = client.exchange_client_credentials();
+        if let Some(scope) = scope {
+            request = request.add_scope(Scope::new(scope.into()));
         }
-        other => panic!("expected invalid_client, got {other:?}"),
-    }
-
-    let err = oauth2_client(&app, c.id.as_str(), &c.secret, AuthType::BasicAuth)
-        .exchange_client_credentials()
-        .add_scope(Scope::new("admin".into()))
-        .request_async(&http)
-        .await
-        .expect_err("unregistered scope");
-    match err {
-        RequestTokenError::ServerResponse(r) => {
-            assert_eq!(*r.error(), BasicErrorResponseType::InvalidScope)
+        match request.request_async(&http).await.expect_err(what) {
+            RequestTokenError::ServerResponse(r) => assert_eq!(*r.error(), expected, "{what}"),
+            other => panic!("expected {expected:?} for {what}, got {other:?}"),
         }
-        other => panic!("expected invalid_scope, got {other:?}"),
     }
 }
 
@@ -127,9 +128,7 @@ async fn json_body_on_oauth_token(backend: Backend) {
     let created = body["created_at"].as_i64().expect("created_at");
     assert!((now() - 5..=now() + 1).contains(&created));
     assert!(body.get("refresh_token").is_none());
-    let claims = app
-        .verify_access_token(body["access_token"].as_str().expect("token"))
-        .await;
+    let claims = app.verify_token_of(&body).await;
     assert_eq!(claims["exp"].as_i64(), Some(created + 90_000));
     assert_eq!(claims["scope"], "read write");
 }
@@ -176,9 +175,7 @@ async fn v2_token_with_audience_and_account(backend: Backend) {
             body.as_object()
                 .is_some_and(|o| o.contains_key("refresh_token") && o.contains_key("id_token"))
         );
-        let claims = app
-            .verify_access_token(body["access_token"].as_str().expect("token"))
-            .await;
+        let claims = app.verify_token_of(&body).await;
         check_claims(
             &app,
             &claims,
@@ -203,9 +200,7 @@ async fn v2_token_with_audience_and_account(backend: Backend) {
         .await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
-    let claims = app
-        .verify_access_token(body["access_token"].as_str().expect("token"))
-        .await;
+    let claims = app.verify_token_of(&body).await;
     assert_eq!(
         claims["aud"],
         json!(["https://api.example.com", "https://other.example"])
@@ -218,21 +213,12 @@ async fn v2_refuses_accounts_of_other_organizations(backend: Backend) {
         return;
     };
     let c = app.client().await;
-    let (stranger, _) = app
-        .server
-        .admin()
-        .create_account(None, None)
-        .await
-        .expect("account");
-    app.server.engine.sync().await.expect("sync");
+    let (stranger, _) = app.stranger_account().await;
     let resp = app
-        .post_form(
+        .client_credentials_at(
             &format!("/v2/token?account_sid={}", stranger.sid),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", c.id.as_str()),
-                ("client_secret", &c.secret),
-            ],
+            c.id.as_str(),
+            &c.secret,
         )
         .await;
     assert_eq!(resp.status(), 400);
@@ -267,9 +253,7 @@ async fn v1_token_is_201_with_rfc2822_dates(backend: Backend) {
     assert_eq!(body["refresh_token"], Value::Null);
     assert_eq!(body["id_token"], Value::Null);
     assert_eq!(body["refresh_token_expires_at"], Value::Null);
-    let claims = app
-        .verify_access_token(body["access_token"].as_str().expect("token"))
-        .await;
+    let claims = app.verify_token_of(&body).await;
     let expires = body["access_token_expires_at"]
         .as_str()
         .expect("expiry date");
@@ -292,9 +276,7 @@ async fn v1_token_is_201_with_rfc2822_dates(backend: Backend) {
 
     // Optional AccountSid:AuthToken must be right, and the app must belong to that account.
     let ok = app
-        .http
-        .post(app.url("/v1/token"))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .as_account(reqwest::Method::POST, "/v1/token")
         .form(&form)
         .send()
         .await
@@ -311,13 +293,7 @@ async fn v1_token_is_201_with_rfc2822_dates(backend: Backend) {
     assert_eq!(bad.status(), 401);
     let body: Value = bad.json().await.expect("json");
     assert_eq!(body["code"], 20003);
-    let (other, other_token) = app
-        .server
-        .admin()
-        .create_account(None, None)
-        .await
-        .expect("account");
-    app.server.engine.sync().await.expect("sync");
+    let (other, other_token) = app.stranger_account().await;
     let foreign = app
         .http
         .post(app.url("/v1/token"))
@@ -429,9 +405,7 @@ async fn tokens_are_unique_and_signed_by_the_published_key(backend: Backend) {
     for _ in 0..20 {
         let resp = app.client_credentials(c.id.as_str(), &c.secret).await;
         let body: Value = resp.json().await.expect("json");
-        let claims = app
-            .verify_access_token(body["access_token"].as_str().expect("token"))
-            .await;
+        let claims = app.verify_token_of(&body).await;
         assert!(jtis.insert(claims["jti"].as_str().expect("jti").to_owned()));
     }
     let kek = app.dir.path().join("key-encryption.key");

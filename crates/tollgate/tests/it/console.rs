@@ -74,16 +74,10 @@ async fn only_administrators_enter(backend: Backend) {
     );
 
     // The CLI's --admin makes an administrator.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .arg("--database-url")
-        .arg(&app.database_url)
-        .arg("--data-dir")
-        .arg(app.dir.path())
-        .args(["--json", "user", "create", "--email", "boss@example.com"])
-        .args(["--password", PASSWORD, "--admin"])
-        .output()
-        .await
-        .expect("run tollgate");
+    let args = ["user", "create", "--email", "boss@example.com"];
+    let out = app
+        .cli(&[&args[..], &["--password", PASSWORD, "--admin"]].concat())
+        .await;
     assert!(out.status.success(), "{out:?}");
     let created: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(created["admin"], true);
@@ -143,6 +137,30 @@ async fn only_administrators_enter(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
 
+/// The app form's fields for a client_credentials app, then `more`.
+fn app_fields<'a>(
+    name: &'a str,
+    scopes: &'a str,
+    format: &'a str,
+    more: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("friendly_name", name),
+        ("grant_types", "client_credentials"),
+        ("scopes", scopes),
+        ("token_format", format),
+    ];
+    fields.extend_from_slice(more);
+    fields
+}
+
+/// An access token for the app `id` from the Twilio v2 token endpoint.
+async fn v2_token(app: &TestApp, id: &str, secret: &str) -> String {
+    let resp = app.client_credentials_at("/v2/token", id, secret).await;
+    let token: Value = resp.json().await.expect("json");
+    token["access_token"].as_str().expect("token").to_owned()
+}
+
 async fn apps_are_managed_in_the_console(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -152,20 +170,16 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     let (_, form) = page(&b, "/console/apps/new").await;
 
     // Every problem is shown by its field, and what was typed stays.
-    let resp = submit(
-        &b,
-        &form,
-        "/console/apps",
+    let fields = app_fields(
+        "Billing <svc>",
+        "read write",
+        "jwt",
         &[
-            ("friendly_name", "Billing <svc>"),
-            ("grant_types", "client_credentials"),
             ("redirect_uris", "http://evil.example/cb"),
-            ("scopes", "read write"),
-            ("token_format", "jwt"),
             ("access_token_ttl", "soon"),
         ],
-    )
-    .await;
+    );
+    let resp = submit(&b, &form, "/console/apps", &fields).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let html = resp.text().await.expect("html");
     assert!(html.contains("id=\"redirect_uris-error\""), "{html}");
@@ -174,33 +188,22 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     assert!(html.contains("Billing &#60;svc&#62;") || html.contains("Billing &lt;svc&gt;"));
     assert!(html.contains("http://evil.example/cb") && html.contains("value=\"soon\""));
 
-    let resp = submit(
-        &b,
-        &form,
-        "/console/apps",
+    let fields = app_fields(
+        "Billing",
+        "read write",
+        "jwt",
         &[
-            ("friendly_name", "Billing"),
-            ("grant_types", "client_credentials"),
-            ("scopes", "read write"),
             ("audiences", "https://api.example"),
-            ("token_format", "jwt"),
             ("access_token_ttl", "600"),
         ],
-    )
-    .await;
+    );
+    let resp = submit(&b, &form, "/console/apps", &fields).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await.expect("html");
     let id = value_of(&html, "client-id").expect("client id");
     let secret = value_of(&html, "client-secret").expect("secret shown once");
-    let token: Value = app
-        .client_credentials_at("/v2/token", &id, &secret)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let claims = app
-        .verify_access_token(token["access_token"].as_str().expect("token"))
-        .await;
+    let token = v2_token(&app, &id, &secret).await;
+    let claims = app.verify_access_token(&token).await;
     assert_eq!(claims["aud"], "https://api.example");
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
@@ -212,31 +215,13 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     assert!(detail.contains("value=\"read write\""));
 
     // Edit: scopes change at once.
-    let resp = submit(
-        &b,
-        &detail,
-        &format!("/console/apps/{id}"),
-        &[
-            ("friendly_name", "Billing v2"),
-            ("grant_types", "client_credentials"),
-            ("scopes", "read"),
-            ("token_format", "opaque"),
-        ],
-    )
-    .await;
+    let fields = app_fields("Billing v2", "read", "opaque", &[]);
+    let resp = submit(&b, &detail, &format!("/console/apps/{id}"), &fields).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let (_, detail) = page(&b, &format!("/console/apps/{id}?notice=saved")).await;
     assert!(detail.contains("Changes saved") && detail.contains("Billing v2"));
-    let token: Value = app
-        .client_credentials_at("/v2/token", &id, &secret)
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert!(
-        !token["access_token"].as_str().expect("token").contains('.'),
-        "opaque now"
-    );
+    let token = v2_token(&app, &id, &secret).await;
+    assert!(!token.contains('.'), "opaque now");
 
     // Rotate: the new secret works, the old one no longer.
     let resp = submit(&b, &detail, &format!("/console/apps/{id}/secret"), &[]).await;
@@ -267,13 +252,8 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     assert!(!list.contains(theirs.id.as_str()));
     let (status, _) = page(&b, &format!("/console/apps/{}", theirs.id)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let resp = submit(
-        &b,
-        &detail,
-        &format!("/console/apps/{}/secret", theirs.id),
-        &[],
-    )
-    .await;
+    let path = format!("/console/apps/{}/secret", theirs.id);
+    let resp = submit(&b, &detail, &path, &[]).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let (status, _) = page(&b, "/console/apps/not-a-sid").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -390,22 +370,14 @@ async fn users_sessions_and_overview(backend: Backend) {
         overview.contains("<option value=\"optional\" selected>"),
         "{overview}"
     );
-    let resp = submit(
-        &b,
-        &overview,
-        "/console/sign-in-policy",
-        &[("sign_in_policy", "sometimes")],
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let resp = submit(
-        &b,
-        &overview,
-        "/console/sign-in-policy",
-        &[("sign_in_policy", "required")],
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    for (policy, status) in [
+        ("sometimes", StatusCode::BAD_REQUEST),
+        ("required", StatusCode::SEE_OTHER),
+    ] {
+        let fields = [("sign_in_policy", policy)];
+        let resp = submit(&b, &overview, "/console/sign-in-policy", &fields).await;
+        assert_eq!(resp.status(), status, "{policy}");
+    }
     let (_, overview) = page(&b, "/console?notice=saved").await;
     assert!(
         overview.contains("<option value=\"required\" selected>"),
@@ -437,13 +409,8 @@ async fn users_sessions_and_overview(backend: Backend) {
         .remove(0)
         .family
         .id;
-    let resp = submit(
-        &b,
-        &sessions,
-        &format!("/console/sessions/{family}/revoke"),
-        &[],
-    )
-    .await;
+    let path = format!("/console/sessions/{family}/revoke");
+    let resp = submit(&b, &sessions, &path, &[]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         refresh(&app, &client, &refresh_token).await.status(),
@@ -451,28 +418,20 @@ async fn users_sessions_and_overview(backend: Backend) {
     );
     let (_, sessions) = page(&b, "/console/sessions").await;
     assert!(sessions.contains("No active sessions"));
-    let resp = submit(
-        &b,
-        &sessions,
-        "/console/sessions/no-such-family/revoke",
-        &[],
-    )
-    .await;
+    let path = "/console/sessions/no-such-family/revoke";
+    let resp = submit(&b, &sessions, path, &[]).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     // Reset Ada's password: the old one stops working and her browser is signed out.
     let (_, detail) = page(&b, &format!("/console/users/{}", ada.sid)).await;
     let path = format!("/console/users/{}/password", ada.sid);
-    let resp = submit(&b, &detail, &path, &[("password", "x")]).await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let resp = submit(
-        &b,
-        &detail,
-        &path,
-        &[("password", "a brand new passphrase")],
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    for (password, status) in [
+        ("x", StatusCode::BAD_REQUEST),
+        ("a brand new passphrase", StatusCode::SEE_OTHER),
+    ] {
+        let resp = submit(&b, &detail, &path, &[("password", password)]).await;
+        assert_eq!(resp.status(), status, "{password}");
+    }
     assert!(
         app.server
             .engine

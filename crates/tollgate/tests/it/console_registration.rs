@@ -12,6 +12,9 @@ use crate::helpers::{Backend, REDIRECT, json as json_of, spawn_app_with};
 use crate::on_both_backends;
 use crate::registration::register;
 
+const TOKENS: &str = "/console/registration/tokens";
+const POLICY: &str = "/console/registration/policy";
+
 async fn registration_is_managed_in_the_console(backend: Backend) {
     let docs = DocumentServer::start().await;
     let ca = docs.ca_file.clone();
@@ -30,23 +33,11 @@ async fn registration_is_managed_in_the_console(backend: Backend) {
     assert!(html.contains(r#"id="policy-off" checked"#), "{html}");
 
     // While registration is off, no token is issued.
-    let resp = submit(
-        &b,
-        &html,
-        "/console/registration/tokens",
-        &[("hours", "1"), ("uses", "1")],
-    )
-    .await;
+    let resp = submit(&b, &html, TOKENS, &[("hours", "1"), ("uses", "1")]).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(resp.text().await.unwrap().contains("registration is off"));
 
-    let resp = submit(
-        &b,
-        &html,
-        "/console/registration/policy",
-        &[("policy", "token")],
-    )
-    .await;
+    let resp = submit(&b, &html, POLICY, &[("policy", "token")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         resp.headers()[LOCATION],
@@ -54,23 +45,11 @@ async fn registration_is_managed_in_the_console(backend: Backend) {
     );
     let (_, html) = page(&b, "/console/registration?notice=saved").await;
     assert!(html.contains(r#"id="policy-token" checked"#), "{html}");
-    let resp = submit(
-        &b,
-        &html,
-        "/console/registration/policy",
-        &[("policy", "sometimes")],
-    )
-    .await;
+    let resp = submit(&b, &html, POLICY, &[("policy", "sometimes")]).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
     // Issued: shown once, listed, and it registers an app.
-    let resp = submit(
-        &b,
-        &html,
-        "/console/registration/tokens",
-        &[("hours", "2"), ("uses", "1")],
-    )
-    .await;
+    let resp = submit(&b, &html, TOKENS, &[("hours", "2"), ("uses", "1")]).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await.unwrap();
     let token = value_of(&html, "initial-access-token").expect("token shown");
@@ -85,13 +64,7 @@ async fn registration_is_managed_in_the_console(backend: Backend) {
     assert!(html.contains("No initial access token"), "used up: {html}");
 
     // Another, revoked before use.
-    let resp = submit(
-        &b,
-        &html,
-        "/console/registration/tokens",
-        &[("hours", "2"), ("uses", "5")],
-    )
-    .await;
+    let resp = submit(&b, &html, TOKENS, &[("hours", "2"), ("uses", "5")]).await;
     let html = resp.text().await.unwrap();
     let spare = value_of(&html, "initial-access-token").expect("token shown");
     let action = html

@@ -6,14 +6,12 @@ use tollgate_core::secret::Secret;
 
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::store::{account, client, open, rng, user};
+use crate::store::{account, client, open_with_account, user};
 
 async fn admin_flag_and_password_reset(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, a)) = open_with_account(backend).await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
     let admin = tollgate_core::model::User {
         admin: true,
         ..user(&a.sid, &rng, "boss@example.com")
@@ -80,11 +78,9 @@ async fn admin_flag_and_password_reset(backend: Backend) {
 }
 
 async fn active_refresh_families_of_one_account(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, a)) = open_with_account(backend).await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
     let b = account(store.as_ref(), &rng).await;
     let (ca, cb) = (client(&a.sid, &rng, 1), client(&b.sid, &rng, 1));
     store.insert_client(&ca).await.expect("client");

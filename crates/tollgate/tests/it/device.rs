@@ -51,9 +51,7 @@ async fn device_flow_on_every_route(backend: Backend) {
     let (status, body) = app.poll_device(&c, device_code).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["refresh_token"].as_str().is_some() && body["id_token"].as_str().is_some());
-    let claims = app
-        .verify_access_token(body["access_token"].as_str().expect("token"))
-        .await;
+    let claims = app.verify_token_of(&body).await;
     assert_eq!(claims["scope"], "openid read");
     assert!(claims["sub"].as_str().is_some_and(|s| s.starts_with("US")));
     // The id token says how the person signed in on /device, and so do refreshed ones.

@@ -7,7 +7,7 @@ use tollgate_core::secret::Secret;
 
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::store::{account, client, insert_user_family, open, rng, user};
+use crate::store::{client, insert_user_family, open_with_account, open_with_user, rng, user};
 
 fn link(u: &tollgate_core::model::User, purpose: EmailPurpose, expires_at: i64) -> EmailToken {
     EmailToken {
@@ -22,13 +22,9 @@ fn link(u: &tollgate_core::model::User, purpose: EmailPurpose, expires_at: i64) 
 }
 
 async fn email_links_are_single_use(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, _, _, u)) = open_with_user(backend, "links@example.com").await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
-    let u = user(&a.sid, &rng, "links@example.com");
-    store.insert_user(&u).await.expect("user");
 
     let verify = link(&u, EmailPurpose::VerifyEmail, 100);
     store.insert_email_token(&verify).await.expect("insert");
@@ -85,11 +81,9 @@ async fn email_links_are_single_use(backend: Backend) {
 }
 
 async fn a_users_refresh_families_are_revoked_together(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, a)) = open_with_account(backend).await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
     let (u, other) = (
         user(&a.sid, &rng, "families@example.com"),
         user(&a.sid, &rng, "bystander@example.com"),

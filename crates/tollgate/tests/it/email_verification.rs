@@ -9,6 +9,7 @@ use tollgate::config::Concealed;
 use tollgate_core::mail::VERIFY_EMAIL_TTL;
 
 use crate::email_claims::claims;
+use crate::helpers::binary::tollgate_command;
 use crate::helpers::smtp::SmtpSink;
 use crate::helpers::{
     Backend, Browser, PASSWORD, TestApp, Visit, hidden, spawn_app, spawn_app_with,
@@ -29,9 +30,7 @@ pub(crate) async fn app_with_mail(backend: Backend, sink: &SmtpSink) -> Option<T
 
 async fn create_user_over_api(app: &TestApp, email: &str) -> Value {
     let resp = app
-        .http
-        .post(app.url("/v1/Account/Users"))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .as_account(reqwest::Method::POST, "/v1/Account/Users")
         .json(&json!({ "email": email, "password": PASSWORD }))
         .send()
         .await
@@ -162,9 +161,10 @@ async fn an_expired_verification_link_is_refused(backend: Backend) {
         .expect("link");
     // …or by an administrator (admin API); either link works.
     let resp = app
-        .http
-        .post(app.url(&format!("/v1/Account/Users/{}", user.sid)))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .as_account(
+            reqwest::Method::POST,
+            &format!("/v1/Account/Users/{}", user.sid),
+        )
         .json(&json!({ "send_verification": true }))
         .send()
         .await
@@ -253,6 +253,10 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
                 .expect("update user")
         }
     };
+    let verified = || async {
+        let stored = app.server.admin().user(&user.sid).await.expect("user");
+        stored.email_verified
+    };
     let mine = (app.account.sid.as_str().to_owned(), app.auth_token.clone());
     let resp = update(json!({ "send_verification": true }), mine.clone()).await;
     assert_eq!(resp.status(), 200);
@@ -262,36 +266,16 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["email_verified"], true, "{body}");
-    assert!(
-        app.server
-            .admin()
-            .user(&user.sid)
-            .await
-            .expect("user")
-            .email_verified
-    );
+    assert!(verified().await);
     let unknown = update(json!({ "colour": "red" }), mine).await;
     assert_eq!(unknown.status(), 400);
 
     // Another account's administrator cannot claim this user's address.
-    let (other, token) = app
-        .server
-        .admin()
-        .create_account(None, None)
-        .await
-        .expect("other account");
-    app.server.engine.sync().await.expect("sync");
+    let (other, token) = app.stranger_account().await;
     let theirs = (other.sid.as_str().to_owned(), token.expose().to_owned());
     let refused = update(json!({ "email_verified": false }), theirs).await;
     assert_eq!(refused.status(), 404);
-    assert!(
-        app.server
-            .admin()
-            .user(&user.sid)
-            .await
-            .expect("user")
-            .email_verified
-    );
+    assert!(verified().await);
 }
 
 /// `tollgate user create` mails the link itself (same database and key-encryption key as the
@@ -302,7 +286,7 @@ async fn the_cli_mails_verification_links(backend: Backend) {
         return;
     };
     let cli = |args: Vec<String>| {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        let mut cmd = tollgate_command();
         cmd.arg("--database-url")
             .arg(&app.database_url)
             .arg("--data-dir")

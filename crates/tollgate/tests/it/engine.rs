@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tollgate_core::admin::{Admin, Caller, ClientPatch, ClientSpec, UserSpec};
+use tollgate_core::admin::{Admin, Caller, ClientPatch};
 use tollgate_core::authorize::{AuthorizeParams, s256};
 use tollgate_core::clock::FixedClock;
 use tollgate_core::device::DeviceRequest;
@@ -14,7 +14,9 @@ use tollgate_core::session::SignedIn;
 use tollgate_core::token::Issued;
 use tollgate_core::{Engine, EngineConfig, ErrorKind, OAuthError, SystemRng};
 
-use crate::helpers::{Backend, PASSWORD, REDIRECT, VERIFIER, fresh_database};
+use crate::helpers::{
+    Backend, PASSWORD, REDIRECT, VERIFIER, bootstrap_app, fresh_database, password_user,
+};
 use crate::on_both_backends;
 
 const START: i64 = 1_800_000_000;
@@ -51,36 +53,13 @@ async fn harness(backend: Backend) -> Option<Harness> {
     .expect("engine");
     let engine = Arc::new(engine);
     let admin = engine.admin();
-    let (account, _) = admin
-        .bootstrap()
-        .await
-        .expect("bootstrap")
-        .expect("account");
-    let (client, secret) = admin
-        .create_client(ClientSpec {
-            friendly_name: "engine test".into(),
-            account_sid: Some(account.sid.clone()),
-            grant_types: vec![
-                GrantType::AuthorizationCode,
-                GrantType::RefreshToken,
-                GrantType::DeviceCode,
-            ],
-            redirect_uris: vec![REDIRECT.into()],
-            scopes: vec!["read".into()],
-            ..ClientSpec::default()
-        })
-        .await
-        .expect("client");
-    admin
-        .create_user(UserSpec {
-            email: "grant@example.com".into(),
-            password: PASSWORD.into(),
-            account_sid: Some(account.sid.clone()),
-            admin: false,
-            ..UserSpec::default()
-        })
-        .await
-        .expect("user");
+    let grants = vec![
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::DeviceCode,
+    ];
+    let (account, client, secret) = bootstrap_app(&admin, "engine test", grants).await;
+    password_user(&admin, &account, "grant@example.com").await;
     engine.sync().await.expect("sync");
     let tollgate_core::session::SignIn::Done(_, who) = engine
         .login("grant@example.com", PASSWORD)
@@ -90,8 +69,7 @@ async fn harness(backend: Backend) -> Option<Harness> {
     else {
         panic!("a password-only sign-in")
     };
-    let client =
-        ClientAuth::with_secret(client.id.to_string(), secret.map(|s| s.expose().to_owned()));
+    let client = ClientAuth::with_secret(client.id.to_string(), secret);
     Some(Harness {
         engine,
         clock,
@@ -154,6 +132,23 @@ impl Harness {
             ..TokenRequest::default()
         };
         self.grant("refresh_token", req).await
+    }
+
+    /// An RFC 8628 device authorization for the scope `read`.
+    async fn start_device(&self) -> tollgate_core::device::DeviceAuthorization {
+        let req = DeviceRequest {
+            client: Some(self.client.clone()),
+            scopes: vec!["read".into()],
+            ..DeviceRequest::default()
+        };
+        let started = self.engine.device_authorization(req).await;
+        started.expect("device authorization")
+    }
+
+    /// The signed-in user approves the device showing `user_code`.
+    async fn approve(&self, user_code: &str) -> bool {
+        let decided = self.engine.decide_device(user_code, true, &self.who).await;
+        decided.expect("decide")
     }
 
     async fn poll(&self, device_code: &str) -> Result<Issued, OAuthError> {
@@ -219,15 +214,7 @@ async fn device_polling(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
-    let d = h
-        .engine
-        .device_authorization(DeviceRequest {
-            client: Some(h.client.clone()),
-            scopes: vec!["read".into()],
-            ..DeviceRequest::default()
-        })
-        .await
-        .expect("device authorization");
+    let d = h.start_device().await;
     assert_eq!(
         kind(h.poll(&d.device_code).await),
         ErrorKind::AuthorizationPending
@@ -240,12 +227,7 @@ async fn device_polling(backend: Backend) {
         kind(h.poll(&d.device_code).await),
         ErrorKind::AuthorizationPending
     );
-    assert!(
-        h.engine
-            .decide_device(&d.user_code, true, &h.who)
-            .await
-            .expect("decide")
-    );
+    assert!(h.approve(&d.user_code).await);
     h.clock.advance(10);
     let issued = h.poll(&d.device_code).await.expect("approved");
     assert!(issued.refresh_token.is_some());
@@ -254,15 +236,7 @@ async fn device_polling(backend: Backend) {
     assert_eq!(kind(h.poll(&d.device_code).await), ErrorKind::InvalidGrant);
 
     // Unanswered device codes expire on the injected clock.
-    let late = h
-        .engine
-        .device_authorization(DeviceRequest {
-            client: Some(h.client.clone()),
-            scopes: vec!["read".into()],
-            ..DeviceRequest::default()
-        })
-        .await
-        .expect("device authorization");
+    let late = h.start_device().await;
     h.clock.advance(601);
     assert_eq!(
         kind(h.poll(&late.device_code).await),
@@ -278,21 +252,8 @@ async fn continued_grants_follow_the_clients_current_scopes(backend: Backend) {
     };
     let first = h.redeem(&h.code().await).await.expect("tokens");
     assert_eq!(first.scope, "read");
-    let d = h
-        .engine
-        .device_authorization(DeviceRequest {
-            client: Some(h.client.clone()),
-            scopes: vec!["read".into()],
-            ..DeviceRequest::default()
-        })
-        .await
-        .expect("device authorization");
-    assert!(
-        h.engine
-            .decide_device(&d.user_code, true, &h.who)
-            .await
-            .expect("decide")
-    );
+    let d = h.start_device().await;
+    assert!(h.approve(&d.user_code).await);
 
     let id = tollgate_core::ids::ClientId::parse(&h.client.client_id).expect("id");
     h.admin

@@ -260,6 +260,19 @@ async fn grant_and_scope_failures(backend: Backend) {
     }
 }
 
+/// Each raw POST is refused as `invalid_request`: on `/oauth/token` with an RFC 6749 body and
+/// `oauth_status`, on the Twilio routes with a 400 and code 20001.
+async fn refused_raw(app: &TestApp, oauth_status: u16, cases: [(&str, &str, String); 3]) {
+    for (path, content_type, body) in cases {
+        let resp = raw_post(app, path, content_type, body).await;
+        if path == "/oauth/token" {
+            rfc_error(resp, oauth_status, "invalid_request").await;
+        } else {
+            twilio_error(resp, 400, 20001, "invalid_request").await;
+        }
+    }
+}
+
 async fn malformed_requests(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -272,29 +285,15 @@ async fn malformed_requests(backend: Backend) {
     let dup = format!(
         "grant_type=client_credentials&client_id={id}&client_secret={secret}&scope=read&scope=write"
     );
-    rfc_error(
-        raw_post(&app, "/oauth/token", FORM, dup.clone()).await,
-        400,
-        "invalid_request",
-    )
-    .await;
-    twilio_error(
-        raw_post(&app, "/v2/token", FORM, dup).await,
-        400,
-        20001,
-        "invalid_request",
-    )
-    .await;
     let dup_v1 = format!(
         "GrantType=client_credentials&ClientSid={id}&ClientSecret={secret}&ClientSecret={secret}"
     );
-    twilio_error(
-        raw_post(&app, "/v1/token", FORM, dup_v1).await,
-        400,
-        20001,
-        "invalid_request",
-    )
-    .await;
+    let cases = [
+        ("/oauth/token", FORM, dup.clone()),
+        ("/v2/token", FORM, dup),
+        ("/v1/token", FORM, dup_v1),
+    ];
+    refused_raw(&app, 400, cases).await;
     // account_sid disagreeing between query and body.
     let resp = app
         .http
@@ -312,26 +311,12 @@ async fn malformed_requests(backend: Backend) {
 
     // Wrong content type.
     let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
-    rfc_error(
-        raw_post(&app, "/oauth/token", "text/plain", form.clone()).await,
-        415,
-        "invalid_request",
-    )
-    .await;
-    twilio_error(
-        raw_post(&app, "/v2/token", "application/json", "{}").await,
-        400,
-        20001,
-        "invalid_request",
-    )
-    .await;
-    twilio_error(
-        raw_post(&app, "/v1/token", "text/plain", form).await,
-        400,
-        20001,
-        "invalid_request",
-    )
-    .await;
+    let cases = [
+        ("/oauth/token", "text/plain", form.clone()),
+        ("/v2/token", "application/json", "{}".to_owned()),
+        ("/v1/token", "text/plain", form),
+    ];
+    refused_raw(&app, 415, cases).await;
 
     // JSON: unparsable, unknown field, missing field, wrong type, repeated key.
     let cases = [
@@ -358,26 +343,12 @@ async fn malformed_requests(backend: Backend) {
         "grant_type=client_credentials&client_id={id}&client_secret={secret}&pad={}",
         "a".repeat(20_000)
     );
-    rfc_error(
-        raw_post(&app, "/oauth/token", FORM, huge.clone()).await,
-        413,
-        "invalid_request",
-    )
-    .await;
-    twilio_error(
-        raw_post(&app, "/v2/token", FORM, huge.clone()).await,
-        400,
-        20001,
-        "invalid_request",
-    )
-    .await;
-    twilio_error(
-        raw_post(&app, "/v1/token", FORM, huge).await,
-        400,
-        20001,
-        "invalid_request",
-    )
-    .await;
+    let cases = [
+        ("/oauth/token", FORM, huge.clone()),
+        ("/v2/token", FORM, huge.clone()),
+        ("/v1/token", FORM, huge),
+    ];
+    refused_raw(&app, 413, cases).await;
 
     // Unknown routes and methods keep the dialect.
     let resp = app.get("/v1/nothing-here").await;

@@ -98,11 +98,7 @@ async fn client_loop(
         let i = round % nodes.len();
         let n = &nodes[i];
         let started = Instant::now();
-        let status = n
-            .client_credentials(cc.id.as_str(), &cc.secret)
-            .await
-            .status()
-            .as_u16();
+        let status = n.token_status(&cc).await;
         tally
             .lock()
             .await
@@ -243,13 +239,7 @@ async fn revocation_reaches_every_node(nodes: &[TestApp], cc: &TestClient) -> Du
     let mut slowest = Duration::ZERO;
     for n in nodes {
         let seen = eventually(Duration::from_secs(5), || async {
-            let r = n
-                .post_basic(
-                    "/oauth/introspect",
-                    (cc.id.as_str(), &cc.secret),
-                    &[("token", &token)],
-                )
-                .await;
+            let r = n.introspect(cc, &token).await;
             r.status() == 200 && r.json::<Value>().await.is_ok_and(|b| b["active"] == false)
         })
         .await;

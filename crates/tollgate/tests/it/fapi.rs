@@ -5,19 +5,17 @@ use serde_json::{Value, json};
 use tollgate_core::authorize::s256;
 use tollgate_core::model::{GrantType, TokenEndpointAuthMethod};
 
-use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with};
-use crate::helpers::{Browser, REDIRECT, query_param};
+use crate::helpers::{Backend, TestApp, TestClient, key_app, key_app_with, spawn_app};
+use crate::helpers::{Browser, REDIRECT, location, query_param};
 use crate::helpers::{ClientKey, VERIFIER, ath, error_of};
 use crate::on_both_backends;
 
 const JWT_BEARER: &str = tollgate_core::client_assertion::JWT_BEARER;
 
 async fn private_key_jwt_client_credentials(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, key, c)) = key_app(backend).await else {
         return;
     };
-    let key = ClientKey::es256();
-    let c = app.key_client(&key).await;
     let id = c.id.as_str();
     // aud may be the issuer or the token endpoint's URL.
     for aud in [app.base.clone(), app.url("/oauth/token")] {
@@ -47,11 +45,9 @@ async fn private_key_jwt_client_credentials(backend: Backend) {
 }
 
 async fn assertion_refusals(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, key, c)) = key_app(backend).await else {
         return;
     };
-    let key = ClientKey::es256();
-    let c = app.key_client(&key).await;
     let id = c.id.as_str();
     let wrong_aud = key.assertion(&app, id, "https://elsewhere.example", 60);
     let (status, error, why) = error_of(app.assertion_token(&wrong_aud, None).await).await;
@@ -91,11 +87,9 @@ async fn assertion_refusals(backend: Backend) {
 }
 
 async fn assertion_jti_is_single_use_across_nodes(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, key, c)) = key_app(backend).await else {
         return;
     };
-    let key = ClientKey::es256();
-    let c = app.key_client(&key).await;
     let kek = std::fs::read_to_string(app.dir.path().join("key-encryption.key")).ok();
     let dir = tempfile::tempdir().expect("dir");
     let other = crate::helpers::spawn_on(app.database_url.clone(), dir, |cfg| {
@@ -146,17 +140,13 @@ async fn client_secret_jwt(backend: Backend) {
 }
 
 async fn dpop_bound_client_credentials(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, key, c)) = key_app(backend).await else {
         return;
     };
-    let key = ClientKey::es256();
-    let c = app.key_client(&key).await;
     let id = c.id.as_str();
     let url = app.url("/oauth/token");
     let proof = key.proof(&app, "POST", &url, json!({}));
-    let resp = app
-        .assertion_token(&key.assertion(&app, id, &app.base, 60), Some(&proof))
-        .await;
+    let resp = app.key_token(&key, id, Some(&proof)).await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["token_type"], "DPoP");
@@ -182,11 +172,9 @@ async fn dpop_bound_client_credentials(backend: Backend) {
 }
 
 async fn dpop_proof_refusals(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, key, c)) = key_app(backend).await else {
         return;
     };
-    let key = ClientKey::es256();
-    let c = app.key_client(&key).await;
     let id = c.id.as_str();
     let url = app.url("/oauth/token");
     let cases = [
@@ -212,9 +200,7 @@ async fn dpop_proof_refusals(backend: Backend) {
         ),
     ];
     for (what, proof, needle) in cases {
-        let resp = app
-            .assertion_token(&key.assertion(&app, id, &app.base, 60), Some(&proof))
-            .await;
+        let resp = app.key_token(&key, id, Some(&proof)).await;
         let (status, error, why) = error_of(resp).await;
         assert_eq!(
             (status, error.as_str()),
@@ -226,38 +212,26 @@ async fn dpop_proof_refusals(backend: Backend) {
     // A proof made now goes stale once the clock moves past the window.
     let proof = key.proof(&app, "POST", &url, json!({}));
     app.advance(120);
-    let resp = app
-        .assertion_token(&key.assertion(&app, id, &app.base, 60), Some(&proof))
-        .await;
+    let resp = app.key_token(&key, id, Some(&proof)).await;
     assert_eq!(error_of(resp).await.1, "invalid_dpop_proof");
     // Replay of a proof that worked once.
     let proof = key.proof(&app, "POST", &url, json!({}));
-    let first = app
-        .assertion_token(&key.assertion(&app, id, &app.base, 60), Some(&proof))
-        .await;
+    let first = app.key_token(&key, id, Some(&proof)).await;
     assert_eq!(first.status(), 200);
-    let again = app
-        .assertion_token(&key.assertion(&app, id, &app.base, 60), Some(&proof))
-        .await;
+    let again = app.key_token(&key, id, Some(&proof)).await;
     let (status, error, why) = error_of(again).await;
     assert_eq!((status, error.as_str()), (400, "invalid_dpop_proof"));
     assert!(why.contains("jti"), "{why}");
 }
 
 async fn dpop_server_nonce(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.engine.dpop_nonce = true).await else {
+    let Some((app, key, c)) = key_app_with(backend, |c| c.engine.dpop_nonce = true).await else {
         return;
     };
-    let key = ClientKey::es256();
-    let c = app.key_client(&key).await;
     let id = c.id.as_str();
     let url = app.url("/oauth/token");
-    let resp = app
-        .assertion_token(
-            &key.assertion(&app, id, &app.base, 60),
-            Some(&key.proof(&app, "POST", &url, json!({}))),
-        )
-        .await;
+    let proof = |extra: Value| key.proof(&app, "POST", &url, extra);
+    let resp = app.key_token(&key, id, Some(&proof(json!({})))).await;
     let nonce = resp
         .headers()
         .get("dpop-nonce")
@@ -267,26 +241,15 @@ async fn dpop_server_nonce(backend: Backend) {
     let (status, error, _) = error_of(resp).await;
     assert_eq!((status, error.as_str()), (400, "use_dpop_nonce"));
     // Still no nonce after the challenge: refused again.
-    let resp = app
-        .assertion_token(
-            &key.assertion(&app, id, &app.base, 60),
-            Some(&key.proof(&app, "POST", &url, json!({}))),
-        )
-        .await;
+    let resp = app.key_token(&key, id, Some(&proof(json!({})))).await;
     assert_eq!(error_of(resp).await.1, "use_dpop_nonce");
     // A made-up nonce is no better.
     let resp = app
-        .assertion_token(
-            &key.assertion(&app, id, &app.base, 60),
-            Some(&key.proof(&app, "POST", &url, json!({"nonce": "1.forged"}))),
-        )
+        .key_token(&key, id, Some(&proof(json!({"nonce": "1.forged"}))))
         .await;
     assert_eq!(error_of(resp).await.1, "use_dpop_nonce");
     let resp = app
-        .assertion_token(
-            &key.assertion(&app, id, &app.base, 60),
-            Some(&key.proof(&app, "POST", &url, json!({"nonce": nonce}))),
-        )
+        .key_token(&key, id, Some(&proof(json!({"nonce": nonce}))))
         .await;
     assert_eq!(resp.status(), 200);
 }
@@ -346,6 +309,27 @@ async fn par_code_flow(
         .expect("token");
     assert_eq!(resp.status(), 200);
     resp.json().await.expect("json")
+}
+
+/// The `error` an authorization redirect carries.
+fn redirect_error(resp: &reqwest::Response) -> Option<String> {
+    query_param(location(resp), "error")
+}
+
+/// An authorization page refusing with a 400 that says `why`.
+async fn assert_refused_page(resp: reqwest::Response, why: &str) {
+    assert_eq!(resp.status(), 400, "{why}");
+    assert!(resp.text().await.unwrap_or_default().contains(why), "{why}");
+}
+
+/// A pushed request authenticated by nothing but `secret`: its RFC 6749 error.
+async fn push_with_secret(app: &TestApp, id: &str, secret: &str) -> (u16, String, String) {
+    let form = [
+        ("response_type", "code"),
+        ("client_id", id),
+        ("client_secret", secret),
+    ];
+    error_of(app.post_form("/oauth/par", &form).await).await
 }
 
 fn urlencode(s: &str) -> String {
@@ -503,44 +487,21 @@ async fn par_refusals(backend: Backend) {
     // Another client's request_uri.
     let uri = push(&mine).await;
     let resp = browser.get(&authorize(&theirs, &uri)).await;
-    assert_eq!(resp.status(), 400);
-    assert!(
-        resp.text()
-            .await
-            .unwrap_or_default()
-            .contains("another application")
-    );
+    assert_refused_page(resp, "another application").await;
     // Used once, then refused.
     let back = browser
         .authorize(&authorize(&mine, &uri), "fapi@example.com")
         .await;
     assert!(query_param(&back, "code").is_some(), "{back}");
     let resp = browser.get(&authorize(&mine, &uri)).await;
-    assert_eq!(resp.status(), 400);
-    assert!(
-        resp.text()
-            .await
-            .unwrap_or_default()
-            .contains("already used")
-    );
+    assert_refused_page(resp, "already used").await;
     // Expired.
     let uri = push(&mine).await;
     app.advance(61);
     let resp = browser.get(&authorize(&mine, &uri)).await;
-    assert_eq!(resp.status(), 400);
-    assert!(resp.text().await.unwrap_or_default().contains("expired"));
+    assert_refused_page(resp, "expired").await;
     // Pushing needs client authentication.
-    let resp = app
-        .post_form(
-            "/oauth/par",
-            &[
-                ("response_type", "code"),
-                ("client_id", mine.id.as_str()),
-                ("client_secret", "x"),
-            ],
-        )
-        .await;
-    assert_eq!(error_of(resp).await.0, 401);
+    assert_eq!(push_with_secret(&app, mine.id.as_str(), "x").await.0, 401);
     // A client that must push cannot send parameters in the front channel.
     let strict = app
         .client_with(|s| {
@@ -556,14 +517,7 @@ async fn par_refusals(backend: Backend) {
             urlencode(REDIRECT)
         ))
         .await;
-    let location = resp.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_eq!(redirect_error(&resp).as_deref(), Some("invalid_request"));
 }
 
 async fn fapi_profile(backend: Backend) {
@@ -575,17 +529,10 @@ async fn fapi_profile(backend: Backend) {
     let c = app.fapi_client(&key).await;
     let id = c.id.as_str();
     // No plain secret: the client has none, and a secret is refused.
-    let resp = app
-        .post_form(
-            "/oauth/par",
-            &[
-                ("response_type", "code"),
-                ("client_id", id),
-                ("client_secret", "guess"),
-            ],
-        )
-        .await;
-    assert_eq!(error_of(resp).await.1, "invalid_client");
+    assert_eq!(
+        push_with_secret(&app, id, "guess").await.1,
+        "invalid_client"
+    );
     // No PAR: refused at the authorization endpoint.
     let resp = Browser::new(&app)
         .get(&format!(
@@ -594,14 +541,7 @@ async fn fapi_profile(backend: Backend) {
             s256(VERIFIER)
         ))
         .await;
-    let location = resp.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_eq!(redirect_error(&resp).as_deref(), Some("invalid_request"));
     // No PKCE: refused when pushed.
     let auth = || {
         vec![

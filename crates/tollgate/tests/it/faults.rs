@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
 use tollgate_core::admin::ClientSpec;
 use tollgate_core::model::GrantType;
 
-use crate::helpers::{eventually, spawn_on};
+use crate::helpers::{eventually, retry_later, spawn_on};
 
 const GUARD: Duration = Duration::from_secs(30);
 
@@ -155,9 +154,7 @@ async fn postgres_restart_is_survived() {
     )
     .await
     .expect("an answer, not a hang");
-    assert_eq!(std.status(), 503);
-    assert!(std.headers().contains_key("retry-after"));
-    let b: Value = std.json().await.expect("json");
+    let b = retry_later(std, 503, "std").await;
     assert_eq!(b["error"], "temporarily_unavailable");
     let twilio = app
         .post_form(
@@ -170,9 +167,7 @@ async fn postgres_restart_is_survived() {
             ],
         )
         .await;
-    assert_eq!(twilio.status(), 503);
-    assert!(twilio.headers().contains_key("retry-after"));
-    let b: Value = twilio.json().await.expect("json");
+    let b = retry_later(twilio, 503, "twilio").await;
     assert_eq!(b["code"], 20503);
 
     assert!(pg.start(), "pg_ctl start again");

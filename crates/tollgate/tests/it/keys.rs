@@ -3,6 +3,7 @@
 use serde_json::Value;
 use tollgate_core::keys::SigningAlgorithm;
 
+use crate::helpers::binary::tollgate_command;
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;
 
@@ -19,7 +20,7 @@ async fn token(app: &TestApp) -> String {
 
 /// `tollgate key rotate`, configured like the server (tokens live `ttl` seconds).
 async fn rotate(app: &TestApp, publish_ahead: &str, ttl: &str) -> Value {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let out = tollgate_command()
         .env("TOLLGATE_ACCESS_TOKEN_TTL", ttl)
         .args(["--database-url", &app.database_url, "--data-dir"])
         .arg(app.dir.path())
@@ -125,17 +126,11 @@ async fn changing_the_configured_algorithm_switches_keys(backend: Backend) {
         return;
     };
     let es = token(&app).await;
-    let kek = std::fs::read_to_string(app.dir.path().join("key-encryption.key")).expect("kek");
-    let restarted = crate::helpers::spawn_on(
-        app.database_url.clone(),
-        tempfile::tempdir().expect("dir"),
-        |c| {
+    let restarted = app
+        .second_node(|c| {
             c.engine.signing_algorithm = SigningAlgorithm::EdDSA;
-            c.key_encryption_key = Some(kek);
-            c.engine.issuer = app.base.clone();
-        },
-    )
-    .await;
+        })
+        .await;
     let ed = token(&restarted).await;
     assert_eq!(
         format!(

@@ -7,17 +7,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
+use crate::helpers::binary::{banner, client_create_args, tollgate_command};
 use crate::helpers::post_basic;
 use crate::helpers::{Backend, fresh_database};
 use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::on_both_backends;
 
-const GUARD: Duration = Duration::from_secs(30);
-
 async fn start(dir: &std::path::Path, db: &str) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let mut child = tollgate_command()
         .args(["serve", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .args(["--database-url", db])
@@ -29,13 +27,7 @@ async fn start(dir: &std::path::Path, db: &str) -> (tokio::process::Child, Strin
         .kill_on_drop(true)
         .spawn()
         .expect("start tollgate");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    tokio::time::timeout(GUARD, BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("banner")
-        .expect("read");
-    let banner: Value = serde_json::from_str(&line).expect("banner");
+    let banner = banner(&mut child).await;
     (
         child,
         banner["listening"].as_str().expect("listening").to_owned(),
@@ -43,7 +35,7 @@ async fn start(dir: &std::path::Path, db: &str) -> (tokio::process::Child, Strin
 }
 
 async fn cli(dir: &std::path::Path, db: &str, args: &[&str]) -> Value {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let out = tollgate_command()
         .arg("--data-dir")
         .arg(dir)
         .args(["--database-url", db, "--json"])
@@ -68,25 +60,8 @@ async fn kill_nine_loses_nothing(backend: Backend) {
         return;
     };
     let (mut server, base) = start(dir.path(), &db).await;
-    let app = cli(
-        dir.path(),
-        &db,
-        &[
-            "client",
-            "create",
-            "--name",
-            "k9",
-            "--grant",
-            "authorization_code",
-            "--grant",
-            "refresh_token",
-            "--redirect-uri",
-            REDIRECT,
-            "--scope",
-            "read",
-        ],
-    )
-    .await;
+    let grants = ["authorization_code", "refresh_token"];
+    let app = cli(dir.path(), &db, &client_create_args("k9", &grants)).await;
     let (id, secret) = (
         app["client_id"].as_str().expect("id").to_owned(),
         app["client_secret"].as_str().expect("secret").to_owned(),

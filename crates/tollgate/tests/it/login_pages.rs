@@ -3,10 +3,18 @@
 
 use crate::helpers::location;
 use crate::helpers::{
-    Backend, PASSWORD, Visit, authorize_url, code_flow, code_flow_with, hidden, query_param,
-    read_code,
+    Backend, Browser, PASSWORD, Visit, authorize_url, code_flow, code_flow_with, hidden,
+    query_param, read_code,
 };
 use crate::on_both_backends;
+
+/// The `error` a `prompt=none` request for `url` comes back with.
+async fn silent_error(browser: &Browser, url: &str) -> Option<String> {
+    let loc = browser
+        .authorize(&format!("{url}&prompt=none"), "pg@example.com")
+        .await;
+    query_param(&loc, "error")
+}
 
 async fn login_and_consent_pages(backend: Backend) {
     let Some((_app, client, browser)) = code_flow(backend, "pg@example.com").await else {
@@ -19,11 +27,8 @@ async fn login_and_consent_pages(backend: Backend) {
     );
 
     // prompt=none without a session.
-    let loc = browser
-        .authorize(&format!("{url}&prompt=none"), "pg@example.com")
-        .await;
     assert_eq!(
-        query_param(&loc, "error").as_deref(),
+        silent_error(&browser, &url).await.as_deref(),
         Some("login_required")
     );
 
@@ -66,29 +71,16 @@ async fn login_and_consent_pages(backend: Backend) {
 
     // CSRF: a form without the token, or with another one, is refused.
     let cont = hidden(&html, "continue").expect("continue");
-    let resp = browser
-        .post(
-            "/login",
-            &[
-                ("continue", &cont),
-                ("email", "pg@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status(), 403);
-    let resp = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", "forged-forged-forged-forged-forged-forged-fo"),
-                ("continue", &cont),
-                ("email", "pg@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status(), 403);
+    let sign_in = [
+        ("continue", cont.as_str()),
+        ("email", "pg@example.com"),
+        ("password", PASSWORD),
+    ];
+    let forged = [("csrf", "forged-forged-forged-forged-forged-forged-fo")];
+    for (what, csrf) in [("no token", &[][..]), ("a forged token", &forged[..])] {
+        let resp = browser.post("/login", &[csrf, &sign_in[..]].concat()).await;
+        assert_eq!(resp.status(), 403, "{what}");
+    }
 
     // Sign in; consent lists the scopes in plain words; deny returns access_denied.
     let resp = browser
@@ -114,11 +106,8 @@ async fn login_and_consent_pages(backend: Backend) {
     assert_eq!(query_param(&loc, "state").as_deref(), Some("s"));
 
     // Signed in but no consent yet: prompt=none says so.
-    let loc = browser
-        .authorize(&format!("{url}&prompt=none"), "pg@example.com")
-        .await;
     assert_eq!(
-        query_param(&loc, "error").as_deref(),
+        silent_error(&browser, &url).await.as_deref(),
         Some("consent_required")
     );
     // Approve once; afterwards the consent is remembered and prompt=none yields a code.
@@ -145,11 +134,8 @@ async fn login_and_consent_pages(backend: Backend) {
         browser.post("/logout", &[("csrf", &csrf)]).await.status(),
         200
     );
-    let loc = browser
-        .authorize(&format!("{url}&prompt=none"), "pg@example.com")
-        .await;
     assert_eq!(
-        query_param(&loc, "error").as_deref(),
+        silent_error(&browser, &url).await.as_deref(),
         Some("login_required")
     );
 }

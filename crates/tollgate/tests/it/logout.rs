@@ -142,6 +142,30 @@ pub async fn logout_client(app: &TestApp, logout: ClientLogout) -> TestClient {
     .await
 }
 
+/// Logout settings: the post-logout redirect URIs and the back-channel endpoint.
+pub fn logout_settings(post_logout: &[&str], back_channel: Option<&BackChannel>) -> ClientLogout {
+    ClientLogout {
+        post_logout_redirect_uris: post_logout.iter().map(|u| (*u).to_owned()).collect(),
+        backchannel_logout_uri: back_channel.map(|rp| rp.url.clone()),
+    }
+}
+
+/// A server whose app has the logout settings `logout`, and a browser signed in to that app
+/// as `email` with the scope `openid read`: the server, the app, the browser and the token
+/// response.
+pub async fn signed_in_rp(
+    backend: Backend,
+    logout: ClientLogout,
+    email: &str,
+) -> Option<(TestApp, TestClient, Browser, Value)> {
+    let app = spawn_app(backend).await?;
+    let c = logout_client(&app, logout).await;
+    app.user(email).await;
+    let b = Browser::new(&app);
+    let tokens = sign_in_to(&app, &b, &c, "openid read", email).await;
+    Some((app, c, b, tokens))
+}
+
 /// Signs in (or reuses the browser's session), consents, redeems: the token response.
 pub async fn sign_in_to(
     app: &TestApp,
@@ -186,20 +210,10 @@ pub async fn silent_authorize(b: &Browser, base: &str, c: &TestClient) -> String
 }
 
 async fn post_logout_uri_must_be_registered(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let settings = logout_settings(&[BYE], None);
+    let Some((app, c, b, tokens)) = signed_in_rp(backend, settings, "rp@example.com").await else {
         return;
     };
-    let c = logout_client(
-        &app,
-        ClientLogout {
-            post_logout_redirect_uris: vec![BYE.into()],
-            backchannel_logout_uri: None,
-        },
-    )
-    .await;
-    app.user("rp@example.com").await;
-    let b = Browser::new(&app);
-    let tokens = sign_in_to(&app, &b, &c, "openid read", "rp@example.com").await;
     let hint = tokens["id_token"].as_str().expect("id token");
     let refused = [
         // Not registered for this client.
@@ -304,20 +318,10 @@ async fn post_logout_uri_must_be_registered(backend: Backend) {
 }
 
 async fn confirmation_page_without_a_hint(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let settings = logout_settings(&[BYE], None);
+    let Some((app, c, b, _)) = signed_in_rp(backend, settings, "confirm@example.com").await else {
         return;
     };
-    let c = logout_client(
-        &app,
-        ClientLogout {
-            post_logout_redirect_uris: vec![BYE.into()],
-            backchannel_logout_uri: None,
-        },
-    )
-    .await;
-    app.user("confirm@example.com").await;
-    let b = Browser::new(&app);
-    sign_in_to(&app, &b, &c, "openid read", "confirm@example.com").await;
     let url = end_session_url(
         &app.base,
         &[

@@ -9,31 +9,22 @@ use tollgate_core::model::ClientLogout;
 
 use crate::helpers::{
     Backend, Browser, REDIRECT, TestClient, Visit, eventually, hidden, json, jwt_claims, location,
-    query_param, spawn_app, spawn_on,
+    query_param, spawn_app,
 };
 use crate::logout::{
-    BYE, BackChannel, end_session_url, logout_client, sign_in_to, silent_authorize,
-    verify_logout_token,
+    BYE, BackChannel, end_session_url, logout_client, logout_settings, sign_in_to, signed_in_rp,
+    silent_authorize, verify_logout_token,
 };
 use crate::on_both_backends;
 
 /// The back-channel endpoint fails first; the server retries on its clock and delivers.
 async fn back_channel_is_retried(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let rp = BackChannel::start(1).await;
+    let settings = logout_settings(&[], Some(&rp));
+    let Some((app, c, b, tokens)) = signed_in_rp(backend, settings, "retry@example.com").await
+    else {
         return;
     };
-    let rp = BackChannel::start(1).await;
-    let c = logout_client(
-        &app,
-        ClientLogout {
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: Some(rp.url.clone()),
-        },
-    )
-    .await;
-    app.user("retry@example.com").await;
-    let b = Browser::new(&app);
-    let tokens = sign_in_to(&app, &b, &c, "openid read", "retry@example.com").await;
     let id = jwt_claims(tokens["id_token"].as_str().unwrap());
     let hint = tokens["id_token"].as_str().unwrap();
     let resp = b
@@ -63,25 +54,9 @@ async fn logout_on_another_node(backend: Backend) {
     let Some(a) = spawn_app(backend).await else {
         return;
     };
-    let kek = std::fs::read_to_string(a.dir.path().join("key-encryption.key")).expect("kek");
-    let b_node = spawn_on(
-        a.database_url.clone(),
-        tempfile::tempdir().expect("dir"),
-        |cfg| {
-            cfg.key_encryption_key = Some(kek.clone());
-            cfg.engine.issuer = a.base.clone();
-        },
-    )
-    .await;
+    let b_node = a.second_node(|_| {}).await;
     let rp = BackChannel::start(0).await;
-    let c = logout_client(
-        &a,
-        ClientLogout {
-            post_logout_redirect_uris: vec![BYE.into()],
-            backchannel_logout_uri: Some(rp.url.clone()),
-        },
-    )
-    .await;
+    let c = logout_client(&a, logout_settings(&[BYE], Some(&rp))).await;
     a.user("nodes@example.com").await;
     // One browser: cookies are per host, so it holds the session for both nodes.
     let browser = Browser::new(&a);
@@ -296,21 +271,13 @@ async fn cli_sets_logout_uris(backend: Backend) {
 
 /// Signing out another session from the account page is a logout too: its clients are told.
 async fn account_page_sign_out_elsewhere_is_a_logout(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let rp = BackChannel::start(0).await;
+    let settings = logout_settings(&[], Some(&rp));
+    let Some((app, c, laptop, tokens)) =
+        signed_in_rp(backend, settings, "elsewhere@example.com").await
+    else {
         return;
     };
-    let rp = BackChannel::start(0).await;
-    let c = logout_client(
-        &app,
-        ClientLogout {
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: Some(rp.url.clone()),
-        },
-    )
-    .await;
-    app.user("elsewhere@example.com").await;
-    let laptop = Browser::new(&app);
-    let tokens = sign_in_to(&app, &laptop, &c, "openid read", "elsewhere@example.com").await;
     let phone = Browser::new(&app);
     let Visit::Page { html, .. } = phone.visit_as("/account", "elsewhere@example.com").await else {
         panic!("account page")

@@ -5,48 +5,15 @@
 
 use std::time::Duration;
 
-use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
-use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    PkceCodeChallenge, RedirectUrl, TokenResponse,
-};
+use openidconnect::core::CoreResponseType;
+use openidconnect::{AuthenticationFlow, CsrfToken, Nonce, PkceCodeChallenge, TokenResponse};
 use tollgate_core::Clock;
 
+use crate::helpers::oidc::{Oidc, exchange, relying_party};
 use crate::helpers::{
-    Backend, Browser, PASSWORD, REDIRECT, TestApp, TestClient, Visit, code_flow, location,
-    query_param,
+    Backend, Browser, PASSWORD, REDIRECT, TestApp, Visit, code_flow, location, query_param,
 };
 use crate::on_both_backends;
-
-type Oidc = openidconnect::core::CoreClient<
-    openidconnect::EndpointSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointMaybeSet,
-    openidconnect::EndpointMaybeSet,
->;
-
-pub(crate) async fn relying_party(app: &TestApp, client: &TestClient) -> Oidc {
-    let http = http();
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).expect("iss"), &http)
-            .await
-            .expect("discovery");
-    CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(client.id.to_string()),
-        Some(ClientSecret::new(client.secret.clone())),
-    )
-    .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).expect("redirect"))
-}
-
-fn http() -> openidconnect::reqwest::Client {
-    openidconnect::reqwest::Client::builder()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
 
 /// An authorization URL with `max_age` (and `prompt=none` when asked), its PKCE verifier
 /// and nonce.
@@ -82,13 +49,7 @@ async fn auth_time_of(
     allowed: i64,
 ) -> i64 {
     let code = query_param(back, "code").unwrap_or_else(|| panic!("a code: {back}"));
-    let token = rp
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("token endpoint")
-        .set_pkce_verifier(verifier)
-        .request_async(&http())
-        .await
-        .expect("code exchange");
+    let token = exchange(rp, code, verifier).await;
     let now = app.clock.now();
     let verifier = rp
         .id_token_verifier()

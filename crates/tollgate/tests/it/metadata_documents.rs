@@ -204,6 +204,18 @@ async fn document_client_signs_in_and_is_cached(backend: Backend) {
     assert_eq!(stored.registered_from.as_deref(), Some(client_id.as_str()));
 }
 
+/// A made-up code redeemed for the document `client_id`: `invalid_client`.
+async fn assert_token_refuses(app: &TestApp, client_id: &str) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", "whatever"),
+        ("client_id", client_id),
+        ("code_verifier", VERIFIER),
+    ];
+    let resp = token(app, &form).await;
+    assert_eq!(json_of(resp, 401).await["error"], "invalid_client");
+}
+
 async fn bad_documents_are_refused(backend: Backend) {
     let docs = DocumentServer::start().await;
     let Some(app) = app_with_documents(backend, &docs, &["127.0.0.1"]).await else {
@@ -215,17 +227,7 @@ async fn bad_documents_are_refused(backend: Backend) {
     let misnamed = docs.url("/misnamed.json");
     docs.publish("/misnamed.json", &document(&docs.url("/other.json")), None);
     refused_at_authorize(&browser, &authorize_url(&misnamed, REDIRECT)).await;
-    let resp = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", "whatever"),
-            ("client_id", &misnamed),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
-    assert_eq!(json_of(resp, 401).await["error"], "invalid_client");
+    assert_token_refuses(&app, &misnamed).await;
 
     // A shared-secret authentication method.
     let secret = docs.url("/secret.json");
@@ -275,17 +277,7 @@ async fn hosts_outside_the_allow_list_are_never_fetched(backend: Backend) {
     docs.publish(DOC, &document(&client_id), None);
     let browser = Browser::new(&app);
     refused_at_authorize(&browser, &authorize_url(&client_id, REDIRECT)).await;
-    let resp = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", "whatever"),
-            ("client_id", &client_id),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
-    assert_eq!(json_of(resp, 401).await["error"], "invalid_client");
+    assert_token_refuses(&app, &client_id).await;
     assert_eq!(docs.hits(DOC), 0, "never fetched");
 }
 

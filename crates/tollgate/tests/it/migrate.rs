@@ -7,22 +7,11 @@
 
 use serde_json::Value;
 
+use crate::helpers::binary::{assert_refused, run_json};
 use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, VERIFIER, authorize_url, code_flow, fresh_database, json,
     query_param, read_code, redeem, refresh, spawn_on,
 };
-
-async fn tollgate(args: &[&str]) -> (bool, Value) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .arg("--json")
-        .args(args)
-        .output()
-        .await
-        .expect("run tollgate");
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let value = serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
-    (out.status.success(), value)
-}
 
 async fn node(url: &str, kek: &str, listen: &str, issuer: &str) -> TestApp {
     let (kek, listen, issuer) = (kek.to_owned(), listen.to_owned(), issuer.to_owned());
@@ -78,7 +67,7 @@ async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
     let TestApp { server, dir, .. } = app;
     server.stop().await.expect("the SQLite server stops");
 
-    let (ok, report) = tollgate(&["migrate", "--from", &sqlite_url, "--to", &pg]).await;
+    let (ok, report) = run_json(&["migrate", "--from", &sqlite_url, "--to", &pg]).await;
     assert!(ok, "{report}");
     let tables = report["tables"].as_array().expect("tables");
     let rows_of = |name: &str| {
@@ -92,14 +81,8 @@ async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
     assert!(rows_of("refresh_families") == 1 && rows_of("changes") >= 1);
     assert!(report["change_log_position"].as_i64().expect("position") >= 1);
     // Only into an empty database.
-    let (ok, refused) = tollgate(&["migrate", "--from", &sqlite_url, "--to", &pg]).await;
-    assert!(!ok, "{refused}");
-    assert!(
-        refused["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("not empty")),
-        "{refused}"
-    );
+    let (ok, refused) = run_json(&["migrate", "--from", &sqlite_url, "--to", &pg]).await;
+    assert_refused(ok, &refused, "not empty");
     drop(dir);
 
     // The same public address, now served from PostgreSQL by two nodes.
@@ -107,27 +90,9 @@ async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
     let n2 = node(&pg, &kek, "127.0.0.1:0", &base).await;
     assert_eq!(n1.base, base);
     assert!(n1.jwks().await.find(&kid).is_some(), "the same signing key");
-    let introspected = json(
-        n2.post_basic(
-            "/oauth/introspect",
-            (cc_client.id.as_str(), &cc_client.secret),
-            &[("token", &access_token)],
-        )
-        .await,
-        200,
-    )
-    .await;
+    let introspected = n2.introspection(&cc_client, &access_token).await;
     assert_eq!(introspected["active"], true, "{introspected}");
-    let still_revoked = json(
-        n1.post_basic(
-            "/oauth/introspect",
-            (cc_client.id.as_str(), &cc_client.secret),
-            &[("token", &revoked_token)],
-        )
-        .await,
-        200,
-    )
-    .await;
+    let still_revoked = n1.introspection(&cc_client, &revoked_token).await;
     assert_eq!(still_revoked["active"], false, "{still_revoked}");
     json(redeem(&n2, &client, &live_code, Some(VERIFIER)).await, 200).await;
     // The browser's session from SQLite: authorize answers with a code, no sign-in page.
@@ -158,12 +123,7 @@ async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
     );
     let carried = query_param(&to, "code").expect("code");
     json(redeem(&n1, &client, &carried, Some(VERIFIER)).await, 200).await;
-    assert_eq!(
-        n2.client_credentials(cc_client.id.as_str(), &cc_client.secret)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(n2.token_status(&cc_client).await, 200);
 
     // The refresh token rotates; a reuse past the grace window on another node revokes the
     // family, so the rotated token stops working too.
@@ -195,10 +155,5 @@ async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
     assert!(again["refresh_token"].as_str().is_some());
     // A new change on PostgreSQL follows the copied change log.
     let fresh = n1.client().await;
-    assert_eq!(
-        n2.client_credentials(fresh.id.as_str(), &fresh.secret)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(n2.token_status(&fresh).await, 200);
 }

@@ -10,13 +10,14 @@ use base64::Engine as _;
 use serde_json::Value;
 use tollgate::config::Config;
 use tollgate::server::{self, Deps, RunningServer};
-use tollgate_core::admin::{ClientSpec, UserSpec};
 use tollgate_core::maintenance::RotationPolicy;
 use tollgate_core::model::GrantType;
 use tollgate_core::{OffsetClock, SystemRng};
 
-use crate::helpers::{Backend, eventually, fresh_database, post_basic};
-use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
+use crate::helpers::{
+    Backend, bootstrap_app, eventually, fresh_database, password_user, post_basic,
+};
+use crate::helpers::{Browser, REDIRECT, query_param};
 
 /// DESIGN section 5: other nodes see a change within a second.
 const WITHIN: Duration = Duration::from_secs(1);
@@ -90,31 +91,14 @@ async fn three_nodes_act_as_one() {
     assert_eq!(algs, ["ES256", "RS256"], "one first key of each algorithm");
 
     let admin = n1.server.admin();
-    let (account, _) = admin
-        .bootstrap()
-        .await
-        .expect("bootstrap")
-        .expect("account");
-    let (client, secret) = admin
-        .create_client(ClientSpec {
-            friendly_name: "everywhere".into(),
-            account_sid: Some(account.sid.clone()),
-            grant_types: vec![
-                GrantType::ClientCredentials,
-                GrantType::AuthorizationCode,
-                GrantType::RefreshToken,
-                GrantType::DeviceCode,
-            ],
-            redirect_uris: vec![REDIRECT.into()],
-            scopes: vec!["read".into()],
-            ..ClientSpec::default()
-        })
-        .await
-        .expect("client");
-    let (id, secret) = (
-        client.id.to_string(),
-        secret.expect("secret").expose().to_owned(),
-    );
+    let grants = vec![
+        GrantType::ClientCredentials,
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::DeviceCode,
+    ];
+    let (account, client, secret) = bootstrap_app(&admin, "everywhere", grants).await;
+    let (id, secret) = (client.id.to_string(), secret.expect("secret"));
     let http = reqwest::Client::new();
     // A client created in the store works on every node within a second.
     for n in nodes {
@@ -126,16 +110,7 @@ async fn three_nodes_act_as_one() {
     }
 
     // A code issued on node 1 is redeemed on node 2 and refused on a replay at node 3.
-    admin
-        .create_user(UserSpec {
-            email: "nodes@example.com".into(),
-            password: PASSWORD.into(),
-            account_sid: Some(account.sid.clone()),
-            admin: false,
-            ..UserSpec::default()
-        })
-        .await
-        .expect("user");
+    password_user(&admin, &account, "nodes@example.com").await;
     let browser = Browser::for_base(&n1.base);
     let url1 = format!(
         "/oauth/authorize?response_type=code&client_id={id}&redirect_uri={REDIRECT}&scope=read"

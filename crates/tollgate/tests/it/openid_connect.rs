@@ -1,13 +1,11 @@
 //! OpenID Connect: the `openidconnect` crate completes the flow against Tollgate, and the
 //! userinfo endpoint refuses what is not a user's bearer token.
 
-use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
-use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
-};
+use openidconnect::core::CoreUserInfoClaims;
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 
-use crate::helpers::{Backend, Browser, REDIRECT, json, now, query_param, spawn_app};
+use crate::helpers::oidc::{code_url, exchange, oidc_http, relying_party};
+use crate::helpers::{Backend, Browser, json, now, query_param, spawn_app};
 use crate::on_both_backends;
 
 async fn openidconnect_crate_completes_the_flow(backend: Backend) {
@@ -16,36 +14,12 @@ async fn openidconnect_crate_completes_the_flow(backend: Backend) {
     };
     let client = app.code_client(false).await;
     app.user("ada@example.com").await;
-    let http = openidconnect::reqwest::Client::builder()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let metadata = CoreProviderMetadata::discover_async(
-        IssuerUrl::new(app.base.clone()).expect("issuer"),
-        &http,
-    )
-    .await
-    .expect("discovery");
-    let oidc = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(client.id.to_string()),
-        Some(ClientSecret::new(client.secret.clone())),
-    )
-    .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).expect("redirect"));
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf, nonce) = oidc
-        .authorize_url(
-            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("email".into()))
-        .add_scope(Scope::new("profile".into()))
-        .set_pkce_challenge(challenge)
-        .url();
+    let http = oidc_http();
+    let oidc = relying_party(&app, &client).await;
+    let (url, csrf, nonce, verifier) = code_url(&oidc, &["email", "profile"]);
 
     let browser = Browser::new(&app);
-    let location = browser.authorize(url.as_str(), "ada@example.com").await;
+    let location = browser.authorize(&url, "ada@example.com").await;
     assert_eq!(
         query_param(&location, "state").as_deref(),
         Some(csrf.secret().as_str())
@@ -56,13 +30,7 @@ async fn openidconnect_crate_completes_the_flow(backend: Backend) {
     );
     let code = query_param(&location, "code").expect("code");
 
-    let token = oidc
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("token endpoint")
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .expect("code exchange");
+    let token = exchange(&oidc, code, verifier).await;
     assert!(token.refresh_token().is_some());
     let id_token = token.id_token().expect("id_token");
     let claims = id_token

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::helpers::binary::{banner, client_create_args, tollgate_command};
 use crate::helpers::post_basic;
+use crate::helpers::retry_later;
 use crate::helpers::{Backend, eventually, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::on_both_backends;
@@ -32,20 +34,12 @@ async fn health_metrics_and_request_ids(backend: Backend) {
         .to_owned();
     assert!(id.len() >= 16, "{id}");
     let echoed = app
-        .http
-        .get(app.url("/healthz"))
-        .header("x-request-id", "trace-abc-123")
-        .send()
-        .await
-        .expect("get");
+        .get_with_header("/healthz", "x-request-id", "trace-abc-123")
+        .await;
     assert_eq!(echoed.headers()["x-request-id"], "trace-abc-123");
     let forged = app
-        .http
-        .get(app.url("/healthz"))
-        .header("x-request-id", "bad id\" injected")
-        .send()
-        .await
-        .expect("get");
+        .get_with_header("/healthz", "x-request-id", "bad id\" injected")
+        .await;
     assert_ne!(forged.headers()["x-request-id"], "bad id\" injected");
     // A failed authentication and a device grant (a store write) to count.
     assert_eq!(
@@ -205,30 +199,14 @@ async fn rate_limits_speak_each_dialect(backend: Backend) {
         return;
     };
     let c = app.client().await;
-    assert_eq!(
-        app.client_credentials(c.id.as_str(), &c.secret)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.token_status(&c).await, 200);
     let std = app.client_credentials(c.id.as_str(), &c.secret).await;
-    assert_eq!(std.status(), 429);
-    assert!(std.headers().contains_key("retry-after"));
-    let b: Value = std.json().await.expect("json");
+    let b = retry_later(std, 429, "std").await;
     assert_eq!(b["error"], "too_many_requests");
     let v2 = app
-        .post_form(
-            "/v2/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", c.id.as_str()),
-                ("client_secret", &c.secret),
-            ],
-        )
+        .client_credentials_at("/v2/token", c.id.as_str(), &c.secret)
         .await;
-    assert_eq!(v2.status(), 429);
-    assert!(v2.headers().contains_key("retry-after"));
-    let b: Value = v2.json().await.expect("json");
+    let b = retry_later(v2, 429, "v2").await;
     assert_eq!(b["code"], 20429);
     assert!(b["throttled_until"].is_string(), "{b}");
 }
@@ -339,7 +317,7 @@ async fn start_binary(
     dir: &std::path::Path,
     log: &std::path::Path,
 ) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let mut child = tollgate_command()
         .args(["serve", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env_remove("TOLLGATE_DATABASE_URL")
@@ -350,19 +328,13 @@ async fn start_binary(
         .kill_on_drop(true)
         .spawn()
         .expect("start tollgate");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    tokio::time::timeout(GUARD, BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("banner")
-        .expect("read");
-    let banner: Value = serde_json::from_str(&line).expect("banner JSON");
+    let banner = banner(&mut child).await;
     let base = banner["listening"].as_str().expect("listening").to_owned();
     (child, base)
 }
 
 async fn cli(dir: &std::path::Path, args: &[&str]) -> Value {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let out = tollgate_command()
         .arg("--data-dir")
         .arg(dir)
         .arg("--json")
@@ -381,26 +353,8 @@ async fn logs_keep_secrets_and_shutdown_drains() {
     let dir = tempfile::tempdir().expect("dir");
     let log = dir.path().join("server.log");
     let (mut child, base) = start_binary(dir.path(), &log).await;
-    let app_json = cli(
-        dir.path(),
-        &[
-            "client",
-            "create",
-            "--name",
-            "logs",
-            "--grant",
-            "client_credentials",
-            "--grant",
-            "authorization_code",
-            "--grant",
-            "refresh_token",
-            "--redirect-uri",
-            REDIRECT,
-            "--scope",
-            "read",
-        ],
-    )
-    .await;
+    let grants = ["client_credentials", "authorization_code", "refresh_token"];
+    let app_json = cli(dir.path(), &client_create_args("logs", &grants)).await;
     let client_id = app_json["client_id"].as_str().expect("id").to_owned();
     let secret = app_json["client_secret"]
         .as_str()
@@ -546,7 +500,7 @@ async fn config_check_names_every_problem() {
         "issuer = \"ftp://example.com\"\nlisten = \"nowhere\"\nacess_token_ttl = 5\nkey_encryption_key = \"short\"\n",
     )
     .expect("write");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let out = tollgate_command()
         .arg("--config")
         .arg(&file)
         .args([
@@ -576,7 +530,7 @@ async fn config_check_names_every_problem() {
     ] {
         assert!(problems.contains(needle), "{needle} in {problems}");
     }
-    let good = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let good = tollgate_command()
         .arg("--data-dir")
         .arg(dir.path())
         .args(["config", "check"])
@@ -591,7 +545,7 @@ async fn config_check_names_every_problem() {
         String::from_utf8_lossy(&good.stdout)
     );
     // A bad database URL never shows its password, even when serving fails.
-    let serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let serve = tollgate_command()
         .args([
             "serve",
             "--listen",

@@ -242,9 +242,7 @@ async fn passkeys_in_chromium(backend: Backend) {
 
     // The account now requires a second factor: someone without one sets it up first.
     let resp = app
-        .http
-        .post(app.url("/v1/Account/SignIn"))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .as_account(reqwest::Method::POST, "/v1/Account/SignIn")
         .json(&json!({"sign_in_policy": "required"}))
         .send()
         .await

@@ -8,7 +8,7 @@ use tollgate_core::store::Store;
 
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::store::{account, open, rng, user};
+use crate::store::{open_with_account, open_with_user, user};
 
 fn passkey(id: &str, user: &tollgate_core::model::User, at: i64) -> StoredPasskey {
     StoredPasskey {
@@ -26,11 +26,9 @@ fn passkey(id: &str, user: &tollgate_core::model::User, at: i64) -> StoredPasske
 }
 
 async fn passkey_queries(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, a)) = open_with_account(backend).await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
     let u = user(&a.sid, &rng, "keys@example.com");
     let v = user(&a.sid, &rng, "other@example.com");
     store.insert_user(&u).await.expect("user");
@@ -109,13 +107,9 @@ async fn passkey_queries(backend: Backend) {
 }
 
 async fn account_policy_queries(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, a, u)) = open_with_user(backend, "policy@example.com").await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
-    let u = user(&a.sid, &rng, "policy@example.com");
-    store.insert_user(&u).await.expect("user");
     let s: &dyn Store = store.as_ref();
 
     assert_eq!(

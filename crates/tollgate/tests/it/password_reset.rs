@@ -9,6 +9,7 @@ use tollgate::config::{Concealed, Config};
 use tollgate_core::totp;
 
 use crate::email_verification::{FROM, app_with_mail};
+use crate::helpers::binary::tollgate_command;
 use crate::helpers::oauth::redeem;
 use crate::helpers::smtp::SmtpSink;
 use crate::helpers::{
@@ -287,7 +288,7 @@ async fn the_config_check_command_reports_mail() {
     let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().expect("dir");
     let run = |smtp: Option<String>| {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        let mut cmd = tollgate_command();
         cmd.arg("--data-dir")
             .arg(dir.path())
             .args(["--json", "config", "check"])

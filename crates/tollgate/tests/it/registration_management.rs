@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use tollgate_core::model::RegistrationPolicy;
 
-use crate::helpers::{Backend, REDIRECT, TestApp, json as json_of, spawn_app, spawn_on};
+use crate::helpers::{Backend, REDIRECT, TestApp, json as json_of, spawn_app};
 use crate::on_both_backends;
 use crate::registration::{initial_access_token, register, set_policy};
 
@@ -121,32 +121,24 @@ async fn read_update_delete(backend: Backend) {
         "scope": "read",
     });
     unauthorized(with_token(&app, reqwest::Method::PUT, &uri, None, Some(&update)).await).await;
-    let mut wrong = update.clone();
-    wrong["client_id"] = json!("OQ00000000000000000000000000000000");
-    let resp = with_token(&app, reqwest::Method::PUT, &uri, Some(&token), Some(&wrong)).await;
-    assert_eq!(json_of(resp, 400).await["error"], "invalid_client_metadata");
-    let mut bad_secret = update.clone();
-    bad_secret["client_secret"] = json!("not it");
-    let resp = with_token(
-        &app,
-        reqwest::Method::PUT,
-        &uri,
-        Some(&token),
-        Some(&bad_secret),
-    )
-    .await;
-    assert_eq!(json_of(resp, 400).await["error"], "invalid_client_metadata");
-    let mut bad_uri = update.clone();
-    bad_uri["redirect_uris"] = json!(["http://reports.example/cb"]);
-    let resp = with_token(
-        &app,
-        reqwest::Method::PUT,
-        &uri,
-        Some(&token),
-        Some(&bad_uri),
-    )
-    .await;
-    assert_eq!(json_of(resp, 400).await["error"], "invalid_redirect_uri");
+    for (field, value, error) in [
+        (
+            "client_id",
+            json!("OQ00000000000000000000000000000000"),
+            "invalid_client_metadata",
+        ),
+        ("client_secret", json!("not it"), "invalid_client_metadata"),
+        (
+            "redirect_uris",
+            json!(["http://reports.example/cb"]),
+            "invalid_redirect_uri",
+        ),
+    ] {
+        let mut bad = update.clone();
+        bad[field] = value;
+        let resp = with_token(&app, reqwest::Method::PUT, &uri, Some(&token), Some(&bad)).await;
+        assert_eq!(json_of(resp, 400).await["error"], error, "{field}");
+    }
     update["client_secret"] = json!(secret);
     let resp = with_token(
         &app,
@@ -195,19 +187,13 @@ async fn registered_on_one_node_works_on_another(backend: Backend) {
         return;
     };
     set_policy(&a, RegistrationPolicy::Open).await;
-    let kek = std::fs::read_to_string(a.dir.path().join("key-encryption.key")).expect("kek");
     let account = a.account.sid.to_string();
     // The second node creates a second account, so "the only account" no longer exists.
-    let b = spawn_on(
-        a.database_url.clone(),
-        tempfile::tempdir().expect("dir"),
-        |c| {
-            c.key_encryption_key = Some(kek.clone());
-            c.engine.issuer = a.base.clone();
+    let b = a
+        .second_node(|c| {
             c.registration_account = Some(account.clone());
-        },
-    )
-    .await;
+        })
+        .await;
     assert_ne!(b.account.sid, a.account.sid);
 
     let iat = initial_access_token(&a, 1).await;

@@ -11,7 +11,7 @@ use tollgate_core::admin::{AdminError, Caller, ClientPatch, ResourceSpec};
 use tollgate_core::ids::{AccountSid, ClientId};
 use tollgate_core::model::{Client, Resource};
 
-use crate::helpers::{Backend, TestApp, TestClient, eventually, spawn_app, spawn_on};
+use crate::helpers::{Backend, TestApp, TestClient, eventually, spawn_app};
 use crate::on_both_backends;
 
 const BILLING: &str = "https://billing.b.example";
@@ -56,6 +56,16 @@ fn invalid_message(result: Result<impl std::fmt::Debug, AdminError>) -> String {
     }
 }
 
+/// `owner` registering `identifier` is refused: the message.
+async fn refused_resource(app: &TestApp, owner: &AccountSid, identifier: &str) -> String {
+    let spec = ResourceSpec {
+        identifier: identifier.into(),
+        ..ResourceSpec::default()
+    };
+    let caller = Caller::Account(owner.clone());
+    invalid_message(app.server.admin().create_resource(&caller, spec).await)
+}
+
 /// Sets a client's audiences behind the admin service's back, as a client registered before
 /// resources existed has them.
 async fn set_audiences_in_store(app: &TestApp, id: &ClientId, audiences: &[&str]) {
@@ -78,15 +88,7 @@ async fn a_resource_belongs_to_the_account_that_registered_it(backend: Backend) 
 
     // A cannot register B's identifier, nor name it on its own app; neither answer says whose.
     let admin = app.server.admin();
-    let again = ResourceSpec {
-        identifier: BILLING.into(),
-        ..ResourceSpec::default()
-    };
-    let msg = invalid_message(
-        admin
-            .create_resource(&Caller::Account(a.clone()), again)
-            .await,
-    );
+    let msg = refused_resource(&app, &a, BILLING).await;
     assert_eq!(
         msg,
         format!("resource {BILLING:?} is already registered by another account")
@@ -126,16 +128,7 @@ async fn a_resource_belongs_to_the_account_that_registered_it(backend: Backend) 
         .expect("rename");
 
     // A second node on the same database.
-    let kek = std::fs::read_to_string(app.dir.path().join("key-encryption.key")).expect("kek");
-    let node2 = spawn_on(
-        app.database_url.clone(),
-        tempfile::tempdir().expect("dir"),
-        |c| {
-            c.key_encryption_key = Some(kek);
-            c.engine.issuer = app.base.clone();
-        },
-    )
-    .await;
+    let node2 = app.second_node(|_| {}).await;
     assert_eq!(token(&node2, &squatter, Some(BILLING)).await.0, 400);
 
     // B grants A: A's app gets tokens for B's API, on both nodes.
@@ -146,9 +139,7 @@ async fn a_resource_belongs_to_the_account_that_registered_it(backend: Backend) 
     assert_eq!(granted.granted_to, vec![a.clone()]);
     let (status, body) = token(&app, &squatter, Some(BILLING)).await;
     assert_eq!(status, 200, "{body}");
-    let claims = app
-        .verify_access_token(body["access_token"].as_str().expect("token"))
-        .await;
+    let claims = app.verify_token_of(&body).await;
     assert_eq!(claims["aud"], BILLING);
     assert_eq!(claims["account_sid"], a.as_str());
     assert!(
@@ -238,15 +229,7 @@ async fn first_use_claims_an_unregistered_audience(backend: Backend) {
         "{msg}"
     );
     assert!(!msg.contains(a.as_str()) && !msg.contains(&app.account.friendly_name));
-    let taken = ResourceSpec {
-        identifier: API.into(),
-        ..ResourceSpec::default()
-    };
-    let msg = invalid_message(
-        admin
-            .create_resource(&Caller::Account(b.clone()), taken)
-            .await,
-    );
+    let msg = refused_resource(&app, &b, API).await;
     assert!(
         msg.ends_with("is already registered by another account"),
         "{msg}"
@@ -308,26 +291,14 @@ async fn first_use_claims_an_unregistered_audience(backend: Backend) {
     assert!(app.server.engine.resource(API).is_none());
 }
 
-/// Runs the CLI on the app's database with `--json`: success and the one JSON object.
-async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
-    let out = app.cli(args).await;
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    (
-        out.status.success(),
-        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("JSON: {stdout} {stderr}")),
-    )
-}
-
 async fn cli_manages_resources(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     let a = app.account.sid.clone();
     let b = app.sibling_account().await;
-    let (ok, created) = tollgate(
-        &app,
-        &[
+    let (ok, created) = app
+        .cli_json(&[
             "resource",
             "create",
             "--identifier",
@@ -336,26 +307,23 @@ async fn cli_manages_resources(backend: Backend) {
             b.as_str(),
             "--scope",
             "billing.admin",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(ok, "{created}");
     assert_eq!(created["account_sid"], b.as_str());
     assert_eq!(created["scopes"], serde_json::json!(["billing.admin"]));
     let sid = created["resource_sid"].as_str().expect("sid").to_owned();
 
-    let (ok, again) = tollgate(
-        &app,
-        &[
+    let (ok, again) = app
+        .cli_json(&[
             "resource",
             "create",
             "--identifier",
             BILLING,
             "--account",
             a.as_str(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(!ok);
     assert!(!again.to_string().contains(b.as_str()), "{again}");
 
@@ -363,7 +331,9 @@ async fn cli_manages_resources(backend: Backend) {
     set_audiences_in_store(&app, &squatter.id, &[BILLING]).await;
     assert_eq!(token(&app, &squatter, Some(BILLING)).await.0, 400);
 
-    let (ok, granted) = tollgate(&app, &["resource", "grant", BILLING, "--to", a.as_str()]).await;
+    let (ok, granted) = app
+        .cli_json(&["resource", "grant", BILLING, "--to", a.as_str()])
+        .await;
     assert!(ok, "{granted}");
     assert_eq!(granted["granted_to"], serde_json::json!([a.as_str()]));
     let reached = eventually(PROPAGATION, || async {
@@ -371,11 +341,15 @@ async fn cli_manages_resources(backend: Backend) {
     });
     assert!(reached.await.is_some(), "the CLI grant reached the server");
 
-    let (ok, listed) = tollgate(&app, &["resource", "list", "--account", b.as_str()]).await;
+    let (ok, listed) = app
+        .cli_json(&["resource", "list", "--account", b.as_str()])
+        .await;
     assert!(ok);
     assert_eq!(listed["resources"][0]["resource_sid"], sid.as_str());
 
-    let (ok, revoked) = tollgate(&app, &["resource", "revoke", &sid, "--from", a.as_str()]).await;
+    let (ok, revoked) = app
+        .cli_json(&["resource", "revoke", &sid, "--from", a.as_str()])
+        .await;
     assert!(ok, "{revoked}");
     assert_eq!(revoked["granted_to"], serde_json::json!([]));
     let reached = eventually(PROPAGATION, || async {
@@ -387,9 +361,9 @@ async fn cli_manages_resources(backend: Backend) {
     );
 
     // Still named by A's app: not deleted until that app lets go of it.
-    assert!(!tollgate(&app, &["resource", "delete", &sid]).await.0);
+    assert!(!app.cli_json(&["resource", "delete", &sid]).await.0);
     set_audiences_in_store(&app, &squatter.id, &[]).await;
-    let (ok, deleted) = tollgate(&app, &["resource", "delete", &sid]).await;
+    let (ok, deleted) = app.cli_json(&["resource", "delete", &sid]).await;
     assert!(ok, "{deleted}");
     assert_eq!(deleted["deleted"], sid.as_str());
 }

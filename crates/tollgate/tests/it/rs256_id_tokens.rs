@@ -3,25 +3,20 @@
 //! verifies against the JWKS with RS256 only, while its access tokens stay ES256; RSA keys
 //! rotate with the EC keys and stay published while their tokens live.
 
-use openidconnect::core::{CoreJwsSigningAlgorithm, CoreResponseType};
-use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, Scope, TokenResponse,
-};
+use openidconnect::core::CoreJwsSigningAlgorithm;
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use serde_json::{Value, json};
 
+use crate::helpers::oidc::{code_url, exchange, relying_party};
 use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, TestClient, jwt_claims, query_param, spawn_app,
 };
-use crate::max_age::relying_party;
 use crate::on_both_backends;
 
 /// `POST /v1/Account/OAuthApps` (or `…/{sid}` to update) with the account's credentials.
 async fn admin_api(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let resp = app
-        .http
-        .post(app.url(path))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+        .as_account(reqwest::Method::POST, path)
         .json(&body)
         .send()
         .await
@@ -39,29 +34,10 @@ async fn sign_in(
     alg: CoreJwsSigningAlgorithm,
 ) -> (String, String) {
     let rp = relying_party(app, client).await;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, _, nonce) = rp
-        .authorize_url(
-            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("email".into()))
-        .set_pkce_challenge(challenge)
-        .url();
-    let back = browser.authorize(url.as_str(), "rsa@example.com").await;
+    let (url, _, nonce, verifier) = code_url(&rp, &["email"]);
+    let back = browser.authorize(&url, "rsa@example.com").await;
     let code = query_param(&back, "code").expect("code");
-    let http = openidconnect::reqwest::Client::builder()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let token = rp
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("token endpoint")
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .expect("code exchange");
+    let token = exchange(&rp, code, verifier).await;
     let id_token = token.id_token().expect("id_token");
     let verifier = rp.id_token_verifier().set_allowed_algs([alg]);
     let claims = id_token

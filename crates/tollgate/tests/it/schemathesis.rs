@@ -4,10 +4,8 @@
 //! server's log.
 
 use std::process::Stdio;
-use std::time::Duration;
 
-use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use crate::helpers::binary::{banner, tollgate_command};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing() {
@@ -22,7 +20,7 @@ async fn schemathesis_finds_nothing() {
     let schemathesis = std::path::Path::new(&python).with_file_name("schemathesis");
     let dir = tempfile::tempdir().expect("dir");
     let log = dir.path().join("server.log");
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let mut server = tollgate_command()
         .args(["serve", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env_remove("TOLLGATE_DATABASE_URL")
@@ -34,16 +32,7 @@ async fn schemathesis_finds_nothing() {
         .kill_on_drop(true)
         .spawn()
         .expect("start tollgate");
-    let mut line = String::new();
-    let stdout = server.stdout.take().expect("stdout");
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        BufReader::new(stdout).read_line(&mut line),
-    )
-    .await
-    .expect("banner")
-    .expect("read");
-    let banner: Value = serde_json::from_str(&line).expect("banner");
+    let banner = banner(&mut server).await;
     let base = banner["listening"].as_str().expect("listening").to_owned();
     let basic = format!(
         "Authorization: Basic {}",

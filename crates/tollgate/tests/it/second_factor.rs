@@ -91,6 +91,12 @@ async fn id_claims(app: &TestApp, client: &TestClient, location: &str) -> Value 
 }
 
 /// Submits email and password on the login page `url` leads to.
+/// The second-factor page the password step leads to.
+async fn code_page(browser: &Browser, url: &str, email: &str) -> String {
+    let resp = password_step(browser, url, email).await;
+    resp.text().await.expect("html")
+}
+
 async fn password_step(browser: &Browser, url: &str, email: &str) -> reqwest::Response {
     let Visit::Page { url, html, .. } = browser.visit(url).await else {
         panic!("the login page expected")
@@ -233,11 +239,7 @@ async fn required_policy_forces_setup_and_codes_work_once(backend: Backend) {
     // Wrong codes: refused, and the fifth locks the second factor, even for a right code.
     sign_out(&browser).await;
     app.advance(61);
-    let code_html = password_step(&browser, &url, email)
-        .await
-        .text()
-        .await
-        .expect("html");
+    let code_html = code_page(&browser, &url, email).await;
     for i in 1..=5 {
         let resp = submit_code(&browser, &code_html, "000000").await;
         let expected = if i < 5 {
@@ -260,20 +262,12 @@ async fn required_policy_forces_setup_and_codes_work_once(backend: Backend) {
 
     // A recovery code signs in once.
     sign_out(&browser).await;
-    let code_html = password_step(&browser, &url, email)
-        .await
-        .text()
-        .await
-        .expect("html");
+    let code_html = code_page(&browser, &url, email).await;
     let typed = recovery[3].to_uppercase().replace('-', " ");
     let ok = submit_code(&browser, &code_html, &typed).await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     sign_out(&browser).await;
-    let code_html = password_step(&browser, &url, email)
-        .await
-        .text()
-        .await
-        .expect("html");
+    let code_html = code_page(&browser, &url, email).await;
     let again = submit_code(&browser, &code_html, &recovery[3]).await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
 

@@ -20,34 +20,40 @@ use crate::on_both_backends;
 /// A hang guard, not a timing assertion: a closed connection must be seen well within it.
 const GUARD: Duration = Duration::from_secs(20);
 
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// `req` carrying `body` as `content_type`: an answer, never a closed connection.
+async fn send_body(
+    req: reqwest::RequestBuilder,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    let req = req.header(CONTENT_TYPE, content_type).body(body);
+    req.send()
+        .await
+        .expect("an answer, not a closed connection")
+}
+
+/// An answer's status and JSON body.
+async fn status_json(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("json body"))
+}
+
 async fn multibyte_bodies_get_400_not_a_panic(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     // Byte 200 of serde's message falls inside the 'é'.
     let body = format!("{{\"{}\u{e9}b\":\"x\"}}", "a".repeat(184));
-    let resp = app
-        .http
-        .post(app.url("/oauth/token"))
-        .header(CONTENT_TYPE, "application/json")
-        .body(body.clone())
-        .send()
-        .await
-        .expect("answer, not a closed connection");
-    assert_eq!(resp.status(), 400);
-    let b: Value = resp.json().await.expect("json");
+    let token = app.http.post(app.url("/oauth/token"));
+    let (status, b) = status_json(send_body(token, JSON, body.clone()).await).await;
+    assert_eq!(status, 400);
     assert_eq!(b["error"], "invalid_request");
-    let resp = app
-        .http
-        .post(app.url("/v1/Account/OAuthApps"))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
-        .header(CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(resp.status(), 400);
-    let b: Value = resp.json().await.expect("json");
+    let apps = app.as_account(reqwest::Method::POST, "/v1/Account/OAuthApps");
+    let (status, b) = status_json(send_body(apps, JSON, body).await).await;
+    assert_eq!(status, 400);
     assert_eq!(b["code"], 20001);
 }
 
@@ -178,9 +184,7 @@ async fn unsafe_redirect_uris_are_refused(backend: Backend) {
         ("com.example.app:/oauth2redirect", true),
     ] {
         let resp = app
-            .http
-            .post(app.url("/v1/Account/OAuthApps"))
-            .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
+            .as_account(reqwest::Method::POST, "/v1/Account/OAuthApps")
             .json(&json!({
                 "friendly_name": "r",
                 "grant_types": ["authorization_code"],
@@ -307,12 +311,7 @@ async fn slow_and_idle_connections_are_closed(backend: Backend) {
         .await
         .expect("write");
     // Others are served meanwhile.
-    assert_eq!(
-        app.client_credentials(c.id.as_str(), &c.secret)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.token_status(&c).await, 200);
     assert!(until_closed(idle).await.is_empty());
     trickle.await.expect("trickle");
     let answer = String::from_utf8_lossy(&until_closed(slow_body).await).to_string();
@@ -320,12 +319,7 @@ async fn slow_and_idle_connections_are_closed(backend: Backend) {
         answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
         "{answer}"
     );
-    assert_eq!(
-        app.client_credentials(c.id.as_str(), &c.secret)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.token_status(&c).await, 200);
 }
 
 async fn connections_beyond_the_cap_are_closed(backend: Backend) {
@@ -356,13 +350,8 @@ async fn connections_beyond_the_cap_are_closed(backend: Backend) {
     );
     drop(held);
     let c = app.client().await;
-    let ok = crate::helpers::eventually(GUARD, || async {
-        app.client_credentials(c.id.as_str(), &c.secret)
-            .await
-            .status()
-            == 200
-    })
-    .await;
+    let ok =
+        crate::helpers::eventually(GUARD, || async { app.token_status(&c).await == 200 }).await;
     assert!(ok.is_some(), "served again once connections closed");
 }
 
@@ -393,36 +382,18 @@ async fn answers_stay_in_the_route_format(backend: Backend) {
         return;
     };
     let big = "a".repeat(20_000);
-    let resp = app
-        .http
-        .post(app.url("/oauth/userinfo"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!("access_token={big}"))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(resp.status(), 413);
+    let userinfo = app.http.post(app.url("/oauth/userinfo"));
+    let resp = send_body(userinfo, FORM, format!("access_token={big}")).await;
     assert!(resp.headers().contains_key("www-authenticate"));
-    let b: Value = resp.json().await.expect("json body");
+    let (status, b) = status_json(resp).await;
+    assert_eq!(status, 413);
     assert_eq!(b["error"], "invalid_request");
-    let resp = app
-        .http
-        .get(app.url("/v1/Account/OAuthApps/%FF%FE"))
-        .basic_auth(app.account.sid.as_str(), Some(&app.auth_token))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(resp.status(), 404);
-    let b: Value = resp.json().await.expect("json body");
+    let unknown = app.as_account(reqwest::Method::GET, "/v1/Account/OAuthApps/%FF%FE");
+    let (status, b) = status_json(unknown.send().await.expect("get")).await;
+    assert_eq!(status, 404);
     assert_eq!(b["code"], 20404);
-    let page = app
-        .http
-        .post(app.url("/login"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!("email={big}"))
-        .send()
-        .await
-        .expect("post");
+    let login = app.http.post(app.url("/login"));
+    let page = send_body(login, FORM, format!("email={big}")).await;
     assert_eq!(page.status(), 413);
     assert!(
         page.headers()[CONTENT_TYPE]
@@ -442,12 +413,7 @@ async fn other_accounts_apps_look_unknown_on_v1_device_code(backend: Backend) {
         return;
     };
     let dev = app.device_client().await;
-    let (other, token) = app
-        .server
-        .admin()
-        .create_account(None, None)
-        .await
-        .expect("account");
+    let (other, token) = app.stranger_account().await;
     let ask = |client: String| {
         let http = app.http.clone();
         let url = app.url("/v1/device/code");
@@ -474,21 +440,21 @@ async fn other_accounts_apps_look_unknown_on_v1_device_code(backend: Backend) {
     );
 }
 
+/// `req` as a client_credentials request by an unknown client: a failed authentication.
+async fn failed_sign_in(req: reqwest::RequestBuilder) -> reqwest::Response {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "OQ00000000000000000000000000000000"),
+        ("client_secret", "wrong"),
+    ];
+    req.form(&form).send().await.expect("post")
+}
+
 async fn failures(app: &crate::helpers::TestApp, forwarded_for: &str, n: usize) -> Vec<u16> {
     let mut out = Vec::new();
     for _ in 0..n {
-        let resp = app
-            .http
-            .post(app.url("/oauth/token"))
-            .header("x-forwarded-for", forwarded_for)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "OQ00000000000000000000000000000000"),
-                ("client_secret", "wrong"),
-            ])
-            .send()
-            .await
-            .expect("post");
+        let req = app.http.post(app.url("/oauth/token"));
+        let resp = failed_sign_in(req.header("x-forwarded-for", forwarded_for)).await;
         out.push(resp.status().as_u16());
     }
     out
@@ -531,19 +497,9 @@ async fn a_client_supplied_forwarded_header_picks_no_address(backend: Backend) {
     };
     let mut statuses = Vec::new();
     for n in 0..8 {
-        let resp = app
-            .http
-            .post(app.url("/oauth/token"))
-            .header("x-forwarded-for", "203.0.113.50")
-            .header("forwarded", format!("for=198.51.100.{n}"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "OQ00000000000000000000000000000000"),
-                ("client_secret", "wrong"),
-            ])
-            .send()
-            .await
-            .expect("post");
+        let req = app.http.post(app.url("/oauth/token"));
+        let req = req.header("x-forwarded-for", "203.0.113.50");
+        let resp = failed_sign_in(req.header("forwarded", format!("for=198.51.100.{n}"))).await;
         statuses.push(resp.status().as_u16());
     }
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
@@ -555,24 +511,14 @@ async fn a_failing_generator_refuses(backend: Backend) {
         return;
     };
     let c = app.client().await;
-    assert_eq!(
-        app.client_credentials(c.id.as_str(), &c.secret)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.token_status(&c).await, 200);
     app.rng.fail(true);
     let refused = app.client_credentials(c.id.as_str(), &c.secret).await;
     assert_eq!(refused.status(), 500);
     let b: Value = refused.json().await.expect("json");
     assert_eq!(b["error"], "server_error");
     app.rng.fail(false);
-    assert_eq!(
-        app.client_credentials(c.id.as_str(), &c.secret)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.token_status(&c).await, 200);
 }
 
 on_both_backends!(

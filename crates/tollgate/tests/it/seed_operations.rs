@@ -2,7 +2,6 @@
 //! answers, v1 account credentials, optional RedirectUri, Audience, required fields, JSON
 //! bodies, read-through lookups, CORS and the demo callback.
 
-use reqwest::header::ACCEPT;
 use serde_json::{Value, json};
 use tollgate_core::admin::ClientSpec;
 use tollgate_core::authorize::s256;
@@ -27,12 +26,8 @@ async fn twilio_code(resp: reqwest::Response, status: u16, code: u32) -> Value {
 
 /// What twilio-python does: GET with `Accept: application/json`, no cookies, no redirects.
 async fn sdk_get(app: &TestApp, path: &str) -> reqwest::Response {
-    app.http
-        .get(app.url(path))
-        .header(ACCEPT, "application/json")
-        .send()
+    app.get_with_header(path, "accept", "application/json")
         .await
-        .expect("GET")
 }
 
 async fn authorize_answers_302_with_redirect_to(backend: Backend) {
@@ -123,12 +118,7 @@ async fn v1_account_credentials_stand_in_for_the_secret(backend: Backend) {
     .await;
     twilio_code(v1_token(&app, &form, None).await, 401, 20003).await;
     // Another account's credentials do not open this account's app.
-    let other = app
-        .server
-        .admin()
-        .create_account(None, None)
-        .await
-        .expect("account");
+    let other = app.stranger_account().await;
     let other_sid = other.0.sid.to_string();
     let resp = v1_token(&app, &form, Some((&other_sid, other.1.expose()))).await;
     twilio_code(resp, 401, 20003).await;
@@ -187,9 +177,7 @@ async fn v1_required_fields_and_audience(backend: Backend) {
         ("Audience", "https://api.example"),
     ];
     let b = body(v1_token(&app, &form, None).await, 201).await;
-    let claims = app
-        .verify_access_token(b["access_token"].as_str().expect("token"))
-        .await;
+    let claims = app.verify_token_of(&b).await;
     assert_eq!(claims["aud"], "https://api.example");
     // Scopes is required on /v1/device/code.
     let dev = app
@@ -290,19 +278,14 @@ async fn new_accounts_and_clients_work_at_once(backend: Backend) {
         .await
         .expect("sibling account");
     let resp = app
-        .post_form(
+        .client_credentials_at(
             &format!("/v2/token?account_sid={}", sibling.sid),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", c.id.as_str()),
-                ("client_secret", c.secret.as_str()),
-            ],
+            c.id.as_str(),
+            c.secret.as_str(),
         )
         .await;
     let b = body(resp, 200).await;
-    let claims = app
-        .verify_access_token(b["access_token"].as_str().expect("token"))
-        .await;
+    let claims = app.verify_token_of(&b).await;
     assert_eq!(claims["account_sid"], sibling.sid.as_str());
     let (fresh, secret) = admin
         .create_client(ClientSpec {
@@ -351,12 +334,8 @@ async fn cors_for_registered_origins(backend: Backend) {
     assert!(pages.headers().get("access-control-allow-origin").is_none());
     // The JWKS is public.
     let jwks = app
-        .http
-        .get(app.url("/oauth/jwks"))
-        .header("origin", "https://anyone.example")
-        .send()
-        .await
-        .expect("jwks");
+        .get_with_header("/oauth/jwks", "origin", "https://anyone.example")
+        .await;
     assert_eq!(
         jwks.headers()["access-control-allow-origin"],
         "https://anyone.example"

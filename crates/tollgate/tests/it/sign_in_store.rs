@@ -8,16 +8,13 @@ use tollgate_core::secret::Secret;
 
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::store::{account, client, insert_user_family, open, rng, user};
+use crate::store::{client, insert_user_family, open_with_user};
 
 async fn sign_in_queries(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, a, u)) = open_with_user(backend, "factors@example.com").await
+    else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
-    let u = user(&a.sid, &rng, "factors@example.com");
-    store.insert_user(&u).await.expect("user");
 
     let none = store.sign_in_settings(&u.sid).await.expect("defaults");
     assert_eq!(none.policy, SignInPolicy::Optional);

@@ -13,20 +13,11 @@ use serde_json::{Value, json};
 use crate::helpers::proxy::TcpProxy;
 use crate::helpers::{
     Backend, Browser, TestApp, TestClient, VERIFIER, eventually, fresh_database, get_code, json,
-    redeem, spawn_on,
+    redeem, retry_later, spawn_on,
 };
 
 /// The default bound, which these tests rely on.
 const MAX_STALENESS: i64 = 5;
-
-async fn introspect(app: &TestApp, caller: &TestClient, token: &str) -> reqwest::Response {
-    app.post_basic(
-        "/oauth/introspect",
-        (caller.id.as_str(), &caller.secret),
-        &[("token", token)],
-    )
-    .await
-}
 
 async fn revoke(app: &TestApp, caller: &TestClient, token: &str) {
     let resp = app
@@ -70,36 +61,54 @@ async fn upstream_of(url: &str) -> SocketAddr {
         .expect("an address")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_partitioned_node_never_calls_a_revoked_token_active_past_the_bound() {
+/// Two nodes on one PostgreSQL database, the second reaching it through a proxy that can cut
+/// the link. The directory holds what the database's life depends on.
+async fn partitioned_pair() -> Option<(tempfile::TempDir, TestApp, TcpProxy, TestApp)> {
     let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(Backend::Postgres, &dir).await else {
-        return;
-    };
+    let url = fresh_database(Backend::Postgres, &dir).await?;
     let a = node(url.clone(), 200).await;
     let proxy = TcpProxy::start(upstream_of(&url).await).await;
     let b = node(proxy.route(&url), 200).await;
+    Some((dir, a, proxy, b))
+}
+
+/// Two nodes on one SQLite file (in the returned directory); the second polls the change log
+/// only every ten minutes.
+async fn stale_pair() -> Option<(tempfile::TempDir, TestApp, TestApp)> {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database(Backend::Sqlite, &dir).await?;
+    let a = node(url.clone(), 200).await;
+    let b = node(url, 600_000).await;
+    Some((dir, a, b))
+}
+
+/// The introspection answer's body, whatever its status.
+async fn introspection(app: &TestApp, caller: &TestClient, token: &str) -> Value {
+    app.introspect(caller, token)
+        .await
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partitioned_node_never_calls_a_revoked_token_active_past_the_bound() {
+    let Some((_dir, a, proxy, b)) = partitioned_pair().await else {
+        return;
+    };
     let app_client = a.client().await;
     let resource_server = a.client().await;
     b.server.engine.sync().await.expect("sync");
 
     let token = a.access_token(&app_client).await;
-    let before: Value = introspect(&b, &resource_server, &token)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let before = introspection(&b, &resource_server, &token).await;
     assert_eq!(before["active"], true);
     assert!(b.readyz_is(200).await);
 
     proxy.cut();
     revoke(&a, &app_client, &token).await;
     assert_eq!(
-        introspect(&a, &resource_server, &token)
-            .await
-            .json::<Value>()
-            .await
-            .expect("json"),
+        introspection(&a, &resource_server, &token).await,
         json!({"active": false})
     );
 
@@ -107,15 +116,14 @@ async fn a_partitioned_node_never_calls_a_revoked_token_active_past_the_bound() 
     b.advance(MAX_STALENESS + 1);
     let mut refused = 0;
     for _ in 0..5 {
-        let resp = introspect(&b, &resource_server, &token).await;
+        let resp = b.introspect(&resource_server, &token).await;
         match resp.status().as_u16() {
             200 => {
                 let body: Value = resp.json().await.expect("json");
                 assert_eq!(body, json!({"active": false}), "a stale node said active");
             }
             503 => {
-                assert!(resp.headers().contains_key("retry-after"));
-                let body: Value = resp.json().await.expect("json");
+                let body = retry_later(resp, 503, "introspection").await;
                 assert_eq!(body["error"], "temporarily_unavailable", "{body}");
                 refused += 1;
             }
@@ -138,7 +146,7 @@ async fn a_partitioned_node_never_calls_a_revoked_token_active_past_the_bound() 
 
     proxy.restore();
     let healed = eventually(Duration::from_secs(20), || async {
-        let resp = introspect(&b, &resource_server, &token).await;
+        let resp = b.introspect(&resource_server, &token).await;
         resp.status() == 200 && resp.json::<Value>().await.ok() == Some(json!({"active": false}))
     })
     .await;
@@ -149,11 +157,7 @@ async fn a_partitioned_node_never_calls_a_revoked_token_active_past_the_bound() 
     let ready = eventually(Duration::from_secs(20), || async { b.readyz_is(200).await }).await;
     assert!(ready.is_some(), "readyz is 200 again with no restart");
     let fresh = b.access_token(&app_client).await;
-    let body: Value = introspect(&b, &resource_server, &fresh)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let body = introspection(&b, &resource_server, &fresh).await;
     assert_eq!(body["active"], true);
 }
 
@@ -161,12 +165,9 @@ async fn a_partitioned_node_never_calls_a_revoked_token_active_past_the_bound() 
 /// its view goes stale. Past the bound it asks the store, which knows of the revocation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_node_reads_revocations_from_the_store() {
-    let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(Backend::Sqlite, &dir).await else {
+    let Some((_dir, a, b)) = stale_pair().await else {
         return;
     };
-    let a = node(url.clone(), 200).await;
-    let b = node(url, 600_000).await;
     let app_client = a.client().await;
     let resource_server = a.client().await;
     b.server.engine.sync().await.expect("sync");
@@ -207,13 +208,9 @@ async fn refused_as_invalid(resp: reqwest::Response) -> bool {
 /// once the link returns it refuses the token and serves fresh ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
-    let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(Backend::Postgres, &dir).await else {
+    let Some((_dir, a, proxy, b)) = partitioned_pair().await else {
         return;
     };
-    let a = node(url.clone(), 200).await;
-    let proxy = TcpProxy::start(upstream_of(&url).await).await;
-    let b = node(proxy.route(&url), 200).await;
     let code = a.code_client(false).await;
     let email = "partition@example.com";
     a.user(email).await;
@@ -233,22 +230,10 @@ async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
     b.advance(MAX_STALENESS + 1);
     for _ in 0..3 {
         let resp = b.get_with_bearer("/oauth/userinfo", &token).await;
-        assert_eq!(
-            resp.status(),
-            503,
-            "a stale, cut-off node answered userinfo"
-        );
-        assert!(resp.headers().contains_key("retry-after"));
-        let body: Value = resp.json().await.expect("json");
+        let body = retry_later(resp, 503, "a stale, cut-off node answered userinfo").await;
         assert_eq!(body["error"], "temporarily_unavailable", "{body}");
         let resp = b.get_with_bearer("/v1/userinfo", &token).await;
-        assert_eq!(
-            resp.status(),
-            503,
-            "a stale, cut-off node answered v1 userinfo"
-        );
-        assert!(resp.headers().contains_key("retry-after"));
-        let body: Value = resp.json().await.expect("json");
+        let body = retry_later(resp, 503, "a stale, cut-off node answered v1 userinfo").await;
         assert_eq!(body["code"], 20503, "{body}");
         assert_eq!(body["status"], 503, "{body}");
     }
@@ -257,9 +242,7 @@ async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
     let resp = b
         .client_credentials(newcomer.id.as_str(), &newcomer.secret)
         .await;
-    assert_eq!(resp.status(), 503, "an unknown client on a cut-off node");
-    assert!(resp.headers().contains_key("retry-after"));
-    let body: Value = resp.json().await.expect("json");
+    let body = retry_later(resp, 503, "an unknown client on a cut-off node").await;
     assert_eq!(body["error"], "temporarily_unavailable", "{body}");
 
     proxy.restore();
@@ -295,9 +278,7 @@ async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
     assert!(served.is_some(), "userinfo answers again");
     let info = json(b.get_with_bearer("/oauth/userinfo", &fresh).await, 200).await;
     assert_eq!(
-        b.client_credentials(newcomer.id.as_str(), &newcomer.secret)
-            .await
-            .status(),
+        b.token_status(&newcomer).await,
         200,
         "the newcomer is found once the store answers"
     );
@@ -308,12 +289,9 @@ async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
 /// whether a userinfo token was revoked, and refuses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_node_reads_userinfo_revocations_from_the_store() {
-    let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(Backend::Sqlite, &dir).await else {
+    let Some((_dir, a, b)) = stale_pair().await else {
         return;
     };
-    let a = node(url.clone(), 200).await;
-    let b = node(url, 600_000).await;
     let code = a.code_client(false).await;
     let email = "stale@example.com";
     a.user(email).await;
@@ -334,7 +312,7 @@ async fn a_stale_node_reads_userinfo_revocations_from_the_store() {
 }
 
 async fn active_on(app: &TestApp, caller: &TestClient, token: &str) -> bool {
-    let resp = introspect(app, caller, token).await;
+    let resp = app.introspect(caller, token).await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     body["active"].as_bool().expect("active")

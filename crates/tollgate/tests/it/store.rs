@@ -33,6 +33,27 @@ pub(crate) async fn open(backend: Backend) -> Option<(Arc<dyn Store>, tempfile::
     Some((store, dir))
 }
 
+/// A fresh store holding one account.
+pub(crate) async fn open_with_account(
+    backend: Backend,
+) -> Option<(Arc<dyn Store>, tempfile::TempDir, SystemRng, Account)> {
+    let (store, dir) = open(backend).await?;
+    let rng = rng();
+    let a = account(store.as_ref(), &rng).await;
+    Some((store, dir, rng, a))
+}
+
+/// A fresh store holding one account and, in it, the user `email`.
+pub(crate) async fn open_with_user(
+    backend: Backend,
+    email: &str,
+) -> Option<(Arc<dyn Store>, tempfile::TempDir, SystemRng, Account, User)> {
+    let (store, dir, rng, a) = open_with_account(backend).await?;
+    let u = user(&a.sid, &rng, email);
+    store.insert_user(&u).await.expect("user");
+    Some((store, dir, rng, a, u))
+}
+
 pub(crate) fn rng() -> SystemRng {
     SystemRng::default()
 }
@@ -163,11 +184,9 @@ async fn accounts_round_trip(backend: Backend) {
 }
 
 async fn clients_round_trip(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, a)) = open_with_account(backend).await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
     let b = account(store.as_ref(), &rng).await;
     let c1 = client(&a.sid, &rng, 10);
     let mut c2 = client(&a.sid, &rng, 11);
@@ -339,13 +358,9 @@ pub(crate) fn user(account: &AccountSid, rng: &dyn Rng, email: &str) -> User {
 }
 
 async fn users_sessions_and_consents(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, a, u)) = open_with_user(backend, "ada@example.com").await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
-    let u = user(&a.sid, &rng, "ada@example.com");
-    store.insert_user(&u).await.expect("user");
     assert_eq!(store.user(&u.sid).await.expect("get"), Some(u.clone()));
     assert_eq!(
         store

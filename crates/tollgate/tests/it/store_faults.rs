@@ -62,12 +62,7 @@ async fn assert_refused_in_dialect(app: &TestApp, c: &TestClient) {
     let b: Value = twilio.json().await.expect("json");
     assert_eq!(b["code"], 20503, "{b}");
     // The token hot path needs no write.
-    assert_eq!(
-        app.client_credentials(c.id.as_str(), &c.secret)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.token_status(c).await, 200);
 }
 
 async fn assert_recovers(app: &TestApp, c: &TestClient) {

@@ -6,19 +6,16 @@ use tollgate_core::model::{
     AuthorizationCode, CodeRedemption, RefreshFamily, RefreshRotation, RefreshToken,
 };
 use tollgate_core::secret::Secret;
+use tollgate_core::store::Store;
 
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::store::{account, open, rng, user};
+use crate::store::{open, open_with_user, rng};
 
 async fn codes_redeem_once(backend: Backend) {
-    let Some((store, _dir)) = open(backend).await else {
+    let Some((store, _dir, rng, _, u)) = open_with_user(backend, "c@example.com").await else {
         return;
     };
-    let rng = rng();
-    let a = account(store.as_ref(), &rng).await;
-    let u = user(&a.sid, &rng, "c@example.com");
-    store.insert_user(&u).await.expect("user");
     let code = AuthorizationCode {
         digest: Secret::generate(&rng).expect("rng").digest(),
         client_id: ClientId::generate(&rng).expect("rng"),
@@ -123,70 +120,27 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
     // First use: t1 is spent, its successor stored.
     let t2 = successor(5);
     assert_eq!(
-        store
-            .rotate_refresh_token(&t1.digest, &t2, 5, 10)
-            .await
-            .expect("rotate"),
+        rotate(store.as_ref(), &t1, &t2, 5).await,
         RefreshRotation::Rotated
     );
-    assert_eq!(
-        store
-            .refresh_token(&t1.digest)
-            .await
-            .expect("get")
-            .map(|(t, _)| t.used_at),
-        Some(Some(5))
-    );
-    assert_eq!(
-        store
-            .refresh_token(&t2.digest)
-            .await
-            .expect("get")
-            .map(|(t, _)| t.used_at),
-        Some(None)
-    );
+    assert_eq!(used_at(store.as_ref(), &t1).await, Some(Some(5)));
+    assert_eq!(used_at(store.as_ref(), &t2).await, Some(None));
     // Again within the grace window: another successor, the first use time kept.
     let t3 = successor(6);
     assert_eq!(
-        store
-            .rotate_refresh_token(&t1.digest, &t3, 6, 10)
-            .await
-            .expect("rotate"),
+        rotate(store.as_ref(), &t1, &t3, 6).await,
         RefreshRotation::Rotated
     );
-    assert_eq!(
-        store
-            .refresh_token(&t1.digest)
-            .await
-            .expect("get")
-            .map(|(t, _)| t.used_at),
-        Some(Some(5))
-    );
-    assert!(
-        store
-            .refresh_token(&t3.digest)
-            .await
-            .expect("get")
-            .is_some()
-    );
+    assert_eq!(used_at(store.as_ref(), &t1).await, Some(Some(5)));
+    assert!(used_at(store.as_ref(), &t3).await.is_some());
     // After the window: reuse, the family is revoked and nothing is stored.
     let t4 = successor(20);
     assert_eq!(
-        store
-            .rotate_refresh_token(&t1.digest, &t4, 20, 10)
-            .await
-            .expect("rotate"),
+        rotate(store.as_ref(), &t1, &t4, 20).await,
         RefreshRotation::Reused
     );
     assert_eq!(store.refresh_token(&t4.digest).await.expect("get"), None);
-    assert_eq!(
-        store
-            .refresh_token(&t2.digest)
-            .await
-            .expect("get")
-            .map(|(_, f)| f.revoked_at),
-        Some(Some(20))
-    );
+    assert_eq!(revoked_at(store.as_ref(), &t2).await, Some(Some(20)));
     assert!(
         !store
             .revoke_refresh_family(&fam.id, 21)
@@ -213,14 +167,7 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
             .await
             .expect("revoke")
     );
-    assert_eq!(
-        store
-            .refresh_token(&other.digest)
-            .await
-            .expect("get")
-            .map(|(_, f)| f.revoked_at),
-        Some(Some(9))
-    );
+    assert_eq!(revoked_at(store.as_ref(), &other).await, Some(Some(9)));
     assert_eq!(
         store
             .refresh_token(&Secret::generate(&rng).expect("rng").digest())
@@ -249,6 +196,31 @@ async fn refresh_families_rotate_and_revoke(backend: Backend) {
     assert!(!store.access_token_revoked("jti-x").await.expect("pruned"));
     store.prune_expired(2000).await.expect("prune");
     assert_eq!(store.refresh_token(&t2.digest).await.expect("pruned"), None);
+}
+
+/// RFC 6749 section 6 rotation of `old` into `new` at `now`, with a 10 s grace window.
+async fn rotate(
+    store: &dyn Store,
+    old: &RefreshToken,
+    new: &RefreshToken,
+    now: i64,
+) -> RefreshRotation {
+    store
+        .rotate_refresh_token(&old.digest, new, now, 10)
+        .await
+        .expect("rotate")
+}
+
+/// When `token` was used (outer `None`: not stored).
+async fn used_at(store: &dyn Store, token: &RefreshToken) -> Option<Option<i64>> {
+    let found = store.refresh_token(&token.digest).await.expect("get");
+    found.map(|(t, _)| t.used_at)
+}
+
+/// When the family of `token` was revoked (outer `None`: not stored).
+async fn revoked_at(store: &dyn Store, token: &RefreshToken) -> Option<Option<i64>> {
+    let found = store.refresh_token(&token.digest).await.expect("get");
+    found.map(|(_, f)| f.revoked_at)
 }
 
 /// Assertion and proof `jti`s: one first use, replays refused until expiry.

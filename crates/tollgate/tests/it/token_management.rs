@@ -4,18 +4,12 @@
 use serde_json::Value;
 use tollgate_core::model::TokenFormat;
 
-use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with, spawn_on};
+use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, REDIRECT, query_param};
 use crate::on_both_backends;
 
 async fn introspect(app: &TestApp, caller: &TestClient, token: &str) -> Value {
-    let resp = app
-        .post_basic(
-            "/oauth/introspect",
-            (caller.id.as_str(), &caller.secret),
-            &[("token", token)],
-        )
-        .await;
+    let resp = app.introspect(caller, token).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     resp.json().await.expect("json")
@@ -42,12 +36,7 @@ async fn jwt_access_tokens(backend: Backend) {
     };
     let app_client = a.client().await;
     let resource_server = a.client().await;
-    let (stranger_account, _) = a
-        .server
-        .admin()
-        .create_account(None, None)
-        .await
-        .expect("account");
+    let (stranger_account, _) = a.stranger_account().await;
     let stranger = a
         .client_with(|s| s.account_sid = Some(stranger_account.sid.clone()))
         .await;
@@ -74,16 +63,7 @@ async fn jwt_access_tokens(backend: Backend) {
     );
 
     // A second node on the same database sees the revocation at once.
-    let kek = std::fs::read_to_string(a.dir.path().join("key-encryption.key")).expect("kek");
-    let b = spawn_on(
-        a.database_url.clone(),
-        tempfile::tempdir().expect("dir"),
-        |c| {
-            c.key_encryption_key = Some(kek);
-            c.engine.issuer = a.base.clone();
-        },
-    )
-    .await;
+    let b = a.second_node(|_| {}).await;
     b.server.engine.sync().await.expect("sync");
     assert_eq!(
         introspect(&b, &resource_server, &token).await["active"],
@@ -148,14 +128,7 @@ async fn opaque_tokens(backend: Backend) {
     assert_eq!(i["scope"], "read write");
     // v1 and v2 issue opaque tokens for this client too.
     let v2: Value = app
-        .post_form(
-            "/v2/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", opaque.id.as_str()),
-                ("client_secret", &opaque.secret),
-            ],
-        )
+        .client_credentials_at("/v2/token", opaque.id.as_str(), &opaque.secret)
         .await
         .json()
         .await

@@ -11,13 +11,6 @@ use crate::helpers::{
 use crate::helpers::{VERIFIER, json};
 use crate::on_both_backends;
 
-async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
-    let out = app.cli(args).await;
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let value = serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
-    (out.status.success(), value)
-}
-
 async fn latest_change(app: &TestApp) -> i64 {
     app.server
         .context
@@ -39,31 +32,27 @@ async fn export_import_is_idempotent(backend: Backend) {
     let plain = dir.path().join("plain.json");
     let with_passwords = dir.path().join("with-passwords.json");
     let account = a.account.sid.to_string();
-    let (ok, out) = tollgate(
-        &a,
-        &[
+    let (ok, out) = a
+        .cli_json(&[
             "export",
             "--account",
             &account,
             "-o",
             plain.to_str().expect("path"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(ok, "{out}");
     assert_eq!(out["clients"], 2, "{out}");
-    let (ok, out) = tollgate(
-        &a,
-        &[
+    let (ok, out) = a
+        .cli_json(&[
             "export",
             "--account",
             &account,
             "--with-passwords",
             "-o",
             with_passwords.to_str().expect("path"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(ok, "{out}");
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(&plain).expect("read")).expect("json");
@@ -88,12 +77,7 @@ async fn export_import_is_idempotent(backend: Backend) {
         return;
     };
     let into = b.account.sid.to_string();
-    let (ok, first) = tollgate(
-        &b,
-        &["import", plain.to_str().expect("path"), "--account", &into],
-    )
-    .await;
-    assert!(ok, "{first}");
+    let first = import_into(&b, &plain, &into).await;
     assert!(
         first["created"].as_array().expect("created").len() >= 3,
         "{first}"
@@ -107,37 +91,16 @@ async fn export_import_is_idempotent(backend: Backend) {
         200,
         "the same client id authenticates with the secret shown once"
     );
-    assert_eq!(
-        b.client_credentials(cc.id.as_str(), &cc.secret)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(b.token_status(&cc).await, 401);
 
     // The same document again: nothing written.
     let before = latest_change(&b).await;
-    let (ok, second) = tollgate(
-        &b,
-        &["import", plain.to_str().expect("path"), "--account", &into],
-    )
-    .await;
-    assert!(ok, "{second}");
-    assert_eq!(second["created"], serde_json::json!([]), "{second}");
-    assert_eq!(second["updated"], serde_json::json!([]), "{second}");
+    let second = import_into(&b, &plain, &into).await;
+    assert_nothing_written(&second);
     assert_eq!(latest_change(&b).await, before, "no change logged");
 
     // Passwords when asked: the user signs in on the other environment.
-    let (ok, third) = tollgate(
-        &b,
-        &[
-            "import",
-            with_passwords.to_str().expect("path"),
-            "--account",
-            &into,
-        ],
-    )
-    .await;
-    assert!(ok, "{third}");
+    let third = import_into(&b, &with_passwords, &into).await;
     assert_eq!(
         third["updated"].as_array().expect("updated").len(),
         1,
@@ -155,19 +118,8 @@ async fn export_import_is_idempotent(backend: Backend) {
     let browser = Browser::new(&b);
     let code = read_code(&browser, &imported, email).await;
     json(redeem(&b, &imported, &code, Some(VERIFIER)).await, 200).await;
-    let (ok, fourth) = tollgate(
-        &b,
-        &[
-            "import",
-            with_passwords.to_str().expect("path"),
-            "--account",
-            &into,
-        ],
-    )
-    .await;
-    assert!(ok, "{fourth}");
-    assert_eq!(fourth["created"], serde_json::json!([]), "{fourth}");
-    assert_eq!(fourth["updated"], serde_json::json!([]), "{fourth}");
+    let fourth = import_into(&b, &with_passwords, &into).await;
+    assert_nothing_written(&fourth);
 
     // A changed setting in the document is applied, and only that client is touched.
     let mut edited = doc.clone();
@@ -178,17 +130,7 @@ async fn export_import_is_idempotent(backend: Backend) {
     }
     let edited_file = dir.path().join("edited.json");
     std::fs::write(&edited_file, edited.to_string()).expect("write");
-    let (ok, fifth) = tollgate(
-        &b,
-        &[
-            "import",
-            edited_file.to_str().expect("path"),
-            "--account",
-            &into,
-        ],
-    )
-    .await;
-    assert!(ok, "{fifth}");
+    let fifth = import_into(&b, &edited_file, &into).await;
     assert_eq!(
         fifth["updated"],
         serde_json::json!([cc.id.as_str()]),
@@ -200,7 +142,7 @@ async fn export_import_is_idempotent(backend: Backend) {
     // Garbage is refused with a clear error.
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{\"format\":\"something else\"}").expect("write");
-    let (ok, refused) = tollgate(&b, &["import", junk.to_str().expect("path")]).await;
+    let (ok, refused) = b.cli_json(&["import", junk.to_str().expect("path")]).await;
     assert!(!ok);
     assert!(
         refused["error"]
@@ -208,6 +150,20 @@ async fn export_import_is_idempotent(backend: Backend) {
             .is_some_and(|e| e.contains("export")),
         "{refused}"
     );
+}
+
+/// `tollgate import FILE --account ACCOUNT`, which must succeed: its answer.
+async fn import_into(app: &TestApp, file: &std::path::Path, account: &str) -> Value {
+    let args = ["import", file.to_str().expect("path"), "--account", account];
+    let (ok, out) = app.cli_json(&args).await;
+    assert!(ok, "{out}");
+    out
+}
+
+/// An import answer that created and updated nothing.
+fn assert_nothing_written(answer: &Value) {
+    assert_eq!(answer["created"], serde_json::json!([]), "{answer}");
+    assert_eq!(answer["updated"], serde_json::json!([]), "{answer}");
 }
 
 /// The record of `id` in an export document.
@@ -223,14 +179,18 @@ fn record<'a>(doc: &'a mut Value, list: &str, key: &str, id: &str) -> &'a mut Va
 async fn export_to(app: &TestApp, file: &std::path::Path) -> Value {
     let account = app.account.sid.to_string();
     let path = file.to_str().expect("path");
-    let (ok, out) = tollgate(app, &["export", "--account", &account, "-o", path]).await;
+    let (ok, out) = app
+        .cli_json(&["export", "--account", &account, "-o", path])
+        .await;
     assert!(ok, "{out}");
     serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json")
 }
 
 async fn import(app: &TestApp, doc: &Value, file: &std::path::Path) -> Value {
     std::fs::write(file, doc.to_string()).expect("write");
-    let (ok, out) = tollgate(app, &["import", file.to_str().expect("path")]).await;
+    let (ok, out) = app
+        .cli_json(&["import", file.to_str().expect("path")])
+        .await;
     assert!(ok, "{out}");
     out
 }
@@ -328,8 +288,7 @@ async fn import_converges_existing_records(backend: Backend) {
     // Again: nothing to do, nothing written.
     let before = latest_change(&a).await;
     let again = import(&a, &edited, &file).await;
-    assert_eq!(again["created"], json!([]), "{again}");
-    assert_eq!(again["updated"], json!([]), "{again}");
+    assert_nothing_written(&again);
     assert_eq!(latest_change(&a).await, before, "no change logged");
 
     // Back to the original document: what the edit added is cleared, and an export is the

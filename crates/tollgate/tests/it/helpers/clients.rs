@@ -1,8 +1,11 @@
 //! The test users and apps: one factory per kind of client, and the values they share.
 
-use tollgate_core::admin::{ClientSpec, UserSpec};
+use tollgate_core::admin::{Admin, ClientSpec, UserSpec};
 use tollgate_core::ids::AccountSid;
-use tollgate_core::model::{ClientProfile, GrantType, TokenEndpointAuthMethod, User};
+use tollgate_core::model::{
+    Account, Client, ClientProfile, GrantType, TokenEndpointAuthMethod, User,
+};
+use tollgate_core::secret::Secret;
 
 use super::{ClientKey, TestApp, TestClient};
 
@@ -54,6 +57,14 @@ impl TestApp {
             .expect("sibling account");
         self.server.engine.sync().await.expect("sync");
         a.sid
+    }
+
+    /// An account in an organization of its own, and its auth token; the server knows it.
+    pub async fn stranger_account(&self) -> (Account, Secret) {
+        let admin = self.server.admin();
+        let created = admin.create_account(None, None).await.expect("account");
+        self.server.engine.sync().await.expect("sync");
+        created
     }
 
     /// A user (Ada Lovelace) in the test account with the shared test password.
@@ -131,4 +142,41 @@ impl TestApp {
         })
         .await
     }
+}
+
+/// Bootstraps the first account through `admin` and creates in it the app `name` for
+/// `grant_types`, redirecting to `REDIRECT` with the scope `read`; returns the account,
+/// the app and its secret.
+pub async fn bootstrap_app(
+    admin: &Admin,
+    name: &str,
+    grant_types: Vec<GrantType>,
+) -> (AccountSid, Client, Option<String>) {
+    let (account, _) = admin
+        .bootstrap()
+        .await
+        .expect("bootstrap")
+        .expect("account");
+    let spec = ClientSpec {
+        friendly_name: name.into(),
+        account_sid: Some(account.sid.clone()),
+        grant_types,
+        redirect_uris: vec![REDIRECT.into()],
+        scopes: vec!["read".into()],
+        ..ClientSpec::default()
+    };
+    let (client, secret) = admin.create_client(spec).await.expect("client");
+    (account.sid, client, secret.map(|s| s.expose().to_owned()))
+}
+
+/// A user who is no administrator, with the shared password, in `account`.
+pub async fn password_user(admin: &Admin, account: &AccountSid, email: &str) -> User {
+    let spec = UserSpec {
+        email: email.into(),
+        password: PASSWORD.into(),
+        account_sid: Some(account.clone()),
+        admin: false,
+        ..UserSpec::default()
+    };
+    admin.create_user(spec).await.expect("user")
 }

@@ -5,7 +5,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tollgate_core::Clock;
 
-use super::TestApp;
+use tollgate::config::Config;
+
+use super::{Backend, TestApp, TestClient, spawn_app_with};
 
 /// An ES256 key a client holds.
 pub struct ClientKey {
@@ -81,6 +83,35 @@ impl ClientKey {
             }
         }
         self.sign(h, &claims)
+    }
+}
+
+/// A server with a private_key_jwt client_credentials app (`TestApp::key_client`) and its key.
+pub async fn key_app(backend: Backend) -> Option<(TestApp, ClientKey, TestClient)> {
+    key_app_with(backend, |_| {}).await
+}
+
+/// `key_app` on a server configured by `tweak`.
+pub async fn key_app_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Config),
+) -> Option<(TestApp, ClientKey, TestClient)> {
+    let app = spawn_app_with(backend, tweak).await?;
+    let key = ClientKey::es256();
+    let c = app.key_client(&key).await;
+    Some((app, key, c))
+}
+
+impl TestApp {
+    /// `assertion_token` with a fresh 60 s assertion by `key` for `client`, aimed at the issuer.
+    pub async fn key_token(
+        &self,
+        key: &ClientKey,
+        client: &str,
+        proof: Option<&str>,
+    ) -> reqwest::Response {
+        let assertion = key.assertion(self, client, &self.base, 60);
+        self.assertion_token(&assertion, proof).await
     }
 }
 

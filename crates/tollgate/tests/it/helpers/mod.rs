@@ -2,6 +2,7 @@
 //! verify what it issues. Everything the tests share lives below this module and is
 //! re-exported here: `use crate::helpers::{…}` reaches all of it.
 
+pub mod binary;
 pub mod browser;
 pub mod chromium;
 pub mod clients;
@@ -10,16 +11,17 @@ pub mod documents;
 pub mod ha_cluster;
 pub mod keys;
 pub mod oauth;
+pub mod oidc;
 pub mod proxy;
 pub mod smtp;
 
 pub use browser::{Browser, Visit, hidden, location, query_param};
-pub use clients::{PASSWORD, REDIRECT, VERIFIER};
+pub use clients::{PASSWORD, REDIRECT, VERIFIER, bootstrap_app, password_user};
 pub use device::DEVICE_GRANT;
-pub use keys::{ClientKey, ath};
+pub use keys::{ClientKey, ath, key_app, key_app_with};
 pub use oauth::{
     authorize_url, code_flow, code_flow_with, error_of, get_code, json, jwt_claims, post_basic,
-    read_code, redeem, refresh, refresh_token_in,
+    read_code, redeem, refresh, refresh_token_in, retry_later,
 };
 
 use std::time::{Duration, Instant};
@@ -107,22 +109,6 @@ pub struct TestApp {
     pub rng: std::sync::Arc<SwitchableRng>,
 }
 
-impl TestApp {
-    /// Runs the `tollgate` CLI on this app's database and data directory with `--json`.
-    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-            .arg("--database-url")
-            .arg(&self.database_url)
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .arg("--json")
-            .args(args)
-            .output()
-            .await
-            .expect("run tollgate")
-    }
-}
-
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
 }
@@ -184,6 +170,22 @@ pub async fn spawn_on(
         auth_token: token,
         clock,
         rng,
+    }
+}
+
+impl TestApp {
+    /// Another node on this app's database, as behind one load balancer: the same
+    /// key-encryption key and public issuer URL, then whatever `tweak` sets.
+    pub async fn second_node(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let kek = std::fs::read_to_string(self.dir.path().join("key-encryption.key"));
+        let kek = kek.expect("kek");
+        let dir = tempfile::tempdir().expect("dir");
+        spawn_on(self.database_url.clone(), dir, |c| {
+            c.key_encryption_key = Some(kek);
+            c.engine.issuer = self.base.clone();
+            tweak(c);
+        })
+        .await
     }
 }
 
@@ -254,6 +256,18 @@ impl TestApp {
         jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("key"), &v)
             .expect("token verifies against the JWKS")
             .claims
+    }
+
+    /// The access token of a token response, verified: its claims.
+    pub async fn verify_token_of(&self, body: &Value) -> Value {
+        let token = body["access_token"].as_str().expect("token");
+        self.verify_access_token(token).await
+    }
+
+    /// A request to the account admin API (`/v1/Account/*`) as the test account.
+    pub fn as_account(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, self.url(path));
+        req.basic_auth(self.account.sid.as_str(), Some(&self.auth_token))
     }
 
     pub async fn get_json(&self, path: &str) -> Value {

@@ -143,6 +143,13 @@ pub async fn refresh_token_in(resp: reqwest::Response) -> String {
         .to_owned()
 }
 
+/// An answer with `status` and a `Retry-After` header (`what` names it): its JSON body.
+pub async fn retry_later(resp: reqwest::Response, status: u16, what: &str) -> Value {
+    assert_eq!(resp.status(), status, "{what}");
+    assert!(resp.headers().contains_key("retry-after"), "{what}");
+    resp.json().await.expect("json")
+}
+
 /// The claims of a JWT, unverified.
 pub fn jwt_claims(jwt: &str) -> Value {
     jsonwebtoken::dangerous::insecure_decode_claims::<Value>(jwt).expect("claims")
@@ -178,6 +185,24 @@ impl TestApp {
         .await
     }
 
+    /// The status of a client_credentials request by `c` on `/oauth/token`.
+    pub async fn token_status(&self, c: &TestClient) -> u16 {
+        let resp = self.client_credentials(c.id.as_str(), &c.secret).await;
+        resp.status().as_u16()
+    }
+
+    /// RFC 7662 introspection of `token` by `caller`, authenticated with HTTP Basic.
+    pub async fn introspect(&self, caller: &TestClient, token: &str) -> reqwest::Response {
+        let caller = (caller.id.as_str(), caller.secret.as_str());
+        self.post_basic("/oauth/introspect", caller, &[("token", token)])
+            .await
+    }
+
+    /// `introspect`'s answer, which must be a 200: its body.
+    pub async fn introspection(&self, caller: &TestClient, token: &str) -> Value {
+        json(self.introspect(caller, token).await, 200).await
+    }
+
     /// A client_credentials access token for `c`.
     pub async fn access_token(&self, c: &TestClient) -> String {
         let body = json(self.client_credentials(c.id.as_str(), &c.secret).await, 200).await;
@@ -198,6 +223,11 @@ impl TestApp {
     pub async fn readyz_is(&self, status: u16) -> bool {
         let resp = self.http.get(self.url("/readyz")).send().await;
         resp.is_ok_and(|r| r.status() == status)
+    }
+
+    /// A GET with one header `name: value`.
+    pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> reqwest::Response {
+        send(self.http.get(self.url(path)).header(name, value)).await
     }
 
     /// A GET with a bearer token.

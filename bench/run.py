@@ -210,12 +210,12 @@ class Peer:
 def print_rows(rows, signature):
     """The scenario table: Tollgate, the floor (bench/floor/) and the peer, side by side."""
     print("| scenario | Tollgate req/s | p50 ms | p99 ms | CPU µs/req | of it kernel | DB CPU µs/req | errors "
-          "| floor CPU µs/req | × floor | peer req/s | p50 ms | p99 ms | CPU µs/req | errors | req/s ratio | CPU ratio |")
-    print("|---|" + "---:|" * 16)
+          "| floor CPU µs/req | of it kernel | × floor | peer req/s | p50 ms | p99 ms | CPU µs/req | errors | req/s ratio | CPU ratio |")
+    print("|---|" + "---:|" * 17)
     for name, a, b, f in rows:
         db = "" if a["db_us"] != a["db_us"] else f"{a['db_us']:.1f}"
         line = f"| {name} | {a['rps']:,.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['cpu_us']:.1f} | {a['sys_us']:.1f} | {db} | {a['errors']} "
-        line += f"| {f['cpu_us']:.1f} | {a['cpu_us'] / f['cpu_us']:.2f}× " if f else "| | "
+        line += f"| {f['cpu_us']:.1f} | {f['sys_us']:.1f} | {a['cpu_us'] / f['cpu_us']:.2f}× " if f else "| | | "
         if b:
             line += (f"| {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {b['cpu_us']:.1f} | {b['errors']} "
                      f"| {a['rps'] / b['rps']:.1f}× | {b['cpu_us'] / a['cpu_us']:.1f}× less |")

@@ -84,7 +84,7 @@ impl Params {
 /// `%` or `+` is copied as it is; any other goes through `form_urlencoded`, which the
 /// result always equals.
 fn decode_pair(pair: &[u8]) -> (String, String) {
-    if !pair.iter().any(|b| matches!(b, b'%' | b'+'))
+    if memchr::memchr2(b'%', b'+', pair).is_none()
         && let Ok(text) = std::str::from_utf8(pair)
     {
         let (k, v) = text.split_once('=').unwrap_or((text, ""));
@@ -301,6 +301,10 @@ pub fn authorization(headers: &HeaderMap) -> Result<Authorization, OAuthError> {
 }
 
 fn form_decode(s: &str) -> String {
+    // Nothing to decode (the usual case): skip the parser's allocation and formatting.
+    if memchr::memchr3(b'%', b'+', b'&', s.as_bytes()).is_none() {
+        return s.to_owned();
+    }
     form_urlencoded::parse(format!("v={s}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
@@ -455,5 +459,26 @@ mod tests {
             authorization(&h).ok(),
             Some(Authorization::Basic("OQ+x".into(), "s:e t".into()))
         );
+    }
+
+    #[test]
+    fn basic_credentials_without_escapes_pass_through() {
+        for (raw, user, pass) in [
+            ("OQabc:s3cr.t_-~=", "OQabc", "s3cr.t_-~="),
+            // A bare `&` ends the value, as a form parser reads it.
+            ("OQabc:a&b", "OQabc", "a"),
+        ] {
+            let mut h = HeaderMap::new();
+            let value = format!("Basic {}", STANDARD.encode(raw));
+            h.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("")),
+            );
+            assert_eq!(
+                authorization(&h).ok(),
+                Some(Authorization::Basic(user.into(), pass.into())),
+                "{raw}"
+            );
+        }
     }
 }

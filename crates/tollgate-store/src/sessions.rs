@@ -8,24 +8,7 @@ use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use crate::rows::{Columns, by_name};
-use crate::sql::{Db, json_list, parse_list, read_all, read_row, write};
-
-pub(crate) async fn insert_code_sign_in(
-    db: &Db,
-    code: &SecretDigest,
-    s: &CodeSignIn,
-    expires_at: i64,
-) -> StoreResult<()> {
-    let q = sqlx::query(
-        "INSERT INTO code_authn (code_digest, amr, session_sid, expires_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(code.to_hex())
-    .bind(json_list(&s.amr))
-    .bind(&s.session_sid)
-    .bind(expires_at);
-    write(db, q).await.map(|_| ())
-}
+use crate::sql::{Db, parse_list, read_all, read_row};
 
 pub(crate) async fn code_sign_in(db: &Db, code: &SecretDigest) -> StoreResult<Option<CodeSignIn>> {
     let q = sqlx::query_as("SELECT amr, session_sid FROM code_authn WHERE code_digest = $1")
@@ -38,19 +21,6 @@ pub(crate) async fn code_sign_in(db: &Db, code: &SecretDigest) -> StoreResult<Op
         })
     })
     .transpose()
-}
-
-pub(crate) async fn insert_session_client(db: &Db, l: &SessionClient) -> StoreResult<()> {
-    let q = sqlx::query(
-        "INSERT INTO session_clients (session_sid, client_sid, family_id, created_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&l.session_sid)
-    .bind(l.client_id.as_str())
-    .bind(&l.family_id)
-    .bind(l.created_at)
-    .bind(l.expires_at);
-    write(db, q).await.map(|_| ())
 }
 
 fn link_from(r: &AnyRow) -> StoreResult<SessionClient> {

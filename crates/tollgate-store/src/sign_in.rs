@@ -207,20 +207,6 @@ pub(crate) async fn code_authn(db: &Db, code: &SecretDigest) -> StoreResult<Opti
     row.map(|(s,)| parse_list(&s)).transpose()
 }
 
-pub(crate) async fn insert_family_authn(
-    db: &Db,
-    family_id: &str,
-    amr: &[String],
-) -> StoreResult<()> {
-    let q = sqlx::query(
-        "INSERT INTO refresh_family_authn (family_id, amr) VALUES ($1, $2) \
-         ON CONFLICT (family_id) DO NOTHING",
-    )
-    .bind(family_id)
-    .bind(json_list(amr));
-    write(db, q).await.map(|_| ())
-}
-
 pub(crate) async fn family_authn(db: &Db, family_id: &str) -> StoreResult<Option<Vec<String>>> {
     let q =
         sqlx::query_as("SELECT amr FROM refresh_family_authn WHERE family_id = $1").bind(family_id);

@@ -105,3 +105,12 @@ pub(crate) const CONSUME_DEVICE: &str = "UPDATE device_grants SET status = 'cons
 pub(crate) const USE_ONCE: &str = "INSERT INTO used_jtis (jti, expires_at) VALUES ($1, $2) \
      ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at \
      WHERE used_jtis.expires_at <= $3";
+
+/// What logout needs, written on the grant path (authorization, redemption), so on SQLite they
+/// go through the one grant writer instead of making a second writer beside it.
+pub(crate) const INSERT_CODE_SIGN_IN: &str = "INSERT INTO code_authn (code_digest, amr, \
+     session_sid, expires_at) VALUES ($1, $2, $3, $4)";
+pub(crate) const INSERT_SESSION_CLIENT: &str = "INSERT INTO session_clients (session_sid, \
+     client_sid, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const INSERT_FAMILY_AUTHN: &str = "INSERT INTO refresh_family_authn (family_id, amr) \
+     VALUES ($1, $2) ON CONFLICT (family_id) DO NOTHING";

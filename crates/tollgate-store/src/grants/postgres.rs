@@ -11,8 +11,8 @@ use sqlx::any::AnyArguments;
 use sqlx::any::AnyRow;
 use tollgate_core::ids::UserSid;
 use tollgate_core::model::{
-    AuthorizationCode, CodeRedemption, DeviceGrant, DeviceStatus, PushedAuthorizationRequest,
-    RefreshFamily, RefreshRotation, RefreshToken, User,
+    AuthorizationCode, CodeRedemption, CodeSignIn, DeviceGrant, DeviceStatus,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, SessionClient, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
@@ -20,12 +20,15 @@ use tollgate_core::store::StoreResult;
 use super::jobs::{Job, Redeem};
 use super::pg_batch::GrantBatches;
 use super::pg_conns::PgConns;
-use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
+use super::traits::{
+    CodeStore, DeviceGrants, PushedRequests, RefreshStore, SessionLinks, SpentIds,
+};
 use crate::rows;
 use crate::sql::{backend_err, json_list};
 use crate::statements::{
-    CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED, POLL_DEVICE,
-    REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
+    CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_CODE_SIGN_IN, INSERT_DEVICE,
+    INSERT_FAMILY_AUTHN, INSERT_PUSHED, INSERT_SESSION_CLIENT, POLL_DEVICE, REVOKE_FAMILY,
+    SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
     SELECT_TOKEN_FAMILY_USER, SELECT_USER, USE_PUSHED,
 };
 
@@ -259,5 +262,38 @@ impl DeviceGrants for PgGrants {
             .bind(device_id)
             .bind(digest.to_hex());
         Ok(self.pooled(q).await? > 0)
+    }
+}
+
+impl SessionLinks for PgGrants {
+    async fn insert_code_sign_in(
+        &self,
+        code: &SecretDigest,
+        sign_in: &CodeSignIn,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let q = sqlx::query(INSERT_CODE_SIGN_IN)
+            .bind(code.to_hex())
+            .bind(json_list(&sign_in.amr))
+            .bind(&sign_in.session_sid)
+            .bind(expires_at);
+        self.pooled(q).await.map(|_| ())
+    }
+
+    async fn insert_session_client(&self, l: &SessionClient) -> StoreResult<()> {
+        let q = sqlx::query(INSERT_SESSION_CLIENT)
+            .bind(&l.session_sid)
+            .bind(l.client_id.as_str())
+            .bind(&l.family_id)
+            .bind(l.created_at)
+            .bind(l.expires_at);
+        self.pooled(q).await.map(|_| ())
+    }
+
+    async fn insert_family_authn(&self, family_id: &str, amr: &[String]) -> StoreResult<()> {
+        let q = sqlx::query(INSERT_FAMILY_AUTHN)
+            .bind(family_id)
+            .bind(json_list(amr));
+        self.pooled(q).await.map(|_| ())
     }
 }

@@ -6,20 +6,23 @@
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use tollgate_core::ids::UserSid;
 use tollgate_core::model::{
-    AuthorizationCode, CodeRedemption, DeviceGrant, DeviceStatus, PushedAuthorizationRequest,
-    RefreshFamily, RefreshRotation, RefreshToken, User,
+    AuthorizationCode, CodeRedemption, CodeSignIn, DeviceGrant, DeviceStatus,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, SessionClient, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
 
 use super::jobs::{Job, Outcome, Redeem, Rotate};
 use super::sqlite_writer::{SqliteWriter, sqlite_err};
-use super::traits::{CodeStore, DeviceGrants, PushedRequests, RefreshStore, SpentIds};
+use super::traits::{
+    CodeStore, DeviceGrants, PushedRequests, RefreshStore, SessionLinks, SpentIds,
+};
 use crate::rows::{self, Named};
 use crate::sql::json_list;
 use crate::statements::{
-    CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_DEVICE, INSERT_PUSHED, POLL_DEVICE,
-    REVOKE_FAMILY, SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
+    CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_CODE_SIGN_IN, INSERT_DEVICE,
+    INSERT_FAMILY_AUTHN, INSERT_PUSHED, INSERT_SESSION_CLIENT, POLL_DEVICE, REVOKE_FAMILY,
+    SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
     SELECT_TOKEN_FAMILY_USER, SELECT_USER, USE_ONCE, USE_PUSHED,
 };
 
@@ -258,6 +261,49 @@ impl DeviceGrants for SqliteGrants {
         let (hex, device) = (digest.to_hex(), device_id.map(str::to_owned));
         self.writer
             .write(move |c| execute(c, CONSUME_DEVICE, params![device, hex]).map(|n| n > 0))
+            .await
+    }
+}
+
+impl SessionLinks for SqliteGrants {
+    async fn insert_code_sign_in(
+        &self,
+        code: &SecretDigest,
+        sign_in: &CodeSignIn,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let p = (
+            code.to_hex(),
+            json_list(&sign_in.amr),
+            sign_in.session_sid.clone(),
+        );
+        self.writer
+            .write(move |c| {
+                execute(c, INSERT_CODE_SIGN_IN, params![p.0, p.1, p.2, expires_at]).map(|_| ())
+            })
+            .await
+    }
+
+    async fn insert_session_client(&self, l: &SessionClient) -> StoreResult<()> {
+        let l = l.clone();
+        self.writer
+            .write(move |c| {
+                let p = params![
+                    l.session_sid,
+                    l.client_id.as_str(),
+                    l.family_id,
+                    l.created_at,
+                    l.expires_at
+                ];
+                execute(c, INSERT_SESSION_CLIENT, p).map(|_| ())
+            })
+            .await
+    }
+
+    async fn insert_family_authn(&self, family_id: &str, amr: &[String]) -> StoreResult<()> {
+        let (id, amr) = (family_id.to_owned(), json_list(amr));
+        self.writer
+            .write(move |c| execute(c, INSERT_FAMILY_AUTHN, params![id, amr]).map(|_| ()))
             .await
     }
 }

@@ -147,13 +147,35 @@ fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Task>>) {
 /// how far the WAL may grow between copies.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// WAL frames (64 MiB of 4 KiB pages) past which the checkpointer waits for readers to move
+/// on and truncates the WAL. Under steady reads and writes a PASSIVE checkpoint copies frames
+/// but never finds the moment the WAL can start over, and the file grew until the disk was
+/// full; a TRUNCATE checkpoint holds writers back only while it finishes.
+const WAL_LIMIT_FRAMES: i64 = 16_384;
+
 /// PASSIVE never blocks the writer or a reader; what it cannot copy now it copies next time.
 fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::debug!(error = %e, "SQLite checkpoint did not run");
+        match bounded_checkpoint(conn, WAL_LIMIT_FRAMES) {
+            Ok(n) => metrics::gauge!("tollgate_sqlite_wal_frames").set(n as f64),
+            Err(e) => tracing::debug!(error = %e, "SQLite checkpoint did not run"),
         }
     }
+}
+
+/// A PASSIVE checkpoint, then a TRUNCATE one when the WAL is longer than `limit` frames.
+fn bounded_checkpoint(conn: &Connection, limit: i64) -> rusqlite::Result<i64> {
+    let frames = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
+    if frames > limit {
+        return checkpoint(conn, "PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    Ok(frames)
+}
+
+/// Runs one checkpoint; the frames the WAL holds after it, which is its length.
+fn checkpoint(conn: &Connection, sql: &str) -> rusqlite::Result<i64> {
+    // The answer is (busy, frames in the WAL, frames copied to the database).
+    conn.query_row(sql, [], |r| r.get::<_, i64>(1))
 }
 
 fn commit_batch(conn: &Connection, batch: Vec<Box<dyn Task>>) {
@@ -217,5 +239,41 @@ pub(crate) fn sqlite_err(e: rusqlite::Error) -> StoreError {
             _ => StoreError::Backend(e.to_string()),
         },
         _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bounded_checkpoint, connection};
+
+    /// Writes that leave the WAL long: a PASSIVE checkpoint copies them but keeps the file,
+    /// and the bound empties it once it is past the limit.
+    #[test]
+    fn a_wal_past_the_limit_is_truncated() {
+        let dir = std::env::temp_dir().join(format!("tollgate-wal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wal.db");
+        let path = path.to_str().unwrap();
+        let writer = connection(path).unwrap();
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v TEXT);")
+            .unwrap();
+        let checkpoints = connection(path).unwrap();
+        for i in 0..50 {
+            writer
+                .execute("INSERT INTO t (v) VALUES (?1)", [format!("{i:0>2000}")])
+                .unwrap();
+        }
+        let under = bounded_checkpoint(&checkpoints, 1_000).unwrap();
+        assert!(under >= 50, "the WAL keeps its frames: {under}");
+        let wal = std::fs::metadata(format!("{path}-wal")).unwrap().len();
+        assert!(wal > 0);
+        assert_eq!(bounded_checkpoint(&checkpoints, 10).unwrap(), 0);
+        assert_eq!(std::fs::metadata(format!("{path}-wal")).unwrap().len(), 0);
+        let rows: i64 = writer
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 50);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

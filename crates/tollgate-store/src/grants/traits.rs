@@ -4,8 +4,8 @@ use std::future::Future;
 
 use tollgate_core::ids::UserSid;
 use tollgate_core::model::{
-    AuthorizationCode, CodeRedemption, DeviceGrant, DeviceStatus, PushedAuthorizationRequest,
-    RefreshFamily, RefreshRotation, RefreshToken, User,
+    AuthorizationCode, CodeRedemption, CodeSignIn, DeviceGrant, DeviceStatus,
+    PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken, SessionClient, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
@@ -118,12 +118,33 @@ pub(crate) trait DeviceGrants: Send + Sync {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
+/// The records a sign-in leaves beside a code and a family (for logout and `amr`), written
+/// with the grants: on SQLite a second writer beside the grant writer made both wait.
+pub(crate) trait SessionLinks: Send + Sync {
+    fn insert_code_sign_in(
+        &self,
+        code: &SecretDigest,
+        sign_in: &CodeSignIn,
+        expires_at: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn insert_session_client(
+        &self,
+        link: &SessionClient,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// How the user of a family signed in; the first record wins.
+    fn insert_family_authn(
+        &self,
+        family_id: &str,
+        amr: &[String],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
 /// Every grant group; what the store is generic over.
 pub(crate) trait Grants:
-    CodeStore + RefreshStore + SpentIds + PushedRequests + DeviceGrants + 'static
+    CodeStore + RefreshStore + SpentIds + PushedRequests + DeviceGrants + SessionLinks + 'static
 {
 }
 impl<G> Grants for G where
-    G: CodeStore + RefreshStore + SpentIds + PushedRequests + DeviceGrants + 'static
+    G: CodeStore + RefreshStore + SpentIds + PushedRequests + DeviceGrants + SessionLinks + 'static
 {
 }

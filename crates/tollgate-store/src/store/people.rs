@@ -41,7 +41,7 @@ forward! {
     users::delete_session(digest: &SecretDigest) -> ();
     users::user_sessions(user: &UserSid, now: i64) -> Vec<BrowserSession>;
     users::delete_user_sessions(user: &UserSid, keep: Option<&SecretDigest>) -> u64;
-    sessions::insert_session_client(link: &SessionClient) -> ();
+    grants.insert_session_client(link: &SessionClient) -> ();
     sessions::session_clients(session_sid: &str) -> Vec<SessionClient>;
     sessions::family_session(family_id: &str) -> Option<String>;
 }
@@ -70,9 +70,9 @@ forward! {
     sign_in::second_factor_failed(user: &UserSid, limit: i64, lock_until: i64, at: i64) -> ();
     sign_in::insert_code_authn(code: &SecretDigest, amr: &[String], expires_at: i64) -> ();
     sign_in::code_authn(code: &SecretDigest) -> Option<Vec<String>>;
-    sessions::insert_code_sign_in(code: &SecretDigest, sign_in: &CodeSignIn, expires_at: i64) -> ();
+    grants.insert_code_sign_in(code: &SecretDigest, sign_in: &CodeSignIn, expires_at: i64) -> ();
     sessions::code_sign_in(code: &SecretDigest) -> Option<CodeSignIn>;
-    sign_in::insert_family_authn(family_id: &str, amr: &[String]) -> ();
+    grants.insert_family_authn(family_id: &str, amr: &[String]) -> ();
     sign_in::family_authn(family_id: &str) -> Option<Vec<String>>;
 }
 

@@ -144,7 +144,12 @@ impl AppState {
     /// The public URL of a path of ours: what a DPoP proof's `htu` and an assertion's `aud`
     /// name.
     pub fn endpoint_url(&self, path: &str) -> String {
-        format!("{}{path}", self.engine.issuer())
+        // Not `format!`: this runs for every authenticated request.
+        let issuer = self.engine.issuer();
+        let mut url = String::with_capacity(issuer.len() + path.len());
+        url.push_str(issuer);
+        url.push_str(path);
+        url
     }
 
     /// Tells the engine which endpoint a client authenticates at (an assertion's `aud`).

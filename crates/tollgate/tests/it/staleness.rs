@@ -19,20 +19,6 @@ use crate::helpers::{
 /// The default bound, which these tests rely on.
 const MAX_STALENESS: i64 = 5;
 
-async fn revoke(app: &TestApp, caller: &TestClient, token: &str) {
-    let resp = app
-        .post_form(
-            "/oauth/revoke",
-            &[
-                ("token", token),
-                ("client_id", caller.id.as_str()),
-                ("client_secret", caller.secret.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-}
-
 fn shared_kek() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([9u8; 32])
 }
@@ -106,7 +92,7 @@ async fn a_partitioned_node_never_calls_a_revoked_token_active_past_the_bound() 
     assert!(b.readyz_is(200).await);
 
     proxy.cut();
-    revoke(&a, &app_client, &token).await;
+    a.revoke(&app_client, &token).await;
     assert_eq!(
         introspection(&a, &resource_server, &token).await,
         json!({"active": false})
@@ -173,7 +159,7 @@ async fn a_stale_node_reads_revocations_from_the_store() {
     b.server.engine.sync().await.expect("sync");
     let token = a.access_token(&app_client).await;
     assert!(active_on(&b, &resource_server, &token).await);
-    revoke(&a, &app_client, &token).await;
+    a.revoke(&app_client, &token).await;
     b.advance(MAX_STALENESS + 1);
     assert!(
         !active_on(&b, &resource_server, &token).await,
@@ -222,7 +208,7 @@ async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
     );
 
     proxy.cut();
-    revoke(&a, &code, &token).await;
+    a.revoke(&code, &token).await;
     // Registered elsewhere after the cut: a client the cut-off node has never held.
     let newcomer = a.client().await;
     assert!(refused_as_invalid(a.get_with_bearer("/oauth/userinfo", &token).await).await);
@@ -298,7 +284,7 @@ async fn a_stale_node_reads_userinfo_revocations_from_the_store() {
     b.server.engine.sync().await.expect("sync");
     let token = userinfo_token(&a, &code, email).await;
     json(b.get_with_bearer("/oauth/userinfo", &token).await, 200).await;
-    revoke(&a, &code, &token).await;
+    a.revoke(&code, &token).await;
     // Within the bound the node answers from its view, which has not seen the revocation.
     assert_eq!(
         b.get_with_bearer("/oauth/userinfo", &token).await.status(),

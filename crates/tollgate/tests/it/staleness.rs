@@ -170,6 +170,16 @@ async fn a_stale_node_reads_revocations_from_the_store() {
 }
 
 /// An `openid` access token for a user of `app`'s account, from a code flow on `app`.
+/// A code client and the user `email` on `a`, known to `b` too: the client and an access
+/// token for userinfo.
+async fn signed_in_on(a: &TestApp, b: &TestApp, email: &str) -> (TestClient, String) {
+    let code = a.code_client(false).await;
+    a.user(email).await;
+    b.server.engine.sync().await.expect("sync");
+    let token = userinfo_token(a, &code, email).await;
+    (code, token)
+}
+
 async fn userinfo_token(app: &TestApp, code: &TestClient, email: &str) -> String {
     let browser = Browser::new(app);
     let c = get_code(&browser, "/oauth/authorize", code, "openid read", email).await;
@@ -197,11 +207,8 @@ async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
     let Some((_dir, a, proxy, b)) = partitioned_pair().await else {
         return;
     };
-    let code = a.code_client(false).await;
     let email = "partition@example.com";
-    a.user(email).await;
-    b.server.engine.sync().await.expect("sync");
-    let token = userinfo_token(&a, &code, email).await;
+    let (code, token) = signed_in_on(&a, &b, email).await;
     assert_eq!(
         json(b.get_with_bearer("/oauth/userinfo", &token).await, 200).await["email"],
         Value::Null
@@ -278,11 +285,8 @@ async fn a_stale_node_reads_userinfo_revocations_from_the_store() {
     let Some((_dir, a, b)) = stale_pair().await else {
         return;
     };
-    let code = a.code_client(false).await;
     let email = "stale@example.com";
-    a.user(email).await;
-    b.server.engine.sync().await.expect("sync");
-    let token = userinfo_token(&a, &code, email).await;
+    let (code, token) = signed_in_on(&a, &b, email).await;
     json(b.get_with_bearer("/oauth/userinfo", &token).await, 200).await;
     a.revoke(&code, &token).await;
     // Within the bound the node answers from its view, which has not seen the revocation.

@@ -73,13 +73,8 @@ impl TestApp {
             account_sid: Some(account.clone()),
             ..ClientSpec::default()
         };
-        let (client, _) = self
-            .server
-            .admin()
-            .create_client(spec)
-            .await
-            .expect("client");
-        client
+        let created = self.server.admin().create_client(spec).await;
+        created.expect("client").0
     }
 
     /// An account in an organization of its own, and its auth token; the server knows it.

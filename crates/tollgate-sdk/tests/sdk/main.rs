@@ -127,6 +127,18 @@ impl Tollgate {
             .await
             .unwrap()
     }
+
+    /// A validator for this server's audience that introspects as `app` on every call, so a
+    /// revoked token stops at once.
+    async fn checking_validator(&self, app: &App) -> Validator {
+        Validator::discover(&self.base)
+            .audience(&self.base)
+            .introspection(&app.id, &app.secret)
+            .check_revocation(true)
+            .build()
+            .await
+            .unwrap()
+    }
 }
 
 /// Counts token requests on their way to Tollgate; answers 429 to the first `throttle` of them.
@@ -179,6 +191,13 @@ pub async fn counting_proxy(target: String, throttle: usize) -> (String, Arc<Ato
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}"), count)
+}
+
+/// The `WWW-Authenticate` challenge of an answer, which must come with `status`.
+pub fn challenge_of(resp: &reqwest::Response, status: u16) -> String {
+    assert_eq!(resp.status(), status);
+    let header = resp.headers()[reqwest::header::WWW_AUTHENTICATE].to_str();
+    header.unwrap().to_owned()
 }
 
 pub fn kid(jwt: &str) -> String {

@@ -1,12 +1,11 @@
 //! The resource side of MCP authorization: RFC 9728 metadata, the challenges that lead a client
 //! to Tollgate, audience binding and step-up, on the example MCP server over real HTTP.
 
-use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
 use tollgate_sdk::ProtectedResource;
 
 use crate::mcp_server;
-use crate::{App, Tollgate, tollgate};
+use crate::{App, Tollgate, challenge_of, tollgate};
 
 /// The example MCP server on a free port, its resource URL, and Tollgate beside it.
 async fn example() -> (Tollgate, String) {
@@ -109,11 +108,7 @@ async fn a_refused_client_is_told_where_the_metadata_is() {
     let metadata = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
 
     let resp = rpc(&url, None, None, initialize()).await;
-    assert_eq!(resp.status(), 401);
-    let challenge = resp.headers()[WWW_AUTHENTICATE]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let challenge = challenge_of(&resp, 401);
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     assert!(
         challenge.contains(&format!("resource_metadata=\"{metadata}\"")),
@@ -130,11 +125,7 @@ async fn a_refused_client_is_told_where_the_metadata_is() {
         .await;
     let elsewhere = token(&tg, &app, None, "mcp:tools").await;
     let resp = rpc(&url, Some(&elsewhere), None, initialize()).await;
-    assert_eq!(resp.status(), 401);
-    let challenge = resp.headers()[WWW_AUTHENTICATE]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let challenge = challenge_of(&resp, 401);
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
     assert!(challenge.contains("resource_metadata="), "{challenge}");
 }
@@ -188,11 +179,7 @@ async fn tools_run_for_the_token_and_step_up_names_the_missing_scope() {
         call(3, "add_note", json!({"text": "x"})),
     )
     .await;
-    assert_eq!(resp.status(), 403);
-    let challenge = resp.headers()[WWW_AUTHENTICATE]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let challenge = challenge_of(&resp, 403);
     assert!(
         challenge.contains("error=\"insufficient_scope\""),
         "{challenge}"
@@ -223,10 +210,6 @@ async fn tools_run_for_the_token_and_step_up_names_the_missing_scope() {
     // A token without even the base scope is refused by the layer, with the scope to ask for.
     let none = token(&tg, &app, Some(&url), "notes:write").await;
     let resp = rpc(&url, Some(&none), None, initialize()).await;
-    assert_eq!(resp.status(), 403);
-    let challenge = resp.headers()[WWW_AUTHENTICATE]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let challenge = challenge_of(&resp, 403);
     assert!(challenge.contains("scope=\"mcp:tools\""), "{challenge}");
 }

@@ -197,21 +197,24 @@ async fn typescript_sdk_registers_signs_in_and_steps_up() {
     interop(cmd, None).await;
 }
 
-/// The document a client publishes about itself.
-fn client_document(url: &str, name: &str, redirect: &str, refresh: bool) -> Value {
+/// Publishes at `path` the document a client publishes about itself.
+async fn publish_client(path: &str, name: &str, redirect: &str, refresh: bool) -> DocumentServer {
     let mut grants = vec!["authorization_code"];
     if refresh {
         grants.push("refresh_token");
     }
-    serde_json::json!({
-        "client_id": url,
-        "client_name": name,
-        "client_uri": "https://modelcontextprotocol.io/",
-        "redirect_uris": [redirect],
-        "grant_types": grants,
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-    })
+    let document = |url: &str| -> Value {
+        serde_json::json!({
+            "client_id": url,
+            "client_name": name,
+            "client_uri": "https://modelcontextprotocol.io/",
+            "redirect_uris": [redirect],
+            "grant_types": grants,
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        })
+    };
+    publish(path, document).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,15 +223,9 @@ async fn typescript_sdk_signs_in_by_client_metadata_document() {
         return;
     };
     // Without refresh_token: see the provider's clientMetadata in the script.
-    let doc = publish("/clients/typescript.json", |u| {
-        client_document(
-            u,
-            "MCP interop (TypeScript SDK)",
-            "http://127.0.0.1:53682/callback",
-            false,
-        )
-    })
-    .await;
+    let name = "MCP interop (TypeScript SDK)";
+    let redirect = "http://127.0.0.1:53682/callback";
+    let doc = publish_client("/clients/typescript.json", name, redirect, false).await;
     let mut cmd = Command::new("node");
     cmd.arg(script);
     interop(cmd, Some(&doc)).await;
@@ -239,15 +236,9 @@ async fn python_sdk_signs_in_by_client_metadata_document() {
     let Some(python) = python() else {
         return;
     };
-    let doc = publish("/clients/python.json", |u| {
-        client_document(
-            u,
-            "MCP interop (Python SDK)",
-            "http://127.0.0.1:53683/callback",
-            true,
-        )
-    })
-    .await;
+    let name = "MCP interop (Python SDK)";
+    let redirect = "http://127.0.0.1:53683/callback";
+    let doc = publish_client("/clients/python.json", name, redirect, true).await;
     let mut cmd = Command::new(python);
     cmd.arg(tests_dir().join("python/mcp_client.py"));
     interop(cmd, Some(&doc)).await;

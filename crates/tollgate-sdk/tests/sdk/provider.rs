@@ -1,19 +1,47 @@
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tollgate_sdk::TokenProvider;
 
 use crate::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn provider_caches_and_flies_once() {
+/// A server (kept running), an app, and a provider for it behind a counting proxy that
+/// answers the first `throttle` token requests with 429.
+struct Proxied {
+    _server: Tollgate,
+    app: App,
+    proxy: String,
+    count: Arc<AtomicUsize>,
+    provider: TokenProvider,
+}
+
+async fn proxied(throttle: usize) -> Proxied {
     let t = tollgate().await;
     let app = t.app(|_| {}).await;
-    let (proxy, count) = counting_proxy(t.base.clone(), 0).await;
+    let (proxy, count) = counting_proxy(t.base.clone(), throttle).await;
     let provider = TokenProvider::builder(&proxy)
         .client_credentials(&app.id, &app.secret)
         .build()
         .unwrap();
+    Proxied {
+        _server: t,
+        app,
+        proxy,
+        count,
+        provider,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_caches_and_flies_once() {
+    let Proxied {
+        _server,
+        app,
+        proxy,
+        count,
+        provider,
+    } = proxied(0).await;
     let mut tasks = Vec::new();
     for _ in 0..1000 {
         let p = provider.clone();
@@ -50,13 +78,7 @@ async fn provider_caches_and_flies_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_retries_429_honouring_retry_after() {
-    let t = tollgate().await;
-    let app = t.app(|_| {}).await;
-    let (proxy, count) = counting_proxy(t.base.clone(), 1).await;
-    let provider = TokenProvider::builder(&proxy)
-        .client_credentials(&app.id, &app.secret)
-        .build()
-        .unwrap();
-    provider.token().await.unwrap();
-    assert_eq!(count.load(Ordering::SeqCst), 2, "one 429, then the token");
+    let p = proxied(1).await;
+    p.provider.token().await.unwrap();
+    assert_eq!(p.count.load(Ordering::SeqCst), 2, "one 429, then the token");
 }

@@ -7,22 +7,8 @@ use tollgate_core::totp;
 
 use crate::console_chromium::{axe, axe_source};
 use crate::helpers::chromium::{click, enter, text_of, type_into, wait_for_url, with_chrome};
-use crate::helpers::{Backend, PASSWORD};
+use crate::helpers::{Backend, PASSWORD, base32_decode};
 use crate::on_both_backends;
-
-fn base32_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0);
-    for c in s.chars() {
-        buf = (buf << 5) | ALPHABET.find(c).expect("base32") as u32;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-        }
-    }
-    out
-}
 
 async fn account_page_in_chromium(backend: Backend) {
     let Some((_one, app, chrome)) = with_chrome(backend).await else {

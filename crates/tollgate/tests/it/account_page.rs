@@ -4,10 +4,9 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::oauth::redeem;
 use crate::helpers::{
-    Backend, Browser, PASSWORD, VERIFIER, Visit, code_flow, error_of, hidden, read_code, refresh,
-    refresh_token_in,
+    Backend, Browser, PASSWORD, Visit, code_flow, code_refresh_token, error_of, hidden, page_with,
+    refresh,
 };
 use crate::on_both_backends;
 
@@ -40,8 +39,7 @@ async fn account_page_sessions_apps_password(backend: Backend) {
     };
     assert!(url.contains("/login?continue=%2Faccount"), "{url}");
 
-    let code = read_code(&browser, &client, EMAIL).await;
-    let refresh_token = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
+    let refresh_token = code_refresh_token(&app, &client, &browser, EMAIL).await;
     let other = Browser::new(&app);
     let Visit::Page { .. } = other.visit_as("/account", EMAIL).await else {
         panic!("account page")
@@ -101,14 +99,7 @@ async fn account_page_sessions_apps_password(backend: Backend) {
         &[("client_id", &client_id)],
     )
     .await;
-    assert_eq!(revoked.status(), 200);
-    assert!(
-        revoked
-            .text()
-            .await
-            .expect("html")
-            .contains("id=\"no-apps\"")
-    );
+    page_with(revoked, 200, "id=\"no-apps\"").await;
     let (status, error, _) = error_of(refresh(&app, &client, &refresh_token).await).await;
     assert_eq!((status, error.as_str()), (400, "invalid_grant"));
     let again = post_account(
@@ -132,14 +123,7 @@ async fn account_page_sessions_apps_password(backend: Backend) {
         ],
     )
     .await;
-    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    assert!(
-        wrong
-            .text()
-            .await
-            .expect("html")
-            .contains("id=\"password-error\"")
-    );
+    page_with(wrong, 401, "id=\"password-error\"").await;
     let changed = post_account(
         &browser,
         "/account/password",
@@ -149,14 +133,7 @@ async fn account_page_sessions_apps_password(backend: Backend) {
         ],
     )
     .await;
-    assert_eq!(changed.status(), 200);
-    assert!(
-        changed
-            .text()
-            .await
-            .expect("html")
-            .contains("id=\"notice\"")
-    );
+    page_with(changed, 200, "id=\"notice\"").await;
     account_html(&browser).await;
     assert!(
         matches!(other.visit("/account").await, Visit::Page { url, .. } if url.contains("/login"))

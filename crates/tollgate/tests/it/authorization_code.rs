@@ -6,7 +6,7 @@ use tollgate_core::authorize::s256;
 
 use crate::helpers::{
     Backend, REDIRECT, TestClient, VERIFIER, authorize_url, code_flow, code_flow_with, get_code,
-    json, query_param, read_code, redeem, refresh,
+    json, query_param, read_code, redeem, redeem_to, refresh,
 };
 use crate::on_both_backends;
 
@@ -127,19 +127,8 @@ async fn codes_are_single_use_and_bound(backend: Backend) {
 
     // redirect_uri must repeat the one in the request.
     let code = read_code(&browser, &client, "cb@example.com").await;
-    let resp = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", "https://app.example/callback"),
-                ("client_id", client.id.as_str()),
-                ("client_secret", &client.secret),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
+    let elsewhere = "https://app.example/callback";
+    let resp = redeem_to(&app, &client, &code, elsewhere, Some(VERIFIER)).await;
     assert_eq!(json(resp, 400).await["error"], "invalid_grant");
 
     // Unknown code, and missing code, in the JSON dialect too.

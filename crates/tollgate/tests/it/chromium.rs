@@ -8,7 +8,7 @@ use serde_json::Value;
 use tollgate_core::authorize::s256;
 
 use crate::helpers::chromium::{click, element, enter, text_of, wait_for_url, with_chrome};
-use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param};
+use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param, redeem_to};
 use crate::on_both_backends;
 
 /// A stand-in for the client application's redirect handler.
@@ -84,18 +84,7 @@ async fn login_consent_and_deny_in_chromium(backend: Backend) {
     );
     let code = query_param(&landed, "code").expect("code");
 
-    let token: Value = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &callback),
-                ("code_verifier", VERIFIER),
-                ("client_id", client.id.as_str()),
-                ("client_secret", &client.secret),
-            ],
-        )
+    let token: Value = redeem_to(&app, &client, &code, &callback, Some(VERIFIER))
         .await
         .json()
         .await

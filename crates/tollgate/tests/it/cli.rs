@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::binary::{banner, cli_answer, tollgate_command};
+use crate::helpers::binary::{
+    assert_refused, cli_answer, start_serving, tollgate_command, user_create_args,
+};
 use crate::helpers::{Backend, PASSWORD, TestApp, eventually, spawn_app_with};
 use crate::on_both_backends;
 
@@ -25,6 +27,14 @@ pub(crate) async fn tollgate(app: &TestApp, args: &[&str]) -> (bool, Value) {
 
 async fn token_status(app: &TestApp, id: &str, secret: &str) -> u16 {
     app.client_credentials(id, secret).await.status().as_u16()
+}
+
+/// Whether the server comes to refuse `id`'s tokens with `secret` within `PROPAGATION`.
+async fn soon_refused(app: &TestApp, id: &str, secret: &str) -> bool {
+    let refused = eventually(PROPAGATION, || async {
+        token_status(app, id, secret).await == 401
+    });
+    refused.await.is_some()
 }
 
 async fn cli_changes_reach_a_running_server(backend: Backend) {
@@ -90,34 +100,18 @@ async fn cli_changes_reach_a_running_server(backend: Backend) {
         .expect("new secret")
         .to_owned();
     assert_ne!(new_secret, secret);
-    assert!(
-        eventually(PROPAGATION, || async {
-            token_status(&app, &id, &secret).await == 401
-        })
-        .await
-        .is_some(),
-        "old secret revoked"
-    );
+    assert!(soon_refused(&app, &id, &secret).await, "old secret revoked");
     assert_eq!(token_status(&app, &id, &new_secret).await, 200);
 
     let (ok, _) = tollgate(&app, &["client", "delete", &id]).await;
     assert!(ok);
     assert!(
-        eventually(PROPAGATION, || async {
-            token_status(&app, &id, &new_secret).await == 401
-        })
-        .await
-        .is_some(),
+        soon_refused(&app, &id, &new_secret).await,
         "deleted client refused"
     );
 
     let (ok, err) = tollgate(&app, &["client", "show", &id]).await;
-    assert!(!ok);
-    assert!(
-        err["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("not found"))
-    );
+    assert_refused(ok, &err, "not found");
     let (ok, err) = tollgate(
         &app,
         &[
@@ -270,22 +264,9 @@ async fn cli_users(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |_| {}).await else {
         return;
     };
-    let (ok, u) = tollgate(
-        &app,
-        &[
-            "user",
-            "create",
-            "--email",
-            "Ada@Example.com",
-            "--password",
-            PASSWORD,
-            "--first-name",
-            "Ada",
-            "--last-name",
-            "Lovelace",
-        ],
-    )
-    .await;
+    let names = ["--first-name", "Ada", "--last-name", "Lovelace"];
+    let args = [&user_create_args("Ada@Example.com", PASSWORD)[..], &names].concat();
+    let (ok, u) = tollgate(&app, &args).await;
     assert!(ok, "{u}");
     let sid = u["user_sid"].as_str().expect("user_sid").to_owned();
     assert!(sid.starts_with("US") && sid.len() == 34);
@@ -296,49 +277,13 @@ async fn cli_users(backend: Backend) {
         "no password hash in output"
     );
 
-    let (ok, err) = tollgate(
-        &app,
-        &[
-            "user",
-            "create",
-            "--email",
-            "ada@example.com",
-            "--password",
-            "another password",
-        ],
-    )
-    .await;
-    assert!(
-        !ok && err["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("already exists"))
-    );
-    let (ok, _) = tollgate(
-        &app,
-        &[
-            "user",
-            "create",
-            "--email",
-            "bob@example.com",
-            "--password",
-            "short",
-        ],
-    )
-    .await;
-    assert!(!ok, "password policy");
-    let (ok, _) = tollgate(
-        &app,
-        &[
-            "user",
-            "create",
-            "--email",
-            "not-an-email",
-            "--password",
-            "long enough password",
-        ],
-    )
-    .await;
-    assert!(!ok);
+    let again = user_create_args("ada@example.com", "another password");
+    let (ok, err) = tollgate(&app, &again).await;
+    assert_refused(ok, &err, "already exists");
+    let short = user_create_args("bob@example.com", "short");
+    assert!(!tollgate(&app, &short).await.0, "password policy");
+    let no_email = user_create_args("not-an-email", "long enough password");
+    assert!(!tollgate(&app, &no_email).await.0);
 
     // The stored hash is Argon2id and verifies, and the user can sign in.
     let stored = app
@@ -405,23 +350,18 @@ on_both_backends!(
 async fn demo_prints_a_working_curl() {
     let dir = tempfile::tempdir().expect("dir");
     for round in 0..2 {
-        let mut child = tollgate_command()
-            .args([
-                "serve",
-                "--demo",
-                "--json",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .env_remove("TOLLGATE_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start tollgate");
-        let banner = banner(&mut child).await;
+        let mut cmd = tollgate_command();
+        cmd.args([
+            "serve",
+            "--demo",
+            "--json",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("TOLLGATE_DATABASE_URL");
+        let (mut child, banner) = start_serving(&mut cmd, Stdio::null()).await;
         assert_eq!(
             banner.get("auth_token").is_some(),
             round == 0,

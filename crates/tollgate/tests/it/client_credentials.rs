@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
-use crate::helpers::{Backend, TestApp, now, spawn_app};
+use crate::helpers::{Backend, TestApp, json, now, spawn_app};
 use crate::on_both_backends;
 
 fn oauth2_client(
@@ -282,28 +282,12 @@ async fn v1_token_is_201_with_rfc2822_dates(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(ok.status(), 201);
-    let bad = app
-        .http
-        .post(app.url("/v1/token"))
-        .basic_auth(app.account.sid.as_str(), Some("wrong"))
-        .form(&form)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(bad.status(), 401);
-    let body: Value = bad.json().await.expect("json");
+    let wrong = (app.account.sid.as_str(), "wrong");
+    let body = json(app.post_basic("/v1/token", wrong, &form).await, 401).await;
     assert_eq!(body["code"], 20003);
     let (other, other_token) = app.stranger_account().await;
-    let foreign = app
-        .http
-        .post(app.url("/v1/token"))
-        .basic_auth(other.sid.as_str(), Some(other_token.expose()))
-        .form(&form)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(foreign.status(), 401);
-    let body: Value = foreign.json().await.expect("json");
+    let foreign = (other.sid.as_str(), other_token.expose());
+    let body = json(app.post_basic("/v1/token", foreign, &form).await, 401).await;
     assert_eq!(body["code"], 20003);
     assert!(
         body["message"]

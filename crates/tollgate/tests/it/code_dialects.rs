@@ -89,15 +89,18 @@ async fn twilio_dialects_redeem_and_refresh(backend: Backend) {
         return;
     };
 
+    let offline_code = |path| {
+        get_code(
+            &browser,
+            path,
+            &client,
+            "openid offline_access",
+            "grace@example.com",
+        )
+    };
+
     // v2: snake_case, 200, nulls where nothing is issued.
-    let code = get_code(
-        &browser,
-        "/v2/authorize",
-        &client,
-        "openid offline_access",
-        "grace@example.com",
-    )
-    .await;
+    let code = offline_code("/v2/authorize").await;
     let body = V2.redeem(&app, &client, &code).await;
     assert_eq!(body["token_type"], "Bearer");
     let id_token = body["id_token"].as_str().expect("id_token");
@@ -113,14 +116,7 @@ async fn twilio_dialects_redeem_and_refresh(backend: Backend) {
     assert_ne!(rt, rt2);
 
     // v1: PascalCase, 201, RFC 2822 dates; consent is remembered so no page this time.
-    let code = get_code(
-        &browser,
-        "/v1/authorize",
-        &client,
-        "openid offline_access",
-        "grace@example.com",
-    )
-    .await;
+    let code = offline_code("/v1/authorize").await;
     let body = V1.redeem(&app, &client, &code).await;
     let access = body["access_token"].as_str().expect("access").to_owned();
     let rt_expiry = OffsetDateTime::parse(

@@ -154,6 +154,21 @@ fn app_fields<'a>(
     fields
 }
 
+/// The new-app form (`form`) submitted for `name` with the scopes `read write`, JWT access
+/// tokens and `more`: the page, answered with `status`.
+async fn new_app(
+    b: &Browser,
+    form: &str,
+    name: &str,
+    more: &[(&str, &str)],
+    status: StatusCode,
+) -> String {
+    let fields = app_fields(name, "read write", "jwt", more);
+    let resp = submit(b, form, "/console/apps", &fields).await;
+    assert_eq!(resp.status(), status);
+    resp.text().await.expect("html")
+}
+
 /// An access token for the app `id` from the Twilio v2 token endpoint.
 async fn v2_token(app: &TestApp, id: &str, secret: &str) -> String {
     let resp = app.client_credentials_at("/v2/token", id, secret).await;
@@ -170,36 +185,22 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     let (_, form) = page(&b, "/console/apps/new").await;
 
     // Every problem is shown by its field, and what was typed stays.
-    let fields = app_fields(
-        "Billing <svc>",
-        "read write",
-        "jwt",
-        &[
-            ("redirect_uris", "http://evil.example/cb"),
-            ("access_token_ttl", "soon"),
-        ],
-    );
-    let resp = submit(&b, &form, "/console/apps", &fields).await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let html = resp.text().await.expect("html");
+    let typed = [
+        ("redirect_uris", "http://evil.example/cb"),
+        ("access_token_ttl", "soon"),
+    ];
+    let html = new_app(&b, &form, "Billing <svc>", &typed, StatusCode::BAD_REQUEST).await;
     assert!(html.contains("id=\"redirect_uris-error\""), "{html}");
     assert!(html.contains("id=\"access_token_ttl-error\""), "{html}");
     assert!(!html.contains("id=\"friendly_name-error\""));
     assert!(html.contains("Billing &#60;svc&#62;") || html.contains("Billing &lt;svc&gt;"));
     assert!(html.contains("http://evil.example/cb") && html.contains("value=\"soon\""));
 
-    let fields = app_fields(
-        "Billing",
-        "read write",
-        "jwt",
-        &[
-            ("audiences", "https://api.example"),
-            ("access_token_ttl", "600"),
-        ],
-    );
-    let resp = submit(&b, &form, "/console/apps", &fields).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let html = resp.text().await.expect("html");
+    let typed = [
+        ("audiences", "https://api.example"),
+        ("access_token_ttl", "600"),
+    ];
+    let html = new_app(&b, &form, "Billing", &typed, StatusCode::OK).await;
     let id = value_of(&html, "client-id").expect("client id");
     let secret = value_of(&html, "client-secret").expect("secret shown once");
     let token = v2_token(&app, &id, &secret).await;
@@ -231,22 +232,8 @@ async fn apps_are_managed_in_the_console(backend: Backend) {
     app.assert_secret_rotated(&id, &secret, &rotated).await;
 
     // Another account's app is neither listed nor reachable.
-    let (other, _) = app
-        .server
-        .admin()
-        .create_account(Some("other".into()), None)
-        .await
-        .expect("account");
-    let (theirs, _) = app
-        .server
-        .admin()
-        .create_client(tollgate_core::admin::ClientSpec {
-            friendly_name: "Their app".into(),
-            account_sid: Some(other.sid.clone()),
-            ..Default::default()
-        })
-        .await
-        .expect("client");
+    let other = app.other_account("other").await;
+    let theirs = app.their_app(&other.sid).await;
     let (_, list) = page(&b, "/console/apps").await;
     assert!(list.contains("Billing v2") && !list.contains("Their app"));
     assert!(!list.contains(theirs.id.as_str()));
@@ -470,12 +457,7 @@ async fn users_sessions_and_overview(backend: Backend) {
     assert!(app.server.admin().user(&ada.sid).await.is_err());
 
     // Another account's administrator sees none of this account's users.
-    let (other, _) = app
-        .server
-        .admin()
-        .create_account(Some("other".into()), None)
-        .await
-        .expect("account");
+    let other = app.other_account("other").await;
     app.admin_user("them@example.com", Some(&other.sid)).await;
     let them = console_browser(&app, "them@example.com").await;
     let (_, list) = page(&them, "/console/users").await;

@@ -73,21 +73,8 @@ async fn console_in_chromium(backend: Backend) {
     let b = &chrome.client;
     app.admin_user("boss@example.com", None).await;
     app.user("staff@example.com").await;
-    let (other, _) = app
-        .server
-        .admin()
-        .create_account(Some("other".into()), None)
-        .await
-        .expect("account");
-    app.server
-        .admin()
-        .create_client(tollgate_core::admin::ClientSpec {
-            friendly_name: "Their app".into(),
-            account_sid: Some(other.sid),
-            ..Default::default()
-        })
-        .await
-        .expect("their app");
+    let other = app.other_account("other").await;
+    app.their_app(&other.sid).await;
 
     sign_in(b, &app, "boss@example.com").await;
     assert_eq!(text_of(b, "stat-apps").await, "0");

@@ -153,13 +153,8 @@ async fn active_refresh_families_of_one_account(backend: Backend) {
         .collect();
     assert_eq!(ids, vec![("rotated", 40, 1040), ("live", 10, 1000)]);
     assert_eq!(listed[1].family, live);
-    assert_eq!(
-        store
-            .count_active_refresh_families(&a.sid, 100)
-            .await
-            .expect("count"),
-        2
-    );
+    let active_at = |now| store.count_active_refresh_families(&a.sid, now);
+    assert_eq!(active_at(100).await.expect("count"), 2);
     assert_eq!(
         store
             .active_refresh_families(&a.sid, 100, 1)
@@ -175,13 +170,7 @@ async fn active_refresh_families_of_one_account(backend: Backend) {
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0].family.id, "other-account");
     // Once every token has expired, nothing is active.
-    assert_eq!(
-        store
-            .count_active_refresh_families(&a.sid, 2000)
-            .await
-            .expect("count"),
-        0
-    );
+    assert_eq!(active_at(2000).await.expect("count"), 0);
     assert_eq!(
         store.refresh_family("revoked").await.expect("get"),
         Some(RefreshFamily {

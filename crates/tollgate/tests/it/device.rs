@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use tollgate_core::model::ACR_PASSWORD;
 
-use crate::helpers::{Backend, jwt_claims, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, jwt_claims, refresh, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, DEVICE_GRANT, Visit, hidden};
 use crate::on_both_backends;
 
@@ -64,16 +64,7 @@ async fn device_flow_on_every_route(backend: Backend) {
         ),
         "{id}"
     );
-    let refreshed: Value = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", body["refresh_token"].as_str().expect("rt")),
-                ("client_id", c.id.as_str()),
-                ("client_secret", &c.secret),
-            ],
-        )
+    let refreshed: Value = refresh(&app, &c, body["refresh_token"].as_str().expect("rt"))
         .await
         .json()
         .await
@@ -131,11 +122,7 @@ async fn device_flow_on_every_route(backend: Backend) {
             .is_some_and(|m| m.starts_with("authorization_pending:"))
     );
     browser
-        .answer_device(
-            d["user_code"].as_str().expect("uc"),
-            "tv@example.com",
-            "approve",
-        )
+        .answer_started(&d, "tv@example.com", "approve")
         .await;
     let (status, body) = v1_poll(code).await;
     assert_eq!(status, 201, "{body}");
@@ -143,13 +130,7 @@ async fn device_flow_on_every_route(backend: Backend) {
 
     // Twilio v2 polling, and the user denying.
     let d = app.start_device(&c, "read").await;
-    browser
-        .answer_device(
-            d["user_code"].as_str().expect("uc"),
-            "tv@example.com",
-            "deny",
-        )
-        .await;
+    browser.answer_started(&d, "tv@example.com", "deny").await;
     let resp = app
         .post_form(
             "/v2/token",
@@ -172,9 +153,7 @@ async fn device_flow_on_every_route(backend: Backend) {
     // Another client cannot poll this device code; clients without the grant cannot start one.
     let other = app.device_client().await;
     let d = app.start_device(&c, "read").await;
-    let (status, body) = app
-        .poll_device(&other, d["device_code"].as_str().expect("dc"))
-        .await;
+    let (status, body) = app.poll_started(&other, &d).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -207,9 +186,7 @@ async fn device_codes_expire(backend: Backend) {
     app.user("late@example.com").await;
     let d = app.start_device(&c, "read").await;
     app.advance(2);
-    let (status, body) = app
-        .poll_device(&c, d["device_code"].as_str().expect("dc"))
-        .await;
+    let (status, body) = app.poll_started(&c, &d).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("expired_token"))

@@ -9,23 +9,26 @@ use tollgate::config::Concealed;
 use tollgate_core::mail::VERIFY_EMAIL_TTL;
 
 use crate::email_claims::claims;
-use crate::helpers::binary::tollgate_command;
+use crate::helpers::binary::{succeeded_json, tollgate_command, user_create_args};
 use crate::helpers::smtp::SmtpSink;
 use crate::helpers::{
-    Backend, Browser, PASSWORD, TestApp, Visit, hidden, spawn_app, spawn_app_with,
+    Backend, Browser, PASSWORD, TestApp, Visit, hidden, page_with, spawn_app, spawn_app_with,
 };
 use crate::on_both_backends;
 
 pub(crate) const FROM: &str = "Tollgate <no-reply@tollgate.test>";
 
-/// A server that mails through `sink` (with SMTP credentials, which the sink records).
-pub(crate) async fn app_with_mail(backend: Backend, sink: &SmtpSink) -> Option<TestApp> {
+/// A mail sink and a server that mails through it (with SMTP credentials, which the sink
+/// records).
+pub(crate) async fn app_with_mail(backend: Backend) -> Option<(SmtpSink, TestApp)> {
+    let sink = SmtpSink::start().await;
     let url = sink.url().replace("smtp://", "smtp://mailer:s3cret@");
-    spawn_app_with(backend, |c| {
+    let app = spawn_app_with(backend, |c| {
         c.smtp_url = Some(Concealed(url));
         c.smtp_from = Some(FROM.into());
     })
-    .await
+    .await?;
+    Some((sink, app))
 }
 
 async fn create_user_over_api(app: &TestApp, email: &str) -> Value {
@@ -58,8 +61,7 @@ async fn confirm(browser: &Browser, page: &str) -> reqwest::Response {
 }
 
 async fn verification_link_verifies_once(backend: Backend) {
-    let sink = SmtpSink::start().await;
-    let Some(app) = app_with_mail(backend, &sink).await else {
+    let Some((sink, app)) = app_with_mail(backend).await else {
         return;
     };
     let c = app.code_client(false).await;
@@ -93,8 +95,7 @@ async fn verification_link_verifies_once(backend: Backend) {
     let (id, _) = claims(&app, &c, email).await;
     assert_eq!(id["email_verified"], false);
     let done = confirm(&browser, &page).await;
-    assert_eq!(done.status(), 200);
-    assert!(done.text().await.expect("html").contains("is confirmed"));
+    page_with(done, 200, "is confirmed").await;
     let (id, info) = claims(&app, &c, email).await;
     assert_eq!(id["email_verified"], true, "{id}");
     assert_eq!(info["email_verified"], true, "{info}");
@@ -121,8 +122,7 @@ async fn verification_link_verifies_once(backend: Backend) {
 }
 
 async fn an_expired_verification_link_is_refused(backend: Backend) {
-    let sink = SmtpSink::start().await;
-    let Some(app) = app_with_mail(backend, &sink).await else {
+    let Some((sink, app)) = app_with_mail(backend).await else {
         return;
     };
     let user = app.user("late@example.com").await;
@@ -152,8 +152,7 @@ async fn an_expired_verification_link_is_refused(backend: Backend) {
     let asked = browser
         .post("/account/verify-email/send", &[("csrf", &csrf)])
         .await;
-    assert_eq!(asked.status(), 200);
-    assert!(asked.text().await.expect("html").contains("on its way"));
+    page_with(asked, 200, "on its way").await;
     let mine = sink
         .next()
         .await
@@ -222,21 +221,14 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
     assert!(status, "{text}");
 
     // The account page's button says so too.
-    let Visit::Page { html, .. } = browser.visit_as("/account", "nomail@example.com").await else {
-        panic!("account page")
-    };
-    let csrf = hidden(&html, "csrf").expect("csrf");
     let asked = browser
-        .post("/account/verify-email/send", &[("csrf", &csrf)])
+        .post_from_account(
+            Some("nomail@example.com"),
+            "/account/verify-email/send",
+            &[],
+        )
         .await;
-    assert_eq!(asked.status(), 200);
-    assert!(
-        asked
-            .text()
-            .await
-            .expect("html")
-            .contains("does not send email")
-    );
+    page_with(asked, 200, "does not send email").await;
 
     // The account's administrator vouches for the address through the admin API.
     let update = |body: Value, account: (String, String)| {
@@ -281,8 +273,7 @@ async fn without_smtp_mail_is_off_and_admins_vouch(backend: Backend) {
 /// `tollgate user create` mails the link itself (same database and key-encryption key as the
 /// server, which then accepts it); `user send-verification` says when there is nothing to send.
 async fn the_cli_mails_verification_links(backend: Backend) {
-    let sink = SmtpSink::start().await;
-    let Some(app) = app_with_mail(backend, &sink).await else {
+    let Some((sink, app)) = app_with_mail(backend).await else {
         return;
     };
     let cli = |args: Vec<String>| {
@@ -296,26 +287,10 @@ async fn the_cli_mails_verification_links(backend: Backend) {
             .env("TOLLGATE_ISSUER", &app.base)
             .env("TOLLGATE_SMTP_URL", sink.url())
             .env("TOLLGATE_SMTP_FROM", FROM);
-        async move {
-            let out = cmd.output().await.expect("run tollgate");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-            serde_json::from_slice::<Value>(&out.stdout).expect("json")
-        }
+        async move { succeeded_json(&cmd.output().await.expect("run tollgate")) }
     };
     let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    let created = cli(args(&[
-        "user",
-        "create",
-        "--email",
-        "cli@example.com",
-        "--password",
-        PASSWORD,
-    ]))
-    .await;
+    let created = cli(args(&user_create_args("cli@example.com", PASSWORD))).await;
     let sid = created["user_sid"].as_str().expect("sid").to_owned();
     let mail = sink.next().await;
     assert_eq!(mail.to, vec!["cli@example.com".to_owned()]);

@@ -225,17 +225,7 @@ async fn every_node_rotates(tally: &Mutex<Tally>) -> bool {
 /// A revocation on node 0 reaches every node; how long the slowest took.
 async fn revocation_reaches_every_node(nodes: &[TestApp], cc: &TestClient) -> Duration {
     let token = nodes[0].access_token(cc).await;
-    let revoked = nodes[0]
-        .post_form(
-            "/oauth/revoke",
-            &[
-                ("token", token.as_str()),
-                ("client_id", cc.id.as_str()),
-                ("client_secret", cc.secret.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(revoked.status(), 200);
+    nodes[0].revoke(cc, &token).await;
     let mut slowest = Duration::ZERO;
     for n in nodes {
         let seen = eventually(Duration::from_secs(5), || async {
@@ -247,6 +237,31 @@ async fn revocation_reaches_every_node(nodes: &[TestApp], cc: &TestClient) -> Du
             slowest.max(seen.unwrap_or_else(|| panic!("the revocation reached node {}", n.base)));
     }
     slowest
+}
+
+/// Once a new leader was promoted: every node rotates again (`rotates` says so), a
+/// revocation reaches every node, and the tally's longest request and refusals start over.
+/// What was seen, for the log.
+async fn after_promotion(
+    tally: &Mutex<Tally>,
+    nodes: &[TestApp],
+    cc: &TestClient,
+    rotates: &str,
+) -> String {
+    let promoted = Instant::now();
+    assert!(every_node_rotates(tally).await, "{rotates}");
+    let (first_rotation, every_rotation) = tally.lock().await.rotations_after(promoted, 3);
+    let revocation = revocation_reaches_every_node(nodes, cc).await;
+    let mut t = tally.lock().await;
+    let ((took, what), refused) = (
+        std::mem::take(&mut t.longest),
+        std::mem::take(&mut t.refusals),
+    );
+    format!(
+        "first rotation {first_rotation:?} after, every node {every_rotation:?} after; longest \
+         request {took:?} ({what}); {refused} refusals (503); a revocation reached every node \
+         in {revocation:?}"
+    )
 }
 
 /// Waits until Patroni reports `name` as the running leader; how long that took.
@@ -344,27 +359,15 @@ async fn failover_and_switchover_lose_nothing() {
     let killed = Instant::now();
     topo.kill_member(first);
     let to_leader = leader_becomes(&http, &topo, second).await;
-    let promoted = Instant::now();
-    assert!(
-        every_node_rotates(&tally).await,
-        "every node rotates again after the failover"
-    );
-    let (first_rotation, every_rotation) = tally.lock().await.rotations_after(promoted, 3);
-    let failover_revocation = revocation_reaches_every_node(&nodes, &cc).await;
-    let (failover_longest, refused) = {
-        let mut t = tally.lock().await;
-        (
-            std::mem::take(&mut t.longest),
-            std::mem::take(&mut t.refusals),
-        )
-    };
+    let seen = after_promotion(
+        &tally,
+        &nodes,
+        &cc,
+        "every node rotates again after the failover",
+    )
+    .await;
     eprintln!(
-        "failover: {second} led {to_leader:?} after the kill; first rotation {first_rotation:?} \
-         after, every node {every_rotation:?} after; longest request {:?} ({}); {refused} \
-         refusals (503); a revocation reached every node in {failover_revocation:?}; {:?} \
-         since the kill",
-        failover_longest.0,
-        failover_longest.1,
+        "failover: {second} led {to_leader:?} after the kill; {seen}; {:?} since the kill",
         killed.elapsed()
     );
 
@@ -397,27 +400,14 @@ async fn failover_and_switchover_lose_nothing() {
     );
     leader_becomes(&http, &topo, first).await;
     let to_leader = started.elapsed();
-    let promoted = Instant::now();
-    assert!(
-        every_node_rotates(&tally).await,
-        "every node rotates after the switchover"
-    );
-    let (first_rotation, every_rotation) = tally.lock().await.rotations_after(promoted, 3);
-    let switchover_revocation = revocation_reaches_every_node(&nodes, &cc).await;
-    let (switchover_longest, refused) = {
-        let mut t = tally.lock().await;
-        (
-            std::mem::take(&mut t.longest),
-            std::mem::take(&mut t.refusals),
-        )
-    };
-    eprintln!(
-        "switchover: {first} led {to_leader:?} after the request; first rotation \
-         {first_rotation:?} after, every node {every_rotation:?} after; longest request {:?} \
-         ({}); {refused} refusals (503); a revocation reached every node in \
-         {switchover_revocation:?}",
-        switchover_longest.0, switchover_longest.1
-    );
+    let seen = after_promotion(
+        &tally,
+        &nodes,
+        &cc,
+        "every node rotates after the switchover",
+    )
+    .await;
+    eprintln!("switchover: {first} led {to_leader:?} after the request; {seen}");
     // The former leader follows again.
     standby_becomes(&http, &topo, second).await;
     stop.store(true, Ordering::SeqCst);

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::helpers::{
     Backend, Browser, TestApp, TestClient, VERIFIER, code_flow, json, read_code, redeem, refresh,
-    refresh_token_in, spawn_app,
+    refresh_token_in, rotated, spawn_app, successors,
 };
 use crate::on_both_backends;
 
@@ -87,18 +87,11 @@ async fn refresh_forks_do_not_outlive_the_grace_window(backend: Backend) {
             ("client_secret", client.secret.clone()),
         ];
         tasks.push(tokio::spawn(async move {
-            let resp = http.post(url).form(&form).send().await.expect("post");
-            let status = resp.status().as_u16();
-            let body: Value = resp.json().await.expect("json");
-            (status, body["refresh_token"].as_str().map(str::to_owned))
+            rotated(http.post(url).form(&form).send().await.expect("post")).await
         }));
     }
-    let mut successors = Vec::new();
-    for t in tasks {
-        let (status, next) = t.await.expect("task");
-        assert_eq!(status, 200, "inside the grace window every use is answered");
-        successors.extend(next);
-    }
+    let what = "inside the grace window every use is answered";
+    let successors = successors(tasks, what).await;
     app.advance(20);
     let mut live = 0;
     for s in &successors {

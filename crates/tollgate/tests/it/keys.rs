@@ -3,7 +3,7 @@
 use serde_json::Value;
 use tollgate_core::keys::SigningAlgorithm;
 
-use crate::helpers::binary::tollgate_command;
+use crate::helpers::binary::{succeeded_json, tollgate_command};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;
 
@@ -28,12 +28,7 @@ async fn rotate(app: &TestApp, publish_ahead: &str, ttl: &str) -> Value {
         .output()
         .await
         .expect("tollgate key rotate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+    succeeded_json(&out)
 }
 
 fn published(jwks: &Value) -> Vec<String> {

@@ -8,26 +8,21 @@ use std::time::Duration;
 use serde_json::Value;
 use sqlx::Connection;
 
-use crate::helpers::binary::{banner, client_create_args, tollgate_command};
-use crate::helpers::post_basic;
+use crate::helpers::binary::{
+    client_create_args, serve_command, start_serving, tollgate_command, user_create_args,
+};
+use crate::helpers::introspect_at;
 use crate::helpers::{Backend, fresh_database};
 use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
 use crate::on_both_backends;
 
 async fn start(dir: &std::path::Path, db: &str) -> (tokio::process::Child, String) {
-    let mut child = tollgate_command()
-        .args(["serve", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .args(["--database-url", db])
+    let mut cmd = serve_command(dir);
+    cmd.args(["--database-url", db])
         // A fixed public name: the restarted process listens on another port.
         .args(["--issuer", "http://tollgate.test"])
-        .env("TOLLGATE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start tollgate");
-    let banner = banner(&mut child).await;
+        .env("TOLLGATE_LOG", "warn");
+    let (child, banner) = start_serving(&mut cmd, Stdio::null()).await;
     (
         child,
         banner["listening"].as_str().expect("listening").to_owned(),
@@ -69,14 +64,7 @@ async fn kill_nine_loses_nothing(backend: Backend) {
     cli(
         dir.path(),
         &db,
-        &[
-            "user",
-            "create",
-            "--email",
-            "k9@example.com",
-            "--password",
-            PASSWORD,
-        ],
+        &user_create_args("k9@example.com", PASSWORD),
     )
     .await;
     let http = reqwest::Client::new();
@@ -168,16 +156,7 @@ async fn kill_nine_loses_nothing(backend: Backend) {
     );
     // Every access token received before the kill is still active (none has expired yet).
     for at in &received_access {
-        let v: Value = post_basic(
-            &http,
-            format!("{base}/oauth/introspect"),
-            (&id, &secret),
-            &[("token", at.as_str())],
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+        let v = introspect_at(&http, &base, (&id, &secret), at).await;
         assert_eq!(v["active"], true, "an access token was lost");
     }
     server.start_kill().expect("kill");

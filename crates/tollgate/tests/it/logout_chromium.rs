@@ -11,7 +11,9 @@ use tollgate_core::model::{ClientLogout, GrantType};
 
 use crate::console_chromium::{axe, axe_source};
 use crate::helpers::chromium::{click, element, enter, type_into, wait_for_url, with_chrome};
-use crate::helpers::{Backend, PASSWORD, TestApp, TestClient, VERIFIER, jwt_claims, query_param};
+use crate::helpers::{
+    Backend, PASSWORD, TestApp, TestClient, VERIFIER, jwt_claims, query_param, redeem_to,
+};
 use crate::logout::{BackChannel, verify_logout_token};
 use crate::on_both_backends;
 
@@ -64,21 +66,11 @@ fn authorize_url(app: &TestApp, rp_base: &str, c: &TestClient, extra: &[(&str, &
 async fn redeem(app: &TestApp, rp_base: &str, c: &TestClient, landed: &str) -> Value {
     let code = query_param(landed, "code").expect("code");
     let cb = format!("{rp_base}/cb");
-    app.post_form(
-        "/oauth/token",
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &cb),
-            ("code_verifier", VERIFIER),
-            ("client_id", c.id.as_str()),
-            ("client_secret", &c.secret),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .expect("token")
+    redeem_to(app, c, &code, &cb, Some(VERIFIER))
+        .await
+        .json()
+        .await
+        .expect("token")
 }
 
 async fn one_logout_ends_the_session_for_two_apps_in_chromium(backend: Backend) {

@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tollgate_core::model::ClientLogout;
 
+use crate::cli::tollgate;
 use crate::helpers::{
-    Backend, Browser, REDIRECT, TestClient, Visit, eventually, hidden, json, jwt_claims, location,
+    Backend, Browser, REDIRECT, TestApp, TestClient, eventually, json, jwt_claims, location,
     query_param, spawn_app,
 };
 use crate::logout::{
@@ -16,6 +17,13 @@ use crate::logout::{
     silent_authorize, verify_logout_token,
 };
 use crate::on_both_backends;
+
+/// `rp` got one logout token: it verifies for `c` and names the session of `id_token`.
+async fn told_of_logout(app: &TestApp, rp: &BackChannel, c: &TestClient, id_token: &str) {
+    let got = rp.wait_for(1).await;
+    let claims = verify_logout_token(app, &got[0], c.id.as_str()).await;
+    assert_eq!(claims["sid"], jwt_claims(id_token)["sid"]);
+}
 
 /// The back-channel endpoint fails first; the server retries on its clock and delivers.
 async fn back_channel_is_retried(backend: Backend) {
@@ -82,9 +90,7 @@ async fn logout_on_another_node(backend: Backend) {
         "ended on node A too"
     );
     // Node B found which clients the session (made on A) signed in to.
-    let got = rp.wait_for(1).await;
-    let claims = verify_logout_token(&a, &got[0], c.id.as_str()).await;
-    assert_eq!(claims["sid"], jwt_claims(hint)["sid"]);
+    told_of_logout(&a, &rp, &c, hint).await;
 }
 
 /// Operators set the logout URIs through the admin API; bad ones are refused.
@@ -172,9 +178,7 @@ async fn registered_client_logs_out(backend: Backend) {
         .await;
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), BYE);
-    let got = rp.wait_for(1).await;
-    let claims = verify_logout_token(&app, &got[0], c.id.as_str()).await;
-    assert_eq!(claims["sid"], jwt_claims(hint)["sid"]);
+    told_of_logout(&app, &rp, &c, hint).await;
 }
 
 /// `tollgate client create` and `tollgate client set-logout` set the logout URIs.
@@ -182,16 +186,10 @@ async fn cli_sets_logout_uris(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let tollgate = |args: Vec<String>| {
-        let app = &app;
-        async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            crate::cli::tollgate(app, &args).await
-        }
-    };
     let account = app.account.sid.to_string();
     let (ok, created) = tollgate(
-        [
+        &app,
+        &[
             "client",
             "create",
             "--name",
@@ -206,9 +204,7 @@ async fn cli_sets_logout_uris(backend: Backend) {
             BYE,
             "--backchannel-logout-uri",
             "https://rp.example/backchannel",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ],
     )
     .await;
     assert!(ok, "{created}");
@@ -222,16 +218,15 @@ async fn cli_sets_logout_uris(backend: Backend) {
     );
     let id = created["client_id"].as_str().unwrap().to_owned();
     let (ok, changed) = tollgate(
-        [
+        &app,
+        &[
             "client",
             "set-logout",
             &id,
             "--post-logout-redirect-uri",
             "https://rp.example/bye",
             "--clear-backchannel-logout-uri",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ],
     )
     .await;
     assert!(ok, "{changed}");
@@ -241,15 +236,14 @@ async fn cli_sets_logout_uris(backend: Backend) {
     );
     assert!(changed.get("backchannel_logout_uri").is_none(), "{changed}");
     let (ok, refused) = tollgate(
-        [
+        &app,
+        &[
             "client",
             "set-logout",
             &id,
             "--backchannel-logout-uri",
             "http://10.0.0.1/bc",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ],
     )
     .await;
     assert!(!ok, "a private address is refused: {refused}");
@@ -279,23 +273,15 @@ async fn account_page_sign_out_elsewhere_is_a_logout(backend: Backend) {
         return;
     };
     let phone = Browser::new(&app);
-    let Visit::Page { html, .. } = phone.visit_as("/account", "elsewhere@example.com").await else {
-        panic!("account page")
-    };
-    let csrf = hidden(&html, "csrf").expect("csrf");
     let ended = phone
-        .post(
+        .post_from_account(
+            Some("elsewhere@example.com"),
             "/account/sessions/end",
-            &[("csrf", &csrf), ("session", "others")],
+            &[("session", "others")],
         )
         .await;
     assert_eq!(ended.status(), 200);
-    let got = rp.wait_for(1).await;
-    let claims = verify_logout_token(&app, &got[0], c.id.as_str()).await;
-    assert_eq!(
-        claims["sid"],
-        jwt_claims(tokens["id_token"].as_str().unwrap())["sid"]
-    );
+    told_of_logout(&app, &rp, &c, tokens["id_token"].as_str().unwrap()).await;
     let silent = silent_authorize(&laptop, &app.base, &c).await;
     assert_eq!(
         query_param(&silent, "error").as_deref(),

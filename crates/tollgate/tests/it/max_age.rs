@@ -125,10 +125,7 @@ async fn max_age_makes_the_user_sign_in_again(backend: Backend) {
         query_param(&back, "error").as_deref(),
         Some("login_required")
     );
-    assert_eq!(
-        query_param(&back, "iss").as_deref(),
-        Some(app.base.as_str())
-    );
+    app.assert_iss(&back);
     assert!(query_param(&back, "state").is_some());
 
     // A max_age that is not a number of seconds is refused.

@@ -74,6 +74,16 @@ async fn token(app: &TestApp, form: &[(&str, &str)]) -> reqwest::Response {
     app.post_form("/oauth/token", form).await
 }
 
+/// A refresh by the public client `client_id`.
+async fn public_refresh(app: &TestApp, client_id: &str, refresh: &str) -> reqwest::Response {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh),
+        ("client_id", client_id),
+    ];
+    token(app, &form).await
+}
+
 async fn document_client_signs_in_and_is_cached(backend: Backend) {
     let docs = DocumentServer::start().await;
     let Some(app) = app_with_documents(backend, &docs, &["127.0.0.1"]).await else {
@@ -126,28 +136,12 @@ async fn document_client_signs_in_and_is_cached(backend: Backend) {
 
     // Within max-age: no fetch. After it: fetched again.
     app.clock.advance(590);
-    let resp = token(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client_id),
-        ],
-    )
-    .await;
+    let resp = public_refresh(&app, &client_id, refresh).await;
     let tokens = json_of(resp, 200).await;
     assert_eq!(docs.hits(DOC), 1);
     app.clock.advance(20);
     let refresh = tokens["refresh_token"].as_str().expect("rotated");
-    let resp = token(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client_id),
-        ],
-    )
-    .await;
+    let resp = public_refresh(&app, &client_id, refresh).await;
     json_of(resp, 200).await;
     assert_eq!(docs.hits(DOC), 2);
 
@@ -189,14 +183,7 @@ async fn document_client_signs_in_and_is_cached(backend: Backend) {
 
     // The client is stored as a dynamically registered one, marked as a document's.
     let id = tollgate_core::admin::document_client_id(&client_id).expect("id");
-    let stored = app
-        .server
-        .context
-        .store
-        .client_registration(&id)
-        .await
-        .expect("read")
-        .expect("registration");
+    let stored = app.stored_registration(&id).await;
     assert_eq!(
         stored.via,
         tollgate_core::model::RegisteredVia::MetadataDocument

@@ -41,17 +41,7 @@ async fn sqlite_moves_to_postgres_and_everything_keeps_working() {
     // Issued on SQLite and used only after the move: a live code, a revoked access token.
     let live_code = read_code(&browser, &client, email).await;
     let revoked_token = app.access_token(&cc_client).await;
-    let revoked = app
-        .post_form(
-            "/oauth/revoke",
-            &[
-                ("token", revoked_token.as_str()),
-                ("client_id", cc_client.id.as_str()),
-                ("client_secret", cc_client.secret.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(revoked.status(), 200);
+    app.revoke(&cc_client, &revoked_token).await;
     let kid = jsonwebtoken::decode_header(&access_token)
         .expect("header")
         .kid

@@ -15,7 +15,8 @@ use tollgate_core::model::GrantType;
 use tollgate_core::{OffsetClock, SystemRng};
 
 use crate::helpers::{
-    Backend, bootstrap_app, eventually, fresh_database, password_user, post_basic,
+    Backend, basic_json, bootstrap_app, eventually, fresh_database, introspect_at, password_user,
+    post_basic, rotated, successors,
 };
 use crate::helpers::{Browser, REDIRECT, query_param};
 
@@ -165,17 +166,10 @@ async fn three_nodes_act_as_one() {
                 ],
             )
             .await;
-            let status = r.status().as_u16();
-            let v: Value = r.json().await.expect("json");
-            (status, v["refresh_token"].as_str().map(str::to_owned))
+            rotated(r).await
         }));
     }
-    let mut successors = Vec::new();
-    for t in tasks {
-        let (status, next) = t.await.expect("task");
-        assert_eq!(status, 200, "inside the grace window");
-        successors.extend(next);
-    }
+    let successors = successors(tasks, "inside the grace window").await;
     for n in nodes {
         n.clock.advance(20);
     }
@@ -208,16 +202,7 @@ async fn three_nodes_act_as_one() {
         .expect("json");
     let at = t["access_token"].as_str().expect("token").to_owned();
     let introspect = || async {
-        let v: Value = post_basic(
-            &http,
-            format!("{}/oauth/introspect", n3.base),
-            (&id, &secret),
-            &[("token", at.as_str())],
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+        let v = introspect_at(&http, &n3.base, (&id, &secret), &at).await;
         v["active"] == true
     };
     assert!(introspect().await, "active before");
@@ -233,16 +218,15 @@ async fn three_nodes_act_as_one() {
     assert!(seen.is_some(), "node 3 saw the revocation within a second");
 
     // A device grant started on node 1, approved on node 2, polled on node 3.
-    let d: Value = post_basic(
+    let form = [("scope", "read")];
+    let d = basic_json(
         &http,
-        format!("{}/oauth/device_authorization", n1.base),
+        &n1.base,
+        "/oauth/device_authorization",
         (&id, &secret),
-        &[("scope", "read")],
+        &form,
     )
-    .await
-    .json()
-    .await
-    .expect("json");
+    .await;
     let user_code = d["user_code"].as_str().expect("user code");
     let b2 = Browser::for_base(&n2.base);
     b2.answer_device(user_code, "nodes@example.com", "approve")

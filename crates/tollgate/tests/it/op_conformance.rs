@@ -31,10 +31,7 @@ async fn code_challenge_without_method_is_refused(backend: Backend) {
         Some("invalid_request")
     );
     assert_eq!(query_param(&back, "state").as_deref(), Some("s1"));
-    assert_eq!(
-        query_param(&back, "iss").as_deref(),
-        Some(app.base.as_str())
-    );
+    app.assert_iss(&back);
     assert!(query_param(&back, "code").is_none());
 
     let resp = app

@@ -1,7 +1,6 @@
 //! Operating Tollgate: health and readiness, metrics, request ids, rate limits in each
 //! dialect's format, JSON logs with no secrets, graceful shutdown, and `config check`.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -9,11 +8,14 @@ use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::binary::{banner, client_create_args, tollgate_command};
-use crate::helpers::post_basic;
+use crate::helpers::binary::{
+    assert_succeeded, client_create_args, serve_command, start_serving, tollgate_command,
+    user_create_args,
+};
 use crate::helpers::retry_later;
 use crate::helpers::{Backend, eventually, spawn_app, spawn_app_with};
-use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
+use crate::helpers::{Browser, PASSWORD, REDIRECT, html_csp, query_param};
+use crate::helpers::{basic_json, post_basic};
 use crate::on_both_backends;
 
 const GUARD: Duration = Duration::from_secs(30);
@@ -106,15 +108,7 @@ async fn health_metrics_and_request_ids(backend: Backend) {
     }
     let page = app.get("/docs").await;
     assert_eq!(page.status(), 200);
-    assert!(
-        page.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|c| c.starts_with("text/html"))
-    );
-    let csp = page.headers()["content-security-policy"]
-        .to_str()
-        .expect("csp")
-        .to_owned();
+    let csp = html_csp(&page);
     assert!(!csp.contains("http"), "no remote sources allowed: {csp}");
     // No inline script, and the page cannot be framed.
     let script_src = csp
@@ -189,13 +183,22 @@ async fn readiness_follows_the_database(backend: Backend) {
     assert!(up.is_some(), "ready again once the database is back");
 }
 
-async fn rate_limits_speak_each_dialect(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
+/// One request a second for each client, `burst` at once.
+fn per_client_limit(burst: u32) -> impl FnOnce(&mut tollgate::config::Config) {
+    move |c| {
         c.rate_limit_per_client = 1;
-        c.rate_limit_per_client_burst = 1;
-    })
-    .await
-    else {
+        c.rate_limit_per_client_burst = burst;
+    }
+}
+
+/// One request a second, and no more at once, from each address.
+fn per_address_limit(c: &mut tollgate::config::Config) {
+    c.rate_limit_per_ip = 1;
+    c.rate_limit_per_ip_burst = 1;
+}
+
+async fn rate_limits_speak_each_dialect(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, per_client_limit(1)).await else {
         return;
     };
     let c = app.client().await;
@@ -215,12 +218,7 @@ async fn rate_limits_speak_each_dialect(backend: Backend) {
 /// sends only `client_assertion` (RFC 7521 section 4.2 makes `client_id` optional) is limited
 /// like any other.
 async fn client_limit_keys_on_the_authenticated_client(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
-        c.rate_limit_per_client = 1;
-        c.rate_limit_per_client_burst = 2;
-    })
-    .await
-    else {
+    let Some(app) = spawn_app_with(backend, per_client_limit(2)).await else {
         return;
     };
     let key = crate::helpers::ClientKey::es256();
@@ -242,12 +240,7 @@ async fn client_limit_keys_on_the_authenticated_client(backend: Backend) {
 
 /// The per-address limit covers every route a client calls, each answering in its own format.
 async fn per_address_limits_cover_every_client_route(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
-        c.rate_limit_per_ip = 1;
-        c.rate_limit_per_ip_burst = 1;
-    })
-    .await
-    else {
+    let Some(app) = spawn_app_with(backend, per_address_limit).await else {
         return;
     };
     let c = app
@@ -317,18 +310,12 @@ async fn start_binary(
     dir: &std::path::Path,
     log: &std::path::Path,
 ) -> (tokio::process::Child, String) {
-    let mut child = tollgate_command()
-        .args(["serve", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env_remove("TOLLGATE_DATABASE_URL")
+    let mut cmd = serve_command(dir);
+    cmd.env_remove("TOLLGATE_DATABASE_URL")
         .env("TOLLGATE_LOG_FORMAT", "json")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).expect("log file"))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start tollgate");
-    let banner = banner(&mut child).await;
+        .env("RUST_LOG", "debug");
+    let log = std::fs::File::create(log).expect("log file");
+    let (child, banner) = start_serving(&mut cmd, log).await;
     let base = banner["listening"].as_str().expect("listening").to_owned();
     (child, base)
 }
@@ -360,18 +347,7 @@ async fn logs_keep_secrets_and_shutdown_drains() {
         .as_str()
         .expect("secret")
         .to_owned();
-    cli(
-        dir.path(),
-        &[
-            "user",
-            "create",
-            "--email",
-            "logs@example.com",
-            "--password",
-            PASSWORD,
-        ],
-    )
-    .await;
+    cli(dir.path(), &user_create_args("logs@example.com", PASSWORD)).await;
     let http = reqwest::Client::new();
     let mut secrets = vec![secret.clone(), PASSWORD.to_owned()];
     // Changes reach the server through the change log.
@@ -385,16 +361,8 @@ async fn logs_keep_secrets_and_shutdown_drains() {
     })
     .await;
     assert!(token.is_some(), "the CLI's client works on the server");
-    let t: Value = post_basic(
-        &http,
-        format!("{base}/oauth/token"),
-        (&client_id, &secret),
-        &[("grant_type", "client_credentials")],
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
+    let form = [("grant_type", "client_credentials")];
+    let t = basic_json(&http, &base, "/oauth/token", (&client_id, &secret), &form).await;
     secrets.push(t["access_token"].as_str().expect("at").to_owned());
     // The authorization code flow: a password, a code, a refresh token.
     let browser = Browser::for_base(&base);
@@ -404,20 +372,12 @@ async fn logs_keep_secrets_and_shutdown_drains() {
     let back = browser.authorize(&url, "logs@example.com").await;
     let code = query_param(&back, "code").expect("code");
     secrets.push(code.clone());
-    let tokens: Value = post_basic(
-        &http,
-        format!("{base}/oauth/token"),
-        (&client_id, &secret),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let tokens = basic_json(&http, &base, "/oauth/token", (&client_id, &secret), &form).await;
     let refresh = tokens["refresh_token"]
         .as_str()
         .expect("refresh")
@@ -539,11 +499,7 @@ async fn config_check_names_every_problem() {
         .output()
         .await
         .expect("run");
-    assert!(
-        good.status.success(),
-        "{}",
-        String::from_utf8_lossy(&good.stdout)
-    );
+    assert_succeeded(&good);
     // A bad database URL never shows its password, even when serving fails.
     let serve = tollgate_command()
         .args([
@@ -568,12 +524,7 @@ async fn config_check_names_every_problem() {
 /// `--tls-cert`/`--tls-key`: HTTPS with HTTP/2 (and HTTP/1.1), and an https issuer by default.
 async fn serves_https_directly(backend: Backend) {
     let pki = tempfile::tempdir().expect("dir");
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-            .expect("self-signed certificate");
-    let (cert, key) = (pki.path().join("cert.pem"), pki.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).expect("cert");
-    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
+    let (certified, cert, key) = crate::helpers::documents::self_signed(pki.path());
     let Some(app) = spawn_app_with(backend, |c| {
         c.tls_cert = Some(cert.clone());
         c.tls_key = Some(key.clone());

@@ -21,7 +21,9 @@ use crate::console_chromium::{axe, axe_source};
 use crate::helpers::chromium::{
     ONE_BROWSER, click, element, enter, start_chrome, text_of, type_into, wait_for_url,
 };
-use crate::helpers::{Backend, PASSWORD, TestApp, VERIFIER, jwt_claims, query_param};
+use crate::helpers::{
+    Backend, PASSWORD, VERIFIER, json, jwt_claims, query_param, redeem_to, refresh,
+};
 use crate::helpers::{spawn_app_with, spawn_on};
 use crate::on_both_backends;
 
@@ -120,10 +122,13 @@ async fn sign_in_with_password(b: &fantoccini::Client, email: &str) {
         .expect("type password");
 }
 
-async fn token(app: &TestApp, form: &[(&str, &str)]) -> Value {
-    let resp = app.post_form("/oauth/token", form).await;
-    assert_eq!(resp.status(), 200);
-    resp.json().await.expect("token answer")
+/// A node behind the public name `issuer`, sealing its keys with `kek`.
+fn behind(issuer: &str, kek: &str) -> impl FnOnce(&mut tollgate::config::Config) {
+    let (issuer, kek) = (issuer.to_owned(), kek.to_owned());
+    move |c| {
+        c.engine.issuer = issuer;
+        c.key_encryption_key = Some(kek);
+    }
 }
 
 async fn passkeys_in_chromium(backend: Backend) {
@@ -137,25 +142,11 @@ async fn passkeys_in_chromium(backend: Backend) {
         use base64::Engine as _;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([9u8; 32])
     };
-    let (issuer, key) = (public.clone(), kek.clone());
-    let Some(app) = spawn_app_with(backend, move |c| {
-        c.engine.issuer = issuer;
-        c.key_encryption_key = Some(key);
-    })
-    .await
-    else {
+    let Some(app) = spawn_app_with(backend, behind(&public, &kek)).await else {
         return;
     };
-    let (issuer, key) = (public.clone(), kek.clone());
-    let other = spawn_on(
-        app.database_url.clone(),
-        tempfile::tempdir().expect("dir"),
-        move |c| {
-            c.engine.issuer = issuer;
-            c.key_encryption_key = Some(key);
-        },
-    )
-    .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let other = spawn_on(app.database_url.clone(), dir, behind(&public, &kek)).await;
     let balancer = Balancer::start(front, vec![app.server.addr, other.server.addr]);
     let Some(chrome) = start_chrome().await else {
         return;
@@ -209,33 +200,17 @@ async fn passkeys_in_chromium(backend: Backend) {
     click(b, "approve").await;
     let landed = wait_for_url(b, &callback).await;
     let code = query_param(&landed, "code").expect("code");
-    let answer = token(
-        &other,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &callback),
-            ("code_verifier", VERIFIER),
-            ("client_id", client.id.as_str()),
-            ("client_secret", &client.secret),
-        ],
+    let answer = json(
+        redeem_to(&other, &client, &code, &callback, Some(VERIFIER)).await,
+        200,
     )
     .await;
     let id = jwt_claims(answer["id_token"].as_str().expect("id token"));
     assert_eq!(id["amr"], json!(["hwk"]), "{id}");
     assert_eq!(id["acr"], ACR_PASSKEY);
     // A refresh's id token says the same: it is the same sign-in.
-    let refresh = answer["refresh_token"].as_str().expect("refresh token");
-    let refreshed = token(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", client.id.as_str()),
-            ("client_secret", &client.secret),
-        ],
-    )
-    .await;
+    let rt = answer["refresh_token"].as_str().expect("refresh token");
+    let refreshed = json(refresh(&app, &client, rt).await, 200).await;
     let id = jwt_claims(refreshed["id_token"].as_str().expect("id token"));
     assert_eq!(id["amr"], json!(["hwk"]), "{id}");
     assert_eq!(id["acr"], ACR_PASSKEY);

@@ -10,11 +10,10 @@ use tollgate_core::totp;
 
 use crate::email_verification::{FROM, app_with_mail};
 use crate::helpers::binary::tollgate_command;
-use crate::helpers::oauth::redeem;
 use crate::helpers::smtp::SmtpSink;
 use crate::helpers::{
-    Backend, Browser, PASSWORD, VERIFIER, Visit, error_of, hidden, read_code, refresh,
-    refresh_token_in,
+    Backend, Browser, PASSWORD, TestApp, Visit, base32_decode, code_refresh_token, error_of,
+    hidden, refresh,
 };
 use crate::on_both_backends;
 
@@ -52,9 +51,16 @@ async fn set_password(browser: &Browser, page: &str, new: &str, again: &str) -> 
         .await
 }
 
+/// `app_with_mail` with the user `EMAIL`, whose verification mail is read.
+async fn app_with_user(backend: Backend) -> Option<(SmtpSink, TestApp)> {
+    let (sink, app) = app_with_mail(backend).await?;
+    app.user(EMAIL).await;
+    sink.next().await;
+    Some((sink, app))
+}
+
 async fn reset_by_email_revokes_everything(backend: Backend) {
-    let sink = SmtpSink::start().await;
-    let Some(app) = app_with_mail(backend, &sink).await else {
+    let Some((sink, app)) = app_with_mail(backend).await else {
         return;
     };
     let client = app.code_client(false).await;
@@ -62,8 +68,7 @@ async fn reset_by_email_revokes_everything(backend: Backend) {
     sink.next().await; // the verification mail
     // The user is signed in here and an app holds a refresh token.
     let browser = Browser::new(&app);
-    let code = read_code(&browser, &client, EMAIL).await;
-    let refresh_token = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
+    let refresh_token = code_refresh_token(&app, &client, &browser, EMAIL).await;
 
     // The login page offers the reset.
     let anon = Browser::new(&app);
@@ -137,12 +142,9 @@ async fn reset_by_email_revokes_everything(backend: Backend) {
 }
 
 async fn reset_links_expire_and_requests_are_limited(backend: Backend) {
-    let sink = SmtpSink::start().await;
-    let Some(app) = app_with_mail(backend, &sink).await else {
+    let Some((sink, app)) = app_with_user(backend).await else {
         return;
     };
-    app.user(EMAIL).await;
-    sink.next().await;
     let anon = Browser::new(&app);
     ask_for_reset(&anon, EMAIL).await;
     let link = sink.next().await.link("/password-reset/new").expect("link");
@@ -164,12 +166,9 @@ async fn reset_links_expire_and_requests_are_limited(backend: Backend) {
 }
 
 async fn adding_one_time_codes_mails_a_notice(backend: Backend) {
-    let sink = SmtpSink::start().await;
-    let Some(app) = app_with_mail(backend, &sink).await else {
+    let Some((sink, app)) = app_with_user(backend).await else {
         return;
     };
-    app.user(EMAIL).await;
-    sink.next().await;
     let browser = Browser::new(&app);
     let Visit::Page { .. } = browser.visit_as("/account", EMAIL).await else {
         panic!("account page")
@@ -185,7 +184,7 @@ async fn adding_one_time_codes_mails_a_notice(backend: Backend) {
         let start = setup.find(marker).expect("key") + marker.len();
         setup[start..start + setup[start..].find('<').expect("end")].to_owned()
     };
-    let secret = base32(&key);
+    let secret = base32_decode(key.trim());
     let code = totp::code_at(&secret, tollgate_core::Clock::now(&app.clock));
     let field = |n| hidden(&setup, n).unwrap_or_default();
     let done = browser
@@ -215,20 +214,6 @@ async fn adding_one_time_codes_mails_a_notice(backend: Backend) {
         "{}",
         notice.text()
     );
-}
-
-fn base32(s: &str) -> Vec<u8> {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0);
-    for c in s.trim().chars() {
-        buf = (buf << 5) | ALPHABET.find(c).expect("base32") as u32;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-        }
-    }
-    out
 }
 
 on_both_backends!(

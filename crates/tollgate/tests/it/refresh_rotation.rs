@@ -2,7 +2,7 @@
 //! use.
 
 use crate::helpers::{
-    Backend, VERIFIER, code_flow, code_flow_with, json, read_code, redeem, refresh,
+    Backend, assert_refresh_refused, code_flow, code_flow_with, code_refresh_token, json, refresh,
     refresh_token_in,
 };
 use crate::on_both_backends;
@@ -15,8 +15,7 @@ async fn refresh_rotation_grace_and_reuse(backend: Backend) {
     else {
         return;
     };
-    let code = read_code(&browser, &client, "rt@example.com").await;
-    let a = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
+    let a = code_refresh_token(&app, &client, &browser, "rt@example.com").await;
 
     // Two uses of A within the grace window both succeed; the second retires the first's
     // successor, so one branch lives on.
@@ -25,28 +24,18 @@ async fn refresh_rotation_grace_and_reuse(backend: Backend) {
     assert_ne!(b, c);
     let c2 = refresh_token_in(refresh(&app, &client, &c).await).await;
     // A use of the retired branch is theft: refused, and the whole family is revoked.
-    let err = json(refresh(&app, &client, &b).await, 400).await;
-    assert_eq!(err["error"], "invalid_grant");
-    assert_eq!(
-        json(refresh(&app, &client, &c2).await, 400).await["error"],
-        "invalid_grant"
-    );
+    assert_refresh_refused(&app, &client, &b).await;
+    assert_refresh_refused(&app, &client, &c2).await;
 
     // A use after the window is theft too.
-    let code = read_code(&browser, &client, "rt@example.com").await;
-    let a = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
+    let a = code_refresh_token(&app, &client, &browser, "rt@example.com").await;
     let b = refresh_token_in(refresh(&app, &client, &a).await).await;
     app.advance(2);
-    let err = json(refresh(&app, &client, &a).await, 400).await;
-    assert_eq!(err["error"], "invalid_grant");
-    assert_eq!(
-        json(refresh(&app, &client, &b).await, 400).await["error"],
-        "invalid_grant"
-    );
+    assert_refresh_refused(&app, &client, &a).await;
+    assert_refresh_refused(&app, &client, &b).await;
 
     // Scope may narrow on refresh but never widen; another client's token is refused.
-    let code = read_code(&browser, &client, "rt@example.com").await;
-    let t = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
+    let t = code_refresh_token(&app, &client, &browser, "rt@example.com").await;
     let resp = app
         .post_form(
             "/oauth/token",
@@ -61,10 +50,7 @@ async fn refresh_rotation_grace_and_reuse(backend: Backend) {
         .await;
     assert_eq!(json(resp, 400).await["error"], "invalid_scope");
     let other = app.code_client(false).await;
-    assert_eq!(
-        json(refresh(&app, &other, &t).await, 400).await["error"],
-        "invalid_grant"
-    );
+    assert_refresh_refused(&app, &other, &t).await;
     // Refused requests do not spend the token, even long after the grace window.
     app.advance(1);
     assert_eq!(
@@ -78,8 +64,7 @@ async fn concurrent_refreshes_both_succeed(backend: Backend) {
     let Some((app, client, browser)) = code_flow(backend, "cc@example.com").await else {
         return;
     };
-    let code = read_code(&browser, &client, "cc@example.com").await;
-    let a = refresh_token_in(redeem(&app, &client, &code, Some(VERIFIER)).await).await;
+    let a = code_refresh_token(&app, &client, &browser, "cc@example.com").await;
     let (r1, r2) = tokio::join!(refresh(&app, &client, &a), refresh(&app, &client, &a));
     let (t1, t2) = (json(r1, 200).await, json(r2, 200).await);
     // Both concurrent uses succeed, but only one branch may live on past them.

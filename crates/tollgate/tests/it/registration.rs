@@ -10,7 +10,7 @@ use tollgate_core::model::{RegisteredVia, RegistrationPolicy};
 
 use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, TestClient, VERIFIER, json as json_of, query_param,
-    spawn_app, spawn_app_with,
+    redeem_to, spawn_app, spawn_app_with,
 };
 use crate::on_both_backends;
 
@@ -273,14 +273,7 @@ async fn the_three_policies(backend: Backend) {
         .await
         .unwrap();
     assert!(record.contains(&id));
-    let stored = app
-        .server
-        .context
-        .store
-        .client_registration(&id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.stored_registration(&id).await;
     assert_eq!(stored.via, RegisteredVia::Open);
     assert_eq!(stored.registered_from.as_deref(), Some("127.0.0.1"));
     // The budget is three a minute: the clock moved on since the refused attempts above.
@@ -335,18 +328,7 @@ async fn a_registered_public_client_completes_the_code_flow(backend: Backend) {
     assert!(location.starts_with(chosen), "{location}");
     assert_eq!(query_param(&location, "state").as_deref(), Some("s1"));
     let code = query_param(&location, "code").expect("code");
-    let resp = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", chosen),
-                ("client_id", client.id.as_str()),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
+    let resp = redeem_to(&app, &client, &code, chosen, Some(VERIFIER)).await;
     let tokens = json_of(resp, 200).await;
     assert!(tokens["id_token"].is_string());
 }

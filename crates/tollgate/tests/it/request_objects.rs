@@ -152,10 +152,7 @@ async fn request_objects_by_value(backend: Backend) {
         )
         .await;
     assert_eq!(query_param(&back, "state").as_deref(), Some("from-object"));
-    assert_eq!(
-        query_param(&back, "iss").as_deref(),
-        Some(app.base.as_str())
-    );
+    app.assert_iss(&back);
     let code = query_param(&back, "code").expect("code");
     let tokens = json(redeem(&app, &client, &code, Some(VERIFIER)).await, 200).await;
     let id_token = jwt_claims(tokens["id_token"].as_str().expect("id_token"));
@@ -189,10 +186,7 @@ async fn request_objects_by_value(backend: Backend) {
             Some("outer"),
             "{what}"
         );
-        assert_eq!(
-            query_param(&back, "iss").as_deref(),
-            Some(app.base.as_str())
-        );
+        app.assert_iss(&back);
     }
 
     // exp is checked on the server's clock.

@@ -33,6 +33,15 @@ async fn token(app: &TestApp, c: &TestClient, resource: Option<&str>) -> (u16, V
     (status, resp.json().await.expect("JSON body"))
 }
 
+/// Asserts that `c`'s token requests for `BILLING` on `app` come to answer `status`
+/// within `PROPAGATION` (`what` says what had to arrive).
+async fn billing_answers(app: &TestApp, c: &TestClient, status: u16, what: &str) {
+    let reached = eventually(PROPAGATION, || async {
+        token(app, c, Some(BILLING)).await.0 == status
+    });
+    assert!(reached.await.is_some(), "{what}");
+}
+
 async fn register(app: &TestApp, owner: &AccountSid, identifier: &str) -> Resource {
     let spec = ResourceSpec {
         identifier: identifier.into(),
@@ -142,14 +151,7 @@ async fn a_resource_belongs_to_the_account_that_registered_it(backend: Backend) 
     let claims = app.verify_token_of(&body).await;
     assert_eq!(claims["aud"], BILLING);
     assert_eq!(claims["account_sid"], a.as_str());
-    assert!(
-        eventually(PROPAGATION, || async {
-            token(&node2, &squatter, Some(BILLING)).await.0 == 200
-        })
-        .await
-        .is_some(),
-        "the grant reached the second node"
-    );
+    billing_answers(&node2, &squatter, 200, "the grant reached the second node").await;
     // While granted, A may name it on a new app too.
     app.client_with(|s| s.audiences = vec![BILLING.into()])
         .await;
@@ -170,14 +172,13 @@ async fn a_resource_belongs_to_the_account_that_registered_it(backend: Backend) 
         (status, body["error"].as_str()),
         (400, Some("invalid_target"))
     );
-    assert!(
-        eventually(PROPAGATION, || async {
-            token(&node2, &squatter, Some(BILLING)).await.0 == 400
-        })
-        .await
-        .is_some(),
-        "the revocation reached the second node"
-    );
+    billing_answers(
+        &node2,
+        &squatter,
+        400,
+        "the revocation reached the second node",
+    )
+    .await;
     node2.server.engine.sync().await.expect("sync");
     let (status, body) = token(&node2, &squatter, None).await;
     assert_eq!(
@@ -291,39 +292,33 @@ async fn first_use_claims_an_unregistered_audience(backend: Backend) {
     assert!(app.server.engine.resource(API).is_none());
 }
 
+/// `tollgate resource create` of `BILLING` for `owner`, then `more`: the CLI's answer.
+async fn create_billing(app: &TestApp, owner: &str, more: &[&str]) -> (bool, Value) {
+    let create = [
+        "resource",
+        "create",
+        "--identifier",
+        BILLING,
+        "--account",
+        owner,
+    ];
+    app.cli_json(&[&create[..], more].concat()).await
+}
+
 async fn cli_manages_resources(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     let a = app.account.sid.clone();
     let b = app.sibling_account().await;
-    let (ok, created) = app
-        .cli_json(&[
-            "resource",
-            "create",
-            "--identifier",
-            BILLING,
-            "--account",
-            b.as_str(),
-            "--scope",
-            "billing.admin",
-        ])
-        .await;
+    let scope = ["--scope", "billing.admin"];
+    let (ok, created) = create_billing(&app, b.as_str(), &scope).await;
     assert!(ok, "{created}");
     assert_eq!(created["account_sid"], b.as_str());
     assert_eq!(created["scopes"], serde_json::json!(["billing.admin"]));
     let sid = created["resource_sid"].as_str().expect("sid").to_owned();
 
-    let (ok, again) = app
-        .cli_json(&[
-            "resource",
-            "create",
-            "--identifier",
-            BILLING,
-            "--account",
-            a.as_str(),
-        ])
-        .await;
+    let (ok, again) = create_billing(&app, a.as_str(), &[]).await;
     assert!(!ok);
     assert!(!again.to_string().contains(b.as_str()), "{again}");
 
@@ -336,10 +331,7 @@ async fn cli_manages_resources(backend: Backend) {
         .await;
     assert!(ok, "{granted}");
     assert_eq!(granted["granted_to"], serde_json::json!([a.as_str()]));
-    let reached = eventually(PROPAGATION, || async {
-        token(&app, &squatter, Some(BILLING)).await.0 == 200
-    });
-    assert!(reached.await.is_some(), "the CLI grant reached the server");
+    billing_answers(&app, &squatter, 200, "the CLI grant reached the server").await;
 
     let (ok, listed) = app
         .cli_json(&["resource", "list", "--account", b.as_str()])
@@ -352,13 +344,13 @@ async fn cli_manages_resources(backend: Backend) {
         .await;
     assert!(ok, "{revoked}");
     assert_eq!(revoked["granted_to"], serde_json::json!([]));
-    let reached = eventually(PROPAGATION, || async {
-        token(&app, &squatter, Some(BILLING)).await.0 == 400
-    });
-    assert!(
-        reached.await.is_some(),
-        "the CLI revocation reached the server"
-    );
+    billing_answers(
+        &app,
+        &squatter,
+        400,
+        "the CLI revocation reached the server",
+    )
+    .await;
 
     // Still named by A's app: not deleted until that app lets go of it.
     assert!(!app.cli_json(&["resource", "delete", &sid]).await.0);

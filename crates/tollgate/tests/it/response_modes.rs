@@ -206,10 +206,7 @@ async fn prompt_values_follow_oidc_core(backend: Backend) {
             Some("invalid_request"),
             "{prompt}"
         );
-        assert_eq!(
-            query_param(&back, "iss").as_deref(),
-            Some(app.base.as_str())
-        );
+        app.assert_iss(&back);
     }
 }
 

@@ -96,13 +96,8 @@ async fn rs256_id_tokens_for_a_client_that_asks(backend: Backend) {
         secret: created["secret"].as_str().expect("secret").to_owned(),
     };
     let browser = Browser::new(&app);
-    let (id_token, access) = sign_in(
-        &app,
-        &client,
-        &browser,
-        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-    )
-    .await;
+    let sign_in_with = |alg| sign_in(&app, &client, &browser, alg);
+    let (id_token, access) = sign_in_with(CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256).await;
     assert_eq!(header(&id_token).alg, jsonwebtoken::Algorithm::RS256);
     // The access token stays ES256.
     assert_eq!(header(&access).alg, jsonwebtoken::Algorithm::ES256);
@@ -115,13 +110,7 @@ async fn rs256_id_tokens_for_a_client_that_asks(backend: Backend) {
         .rotate_signing_key(0)
         .await
         .expect("rotate");
-    let (after, access_after) = sign_in(
-        &app,
-        &client,
-        &browser,
-        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-    )
-    .await;
+    let (after, access_after) = sign_in_with(CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256).await;
     let new_rsa_kid = header(&after).kid.expect("kid");
     assert_ne!(new_rsa_kid, first_rsa_kid);
     assert_ne!(header(&access_after).kid, header(&access).kid);
@@ -152,13 +141,7 @@ async fn rs256_id_tokens_for_a_client_that_asks(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{updated}");
     app.server.engine.sync().await.expect("sync");
-    let (es, _) = sign_in(
-        &app,
-        &client,
-        &browser,
-        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-    )
-    .await;
+    let (es, _) = sign_in_with(CoreJwsSigningAlgorithm::EcdsaP256Sha256).await;
     assert_eq!(header(&es).alg, jsonwebtoken::Algorithm::ES256);
     assert_eq!(jwt_claims(&es)["aud"], client.id.as_str());
 }

@@ -3,9 +3,7 @@
 //! on a status, content type or body the description does not allow, and on a panic in the
 //! server's log.
 
-use std::process::Stdio;
-
-use crate::helpers::binary::{banner, tollgate_command};
+use crate::helpers::binary::{serve_command, start_serving};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing() {
@@ -20,19 +18,13 @@ async fn schemathesis_finds_nothing() {
     let schemathesis = std::path::Path::new(&python).with_file_name("schemathesis");
     let dir = tempfile::tempdir().expect("dir");
     let log = dir.path().join("server.log");
-    let mut server = tollgate_command()
-        .args(["serve", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("TOLLGATE_DATABASE_URL")
+    let mut cmd = serve_command(dir.path());
+    cmd.env_remove("TOLLGATE_DATABASE_URL")
         .env("TOLLGATE_LOG", "warn")
         // Deeper than the failure budget: most generated requests fail authentication.
-        .env("TOLLGATE_AUTH_FAILURES_PER_MINUTE", "1000000")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start tollgate");
-    let banner = banner(&mut server).await;
+        .env("TOLLGATE_AUTH_FAILURES_PER_MINUTE", "1000000");
+    let (mut server, banner) =
+        start_serving(&mut cmd, std::fs::File::create(&log).expect("log")).await;
     let base = banner["listening"].as_str().expect("listening").to_owned();
     let basic = format!(
         "Authorization: Basic {}",

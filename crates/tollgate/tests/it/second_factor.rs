@@ -14,7 +14,7 @@ use crate::helpers::browser::unescape;
 use crate::helpers::oauth::{get_code, json, redeem};
 use crate::helpers::{
     Backend, Browser, PASSWORD, REDIRECT, TestApp, TestClient, VERIFIER, Visit, authorize_url,
-    code_flow, hidden, location, query_param, spawn_app,
+    base32_decode, code_flow, hidden, location, page_with, query_param, spawn_app,
 };
 use crate::on_both_backends;
 
@@ -34,23 +34,6 @@ fn attr_of(html: &str, id: &str, attr: &str) -> Option<String> {
     let start = tag.find(&marker)? + marker.len();
     let end = tag[start..].find('"')?;
     Some(unescape(&tag[start..start + end]))
-}
-
-/// RFC 4648 base32, as an authenticator app reads the key.
-fn base32_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = Vec::new();
-    let (mut buf, mut bits) = (0u32, 0);
-    for c in s.chars() {
-        let v = ALPHABET.find(c).expect("base32 character") as u32;
-        buf = (buf << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-        }
-    }
-    out
 }
 
 fn now(app: &TestApp) -> i64 {
@@ -353,21 +336,10 @@ async fn acr_values_step_up_from_the_account_page(backend: Backend) {
     assert_eq!(claims["acr"], ACR_MFA, "{claims}");
 
     // Removing the codes: the password alone signs in again.
-    let Visit::Page { html, .. } = browser.visit("/account").await else {
-        panic!("account page")
-    };
-    let csrf = hidden(&html, "csrf").expect("csrf");
     let removed = browser
-        .post("/account/two-factor/remove", &[("csrf", &csrf)])
+        .post_from_account(None, "/account/two-factor/remove", &[])
         .await;
-    assert_eq!(removed.status(), 200);
-    assert!(
-        removed
-            .text()
-            .await
-            .expect("html")
-            .contains("id=\"setup-totp\"")
-    );
+    page_with(removed, 200, "id=\"setup-totp\"").await;
     sign_out(&browser).await;
     let code = get_code(&browser, "/oauth/authorize", &client, "openid", email).await;
     assert!(!code.is_empty());

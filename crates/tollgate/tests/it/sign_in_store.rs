@@ -64,25 +64,24 @@ async fn sign_in_queries(backend: Backend) {
         1
     );
 
-    // Failures count up to the limit, which locks and starts the count again.
-    for _ in 0..2 {
+    // Failures count up to the limit, which locks and starts the count again. Each failure
+    // (with the lock it would set, and when), then the count and lock where checked.
+    let failures = [
+        (500, 9, None),
+        (500, 9, Some((2, 0))),
+        (500, 9, Some((0, 500))),
+        (900, 10, None),
+    ];
+    for (lock_until, at, then) in failures {
         store
-            .second_factor_failed(&u.sid, 3, 500, 9)
+            .second_factor_failed(&u.sid, 3, lock_until, at)
             .await
             .expect("fail");
+        if let Some(expected) = then {
+            let s = store.sign_in_settings(&u.sid).await.expect("settings");
+            assert_eq!((s.failures, s.locked_until), expected);
+        }
     }
-    let s = store.sign_in_settings(&u.sid).await.expect("settings");
-    assert_eq!((s.failures, s.locked_until), (2, 0));
-    store
-        .second_factor_failed(&u.sid, 3, 500, 9)
-        .await
-        .expect("fail");
-    let s = store.sign_in_settings(&u.sid).await.expect("settings");
-    assert_eq!((s.failures, s.locked_until), (0, 500));
-    store
-        .second_factor_failed(&u.sid, 3, 900, 10)
-        .await
-        .expect("fail");
     assert!(store.accept_totp_step(&u.sid, 102, 11).await.expect("ok"));
     assert_eq!(store.sign_in_settings(&u.sid).await.expect("s").failures, 0);
 

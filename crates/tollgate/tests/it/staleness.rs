@@ -19,20 +19,6 @@ use crate::helpers::{
 /// The default bound, which these tests rely on.
 const MAX_STALENESS: i64 = 5;
 
-async fn revoke(app: &TestApp, caller: &TestClient, token: &str) {
-    let resp = app
-        .post_form(
-            "/oauth/revoke",
-            &[
-                ("token", token),
-                ("client_id", caller.id.as_str()),
-                ("client_secret", caller.secret.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-}
-
 fn shared_kek() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([9u8; 32])
 }
@@ -106,7 +92,7 @@ async fn a_partitioned_node_never_calls_a_revoked_token_active_past_the_bound() 
     assert!(b.readyz_is(200).await);
 
     proxy.cut();
-    revoke(&a, &app_client, &token).await;
+    a.revoke(&app_client, &token).await;
     assert_eq!(
         introspection(&a, &resource_server, &token).await,
         json!({"active": false})
@@ -173,7 +159,7 @@ async fn a_stale_node_reads_revocations_from_the_store() {
     b.server.engine.sync().await.expect("sync");
     let token = a.access_token(&app_client).await;
     assert!(active_on(&b, &resource_server, &token).await);
-    revoke(&a, &app_client, &token).await;
+    a.revoke(&app_client, &token).await;
     b.advance(MAX_STALENESS + 1);
     assert!(
         !active_on(&b, &resource_server, &token).await,
@@ -184,6 +170,16 @@ async fn a_stale_node_reads_revocations_from_the_store() {
 }
 
 /// An `openid` access token for a user of `app`'s account, from a code flow on `app`.
+/// A code client and the user `email` on `a`, known to `b` too: the client and an access
+/// token for userinfo.
+async fn signed_in_on(a: &TestApp, b: &TestApp, email: &str) -> (TestClient, String) {
+    let code = a.code_client(false).await;
+    a.user(email).await;
+    b.server.engine.sync().await.expect("sync");
+    let token = userinfo_token(a, &code, email).await;
+    (code, token)
+}
+
 async fn userinfo_token(app: &TestApp, code: &TestClient, email: &str) -> String {
     let browser = Browser::new(app);
     let c = get_code(&browser, "/oauth/authorize", code, "openid read", email).await;
@@ -211,18 +207,15 @@ async fn a_partitioned_node_never_serves_userinfo_for_a_revoked_token() {
     let Some((_dir, a, proxy, b)) = partitioned_pair().await else {
         return;
     };
-    let code = a.code_client(false).await;
     let email = "partition@example.com";
-    a.user(email).await;
-    b.server.engine.sync().await.expect("sync");
-    let token = userinfo_token(&a, &code, email).await;
+    let (code, token) = signed_in_on(&a, &b, email).await;
     assert_eq!(
         json(b.get_with_bearer("/oauth/userinfo", &token).await, 200).await["email"],
         Value::Null
     );
 
     proxy.cut();
-    revoke(&a, &code, &token).await;
+    a.revoke(&code, &token).await;
     // Registered elsewhere after the cut: a client the cut-off node has never held.
     let newcomer = a.client().await;
     assert!(refused_as_invalid(a.get_with_bearer("/oauth/userinfo", &token).await).await);
@@ -292,13 +285,10 @@ async fn a_stale_node_reads_userinfo_revocations_from_the_store() {
     let Some((_dir, a, b)) = stale_pair().await else {
         return;
     };
-    let code = a.code_client(false).await;
     let email = "stale@example.com";
-    a.user(email).await;
-    b.server.engine.sync().await.expect("sync");
-    let token = userinfo_token(&a, &code, email).await;
+    let (code, token) = signed_in_on(&a, &b, email).await;
     json(b.get_with_bearer("/oauth/userinfo", &token).await, 200).await;
-    revoke(&a, &code, &token).await;
+    a.revoke(&code, &token).await;
     // Within the bound the node answers from its view, which has not seen the revocation.
     assert_eq!(
         b.get_with_bearer("/oauth/userinfo", &token).await.status(),

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tollgate_core::model::TokenFormat;
 
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with};
-use crate::helpers::{Browser, REDIRECT, query_param};
+use crate::helpers::{Browser, REDIRECT, query_param, redeem};
 use crate::on_both_backends;
 
 async fn introspect(app: &TestApp, caller: &TestClient, token: &str) -> Value {
@@ -16,18 +16,7 @@ async fn introspect(app: &TestApp, caller: &TestClient, token: &str) -> Value {
 }
 
 async fn revoke(app: &TestApp, caller: &TestClient, token: &str, hint: Option<&str>) -> u16 {
-    let mut form = vec![
-        ("token", token),
-        ("client_id", caller.id.as_str()),
-        ("client_secret", caller.secret.as_str()),
-    ];
-    if let Some(h) = hint {
-        form.push(("token_type_hint", h));
-    }
-    app.post_form("/oauth/revoke", &form)
-        .await
-        .status()
-        .as_u16()
+    app.revocation_status(caller, token, hint).await
 }
 
 async fn jwt_access_tokens(backend: Backend) {
@@ -158,18 +147,7 @@ async fn refresh_tokens(backend: Backend) {
         tollgate_core::authorize::s256("v".repeat(43).as_str())
     );
     let code = query_param(&browser.authorize(&url, "rv@example.com").await, "code").expect("code");
-    let body: Value = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &"v".repeat(43)),
-                ("client_id", client.id.as_str()),
-                ("client_secret", &client.secret),
-            ],
-        )
+    let body: Value = redeem(&app, &client, &code, Some(&"v".repeat(43)))
         .await
         .json()
         .await

@@ -37,6 +37,18 @@ pub async fn run_json(args: &[&str]) -> (bool, Value) {
     cli_answer(&out)
 }
 
+/// A run that must have succeeded (its stdout shown if not).
+pub fn assert_succeeded(out: &std::process::Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+}
+
+/// A `--json` run that must have succeeded: the JSON it printed.
+pub fn succeeded_json(out: &std::process::Output) -> Value {
+    assert_succeeded(out);
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
 /// A failed run whose error names `why`.
 pub fn assert_refused(ok: bool, answer: &Value, why: &str) {
     assert!(!ok, "{answer}");
@@ -55,6 +67,35 @@ pub async fn banner(child: &mut tokio::process::Child) -> Value {
         .expect("the server prints its banner")
         .expect("read");
     serde_json::from_str(&line).expect("banner JSON")
+}
+
+/// `serve --json` on loopback port 0 with the data directory `dir`; a test adds the rest.
+pub fn serve_command(dir: &std::path::Path) -> tokio::process::Command {
+    let mut cmd = tollgate_command();
+    cmd.args(["serve", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir);
+    cmd
+}
+
+/// Starts a `serve --json` command with its log sent to `stderr`, killed when dropped: the
+/// child and the banner it printed.
+pub async fn start_serving(
+    cmd: &mut tokio::process::Command,
+    stderr: impl Into<std::process::Stdio>,
+) -> (tokio::process::Child, Value) {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start tollgate");
+    let banner = banner(&mut child).await;
+    (child, banner)
+}
+
+/// `user create` arguments for `email` with `password`.
+pub fn user_create_args<'a>(email: &'a str, password: &'a str) -> [&'a str; 6] {
+    ["user", "create", "--email", email, "--password", password]
 }
 
 /// `client create` arguments for the app `name` with `grants`, redirecting to `REDIRECT`

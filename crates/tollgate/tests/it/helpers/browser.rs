@@ -55,6 +55,23 @@ pub fn unescape(s: &str) -> String {
     out
 }
 
+/// A page answered with `status` that shows `needle`: its HTML.
+pub async fn page_with(resp: reqwest::Response, status: u16, needle: &str) -> String {
+    assert_eq!(resp.status(), status);
+    let html = resp.text().await.expect("html");
+    assert!(html.contains(needle), "{needle} expected: {html}");
+    html
+}
+
+/// An HTML answer's `Content-Security-Policy`.
+pub fn html_csp(resp: &reqwest::Response) -> String {
+    let headers = resp.headers();
+    let content_type = headers[reqwest::header::CONTENT_TYPE].to_str();
+    assert!(content_type.is_ok_and(|c| c.starts_with("text/html")));
+    let csp = headers["content-security-policy"].to_str().expect("csp");
+    csp.to_owned()
+}
+
 /// A redirect's `Location`.
 pub fn location(resp: &reqwest::Response) -> &str {
     resp.headers()[LOCATION].to_str().expect("location")
@@ -212,6 +229,27 @@ impl Browser {
             }
         }
         panic!("authorization did not finish");
+    }
+
+    /// Posts `fields` with the CSRF token of the account page, where this browser is signed
+    /// in (or signs in as `signing_in_as` first).
+    pub async fn post_from_account(
+        &self,
+        signing_in_as: Option<&str>,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let visit = match signing_in_as {
+            Some(email) => self.visit_as("/account", email).await,
+            None => self.visit("/account").await,
+        };
+        let Visit::Page { html, .. } = visit else {
+            panic!("account page")
+        };
+        let csrf = hidden(&html, "csrf").expect("csrf");
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(path, &form).await
     }
 
     pub async fn decide(&self, consent_html: &str, decision: &str) -> reqwest::Response {

@@ -1,9 +1,9 @@
 //! The test users and apps: one factory per kind of client, and the values they share.
 
 use tollgate_core::admin::{Admin, ClientSpec, UserSpec};
-use tollgate_core::ids::AccountSid;
+use tollgate_core::ids::{AccountSid, ClientId};
 use tollgate_core::model::{
-    Account, Client, ClientProfile, GrantType, TokenEndpointAuthMethod, User,
+    Account, Client, ClientProfile, ClientRegistration, GrantType, TokenEndpointAuthMethod, User,
 };
 use tollgate_core::secret::Secret;
 
@@ -59,6 +59,24 @@ impl TestApp {
         a.sid
     }
 
+    /// The account `name` in an organization of its own, created without a sync.
+    pub async fn other_account(&self, name: &str) -> Account {
+        let admin = self.server.admin();
+        let created = admin.create_account(Some(name.into()), None).await;
+        created.expect("account").0
+    }
+
+    /// An app "Their app" of `account`, with the default settings.
+    pub async fn their_app(&self, account: &AccountSid) -> Client {
+        let spec = ClientSpec {
+            friendly_name: "Their app".into(),
+            account_sid: Some(account.clone()),
+            ..ClientSpec::default()
+        };
+        let created = self.server.admin().create_client(spec).await;
+        created.expect("client").0
+    }
+
     /// An account in an organization of its own, and its auth token; the server knows it.
     pub async fn stranger_account(&self) -> (Account, Secret) {
         let admin = self.server.admin();
@@ -97,6 +115,13 @@ impl TestApp {
         spec.password = PASSWORD.into();
         spec.account_sid = spec.account_sid.or_else(|| Some(self.account.sid.clone()));
         self.server.admin().create_user(spec).await.expect("user")
+    }
+
+    /// How the dynamically registered client `id` came to be, as the store keeps it.
+    pub async fn stored_registration(&self, id: &ClientId) -> ClientRegistration {
+        let store = &self.server.context.store;
+        let found = store.client_registration(id).await.expect("read");
+        found.expect("registration")
     }
 
     /// A rotated secret: the old one is refused on `/v2/token`, the new one works.

@@ -33,6 +33,12 @@ impl TestApp {
         resp.json().await.expect("json")
     }
 
+    /// `poll_device` for the device code of `started`, a device authorization answer.
+    pub async fn poll_started(&self, c: &TestClient, started: &Value) -> (u16, Value) {
+        let device_code = started["device_code"].as_str().expect("dc");
+        self.poll_device(c, device_code).await
+    }
+
     /// One poll of `/oauth/token` for `device_code`: the status and the body.
     pub async fn poll_device(&self, c: &TestClient, device_code: &str) -> (u16, Value) {
         let resp = self
@@ -52,6 +58,12 @@ impl TestApp {
 }
 
 impl Browser {
+    /// `answer_device` for the user code of `started`, a device authorization answer.
+    pub async fn answer_started(&self, started: &Value, email: &str, decision: &str) -> String {
+        let user_code = started["user_code"].as_str().expect("uc");
+        self.answer_device(user_code, email, decision).await
+    }
+
     /// Signs in (when asked) and answers the confirmation page for `user_code`.
     pub async fn answer_device(&self, user_code: &str, email: &str, decision: &str) -> String {
         let visit = self

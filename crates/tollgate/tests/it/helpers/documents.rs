@@ -23,12 +23,7 @@ pub struct DocumentServer {
 impl DocumentServer {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("dir");
-        let certified =
-            rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-                .expect("certificate");
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        std::fs::write(&cert, certified.cert.pem()).expect("cert");
-        std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
+        let (certified, cert, _) = self_signed(dir.path());
         let acceptor = http1_acceptor(&certified);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -98,6 +93,18 @@ impl DocumentServer {
             .copied()
             .unwrap_or(0)
     }
+}
+
+/// A self-signed certificate for `127.0.0.1` and `localhost`, written to `cert.pem` and
+/// `key.pem` in `dir`: the certificate and the two files.
+pub fn self_signed(dir: &std::path::Path) -> (rcgen::CertifiedKey, PathBuf, PathBuf) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .expect("self-signed certificate");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).expect("cert");
+    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
+    (certified, cert, key)
 }
 
 /// TLS speaking HTTP/1.1 only (the fetcher would otherwise agree on h2).

@@ -2,6 +2,7 @@
 //! verify what it issues. Everything the tests share lives below this module and is
 //! re-exported here: `use crate::helpers::{…}` reaches all of it.
 
+pub mod authenticator;
 pub mod binary;
 pub mod browser;
 pub mod chromium;
@@ -15,13 +16,15 @@ pub mod oidc;
 pub mod proxy;
 pub mod smtp;
 
-pub use browser::{Browser, Visit, hidden, location, query_param};
+pub use authenticator::base32_decode;
+pub use browser::{Browser, Visit, hidden, html_csp, location, page_with, query_param};
 pub use clients::{PASSWORD, REDIRECT, VERIFIER, bootstrap_app, password_user};
 pub use device::DEVICE_GRANT;
 pub use keys::{ClientKey, ath, key_app, key_app_with};
 pub use oauth::{
-    authorize_url, code_flow, code_flow_with, error_of, get_code, json, jwt_claims, post_basic,
-    read_code, redeem, refresh, refresh_token_in, retry_later,
+    assert_refresh_refused, authorize_url, basic_json, code_flow, code_flow_with,
+    code_refresh_token, error_of, get_code, introspect_at, json, jwt_claims, post_basic, read_code,
+    redeem, redeem_to, refresh, refresh_token_in, retry_later, rotated, successors,
 };
 
 use std::time::{Duration, Instant};

@@ -83,10 +83,21 @@ pub async fn redeem(
     code: &str,
     verifier: Option<&str>,
 ) -> reqwest::Response {
+    redeem_to(app, client, code, REDIRECT, verifier).await
+}
+
+/// `redeem` for a code sent to `redirect_uri` (on any node of the server).
+pub async fn redeem_to(
+    app: &TestApp,
+    client: &TestClient,
+    code: &str,
+    redirect_uri: &str,
+    verifier: Option<&str>,
+) -> reqwest::Response {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
-        ("redirect_uri", REDIRECT),
+        ("redirect_uri", redirect_uri),
         ("client_id", client.id.as_str()),
     ];
     if !client.secret.is_empty() {
@@ -135,12 +146,51 @@ pub async fn read_code(browser: &Browser, client: &TestClient, email: &str) -> S
     get_code(browser, "/oauth/authorize", client, "read", email).await
 }
 
+/// `read_code` as `email`, redeemed with `VERIFIER`: the refresh token.
+pub async fn code_refresh_token(
+    app: &TestApp,
+    client: &TestClient,
+    browser: &Browser,
+    email: &str,
+) -> String {
+    let code = read_code(browser, client, email).await;
+    refresh_token_in(redeem(app, client, &code, Some(VERIFIER)).await).await
+}
+
+/// A refresh of `token` by `client`, refused with `invalid_grant`.
+pub async fn assert_refresh_refused(app: &TestApp, client: &TestClient, token: &str) {
+    let err = json(refresh(app, client, token).await, 400).await;
+    assert_eq!(err["error"], "invalid_grant");
+}
+
 /// The refresh token of a token response, which must be a 200.
 pub async fn refresh_token_in(resp: reqwest::Response) -> String {
     json(resp, 200).await["refresh_token"]
         .as_str()
         .expect("refresh_token")
         .to_owned()
+}
+
+/// A refresh's status and the refresh token it answered with, if any.
+pub async fn rotated(resp: reqwest::Response) -> (u16, Option<String>) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.expect("json");
+    (status, body["refresh_token"].as_str().map(str::to_owned))
+}
+
+/// Awaits refreshes of one token run at once, each of which must be answered with a 200
+/// (`what` says why): the refresh tokens they returned.
+pub async fn successors(
+    tasks: Vec<tokio::task::JoinHandle<(u16, Option<String>)>>,
+    what: &str,
+) -> Vec<String> {
+    let mut successors = Vec::new();
+    for t in tasks {
+        let (status, next) = t.await.expect("task");
+        assert_eq!(status, 200, "{what}");
+        successors.extend(next);
+    }
+    successors
 }
 
 /// An answer with `status` and a `Retry-After` header (`what` names it): its JSON body.
@@ -189,6 +239,33 @@ impl TestApp {
     pub async fn token_status(&self, c: &TestClient) -> u16 {
         let resp = self.client_credentials(c.id.as_str(), &c.secret).await;
         resp.status().as_u16()
+    }
+
+    /// RFC 7009 revocation of `token` by `caller` (`client_secret_post`), with a
+    /// `token_type_hint` when given: the status.
+    pub async fn revocation_status(
+        &self,
+        caller: &TestClient,
+        token: &str,
+        hint: Option<&str>,
+    ) -> u16 {
+        let mut form = vec![
+            ("token", token),
+            ("client_id", caller.id.as_str()),
+            ("client_secret", caller.secret.as_str()),
+        ];
+        if let Some(h) = hint {
+            form.push(("token_type_hint", h));
+        }
+        self.post_form("/oauth/revoke", &form)
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// `revocation_status` without a hint, which must be a 200.
+    pub async fn revoke(&self, caller: &TestClient, token: &str) {
+        assert_eq!(self.revocation_status(caller, token, None).await, 200);
     }
 
     /// RFC 7662 introspection of `token` by `caller`, authenticated with HTTP Basic.
@@ -287,6 +364,12 @@ impl TestApp {
         .await
     }
 
+    /// RFC 9207: the redirect `back` names this server as its `iss`.
+    pub fn assert_iss(&self, back: &str) {
+        let iss = query_param(back, "iss");
+        assert_eq!(iss.as_deref(), Some(self.base.as_str()), "{back}");
+    }
+
     /// Claims of a JWT, unverified (the server's signature is checked elsewhere).
     pub fn claims(&self, jwt: &str) -> Value {
         jwt_claims(jwt)
@@ -306,6 +389,30 @@ pub async fn post_basic(
     form: &[(&str, &str)],
 ) -> reqwest::Response {
     send(http.post(url).basic_auth(id, Some(secret)).form(form)).await
+}
+
+/// POSTs `form` to `path` on the server at `base` (any node) with HTTP Basic client
+/// authentication: the JSON body, whatever the status.
+pub async fn basic_json(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    client: (&str, &str),
+    form: &[(&str, &str)],
+) -> Value {
+    let resp = post_basic(http, format!("{base}{path}"), client, form).await;
+    resp.json().await.expect("json")
+}
+
+/// RFC 7662 introspection of `token` on the server at `base` (any node): `basic_json`.
+pub async fn introspect_at(
+    http: &reqwest::Client,
+    base: &str,
+    client: (&str, &str),
+    token: &str,
+) -> Value {
+    let form = [("token", token)];
+    basic_json(http, base, "/oauth/introspect", client, &form).await
 }
 
 /// An RFC 6749 error body's `error`, with the status.

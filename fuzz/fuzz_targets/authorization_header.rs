@@ -64,16 +64,29 @@ fn scheme(name: &str, case: u8) -> String {
         .collect()
 }
 
+/// The first `Authorization` header as text, or "".
+fn header_text(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
 fn check_raw(case: &Case) {
     let headers = headers_of(&case.values);
     let count = headers.get_all(header::AUTHORIZATION).iter().count();
-    let parsed = authorization(&headers);
+    check_basic(&headers, count);
+    let form = case.form.as_deref().map(Params::parse);
+    check_bearer(&headers, count, form.as_ref());
+}
+
+/// Basic credentials: only from a `Basic` scheme, never from a repeated header, split by
+/// Account SID.
+fn check_basic(headers: &HeaderMap, count: usize) {
+    let parsed = authorization(headers);
     match &parsed {
         Ok(Authorization::Basic(..)) => {
-            let v = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
+            let v = header_text(headers);
             assert!(
                 v.trim().len() > 5 && v.trim()[..5].eq_ignore_ascii_case("basic"),
                 "Basic read from {v:?}"
@@ -91,31 +104,37 @@ fn check_raw(case: &Case) {
         _ => assert!(parsed.is_err(), "a repeated Authorization header was read"),
     }
     if let Ok(auth) = &parsed {
-        let (account, client) = auth.split_account();
-        match auth {
-            Authorization::Basic(user, pass) => {
-                assert_eq!(auth.basic(), Some((user.clone(), pass.clone())));
-                if AccountSid::parse(user).is_ok() {
-                    assert_eq!(account, Some((user.clone(), pass.clone())));
-                    assert_eq!(client, None);
-                } else {
-                    assert_eq!(account, None);
-                    assert_eq!(client, Some((user.clone(), pass.clone())));
-                }
-            }
-            Authorization::None | Authorization::Other => {
-                assert_eq!((account, client, auth.basic()), (None, None, None));
+        check_account_split(auth);
+    }
+}
+
+/// Basic credentials whose user is an Account SID are the account's, any others the client's.
+fn check_account_split(auth: &Authorization) {
+    let (account, client) = auth.split_account();
+    match auth {
+        Authorization::Basic(user, pass) => {
+            assert_eq!(auth.basic(), Some((user.clone(), pass.clone())));
+            if AccountSid::parse(user).is_ok() {
+                assert_eq!(account, Some((user.clone(), pass.clone())));
+                assert_eq!(client, None);
+            } else {
+                assert_eq!(account, None);
+                assert_eq!(client, Some((user.clone(), pass.clone())));
             }
         }
+        Authorization::None | Authorization::Other => {
+            assert_eq!((account, client, auth.basic()), (None, None, None));
+        }
     }
+}
 
-    let form = case.form.as_deref().map(Params::parse);
-    match bearer(&headers, form.as_ref()) {
+/// A bearer token is never empty or padded and comes from exactly one place.
+fn check_bearer(headers: &HeaderMap, count: usize, form: Option<&Params>) {
+    match bearer(headers, form) {
         Ok(token) => {
             assert!(!token.is_empty(), "empty bearer token");
             // A blank `access_token=` counts as none.
             let from_form = form
-                .as_ref()
                 .and_then(|f| f.one("access_token").ok().flatten())
                 .filter(|t| !t.trim().is_empty());
             match from_form {
@@ -125,10 +144,7 @@ fn check_raw(case: &Case) {
                 }
                 None => {
                     assert_eq!(token, token.trim(), "padded bearer token");
-                    let v = headers
-                        .get(header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
+                    let v = header_text(headers);
                     assert!(v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
                     assert_eq!(v[7..].trim(), token);
                 }

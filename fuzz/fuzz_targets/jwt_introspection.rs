@@ -149,32 +149,42 @@ fn claims_case(c: Claims) {
             panic!("refused a valid token {token}");
         };
         assert_eq!(kid, key.kid());
-        let aud = serde_json::to_value(Audience::of(&c.aud)).expect("aud serializes");
-        let expected = AccessTokenInfo {
-            iss: ISSUER.to_owned(),
-            sub: c.sub.clone(),
-            aud,
-            client_id: c.client_id.clone(),
-            scope: c.scope.clone(),
-            iat: c.iat,
-            nbf: Some(c.nbf),
-            exp,
-            jti: c.jti.clone(),
-            account_sid: c.account_sid.clone(),
-        };
-        assert_eq!(info, expected, "claims did not round trip");
+        assert_eq!(info, expected_info(&c, exp), "claims did not round trip");
     }
+    check_other_signers_refused(key, &json);
+    check_swapped_headers_refused(&token, &c, key);
+}
 
-    // The same claims as an ID token, or from a key outside the set: refused.
-    let id_token = key.sign(&json, false).expect("a set key signs");
+/// What introspection reports for claims `c` that expire at `exp`.
+fn expected_info(c: &Claims, exp: i64) -> AccessTokenInfo {
+    let aud = serde_json::to_value(Audience::of(&c.aud)).expect("aud serializes");
+    AccessTokenInfo {
+        iss: ISSUER.to_owned(),
+        sub: c.sub.clone(),
+        aud,
+        client_id: c.client_id.clone(),
+        scope: c.scope.clone(),
+        iat: c.iat,
+        nbf: Some(c.nbf),
+        exp,
+        jti: c.jti.clone(),
+        account_sid: c.account_sid.clone(),
+    }
+}
+
+/// The same claims as an ID token, or from a key outside the set: refused.
+fn check_other_signers_refused(key: &LoadedKey, json: &[u8]) {
+    let id_token = key.sign(json, false).expect("a set key signs");
     assert!(verify(&id_token).is_none(), "accepted an ID token");
-    let foreign = keys().foreign.sign(&json, true).expect("a key signs");
+    let foreign = keys().foreign.sign(json, true).expect("a key signs");
     assert!(
         verify(&foreign).is_none(),
         "accepted a token of an unknown key"
     );
+}
 
-    // Another header over the same payload and signature: refused.
+/// Another header over the same payload and signature: refused.
+fn check_swapped_headers_refused(token: &str, c: &Claims, key: &LoadedKey) {
     let Some((original, rest)) = token.split_once('.') else {
         panic!("no header in {token}");
     };

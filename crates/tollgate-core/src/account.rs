@@ -114,11 +114,8 @@ impl Engine {
             return Ok(Err(PasswordChangeError::Policy(why)));
         }
         let salt: [u8; 16] = crate::clock::random_bytes(self.rng.as_ref())?;
-        let new = new.to_owned();
-        let hash = tokio::task::spawn_blocking(move || crate::password::hash(&new, &salt))
+        let hash = crate::password::hash_off_runtime(new.to_owned(), salt)
             .await
-            .ok()
-            .flatten()
             .ok_or_else(OAuthError::server_error)?;
         let now = self.clock.now();
         self.store

@@ -189,87 +189,127 @@ pub(crate) fn check(
     may_name_resource: impl Fn(&Client, &str) -> bool,
     issuer: &str,
 ) -> Result<ValidAuthorization, Refusal> {
-    let page = |m: &str| Refusal::Page(m.to_owned());
-    let (client, redirect_uri, given) = trusted_redirect(params, lookup).map_err(page)?;
-    let mut valid = ValidAuthorization {
-        client,
-        redirect_uri,
-        redirect_uri_given: given,
-        scopes: Vec::new(),
-        state: params.state.clone().filter(|s| !s.is_empty()),
-        nonce: params.nonce.clone().filter(|s| !s.is_empty()),
-        code_challenge: None,
-        prompt: Prompt::default(),
-        resources: Vec::new(),
-        pushed: None,
-        max_age: None,
-        response_mode: crate::oidc_params::ResponseMode::default(),
-        dpop_jkt: None,
-        acr_values: Vec::new(),
-        document: None,
-    };
+    let (client, redirect_uri, given) =
+        trusted_redirect(params, lookup).map_err(|m| Refusal::Page(m.to_owned()))?;
+    let mut valid = ValidAuthorization::trusted(params, client, redirect_uri, given);
     if valid.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
-        valid.state = None;
-        return Err(page("The state parameter is too long."));
+        return Err(Refusal::Page("The state parameter is too long.".to_owned()));
     }
-    let fail = |v: &ValidAuthorization, kind: ErrorKind, msg: &str| {
-        let err = OAuthError::new(kind, msg.to_owned());
-        Refusal::Redirect(v.error_redirect(issuer, &err), err)
-    };
-    let invalid = |v: &ValidAuthorization, msg: &str| fail(v, ErrorKind::InvalidRequest, msg);
     // Once the redirect URI is trusted, errors too go back in the requested mode.
-    match crate::oidc_params::response_mode(params) {
-        Ok(mode) => valid.response_mode = mode,
-        Err(msg) => return Err(invalid(&valid, msg)),
-    }
+    valid.response_mode = crate::oidc_params::response_mode(params)
+        .map_err(|m| valid.refusal(issuer, ErrorKind::InvalidRequest, m))?;
     check_response_type(params, &valid, issuer)?;
     if !valid.client.allows(GrantType::AuthorizationCode) {
-        return Err(fail(
-            &valid,
+        return Err(valid.refusal(
+            issuer,
             ErrorKind::UnauthorizedClient,
             "this client may not use the authorization_code grant",
         ));
     }
+    valid.scopes = allowed_scopes(params, &valid, issuer)?;
+    check_request_details(params, &mut valid)
+        .map_err(|m| valid.refusal(issuer, ErrorKind::InvalidRequest, m))?;
+    valid.resources = named_resources(params, &valid, may_name_resource, issuer)?;
+    crate::oidc_params::extend(params, &mut valid)
+        .map_err(|m| valid.refusal(issuer, ErrorKind::InvalidRequest, m))?;
+    Ok(valid)
+}
+
+impl ValidAuthorization {
+    /// The request's own values, with the client and redirect URI just trusted; the rest is
+    /// filled in as [`check`] accepts each parameter.
+    fn trusted(
+        params: &AuthorizeParams,
+        client: Arc<Client>,
+        redirect_uri: String,
+        redirect_uri_given: bool,
+    ) -> Self {
+        ValidAuthorization {
+            client,
+            redirect_uri,
+            redirect_uri_given,
+            scopes: Vec::new(),
+            state: params.state.clone().filter(|s| !s.is_empty()),
+            nonce: params.nonce.clone().filter(|s| !s.is_empty()),
+            code_challenge: None,
+            prompt: Prompt::default(),
+            resources: Vec::new(),
+            pushed: None,
+            max_age: None,
+            response_mode: crate::oidc_params::ResponseMode::default(),
+            dpop_jkt: None,
+            acr_values: Vec::new(),
+            document: None,
+        }
+    }
+
+    /// An error sent back to the (trusted) redirect URI.
+    fn refusal(&self, issuer: &str, kind: ErrorKind, msg: &str) -> Refusal {
+        let err = OAuthError::new(kind, msg.to_owned());
+        Refusal::Redirect(self.error_redirect(issuer, &err), err)
+    }
+}
+
+/// The requested scopes, each one the client registered or an OpenID Connect scope.
+fn allowed_scopes(
+    params: &AuthorizeParams,
+    valid: &ValidAuthorization,
+    issuer: &str,
+) -> Result<Vec<String>, Refusal> {
     let scopes = scope::parse(params.scope.as_deref().unwrap_or_default())
-        .map_err(|e| fail(&valid, ErrorKind::InvalidScope, &e.to_string()))?;
+        .map_err(|e| valid.refusal(issuer, ErrorKind::InvalidScope, &e.to_string()))?;
     if let Some(bad) = scopes
         .iter()
         .find(|s| !valid.client.scopes.contains(s) && !OIDC_SCOPES.contains(&s.as_str()))
     {
-        return Err(fail(
-            &valid,
+        return Err(valid.refusal(
+            issuer,
             ErrorKind::InvalidScope,
             &format!("scope {bad:?} is not allowed for this client"),
         ));
     }
-    valid.scopes = scopes;
+    Ok(scopes)
+}
+
+/// `nonce`, PKCE, `prompt` and `acr_values`; the `invalid_request` description otherwise.
+fn check_request_details(
+    params: &AuthorizeParams,
+    valid: &mut ValidAuthorization,
+) -> Result<(), &'static str> {
     if valid.nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM) {
-        return Err(invalid(&valid, "nonce is too long"));
+        return Err("nonce is too long");
     }
-    valid.code_challenge = code_challenge(params, &valid.client).map_err(|m| invalid(&valid, m))?;
-    valid.prompt = prompt(params).map_err(|m| invalid(&valid, m))?;
+    valid.code_challenge = code_challenge(params, &valid.client)?;
+    valid.prompt = prompt(params)?;
     let acr_values = params.acr_values.as_deref().unwrap_or_default();
     if acr_values.len() > MAX_PARAM {
-        return Err(invalid(&valid, "acr_values is too long"));
+        return Err("acr_values is too long");
     }
     valid.acr_values = crate::scope::tokens(acr_values);
+    Ok(())
+}
+
+/// RFC 8707: the resources named (each once), every one the client may ask for.
+fn named_resources(
+    params: &AuthorizeParams,
+    valid: &ValidAuthorization,
+    may_name_resource: impl Fn(&Client, &str) -> bool,
+    issuer: &str,
+) -> Result<Vec<String>, Refusal> {
+    let mut resources: Vec<String> = Vec::new();
     for r in params.resource.iter().filter(|r| !r.is_empty()) {
         if !may_name_resource(&valid.client, r) {
-            return Err(fail(
-                &valid,
+            return Err(valid.refusal(
+                issuer,
                 ErrorKind::InvalidTarget,
                 "resource is not registered for this client",
             ));
         }
-        if !valid.resources.contains(r) {
-            valid.resources.push(r.clone());
+        if !resources.contains(r) {
+            resources.push(r.clone());
         }
     }
-    crate::oidc_params::extend(params, &mut valid).map_err(|m| {
-        let err = OAuthError::invalid_request(m);
-        Refusal::Redirect(valid.error_redirect(issuer, &err), err)
-    })?;
-    Ok(valid)
+    Ok(resources)
 }
 
 /// The client and the redirect URI to trust, with whether the request named it; the message
@@ -317,10 +357,11 @@ fn check_response_type(
 ) -> Result<(), Refusal> {
     match params.response_type.as_deref() {
         Some("code") => Ok(()),
-        None | Some("") => {
-            let err = OAuthError::new(ErrorKind::InvalidRequest, "response_type is required");
-            Err(Refusal::Redirect(valid.error_redirect(issuer, &err), err))
-        }
+        None | Some("") => Err(valid.refusal(
+            issuer,
+            ErrorKind::InvalidRequest,
+            "response_type is required",
+        )),
         Some(_) => {
             let err = OAuthError::new(
                 ErrorKind::InvalidRequest,

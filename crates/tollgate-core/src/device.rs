@@ -90,22 +90,7 @@ impl Engine {
         req: DeviceRequest,
     ) -> Result<DeviceAuthorization, OAuthError> {
         crate::policy::check_grant_type(client, GrantType::DeviceCode)?;
-        let mut scopes: Vec<String> = Vec::new();
-        for raw in &req.scopes {
-            for s in scope::parse(raw)
-                .map_err(|e| OAuthError::new(ErrorKind::InvalidScope, e.to_string()))?
-            {
-                if !client.scopes.contains(&s) && !OIDC_SCOPES.contains(&s.as_str()) {
-                    return Err(OAuthError::new(
-                        ErrorKind::InvalidScope,
-                        format!("scope {s:?} is not allowed for this client"),
-                    ));
-                }
-                if !scopes.contains(&s) {
-                    scopes.push(s);
-                }
-            }
-        }
+        let scopes = device_scopes(client, &req.scopes)?;
         let audiences = self.audience(client, &req.audiences)?;
         let now = self.clock.now();
         let device_code = Secret::generate(self.rng.as_ref())?;
@@ -197,6 +182,31 @@ impl Engine {
         }
         Ok(decided)
     }
+}
+
+/// The scopes asked for (each list item a space-separated `scope`), each once, every one the
+/// client registered or an OpenID Connect scope.
+fn device_scopes(
+    client: &AuthenticatedClient,
+    asked: &[String],
+) -> Result<Vec<String>, OAuthError> {
+    let mut scopes: Vec<String> = Vec::new();
+    for raw in asked {
+        for s in scope::parse(raw)
+            .map_err(|e| OAuthError::new(ErrorKind::InvalidScope, e.to_string()))?
+        {
+            if !client.scopes.contains(&s) && !OIDC_SCOPES.contains(&s.as_str()) {
+                return Err(OAuthError::new(
+                    ErrorKind::InvalidScope,
+                    format!("scope {s:?} is not allowed for this client"),
+                ));
+            }
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+    }
+    Ok(scopes)
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! RFC 9449 DPoP: proofs of possession checked at the token endpoint and at userinfo, key
 //! thumbprints (RFC 7638) for `cnf.jkt`, and stateless server nonces.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
 use serde::Deserialize;
@@ -54,11 +52,7 @@ pub(crate) fn invalid_proof(why: impl Into<std::borrow::Cow<'static, str>>) -> O
 /// A proof's key thumbprint (`jkt`) and claims, once its header, public key and signature
 /// check out.
 fn signed_claims(jwt: &str, fapi: bool) -> Result<(String, ProofClaims), OAuthError> {
-    let head = jwt
-        .split('.')
-        .next()
-        .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    let head = crate::jose::header_json(jwt)
         .ok_or_else(|| invalid_proof("the DPoP proof is not a well-formed JWT"))?;
     if head.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
         return Err(invalid_proof("the DPoP proof's typ must be dpop+jwt"));

@@ -24,6 +24,12 @@ pub fn client_algs(fapi: bool) -> &'static [Algorithm] {
     if fapi { &FAPI_ALGS } else { &ASYMMETRIC_ALGS }
 }
 
+/// A compact JWT's header as JSON, read without checking anything else.
+pub fn header_json(jwt: &str) -> Option<Value> {
+    let head = URL_SAFE_NO_PAD.decode(jwt.split('.').next()?).ok()?;
+    serde_json::from_slice(&head).ok()
+}
+
 /// Private or symmetric JWK members: a proof's `jwk` and a client's JWKS must have none.
 pub fn has_private_members(jwk: &Value) -> bool {
     ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]

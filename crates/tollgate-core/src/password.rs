@@ -13,6 +13,14 @@ pub fn hash(password: &str, salt: &[u8; 16]) -> Option<String> {
         .map(|h| h.to_string())
 }
 
+/// [`hash`] on a blocking thread, so the async runtime keeps serving meanwhile.
+pub async fn hash_off_runtime(password: String, salt: [u8; 16]) -> Option<String> {
+    tokio::task::spawn_blocking(move || hash(&password, &salt))
+        .await
+        .ok()
+        .flatten()
+}
+
 pub fn verify(phc: &str, password: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| {
         Argon2::default()

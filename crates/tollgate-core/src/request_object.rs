@@ -5,8 +5,6 @@
 //! the client's, its `aud` the issuer, and its `exp` in the future. Its parameters take
 //! precedence over the ones beside it (OIDC Core 6.3.3).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use crate::authorize::{AuthorizeError, AuthorizeParams};
@@ -35,11 +33,7 @@ impl Engine {
         outer: &AuthorizeParams,
         jwt: &str,
     ) -> Result<AuthorizeParams, OAuthError> {
-        let head: Value = jwt
-            .split('.')
-            .next()
-            .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
+        let head = crate::jose::header_json(jwt)
             .ok_or_else(|| invalid("the request object is not a well-formed JWT"))?;
         if head
             .get("alg")

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::authorize::{self, AuthorizeError, AuthorizeParams, ValidAuthorization};
 use crate::engine::Engine;
 use crate::error::OAuthError;
-use crate::model::{Authn, AuthorizationCode, BrowserSession, User};
+use crate::metadata_document::Resolved;
+use crate::model::{Authn, AuthorizationCode, BrowserSession, Client, User};
 use crate::password;
 use crate::secret::{Secret, SecretDigest};
 
@@ -44,25 +45,7 @@ impl Engine {
         &self,
         params: &AuthorizeParams,
     ) -> Result<ValidAuthorization, AuthorizeError> {
-        let mut document = None;
-        let client = match params.client_id.as_deref() {
-            Some(url) if self.is_document_client(url) => {
-                // Never a redirect: nothing about this client is verified yet.
-                let page = |m: &str| AuthorizeError::Page(m.to_owned());
-                let resolved = self.document_client(url).await.map_err(|_| {
-                    page("The application's client metadata document could not be used.")
-                })?;
-                let client = resolved.client.clone();
-                document = Some(resolved);
-                Some(client)
-            }
-            // Read a client the directory has not seen yet through to the store first.
-            Some(raw) => match crate::ids::ClientId::parse(raw) {
-                Ok(id) => self.find_client(&id).await.ok().flatten(),
-                Err(_) => None,
-            },
-            None => None,
-        };
+        let (client, document) = self.authorizing_client(params.client_id.as_deref()).await?;
         let rewritten;
         let params = match &document {
             Some(resolved) => {
@@ -85,21 +68,54 @@ impl Engine {
             self.issuer(),
         )?;
         valid.document = document.map(|r| r.document);
-        if valid.client.requires_signed_request_object() && !params.from_request_object {
-            let err = crate::request_object::unsigned_refused();
-            return Err(AuthorizeError::Redirect(
-                valid.error_redirect(self.issuer(), &err),
-            ));
-        }
-        if valid.client.requires_par() {
-            let err = OAuthError::invalid_request(
-                "this client must use a pushed authorization request (RFC 9126)",
-            );
-            return Err(AuthorizeError::Redirect(
-                valid.error_redirect(self.issuer(), &err),
-            ));
-        }
+        self.check_request_form(&valid, params)?;
         Ok(valid)
+    }
+
+    /// The client `client_id` names, if any, with its metadata document when the id is the
+    /// document's URL.
+    async fn authorizing_client(
+        &self,
+        client_id: Option<&str>,
+    ) -> Result<(Option<Arc<Client>>, Option<Resolved>), AuthorizeError> {
+        match client_id {
+            Some(url) if self.is_document_client(url) => {
+                // Never a redirect: nothing about this client is verified yet.
+                let resolved = self.document_client(url).await.map_err(|_| {
+                    AuthorizeError::Page(
+                        "The application's client metadata document could not be used.".to_owned(),
+                    )
+                })?;
+                Ok((Some(resolved.client.clone()), Some(resolved)))
+            }
+            // Read a client the directory has not seen yet through to the store first.
+            Some(raw) => match crate::ids::ClientId::parse(raw) {
+                Ok(id) => Ok((self.find_client(&id).await.ok().flatten(), None)),
+                Err(_) => Ok((None, None)),
+            },
+            None => Ok((None, None)),
+        }
+    }
+
+    /// The form the client registered its requests must take: a signed request object, or a
+    /// pushed request.
+    fn check_request_form(
+        &self,
+        valid: &ValidAuthorization,
+        params: &AuthorizeParams,
+    ) -> Result<(), AuthorizeError> {
+        let err = if valid.client.requires_signed_request_object() && !params.from_request_object {
+            crate::request_object::unsigned_refused()
+        } else if valid.client.requires_par() {
+            OAuthError::invalid_request(
+                "this client must use a pushed authorization request (RFC 9126)",
+            )
+        } else {
+            return Ok(());
+        };
+        Err(AuthorizeError::Redirect(
+            valid.error_redirect(self.issuer(), &err),
+        ))
     }
 
     /// Checks a password off the async runtime; unknown emails cost the same time.

@@ -138,6 +138,25 @@ pub(crate) fn verify(
     let jwt = req
         .proof
         .ok_or_else(|| invalid("a DPoP proof is required"))?;
+    let raw_jwk = bound_key(jwt, jkt)?;
+    let c = signed_claims(jwt, &raw_jwk)?;
+    if !c.htm.eq_ignore_ascii_case(req.method) || strip_query(&c.htu) != strip_query(req.url) {
+        return Err(invalid("the proof is for another request"));
+    }
+    if (now - c.iat).abs() > WINDOW {
+        return Err(invalid("the proof's iat is too old or in the future"));
+    }
+    if c.ath.as_deref() != Some(access_token_hash(token).as_str()) {
+        return Err(invalid("the proof's ath does not match the token"));
+    }
+    if !replay.check_and_remember(&format!("{jkt}:{}", c.jti), c.iat + WINDOW + 1) {
+        return Err(invalid("the proof was already used"));
+    }
+    Ok(())
+}
+
+/// The public key in the proof's header, once it is the one the token is bound to.
+fn bound_key(jwt: &str, jkt: &str) -> Result<Value, ValidationError> {
     let head: Value = jwt
         .split('.')
         .next()
@@ -147,18 +166,23 @@ pub(crate) fn verify(
     if head["typ"] != "dpop+jwt" {
         return Err(invalid("the proof's typ must be dpop+jwt"));
     }
-    let raw_jwk = &head["jwk"];
+    let raw_jwk = head["jwk"].clone();
     if ["d", "p", "q", "k"]
         .iter()
         .any(|m| raw_jwk.get(m).is_some())
     {
         return Err(invalid("the proof's jwk must be public"));
     }
-    if thumbprint(raw_jwk).as_deref() != Some(jkt) {
+    if thumbprint(&raw_jwk).as_deref() != Some(jkt) {
         return Err(invalid(
             "the proof's key is not the one the token is bound to",
         ));
     }
+    Ok(raw_jwk)
+}
+
+/// The proof's claims, once its signature by `raw_jwk` (an asymmetric key) checks out.
+fn signed_claims(jwt: &str, raw_jwk: &Value) -> Result<ProofClaims, ValidationError> {
     let header = jsonwebtoken::decode_header(jwt).map_err(|_| invalid("malformed DPoP proof"))?;
     if !matches!(
         header.alg,
@@ -173,20 +197,7 @@ pub(crate) fn verify(
     v.validate_exp = false;
     v.validate_aud = false;
     v.set_required_spec_claims::<&str>(&[]);
-    let c = jsonwebtoken::decode::<ProofClaims>(jwt, &key, &v)
+    Ok(jsonwebtoken::decode::<ProofClaims>(jwt, &key, &v)
         .map_err(|_| invalid("the proof's signature or claims are invalid"))?
-        .claims;
-    if !c.htm.eq_ignore_ascii_case(req.method) || strip_query(&c.htu) != strip_query(req.url) {
-        return Err(invalid("the proof is for another request"));
-    }
-    if (now - c.iat).abs() > WINDOW {
-        return Err(invalid("the proof's iat is too old or in the future"));
-    }
-    if c.ath.as_deref() != Some(access_token_hash(token).as_str()) {
-        return Err(invalid("the proof's ath does not match the token"));
-    }
-    if !replay.check_and_remember(&format!("{jkt}:{}", c.jti), c.iat + WINDOW + 1) {
-        return Err(invalid("the proof was already used"));
-    }
-    Ok(())
+        .claims)
 }

@@ -29,25 +29,8 @@ macro_rules! columns {
 }
 
 fn client_from(r: &AnyRow) -> StoreResult<Client> {
-    let grants = r
-        .col::<Vec<String>>("grant_types")?
-        .iter()
-        .map(|g| g.parse::<GrantType>().map_err(|_| corrupt("grant type")))
-        .collect::<StoreResult<Vec<_>>>()?;
-    let digest = match r.col::<Option<String>>("secret_digest")? {
-        Some(h) => Some(SecretDigest::from_hex(&h).ok_or_else(|| corrupt("secret digest"))?),
-        None => None,
-    };
-    let method = match (
-        r.col::<Option<String>>("token_endpoint_auth_method")?,
-        &digest,
-    ) {
-        (Some(m), _) => {
-            TokenEndpointAuthMethod::from_str(&m).map_err(|_| corrupt("auth method"))?
-        }
-        (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
-        (None, None) => TokenEndpointAuthMethod::None,
-    };
+    let grants = grant_types(r)?;
+    let (digest, method) = secret_and_method(r)?;
     let alg = r.col::<Option<String>>("id_token_signed_response_alg")?;
     Ok(by_name!(
         r,
@@ -76,15 +59,7 @@ fn client_from(r: &AnyRow) -> StoreResult<Client> {
             require_dpop,
             profile: ClientProfile::from_str(&r.col::<String>("profile")?)
                 .map_err(|_| corrupt("profile"))?,
-            oidc: by_name!(
-                r,
-                OidcSettings {
-                    id_token_signed_response_alg: alg
-                        .map(|a| a.parse().map_err(|_| corrupt("id token algorithm")))
-                        .transpose()?,
-                    require_signed_request_object,
-                }
-            ),
+            oidc: oidc_settings(r, alg)?,
             logout: by_name!(
                 r,
                 ClientLogout {
@@ -92,6 +67,46 @@ fn client_from(r: &AnyRow) -> StoreResult<Client> {
                     backchannel_logout_uri,
                 }
             ),
+        }
+    ))
+}
+
+fn grant_types(r: &AnyRow) -> StoreResult<Vec<GrantType>> {
+    r.col::<Vec<String>>("grant_types")?
+        .iter()
+        .map(|g| g.parse::<GrantType>().map_err(|_| corrupt("grant type")))
+        .collect()
+}
+
+/// The secret's digest and the token endpoint auth method; rows from before the method was
+/// stored use the one their secret (or its absence) implies.
+fn secret_and_method(r: &AnyRow) -> StoreResult<(Option<SecretDigest>, TokenEndpointAuthMethod)> {
+    let digest = match r.col::<Option<String>>("secret_digest")? {
+        Some(h) => Some(SecretDigest::from_hex(&h).ok_or_else(|| corrupt("secret digest"))?),
+        None => None,
+    };
+    let method = match (
+        r.col::<Option<String>>("token_endpoint_auth_method")?,
+        &digest,
+    ) {
+        (Some(m), _) => {
+            TokenEndpointAuthMethod::from_str(&m).map_err(|_| corrupt("auth method"))?
+        }
+        (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
+        (None, None) => TokenEndpointAuthMethod::None,
+    };
+    Ok((digest, method))
+}
+
+/// The OpenID Connect settings, `alg` being the row's `id_token_signed_response_alg`.
+fn oidc_settings(r: &AnyRow, alg: Option<String>) -> StoreResult<OidcSettings> {
+    Ok(by_name!(
+        r,
+        OidcSettings {
+            id_token_signed_response_alg: alg
+                .map(|a| a.parse().map_err(|_| corrupt("id token algorithm")))
+                .transpose()?,
+            require_signed_request_object,
         }
     ))
 }

@@ -6,7 +6,7 @@ use tollgate_core::ids::{AccountSid, ResourceSid};
 use tollgate_core::model::{Entity, Resource};
 use tollgate_core::store::{StoreError, StoreResult};
 
-use crate::sql::{Db, backend_err, json_list, parse_id, parse_list, record_change, write_logged};
+use crate::sql::{Db, backend_err, insert_logged, json_list, parse_id, parse_list, write_logged};
 
 // A macro so queries built from it stay `&'static str` (sqlx refuses run-time SQL).
 macro_rules! columns {
@@ -43,8 +43,7 @@ impl ResourceRow {
 
 /// Conflict when the identifier (or the SID) is taken.
 pub(crate) async fn insert_resource(db: &Db, r: &Resource) -> StoreResult<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query(concat!(
+    let q = sqlx::query(concat!(
         "INSERT INTO resources (",
         columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -55,12 +54,8 @@ pub(crate) async fn insert_resource(db: &Db, r: &Resource) -> StoreResult<()> {
     .bind(&r.friendly_name)
     .bind(json_list(&r.scopes))
     .bind(r.created_at)
-    .bind(r.updated_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_err)?;
-    record_change(db, &mut tx, Entity::Resource, r.sid.as_str()).await?;
-    tx.commit().await.map_err(backend_err)
+    .bind(r.updated_at);
+    insert_logged(db, q, Entity::Resource, r.sid.as_str()).await
 }
 
 pub(crate) async fn update_resource(db: &Db, r: &Resource) -> StoreResult<bool> {

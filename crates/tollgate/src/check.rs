@@ -50,21 +50,7 @@ pub fn problems(config: &Config, file: Option<&Path>) -> Vec<String> {
             config.listen
         ));
     }
-    let issuer = &config.engine.issuer;
-    if !issuer.is_empty() {
-        match url::Url::parse(issuer) {
-            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-                out.push(format!("issuer {issuer:?} must be an http or https URL"));
-            }
-            Ok(u) if u.query().is_some() || u.fragment().is_some() => {
-                out.push(format!(
-                    "issuer {issuer:?} must not have a query or fragment"
-                ));
-            }
-            Ok(_) => {}
-            Err(e) => out.push(format!("issuer {issuer:?} is not a URL: {e}")),
-        }
-    }
+    out.extend(issuer_problem(&config.engine.issuer));
     let db = config.database_url();
     if !(db.starts_with("sqlite:")
         || db.starts_with("postgres://")
@@ -75,21 +61,7 @@ pub fn problems(config: &Config, file: Option<&Path>) -> Vec<String> {
             redact_url(&db)
         ));
     }
-    match &config.key_encryption_key {
-        Some(k) => match URL_SAFE_NO_PAD.decode(k.trim().trim_end_matches('=')) {
-            Ok(raw) if raw.len() == 32 => {}
-            _ => out.push("key_encryption_key must be 32 bytes in base64url".into()),
-        },
-        None => {
-            let path = config.data_dir.join("key-encryption.key");
-            if path.exists() && std::fs::read_to_string(&path).is_err() {
-                out.push(format!(
-                    "the key-encryption key file {} cannot be read",
-                    path.display()
-                ));
-            }
-        }
-    }
+    out.extend(key_encryption_key_problem(config));
     if let Err(e) = config.tls() {
         out.push(e.to_string());
     }
@@ -103,6 +75,42 @@ pub fn problems(config: &Config, file: Option<&Path>) -> Vec<String> {
         out.extend(unknown_keys(config, &path));
     }
     out
+}
+
+/// What is wrong with the issuer, if anything (an empty one means `http://<listen>`).
+fn issuer_problem(issuer: &str) -> Option<String> {
+    if issuer.is_empty() {
+        return None;
+    }
+    match url::Url::parse(issuer) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            Some(format!("issuer {issuer:?} must be an http or https URL"))
+        }
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => Some(format!(
+            "issuer {issuer:?} must not have a query or fragment"
+        )),
+        Ok(_) => None,
+        Err(e) => Some(format!("issuer {issuer:?} is not a URL: {e}")),
+    }
+}
+
+/// What is wrong with the configured key-encryption key, or else with its file.
+fn key_encryption_key_problem(config: &Config) -> Option<String> {
+    match &config.key_encryption_key {
+        Some(k) => match URL_SAFE_NO_PAD.decode(k.trim().trim_end_matches('=')) {
+            Ok(raw) if raw.len() == 32 => None,
+            _ => Some("key_encryption_key must be 32 bytes in base64url".into()),
+        },
+        None => {
+            let path = config.data_dir.join("key-encryption.key");
+            (path.exists() && std::fs::read_to_string(&path).is_err()).then(|| {
+                format!(
+                    "the key-encryption key file {} cannot be read",
+                    path.display()
+                )
+            })
+        }
+    }
 }
 
 /// Whether mail can go out: with SMTP configured, a connection to the server is made and

@@ -2,6 +2,7 @@
 //! idle clients cannot pin connections (header-read and idle timeout, per-request timeout,
 //! connection cap), and a graceful drain on shutdown.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +10,9 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
@@ -50,58 +51,16 @@ pub async fn serve(
     ));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                // Out of file descriptors and the like: back off instead of spinning.
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = stopped(&mut shutdown) => break,
-        };
+    while let Some((tcp, peer)) = next_connection(&listener, &mut shutdown).await {
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "connection limit reached; closing a new connection");
             continue;
         };
         // Token responses are small and complete: send them without Nagle's delay.
         let _ = tcp.set_nodelay(true);
-        let service = app
-            .clone()
-            .map_request(move |mut req: axum::http::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            });
-        let service = TowerToHyperService::new(service);
-        let watcher = graceful.watcher();
-        let tls = tls.clone();
+        let (app, watcher, tls) = (app.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
-            let result = match tls {
-                None => watcher
-                    .watch(http(&limits).serve_connection(TokioIo::new(tcp), service))
-                    .await
-                    .map_err(BoxError::from),
-                Some(acceptor) => {
-                    // The handshake is bounded like the request headers it precedes.
-                    let handshake =
-                        tokio::time::timeout(limits.header_timeout, acceptor.accept(tcp));
-                    match handshake.await {
-                        Ok(Ok(stream)) => {
-                            let builder = auto(&limits);
-                            let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            watcher.watch(conn).await
-                        }
-                        Ok(Err(e)) => Err(BoxError::from(e)),
-                        Err(_) => Ok(()),
-                    }
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(%peer, error = %e, "connection ended");
-            }
+            serve_connection(tcp, peer, app, limits, tls, watcher).await;
             drop(slot);
         });
     }
@@ -113,6 +72,64 @@ pub async fn serve(
         tracing::warn!("drain timeout: closing connections with requests in flight");
     }
     Ok(())
+}
+
+/// The next accepted connection, or `None` once shutdown is asked for.
+async fn next_connection(
+    listener: &TcpListener,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => return Some(a),
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = stopped(shutdown) => return None,
+        }
+    }
+}
+
+/// Serves one connection (TLS first, with `tls`) until it ends or the drain closes it.
+async fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+    watcher: Watcher,
+) {
+    let service = app.map_request(move |mut req: axum::http::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req
+    });
+    let service = TowerToHyperService::new(service);
+    let result = match tls {
+        None => watcher
+            .watch(http(&limits).serve_connection(TokioIo::new(tcp), service))
+            .await
+            .map_err(BoxError::from),
+        Some(acceptor) => {
+            // The handshake is bounded like the request headers it precedes.
+            let handshake = tokio::time::timeout(limits.header_timeout, acceptor.accept(tcp));
+            match handshake.await {
+                Ok(Ok(stream)) => {
+                    let builder = auto(&limits);
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(conn).await
+                }
+                Ok(Err(e)) => Err(BoxError::from(e)),
+                Err(_) => Ok(()),
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "connection ended");
+    }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

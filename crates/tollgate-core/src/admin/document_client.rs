@@ -10,7 +10,9 @@ use super::registration_metadata::ClientMetadata;
 use super::{Admin, AdminError};
 use crate::authorize::OIDC_SCOPES;
 use crate::ids::{AccountSid, ClientId};
-use crate::model::{Client, ClientRegistration, RegisteredVia, TokenEndpointAuthMethod};
+use crate::model::{
+    Client, ClientRegistration, ExtraMetadata, RegisteredVia, TokenEndpointAuthMethod,
+};
 use crate::secret::{Secret, SecretDigest};
 use crate::store::StoreResult;
 
@@ -49,22 +51,7 @@ impl Admin {
         let id = document_client_id(url)
             .ok_or_else(|| RegistrationError::Unauthorized("no client id".into()))?;
         let account = self.owning_account(account).await?;
-        let method = meta.auth_method.unwrap_or(TokenEndpointAuthMethod::None);
-        let spec = ClientSpec {
-            friendly_name: meta
-                .client_name
-                .clone()
-                .unwrap_or_else(|| DEFAULT_CLIENT_NAME.to_owned()),
-            account_sid: Some(account.clone()),
-            grant_types: meta.grant_types.clone(),
-            redirect_uris: meta.redirect_uris.clone(),
-            scopes: self.open_scopes(&account).await?,
-            public: method == TokenEndpointAuthMethod::None,
-            auth_method: Some(method),
-            jwks: meta.jwks.clone(),
-            jwks_uri: meta.jwks_uri.clone(),
-            ..ClientSpec::default()
-        };
+        let spec = self.document_client_spec(&account, &meta).await?;
         let (mut client, _) = self.new_client(spec, id.clone()).await?;
         let stored = self.store.client(&id).await?;
         let registration = self.store.client_registration(&id).await?;
@@ -87,27 +74,8 @@ impl Admin {
                 )));
             }
             (None, _) => {
-                // Nobody is given the registration access token: the document manages it.
-                let unused = Secret::generate(self.rng.as_ref()).map_err(AdminError::from)?;
-                let registration = ClientRegistration {
-                    client_id: id.clone(),
-                    token_digest: unused.digest(),
-                    via: RegisteredVia::MetadataDocument,
-                    registered_from: Some(url.to_owned()),
-                    metadata: meta.extra,
-                    created_at: client.created_at,
-                    updated_at: client.updated_at,
-                };
-                if let Err(e) = self
-                    .store
-                    .insert_registered_client(&client, &registration)
-                    .await
-                {
-                    // Another node stored it first: theirs is as good as ours.
-                    if self.store.client(&id).await?.is_none() {
-                        return Err(e.into());
-                    }
-                }
+                self.insert_document_client(&client, url, meta.extra)
+                    .await?;
                 tracing::info!(
                     client_id = %client.id,
                     account_sid = %account,
@@ -118,5 +86,60 @@ impl Admin {
         }
         self.written().await?;
         Ok(client)
+    }
+
+    /// The client a document describes, as open registration into `account` would create it.
+    async fn document_client_spec(
+        &self,
+        account: &AccountSid,
+        meta: &ClientMetadata,
+    ) -> StoreResult<ClientSpec> {
+        let method = meta.auth_method.unwrap_or(TokenEndpointAuthMethod::None);
+        Ok(ClientSpec {
+            friendly_name: meta
+                .client_name
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CLIENT_NAME.to_owned()),
+            account_sid: Some(account.clone()),
+            grant_types: meta.grant_types.clone(),
+            redirect_uris: meta.redirect_uris.clone(),
+            scopes: self.open_scopes(account).await?,
+            public: method == TokenEndpointAuthMethod::None,
+            auth_method: Some(method),
+            jwks: meta.jwks.clone(),
+            jwks_uri: meta.jwks_uri.clone(),
+            ..ClientSpec::default()
+        })
+    }
+
+    /// Stores a document's client for the first time, unless another node just did.
+    async fn insert_document_client(
+        &self,
+        client: &Client,
+        url: &str,
+        metadata: ExtraMetadata,
+    ) -> RegistrationResult<()> {
+        // Nobody is given the registration access token: the document manages it.
+        let unused = Secret::generate(self.rng.as_ref()).map_err(AdminError::from)?;
+        let registration = ClientRegistration {
+            client_id: client.id.clone(),
+            token_digest: unused.digest(),
+            via: RegisteredVia::MetadataDocument,
+            registered_from: Some(url.to_owned()),
+            metadata,
+            created_at: client.created_at,
+            updated_at: client.updated_at,
+        };
+        if let Err(e) = self
+            .store
+            .insert_registered_client(client, &registration)
+            .await
+        {
+            // Another node stored it first: theirs is as good as ours.
+            if self.store.client(&client.id).await?.is_none() {
+                return Err(e.into());
+            }
+        }
+        Ok(())
     }
 }

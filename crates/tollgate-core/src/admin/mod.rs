@@ -28,7 +28,7 @@ pub use clients::{ClientPatch, ClientSpec};
 pub use document_client::document_client_id;
 pub use registration::{
     DEFAULT_CLIENT_NAME, Registered, Registrant, RegistrationError, RegistrationResult,
-    RegistrationSettings,
+    RegistrationSettings, issued_token_view,
 };
 pub use registration_metadata::{ClientMetadata, MetadataError, MetadataErrorCode, parse_metadata};
 pub use resources::ResourceSpec;

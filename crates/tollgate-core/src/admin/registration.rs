@@ -22,6 +22,16 @@ pub const DEFAULT_TOKEN_TTL: u32 = 24 * 3600;
 pub const MAX_TOKEN_TTL: u32 = 30 * 24 * 3600;
 pub const MAX_TOKEN_USES: u32 = 1000;
 
+/// A just-issued initial access token as the CLI and the admin API show it (this once).
+pub fn issued_token_view(token: &InitialAccessToken, secret: &Secret) -> Value {
+    serde_json::json!({
+        "account_sid": token.account_sid.as_str(),
+        "initial_access_token": secret.expose(),
+        "expires_at": token.expires_at,
+        "uses": token.remaining,
+    })
+}
+
 /// The server's registration settings (configuration, not per account).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistrationSettings {

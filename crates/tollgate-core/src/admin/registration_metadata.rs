@@ -202,17 +202,7 @@ pub fn parse_metadata(o: &Obj) -> Result<ClientMetadata, MetadataError> {
     let native = is_native(application_type.as_deref())?;
     let grants = grant_types(o)?;
     check_response_types(o, &grants)?;
-    let redirect_uris = strings(o, "redirect_uris")
-        .map_err(|e| redirect_error(e.description))?
-        .unwrap_or_default();
-    for uri in &redirect_uris {
-        check_redirect_uri(uri, native).map_err(redirect_error)?;
-    }
-    if grants.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-        return Err(redirect_error(
-            "redirect_uris is required for the authorization_code grant",
-        ));
-    }
+    let redirect_uris = redirect_uris(o, native, &grants)?;
     let auth_method = match string(o, "token_endpoint_auth_method")? {
         None => None,
         Some(m) => Some(
@@ -220,19 +210,7 @@ pub fn parse_metadata(o: &Obj) -> Result<ClientMetadata, MetadataError> {
                 .map_err(metadata_error)?,
         ),
     };
-    let jwks = match o.get("jwks") {
-        None | Some(Value::Null) => None,
-        Some(doc @ Value::Object(_)) => {
-            let text = doc.to_string();
-            crate::jose::parse_jwks(&text).map_err(|e| metadata_error(format!("jwks: {e}")))?;
-            Some(text)
-        }
-        Some(_) => return Err(metadata_error("jwks must be a JSON Web Key Set object")),
-    };
-    let jwks_uri = string(o, "jwks_uri")?;
-    if jwks.is_some() && jwks_uri.is_some() {
-        return Err(metadata_error("give jwks or jwks_uri, not both"));
-    }
+    let (jwks, jwks_uri) = key_set(o)?;
     let scopes = match string(o, "scope")? {
         None => Vec::new(),
         Some(raw) if raw.trim().is_empty() => Vec::new(),
@@ -252,6 +230,45 @@ pub fn parse_metadata(o: &Obj) -> Result<ClientMetadata, MetadataError> {
         jwks_uri,
         extra: extra(o, application_type, native)?,
     })
+}
+
+/// The redirect URIs, each one allowed for the application type; required for the
+/// authorization_code grant.
+fn redirect_uris(
+    o: &Obj,
+    native: bool,
+    grants: &[GrantType],
+) -> Result<Vec<String>, MetadataError> {
+    let redirect_uris = strings(o, "redirect_uris")
+        .map_err(|e| redirect_error(e.description))?
+        .unwrap_or_default();
+    for uri in &redirect_uris {
+        check_redirect_uri(uri, native).map_err(redirect_error)?;
+    }
+    if grants.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        return Err(redirect_error(
+            "redirect_uris is required for the authorization_code grant",
+        ));
+    }
+    Ok(redirect_uris)
+}
+
+/// The client's keys: a `jwks` document (as text) or a `jwks_uri`, at most one of them.
+fn key_set(o: &Obj) -> Result<(Option<String>, Option<String>), MetadataError> {
+    let jwks = match o.get("jwks") {
+        None | Some(Value::Null) => None,
+        Some(doc @ Value::Object(_)) => {
+            let text = doc.to_string();
+            crate::jose::parse_jwks(&text).map_err(|e| metadata_error(format!("jwks: {e}")))?;
+            Some(text)
+        }
+        Some(_) => return Err(metadata_error("jwks must be a JSON Web Key Set object")),
+    };
+    let jwks_uri = string(o, "jwks_uri")?;
+    if jwks.is_some() && jwks_uri.is_some() {
+        return Err(metadata_error("give jwks or jwks_uri, not both"));
+    }
+    Ok((jwks, jwks_uri))
 }
 
 fn extra(

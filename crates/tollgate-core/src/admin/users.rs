@@ -87,10 +87,8 @@ impl Admin {
     /// Argon2id with a salt from the injected generator, off the async runtime.
     pub(crate) async fn hash_password(&self, password: String) -> AdminResult<String> {
         let salt: [u8; 16] = crate::clock::random_bytes(self.rng.as_ref())?;
-        tokio::task::spawn_blocking(move || crate::password::hash(&password, &salt))
+        crate::password::hash_off_runtime(password, salt)
             .await
-            .ok()
-            .flatten()
             .ok_or_else(|| AdminError::Invalid("the password could not be hashed".into()))
     }
 

@@ -203,19 +203,7 @@ pub fn client_problems(spec: &ClientSpec) -> Vec<FieldError> {
             format!("scope {s:?} is not a valid scope token"),
         ));
     }
-    for a in &spec.audiences {
-        if let Some(p) = text_problem("audiences", "audience", a) {
-            out.push(p);
-            break;
-        }
-        if a.contains(' ') {
-            out.push(problem(
-                "audiences",
-                format!("audience {a:?} must not contain spaces"),
-            ));
-            break;
-        }
-    }
+    out.extend(audiences_problem(&spec.audiences));
     if let Some(ttl) = spec.access_token_ttl
         && (ttl == 0 || ttl > MAX_ACCESS_TOKEN_TTL)
     {
@@ -236,6 +224,20 @@ pub fn client_problems(spec: &ClientSpec) -> Vec<FieldError> {
         ));
     }
     out
+}
+
+/// The first audience that is no single token of plain text.
+fn audiences_problem(audiences: &[String]) -> Option<FieldError> {
+    audiences.iter().find_map(|a| {
+        text_problem("audiences", "audience", a).or_else(|| {
+            a.contains(' ').then(|| {
+                problem(
+                    "audiences",
+                    format!("audience {a:?} must not contain spaces"),
+                )
+            })
+        })
+    })
 }
 
 /// Every problem with a new user's details.

@@ -76,7 +76,7 @@ impl Grant for AuthorizationCodeGrant {
             .scopes
             .iter()
             .any(|s| s == "openid")
-            .then(|| sign_in.map_or_else(Authn::password, |s| Authn { amr: s.amr }));
+            .then(|| Authn::recorded(sign_in.map(|s| s.amr)));
         let family_id = family.as_ref().map(|f| f.id.clone());
         let grant = UserGrant {
             user: &user,

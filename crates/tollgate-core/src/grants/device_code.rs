@@ -4,7 +4,7 @@ use super::{Grant, NewFamily, UserGrant, required};
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::{Engine, TokenRequest};
 use crate::error::{ErrorKind, OAuthError};
-use crate::model::{DeviceGrant, DeviceStatus, GrantType};
+use crate::model::{Authn, DeviceGrant, DeviceStatus, GrantType};
 use crate::policy::Prior;
 use crate::secret::SecretDigest;
 use crate::token::Issued;
@@ -147,15 +147,7 @@ async fn approved(
         family,
         auth_time: grant.auth_time.unwrap_or(now),
         nonce: None,
-        authn: Some(
-            engine
-                .store
-                .code_authn(digest)
-                .await?
-                .map_or_else(crate::model::Authn::password, |amr| crate::model::Authn {
-                    amr,
-                }),
-        ),
+        authn: Some(Authn::recorded(engine.store.code_authn(digest).await?)),
         session_sid: None,
     };
     engine.issue_for_user(client, g).await

@@ -5,7 +5,7 @@ use super::{Grant, UserGrant, invalid_grant, required};
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::{Engine, TokenRequest};
 use crate::error::{ErrorKind, OAuthError};
-use crate::model::{GrantType, RefreshFamily, RefreshRotation, RefreshToken};
+use crate::model::{Authn, GrantType, RefreshFamily, RefreshRotation, RefreshToken};
 use crate::policy::Prior;
 use crate::secret::SecretDigest;
 use crate::token::Issued;
@@ -52,21 +52,7 @@ impl Grant for RefreshTokenGrant {
             engine.client_policy(client, p.scope.as_deref(), &p.resource, Some(prior))?;
         let user = user.ok_or_else(|| invalid_grant("the user no longer exists"))?;
         let (secret, next) = engine.new_refresh_token(&family.id, now)?;
-        let grace = i64::from(engine.config.refresh_grace_secs);
-        // Used before: fine within the grace window (a client retrying, or two tabs racing),
-        // otherwise a sign of theft, and the store has revoked the whole family.
-        if engine
-            .store
-            .rotate_refresh_token(&digest, &next, now, grace)
-            .await?
-            == RefreshRotation::Reused
-        {
-            metrics::counter!("tollgate_refresh_reuse_detected_total").increment(1);
-            tracing::warn!(client_id = %client.id, "refresh token reused; family revoked");
-            return Err(invalid_grant(
-                "the refresh token was already used; all tokens of this grant are revoked",
-            ));
-        }
+        rotate(engine, client, &digest, &next, now).await?;
         // An id token from a family that a browser session started carries that session's sid.
         let session_sid = if decision.scopes.iter().any(|s| s == "openid") {
             engine.store.family_session(&family.id).await?
@@ -81,10 +67,9 @@ impl Grant for RefreshTokenGrant {
             auth_time: family.auth_time,
             nonce: None,
             // How the user signed in to start this grant (none recorded: a password).
-            authn: match engine.store.family_authn(&family.id).await? {
-                Some(amr) => Some(crate::model::Authn { amr }),
-                None => Some(crate::model::Authn::password()),
-            },
+            authn: Some(Authn::recorded(
+                engine.store.family_authn(&family.id).await?,
+            )),
             session_sid: session_sid.as_deref(),
         };
         let mut issued = engine.issue_for_user(client, grant).await?;
@@ -92,6 +77,32 @@ impl Grant for RefreshTokenGrant {
         issued.refresh_token_expires_at = Some(next.expires_at);
         Ok(issued)
     }
+}
+
+/// Spends the presented token for `next`. Used before: fine within the grace window (a client
+/// retrying, or two tabs racing), otherwise a sign of theft, and the store has revoked the
+/// whole family.
+async fn rotate(
+    engine: &Engine,
+    client: &AuthenticatedClient,
+    digest: &SecretDigest,
+    next: &RefreshToken,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let grace = i64::from(engine.config.refresh_grace_secs);
+    if engine
+        .store
+        .rotate_refresh_token(digest, next, now, grace)
+        .await?
+        == RefreshRotation::Reused
+    {
+        metrics::counter!("tollgate_refresh_reuse_detected_total").increment(1);
+        tracing::warn!(client_id = %client.id, "refresh token reused; family revoked");
+        return Err(invalid_grant(
+            "the refresh token was already used; all tokens of this grant are revoked",
+        ));
+    }
+    Ok(())
 }
 
 /// The token is this client's, live, and (for a DPoP-bound family) presented with its key.

@@ -154,10 +154,8 @@ impl Mailroom {
         };
         let salt: [u8; 16] = crate::clock::random_bytes(self.rng.as_ref())
             .map_err(|_| OAuthError::server_error())?;
-        let hash = tokio::task::spawn_blocking(move || crate::password::hash(&password, &salt))
+        let hash = crate::password::hash_off_runtime(password, salt)
             .await
-            .ok()
-            .flatten()
             .ok_or_else(OAuthError::server_error)?;
         let now = self.clock.now();
         self.store.set_user_password(&user.sid, &hash, now).await?;

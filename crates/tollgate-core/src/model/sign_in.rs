@@ -111,6 +111,11 @@ impl Authn {
         }
     }
 
+    /// A stored sign-in's methods; none stored means a password (all there was before).
+    pub fn recorded(amr: Option<Vec<String>>) -> Self {
+        amr.map_or_else(Self::password, |amr| Self { amr })
+    }
+
     /// A password and a one-time (or recovery) code.
     pub fn password_and_otp() -> Self {
         Self {

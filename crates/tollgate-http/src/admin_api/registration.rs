@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use tollgate_core::OAuthError;
+use tollgate_core::admin::issued_token_view;
 use tollgate_core::model::RegistrationPolicy;
 use utoipa::openapi::Response as ApiResponse;
 
@@ -77,12 +78,7 @@ async fn issue(
     let (t, secret) = admin
         .issue_initial_access_token(&caller(&account), None, b.ttl, b.uses)
         .await?;
-    let view = json!({
-        "account_sid": t.account_sid.as_str(),
-        "initial_access_token": secret.expose(),
-        "expires_at": t.expires_at,
-        "uses": t.remaining,
-    });
+    let view = issued_token_view(&t, &secret);
     Ok((StatusCode::CREATED, NO_STORE, Json(view)).into_response())
 }
 

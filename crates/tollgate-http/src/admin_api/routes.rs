@@ -10,7 +10,7 @@ use super::{
     update_user,
 };
 use crate::openapi::{
-    Op, body, boolean, empty, integer, json, nullable_string, object, string, strings,
+    Field, Op, body, boolean, empty, integer, json, nullable_string, object, string, strings,
 };
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -62,17 +62,22 @@ where
         )
 }
 
-/// An app as the API shows it.
-fn app() -> Schema {
-    object(vec![
-        ("sid", string(), true),
-        ("account_sid", string(), true),
+/// An app's settings, in the order the API shows them. In an answer (`answer`) each is marked
+/// as it is always there or not; create and update take each, none required.
+fn app_settings(answer: bool) -> Vec<Field> {
+    // An answer shows no lifetime as null.
+    let ttl = if answer {
+        crate::openapi::any()
+    } else {
+        integer()
+    };
+    let settings = vec![
         ("friendly_name", string(), true),
         ("grant_types", strings(), true),
         ("redirect_uris", strings(), true),
         ("scopes", strings(), true),
         ("audiences", strings(), true),
-        ("access_token_ttl", crate::openapi::any(), true),
+        ("access_token_ttl", ttl, true),
         ("token_format", string(), true),
         ("public", boolean(), true),
         ("require_pkce", boolean(), true),
@@ -86,40 +91,30 @@ fn app() -> Schema {
         ("require_signed_request_object", boolean(), true),
         ("post_logout_redirect_uris", strings(), true),
         ("backchannel_logout_uri", string(), false),
+    ];
+    settings
+        .into_iter()
+        .map(|(name, schema, always)| (name, schema, answer && always))
+        .collect()
+}
+
+/// An app as the API shows it.
+fn app() -> Schema {
+    let mut fields = vec![("sid", string(), true), ("account_sid", string(), true)];
+    fields.extend(app_settings(true));
+    fields.extend([
         ("date_created", nullable_string(), true),
         ("date_updated", nullable_string(), true),
         ("url", string(), true),
         ("secret", string(), false),
-    ])
+    ]);
+    object(fields)
 }
 
 /// An app's settings, as create and update take them.
 fn app_body() -> RequestBody {
     body(
-        vec![(
-            "application/json",
-            object(vec![
-                ("friendly_name", string(), false),
-                ("grant_types", strings(), false),
-                ("redirect_uris", strings(), false),
-                ("scopes", strings(), false),
-                ("audiences", strings(), false),
-                ("access_token_ttl", integer(), false),
-                ("token_format", string(), false),
-                ("public", boolean(), false),
-                ("require_pkce", boolean(), false),
-                ("token_endpoint_auth_method", string(), false),
-                ("jwks", crate::openapi::any(), false),
-                ("jwks_uri", string(), false),
-                ("require_pushed_authorization_requests", boolean(), false),
-                ("dpop_bound_access_tokens", boolean(), false),
-                ("profile", string(), false),
-                ("id_token_signed_response_alg", string(), false),
-                ("require_signed_request_object", boolean(), false),
-                ("post_logout_redirect_uris", strings(), false),
-                ("backchannel_logout_uri", string(), false),
-            ]),
-        )],
+        vec![("application/json", object(app_settings(false)))],
         false,
     )
 }

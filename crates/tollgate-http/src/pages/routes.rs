@@ -111,15 +111,10 @@ fn end_session_routes(page: &utoipa::openapi::Response) -> Routes {
         ("state", false),
         ("ui_locales", false),
     ];
-    let fields = form(&[
-        ("id_token_hint", false),
-        ("client_id", false),
-        ("post_logout_redirect_uri", false),
-        ("state", false),
-        ("ui_locales", false),
-        ("csrf", false),
-        ("confirm", false),
-    ]);
+    // The form takes the query's parameters, and the confirmation page's own fields.
+    let mut fields = params.to_vec();
+    fields.extend([("csrf", false), ("confirm", false)]);
+    let fields = form(&fields);
     let answers = |op: Op| {
         op.respond("200", page.clone())
             .respond(

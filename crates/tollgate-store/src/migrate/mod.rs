@@ -8,6 +8,7 @@ mod source;
 mod target;
 
 use aws_lc_rs::digest::{SHA256, digest};
+use sqlx::PgConnection;
 use sqlx::postgres::PgPoolOptions;
 use tollgate_core::store::{StoreError, StoreResult};
 
@@ -61,20 +62,7 @@ pub struct TableReport {
 
 /// Copies the SQLite database `from` names into the empty PostgreSQL database `to` names.
 pub async fn sqlite_to_postgres(from: &str, to: &str) -> StoreResult<Migrated> {
-    let path = crate::backup::sqlite_path(from).ok_or_else(|| {
-        StoreError::Backend("--from must name an SQLite file (sqlite://PATH)".into())
-    })?;
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
-        return Err(StoreError::Backend(
-            "--to must be a PostgreSQL URL (postgres://…)".into(),
-        ));
-    }
-    if !path.exists() {
-        return Err(StoreError::Backend(format!(
-            "no SQLite database at {}",
-            path.display()
-        )));
-    }
+    let path = source_path(from, to)?;
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .connect(to)
@@ -92,20 +80,59 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> StoreResult<Migrated> {
         .map_err(|e| StoreError::Backend(e.to_string()))?;
 
     let mut tx = pool.begin().await.map_err(crate::sql::backend_err)?;
-    let types = target::column_types(&mut tx).await?;
-    let mut reports = Vec::with_capacity(tables.len());
-    for table in &tables {
+    copy_tables(&mut tx, &tables).await?;
+    target::advance_sequences(&mut tx).await?;
+    let reports = verify_checksums(&mut tx, &tables).await?;
+    let change_log_position = verify_change_log(&mut tx, &tables).await?;
+    tx.commit().await.map_err(crate::sql::backend_err)?;
+    Ok(Migrated {
+        tables: reports,
+        change_log_position,
+    })
+}
+
+/// The SQLite file `from` names, once both URLs are of the right kind and the file exists.
+fn source_path(from: &str, to: &str) -> StoreResult<std::path::PathBuf> {
+    let path = crate::backup::sqlite_path(from).ok_or_else(|| {
+        StoreError::Backend("--from must name an SQLite file (sqlite://PATH)".into())
+    })?;
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        return Err(StoreError::Backend(
+            "--to must be a PostgreSQL URL (postgres://…)".into(),
+        ));
+    }
+    if !path.exists() {
+        return Err(StoreError::Backend(format!(
+            "no SQLite database at {}",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
+/// Writes every source table into its target table, in the source's insertion order.
+async fn copy_tables(tx: &mut PgConnection, tables: &[source::Table]) -> StoreResult<()> {
+    let types = target::column_types(tx).await?;
+    for table in tables {
         let columns = types.get(&table.name).ok_or_else(|| {
             StoreError::Backend(format!(
                 "the target has no table {}: both must run the same Tollgate version",
                 table.name
             ))
         })?;
-        target::copy_table(&mut tx, table, columns).await?;
+        target::copy_table(tx, table, columns).await?;
     }
-    target::advance_sequences(&mut tx).await?;
-    for table in &tables {
-        let copied = target::checksum(&mut tx, table).await?;
+    Ok(())
+}
+
+/// Each table's row count and checksum read back from the target, which must match the source's.
+async fn verify_checksums(
+    tx: &mut PgConnection,
+    tables: &[source::Table],
+) -> StoreResult<Vec<TableReport>> {
+    let mut reports = Vec::with_capacity(tables.len());
+    for table in tables {
+        let copied = target::checksum(tx, table).await?;
         if copied != table.checksum {
             return Err(StoreError::Corrupt(format!(
                 "{}: {} rows (checksum {}) in the source, {} rows (checksum {}) read back; \
@@ -123,6 +150,11 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> StoreResult<Migrated> {
             checksum: copied.hex(),
         });
     }
+    Ok(reports)
+}
+
+/// The change log's last sequence number, which must be the same in the source and the target.
+async fn verify_change_log(tx: &mut PgConnection, tables: &[source::Table]) -> StoreResult<i64> {
     let source_position = tables
         .iter()
         .find(|t| t.name == "changes")
@@ -144,9 +176,5 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> StoreResult<Migrated> {
              target; nothing was committed"
         )));
     }
-    tx.commit().await.map_err(crate::sql::backend_err)?;
-    Ok(Migrated {
-        tables: reports,
-        change_log_position: target_position,
-    })
+    Ok(target_position)
 }

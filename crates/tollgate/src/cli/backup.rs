@@ -81,34 +81,8 @@ pub(super) async fn backup(config: &Config, args: BackupArgs) -> Result<Output, 
 pub(super) async fn restore(config: Config, args: RestoreArgs) -> Result<Output, CliError> {
     let db = sqlite_file(&config, "restore")?;
     let dir = config.data_dir.clone();
-    let occupied = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some());
-    if occupied {
-        return Err(config_err(format!(
-            "the data directory {} is not empty: restore into a fresh one",
-            dir.display()
-        )));
-    }
-    if db.exists() {
-        return Err(config_err(format!(
-            "{} exists already: restore into a fresh data directory",
-            db.display()
-        )));
-    }
-    let kek = match (&config.key_encryption_key, &args.key_file) {
-        (Some(_), Some(_)) => {
-            return Err(config_err(
-                "key_encryption_key is configured: leave out --key-file",
-            ));
-        }
-        (Some(_), None) => None,
-        (None, Some(file)) => Some(read_kek(file)?),
-        (None, None) => {
-            return Err(config_err(
-                "a restore needs the key-encryption key the backup's signing keys are sealed \
-                 under: pass --key-file or configure key_encryption_key",
-            ));
-        }
-    };
+    check_fresh(&dir, &db)?;
+    let kek = restore_kek(&config, &args)?;
     create_private_dir(&dir)?;
     if let Some(parent) = db.parent() {
         std::fs::create_dir_all(parent).map_err(ServerError::Io)?;
@@ -151,6 +125,40 @@ pub(super) async fn restore(config: Config, args: RestoreArgs) -> Result<Output,
             copied.pages
         ),
     })
+}
+
+/// A restore goes into a fresh data directory only: nothing of a running install is replaced.
+fn check_fresh(dir: &Path, db: &Path) -> Result<(), CliError> {
+    let occupied = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    if occupied {
+        return Err(config_err(format!(
+            "the data directory {} is not empty: restore into a fresh one",
+            dir.display()
+        )));
+    }
+    if db.exists() {
+        return Err(config_err(format!(
+            "{} exists already: restore into a fresh data directory",
+            db.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The key-encryption key to write into the new data directory: the `--key-file`'s, or none
+/// when the configuration holds it; exactly one of the two must give it.
+fn restore_kek(config: &Config, args: &RestoreArgs) -> Result<Option<String>, CliError> {
+    match (&config.key_encryption_key, &args.key_file) {
+        (Some(_), Some(_)) => Err(config_err(
+            "key_encryption_key is configured: leave out --key-file",
+        )),
+        (Some(_), None) => Ok(None),
+        (None, Some(file)) => Ok(Some(read_kek(file)?)),
+        (None, None) => Err(config_err(
+            "a restore needs the key-encryption key the backup's signing keys are sealed \
+             under: pass --key-file or configure key_encryption_key",
+        )),
+    }
 }
 
 /// Opens the restored store (running any newer migrations) and unseals every signing key.

@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use tollgate_core::admin::{Admin, Caller};
+use tollgate_core::admin::{Admin, Caller, issued_token_view};
 use tollgate_core::ids::AccountSid;
 use tollgate_core::model::RegistrationPolicy;
 
@@ -52,12 +52,7 @@ pub(super) async fn run(admin: &Admin, cmd: RegistrationCommand) -> Result<Outpu
             let (t, secret) = admin
                 .issue_initial_access_token(&op, account, ttl, uses)
                 .await?;
-            let view = json!({
-                "account_sid": t.account_sid.as_str(),
-                "initial_access_token": secret.expose(),
-                "expires_at": t.expires_at,
-                "uses": t.remaining,
-            });
+            let view = issued_token_view(&t, &secret);
             let text = format!(
                 "account_sid:          {}\ninitial_access_token: {}\nexpires_at:           {}\n\
                  uses:                 {}\n(the token is shown once; send it as \

@@ -4,12 +4,13 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use tollgate_core::admin::{AdminError, UserSpec, user_problems};
+use tollgate_core::admin::{Admin, AdminError, UserSpec, user_problems};
 use tollgate_core::ids::UserSid;
 use tollgate_core::model::User;
 
 use super::{Console, ConsoleError, ConsoleResult, Errors, Frame, PathId, notice, see_other, when};
 use crate::pages::{CheckedForm, field};
+use crate::params::Params;
 use crate::state::AppState;
 
 pub(super) struct UserRow {
@@ -109,15 +110,33 @@ pub(crate) async fn create(
     console: Console,
     CheckedForm { form, .. }: CheckedForm,
 ) -> ConsoleResult {
+    let (typed, spec) = read_new_user(&form, &console);
+    let admin = state.engine.node_admin();
+    let mut errors = new_user_problems(&admin, &spec).await?;
+    if !errors.is_empty() {
+        return refused_new(&state, console, typed, errors).await;
+    }
+    match admin.create_user(spec).await {
+        Ok(_) => Ok(see_other(console.jar, "/console/users?notice=user-created")),
+        Err(AdminError::Invalid(m)) => {
+            errors.add("email", m);
+            refused_new(&state, console, typed, errors).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The new-user form as typed (to show again) and the user it asks for.
+fn read_new_user(form: &Params, console: &Console) -> (UserForm, UserSpec) {
     let typed = UserForm {
-        email: field(&form, "email").trim().to_owned(),
-        first_name: field(&form, "first_name"),
-        last_name: field(&form, "last_name"),
-        admin: field(&form, "admin") == "yes",
+        email: field(form, "email").trim().to_owned(),
+        first_name: field(form, "first_name"),
+        last_name: field(form, "last_name"),
+        admin: field(form, "admin") == "yes",
     };
     let spec = UserSpec {
         email: typed.email.clone(),
-        password: field(&form, "password"),
+        password: field(form, "password"),
         first_name: optional(typed.first_name.clone()),
         last_name: optional(typed.last_name.clone()),
         friendly_name: None,
@@ -126,47 +145,35 @@ pub(crate) async fn create(
         // Nothing in the console proves the address yet (see `tollgate user verify-email`).
         email_verified: false,
     };
+    (typed, spec)
+}
+
+/// What is wrong with the new user, by form field.
+async fn new_user_problems(admin: &Admin, spec: &UserSpec) -> Result<Errors, ConsoleError> {
     let mut errors = Errors::default();
-    for p in user_problems(&spec) {
+    for p in user_problems(spec) {
         errors.add(p.field, p.message);
     }
-    let admin = state.engine.node_admin();
     // Emails are unique across the server; say so next to the field.
     if !errors.has("email")
         && admin
-            .user_by_email(&typed.email.to_lowercase())
+            .user_by_email(&spec.email.to_lowercase())
             .await?
             .is_some()
     {
         errors.add("email", tollgate_core::admin::EMAIL_TAKEN);
     }
-    if !errors.is_empty() {
-        return list_page(
-            &state,
-            console,
-            StatusCode::BAD_REQUEST,
-            typed,
-            errors,
-            None,
-        )
-        .await;
-    }
-    match admin.create_user(spec).await {
-        Ok(_) => Ok(see_other(console.jar, "/console/users?notice=user-created")),
-        Err(AdminError::Invalid(m)) => {
-            errors.add("email", m);
-            list_page(
-                &state,
-                console,
-                StatusCode::BAD_REQUEST,
-                typed,
-                errors,
-                None,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(errors)
+}
+
+/// The user list again, with the new-user form as typed and what is wrong with it.
+async fn refused_new(
+    state: &AppState,
+    console: Console,
+    typed: UserForm,
+    errors: Errors,
+) -> ConsoleResult {
+    list_page(state, console, StatusCode::BAD_REQUEST, typed, errors, None).await
 }
 
 async fn own_user(state: &AppState, console: &Console, sid: &str) -> Result<User, ConsoleError> {

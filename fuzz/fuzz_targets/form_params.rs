@@ -108,6 +108,8 @@ fn check_dialects(data: &[u8], names: &BTreeMap<String, Vec<String>>) {
         auth: Authorization::None,
         query: Params::parse(data),
         body: Body::Form(Params::parse(data)),
+        dpop: None,
+        path: "/oauth/token".into(),
     };
     check_token_requests(&input, names);
     check_authorize_requests(&input, names);

@@ -336,6 +336,8 @@ fuzz_target!(|data: &[u8]| {
             friendly_name: c.user.friendly_name.clone(),
             created_at: 0,
             updated_at: 0,
+            admin: false,
+            email_verified: false,
         },
         scopes: c.scopes.clone(),
     };

@@ -39,6 +39,8 @@ fn read(body: &[u8], auth: Authorization) -> Result<TokenRequest, tollgate_core:
         auth,
         query: Params::empty(),
         body: Body::Json(Bytes::copy_from_slice(body)),
+        dpop: None,
+        path: "/oauth/token".into(),
     };
     Standard::token_request(&input)
 }

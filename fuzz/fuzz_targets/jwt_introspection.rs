@@ -134,6 +134,7 @@ fn claims_case(c: Claims) {
         exp,
         jti: &c.jti,
         account_sid: c.account_sid.as_deref(),
+        cnf: None,
     };
     let json = serde_json::to_vec(&claims).expect("claims serialize");
     let key = signer(c.key);
@@ -169,6 +170,7 @@ fn expected_info(c: &Claims, exp: i64) -> AccessTokenInfo {
         exp,
         jti: c.jti.clone(),
         account_sid: c.account_sid.clone(),
+        cnf: None,
     }
 }
 

@@ -74,6 +74,11 @@ impl SqliteWriter {
             .execute_batch("PRAGMA wal_autocheckpoint = 0;")
             .map_err(sqlite_err)?;
         let checkpoints = connection(path)?;
+        // A TRUNCATE checkpoint holds the write lock while it waits for readers: a long reader
+        // (a backup) must make it give up and retry, not stall every grant write for seconds.
+        checkpoints
+            .busy_timeout(CHECKPOINT_PATIENCE)
+            .map_err(sqlite_err)?;
         let (tx, rx) = mpsc::channel::<Box<dyn Task>>();
         let (stop, stopped) = mpsc::channel::<()>();
         let start = |name: &str, f: Box<dyn FnOnce() + Send>| {
@@ -146,6 +151,10 @@ fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Task>>) {
 /// How often committed WAL frames are copied into the database file. Not domain time: only
 /// how far the WAL may grow between copies.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How long a TRUNCATE checkpoint waits for the writer and the readers before it gives up
+/// until the next round.
+const CHECKPOINT_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// WAL frames (64 MiB of 4 KiB pages) past which the checkpointer waits for readers to move
 /// on and truncates the WAL. Under steady reads and writes a PASSIVE checkpoint copies frames

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use tollgate_core::ids::{AccountSid, ClientId, UserSid};
 use tollgate_core::model::{
-    AuthorizationCode, DeviceGrant, DeviceStatus, PushedAuthorizationRequest, RefreshFamily,
-    RefreshToken, User,
+    AuthorizationCode, CodeSignIn, DeviceGrant, DeviceStatus, PushedAuthorizationRequest,
+    RefreshFamily, RefreshToken, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::StoreResult;
@@ -265,6 +265,10 @@ pub(crate) fn user(r: &impl Columns) -> StoreResult<User> {
             email_verified,
         }
     ))
+}
+
+pub(crate) fn code_sign_in(r: &impl Columns) -> StoreResult<CodeSignIn> {
+    Ok(by_name!(r, CodeSignIn { amr, session_sid }))
 }
 
 pub(crate) fn pushed(

@@ -3,25 +3,11 @@
 
 use sqlx::any::AnyRow;
 use tollgate_core::ids::ClientId;
-use tollgate_core::model::{CodeSignIn, SessionClient};
-use tollgate_core::secret::SecretDigest;
+use tollgate_core::model::SessionClient;
 use tollgate_core::store::StoreResult;
 
 use crate::rows::{Columns, by_name};
-use crate::sql::{Db, parse_list, read_all, read_row};
-
-pub(crate) async fn code_sign_in(db: &Db, code: &SecretDigest) -> StoreResult<Option<CodeSignIn>> {
-    let q = sqlx::query_as("SELECT amr, session_sid FROM code_authn WHERE code_digest = $1")
-        .bind(code.to_hex());
-    let row: Option<(String, Option<String>)> = read_row(db, q).await?;
-    row.map(|(amr, session_sid)| {
-        Ok(CodeSignIn {
-            amr: parse_list(&amr)?,
-            session_sid,
-        })
-    })
-    .transpose()
-}
+use crate::sql::{Db, read_all, read_row};
 
 fn link_from(r: &AnyRow) -> StoreResult<SessionClient> {
     Ok(by_name!(

@@ -112,5 +112,7 @@ pub(crate) const INSERT_CODE_SIGN_IN: &str = "INSERT INTO code_authn (code_diges
      session_sid, expires_at) VALUES ($1, $2, $3, $4)";
 pub(crate) const INSERT_SESSION_CLIENT: &str = "INSERT INTO session_clients (session_sid, \
      client_sid, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const SELECT_CODE_SIGN_IN: &str =
+    "SELECT amr, session_sid FROM code_authn WHERE code_digest = $1";
 pub(crate) const INSERT_FAMILY_AUTHN: &str = "INSERT INTO refresh_family_authn (family_id, amr) \
      VALUES ($1, $2) ON CONFLICT (family_id) DO NOTHING";

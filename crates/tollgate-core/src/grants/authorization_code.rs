@@ -87,12 +87,11 @@ impl Grant for AuthorizationCodeGrant {
             nonce: record.nonce.as_deref(),
             authn,
             session_sid: session_sid.as_deref(),
+            session_link: session_sid
+                .clone()
+                .map(|sid| session_link(engine, client, sid, family_id, now)),
         };
-        let issued = engine.issue_for_user(client, grant).await?;
-        if let Some(sid) = session_sid {
-            link_session(engine, client, sid, family_id, now).await?;
-        }
-        Ok(issued)
+        engine.issue_for_user(client, grant).await
     }
 }
 
@@ -130,16 +129,16 @@ async fn peek(
     Ok(peek)
 }
 
-/// Records that the browser session signed in to this client: a logout reaches it and its
+/// The record that the browser session signed in to this client: a logout reaches it and its
 /// family.
-async fn link_session(
+fn session_link(
     engine: &Engine,
     client: &AuthenticatedClient,
     sid: String,
     family_id: Option<String>,
     now: i64,
-) -> Result<(), OAuthError> {
-    let link = SessionClient {
+) -> SessionClient {
+    SessionClient {
         session_sid: sid,
         client_id: client.id.clone(),
         family_id,
@@ -147,9 +146,7 @@ async fn link_session(
         expires_at: now
             + i64::from(engine.config.session_lifetime_secs)
             + i64::from(engine.config.refresh_token_ttl),
-    };
-    engine.store.insert_session_client(&link).await?;
-    Ok(())
+    }
 }
 
 /// Spends the code, recording the family and access token it issues; a replay revokes what

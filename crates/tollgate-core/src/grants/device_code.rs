@@ -140,6 +140,12 @@ async fn approved(
             id,
             resources: grant.audiences.clone(),
         });
+    // `amr` matters only to id_tokens, which a grant without `openid` never gets.
+    let authn = if decision.scopes.iter().any(|s| s == "openid") {
+        Some(Authn::recorded(engine.store.code_authn(digest).await?))
+    } else {
+        None
+    };
     let g = UserGrant {
         user: &user,
         decision: &decision,
@@ -147,8 +153,9 @@ async fn approved(
         family,
         auth_time: grant.auth_time.unwrap_or(now),
         nonce: None,
-        authn: Some(Authn::recorded(engine.store.code_authn(digest).await?)),
+        authn,
         session_sid: None,
+        session_link: None,
     };
     engine.issue_for_user(client, g).await
 }

@@ -54,10 +54,15 @@ impl Grant for RefreshTokenGrant {
         let (secret, next) = engine.new_refresh_token(&family.id, now)?;
         rotate(engine, client, &digest, &next, now).await?;
         // An id token from a family that a browser session started carries that session's sid.
-        let session_sid = if decision.scopes.iter().any(|s| s == "openid") {
-            engine.store.family_session(&family.id).await?
+        // How the user signed in and the session's sid matter only to an id_token: a family
+        // without `openid` never gets one, so its rotations skip both reads.
+        let openid = decision.scopes.iter().any(|s| s == "openid");
+        let (session_sid, authn) = if openid {
+            let sid = engine.store.family_session(&family.id).await?;
+            let amr = engine.store.family_authn(&family.id).await?;
+            (sid, Some(Authn::recorded(amr)))
         } else {
-            None
+            (None, None)
         };
         let grant = UserGrant {
             user: &user,
@@ -67,10 +72,9 @@ impl Grant for RefreshTokenGrant {
             auth_time: family.auth_time,
             nonce: None,
             // How the user signed in to start this grant (none recorded: a password).
-            authn: Some(Authn::recorded(
-                engine.store.family_authn(&family.id).await?,
-            )),
+            authn,
             session_sid: session_sid.as_deref(),
+            session_link: None,
         };
         let mut issued = engine.issue_for_user(client, grant).await?;
         issued.refresh_token = Some(secret.expose().to_owned());

@@ -6,7 +6,7 @@ use super::mint::Mint;
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::Engine;
 use crate::error::OAuthError;
-use crate::model::{RefreshFamily, RefreshToken, User};
+use crate::model::{RefreshFamily, RefreshToken, SessionClient, User};
 use crate::policy::Decision;
 use crate::secret::Secret;
 use crate::token::Issued;
@@ -31,6 +31,9 @@ pub(crate) struct UserGrant<'a> {
     pub authn: Option<crate::model::Authn>,
     /// The browser session's `sid`, when the grant came from one.
     pub session_sid: Option<&'a str>,
+    /// The record that the browser session signed in to this client (the code flow), written
+    /// with the family so a logout reaches it.
+    pub session_link: Option<SessionClient>,
 }
 
 impl Engine {
@@ -49,9 +52,12 @@ impl Engine {
             jkt: client.dpop_jkt(),
         };
         let mut issued = self.mint(client, mint).await?;
+        let link = g.session_link.take();
         if let Some(family) = g.family.take() {
-            self.start_refresh_family(client, &g, family, &mut issued)
+            self.start_refresh_family(client, &g, family, link.as_ref(), &mut issued)
                 .await?;
+        } else if let Some(link) = link {
+            self.store.insert_session_client(&link).await?;
         }
         if g.decision.scopes.iter().any(|s| s == "openid") {
             issued.id_token = Some(self.id_token(client, &g)?);
@@ -65,6 +71,7 @@ impl Engine {
         client: &AuthenticatedClient,
         g: &UserGrant<'_>,
         start: NewFamily,
+        link: Option<&SessionClient>,
         issued: &mut Issued,
     ) -> Result<(), OAuthError> {
         let now = self.clock.now();
@@ -84,12 +91,10 @@ impl Engine {
                 .flatten(),
         };
         let (secret, token) = self.new_refresh_token(&family.id, now)?;
-        self.store.insert_refresh_family(&family, &token).await?;
-        if let Some(authn) = &g.authn {
-            self.store
-                .insert_family_authn(&family.id, &authn.amr)
-                .await?;
-        }
+        let amr = g.authn.as_ref().map(|a| a.amr.as_slice());
+        self.store
+            .start_refresh_family(&family, &token, amr, link)
+            .await?;
         issued.refresh_token = Some(secret.expose().to_owned());
         issued.refresh_token_expires_at = Some(token.expires_at);
         Ok(())

@@ -41,6 +41,16 @@ pub trait RefreshFamilies: Send + Sync + 'static {
         family: &RefreshFamily,
         first: &RefreshToken,
     ) -> StoreResult<()>;
+    /// Starts a family together with what its sign-in left: how the user signed in (`amr`,
+    /// for the id_tokens of later refreshes) and the browser session it came from (so a
+    /// logout reaches the family). One write where the backend can make it one.
+    async fn start_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+        amr: Option<&[String]>,
+        session: Option<&crate::model::SessionClient>,
+    ) -> StoreResult<()>;
     async fn refresh_token(
         &self,
         digest: &SecretDigest,

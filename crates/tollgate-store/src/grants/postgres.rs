@@ -28,7 +28,7 @@ use crate::sql::{backend_err, json_list};
 use crate::statements::{
     CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_CODE_SIGN_IN, INSERT_DEVICE,
     INSERT_FAMILY_AUTHN, INSERT_PUSHED, INSERT_SESSION_CLIENT, POLL_DEVICE, REVOKE_FAMILY,
-    SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
+    SELECT_CODE, SELECT_CODE_SIGN_IN, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
     SELECT_TOKEN_FAMILY_USER, SELECT_USER, USE_PUSHED,
 };
 
@@ -130,6 +130,23 @@ impl RefreshStore for PgGrants {
     ) -> StoreResult<()> {
         let job = Job::family(family, first);
         self.batches.submit(job).await?.inserted()
+    }
+
+    async fn start_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+        amr: Option<&[String]>,
+        session: Option<&SessionClient>,
+    ) -> StoreResult<()> {
+        self.insert_refresh_family(family, first).await?;
+        if let Some(amr) = amr {
+            self.insert_family_authn(&family.id, amr).await?;
+        }
+        match session {
+            Some(link) => self.insert_session_client(link).await,
+            None => Ok(()),
+        }
     }
 
     async fn refresh_token_with_user(
@@ -278,6 +295,11 @@ impl SessionLinks for PgGrants {
             .bind(&sign_in.session_sid)
             .bind(expires_at);
         self.pooled(q).await.map(|_| ())
+    }
+
+    async fn code_sign_in(&self, code: &SecretDigest) -> StoreResult<Option<CodeSignIn>> {
+        let q = sqlx::query(SELECT_CODE_SIGN_IN).bind(code.to_hex());
+        self.pooled_row(q, rows::code_sign_in).await
     }
 
     async fn insert_session_client(&self, l: &SessionClient) -> StoreResult<()> {

@@ -22,7 +22,7 @@ use crate::sql::json_list;
 use crate::statements::{
     CONSUME_DEVICE, DECIDE_DEVICE, INSERT_CODE, INSERT_CODE_SIGN_IN, INSERT_DEVICE,
     INSERT_FAMILY_AUTHN, INSERT_PUSHED, INSERT_SESSION_CLIENT, POLL_DEVICE, REVOKE_FAMILY,
-    SELECT_CODE, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
+    SELECT_CODE, SELECT_CODE_SIGN_IN, SELECT_DEVICE, SELECT_DEVICE_BY_USER_CODE, SELECT_PUSHED,
     SELECT_TOKEN_FAMILY_USER, SELECT_USER, USE_ONCE, USE_PUSHED,
 };
 
@@ -106,6 +106,27 @@ impl RefreshStore for SqliteGrants {
         first: &RefreshToken,
     ) -> StoreResult<()> {
         self.submit(Job::family(family, first)).await?.inserted()
+    }
+
+    async fn start_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+        amr: Option<&[String]>,
+        session: Option<&SessionClient>,
+    ) -> StoreResult<()> {
+        let job = Job::family(family, first);
+        let authn = amr.map(|a| (family.id.clone(), json_list(a)));
+        let session = session.cloned();
+        self.writer
+            .write(move |c| {
+                run(c, job)?.inserted()?;
+                if let Some((id, amr)) = authn {
+                    execute(c, INSERT_FAMILY_AUTHN, params![id, amr])?;
+                }
+                session.map_or(Ok(()), |l| insert_link(c, &l))
+            })
+            .await
     }
 
     async fn refresh_token_with_user(
@@ -284,20 +305,16 @@ impl SessionLinks for SqliteGrants {
             .await
     }
 
+    async fn code_sign_in(&self, code: &SecretDigest) -> StoreResult<Option<CodeSignIn>> {
+        self.read_one(SELECT_CODE_SIGN_IN, code.to_hex(), |r| {
+            rows::code_sign_in(r)
+        })
+        .await
+    }
+
     async fn insert_session_client(&self, l: &SessionClient) -> StoreResult<()> {
         let l = l.clone();
-        self.writer
-            .write(move |c| {
-                let p = params![
-                    l.session_sid,
-                    l.client_id.as_str(),
-                    l.family_id,
-                    l.created_at,
-                    l.expires_at
-                ];
-                execute(c, INSERT_SESSION_CLIENT, p).map(|_| ())
-            })
-            .await
+        self.writer.write(move |c| insert_link(c, &l)).await
     }
 
     async fn insert_family_authn(&self, family_id: &str, amr: &[String]) -> StoreResult<()> {
@@ -306,6 +323,17 @@ impl SessionLinks for SqliteGrants {
             .write(move |c| execute(c, INSERT_FAMILY_AUTHN, params![id, amr]).map(|_| ()))
             .await
     }
+}
+
+fn insert_link(c: &Connection, l: &SessionClient) -> StoreResult<()> {
+    let p = params![
+        l.session_sid,
+        l.client_id.as_str(),
+        l.family_id,
+        l.created_at,
+        l.expires_at
+    ];
+    execute(c, INSERT_SESSION_CLIENT, p).map(|_| ())
 }
 
 fn execute(conn: &Connection, sql: &str, p: impl Params) -> StoreResult<usize> {

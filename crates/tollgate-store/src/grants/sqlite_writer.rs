@@ -172,19 +172,34 @@ fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
     }
 }
 
+/// Frames left to copy below which the TRUNCATE goes ahead, and how many more PASSIVE rounds
+/// may run first to get there.
+const CATCH_UP_FRAMES: i64 = 256;
+const CATCH_UP_ROUNDS: usize = 4;
+
 /// A PASSIVE checkpoint, then a TRUNCATE one when the WAL is longer than `limit` frames.
+/// A TRUNCATE holds back writers while it copies what is left and syncs the file, so PASSIVE
+/// rounds (which hold back no one) first copy what was written during the previous one,
+/// until little is left.
 fn bounded_checkpoint(conn: &Connection, limit: i64) -> rusqlite::Result<i64> {
-    let frames = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
-    if frames > limit {
-        return checkpoint(conn, "PRAGMA wal_checkpoint(TRUNCATE)");
+    let (mut frames, mut copied) = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
+    if frames <= limit {
+        return Ok(frames);
     }
-    Ok(frames)
+    for _ in 0..CATCH_UP_ROUNDS {
+        if frames - copied <= CATCH_UP_FRAMES {
+            break;
+        }
+        (frames, copied) = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
+    }
+    checkpoint(conn, "PRAGMA wal_checkpoint(TRUNCATE)").map(|(frames, _)| frames)
 }
 
-/// Runs one checkpoint; the frames the WAL holds after it, which is its length.
-fn checkpoint(conn: &Connection, sql: &str) -> rusqlite::Result<i64> {
+/// Runs one checkpoint; the frames the WAL holds after it (its length) and how many of them
+/// are copied into the database.
+fn checkpoint(conn: &Connection, sql: &str) -> rusqlite::Result<(i64, i64)> {
     // The answer is (busy, frames in the WAL, frames copied to the database).
-    conn.query_row(sql, [], |r| r.get::<_, i64>(1))
+    conn.query_row(sql, [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
 }
 
 fn commit_batch(conn: &Connection, batch: Vec<Box<dyn Task>>) {

@@ -30,6 +30,14 @@ pub(crate) trait CodeStore: Send + Sync {
 /// use got, and any use of a retired token, or a repeat after the window, or a repeat after
 /// the successor was itself used, revokes the family.
 pub(crate) trait RefreshStore: Send + Sync {
+    /// The family, its `amr` and its session link in one write.
+    fn start_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+        amr: Option<&[String]>,
+        session: Option<&SessionClient>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn insert_refresh_family(
         &self,
         family: &RefreshFamily,
@@ -127,6 +135,11 @@ pub(crate) trait SessionLinks: Send + Sync {
         sign_in: &CodeSignIn,
         expires_at: i64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// How the user of a code signed in, read when the code is redeemed.
+    fn code_sign_in(
+        &self,
+        code: &SecretDigest,
+    ) -> impl Future<Output = StoreResult<Option<CodeSignIn>>> + Send;
     fn insert_session_client(
         &self,
         link: &SessionClient,

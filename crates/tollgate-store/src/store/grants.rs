@@ -7,7 +7,7 @@ use tollgate_core::ids::{AccountSid, UserSid};
 use tollgate_core::model::{
     ActiveRefreshFamily, AuthorizationCode, CodeRedemption, DeviceGrant, DeviceStatus,
     OpaqueAccessToken, PushedAuthorizationRequest, RefreshFamily, RefreshRotation, RefreshToken,
-    User,
+    SessionClient, User,
 };
 use tollgate_core::secret::SecretDigest;
 use tollgate_core::store::{
@@ -40,6 +40,12 @@ forward! {
 forward! {
     impl RefreshFamilies;
     grants.insert_refresh_family(family: &RefreshFamily, first: &RefreshToken) -> ();
+    grants.start_refresh_family(
+        family: &RefreshFamily,
+        first: &RefreshToken,
+        amr: Option<&[String]>,
+        session: Option<&SessionClient>,
+    ) -> ();
     refresh::refresh_token(digest: &SecretDigest) -> Option<(RefreshToken, RefreshFamily)>;
     grants.refresh_token_with_user(
         digest: &SecretDigest,

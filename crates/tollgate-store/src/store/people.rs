@@ -71,7 +71,7 @@ forward! {
     sign_in::insert_code_authn(code: &SecretDigest, amr: &[String], expires_at: i64) -> ();
     sign_in::code_authn(code: &SecretDigest) -> Option<Vec<String>>;
     grants.insert_code_sign_in(code: &SecretDigest, sign_in: &CodeSignIn, expires_at: i64) -> ();
-    sessions::code_sign_in(code: &SecretDigest) -> Option<CodeSignIn>;
+    grants.code_sign_in(code: &SecretDigest) -> Option<CodeSignIn>;
     grants.insert_family_authn(family_id: &str, amr: &[String]) -> ();
     sign_in::family_authn(family_id: &str) -> Option<Vec<String>>;
 }

@@ -8,7 +8,7 @@ use tollgate_core::totp;
 use crate::console_chromium::{axe, axe_source};
 use crate::helpers::chromium::{click, enter, text_of, type_into, wait_for_url, with_chrome};
 use crate::helpers::{Backend, PASSWORD, base32_decode};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn account_page_in_chromium(backend: Backend) {
     let Some((_one, app, chrome)) = with_chrome(backend).await else {

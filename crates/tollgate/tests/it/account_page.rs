@@ -8,7 +8,7 @@ use crate::helpers::{
     Backend, Browser, PASSWORD, Visit, code_flow, code_refresh_token, error_of, hidden, page_with,
     refresh,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 const EMAIL: &str = "acct@example.com";
 

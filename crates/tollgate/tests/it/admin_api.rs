@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// The account's apps.
 const APPS: &str = "/v1/Account/OAuthApps";

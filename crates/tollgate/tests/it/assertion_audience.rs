@@ -8,7 +8,7 @@ use tollgate_core::Clock;
 
 use crate::helpers::oauth::error_of;
 use crate::helpers::{Backend, ClientKey, TestApp, key_app, spawn_app};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// An assertion for `client` with any `aud` value.
 fn assertion(app: &TestApp, key: &ClientKey, client: &str, aud: Value) -> String {

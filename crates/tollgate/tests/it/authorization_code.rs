@@ -8,7 +8,7 @@ use crate::helpers::{
     Backend, REDIRECT, TestClient, VERIFIER, authorize_url, code_flow, code_flow_with, get_code,
     json, query_param, read_code, redeem, redeem_to, refresh,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn pkce_is_enforced(backend: Backend) {
     let Some((app, confidential, browser)) = code_flow(backend, "pk@example.com").await else {

@@ -9,7 +9,7 @@ use tollgate_core::authorize::s256;
 
 use crate::helpers::chromium::{click, element, enter, text_of, wait_for_url, with_chrome};
 use crate::helpers::{Backend, PASSWORD, VERIFIER, query_param, redeem_to};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// A stand-in for the client application's redirect handler.
 pub(crate) async fn callback_server() -> String {

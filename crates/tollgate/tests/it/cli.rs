@@ -9,7 +9,7 @@ use crate::helpers::binary::{
     assert_refused, cli_answer, start_serving, tollgate_command, user_create_args,
 };
 use crate::helpers::{Backend, PASSWORD, TestApp, eventually, spawn_app_with};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// DESIGN section 3: a CLI change takes effect on every node within 2 seconds.
 const PROPAGATION: Duration = Duration::from_secs(2);

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
 use crate::helpers::{Backend, TestApp, json, now, spawn_app};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 fn oauth2_client(
     app: &TestApp,

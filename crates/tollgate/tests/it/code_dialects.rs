@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc2822;
 use crate::helpers::{
     Backend, REDIRECT, TestApp, TestClient, VERIFIER, code_flow, get_code, json, jwt_claims, now,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// A dialect's token endpoint: its path, its parameter names and its success status.
 struct Dialect {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
 use crate::helpers::{Browser, PASSWORD, Visit, hidden};
 use crate::helpers::{get_code, redeem, refresh};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// The `value` of the element with this `id` (an input), unescaped.
 pub fn value_of(html: &str, id: &str) -> Option<String> {

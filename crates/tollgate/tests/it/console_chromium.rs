@@ -13,7 +13,7 @@ use crate::helpers::Backend;
 use crate::helpers::chromium::{
     click, sign_in, text_of, type_into, value_of, wait_for_url, with_chrome,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 const AXE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

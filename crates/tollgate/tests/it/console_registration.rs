@@ -9,8 +9,8 @@ use serde_json::json;
 use crate::console::{console_browser, page, submit, value_of};
 use crate::helpers::documents::DocumentServer;
 use crate::helpers::{Backend, REDIRECT, json as json_of, spawn_app_with};
-use crate::on_both_backends;
 use crate::registration::register;
+use tollgate_testkit::on_both_backends;
 
 const TOKENS: &str = "/console/registration/tokens";
 const POLICY: &str = "/console/registration/policy";

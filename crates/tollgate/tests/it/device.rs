@@ -6,7 +6,7 @@ use tollgate_core::model::ACR_PASSWORD;
 
 use crate::helpers::{Backend, jwt_claims, refresh, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, DEVICE_GRANT, Visit, hidden};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn device_flow_on_every_route(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {

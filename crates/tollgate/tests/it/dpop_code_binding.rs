@@ -9,7 +9,7 @@ use crate::helpers::{
     Backend, Browser, ClientKey, REDIRECT, TestApp, TestClient, VERIFIER, authorize_url, code_flow,
     error_of, json, query_param,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// The code redemption form of `client`, with a proof of `key` when given.
 async fn redeem_with(

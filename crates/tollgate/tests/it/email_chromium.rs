@@ -11,7 +11,7 @@ use crate::helpers::chromium::{
     click, enter, text_of, type_into, wait_for_url, with_chrome_config,
 };
 use crate::helpers::smtp::SmtpSink;
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn mail_pages_in_chromium(backend: Backend) {
     let sink = SmtpSink::start().await;

@@ -7,7 +7,7 @@ use tollgate_core::admin::Caller;
 
 use crate::helpers::oauth::{get_code, json, redeem};
 use crate::helpers::{Backend, Browser, TestApp, TestClient, VERIFIER, spawn_app};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// A code flow with `openid email`: the id token's claims and userinfo's answer.
 pub(crate) async fn claims(app: &TestApp, c: &TestClient, email: &str) -> (Value, Value) {

@@ -14,7 +14,7 @@ use crate::helpers::smtp::SmtpSink;
 use crate::helpers::{
     Backend, Browser, PASSWORD, TestApp, Visit, hidden, page_with, spawn_app, spawn_app_with,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 pub(crate) const FROM: &str = "Tollgate <no-reply@tollgate.test>";
 

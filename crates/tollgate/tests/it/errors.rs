@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tollgate_core::model::GrantType;
 
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// Asserts an RFC 6749 error body.
 async fn rfc_error(resp: reqwest::Response, status: u16, error: &str) -> Value {

@@ -8,7 +8,7 @@ use tollgate_core::model::{GrantType, TokenEndpointAuthMethod};
 use crate::helpers::{Backend, TestApp, TestClient, key_app, key_app_with, spawn_app};
 use crate::helpers::{Browser, REDIRECT, location, query_param};
 use crate::helpers::{ClientKey, VERIFIER, ath, error_of};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 const JWT_BEARER: &str = tollgate_core::client_assertion::JWT_BEARER;
 

@@ -8,7 +8,7 @@ use crate::helpers::{
     Backend, Browser, TestApp, TestClient, VERIFIER, code_flow, json, read_code, redeem, refresh,
     refresh_token_in, rotated, spawn_app, successors,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn tokens(app: &TestApp, client: &TestClient, email: &str) -> Value {
     let browser = Browser::new(app);

@@ -2,7 +2,7 @@
 //! `/metrics` can be closed to all but the scraper.
 
 use crate::helpers::{Backend, spawn_app, spawn_app_with};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn admin_api_answers_are_not_cached(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {

@@ -5,7 +5,7 @@ use tollgate_core::keys::SigningAlgorithm;
 
 use crate::helpers::binary::{succeeded_json, tollgate_command};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn kid_of(token: &str) -> String {
     jsonwebtoken::decode_header(token)

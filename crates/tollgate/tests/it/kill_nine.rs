@@ -14,7 +14,7 @@ use crate::helpers::binary::{
 use crate::helpers::introspect_at;
 use crate::helpers::{Backend, fresh_database};
 use crate::helpers::{Browser, PASSWORD, REDIRECT, query_param};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn start(dir: &std::path::Path, db: &str) -> (tokio::process::Child, String) {
     let mut cmd = serve_command(dir);

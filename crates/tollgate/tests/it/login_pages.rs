@@ -6,7 +6,7 @@ use crate::helpers::{
     Backend, Browser, PASSWORD, Visit, authorize_url, code_flow, code_flow_with, hidden,
     query_param, read_code,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// The `error` a `prompt=none` request for `url` comes back with.
 async fn silent_error(browser: &Browser, url: &str) -> Option<String> {

@@ -18,7 +18,7 @@ use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, TestClient, Visit, eventually, get_code, hidden, json,
     jwt_claims, location, query_param, redeem, refresh, spawn_app, spawn_app_with,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 pub const BYE: &str = "https://app.example/signed-out";

@@ -15,7 +15,7 @@ use crate::helpers::{
     Backend, PASSWORD, TestApp, TestClient, VERIFIER, jwt_claims, query_param, redeem_to,
 };
 use crate::logout::{BackChannel, verify_logout_token};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// The relying parties' pages: where the code lands, and where logout returns.
 async fn rp_pages() -> String {

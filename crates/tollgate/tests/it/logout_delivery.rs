@@ -16,7 +16,7 @@ use crate::logout::{
     BYE, BackChannel, end_session_url, logout_client, logout_settings, sign_in_to, signed_in_rp,
     silent_authorize, verify_logout_token,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// `rp` got one logout token: it verifies for `c` and names the session of `id_token`.
 async fn told_of_logout(app: &TestApp, rp: &BackChannel, c: &TestClient, id_token: &str) {

@@ -13,7 +13,7 @@ use crate::helpers::oidc::{Oidc, exchange, relying_party};
 use crate::helpers::{
     Backend, Browser, PASSWORD, REDIRECT, TestApp, Visit, code_flow, location, query_param,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// An authorization URL with `max_age` (and `prompt=none` when asked), its PKCE verifier
 /// and nonce.

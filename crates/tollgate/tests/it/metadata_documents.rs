@@ -14,7 +14,7 @@ use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, VERIFIER, Visit, json as json_of, location, query_param,
     spawn_app, spawn_app_with,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 const DOC: &str = "/clients/assistant.json";
 

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use crate::helpers::ClientKey;
 use crate::helpers::{Backend, spawn_app_with};
 use crate::helpers::{Browser, REDIRECT};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node");
 

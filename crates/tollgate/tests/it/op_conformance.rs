@@ -7,7 +7,7 @@ use tollgate_core::authorize::s256;
 use crate::helpers::{
     Backend, VERIFIER, authorize_url, code_flow, get_code, json, jwt_claims, query_param, redeem,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// RFC 7636 section 4.3: a challenge without a method is `plain`, which is refused, never
 /// taken for S256 — on the front channel and through PAR.

@@ -6,7 +6,7 @@ use openidconnect::{OAuth2TokenResponse, TokenResponse};
 
 use crate::helpers::oidc::{code_url, exchange, oidc_http, relying_party};
 use crate::helpers::{Backend, Browser, json, now, query_param, spawn_app};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn openidconnect_crate_completes_the_flow(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {

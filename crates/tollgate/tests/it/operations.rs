@@ -16,7 +16,7 @@ use crate::helpers::retry_later;
 use crate::helpers::{Backend, eventually, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, PASSWORD, REDIRECT, html_csp, query_param};
 use crate::helpers::{basic_json, post_basic};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 const GUARD: Duration = Duration::from_secs(30);
 

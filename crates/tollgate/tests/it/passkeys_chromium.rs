@@ -25,7 +25,7 @@ use crate::helpers::{
     Backend, PASSWORD, VERIFIER, json, jwt_claims, query_param, redeem_to, refresh,
 };
 use crate::helpers::{spawn_app_with, spawn_on};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// A load balancer a test steers: every new connection goes to the chosen node, and steering
 /// drops the open ones (so a kept-alive connection cannot stay on the old node).

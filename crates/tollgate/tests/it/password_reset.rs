@@ -15,7 +15,7 @@ use crate::helpers::{
     Backend, Browser, PASSWORD, TestApp, Visit, base32_decode, code_refresh_token, error_of,
     hidden, refresh,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 const EMAIL: &str = "reset@example.com";
 const NEW_PASSWORD: &str = "a much better passphrase";

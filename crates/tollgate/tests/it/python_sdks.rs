@@ -6,7 +6,7 @@ use tollgate_core::model::GrantType;
 
 use crate::helpers::{Backend, spawn_app};
 use crate::helpers::{PASSWORD, REDIRECT};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn twilio_python_and_authlib(backend: Backend) {
     let python = match std::env::var("TOLLGATE_TEST_PYTHON") {

@@ -5,7 +5,7 @@ use crate::helpers::{
     Backend, assert_refresh_refused, code_flow, code_flow_with, code_refresh_token, json, refresh,
     refresh_token_in,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn refresh_rotation_grace_and_reuse(backend: Backend) {
     let Some((app, client, browser)) = code_flow_with(backend, "rt@example.com", |c| {

@@ -12,7 +12,7 @@ use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, TestClient, VERIFIER, json as json_of, query_param,
     redeem_to, spawn_app, spawn_app_with,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 pub(crate) async fn set_policy(app: &TestApp, policy: RegistrationPolicy) {
     app.server

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use tollgate_core::model::RegistrationPolicy;
 
 use crate::helpers::{Backend, REDIRECT, TestApp, json as json_of, spawn_app};
-use crate::on_both_backends;
 use crate::registration::{initial_access_token, register, set_policy};
+use tollgate_testkit::on_both_backends;
 
 async fn with_token(
     app: &TestApp,

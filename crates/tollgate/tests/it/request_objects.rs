@@ -17,7 +17,7 @@ use crate::helpers::{
     Backend, Browser, ClientKey, REDIRECT, TestApp, TestClient, VERIFIER, Visit, error_of, json,
     jwt_claims, query_param, redeem, spawn_app,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()

@@ -12,7 +12,7 @@ use tollgate_core::ids::{AccountSid, ClientId};
 use tollgate_core::model::{Client, Resource};
 
 use crate::helpers::{Backend, TestApp, TestClient, eventually, spawn_app};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 const BILLING: &str = "https://billing.b.example";
 /// DESIGN section 3: changes reach every node within 2 seconds.

@@ -9,7 +9,7 @@ use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, TestClient, VERIFIER, Visit, authorize_url, code_flow,
     hidden, json, query_param, redeem,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// The parameters in a URL's fragment.
 fn fragment_params(url: &str) -> Vec<(String, String)> {

@@ -11,7 +11,7 @@ use crate::helpers::oidc::{code_url, exchange, relying_party};
 use crate::helpers::{
     Backend, Browser, REDIRECT, TestApp, TestClient, jwt_claims, query_param, spawn_app,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// `POST /v1/Account/OAuthApps` (or `…/{sid}` to update) with the account's credentials.
 async fn admin_api(app: &TestApp, path: &str, body: Value) -> (u16, Value) {

@@ -16,7 +16,7 @@ use crate::helpers::{
     Backend, Browser, PASSWORD, REDIRECT, TestApp, TestClient, VERIFIER, Visit, authorize_url,
     base32_decode, code_flow, hidden, location, page_with, query_param, spawn_app,
 };
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// The text of the element with this id (up to its first tag).
 fn text_of(html: &str, id: &str) -> Option<String> {

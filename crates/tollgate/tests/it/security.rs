@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use crate::helpers::post_basic;
 use crate::helpers::{Backend, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, PASSWORD, Visit, hidden, html_csp};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// A hang guard, not a timing assertion: a closed connection must be seen well within it.
 const GUARD: Duration = Duration::from_secs(20);

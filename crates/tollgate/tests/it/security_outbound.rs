@@ -16,7 +16,7 @@ use tollgate_core::model::TokenEndpointAuthMethod;
 
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::helpers::{ClientKey, error_of};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// A listener on `ip` answering every connection with `response` (holding it open when
 /// `None`); counts the connections it gets.

@@ -10,7 +10,7 @@ use tollgate_core::model::GrantType;
 use crate::helpers::location;
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app};
 use crate::helpers::{Browser, REDIRECT, VERIFIER, query_param};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn body(resp: reqwest::Response, status: u16) -> Value {
     assert_eq!(resp.status().as_u16(), status, "status");

@@ -6,7 +6,7 @@ use tollgate_core::authorize::s256;
 use crate::helpers::{Backend, TestApp, TestClient, code_flow, spawn_app};
 use crate::helpers::{Browser, Visit, query_param};
 use crate::helpers::{VERIFIER, authorize_url};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 /// A server and an app, a browser signed in that approved the app once (so later requests
 /// need neither), and an authorization request with `prompt=login`.

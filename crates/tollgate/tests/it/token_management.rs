@@ -6,7 +6,7 @@ use tollgate_core::model::TokenFormat;
 
 use crate::helpers::{Backend, TestApp, TestClient, spawn_app, spawn_app_with};
 use crate::helpers::{Browser, REDIRECT, query_param, redeem};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn introspect(app: &TestApp, caller: &TestClient, token: &str) -> Value {
     let resp = app.introspect(caller, token).await;

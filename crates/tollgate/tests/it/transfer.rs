@@ -9,7 +9,7 @@ use crate::helpers::{
     Backend, Browser, TestApp, TestClient, code_flow, read_code, redeem, spawn_app,
 };
 use crate::helpers::{VERIFIER, json};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
 
 async fn latest_change(app: &TestApp) -> i64 {
     app.server

@@ -6,9 +6,9 @@
 use tollgate_core::model::{SignInPolicy, StoredPasskey};
 use tollgate_core::store::Store;
 
-use crate::helpers::Backend;
-use crate::on_both_backends;
-use crate::store::{open_with_account, open_with_user, user};
+use tollgate_testkit::Backend;
+use tollgate_testkit::fixtures::{open_with_account, open_with_user, user};
+use tollgate_testkit::on_both_backends;
 
 fn passkey(id: &str, user: &tollgate_core::model::User, at: i64) -> StoredPasskey {
     StoredPasskey {

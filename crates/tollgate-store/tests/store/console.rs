@@ -4,9 +4,9 @@
 use tollgate_core::model::{BrowserSession, RefreshFamily, RefreshToken};
 use tollgate_core::secret::Secret;
 
-use crate::helpers::Backend;
-use crate::on_both_backends;
-use crate::store::{account, client, open_with_account, user};
+use tollgate_testkit::Backend;
+use tollgate_testkit::fixtures::{account, client, open_with_account, user};
+use tollgate_testkit::on_both_backends;
 
 async fn admin_flag_and_password_reset(backend: Backend) {
     let Some((store, _dir, rng, a)) = open_with_account(backend).await else {

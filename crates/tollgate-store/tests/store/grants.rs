@@ -8,9 +8,9 @@ use tollgate_core::model::{
 use tollgate_core::secret::Secret;
 use tollgate_core::store::Store;
 
-use crate::helpers::Backend;
-use crate::on_both_backends;
-use crate::store::{open, open_with_user, rng};
+use tollgate_testkit::Backend;
+use tollgate_testkit::fixtures::{open, open_with_user, rng};
+use tollgate_testkit::on_both_backends;
 
 async fn codes_redeem_once(backend: Backend) {
     let Some((store, _dir, rng, _, u)) = open_with_user(backend, "c@example.com").await else {

@@ -11,8 +11,8 @@ use tollgate_core::model::{RefreshFamily, RefreshRotation, RefreshToken};
 use tollgate_core::secret::{Secret, SecretDigest};
 use tollgate_core::store::Store;
 
-use crate::helpers::{Backend, fresh_database};
-use crate::on_both_backends;
+use tollgate_testkit::on_both_backends;
+use tollgate_testkit::{Backend, fresh_database};
 
 const GRACE: i64 = 10;
 

@@ -6,9 +6,9 @@
 use tollgate_core::model::{BrowserSession, SignInPolicy};
 use tollgate_core::secret::Secret;
 
-use crate::helpers::Backend;
-use crate::on_both_backends;
-use crate::store::{client, insert_user_family, open_with_user};
+use tollgate_testkit::Backend;
+use tollgate_testkit::fixtures::{client, insert_user_family, open_with_user};
+use tollgate_testkit::on_both_backends;
 
 async fn sign_in_queries(backend: Backend) {
     let Some((store, _dir, rng, a, u)) = open_with_user(backend, "factors@example.com").await

@@ -5,9 +5,11 @@
 use tollgate_core::mail::{EmailPurpose, EmailToken};
 use tollgate_core::secret::Secret;
 
-use crate::helpers::Backend;
-use crate::on_both_backends;
-use crate::store::{client, insert_user_family, open_with_account, open_with_user, rng, user};
+use tollgate_testkit::Backend;
+use tollgate_testkit::fixtures::{
+    client, insert_user_family, open_with_account, open_with_user, rng, user,
+};
+use tollgate_testkit::on_both_backends;
 
 fn link(u: &tollgate_core::model::User, purpose: EmailPurpose, expires_at: i64) -> EmailToken {
     EmailToken {

@@ -298,8 +298,9 @@ impl SessionLinks for PgGrants {
     }
 
     async fn code_sign_in(&self, code: &SecretDigest) -> StoreResult<Option<CodeSignIn>> {
+        // Read at every redemption: a hot connection, like the code and the user.
         let q = sqlx::query(SELECT_CODE_SIGN_IN).bind(code.to_hex());
-        self.pooled_row(q, rows::code_sign_in).await
+        self.fetch_optional(q, rows::code_sign_in).await
     }
 
     async fn insert_session_client(&self, l: &SessionClient) -> StoreResult<()> {
